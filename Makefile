@@ -1,0 +1,142 @@
+# pktstat - one non-recursive Makefile.
+#
+#   make            build build/release/pktstat
+#   make test       install missing deps, build, run every test
+#   make asan|tsan  the same tests on a sanitizer build
+#   make deps       install the Debian packages the build/tests/bench need
+#
+# Objects live under build/$(VARIANT)/; quiet unless V=1.
+
+VARIANT ?= release
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man/man1
+
+PKGS = libpcap liburcu liburcu-cds ncursesw libxxhash libcap-ng
+PKG_CONFIG ?= pkg-config
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC = cc
+endif
+B = build/$(VARIANT)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+BASE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-DPKTSTAT_VERSION='"$(VERSION)"' -MMD -MP -I. -Isrc
+OPT_release = -O2 -g
+OPT_asan = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+OPT_tsan = -O1 -g -fsanitize=thread
+OPT_fuzz = -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+CRIT_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT_$(VARIANT)) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT_$(VARIANT)) -pthread $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lm
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+# Everything but main.c; tests link the subset they need.
+CORE_SRCS = src/decode.c src/flowkey.c src/flowtab.c src/snapshot.c \
+	src/report.c src/opts.c src/pktstat.c \
+	capture/capture.c capture/pcap.c capture/tpacket3.c capture/worker.c \
+	$(wildcard src/view.c src/names.c src/privs.c ui/*.c)
+CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
+BIN = $(B)/pktstat
+
+TEST_SRCS = $(wildcard tests/test_*.c)
+TEST_BINS = $(TEST_SRCS:%.c=$(B)/%)
+
+all: $(BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(CRIT_CFLAGS) -c -o $@ $<
+
+$(B)/libpktstat.a: $(CORE_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(B)/src/main.o $(B)/libpktstat.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/libpktstat.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CRIT_LIBS)
+
+# Test helpers (generators) are plain programs.
+$(B)/tests/gen/%: tests/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL)
+
+GEN_BINS = $(patsubst tests/gen/%.c,$(B)/tests/gen/%,$(wildcard tests/gen/*.c))
+
+build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS)
+
+# ---- set-up -------------------------------------------------------------
+# Debian packages for the build, the tests and the benchmarks.
+DEB_PKGS = build-essential pkg-config clang clang-format \
+	libpcap-dev liburcu-dev libncurses-dev libxxhash-dev libcap-ng-dev \
+	libcriterion-dev tcpdump tshark tmux iproute2 jq \
+	netsniff-ng pktstat iftop valgrind
+
+deps:
+	@bash tools/deps.sh $(DEB_PKGS)
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(BIN) $(ARGS)
+
+# Unit tests (Criterion), then integration scripts under tests/it.
+test: deps
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)B=$(B) bash tests/run.sh
+
+asan:
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan test
+
+tsan:
+	$(Q)$(MAKE) --no-print-directory VARIANT=tsan test
+
+check-unit: build-tests
+	$(Q)B=$(B) UNIT_ONLY=1 bash tests/run.sh
+
+fmt:
+	clang-format -i $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c)
+
+fmt-check:
+	@clang-format --dry-run --Werror $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c) && echo "fmt-check: ok"
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/pktstat
+	install -m 0644 pktstat.1 $(DESTDIR)$(MANDIR)/pktstat.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pktstat $(DESTDIR)$(MANDIR)/pktstat.1
+
+clean:
+	rm -rf build
+
+.PHONY: all deps run test asan tsan check-unit fmt fmt-check install \
+	uninstall clean build-tests
+
+-include $(shell find build -name '*.d' 2>/dev/null)

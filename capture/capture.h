@@ -1,0 +1,107 @@
+/*
+ * capture.h - capture backends as a table of operations (libpcap's habit).
+ *
+ * A backend handle belongs to one capture thread: open/dispatch/stats/close
+ * are called from that thread (open may be called from the main thread
+ * before the worker starts). wakeup and set_filter may be called from any
+ * thread while dispatch runs.
+ */
+#ifndef PKTSTAT_CAPTURE_H
+#define PKTSTAT_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bpf_program;
+
+/* One captured frame as handed to the per-packet callback. */
+struct cap_pkt {
+	const uint8_t *data;
+	uint32_t caplen;  /* bytes in data */
+	uint32_t wirelen; /* original length on the wire */
+	uint64_t ts_ns;	  /* packet timestamp, ns since the epoch */
+	int dlt;	  /* DLT_* link type of this frame */
+	int vlan_tci;	  /* VLAN TCI the kernel stripped, or -1 */
+	int ifindex;	  /* receiving interface, 0 if unknown */
+};
+
+/* Called for each frame, in the capture thread, inside rcu_read_lock. */
+typedef void (*cap_pkt_fn)(void *user, const struct cap_pkt *pkt);
+
+/* Running sums since open (PACKET_STATISTICS resets on read). */
+struct cap_stats {
+	uint64_t received;     /* frames handed to the callback */
+	uint64_t kernel_drops; /* tp_drops / ps_drop */
+	uint64_t freezes;      /* tp_freeze_q_cnt */
+	uint64_t if_drops;     /* interface rx_dropped delta / ps_ifdrop */
+	uint64_t filtered;     /* dropped in user space by a filter swap */
+};
+
+/* Interface state reported by dispatch. */
+enum cap_link {
+	CAP_LINK_UP,
+	CAP_LINK_DOWN, /* capture paused until the interface comes back */
+	CAP_LINK_GONE, /* interface deleted: the worker stops */
+};
+
+/* What a backend is opened with (from the command line). */
+struct cap_config {
+	const char *iface;   /* NULL or "any" for all interfaces */
+	const char *file;    /* pcap/pcapng path ("-" for stdin): offline */
+	int snaplen;	     /* > 0 */
+	int bufsize_mb;	     /* ring / buffer size per thread */
+	int promisc;	     /* 1 = promiscuous */
+	int add_vlan;	     /* re-insert stripped VLAN tags for decoding */
+	int fanout_group;    /* PACKET_FANOUT group id, 0 = no fanout */
+	int block_timeout_ms; /* TPACKET_V3 block retire timeout */
+};
+
+/* dispatch return values besides a packet count >= 0 */
+#define CAP_EOF (-4096) /* offline file fully read */
+
+struct cap_handle;
+
+struct cap_ops {
+	const char *name;
+	/* Open and activate. Returns 0 or -errno with a line in err. */
+	int (*open)(struct cap_handle **h, const struct cap_config *cfg,
+		    char *err, size_t errlen);
+	/* Datalink of the handle (DLT_*); per-frame dlt may differ (any). */
+	int (*datalink)(struct cap_handle *h);
+	/* Attach a compiled filter (NULL: accept all). Any thread. */
+	int (*set_filter)(struct cap_handle *h, const struct bpf_program *prog,
+			  char *err, size_t errlen);
+	/*
+	 * Wait up to timeout_ms (or until wakeup) and deliver what is ready
+	 * (a whole ring block at most). Returns frames delivered (>= 0),
+	 * CAP_EOF, or -errno with a line in err.
+	 */
+	int (*dispatch)(struct cap_handle *h, cap_pkt_fn cb, void *user,
+			int timeout_ms, char *err, size_t errlen);
+	/* Make a blocked dispatch return at once. Any thread, signal-safe. */
+	void (*wakeup)(struct cap_handle *h);
+	/* Running sums; link state. Capture thread or any (atomics). */
+	int (*stats)(struct cap_handle *h, struct cap_stats *st);
+	enum cap_link (*link)(struct cap_handle *h);
+	void (*close)(struct cap_handle *h);
+};
+
+extern const struct cap_ops cap_tpacket3_ops;
+extern const struct cap_ops cap_pcap_ops;
+
+/* Backend by name ("tpacket3", "pcap"), or NULL. */
+const struct cap_ops *cap_backend(const char *name);
+
+/* The platform default backend for live capture. */
+const struct cap_ops *cap_default_backend(void);
+
+/*
+ * cap_compile - compile @expr for link type @dlt and snaplen with libpcap
+ * (pcap_open_dead + pcap_compile). Returns 0 or -EINVAL with libpcap's
+ * message in err. Free with pcap_freecode. Any thread (serialised inside:
+ * pcap_compile is not reentrant on old libpcap).
+ */
+int cap_compile(int dlt, int snaplen, const char *expr,
+		struct bpf_program *prog, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * flowkey.h - the canonical conversation key, its hash and its text.
+ *
+ * A flow is a conversation: both directions share one key because the two
+ * endpoints are stored in canonical order (smaller address, then port, as
+ * endpoint A). The direction of a packet is returned beside the key. Pure
+ * functions, any thread.
+ */
+#ifndef PKTSTAT_FLOWKEY_H
+#define PKTSTAT_FLOWKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+/* Packet direction relative to the canonical key. */
+#define FLOW_DIR_AB 0 /* sent by endpoint A to endpoint B */
+#define FLOW_DIR_BA 1
+
+/*
+ * 40 bytes, no padding, so it can be hashed and compared as bytes.
+ * For ICMP/ICMPv6 both ports hold the message type, with echo reply folded
+ * into echo request (and the other query/reply pairs likewise) so a ping
+ * and its answer are one flow. For KIND_OTHER, aport holds the ethertype.
+ * For KIND_IP4/KIND_IP6, ipproto holds the IP protocol number.
+ */
+struct flow_key {
+	uint8_t a[16], b[16];
+	uint16_t aport, bport;
+	uint16_t vlan;
+	uint8_t kind;	 /* enum dec_kind */
+	uint8_t ipproto; /* IP protocol number, 0 if none */
+};
+
+/*
+ * flowkey_from_pkt - build the canonical key of a decoded packet.
+ * Returns FLOW_DIR_AB or FLOW_DIR_BA: the direction of this packet.
+ * Non-first fragments get ports 0 (they carry none).
+ */
+int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key);
+
+/* Seeded 64-bit hash of the key (xxHash3). */
+uint64_t flowkey_hash(const struct flow_key *key, uint64_t seed);
+
+/* 1 if equal, else 0. */
+int flowkey_equal(const struct flow_key *x, const struct flow_key *y);
+
+/*
+ * Total order used to break ties deterministically: protocol, then A
+ * address and port, then B, then VLAN. Returns <0, 0, >0.
+ */
+int flowkey_cmp(const struct flow_key *x, const struct flow_key *y);
+
+/* Address family of a kind: 4, 6, or 0 (KIND_OTHER). ARP is 4. */
+int flowkey_family(int kind);
+
+/*
+ * Protocol name as dkorunic/pktstat spells it: "TCP", "UDP", "ICMPv4",
+ * "ICMPv6", "IPv4", "IPv6", "ARP", "other".
+ */
+const char *flowkey_proto_name(int kind);
+
+/*
+ * Format one endpoint (@side 0 = A, 1 = B) as "10.0.0.1:22",
+ * "[2001:db8::1]:443", or the bare address when the kind has no ports
+ * (ICMP, ARP, other IP). Always NUL-terminates; returns strlen or the
+ * length it would have needed (snprintf contract).
+ */
+int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
+			    size_t len);
+
+/* Format just the address of one side ("2001:db8::1", no brackets). */
+int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
+			size_t len);
+
+/* Whether this key's kind carries ports (TCP and UDP). */
+int flowkey_has_ports(int kind);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * flowtab.h - the flow table: the only user of liburcu's cds_lfht.
+ *
+ * Threads: any number of capture workers account packets concurrently;
+ * readers (UI, reports) collect copies without ever blocking them; exactly
+ * one thread at a time calls flowtab_expire (the UI thread, or the report
+ * code after the workers have stopped). Every thread that calls in must be
+ * registered with liburcu (rcu_register_thread).
+ *
+ * Memory: deleted flows are freed through call_rcu; their final counts are
+ * folded into the "expired" totals in that callback, after the grace
+ * period, so an increment racing with the delete is never lost.
+ *
+ * Cap: at most max_flows live entries. A packet of a new flow that finds
+ * the table full is counted in the "overflow" totals for its kind (and
+ * direction-less); it is never dropped from the totals. Invariant:
+ *   packets accounted = live flows + expired + overflow  (per kind)
+ */
+#ifndef PKTSTAT_FLOWTAB_H
+#define PKTSTAT_FLOWTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "decode.h"
+#include "flowkey.h"
+
+struct flowtab;
+
+struct flowtab_counts {
+	uint64_t pkts;
+	uint64_t bytes;
+};
+
+/* A copy of one flow, made by flowtab_collect. */
+struct flowtab_row {
+	struct flow_key key;
+	uint64_t id;		 /* unique, increasing in creation order */
+	uint64_t pkts[2];	 /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
+	uint64_t bytes[2];
+	uint64_t first_ns, last_ns; /* packet time of first and last packet */
+};
+
+/*
+ * flowtab_new - create a table for at most @max_flows live flows (0 means
+ * the default, FLOWTAB_DEFAULT_MAX). The hash seed comes from getrandom().
+ * Returns NULL with a one-line message in @err on failure.
+ */
+#define FLOWTAB_DEFAULT_MAX 1000000
+struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen);
+
+/*
+ * flowtab_free - destroy the table. Caller guarantees no other thread uses
+ * it any more. Waits for pending call_rcu callbacks (rcu_barrier).
+ * flowtab_free(NULL) is a no-op.
+ */
+void flowtab_free(struct flowtab *ft);
+
+/*
+ * flowtab_account - add one packet of @wirelen bytes in direction @dir to
+ * the flow @key, creating it if needed. Capture worker thread; the caller
+ * holds rcu_read_lock. Lock-free: relaxed atomic adds on the flow's
+ * counters, cds_lfht_add_unique on insert (the loser frees its node).
+ * @ts_ns is the packet's timestamp; last-seen never moves backwards.
+ */
+void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
+		     uint32_t wirelen, uint64_t ts_ns);
+
+/*
+ * flowtab_collect - copy every live flow into *@rows (grown with realloc,
+ * capacity in *@cap). Takes rcu_read_lock only while copying. Any
+ * registered thread. Returns the number of rows, or -ENOMEM (rows intact).
+ */
+ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
+			size_t *cap);
+
+/*
+ * flowtab_expire - delete flows whose last packet is older than
+ * now_ns - idle_ns; they are freed via call_rcu and their counts folded
+ * into the expired totals. Also, when the table is at its cap, the least
+ * recently seen flows are not evicted (the cap policy is overflow).
+ * One thread at a time. Returns the number of flows deleted.
+ */
+size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns);
+
+/* Number of live flows (approximate while workers insert). */
+size_t flowtab_count(const struct flowtab *ft);
+
+/* Configured cap. */
+size_t flowtab_max(const struct flowtab *ft);
+
+/*
+ * flowtab_totals - per-kind totals of flows already expired and of packets
+ * that found the table full. Either pointer may be NULL. Expired totals
+ * include only flows whose call_rcu callback has run: call
+ * flowtab_barrier() first for an exact figure after the workers stopped.
+ */
+void flowtab_totals(const struct flowtab *ft,
+		    struct flowtab_counts expired[KIND_COUNT],
+		    struct flowtab_counts overflow[KIND_COUNT]);
+
+/* Number of flows expired so far, and packets that overflowed the cap. */
+uint64_t flowtab_expired_flows(const struct flowtab *ft);
+
+/* Wait until every pending call_rcu callback has run (rcu_barrier). Must
+ * not be called inside a read-side section. */
+void flowtab_barrier(struct flowtab *ft);
+
+#endif

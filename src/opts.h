@@ -1,0 +1,88 @@
+/*
+ * opts.h - the command line: getopt_long into struct opts, validated.
+ *
+ * No side effects besides writing the struct and an error line: main
+ * prints and exits. Single-threaded (called before any thread starts).
+ */
+#ifndef PKTSTAT_OPTS_H
+#define PKTSTAT_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define OPTS_MAX_IFACES 16
+#define OPTS_MAX_COUNTERS 32
+
+enum opts_mode {
+	OPTS_MODE_AUTO,	 /* UI on a terminal, else batch */
+	OPTS_MODE_BATCH, /* -1 / --batch / -j without a terminal */
+	OPTS_MODE_UI,
+};
+
+enum opts_unit {
+	OPTS_UNIT_BITS,
+	OPTS_UNIT_BYTES,
+	OPTS_UNIT_PACKETS,
+};
+
+struct opts_counter {
+	const char *name;
+	const char *filter;
+};
+
+struct opts {
+	const char *ifaces[OPTS_MAX_IFACES];
+	int n_ifaces;
+	const char *read_file; /* -r */
+	char *filter;	       /* -f or trailing expression (malloc'd) */
+	const char *backend;   /* --backend, NULL = platform default */
+	int json;	       /* -j */
+	uint64_t timeout_ns;   /* -t, 0 = none */
+	uint64_t interval_ns;  /* -l, 0 = none */
+	int snaplen;	       /* -s, 65535 when <= 0 */
+	int bufsize_mb;	       /* -b, default 8 */
+	int add_vlan;	       /* -v */
+	int promisc;	       /* default 1, -P clears */
+	int threads;	       /* --threads, 0 = auto */
+	size_t max_flows;      /* --max-flows */
+	enum opts_mode mode;
+	uint64_t refresh_ns; /* -w, default 1 s */
+	uint64_t keep_ns;    /* -k, default 10 s */
+	enum opts_unit unit; /* -B bytes, -p packets */
+	int numeric;	     /* -n, -1 = default (names unless root) */
+	int per_direction;   /* -c: one row per direction */
+	int no_color;	     /* --no-color or NO_COLOR */
+	int quiet;	     /* -q: no final report on stdout */
+	const char *snapshot_path; /* --snapshot */
+	const char *user;	   /* -Z, NULL = default */
+	struct opts_counter counters[OPTS_MAX_COUNTERS];
+	int n_counters;
+	int version;	/* --version */
+	int help;	/* -h / -? / --help */
+};
+
+/* Exit status for usage errors (bad flag or value). */
+#define OPTS_EXIT_USAGE 2
+
+/*
+ * opts_parse - parse argv into @o (initialised here to defaults).
+ * Returns 0, or -EINVAL with one line in @err naming the flag and why
+ * (the caller prints "pktstat: <err>" and exits 2).
+ */
+int opts_parse(struct opts *o, int argc, char **argv, char *err,
+	       size_t errlen);
+
+/* Free what opts_parse allocated. */
+void opts_free(struct opts *o);
+
+/* Print the --help text. */
+void opts_usage(FILE *out);
+
+/*
+ * opts_parse_duration - Go-style duration ("1h2m3.5s", "300ms", "10m0s",
+ * "1.5s"; a bare number means seconds) into nanoseconds. 0 or -EINVAL.
+ */
+int opts_parse_duration(const char *s, uint64_t *ns);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * pktstat.h - run state: capture threads, the flow table, the exit
+ * sequence. The only module that starts and stops threads.
+ *
+ * Threads: pktstat_main runs on the main thread, which becomes the UI (or
+ * batch) thread after starting the capture workers. Functions below are
+ * called from that thread unless stated otherwise.
+ */
+#ifndef PKTSTAT_PKTSTAT_H
+#define PKTSTAT_PKTSTAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opts.h"
+#include "snapshot.h"
+
+struct pktstat;
+
+/* The whole program; returns the exit status. */
+int pktstat_main(int argc, char **argv);
+
+/* Options in force. */
+const struct opts *pktstat_opts(const struct pktstat *run);
+
+/*
+ * pktstat_snapshot - fill @s with a copy of the current state (flows,
+ * totals, capture stats). Never blocks the capture threads. 0 or -ENOMEM.
+ */
+int pktstat_snapshot(struct pktstat *run, struct snapshot *s);
+
+/*
+ * pktstat_set_filter - compile @expr and swap it in on every capture
+ * socket. On a compile error the old filter stays and @err holds
+ * libpcap's message. Returns 0 or -errno.
+ */
+int pktstat_set_filter(struct pktstat *run, const char *expr, char *err,
+		       size_t errlen);
+
+/* The capture filter in force ("" for none). Valid until the next swap. */
+const char *pktstat_filter(const struct pktstat *run);
+
+/* Interface description for headers ("eth0", "any", "file.pcap"). */
+const char *pktstat_source(const struct pktstat *run);
+
+/* Backend name and number of capture threads. */
+const char *pktstat_backend(const struct pktstat *run);
+int pktstat_threads(const struct pktstat *run);
+
+/* Expire flows idle for longer than -k. UI/batch thread only. */
+void pktstat_expire(struct pktstat *run);
+
+/*
+ * pktstat_write_snapshot - write a full snapshot to @path (format by
+ * extension) or the configured path when @path is NULL. Safe file
+ * handling: temp name, fsync, rename, 0600, no symlink following.
+ * Returns 0 or -errno with "path: reason" in @err; @written gets the path.
+ */
+int pktstat_write_snapshot(struct pktstat *run, const char *path,
+			   char *written, size_t wlen, char *err,
+			   size_t errlen);
+
+/* Whether capture has ended (file fully read, or interface gone). */
+int pktstat_capture_done(const struct pktstat *run);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * report.h - reports: text, JSON and CSV from a snapshot.
+ *
+ * Every field is defined once in a table that serves all formats (the ss
+ * habit). Pure with respect to the run: reads a snapshot, writes a FILE.
+ */
+#ifndef PKTSTAT_REPORT_H
+#define PKTSTAT_REPORT_H
+
+#include <stdio.h>
+
+#include "snapshot.h"
+
+enum report_format {
+	REPORT_TEXT, /* dkorunic/pktstat line format + protocol totals */
+	REPORT_JSON, /* one JSON document */
+	REPORT_CSV,
+};
+
+/* Context printed in reports beside the snapshot. */
+struct report_meta {
+	const char *source;  /* interface(s) or file */
+	const char *filter;  /* capture filter, "" for none */
+	const char *backend; /* backend name */
+	int threads;
+};
+
+/*
+ * report_sort - order rows for output: bitrate (bytes) descending, then
+ * packets descending, then the flow key: deterministic. Sorts in place.
+ */
+void report_sort(struct flowtab_row *rows, size_t n);
+
+/*
+ * report_write - write @s in @fmt to @out. Returns 0 or -EIO when a write
+ * failed (ferror). Rows are sorted with report_sort first (a copy is not
+ * made: @s's rows are reordered).
+ */
+int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
+		 const struct report_meta *meta);
+
+/* Format by the file name's extension: .json, .csv, else text. */
+enum report_format report_format_for(const char *path);
+
+/*
+ * report_format_bitrate - dkorunic/pktstat style: "12.34 Mbps". Writes at
+ * most @len bytes including the NUL.
+ */
+void report_format_bitrate(double bps, char *buf, size_t len);
+
+/*
+ * report_write_file - write a report to @path safely: a temporary file in
+ * the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), fsync,
+ * rename over @path, fsync the directory. A symlink at @path is refused.
+ * On failure no temporary file is left and the old file is intact.
+ * Returns 0 or -errno with "path: reason" in @err.
+ */
+int report_write_file(const char *path, struct snapshot *s,
+		      const struct report_meta *meta, char *err,
+		      size_t errlen);
+
+#endif

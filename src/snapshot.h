@@ -1,0 +1,76 @@
+/*
+ * snapshot.h - a consistent copy of everything a view or report shows.
+ *
+ * Taken by pktstat_snapshot() (src/pktstat.h); owned by the caller; no
+ * pointers into the live table. One thread owns a snapshot at a time.
+ */
+#ifndef PKTSTAT_SNAPSHOT_H
+#define PKTSTAT_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/capture.h"
+#include "decode.h"
+#include "flowtab.h"
+
+struct snapshot {
+	struct flowtab_row *rows; /* live flows, unordered */
+	size_t nrows;
+	size_t cap; /* allocated rows */
+
+	/* Every packet seen, per kind; equals live + expired + overflow. */
+	struct flowtab_counts kind[KIND_COUNT];
+	struct flowtab_counts expired[KIND_COUNT];
+	struct flowtab_counts overflow[KIND_COUNT];
+	uint64_t expired_flows;
+	uint64_t err[DEC_ERR_COUNT]; /* malformed packets per reason */
+	uint64_t pkts, bytes;	     /* all packets */
+
+	struct cap_stats cap; /* summed over capture threads */
+	int link_down;	      /* some interface is down (capture paused) */
+
+	uint64_t mono_ns;     /* CLOCK_MONOTONIC when taken */
+	uint64_t wall_ns;     /* CLOCK_REALTIME when taken */
+	uint64_t first_ts_ns; /* timestamp of the first packet, 0 if none */
+	uint64_t last_ts_ns;  /* timestamp of the latest packet */
+	uint64_t start_ns;    /* wall time the run started */
+	uint64_t now_ns;      /* the run's notion of "now": packet time for
+				 files, wall time live */
+	size_t max_flows;
+};
+
+/* Protocol totals shown to people, derived from per-kind counts. */
+enum snapshot_proto {
+	PROTO_IPV4,
+	PROTO_IPV6,
+	PROTO_TCP,
+	PROTO_UDP,
+	PROTO_ICMP,
+	PROTO_ICMP6,
+	PROTO_ARP,
+	PROTO_OTHER,
+	PROTO_COUNT
+};
+
+/* "IPv4", "IPv6", "TCP", "UDP", "ICMP", "ICMPv6", "ARP", "other" */
+const char *snapshot_proto_name(int proto);
+
+/* Sum the per-kind counts @kind into protocol totals @out. */
+void snapshot_proto_totals(const struct flowtab_counts kind[KIND_COUNT],
+			   struct flowtab_counts out[PROTO_COUNT]);
+
+/* Malformed packets in total. */
+uint64_t snapshot_malformed(const struct snapshot *s);
+
+/* Whether the counts are exact: no kernel, freeze or interface drops. */
+int snapshot_exact(const struct snapshot *s);
+
+/* Duration covered, in ns: packet time for files, wall time live. */
+uint64_t snapshot_duration_ns(const struct snapshot *s);
+
+void snapshot_init(struct snapshot *s);
+/* Release rows; snapshot_free on an inited-but-empty snapshot is fine. */
+void snapshot_free(struct snapshot *s);
+
+#endif
