@@ -23,6 +23,7 @@ struct report_meta {
 	const char *filter;  /* capture filter, "" for none */
 	const char *backend; /* backend name */
 	int threads;
+	const char *path; /* file being written (format), or NULL */
 };
 
 /*
@@ -58,5 +59,16 @@ void report_format_bitrate(double bps, char *buf, size_t len);
 int report_write_file(const char *path, struct snapshot *s,
 		      const struct report_meta *meta, char *err,
 		      size_t errlen);
+
+/* Writes a report body into @out; 0 or -errno. */
+typedef int (*report_fill_fn)(FILE *out, void *ctx);
+
+/*
+ * report_save - the safe file writer behind report_write_file, for any
+ * content @fill produces: temp file, fsync, rename, 0600, symlinks, hard
+ * links and (as root) other-writable directories refused. Any thread.
+ */
+int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
+		size_t errlen);
 
 #endif

@@ -17,7 +17,7 @@
 struct snapshot {
 	struct flowtab_row *rows; /* live flows, unordered */
 	size_t nrows;
-	size_t cap; /* allocated rows */
+	size_t rows_cap; /* allocated rows */
 
 	/* Every packet seen, per kind; equals live + expired + overflow. */
 	struct flowtab_counts kind[KIND_COUNT];

@@ -1,0 +1,125 @@
+/*
+ * worker.c - the capture thread loop and the per-packet accounting path.
+ *
+ * Threads: worker_run is the capture thread; it registers with liburcu,
+ * holds rcu_read_lock for one dispatch (one ring block at most) at a time
+ * and never waits on anything but the backend's poll. Stats are written
+ * only by this thread; other threads read them with relaxed loads.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <urcu.h>
+
+#include "../src/flowkey.h"
+
+/* Single-writer counter bump: a relaxed load and store, no lock prefix. */
+static inline void bump(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
+			 __ATOMIC_RELAXED);
+}
+
+void worker_packet(void *user, const struct cap_pkt *pkt)
+{
+	struct worker *w = user;
+	struct dec_pkt d;
+	struct flow_key key;
+	int dir;
+
+	if (w->ts_limit_ns) {
+		uint64_t first = __atomic_load_n(&w->st.first_ts_ns,
+						 __ATOMIC_RELAXED);
+		if (first && pkt->ts_ns >= first + w->ts_limit_ns) {
+			__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	decode_frame(pkt->dlt, pkt->data, pkt->caplen, pkt->vlan_tci, &d);
+	dir = flowkey_from_pkt(&d, &key);
+	flowtab_account(w->ft, &key, dir, pkt->wirelen, pkt->ts_ns);
+	bump(&w->st.kind_pkts[d.kind], 1);
+	bump(&w->st.kind_bytes[d.kind], pkt->wirelen);
+	if (d.err)
+		bump(&w->st.err[d.err], 1);
+	if (!__atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&w->st.first_ts_ns, pkt->ts_ns ? pkt->ts_ns : 1,
+				 __ATOMIC_RELAXED);
+	if (pkt->ts_ns > __atomic_load_n(&w->st.last_ts_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&w->st.last_ts_ns, pkt->ts_ns,
+				 __ATOMIC_RELAXED);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	int rc = 0;
+
+	rcu_register_thread();
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		rcu_read_lock();
+		rc = w->ops->dispatch(w->h, worker_packet, w, 100, w->err,
+				      sizeof(w->err));
+		rcu_read_unlock();
+		if (rc == CAP_EOF || rc < 0)
+			break;
+		rc = 0;
+	}
+	rcu_unregister_thread();
+	w->status = rc;
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int rc = pthread_create(&w->tid, NULL, worker_run, w);
+
+	if (rc)
+		return -rc;
+	w->started = 1;
+	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	if (w->h)
+		w->ops->wakeup(w->h);
+}
+
+int worker_join(struct worker *w)
+{
+	if (w->started) {
+		pthread_join(w->tid, NULL);
+		w->started = 0;
+	}
+	return w->status;
+}
+
+int worker_done(const struct worker *w)
+{
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
+}
+
+void worker_stats_add(const struct worker *w, struct worker_stats *sum)
+{
+	const struct worker_stats *s = &w->st;
+	uint64_t f, l;
+
+	for (int k = 0; k < KIND_COUNT; k++) {
+		sum->kind_pkts[k] +=
+			__atomic_load_n(&s->kind_pkts[k], __ATOMIC_RELAXED);
+		sum->kind_bytes[k] +=
+			__atomic_load_n(&s->kind_bytes[k], __ATOMIC_RELAXED);
+	}
+	for (int e = 0; e < DEC_ERR_COUNT; e++)
+		sum->err[e] += __atomic_load_n(&s->err[e], __ATOMIC_RELAXED);
+	f = __atomic_load_n(&s->first_ts_ns, __ATOMIC_RELAXED);
+	l = __atomic_load_n(&s->last_ts_ns, __ATOMIC_RELAXED);
+	if (f && (!sum->first_ts_ns || f < sum->first_ts_ns))
+		sum->first_ts_ns = f;
+	if (l > sum->last_ts_ns)
+		sum->last_ts_ns = l;
+}

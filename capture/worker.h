@@ -1,0 +1,62 @@
+/*
+ * worker.h - a capture thread: dispatch -> decode -> count -> flow table.
+ *
+ * One worker per backend handle. The worker thread is the only writer of
+ * its struct worker_stats (relaxed atomic stores, no lock prefix needed);
+ * any thread may read them with relaxed loads. Created with all signals
+ * blocked (the caller blocks them before worker_start).
+ */
+#ifndef PKTSTAT_WORKER_H
+#define PKTSTAT_WORKER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../src/decode.h"
+#include "../src/flowtab.h"
+#include "capture.h"
+
+struct worker_stats {
+	uint64_t kind_pkts[KIND_COUNT];
+	uint64_t kind_bytes[KIND_COUNT];
+	uint64_t err[DEC_ERR_COUNT];
+	uint64_t first_ts_ns, last_ts_ns;
+} __attribute__((aligned(64)));
+
+struct worker {
+	const struct cap_ops *ops;
+	struct cap_handle *h;
+	struct flowtab *ft;
+	uint64_t ts_limit_ns; /* offline: stop at first_ts + this (0: none) */
+	struct worker_stats st;
+	pthread_t tid;
+	int started;
+	int stop;  /* atomic: set by worker_stop */
+	int done;  /* atomic: the worker has finished */
+	int status; /* 0, CAP_EOF, or -errno (err holds the line) */
+	char err[256];
+};
+
+/*
+ * worker_packet - the per-packet path, callable directly (tests, fuzzing):
+ * decode @pkt, account it in @w's stats and flow table. Caller holds
+ * rcu_read_lock and is the only writer of @w.
+ */
+void worker_packet(void *w, const struct cap_pkt *pkt);
+
+/* Start the thread (registered with liburcu). 0 or -errno. */
+int worker_start(struct worker *w);
+
+/* Ask the worker to stop and wake it. Any thread. */
+void worker_stop(struct worker *w);
+
+/* Join the thread; returns its status. */
+int worker_join(struct worker *w);
+
+/* Whether the worker has finished (EOF, error or stop). Any thread. */
+int worker_done(const struct worker *w);
+
+/* Add @w's counters into @sum (relaxed loads). Any thread. */
+void worker_stats_add(const struct worker *w, struct worker_stats *sum);
+
+#endif

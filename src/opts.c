@@ -1,0 +1,449 @@
+/*
+ * opts.c - command line parsing and validation.
+ *
+ * Owns struct opts. Single-threaded: runs before any thread starts. No side
+ * effects besides the struct and the one-line error; only main prints and
+ * exits. Short flags follow dkorunic/pktstat first, then the original C
+ * pktstat, then tcpstat, then capstats; a flag that loses a clash keeps a
+ * long name.
+ */
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_VERSION = 0x100,
+	OPT_BACKEND,
+	OPT_THREADS,
+	OPT_MAX_FLOWS,
+	OPT_NO_COLOR,
+	OPT_SNAPSHOT,
+	OPT_COUNT,
+};
+
+/* One table: getopt_long's options and the --help text come from it. */
+struct opts_def {
+	const char *lname;
+	int has_arg;
+	int val;
+	const char *arg;
+	const char *help;
+};
+
+static const struct opts_def opts_defs[] = {
+	{ "iface", 1, 'i', "IFACE",
+	  "capture on IFACE (repeatable; 'any' or none: all)" },
+	{ "filter", 1, 'f', "EXPR", "BPF capture filter (or trailing args)" },
+	{ "read", 1, 'r', "FILE", "read a pcap/pcapng file ('-' = stdin)" },
+	{ "json", 0, 'j', NULL, "report in JSON" },
+	{ "timeout", 1, 't', "DURATION", "stop after DURATION (10m0s, 30s)" },
+	{ "interval", 1, 'l', "DURATION", "print a report every DURATION" },
+	{ "snaplen", 1, 's', "BYTES", "capture length (<= 0: 65535)" },
+	{ "bufsize", 1, 'b', "MB", "ring buffer per thread in MB (8)" },
+	{ "add_vlan", 0, 'v', NULL, "re-insert stripped VLAN tags" },
+	{ "backend", 1, OPT_BACKEND, "NAME", "tpacket3 (Linux default) or pcap" },
+	{ "threads", 1, OPT_THREADS, "N", "capture threads in a fanout group" },
+	{ "max-flows", 1, OPT_MAX_FLOWS, "N",
+	  "flow table cap (1000000); beyond: overflow row" },
+	{ "batch", 0, '1', NULL, "no curses: collect, report, exit" },
+	{ "wait", 1, 'w', "SECONDS", "refresh interval (1; fractions ok)" },
+	{ "keep", 1, 'k', "SECONDS", "keep idle flows on screen (10)" },
+	{ "bytes", 0, 'B', NULL, "show bytes/s instead of bits/s" },
+	{ "packets", 0, 'p', NULL, "show packets/s instead of bits/s" },
+	{ "numeric", 0, 'n', NULL, "no name resolution" },
+	{ "per-direction", 0, 'c', NULL, "one row per direction" },
+	{ "no-promisc", 0, 'P', NULL, "do not put the interface in promisc" },
+	{ "no-color", 0, OPT_NO_COLOR, NULL, "no colours (also NO_COLOR)" },
+	{ "quiet", 0, 'q', NULL, "no report on stdout after the UI quits" },
+	{ "snapshot", 1, OPT_SNAPSHOT, "FILE",
+	  "snapshot file (.json, .csv, else text)" },
+	{ "user", 1, 'Z', "USER", "drop privileges to USER (nobody)" },
+	{ "count", 1, OPT_COUNT, "NAME=EXPR", "named BPF counter (repeatable)" },
+	{ "version", 0, OPT_VERSION, NULL, "print the version" },
+	{ "help", 0, 'h', NULL, "this help (also -?)" },
+};
+
+#define N_DEFS (sizeof(opts_defs) / sizeof(opts_defs[0]))
+
+void opts_usage(FILE *out)
+{
+	fprintf(out, "usage: pktstat [options] [filter expression]\n\n");
+	for (size_t i = 0; i < N_DEFS; i++) {
+		const struct opts_def *d = &opts_defs[i];
+		char left[64];
+		char shortf[8] = "    ";
+
+		if (d->val < 0x100)
+			snprintf(shortf, sizeof(shortf), "-%c, ", d->val);
+		snprintf(left, sizeof(left), "%s--%s%s%s", shortf, d->lname,
+			 d->arg ? " " : "", d->arg ? d->arg : "");
+		fprintf(out, "  %-30s %s\n", left, d->help);
+	}
+}
+
+static int set_err(char *err, size_t errlen, const char *fmt, const char *a,
+		   const char *b)
+{
+	snprintf(err, errlen, fmt, a, b);
+	return -EINVAL;
+}
+
+int opts_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {
+		{ "ns", 1 },	     { "us", 1e3 },	 { "\xc2\xb5s", 1e3 },
+		{ "ms", 1e6 },	     { "s", 1e9 },	 { "m", 60e9 },
+		{ "h", 3600e9 },
+	};
+	double total = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	{
+		/* A bare number means seconds (a convenience Go lacks). */
+		char *end;
+		double v;
+
+		errno = 0;
+		v = strtod(s, &end);
+		if (*s != '-' && *s != '+' && end != s && !*end && !errno &&
+		    v >= 0 && v <= 1e9) {
+			*ns = (uint64_t)llround(v * 1e9);
+			return 0;
+		}
+	}
+	while (*p) {
+		char *end;
+		double v;
+		size_t best = 0, bestlen = 0;
+
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return -EINVAL;
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno || v < 0 || !isfinite(v))
+			return -EINVAL;
+		p = end;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].unit);
+			if (strncmp(p, units[i].unit, l) == 0 && l > bestlen) {
+				best = i;
+				bestlen = l;
+			}
+		}
+		if (!bestlen)
+			return -EINVAL;
+		total += v * units[best].mult;
+		p += bestlen;
+	}
+	if (total > 1e18)
+		return -EINVAL;
+	*ns = (uint64_t)llround(total);
+	return 0;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Seconds with fractions ("0.5") into ns; must be > 0. */
+static int parse_seconds(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e9)
+		return opts_parse_duration(s, ns) == 0 && *ns ? 0 : -EINVAL;
+	*ns = (uint64_t)llround(v * 1e9);
+	return *ns ? 0 : -EINVAL;
+}
+
+static char *join_args(int n, char **v)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, v[i]);
+	}
+	return s;
+}
+
+static void opts_defaults(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->snaplen = 65535;
+	o->bufsize_mb = 8;
+	o->promisc = 1;
+	o->mode = OPTS_MODE_AUTO;
+	o->refresh_ns = 1000000000ull;
+	o->keep_ns = 10000000000ull;
+	o->numeric = -1;
+	o->unit = OPTS_UNIT_BITS;
+}
+
+int opts_parse(struct opts *o, int argc, char **argv, char *err,
+	       size_t errlen)
+{
+	struct option lopts[N_DEFS + 1];
+	char shorts[N_DEFS * 2 + 4];
+	size_t ns = 0;
+	int c, li;
+	long v;
+	const char *filter_arg = NULL;
+
+	opts_defaults(o);
+	shorts[ns++] = ':'; /* report missing arguments as ':' */
+	shorts[ns++] = '?';
+	for (size_t i = 0; i < N_DEFS; i++) {
+		lopts[i] = (struct option){ opts_defs[i].lname,
+					    opts_defs[i].has_arg, NULL,
+					    opts_defs[i].val };
+		if (opts_defs[i].val < 0x100) {
+			shorts[ns++] = (char)opts_defs[i].val;
+			if (opts_defs[i].has_arg)
+				shorts[ns++] = ':';
+		}
+	}
+	shorts[ns] = '\0';
+	lopts[N_DEFS] = (struct option){ 0 };
+
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		const char *a;
+		li = -1;
+		c = getopt_long(argc, argv, shorts, lopts, &li);
+		if (c == -1)
+			break;
+		a = optarg;
+		char flag[64];
+
+		if (c == ':' || (c == '?' && optopt)) {
+			const char *what = argv[optind - 1];
+
+			if (optopt && optopt < 0x100)
+				snprintf(flag, sizeof(flag), "-%c", optopt);
+			else
+				snprintf(flag, sizeof(flag), "%s", what);
+			opts_free(o);
+			return set_err(err, errlen,
+				       c == ':' ? "%s: missing argument%s"
+						: "%s: unknown option%s",
+				       flag, "");
+		}
+		if (c == '?' && !optopt && argv[optind - 1][0] == '-' &&
+		    strcmp(argv[optind - 1], "-?") != 0) {
+			opts_free(o);
+			return set_err(err, errlen, "%s: unknown option%s",
+				       argv[optind - 1], "");
+		}
+		switch (c) {
+		case 'i':
+			if (o->n_ifaces >= OPTS_MAX_IFACES) {
+				opts_free(o);
+				return set_err(err, errlen,
+					       "-i %s: too many interfaces%s",
+					       a, "");
+			}
+			o->ifaces[o->n_ifaces++] = a;
+			break;
+		case 'f':
+			filter_arg = a;
+			break;
+		case 'r':
+			o->read_file = a;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 't':
+			if (opts_parse_duration(a, &o->timeout_ns))
+				goto bad;
+			break;
+		case 'l':
+			if (opts_parse_duration(a, &o->interval_ns) ||
+			    !o->interval_ns)
+				goto bad;
+			break;
+		case 's':
+			if (parse_long(a, LONG_MIN, 262144, &v))
+				goto bad;
+			o->snaplen = v <= 0 ? 65535 : (int)v;
+			break;
+		case 'b':
+			if (parse_long(a, 1, 4096, &v))
+				goto bad;
+			o->bufsize_mb = (int)v;
+			break;
+		case 'v':
+			o->add_vlan = 1;
+			break;
+		case OPT_BACKEND:
+			if (strcmp(a, "tpacket3") && strcmp(a, "pcap")) {
+				opts_free(o);
+				return set_err(err, errlen,
+					       "--backend %s: unknown backend "
+					       "(tpacket3 or pcap)%s",
+					       a, "");
+			}
+			o->backend = a;
+			break;
+		case OPT_THREADS:
+			if (parse_long(a, 1, 64, &v))
+				goto bad;
+			o->threads = (int)v;
+			break;
+		case OPT_MAX_FLOWS:
+			if (parse_long(a, 1, 100000000, &v))
+				goto bad;
+			o->max_flows = (size_t)v;
+			break;
+		case '1':
+			o->mode = OPTS_MODE_BATCH;
+			break;
+		case 'w':
+			if (parse_seconds(a, &o->refresh_ns))
+				goto bad;
+			break;
+		case 'k':
+			if (parse_seconds(a, &o->keep_ns))
+				goto bad;
+			break;
+		case 'B':
+			o->unit = OPTS_UNIT_BYTES;
+			break;
+		case 'p':
+			o->unit = OPTS_UNIT_PACKETS;
+			break;
+		case 'n':
+			o->numeric = 1;
+			break;
+		case 'c':
+			o->per_direction = 1;
+			break;
+		case 'P':
+			o->promisc = 0;
+			break;
+		case OPT_NO_COLOR:
+			o->no_color = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case OPT_SNAPSHOT:
+			if (!*a)
+				goto bad;
+			o->snapshot_path = a;
+			break;
+		case 'Z':
+			o->user = a;
+			break;
+		case OPT_COUNT: {
+			const char *eq = strchr(a, '=');
+
+			if (!eq || eq == a || !eq[1]) {
+				opts_free(o);
+				return set_err(err, errlen,
+					       "--count %s: expected NAME=FILTER%s",
+					       a, "");
+			}
+			if (o->n_counters >= OPTS_MAX_COUNTERS) {
+				opts_free(o);
+				return set_err(err, errlen,
+					       "--count %s: too many counters%s",
+					       a, "");
+			}
+			o->counters[o->n_counters].name = strndup(a, eq - a);
+			o->counters[o->n_counters].filter = eq + 1;
+			o->n_counters++;
+			break;
+		}
+		case OPT_VERSION:
+			o->version = 1;
+			break;
+		case 'h':
+		case '?':
+			o->help = 1;
+			break;
+		default:
+			opts_free(o);
+			return set_err(err, errlen, "unknown option%s%s", "",
+				       "");
+		}
+		continue;
+bad:
+		if (li >= 0 && c >= 0x100)
+			snprintf(flag, sizeof(flag), "--%s", lopts[li].name);
+		else
+			snprintf(flag, sizeof(flag), "-%c", c);
+		opts_free(o);
+		return set_err(err, errlen, "%s %s: invalid value", flag, a);
+	}
+	if (optind < argc) {
+		if (filter_arg) {
+			opts_free(o);
+			return set_err(err, errlen,
+				       "%s: a filter was given with -f and as "
+				       "trailing arguments%s",
+				       argv[optind], "");
+		}
+		o->filter = join_args(argc - optind, argv + optind);
+	} else if (filter_arg) {
+		o->filter = strdup(filter_arg);
+	}
+	if ((optind < argc || filter_arg) && !o->filter) {
+		opts_free(o);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (o->read_file && o->n_ifaces) {
+		opts_free(o);
+		return set_err(err, errlen,
+			       "-r %s: cannot be combined with -i%s",
+			       o->read_file, "");
+	}
+	if (!o->no_color) {
+		const char *nc = getenv("NO_COLOR");
+		if (nc && *nc)
+			o->no_color = 1;
+	}
+	return 0;
+}
+
+void opts_free(struct opts *o)
+{
+	free(o->filter);
+	o->filter = NULL;
+	for (int i = 0; i < o->n_counters; i++)
+		free((char *)o->counters[i].name);
+	o->n_counters = 0;
+}

@@ -1,0 +1,546 @@
+/*
+ * pktstat.c - the run: options, capture threads, the UI or batch loop and
+ * the exit sequence.
+ *
+ * Threads: pktstat_main runs on the main thread, which opens the capture
+ * handles, starts one worker per handle (signals blocked, so they reach
+ * only the main thread through sigtimedwait or the UI's signalfd), then
+ * becomes the UI or batch thread. Exit: stop flag + wakeup -> join workers
+ * -> rcu_barrier -> exact final snapshot -> (terminal already restored by
+ * the UI) -> snapshot file and report -> free.
+ */
+#include "pktstat.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "../capture/capture.h"
+#include "../capture/worker.h"
+#include "../ui/ui.h"
+#include "privs.h"
+#include "report.h"
+
+#define DEFAULT_SNAPSHOT "pktstat-snapshot.txt"
+#define MAX_WORKERS 256
+
+struct pktstat {
+	struct opts o;
+	const struct cap_ops *ops;
+	struct flowtab *ft;
+	struct worker *w;
+	int nw;
+	int threads; /* per interface */
+	char *filter; /* in force, "" for none */
+	char source[512];
+	uint64_t start_wall_ns;
+	uint64_t start_mono_ns;
+	struct privs *privs;
+	char snapshot_path[4096];
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const struct opts *pktstat_opts(const struct pktstat *run)
+{
+	return &run->o;
+}
+
+const char *pktstat_filter(const struct pktstat *run)
+{
+	return run->filter ? run->filter : "";
+}
+
+const char *pktstat_source(const struct pktstat *run)
+{
+	return run->source;
+}
+
+const char *pktstat_backend(const struct pktstat *run)
+{
+	return run->ops->name;
+}
+
+int pktstat_threads(const struct pktstat *run)
+{
+	return run->nw;
+}
+
+int pktstat_capture_done(const struct pktstat *run)
+{
+	for (int i = 0; i < run->nw; i++)
+		if (!worker_done(&run->w[i]))
+			return 0;
+	return 1;
+}
+
+int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
+{
+	struct worker_stats sum;
+	ssize_t n;
+
+	memset(&sum, 0, sizeof(sum));
+	/* Totals first, then rows: a packet counted in the totals but not
+	 * yet in a row is possible for a moment, never the reverse. */
+	for (int i = 0; i < run->nw; i++)
+		worker_stats_add(&run->w[i], &sum);
+	n = flowtab_collect(run->ft, &s->rows, &s->rows_cap);
+	if (n < 0)
+		return (int)n;
+	s->nrows = (size_t)n;
+	flowtab_totals(run->ft, s->expired, s->overflow);
+	s->expired_flows = flowtab_expired_flows(run->ft);
+	s->pkts = s->bytes = 0;
+	for (int k = 0; k < KIND_COUNT; k++) {
+		s->kind[k].pkts = sum.kind_pkts[k];
+		s->kind[k].bytes = sum.kind_bytes[k];
+		s->pkts += sum.kind_pkts[k];
+		s->bytes += sum.kind_bytes[k];
+	}
+	memcpy(s->err, sum.err, sizeof(s->err));
+	memset(&s->cap, 0, sizeof(s->cap));
+	s->link_down = 0;
+	for (int i = 0; i < run->nw; i++) {
+		struct cap_stats cs;
+
+		memset(&cs, 0, sizeof(cs));
+		if (run->w[i].h && run->ops->stats(run->w[i].h, &cs) == 0) {
+			s->cap.received += cs.received;
+			s->cap.kernel_drops += cs.kernel_drops;
+			s->cap.freezes += cs.freezes;
+			s->cap.if_drops += cs.if_drops;
+			s->cap.filtered += cs.filtered;
+		}
+		if (run->w[i].h && run->ops->link &&
+		    run->ops->link(run->w[i].h) == CAP_LINK_DOWN)
+			s->link_down = 1;
+	}
+	s->mono_ns = now_ns(CLOCK_MONOTONIC);
+	s->wall_ns = now_ns(CLOCK_REALTIME);
+	s->first_ts_ns = sum.first_ts_ns;
+	s->last_ts_ns = sum.last_ts_ns;
+	s->max_flows = flowtab_max(run->ft);
+	if (run->o.read_file) {
+		/* Packet time: rates are what a live capture would show. */
+		s->start_ns = sum.first_ts_ns;
+		s->now_ns = sum.last_ts_ns;
+	} else {
+		s->start_ns = run->start_wall_ns;
+		s->now_ns = s->wall_ns;
+	}
+	return 0;
+}
+
+void pktstat_expire(struct pktstat *run)
+{
+	uint64_t now;
+
+	if (run->o.read_file) {
+		struct worker_stats sum;
+
+		memset(&sum, 0, sizeof(sum));
+		for (int i = 0; i < run->nw; i++)
+			worker_stats_add(&run->w[i], &sum);
+		now = sum.last_ts_ns;
+	} else {
+		now = now_ns(CLOCK_REALTIME);
+	}
+	if (now > run->o.keep_ns)
+		flowtab_expire(run->ft, now, run->o.keep_ns);
+}
+
+static void fill_meta(const struct pktstat *run, struct report_meta *m)
+{
+	m->source = run->source;
+	m->filter = pktstat_filter(run);
+	m->backend = run->ops->name;
+	m->threads = run->nw;
+}
+
+int pktstat_write_snapshot(struct pktstat *run, const char *path,
+			   char *written, size_t wlen, char *err,
+			   size_t errlen)
+{
+	struct snapshot s;
+	struct report_meta m;
+	int rc;
+
+	if (!path)
+		path = run->snapshot_path;
+	snapshot_init(&s);
+	rc = pktstat_snapshot(run, &s);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		snapshot_free(&s);
+		return rc;
+	}
+	fill_meta(run, &m);
+	rc = privs_write_report(run->privs, path, &s, &m, err, errlen);
+	snapshot_free(&s);
+	if (rc == 0 && written)
+		snprintf(written, wlen, "%s", path);
+	return rc;
+}
+
+/* Compile @expr for @h's link type and attach it. */
+static int attach_filter(struct pktstat *run, struct cap_handle *h,
+			 const char *expr, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	int rc;
+
+	if (!expr || !*expr)
+		return run->ops->set_filter(h, NULL, err, errlen);
+	rc = cap_compile(run->ops->datalink(h), run->o.snaplen, expr, &prog,
+			 err, errlen);
+	if (rc)
+		return rc;
+	rc = run->ops->set_filter(h, &prog, err, errlen);
+	pcap_freecode(&prog);
+	return rc;
+}
+
+int pktstat_set_filter(struct pktstat *run, const char *expr, char *err,
+		       size_t errlen)
+{
+	struct bpf_program prog;
+	char *copy;
+	int rc;
+
+	/* Compile once for every distinct link type first: a bad expression
+	 * leaves every socket on the old filter. */
+	for (int i = 0; expr && *expr && i < run->nw; i++) {
+		rc = cap_compile(run->ops->datalink(run->w[i].h),
+				 run->o.snaplen, expr, &prog, err, errlen);
+		if (rc)
+			return rc;
+		pcap_freecode(&prog);
+	}
+	copy = strdup(expr ? expr : "");
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < run->nw; i++) {
+		rc = attach_filter(run, run->w[i].h, copy, err, errlen);
+		if (rc) {
+			free(copy);
+			return rc;
+		}
+	}
+	free(run->filter);
+	run->filter = copy;
+	return 0;
+}
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* One ring per two CPUs: leave a core for the UI and the system. */
+	if (n <= 2)
+		return 1;
+	return (int)(n / 2 > 8 ? 8 : n / 2);
+}
+
+static int open_capture(struct pktstat *run, char *err, size_t errlen)
+{
+	const struct opts *o = &run->o;
+	const char *ifs[OPTS_MAX_IFACES];
+	int nif = o->n_ifaces, rc;
+
+	if (o->read_file) {
+		run->ops = &cap_pcap_ops;
+		ifs[0] = NULL;
+		nif = 1;
+		run->threads = 1;
+		snprintf(run->source, sizeof(run->source), "%s",
+			 strcmp(o->read_file, "-") ? o->read_file : "stdin");
+	} else {
+		run->ops = o->backend ? cap_backend(o->backend)
+				      : cap_default_backend();
+		if (!run->ops) {
+			snprintf(err, errlen, "%s: backend not available",
+				 o->backend);
+			return -ENOTSUP;
+		}
+		if (nif == 0) {
+			ifs[0] = NULL;
+			nif = 1;
+		} else {
+			memcpy(ifs, o->ifaces, sizeof(ifs[0]) * (size_t)nif);
+		}
+		run->threads = o->threads ? o->threads : default_threads();
+		if (run->ops != &cap_tpacket3_ops)
+			run->threads = 1; /* no fanout without AF_PACKET */
+		run->source[0] = '\0';
+		for (int i = 0; i < nif; i++)
+			snprintf(run->source + strlen(run->source),
+				 sizeof(run->source) - strlen(run->source),
+				 "%s%s", i ? "," : "",
+				 ifs[i] && strcmp(ifs[i], "any") ? ifs[i]
+								 : "any");
+	}
+	run->w = calloc((size_t)(nif * run->threads), sizeof(*run->w));
+	if (!run->w) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < nif; i++) {
+		struct cap_config cfg = {
+			.iface = ifs[i] && strcmp(ifs[i], "any") ? ifs[i]
+								 : NULL,
+			.file = o->read_file,
+			.snaplen = o->snaplen,
+			.bufsize_mb = o->bufsize_mb,
+			.promisc = o->promisc,
+			.add_vlan = o->add_vlan,
+			.fanout_group = run->threads > 1
+						? ((int)getpid() + i) & 0xffff
+						: 0,
+			.block_timeout_ms = 50,
+		};
+		for (int t = 0; t < run->threads; t++) {
+			struct worker *w = &run->w[run->nw];
+
+			rc = run->ops->open(&w->h, &cfg, err, errlen);
+			if (rc)
+				return rc;
+			w->ops = run->ops;
+			w->ft = run->ft;
+			run->nw++;
+			rc = attach_filter(run, w->h, run->filter, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	if (o->read_file && o->timeout_ns)
+		run->w[0].ts_limit_ns = o->timeout_ns;
+	return 0;
+}
+
+static void stop_workers(struct pktstat *run)
+{
+	for (int i = 0; i < run->nw; i++)
+		worker_stop(&run->w[i]);
+	for (int i = 0; i < run->nw; i++)
+		worker_join(&run->w[i]);
+}
+
+/* First worker error line, if any worker failed. */
+static const char *worker_error(const struct pktstat *run)
+{
+	for (int i = 0; i < run->nw; i++)
+		if (run->w[i].status < 0 && run->w[i].status != CAP_EOF)
+			return run->w[i].err;
+	return NULL;
+}
+
+static void print_report(struct pktstat *run, FILE *out, int json)
+{
+	struct snapshot s;
+	struct report_meta m;
+
+	snapshot_init(&s);
+	if (pktstat_snapshot(run, &s) == 0) {
+		fill_meta(run, &m);
+		report_write(out, json ? REPORT_JSON : REPORT_TEXT, &s, &m);
+	}
+	snapshot_free(&s);
+}
+
+/*
+ * Batch mode: wait for the end of the file, the timeout or a signal,
+ * printing interval reports on the way. Returns the terminating signal
+ * number, or 0.
+ */
+static int batch_loop(struct pktstat *run, const sigset_t *sigs)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	uint64_t next_iv = run->o.interval_ns ? start + run->o.interval_ns : 0;
+	int live = !run->o.read_file;
+
+	for (;;) {
+		struct timespec ts = { 0, 50 * 1000000 };
+		uint64_t now;
+		int sig;
+
+		if (pktstat_capture_done(run))
+			return 0;
+		sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGUSR1) {
+			char e[512];
+			if (pktstat_write_snapshot(run, NULL, NULL, 0, e,
+						   sizeof(e)))
+				fprintf(stderr, "pktstat: %s\n", e);
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			return sig;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (live && run->o.timeout_ns && now - start >= run->o.timeout_ns)
+			return 0;
+		if (next_iv && now >= next_iv) {
+			print_report(run, stdout, run->o.json);
+			fflush(stdout);
+			next_iv += run->o.interval_ns;
+		}
+		if (live)
+			pktstat_expire(run);
+	}
+}
+
+static void run_free(struct pktstat *run)
+{
+	for (int i = 0; i < run->nw; i++)
+		if (run->w[i].h)
+			run->ops->close(run->w[i].h);
+	free(run->w);
+	flowtab_free(run->ft);
+	free(run->filter);
+	privs_free(run->privs);
+	opts_free(&run->o);
+}
+
+int pktstat_main(int argc, char **argv)
+{
+	struct pktstat run;
+	char err[1024];
+	sigset_t sigs;
+	int rc, sig = 0, use_ui, status = 0;
+
+	memset(&run, 0, sizeof(run));
+	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pktstat: %s\n", err);
+		fprintf(stderr, "Try 'pktstat --help' for more information.\n");
+		return OPTS_EXIT_USAGE;
+	}
+	if (run.o.help) {
+		opts_usage(stdout);
+		opts_free(&run.o);
+		return 0;
+	}
+	if (run.o.version) {
+		printf("pktstat %s\n", PKTSTAT_VERSION);
+		opts_free(&run.o);
+		return 0;
+	}
+	run.filter = strdup(run.o.filter ? run.o.filter : "");
+	if (run.o.snapshot_path) {
+		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s",
+			 run.o.snapshot_path);
+	} else {
+		const char *home = getenv("HOME");
+
+		/* Home, not the working directory: as root, a directory
+		 * owned by another user is refused for safety. */
+		snprintf(run.snapshot_path, sizeof(run.snapshot_path),
+			 "%s%s%s", home && *home ? home : ".", "/",
+			 DEFAULT_SNAPSHOT);
+	}
+	use_ui = run.o.mode == OPTS_MODE_UI ||
+		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
+		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns);
+
+	/* Signals reach only this thread: workers inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Before anything is opened or any thread exists. */
+	if (privs_fork(&run.privs, run.o.user, err, sizeof(err))) {
+		fprintf(stderr, "pktstat: %s\n", err);
+		opts_free(&run.o);
+		free(run.filter);
+		return 1;
+	}
+	rcu_register_thread();
+	run.start_wall_ns = now_ns(CLOCK_REALTIME);
+	run.start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	run.ft = flowtab_new(run.o.max_flows, err, sizeof(err));
+	if (!run.ft || !run.filter) {
+		fprintf(stderr, "pktstat: %s\n", run.ft ? "out of memory" : err);
+		status = 1;
+		goto out;
+	}
+	rc = open_capture(&run, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pktstat: %s\n", err);
+		status = 1;
+		goto out;
+	}
+	rc = privs_drop(run.privs, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pktstat: %s\n", err);
+		status = 1;
+		goto out;
+	}
+	for (int i = 0; i < run.nw; i++) {
+		rc = worker_start(&run.w[i]);
+		if (rc) {
+			fprintf(stderr, "pktstat: cannot start thread: %s\n",
+				strerror(-rc));
+			stop_workers(&run);
+			status = 1;
+			goto out;
+		}
+	}
+	if (use_ui) {
+		rc = ui_run(&run, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "pktstat: %s\n", err);
+			status = 1;
+		} else if (rc > 128) {
+			sig = rc - 128;
+		}
+	} else {
+		sig = batch_loop(&run, &sigs);
+	}
+	stop_workers(&run);
+	flowtab_barrier(run.ft);
+	if (worker_error(&run)) {
+		fprintf(stderr, "pktstat: %s\n", worker_error(&run));
+		status = 1;
+	}
+	if (use_ui || run.o.snapshot_path) {
+		char written[1024];
+
+		if (pktstat_write_snapshot(&run, NULL, written, sizeof(written),
+					   err, sizeof(err))) {
+			fprintf(stderr, "pktstat: %s\n", err);
+			status = 1;
+		} else if (use_ui) {
+			fprintf(stderr, "pktstat: snapshot written to %s\n",
+				written);
+		}
+	}
+	if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
+		if (!run.o.interval_ns || !use_ui)
+			print_report(&run, stdout, run.o.json);
+		if (fflush(stdout) != 0 && status == 0)
+			status = 1;
+	}
+out:
+	run_free(&run);
+	rcu_unregister_thread();
+	(void)sig; /* a signal is an orderly stop: status stays 0 */
+	return status;
+}

@@ -1,0 +1,312 @@
+/*
+ * privs.c - privilege separation for snapshot files, and the drop.
+ *
+ * The parent (root) loop: receive {path, pipe fd} over a unix socketpair
+ * (SCM_RIGHTS), copy the pipe into the file with report_save, reply with
+ * the status and error line. It forwards SIGINT, SIGTERM, SIGHUP and
+ * SIGUSR1 to the child (scripts signal the PID they started) and exits
+ * with the child's status when the socket closes. Main thread only.
+ */
+#include "privs.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct privs {
+	int sock;      /* to the privileged parent, -1 if none */
+	int forked;
+	uid_t uid;
+	gid_t gid;
+	char user[64];
+};
+
+/* Request header on the socket; the pipe fd rides along as SCM_RIGHTS. */
+struct privs_req {
+	uint32_t path_len;
+};
+
+struct privs_reply {
+	int32_t rc;
+	char err[512];
+};
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+static int copy_pipe(FILE *out, void *ctx)
+{
+	int fd = *(int *)ctx;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Drain a pipe so the writer never blocks when the save failed early. */
+static void drain(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n < 0 && errno != EINTR)
+			break;
+}
+
+static int recv_req(int sock, char *path, size_t plen, int *fd)
+{
+	struct privs_req req;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(req))
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || req.path_len >= plen)
+		return -1;
+	memcpy(fd, CMSG_DATA(c), sizeof(int));
+	do
+		n = read(sock, path, req.path_len);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)req.path_len) {
+		close(*fd);
+		return -1;
+	}
+	path[n] = '\0';
+	return 0;
+}
+
+static void parent_loop(int sock, pid_t pid)
+{
+	struct sigaction sa;
+	char path[4096];
+	int fd, status = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	child_pid = pid;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGWINCH, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	while (recv_req(sock, path, sizeof(path), &fd) == 0) {
+		struct privs_reply rep;
+
+		memset(&rep, 0, sizeof(rep));
+		rep.rc = report_save(path, copy_pipe, &fd, rep.err,
+				     sizeof(rep.err));
+		drain(fd);
+		close(fd);
+		while (write(sock, &rep, sizeof(rep)) < 0 && errno == EINTR)
+			;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+int privs_fork(struct privs **pp, const char *user, char *err, size_t errlen)
+{
+	struct privs *p = calloc(1, sizeof(*p));
+	int sv[2];
+	pid_t pid;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	p->sock = -1;
+	*pp = p;
+	if (geteuid() != 0)
+		return 0;
+	if (!user)
+		user = "nobody";
+	if (strcmp(user, "root") == 0)
+		return 0;
+	{
+		struct passwd *pw = getpwnam(user);
+
+		if (!pw) {
+			snprintf(err, errlen, "-Z %s: no such user", user);
+			return -ENOENT;
+		}
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+		snprintf(p->user, sizeof(p->user), "%s", user);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid > 0) {
+		close(sv[1]);
+		parent_loop(sv[0], pid);
+	}
+	close(sv[0]);
+	p->sock = sv[1];
+	p->forked = 1;
+	return 0;
+}
+
+int privs_drop(struct privs *p, char *err, size_t errlen)
+{
+	if (p->forked) {
+		capng_clear(CAPNG_SELECT_BOTH);
+		if (capng_change_id((int)p->uid, (int)p->gid,
+				    CAPNG_DROP_SUPP_GRP |
+					    CAPNG_CLEAR_BOUNDING) != 0) {
+			snprintf(err, errlen, "-Z %s: cannot switch user",
+				 p->user);
+			return -EPERM;
+		}
+		/* The writer parent gone means nobody can save our work;
+		 * end rather than run on unseen. Set after the id change,
+		 * which clears it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			raise(SIGTERM);
+	} else if (capng_have_capabilities(CAPNG_SELECT_CAPS) > CAPNG_NONE &&
+		   geteuid() != 0) {
+		capng_clear(CAPNG_SELECT_BOTH);
+		if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
+			snprintf(err, errlen, "cannot drop capabilities");
+			return -EPERM;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
+		       const struct report_meta *m, char *err, size_t errlen)
+{
+	struct privs_req req;
+	struct privs_reply rep;
+	struct report_meta mm = *m;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int pfd[2], rc = 0;
+	FILE *f;
+	size_t got = 0;
+
+	if (!p || p->sock < 0)
+		return report_write_file(path, s, m, err, errlen);
+	if (strlen(path) >= 4096) {
+		snprintf(err, errlen, "%.64s...: file name too long", path);
+		return -ENAMETOOLONG;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	memset(cbuf, 0, sizeof(cbuf));
+	req.path_len = (uint32_t)strlen(path);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pfd[0], sizeof(int));
+	if (sendmsg(p->sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(req) ||
+	    write(p->sock, path, req.path_len) != (ssize_t)req.path_len) {
+		snprintf(err, errlen, "%s: snapshot writer gone", path);
+		close(pfd[0]);
+		close(pfd[1]);
+		return -EPIPE;
+	}
+	close(pfd[0]);
+	f = fdopen(pfd[1], "w");
+	if (!f) {
+		close(pfd[1]);
+	} else {
+		mm.path = path;
+		rc = report_write(f, report_format_for(path), s, &mm);
+		fclose(f);
+	}
+	while (got < sizeof(rep)) {
+		ssize_t n = read(p->sock, (char *)&rep + got, sizeof(rep) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: snapshot writer gone", path);
+			return -EPIPE;
+		}
+		got += (size_t)n;
+	}
+	if (rep.rc) {
+		rep.err[sizeof(rep.err) - 1] = '\0';
+		snprintf(err, errlen, "%s", rep.err);
+		return rep.rc;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+void privs_free(struct privs *p)
+{
+	if (!p)
+		return;
+	if (p->sock >= 0)
+		close(p->sock);
+	free(p);
+}

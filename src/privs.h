@@ -1,0 +1,49 @@
+/*
+ * privs.h - dropping privileges, and the privileged snapshot writer.
+ *
+ * Started as root, pktstat forks before it opens anything: the parent
+ * keeps root but does nothing except forward signals and write snapshot
+ * files the child streams to it (so a snapshot can still go to a root-
+ * owned directory); the child opens the capture sockets and files, then
+ * drops to -Z USER (default nobody) with no supplementary groups, no
+ * capabilities and no_new_privs, and runs everything else. Started
+ * without root (file capabilities), the process drops its capabilities
+ * after set-up and writes snapshots itself. Main thread only.
+ */
+#ifndef PKTSTAT_PRIVS_H
+#define PKTSTAT_PRIVS_H
+
+#include <stddef.h>
+
+#include "report.h"
+#include "snapshot.h"
+
+struct privs;
+
+/*
+ * privs_fork - if running as root and @user is not "root", fork the
+ * privileged snapshot writer. Returns 0 in the child (which goes on) with
+ * *@p set; the parent never returns: it exits with the child's status.
+ * Without root it only allocates *@p. 0 or -errno with a line in @err.
+ * Must be called before any thread is started.
+ */
+int privs_fork(struct privs **p, const char *user, char *err, size_t errlen);
+
+/*
+ * privs_drop - after sockets, rings and files are open: switch to the
+ * target user (if forked as root), clear supplementary groups and every
+ * capability, set no_new_privs. 0 or -errno with a line in @err.
+ */
+int privs_drop(struct privs *p, char *err, size_t errlen);
+
+/*
+ * privs_write_report - write a report of @s to @path safely (report_save
+ * rules), through the privileged parent when there is one.
+ */
+int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
+		       const struct report_meta *m, char *err, size_t errlen);
+
+/* privs_free(NULL) is a no-op. */
+void privs_free(struct privs *p);
+
+#endif

@@ -1,0 +1,183 @@
+/* test_opts.c - command line parsing: flags, values, errors. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "opts.h"
+
+static int parse(struct opts *o, char *err, size_t len, int n, ...)
+{
+	char *argv[32];
+	va_list ap;
+
+	argv[0] = "pktstat";
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		argv[i + 1] = va_arg(ap, char *);
+	va_end(ap);
+	argv[n + 1] = NULL;
+	return opts_parse(o, n + 1, argv, err, len);
+}
+
+Test(opts, defaults)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 0), 0);
+	cr_assert_eq(o.snaplen, 65535);
+	cr_assert_eq(o.bufsize_mb, 8);
+	cr_assert_eq(o.promisc, 1);
+	cr_assert_eq(o.refresh_ns, 1000000000ull);
+	cr_assert_eq(o.keep_ns, 10000000000ull);
+	cr_assert_null(o.filter);
+	opts_free(&o);
+}
+
+Test(opts, dkorunic_flags)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 12, "-i", "eth0", "-i",
+			   "eth1", "-f", "tcp", "-j", "-t", "10m0s", "-s", "0",
+			   "-v"),
+		     0, "%s", err);
+	cr_assert_eq(o.n_ifaces, 2);
+	cr_assert_str_eq(o.ifaces[1], "eth1");
+	cr_assert_str_eq(o.filter, "tcp");
+	cr_assert_eq(o.json, 1);
+	cr_assert_eq(o.timeout_ns, 600ull * 1000000000ull);
+	cr_assert_eq(o.snaplen, 65535);
+	cr_assert_eq(o.add_vlan, 1);
+	opts_free(&o);
+}
+
+Test(opts, trailing_filter_joined)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 5, "-r", "x.pcap", "udp",
+			   "and", "port 53"),
+		     0);
+	cr_assert_str_eq(o.filter, "udp and port 53");
+	cr_assert_str_eq(o.read_file, "x.pcap");
+	opts_free(&o);
+}
+
+Test(opts, filter_twice_is_an_error)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 3, "-f", "tcp", "udp"),
+		     -EINVAL);
+	cr_assert(strstr(err, "filter") != NULL, "%s", err);
+}
+
+Test(opts, unknown_flag_named)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 1, "--bogus"), -EINVAL);
+	cr_assert(strstr(err, "--bogus") != NULL, "%s", err);
+	cr_assert_eq(parse(&o, err, sizeof(err), 1, "-X"), -EINVAL);
+	cr_assert(strstr(err, "-X") != NULL, "%s", err);
+	cr_assert_eq(OPTS_EXIT_USAGE, 2);
+}
+
+Test(opts, bad_values_named)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "-t", "ten"), -EINVAL);
+	cr_assert(strstr(err, "-t ten") != NULL, "%s", err);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "-b", "0"), -EINVAL);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--threads", "x"),
+		     -EINVAL);
+	cr_assert(strstr(err, "--threads") != NULL, "%s", err);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--backend", "dpdk"),
+		     -EINVAL);
+	cr_assert_eq(parse(&o, err, sizeof(err), 1, "-i"), -EINVAL);
+	cr_assert(strstr(err, "missing") != NULL, "%s", err);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "-w", "-1"), -EINVAL);
+}
+
+Test(opts, durations)
+{
+	uint64_t ns;
+
+	cr_assert_eq(opts_parse_duration("10m0s", &ns), 0);
+	cr_assert_eq(ns, 600000000000ull);
+	cr_assert_eq(opts_parse_duration("1.5s", &ns), 0);
+	cr_assert_eq(ns, 1500000000ull);
+	cr_assert_eq(opts_parse_duration("1h2m3s", &ns), 0);
+	cr_assert_eq(ns, 3723000000000ull);
+	cr_assert_eq(opts_parse_duration("300ms", &ns), 0);
+	cr_assert_eq(ns, 300000000ull);
+	cr_assert_eq(opts_parse_duration("2", &ns), 0);
+	cr_assert_eq(ns, 2000000000ull);
+	cr_assert_eq(opts_parse_duration("0", &ns), 0);
+	cr_assert_eq(ns, 0);
+	cr_assert_eq(opts_parse_duration("5x", &ns), -EINVAL);
+	cr_assert_eq(opts_parse_duration("", &ns), -EINVAL);
+	cr_assert_eq(opts_parse_duration("s", &ns), -EINVAL);
+	cr_assert_eq(opts_parse_duration("-1s", &ns), -EINVAL);
+}
+
+Test(opts, help_and_version)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 1, "-?"), 0);
+	cr_assert_eq(o.help, 1);
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 1, "--version"), 0);
+	cr_assert_eq(o.version, 1);
+	opts_free(&o);
+}
+
+Test(opts, refresh_fractions_and_modes)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 6, "-w", "0.5", "-1", "-B",
+			   "-k", "3"),
+		     0);
+	cr_assert_eq(o.refresh_ns, 500000000ull);
+	cr_assert_eq(o.mode, OPTS_MODE_BATCH);
+	cr_assert_eq(o.unit, OPTS_UNIT_BYTES);
+	cr_assert_eq(o.keep_ns, 3000000000ull);
+	opts_free(&o);
+}
+
+Test(opts, read_with_iface_conflicts)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 4, "-r", "f", "-i", "lo"),
+		     -EINVAL);
+	cr_assert(strstr(err, "-r") != NULL);
+}
+
+Test(opts, counters)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--count", "web=tcp port 80"),
+		     0);
+	cr_assert_eq(o.n_counters, 1);
+	cr_assert_str_eq(o.counters[0].name, "web");
+	cr_assert_str_eq(o.counters[0].filter, "tcp port 80");
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--count", "nofilter"),
+		     -EINVAL);
+}
