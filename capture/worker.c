@@ -9,6 +9,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <urcu.h>
 
@@ -69,6 +70,8 @@ static void *worker_run(void *arg)
 	rcu_unregister_thread();
 	w->status = rc;
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	if (w->notify_sig)
+		pthread_kill(w->notify, w->notify_sig);
 	return NULL;
 }
 

@@ -34,6 +34,8 @@ struct worker {
 	int stop;  /* atomic: set by worker_stop */
 	int done;  /* atomic: the worker has finished */
 	int status; /* 0, CAP_EOF, or -errno (err holds the line) */
+	pthread_t notify; /* gets notify_sig when the worker ends, if set */
+	int notify_sig;
 	char err[256];
 };
 

@@ -23,7 +23,17 @@
 
 #include "../capture/capture.h"
 #include "../capture/worker.h"
+#if __has_include("../ui/ui.h")
 #include "../ui/ui.h"
+#else /* TEMPORARY until ui/ lands */
+static int ui_run(struct pktstat *run, char *err, size_t errlen)
+{
+	(void)run;
+	snprintf(err, errlen, "no UI in this build");
+	return -ENOTSUP;
+}
+#endif
+#include "decode.h"
 #include "privs.h"
 #include "report.h"
 
@@ -389,6 +399,8 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 		}
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
 			return sig;
+		if (sig == SIGUSR2)
+			continue; /* re-check pktstat_capture_done */
 		now = now_ns(CLOCK_MONOTONIC);
 		if (live && run->o.timeout_ns && now - start >= run->o.timeout_ns)
 			return 0;
@@ -462,6 +474,7 @@ int pktstat_main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGWINCH);
+	sigaddset(&sigs, SIGUSR2); /* a worker finished */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -482,6 +495,16 @@ int pktstat_main(int argc, char **argv)
 		goto out;
 	}
 	rc = open_capture(&run, err, sizeof(err));
+	if (rc == 0 && run.o.read_file &&
+	    !decode_link_supported(run.ops->datalink(run.w[0].h))) {
+		int dlt = run.ops->datalink(run.w[0].h);
+		const char *name = pcap_datalink_val_to_name(dlt);
+
+		snprintf(err, sizeof(err),
+			 "%s: unsupported link type %d (%s)", run.source, dlt,
+			 name ? name : "unknown");
+		rc = -EPROTONOSUPPORT;
+	}
 	if (rc) {
 		fprintf(stderr, "pktstat: %s\n", err);
 		status = 1;
@@ -494,6 +517,8 @@ int pktstat_main(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < run.nw; i++) {
+		run.w[i].notify = pthread_self();
+		run.w[i].notify_sig = SIGUSR2;
 		rc = worker_start(&run.w[i]);
 		if (rc) {
 			fprintf(stderr, "pktstat: cannot start thread: %s\n",

@@ -508,7 +508,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 		size_t errlen)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
+	char tmp[PATH_MAX], dir[PATH_MAX], pcopy[PATH_MAX];
 	struct stat st;
 	int fd = -1, dfd = -1, rc;
 	FILE *f = NULL;
@@ -518,8 +518,8 @@ int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 			 path ? path : "");
 		return -ENAMETOOLONG;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", dirname(dir));
+	snprintf(pcopy, sizeof(pcopy), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", dirname(pcopy));
 	if (lstat(path, &st) == 0) {
 		if (S_ISLNK(st.st_mode)) {
 			snprintf(err, errlen, "%s: is a symbolic link, refused",

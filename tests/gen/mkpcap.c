@@ -289,16 +289,16 @@ static void arp_packet(const uint8_t *spa, const uint8_t *tpa, int reply)
 	zeros(18); /* Ethernet padding to 60 */
 	inet_ntop(AF_INET, spa, s, sizeof(s));
 	inet_ntop(AF_INET, tpa, d, sizeof(d));
-	write_rec(fb, fl, fl + 4); /* FCS on the wire, not captured */
+	write_rec(fb, fl, fl);
 	{
 		char key[400];
 		snprintf(key, sizeof(key), "flow ARP %s %s", s, d);
-		count_dir(key, fl + 4);
+		count_dir(key, fl);
 	}
 	ptot[P_ARP][0]++;
-	ptot[P_ARP][1] += fl + 4;
+	ptot[P_ARP][1] += fl;
 	tot[0]++;
-	tot[1] += fl + 4;
+	tot[1] += fl;
 }
 
 static void other_packet(unsigned ethertype, unsigned len)

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 for sc in eth sll sll2 raw null; do
 	"$GEN" "$sc" "$TMP/$sc.pcap" "$TMP/$sc.exp" || { not_ok "$sc: generator"; continue; }
+	LC_ALL=C sort -o "$TMP/$sc.exp" "$TMP/$sc.exp"
 	"$PKTSTAT" -r "$TMP/$sc.pcap" -j > "$TMP/$sc.json" 2> "$TMP/$sc.err"
 	check "$sc: JSON exit status 0" test $? -eq 0
 	check "$sc: JSON parses" jq -e . "$TMP/$sc.json" > /dev/null
@@ -16,6 +17,7 @@ for sc in eth sll sll2 raw null; do
 done
 # stdin and a filter
 "$GEN" eth "$TMP/f.pcap" "$TMP/f.exp"
+LC_ALL=C sort -o "$TMP/f.exp" "$TMP/f.exp"
 "$PKTSTAT" -r - -j < "$TMP/f.pcap" | json_canon > "$TMP/stdin.got"
 check "-r - reads stdin" diff -q "$TMP/f.exp" "$TMP/stdin.got"
 "$PKTSTAT" -r "$TMP/f.pcap" -j udp and port 53 > "$TMP/flt.json"

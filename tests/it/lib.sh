@@ -43,3 +43,40 @@ text_canon() {
 	sed -n 's/^  \([A-Za-z0-9]*\) *packets: \([0-9]*\), bytes: \([0-9]*\),.*/proto \1 \2 \3/p' < "$1"
 	sed -n 's/^Read total packets: \([0-9]*\), total bytes: \([0-9]*\) in.*/total \1 \2/p' < "$1"
 }
+
+# Two namespaces joined by a veth pair: NS_CAP (veth0, where pktstat
+# captures) and NS_PEER (veth1, where traffic is sent). IPv6 is disabled on
+# both ends so the kernel sends nothing of its own (no DAD, no MLD): the
+# only frames on the link are the test's. Removed on exit.
+netns_setup() {
+	NS_CAP=pktcap$$
+	NS_PEER=pktpeer$$
+	ip netns add "$NS_CAP" || return 1
+	ip netns add "$NS_PEER" || return 1
+	trap 'netns_teardown; cleanup_tmp' EXIT
+	ip link add veth0 netns "$NS_CAP" type veth peer name veth1 netns "$NS_PEER" || return 1
+	for ns in "$NS_CAP" "$NS_PEER"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip -n "$NS_CAP" link set veth0 up
+	ip -n "$NS_PEER" link set veth1 up
+	ip -n "$NS_CAP" link set lo up
+	ip -n "$NS_PEER" link set lo up
+}
+netns_teardown() {
+	[ -n "${NS_CAP:-}" ] && ip netns del "$NS_CAP" 2>/dev/null
+	[ -n "${NS_PEER:-}" ] && ip netns del "$NS_PEER" 2>/dev/null
+	true
+}
+# wait until pktstat (pid $1) has its capture socket open: poll for it in
+# /proc/net/packet of the namespace, at most 5 s
+wait_capture_ready() {
+	local ns=$1 before=$2 i
+	for i in $(seq 50); do
+		n=$(ip netns exec "$ns" cat /proc/net/packet | wc -l)
+		[ "$n" -gt "$before" ] && { sleep 0.2; return 0; }
+		sleep 0.1
+	done
+	return 1
+}

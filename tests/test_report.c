@@ -1,0 +1,255 @@
+/* test_report.c - report formats, ordering, escaping and the safe writer. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report.h"
+
+static void v4(uint8_t *a, int x)
+{
+	memset(a, 0, 16);
+	a[0] = 10;
+	a[3] = (uint8_t)x;
+}
+
+static void add_row(struct snapshot *s, int kind, int a, int ap, int b,
+		    int bp, uint64_t pab, uint64_t bab, uint64_t pba,
+		    uint64_t bba, uint64_t id)
+{
+	struct flowtab_row *r;
+
+	if (s->nrows == s->rows_cap) {
+		s->rows_cap = s->rows_cap ? s->rows_cap * 2 : 8;
+		s->rows = realloc(s->rows, s->rows_cap * sizeof(*r));
+	}
+	r = &s->rows[s->nrows++];
+	memset(r, 0, sizeof(*r));
+	r->key.kind = (uint8_t)kind;
+	v4(r->key.a, a);
+	v4(r->key.b, b);
+	r->key.aport = (uint16_t)ap;
+	r->key.bport = (uint16_t)bp;
+	r->pkts[0] = pab;
+	r->bytes[0] = bab;
+	r->pkts[1] = pba;
+	r->bytes[1] = bba;
+	r->id = id;
+	s->kind[kind].pkts += pab + pba;
+	s->kind[kind].bytes += bab + bba;
+	s->pkts += pab + pba;
+	s->bytes += bab + bba;
+}
+
+static const struct report_meta meta = { "eth0", "tcp and \"x\"\n",
+					 "tpacket3", 2, NULL };
+
+static char *render(struct snapshot *s, enum report_format f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	cr_assert_eq(report_write(out, f, s, &meta), 0);
+	fclose(out);
+	return buf;
+}
+
+static void fixture(struct snapshot *s)
+{
+	snapshot_init(s);
+	s->first_ts_ns = 1000000000ull;
+	s->last_ts_ns = 3000000000ull;
+	s->start_ns = s->first_ts_ns;
+	s->now_ns = s->last_ts_ns;
+	add_row(s, KIND_TCP4, 1, 40000, 2, 80, 10, 1000, 5, 500, 1);
+	add_row(s, KIND_UDP4, 3, 53, 4, 5353, 2, 5000, 0, 0, 2);
+	/* same bytes as the TCP A->B direction: order must be by packets,
+	 * then the key, deterministically */
+	add_row(s, KIND_UDP4, 5, 1, 6, 2, 20, 1000, 0, 0, 3);
+}
+
+Test(report, text_lines_sorted_and_complete)
+{
+	struct snapshot s;
+	char *t;
+	const char *l1, *l2, *l3;
+
+	fixture(&s);
+	t = render(&s, REPORT_TEXT);
+	l1 = strstr(t, "packets: 2, bytes: 5000, proto: UDP, src: 10.0.0.3:53, "
+		       "dst: 10.0.0.4:5353");
+	l2 = strstr(t, "packets: 20, bytes: 1000, proto: UDP");
+	l3 = strstr(t, "packets: 10, bytes: 1000, proto: TCP, src: "
+		       "10.0.0.1:40000, dst: 10.0.0.2:80");
+	cr_assert(l1 && l2 && l3, "%s", t);
+	cr_assert(l1 < l2 && l2 < l3, "order by bytes, then packets:\n%s", t);
+	cr_assert(strstr(t, "packets: 5, bytes: 500, proto: TCP, src: "
+			    "10.0.0.2:80, dst: 10.0.0.1:40000"));
+	cr_assert(strstr(t, "Read total packets: 37, total bytes: 7500 in "
+			    "2.00 seconds"),
+		  "%s", t);
+	/* 5000 bytes in 2 s = 20 kbit/s */
+	cr_assert(strstr(t, "bitrate: 20.00 Kbps, packets: 2"), "%s", t);
+	/* the filter's newline does not reach the terminal */
+	cr_assert(strstr(t, "tcp and \"x\"?"), "%s", t);
+	free(t);
+	snapshot_free(&s);
+}
+
+Test(report, json_fields_and_escaping)
+{
+	struct snapshot s;
+	char *j;
+
+	fixture(&s);
+	j = render(&s, REPORT_JSON);
+	cr_assert(strstr(j, "\"filter\":\"tcp and \\\"x\\\"\\u000a\""), "%s", j);
+	cr_assert(strstr(j, "\"srcIp\":\"10.0.0.3\",\"dstIp\":\"10.0.0.4\","
+			    "\"srcPort\":53,\"dstPort\":5353"),
+		  "%s", j);
+	cr_assert(strstr(j, "\"packets\":2,\"size\":5000,\"proto\":\"UDP\""),
+		  "%s", j);
+	cr_assert(strstr(j, "\"totals\":{\"packets\":37,\"bytes\":7500}"));
+	cr_assert(strstr(j, "\"TCP\":{\"packets\":15,\"bytes\":1500}"), "%s", j);
+	free(j);
+	snapshot_free(&s);
+}
+
+Test(report, csv_header_and_quoting)
+{
+	struct snapshot s;
+	char *c;
+
+	fixture(&s);
+	c = render(&s, REPORT_CSV);
+	cr_assert(strncmp(c, "bitrate,packets,size,proto,src,dst,srcIp", 40) ==
+			  0,
+		  "%s", c);
+	cr_assert(strstr(c, ",\"UDP\",\"10.0.0.3:53\",\"10.0.0.4:5353\","));
+	free(c);
+	snapshot_free(&s);
+}
+
+Test(report, bitrate_units)
+{
+	char b[32];
+
+	report_format_bitrate(999, b, sizeof(b));
+	cr_assert_str_eq(b, "999.00 bps");
+	report_format_bitrate(1500, b, sizeof(b));
+	cr_assert_str_eq(b, "1.50 Kbps");
+	report_format_bitrate(2.5e9, b, sizeof(b));
+	cr_assert_str_eq(b, "2.50 Gbps");
+	cr_assert_eq(report_format_for("x.JSON"), REPORT_JSON);
+	cr_assert_eq(report_format_for("x.csv"), REPORT_CSV);
+	cr_assert_eq(report_format_for("x"), REPORT_TEXT);
+}
+
+static char dir[] = "/tmp/pktstat-report-XXXXXX";
+
+static void mkdir_fixture(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void rm_fixture(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(report, safe_file_written_0600, .init = mkdir_fixture,
+     .fini = rm_fixture)
+{
+	struct snapshot s;
+	char path[256], err[256];
+	struct stat st;
+	mode_t old = umask(0);
+
+	fixture(&s);
+	snprintf(path, sizeof(path), "%s/snap.json", dir);
+	cr_assert_eq(report_write_file(path, &s, &meta, err, sizeof(err)), 0,
+		     "%s", err);
+	umask(old);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	snapshot_free(&s);
+}
+
+Test(report, symlink_refused_and_target_untouched, .init = mkdir_fixture,
+     .fini = rm_fixture)
+{
+	struct snapshot s;
+	char path[256], target[256], err[256], buf[16] = { 0 };
+	int fd;
+
+	fixture(&s);
+	snprintf(path, sizeof(path), "%s/snap.txt", dir);
+	snprintf(target, sizeof(target), "%s/victim", dir);
+	fd = open(target, O_CREAT | O_WRONLY, 0644);
+	cr_assert(write(fd, "keep", 4) == 4);
+	close(fd);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(report_write_file(path, &s, &meta, err, sizeof(err)),
+		     -ELOOP);
+	cr_assert(strstr(err, path) && strstr(err, "symbolic link"), "%s", err);
+	fd = open(target, O_RDONLY);
+	cr_assert(read(fd, buf, sizeof(buf)) == 4);
+	close(fd);
+	cr_assert_str_eq(buf, "keep");
+	snapshot_free(&s);
+}
+
+Test(report, bad_targets_one_line_no_temp_left, .init = mkdir_fixture,
+     .fini = rm_fixture)
+{
+	struct snapshot s;
+	char path[256], err[256], longp[5000], cmd[300];
+	FILE *ls;
+	int n = 0;
+
+	fixture(&s);
+	snprintf(path, sizeof(path), "%s/missing/snap.txt", dir);
+	cr_assert_lt(report_write_file(path, &s, &meta, err, sizeof(err)), 0);
+	cr_assert(strstr(err, path) != NULL, "%s", err);
+	cr_assert_null(strchr(err, '\n'));
+	cr_assert_eq(report_write_file(dir, &s, &meta, err, sizeof(err)),
+		     -EISDIR);
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	cr_assert_eq(report_write_file(longp, &s, &meta, err, sizeof(err)),
+		     -ENAMETOOLONG);
+	cr_assert(strstr(err, "too long") != NULL);
+	snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
+	ls = popen(cmd, "r");
+	while (fgets(err, sizeof(err), ls))
+		n++;
+	pclose(ls);
+	cr_assert_eq(n, 0, "temporary files left behind");
+	snapshot_free(&s);
+}
+
+Test(report, replaces_atomically, .init = mkdir_fixture, .fini = rm_fixture)
+{
+	struct snapshot s;
+	char path[256], err[256], buf[64] = { 0 };
+	int fd;
+
+	fixture(&s);
+	snprintf(path, sizeof(path), "%s/snap.txt", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	cr_assert(write(fd, "old", 3) == 3);
+	close(fd);
+	cr_assert_eq(report_write_file(path, &s, &meta, err, sizeof(err)), 0);
+	fd = open(path, O_RDONLY);
+	cr_assert(read(fd, buf, sizeof(buf) - 1) > 10);
+	close(fd);
+	cr_assert(strncmp(buf, "bitrate: ", 9) == 0, "%s", buf);
+	snapshot_free(&s);
+}
