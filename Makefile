@@ -47,10 +47,7 @@ Q = @
 endif
 
 # Everything but main.c; tests link the subset they need.
-CORE_SRCS = src/decode.c src/flowkey.c src/flowtab.c src/snapshot.c \
-	src/report.c src/opts.c src/pktstat.c \
-	capture/capture.c capture/pcap.c capture/tpacket3.c capture/worker.c \
-	$(wildcard src/view.c src/names.c src/privs.c ui/*.c)
+CORE_SRCS = $(filter-out src/main.c,$(wildcard src/*.c capture/*.c ui/*.c))
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 BIN = $(B)/pktstat
 
@@ -77,9 +74,28 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(B)/libpktstat.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CRIT_LIBS)
+# A unit test links the objects named in DEPS_<test> (so one module's
+# work in progress does not break another's tests), else the whole library.
+DEPS_test_decode = src/decode
+DEPS_test_flowkey = src/flowkey
+DEPS_test_flowtab = src/flowtab src/flowkey
+DEPS_test_opts = src/opts
+DEPS_test_report = src/report src/snapshot src/flowkey src/decode
+DEPS_test_view = src/view src/snapshot src/flowkey src/decode \
+	ui/columns ui/keys ui/prompt
+DEPS_test_capture = capture/capture capture/pcap capture/tpacket3
+DEPS_test_abbrev = src/abbrev
+DEPS_test_tcpstat = src/tcpstat
+DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
+DEPS_test_counters = src/counters
+
+TEST_NAMES = $(TEST_SRCS:tests/%.c=%)
+define test_rule
+$(B)/tests/$(1): $(B)/tests/$(1).o $$(if $$(DEPS_$(1)),$$(patsubst %,$(B)/%.o,$$(DEPS_$(1))),$(B)/libpktstat.a)
+	@$$(if $(Q),echo "  LD      $$@")
+	$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS_ALL) $$(CRIT_LIBS)
+endef
+$(foreach t,$(TEST_NAMES),$(eval $(call test_rule,$(t))))
 
 # Test helpers (generators) are plain programs.
 $(B)/tests/gen/%: tests/gen/%.c

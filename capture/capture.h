@@ -46,13 +46,13 @@ enum cap_link {
 
 /* What a backend is opened with (from the command line). */
 struct cap_config {
-	const char *iface;   /* NULL or "any" for all interfaces */
-	const char *file;    /* pcap/pcapng path ("-" for stdin): offline */
-	int snaplen;	     /* > 0 */
-	int bufsize_mb;	     /* ring / buffer size per thread */
-	int promisc;	     /* 1 = promiscuous */
-	int add_vlan;	     /* re-insert stripped VLAN tags for decoding */
-	int fanout_group;    /* PACKET_FANOUT group id, 0 = no fanout */
+	const char *iface;    /* NULL or "any" for all interfaces */
+	const char *file;     /* pcap/pcapng path ("-" for stdin): offline */
+	int snaplen;	      /* > 0 */
+	int bufsize_mb;	      /* ring / buffer size per thread */
+	int promisc;	      /* 1 = promiscuous */
+	int add_vlan;	      /* re-insert stripped VLAN tags for decoding */
+	int fanout_group;     /* PACKET_FANOUT group id, 0 = no fanout */
 	int block_timeout_ms; /* TPACKET_V3 block retire timeout */
 };
 
@@ -103,5 +103,12 @@ const struct cap_ops *cap_default_backend(void);
  */
 int cap_compile(int dlt, int snaplen, const char *expr,
 		struct bpf_program *prog, char *err, size_t errlen);
+
+/*
+ * cap_err_no_device - write "IFACE: no such device (available: lo, eth0,
+ * ...)" into @err, listing the interfaces of the caller's network
+ * namespace (if_nameindex). Any thread.
+ */
+void cap_err_no_device(const char *iface, char *err, size_t errlen);
 
 #endif

@@ -27,6 +27,7 @@ struct worker {
 	const struct cap_ops *ops;
 	struct cap_handle *h;
 	struct flowtab *ft;
+	const char *iface;    /* for messages; NULL = any */
 	uint64_t ts_limit_ns; /* offline: stop at first_ts + this (0: none) */
 	struct worker_stats st;
 	pthread_t tid;

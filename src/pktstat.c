@@ -303,6 +303,11 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 				 ifs[i] && strcmp(ifs[i], "any") ? ifs[i]
 								 : "any");
 	}
+	if (nif * run->threads > MAX_WORKERS) {
+		snprintf(err, errlen, "too many capture threads (%d)",
+			 nif * run->threads);
+		return -EINVAL;
+	}
 	run->w = calloc((size_t)(nif * run->threads), sizeof(*run->w));
 	if (!run->w) {
 		snprintf(err, errlen, "out of memory");
@@ -330,6 +335,7 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 				return rc;
 			w->ops = run->ops;
 			w->ft = run->ft;
+			w->iface = cfg.iface;
 			run->nw++;
 			rc = attach_filter(run, w->h, run->filter, err, errlen);
 			if (rc)
@@ -376,8 +382,29 @@ static void print_report(struct pktstat *run, FILE *out, int json)
  * printing interval reports on the way. Returns the terminating signal
  * number, or 0.
  */
+/* Say on stderr when an interface goes down or comes back (batch mode:
+ * the UI shows it in its header instead). */
+static void report_link_changes(struct pktstat *run, int *was_down)
+{
+	for (int i = 0; i < run->nw; i++) {
+		int down;
+
+		if (!run->w[i].h || !run->ops->link)
+			continue;
+		down = run->ops->link(run->w[i].h) == CAP_LINK_DOWN;
+		if (down != was_down[i] && (i == 0 || run->threads == 1 ||
+					     i % run->threads == 0))
+			fprintf(stderr, "pktstat: %s: %s\n",
+				run->w[i].iface ? run->w[i].iface : "any",
+				down ? "interface down, capture paused"
+				     : "interface up, capture resumed");
+		was_down[i] = down;
+	}
+}
+
 static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 {
+	int was_down[MAX_WORKERS] = { 0 };
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
 	uint64_t next_iv = run->o.interval_ns ? start + run->o.interval_ns : 0;
 	int live = !run->o.read_file;
@@ -409,8 +436,10 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 			fflush(stdout);
 			next_iv += run->o.interval_ns;
 		}
-		if (live)
+		if (live) {
 			pktstat_expire(run);
+			report_link_changes(run, was_down);
+		}
 	}
 }
 

@@ -126,6 +126,14 @@ static void parent_loop(int sock, pid_t pid)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGWINCH, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* main blocked these for its own threads; the parent handles
+		 * them by forwarding */
+		sigset_t all;
+
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+	}
 	while (recv_req(sock, path, sizeof(path), &fd) == 0) {
 		struct privs_reply rep;
 

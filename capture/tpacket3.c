@@ -1,0 +1,846 @@
+/*
+ * tpacket3.c - the AF_PACKET TPACKET_V3 backend: one mmap'd ring of
+ * blocks per handle, optional PACKET_FANOUT, kernel filters through
+ * SO_ATTACH_FILTER, eventfd wakeup.
+ *
+ * Threads: open, dispatch and close belong to the capture thread (open
+ * may run on the main thread before it starts). The ring, the block
+ * cursor and the user-space filter in use are touched by dispatch only.
+ * set_filter (any thread) attaches the kernel filter and hands a program
+ * copy over under filt_lock, then bumps an atomic generation; dispatch
+ * compares the generation once per block and takes the lock only when it
+ * changed. stats (any thread) sums PACKET_STATISTICS under stats_lock;
+ * the counters dispatch writes are relaxed atomics. wakeup only writes an
+ * eventfd: signal-safe. No allocation, lock or syscall per packet.
+ *
+ * Kernel facts this relies on (Linux 3.2+ for TPACKET_V3, 3.19+ for
+ * PACKET_FANOUT_FLAG_DEFRAG with HASH, 4.20+ for PACKET_IGNORE_OUTGOING):
+ *  - A block belongs to user space while TP_STATUS_USER is set in its
+ *    block_status; it is retired when full or after tp_retire_blk_tov ms
+ *    with at least one frame. poll() reports POLLIN when the block before
+ *    the kernel's current one is user-owned.
+ *  - The kernel runs the socket filter before copying a frame, so frames
+ *    queued at a filter swap passed the old filter; it also caps the copy
+ *    at the filter's return value (the snaplen), which is why a socket
+ *    always carries a filter, "accept, snaplen bytes" at least.
+ *  - Received VLAN tags are stripped before packet sockets see a frame
+ *    and reported in tp_vlan_tci with TP_STATUS_VLAN_VALID.
+ *  - Taking the interface down reports ENETDOWN through SO_ERROR (POLLERR)
+ *    and unhooks the socket; bringing it up re-hooks it, so capture
+ *    resumes by itself. Deleting it reports ENETDOWN too; the socket is
+ *    then dead (its ifindex is gone).
+ *  - On loopback every frame is seen twice, outgoing and incoming.
+ */
+#include "capture.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef ARPHRD_RAWIP
+#define ARPHRD_RAWIP 519
+#endif
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823
+#endif
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+/* libpcap's bpf_insn and the kernel's sock_filter share one layout. */
+_Static_assert(sizeof(struct bpf_insn) == sizeof(struct sock_filter),
+	       "bpf_insn layout");
+_Static_assert(offsetof(struct bpf_insn, k) == offsetof(struct sock_filter, k),
+	       "bpf_insn layout");
+
+#define TP3_FRAME_SIZE 2048	   /* only a divisor for tp_frame_nr in V3 */
+#define TP3_MAX_BLOCK (1u << 20)   /* 1 MiB */
+#define TP3_MIN_BLOCKS 8	   /* retire granularity for small rings */
+#define TP3_FILTER_ALWAYS UINT_MAX /* "any": every block, user space */
+
+struct tp3 {
+	/* Set by open, read-only afterwards. */
+	int fd;
+	int efd;
+	uint8_t *ring;
+	size_t ring_len;
+	unsigned int block_size;
+	unsigned int block_nr;
+	unsigned int tov_ms;
+	int any;
+	int ifindex; /* 0 for any */
+	int dlt;
+	uint32_t snaplen;
+	int add_vlan;
+	int have_ifdrop;
+	uint64_t ifdrop_base;
+	char name[IF_NAMESIZE];	      /* as opened, "any" */
+	struct sock_filter accept[1]; /* ret #snaplen */
+
+	/* Capture thread only. */
+	unsigned int cur;	   /* next block to hand to user space */
+	unsigned int gen_seen;	   /* filter generation in use */
+	struct bpf_insn *ufilt;	   /* program run in user space, or NULL */
+	unsigned int ufilt_blocks; /* blocks left to filter in user space */
+	uint64_t gone_ms;	   /* when the interface was found deleted */
+	uint8_t *scratch;	   /* snaplen + 64: VLAN re-insertion, "any" */
+
+	/* Filter hand-over: set_filter -> dispatch. */
+	pthread_mutex_t filt_lock;
+	struct bpf_insn *pending; /* under filt_lock; NULL = accept all */
+	unsigned int gen;	  /* atomic; bumped under filt_lock */
+
+	/* Statistics. */
+	pthread_mutex_t stats_lock;
+	uint64_t drops, freezes, ifdrops; /* under stats_lock */
+	uint64_t received;		  /* atomic, written by dispatch */
+	uint64_t filtered;		  /* atomic, written by dispatch */
+	int link;			  /* atomic enum cap_link */
+};
+
+static struct tp3 *tp3_of(struct cap_handle *h)
+{
+	return (struct tp3 *)h;
+}
+
+/*
+ * Link type of frames from a device of ARPHRD type @hatype: devices
+ * without a link-layer header hand us the network header first.
+ */
+static int tp3_dlt(unsigned int hatype)
+{
+	switch (hatype) {
+	case ARPHRD_NONE:
+	case ARPHRD_PPP:
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case ARPHRD_RAWIP:
+		return DLT_RAW;
+	default: /* ARPHRD_ETHER, ARPHRD_LOOPBACK; others best effort */
+		return DLT_EN10MB;
+	}
+}
+
+static uint64_t tp3_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * rx_dropped of the bound interface from sysfs. sysfs shows the network
+ * namespace it was mounted in, which need not be ours: check the ifindex
+ * there matches before trusting the counter.
+ */
+static int tp3_read_ifdrop(const struct tp3 *t, uint64_t *v)
+{
+	char path[96];
+	unsigned long long x;
+	int idx = 0, ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", t->name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%d", &idx) == 1 && idx == t->ifindex;
+	fclose(f);
+	if (!ok)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/rx_dropped",
+		 t->name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%llu", &x) == 1;
+	fclose(f);
+	if (!ok)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/*
+ * Ring geometry for @bufsize_mb MiB: blocks of at most 1 MiB, smaller for
+ * small rings so at least TP3_MIN_BLOCKS retire in turn, never smaller
+ * than a page or than one snaplen frame with its headers.
+ */
+static void tp3_geometry(int bufsize_mb, uint32_t snaplen, unsigned int *bs,
+			 unsigned int *nr)
+{
+	size_t total = (size_t)(bufsize_mb > 0 ? bufsize_mb : 8) << 20;
+	size_t need = (size_t)sysconf(_SC_PAGESIZE);
+	size_t frame = TPACKET_ALIGN(TPACKET3_HDRLEN + 16 + snaplen) +
+		       sizeof(struct tpacket_block_desc) + 64;
+	size_t b = TP3_MAX_BLOCK;
+
+	while (need < frame)
+		need <<= 1;
+	while (b > need && total / b < TP3_MIN_BLOCKS)
+		b >>= 1;
+	if (b < need)
+		b = need;
+	*bs = (unsigned int)b;
+	*nr = total / b < 2 ? 2 : (unsigned int)(total / b);
+}
+
+static void tp3_free(struct tp3 *t)
+{
+	if (!t)
+		return;
+	if (t->ring)
+		munmap(t->ring, t->ring_len);
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->efd >= 0)
+		close(t->efd);
+	free(t->ufilt);
+	free(t->pending);
+	free(t->scratch);
+	pthread_mutex_destroy(&t->filt_lock);
+	pthread_mutex_destroy(&t->stats_lock);
+	free(t);
+}
+
+static int tp3_sockerr(struct tp3 *t, const char *what, char *err,
+		       size_t errlen)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "%s: %s: %s", t->name, what, strerror(e));
+	return -e;
+}
+
+/* Look the interface up by name: ifindex, link type, up or down. */
+static int tp3_lookup(struct tp3 *t, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->name, sizeof(ifr.ifr_name));
+	if (ioctl(t->fd, SIOCGIFINDEX, &ifr) < 0) {
+		if (errno == ENODEV || errno == ENXIO) {
+			cap_err_no_device(t->name, err, errlen);
+			return -ENODEV;
+		}
+		return tp3_sockerr(t, "SIOCGIFINDEX", err, errlen);
+	}
+	t->ifindex = ifr.ifr_ifindex;
+	if (ioctl(t->fd, SIOCGIFHWADDR, &ifr) < 0)
+		return tp3_sockerr(t, "SIOCGIFHWADDR", err, errlen);
+	t->dlt = tp3_dlt(ifr.ifr_hwaddr.sa_family);
+	if (ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK) {
+		int one = 1;
+
+		/* Keep the outgoing copies out of the ring altogether
+		 * (4.20+); dispatch skips them anyway. */
+		setsockopt(t->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
+			   sizeof(one));
+	}
+	if (ioctl(t->fd, SIOCGIFFLAGS, &ifr) < 0)
+		return tp3_sockerr(t, "SIOCGIFFLAGS", err, errlen);
+	t->link = ifr.ifr_flags & IFF_UP ? CAP_LINK_UP : CAP_LINK_DOWN;
+	return 0;
+}
+
+static int tp3_setup_ring(struct tp3 *t, const struct cap_config *cfg,
+			  char *err, size_t errlen)
+{
+	struct tpacket_req3 req;
+	int v = TPACKET_V3;
+
+	if (setsockopt(t->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
+		return tp3_sockerr(t, "PACKET_VERSION TPACKET_V3", err, errlen);
+	tp3_geometry(cfg->bufsize_mb, t->snaplen, &t->block_size, &t->block_nr);
+	t->tov_ms =
+		cfg->block_timeout_ms > 0 ? (unsigned)cfg->block_timeout_ms : 0;
+	memset(&req, 0, sizeof(req));
+	req.tp_block_size = t->block_size;
+	req.tp_block_nr = t->block_nr;
+	req.tp_frame_size = TP3_FRAME_SIZE;
+	req.tp_frame_nr = t->block_size / TP3_FRAME_SIZE * t->block_nr;
+	req.tp_retire_blk_tov = t->tov_ms; /* 0: the kernel picks */
+	if (setsockopt(t->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
+		int e = errno;
+
+		snprintf(err, errlen,
+			 "%s: cannot set up a %u x %u KiB ring: %s", t->name,
+			 t->block_nr, t->block_size >> 10, strerror(e));
+		return -e;
+	}
+	t->ring_len = (size_t)t->block_size * t->block_nr;
+	t->ring = mmap(NULL, t->ring_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, t->fd, 0);
+	if (t->ring == MAP_FAILED) {
+		t->ring = NULL;
+		return tp3_sockerr(t, "mmap ring", err, errlen);
+	}
+	if (!t->tov_ms)
+		t->tov_ms = 100; /* only used to bound the drain after GONE */
+	return 0;
+}
+
+static int tp3_attach(struct tp3 *t, struct sock_filter *insns,
+		      unsigned int len)
+{
+	struct sock_fprog fp = { .len = (unsigned short)len, .filter = insns };
+
+	return setsockopt(t->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
+}
+
+static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
+		    char *err, size_t errlen)
+{
+	struct sockaddr_ll sll;
+	struct tp3 *t;
+	int rc, e;
+
+	*h = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->fd = -1;
+	t->efd = -1;
+	pthread_mutex_init(&t->filt_lock, NULL);
+	pthread_mutex_init(&t->stats_lock, NULL);
+	t->any = !cfg->iface || !strcmp(cfg->iface, "any");
+	if (!t->any && strlen(cfg->iface) >= sizeof(t->name)) {
+		cap_err_no_device(cfg->iface, err, errlen);
+		rc = -ENODEV;
+		goto fail;
+	}
+	snprintf(t->name, sizeof(t->name), "%s", t->any ? "any" : cfg->iface);
+	t->snaplen = cfg->snaplen > 0 ? (uint32_t)cfg->snaplen : 65535;
+	t->add_vlan = cfg->add_vlan;
+	t->dlt = DLT_EN10MB;
+	t->link = CAP_LINK_UP;
+
+	/* Protocol 0: the socket receives nothing until bind, so no frame
+	 * enters before the ring and the snaplen filter are in place. */
+	t->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (t->fd < 0) {
+		e = errno;
+		if (e == EPERM || e == EACCES)
+			snprintf(err, errlen,
+				 "cannot open a packet socket: permission "
+				 "denied (run as root, or: setcap "
+				 "cap_net_raw,cap_net_admin=eip $(command -v "
+				 "pktstat))");
+		else
+			snprintf(err, errlen, "cannot open a packet socket: %s",
+				 strerror(e));
+		rc = -e;
+		goto fail;
+	}
+	if (!t->any) {
+		rc = tp3_lookup(t, err, errlen);
+		if (rc)
+			goto fail;
+	}
+
+	t->accept[0] =
+		(struct sock_filter)BPF_STMT(BPF_RET | BPF_K, t->snaplen);
+	if (tp3_attach(t, t->accept, 1)) {
+		rc = tp3_sockerr(t, "SO_ATTACH_FILTER", err, errlen);
+		goto fail;
+	}
+	rc = tp3_setup_ring(t, cfg, err, errlen);
+	if (rc)
+		goto fail;
+
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = t->ifindex;
+	if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		if (errno == ENODEV || errno == ENXIO) {
+			cap_err_no_device(t->name, err, errlen);
+			rc = -ENODEV;
+		} else {
+			rc = tp3_sockerr(t, "bind", err, errlen);
+		}
+		goto fail;
+	}
+	/* A bind to a down interface leaves ENETDOWN pending: the link
+	 * state already says so, clear it. */
+	{
+		int so = 0;
+		socklen_t sl = sizeof(so);
+
+		getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+	}
+	if (cfg->promisc && !t->any) {
+		struct packet_mreq mr;
+
+		/* A membership, not IFF_PROMISC: the kernel drops it with
+		 * the socket, however the process ends. */
+		memset(&mr, 0, sizeof(mr));
+		mr.mr_ifindex = t->ifindex;
+		mr.mr_type = PACKET_MR_PROMISC;
+		if (setsockopt(t->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
+			       sizeof(mr))) {
+			rc = tp3_sockerr(t, "cannot enter promiscuous mode",
+					 err, errlen);
+			goto fail;
+		}
+	}
+	if (cfg->fanout_group) {
+		/* HASH is the symmetric flow hash: both directions of a flow
+		 * land on one socket; DEFRAG keeps fragments together. */
+		uint32_t arg = ((uint32_t)cfg->fanout_group & 0xffff) |
+			       (uint32_t)(PACKET_FANOUT_HASH |
+					  PACKET_FANOUT_FLAG_DEFRAG)
+				       << 16;
+
+		if (setsockopt(t->fd, SOL_PACKET, PACKET_FANOUT, &arg,
+			       sizeof(arg))) {
+			e = errno;
+			snprintf(err, errlen,
+				 "%s: cannot join fanout group %d: %s", t->name,
+				 cfg->fanout_group & 0xffff, strerror(e));
+			rc = -e;
+			goto fail;
+		}
+	}
+	t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->efd < 0) {
+		e = errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(e));
+		rc = -e;
+		goto fail;
+	}
+	t->scratch = malloc((size_t)t->snaplen + 64);
+	if (!t->scratch) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (!t->any && tp3_read_ifdrop(t, &t->ifdrop_base) == 0)
+		t->have_ifdrop = 1;
+	*h = (struct cap_handle *)t;
+	return 0;
+fail:
+	tp3_free(t);
+	return rc;
+}
+
+static int tp3_datalink(struct cap_handle *h)
+{
+	return tp3_of(h)->dlt;
+}
+
+/*
+ * set_filter - the kernel filter first, then the user-space copy for the
+ * frames that passed the old one. For "any" nothing goes to the kernel:
+ * libpcap would compile "any" for cooked (DLT_LINUX_SLL) frames, but this
+ * socket sees raw frames whose link type varies per interface, so no
+ * single kernel program is right. There dispatch runs the program (built
+ * for DLT_EN10MB, our datalink) on every frame in user space, giving
+ * header-less frames a synthetic Ethernet header first.
+ */
+static int tp3_set_filter(struct cap_handle *h, const struct bpf_program *prog,
+			  char *err, size_t errlen)
+{
+	struct tp3 *t = tp3_of(h);
+	struct bpf_insn *copy = NULL;
+	int rc = 0;
+
+	if (prog) {
+		if (!prog->bf_len || prog->bf_len > BPF_MAXINSNS) {
+			snprintf(err, errlen,
+				 "%s: filter program of %u instructions "
+				 "(1 to %d allowed)",
+				 t->name, prog->bf_len, BPF_MAXINSNS);
+			return -EINVAL;
+		}
+		/* The kernel checks what it attaches; on "any" nothing is
+		 * attached, and bpf_filter trusts its program. */
+		if (!bpf_validate(prog->bf_insns, (int)prog->bf_len)) {
+			snprintf(err, errlen, "%s: invalid filter program",
+				 t->name);
+			return -EINVAL;
+		}
+		copy = malloc(prog->bf_len * sizeof(*copy));
+		if (!copy) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		memcpy(copy, prog->bf_insns, prog->bf_len * sizeof(*copy));
+	}
+	pthread_mutex_lock(&t->filt_lock);
+	if (!t->any) {
+		int bad = copy ? tp3_attach(t, (struct sock_filter *)copy,
+					    prog->bf_len)
+			       : tp3_attach(t, t->accept, 1);
+
+		if (bad) {
+			rc = tp3_sockerr(t, "cannot attach the filter", err,
+					 errlen);
+			free(copy);
+			goto out;
+		}
+	}
+	free(t->pending);
+	t->pending = copy;
+	__atomic_add_fetch(&t->gen, 1, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&t->filt_lock);
+	return rc;
+}
+
+/* Take over a swapped filter; once per block, lock only on a change. */
+static void tp3_sync_filter(struct tp3 *t)
+{
+	if (__atomic_load_n(&t->gen, __ATOMIC_ACQUIRE) == t->gen_seen)
+		return;
+	pthread_mutex_lock(&t->filt_lock);
+	free(t->ufilt);
+	t->ufilt = t->pending;
+	t->pending = NULL;
+	t->gen_seen = __atomic_load_n(&t->gen, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->filt_lock);
+	/*
+	 * A named interface: frames already in the ring, or landing in the
+	 * block being filled (a softirq on another CPU may have run the old
+	 * program just before the swap), passed the old kernel filter. They
+	 * all sit in the next block_nr blocks, so filter that many again in
+	 * user space; newer frames pass the same program twice, harmlessly.
+	 */
+	if (!t->ufilt)
+		t->ufilt_blocks = 0;
+	else
+		t->ufilt_blocks = t->any ? TP3_FILTER_ALWAYS : t->block_nr;
+}
+
+/*
+ * Run the user-space program on a frame. On "any" (program compiled for
+ * DLT_EN10MB), frames of devices without a link header get a synthetic
+ * Ethernet header (zero MACs, the frame's protocol) so the program reads
+ * them right: written in place into the ring's headroom before the frame
+ * (the kernel leaves at least 16 bytes there when there is no link
+ * header, and the block is ours until we return it), else into the
+ * scratch buffer.
+ */
+static unsigned int tp3_run_filter(struct tp3 *t, uint8_t *data,
+				   uint32_t caplen, uint32_t len, int dlt,
+				   unsigned int headroom, uint16_t proto_be)
+{
+	uint8_t *p;
+	unsigned int r;
+
+	/* The program was compiled for t->dlt (our datalink). */
+	if (dlt == t->dlt)
+		return bpf_filter(t->ufilt, data, len, caplen);
+	if (headroom >= ETH_HLEN) {
+		p = data - ETH_HLEN;
+	} else {
+		p = t->scratch;
+		memcpy(p + ETH_HLEN, data, caplen);
+	}
+	memset(p, 0, 2 * ETH_ALEN);
+	memcpy(p + 2 * ETH_ALEN, &proto_be, 2);
+	r = bpf_filter(t->ufilt, p, len + ETH_HLEN, caplen + ETH_HLEN);
+	return r > ETH_HLEN ? r - ETH_HLEN : r ? 1 : 0;
+}
+
+/* Hand every frame of the user-owned block @bd to @cb. */
+static int tp3_walk_block(struct tp3 *t, struct tpacket_block_desc *bd,
+			  cap_pkt_fn cb, void *user)
+{
+	uint32_t num = bd->hdr.bh1.num_pkts;
+	size_t off = bd->hdr.bh1.offset_to_first_pkt;
+	int filter = t->ufilt && t->ufilt_blocks;
+	uint64_t delivered = 0, dropped = 0;
+
+	for (uint32_t i = 0; i < num; i++) {
+		uint8_t *f = (uint8_t *)bd + off;
+		struct tpacket3_hdr *th = (struct tpacket3_hdr *)f;
+		size_t rem = t->block_size - off;
+		struct sockaddr_ll *sll;
+		struct cap_pkt pkt;
+		uint8_t *data;
+		uint32_t caplen;
+		int dlt;
+
+		/* The kernel wrote these offsets; check them anyway rather
+		 * than read past the block on a bad one. */
+		if (off < sizeof(*bd) || off >= t->block_size ||
+		    rem < TPACKET3_HDRLEN || th->tp_mac < TPACKET3_HDRLEN ||
+		    th->tp_mac > rem || th->tp_snaplen > rem - th->tp_mac ||
+		    th->tp_next_offset >= rem)
+			break;
+		if (th->tp_next_offset)
+			__builtin_prefetch(f + th->tp_next_offset);
+		sll = (struct sockaddr_ll *)(f + TPACKET_ALIGN(sizeof(*th)));
+		if (sll->sll_pkttype == PACKET_OUTGOING &&
+		    sll->sll_hatype == ARPHRD_LOOPBACK)
+			goto next; /* seen again as incoming */
+		data = f + th->tp_mac;
+		caplen = th->tp_snaplen < t->snaplen ? th->tp_snaplen
+						     : t->snaplen;
+		dlt = tp3_dlt(sll->sll_hatype);
+		if (filter) {
+			unsigned int r =
+				tp3_run_filter(t, data, caplen, th->tp_len, dlt,
+					       th->tp_mac - TPACKET3_HDRLEN,
+					       sll->sll_protocol);
+
+			if (!r) {
+				dropped++;
+				goto next;
+			}
+			if (r < caplen)
+				caplen = r;
+		}
+		pkt.data = data;
+		pkt.caplen = caplen;
+		pkt.wirelen = th->tp_len;
+		pkt.ts_ns = (uint64_t)th->tp_sec * 1000000000u + th->tp_nsec;
+		pkt.dlt = dlt;
+		pkt.vlan_tci = -1;
+		pkt.ifindex = sll->sll_ifindex;
+		if (th->tp_status & TP_STATUS_VLAN_VALID) {
+			/* The tag was on the wire: count its 4 bytes. */
+			pkt.wirelen += 4;
+			if (t->add_vlan && dlt == DLT_EN10MB &&
+			    caplen >= 2 * ETH_ALEN) {
+				uint16_t tpid =
+					th->tp_status & TP_STATUS_VLAN_TPID_VALID
+						? th->hv1.tp_vlan_tpid
+						: ETH_P_8021Q;
+				uint16_t tag[2] = {
+					htons(tpid), htons(th->hv1.tp_vlan_tci)
+				};
+
+				memcpy(t->scratch, data, 2 * ETH_ALEN);
+				memcpy(t->scratch + 2 * ETH_ALEN, tag, 4);
+				memcpy(t->scratch + 2 * ETH_ALEN + 4,
+				       data + 2 * ETH_ALEN,
+				       caplen - 2 * ETH_ALEN);
+				pkt.data = t->scratch;
+				pkt.caplen = caplen + 4;
+			} else {
+				pkt.vlan_tci = th->hv1.tp_vlan_tci;
+			}
+		}
+		cb(user, &pkt);
+		delivered++;
+	next:
+		if (!th->tp_next_offset)
+			break;
+		off += th->tp_next_offset;
+	}
+	if (t->ufilt_blocks && t->ufilt_blocks != TP3_FILTER_ALWAYS)
+		t->ufilt_blocks--;
+	if (delivered)
+		__atomic_fetch_add(&t->received, delivered, __ATOMIC_RELAXED);
+	if (dropped)
+		__atomic_fetch_add(&t->filtered, dropped, __ATOMIC_RELAXED);
+	return (int)delivered;
+}
+
+/*
+ * Current state of the bound interface, by index (a rename keeps our
+ * socket bound; a delete kills it). ioctls on the packet socket resolve
+ * in the socket's network namespace.
+ */
+static enum cap_link tp3_probe_link(struct tp3 *t)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_ifindex = t->ifindex;
+	if (ioctl(t->fd, SIOCGIFNAME, &ifr) < 0 ||
+	    ioctl(t->fd, SIOCGIFFLAGS, &ifr) < 0) {
+		if (errno == ENODEV || errno == ENXIO)
+			return CAP_LINK_GONE;
+		return (enum cap_link)__atomic_load_n(&t->link,
+						      __ATOMIC_RELAXED);
+	}
+	return ifr.ifr_flags & IFF_UP ? CAP_LINK_UP : CAP_LINK_DOWN;
+}
+
+static void tp3_set_link(struct tp3 *t, enum cap_link l)
+{
+	if (l == CAP_LINK_GONE && !t->gone_ms)
+		t->gone_ms = tp3_now_ms();
+	__atomic_store_n(&t->link, l, __ATOMIC_RELAXED);
+}
+
+/*
+ * Wait for a block, the eventfd or the timeout. Returns 1 if the socket
+ * is readable, 0 otherwise, or -errno on a socket error.
+ */
+static int tp3_wait(struct tp3 *t, int timeout_ms, char *err, size_t errlen)
+{
+	struct pollfd pfd[2] = { { t->fd, POLLIN, 0 }, { t->efd, POLLIN, 0 } };
+
+	if (poll(pfd, 2, timeout_ms) < 0) {
+		if (errno == EINTR)
+			return 0;
+		return tp3_sockerr(t, "poll", err, errlen);
+	}
+	if (pfd[1].revents & POLLIN) {
+		uint64_t v;
+
+		if (read(t->efd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: nothing to consume. */
+		}
+	}
+	if (pfd[0].revents & POLLNVAL) {
+		snprintf(err, errlen, "%s: packet socket closed", t->name);
+		return -EBADF;
+	}
+	if (pfd[0].revents & (POLLERR | POLLHUP)) {
+		int so = 0;
+		socklen_t sl = sizeof(so);
+
+		/* Reading SO_ERROR clears it: POLLERR does not spin. */
+		if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
+			so = errno;
+		if (so == ENETDOWN || so == ENODEV || so == ENXIO) {
+			if (!t->any)
+				tp3_set_link(t, tp3_probe_link(t));
+		} else if (so) {
+			snprintf(err, errlen, "%s: packet socket: %s", t->name,
+				 strerror(so));
+			return -so;
+		}
+	}
+	return (pfd[0].revents & POLLIN) != 0;
+}
+
+static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
+			int timeout_ms, char *err, size_t errlen)
+{
+	struct tp3 *t = tp3_of(h);
+	struct tpacket_block_desc *bd;
+	int n, link = __atomic_load_n(&t->link, __ATOMIC_RELAXED);
+
+	/* While down (only then) look at the interface on every call. */
+	if (link == CAP_LINK_DOWN) {
+		tp3_set_link(t, tp3_probe_link(t));
+		link = __atomic_load_n(&t->link, __ATOMIC_RELAXED);
+	}
+	bd = (struct tpacket_block_desc *)(t->ring +
+					   (size_t)t->cur * t->block_size);
+	if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
+	      TP_STATUS_USER)) {
+		if (link == CAP_LINK_GONE) {
+			/* Deleted: drain what the retire timer still hands
+			 * over, then report it once and for all. */
+			uint64_t waited = tp3_now_ms() - t->gone_ms;
+
+			if (waited > 2 * (uint64_t)t->tov_ms + 20) {
+				snprintf(err, errlen, "%s: interface removed",
+					 t->name);
+				return -ENODEV;
+			}
+			if (timeout_ms < 0 || timeout_ms > (int)t->tov_ms)
+				timeout_ms = (int)t->tov_ms;
+		}
+		n = tp3_wait(t, timeout_ms, err, errlen);
+		if (n <= 0)
+			return n;
+		if (!(__atomic_load_n(&bd->hdr.bh1.block_status,
+				      __ATOMIC_ACQUIRE) &
+		      TP_STATUS_USER))
+			return 0;
+	}
+	/* User owns block. */
+	tp3_sync_filter(t);
+	n = tp3_walk_block(t, bd, cb, user);
+	/* Kernel owns block. */
+	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
+			 __ATOMIC_RELEASE);
+	t->cur = t->cur + 1 == t->block_nr ? 0 : t->cur + 1;
+	return n;
+}
+
+static void tp3_wakeup(struct cap_handle *h)
+{
+	uint64_t one = 1;
+
+	if (write(tp3_of(h)->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already non-zero, a wake pends. */
+	}
+}
+
+static int tp3_stats(struct cap_handle *h, struct cap_stats *st)
+{
+	struct tp3 *t = tp3_of(h);
+	struct tpacket_stats_v3 ks;
+	socklen_t len = sizeof(ks);
+	uint64_t ifd;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&t->stats_lock);
+	/* Reading resets the kernel's counters: keep running sums. */
+	memset(&ks, 0, sizeof(ks));
+	if (getsockopt(t->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
+		t->drops += ks.tp_drops;
+		t->freezes += ks.tp_freeze_q_cnt;
+	} else {
+		rc = -errno;
+	}
+	/* A failed read (interface renamed or gone) keeps the last value. */
+	if (t->have_ifdrop && tp3_read_ifdrop(t, &ifd) == 0 &&
+	    ifd >= t->ifdrop_base)
+		t->ifdrops = ifd - t->ifdrop_base;
+	st->kernel_drops = t->drops;
+	st->freezes = t->freezes;
+	st->if_drops = t->ifdrops;
+	pthread_mutex_unlock(&t->stats_lock);
+	st->received = __atomic_load_n(&t->received, __ATOMIC_RELAXED);
+	st->filtered = __atomic_load_n(&t->filtered, __ATOMIC_RELAXED);
+	return rc;
+}
+
+static enum cap_link tp3_link(struct cap_handle *h)
+{
+	return (enum cap_link)__atomic_load_n(&tp3_of(h)->link,
+					      __ATOMIC_RELAXED);
+}
+
+static void tp3_close(struct cap_handle *h)
+{
+	tp3_free(tp3_of(h));
+}
+
+const struct cap_ops cap_tpacket3_ops = {
+	.name = "tpacket3",
+	.open = tp3_open,
+	.datalink = tp3_datalink,
+	.set_filter = tp3_set_filter,
+	.dispatch = tp3_dispatch,
+	.wakeup = tp3_wakeup,
+	.stats = tp3_stats,
+	.link = tp3_link,
+	.close = tp3_close,
+};
