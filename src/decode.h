@@ -38,7 +38,7 @@ enum dec_err {
 	DEC_ERR_VLAN_DEPTH, /* more stacked VLAN tags than DEC_MAX_VLAN */
 	DEC_ERR_IP4_TRUNC,  /* IPv4 header truncated */
 	DEC_ERR_IP4_BAD,    /* IPv4 version, IHL or total length invalid */
-	DEC_ERR_IP6_TRUNC,  /* IPv6 fixed header truncated */
+	DEC_ERR_IP6_TRUNC,  /* IPv6 fixed header truncated or invalid */
 	DEC_ERR_IP6_EXT,    /* IPv6 extension header truncated or too long */
 	DEC_ERR_L4_TRUNC,   /* TCP/UDP/ICMP header too short for its ports */
 	DEC_ERR_ARP,	    /* ARP truncated */
