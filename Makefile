@@ -80,6 +80,7 @@ DEPS_test_decode = src/decode
 DEPS_test_flowkey = src/flowkey
 DEPS_test_flowtab = src/flowtab src/flowkey
 DEPS_test_opts = src/opts
+DEPS_test_names = src/names
 DEPS_test_report = src/report src/snapshot src/flowkey src/decode
 DEPS_test_view = src/view src/snapshot src/flowkey src/decode \
 	ui/columns ui/keys ui/prompt
