@@ -89,6 +89,8 @@ DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
 DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
 DEPS_test_counters = src/counters
+DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
+	capture/worker capture/capture capture/pcap capture/tpacket3
 
 TEST_NAMES = $(TEST_SRCS:tests/%.c=%)
 define test_rule
@@ -151,6 +153,30 @@ fmt:
 
 fmt-check:
 	@clang-format --dry-run --Werror $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c) && echo "fmt-check: ok"
+
+# ---- fuzzing (fuzz/README) ---------------------------------------------
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="fuzz_decode ..."]: build the
+# libFuzzer targets with clang under build/fuzz/, seed them from the
+# tcpdump corpus and run each for FUZZ_SECONDS; fails on any finding.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile
+FUZZ_DEPS = $(DEPS_test_fuzz_regress) fuzz/fastrcu
+FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile)
+FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
+
+$(FUZZ_BINS) $(B)/fuzz/mkseeds: $(B)/fuzz/%: $(B)/fuzz/%.o \
+		$(patsubst %,$(B)/%.o,$(FUZZ_DEPS))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) \
+		$(if $(filter fuzz_%,$*),$(FUZZ_LDFLAGS)) \
+		-o $@ $^ $(LIBS_ALL)
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CC=clang VARIANT=fuzz \
+		$(patsubst %,build/fuzz/fuzz/%,$(FUZZ_TARGETS) mkseeds)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_TARGETS)
+
+.PHONY: fuzz
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)

@@ -107,4 +107,11 @@ uint64_t flowtab_expired_flows(const struct flowtab *ft);
  * not be called inside a read-side section. */
 void flowtab_barrier(struct flowtab *ft);
 
+/*
+ * flowtab_inject_alloc_failures - testing hook: the next @n flow node
+ * allocations fail as if malloc returned NULL (those packets go to the
+ * overflow totals). Any thread.
+ */
+void flowtab_inject_alloc_failures(struct flowtab *ft, uint64_t n);
+
 #endif

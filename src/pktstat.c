@@ -23,16 +23,7 @@
 
 #include "../capture/capture.h"
 #include "../capture/worker.h"
-#if __has_include("../ui/ui.h")
 #include "../ui/ui.h"
-#else /* TEMPORARY until ui/ lands */
-static int ui_run(struct pktstat *run, char *err, size_t errlen)
-{
-	(void)run;
-	snprintf(err, errlen, "no UI in this build");
-	return -ENOTSUP;
-}
-#endif
 #include "decode.h"
 #include "privs.h"
 #include "report.h"

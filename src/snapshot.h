@@ -63,7 +63,8 @@ void snapshot_proto_totals(const struct flowtab_counts kind[KIND_COUNT],
 /* Malformed packets in total. */
 uint64_t snapshot_malformed(const struct snapshot *s);
 
-/* Whether the counts are exact: no kernel, freeze or interface drops. */
+/* Whether the counts are exact: no ring drops and no queue freezes (the
+ * interface's rx_dropped also counts frames the capture did see). */
 int snapshot_exact(const struct snapshot *s);
 
 /* Duration covered, in ns: packet time for files, wall time live. */

@@ -7,7 +7,10 @@
  * SCENARIO: eth (Ethernet: IPv4/IPv6 TCP, UDP, ICMP, ICMPv6, ARP, VLAN,
  * QinQ, IPv6 extension headers, fragments, truncated frames, other
  * ethertypes), sll, sll2, raw, null (the same IP traffic over other link
- * types), many (N flows, for benchmarks: mkpcap many OUT EXP NFLOWS NPKTS).
+ * types), many (N flows, for benchmarks and floods:
+ * mkpcap many OUT EXP NFLOWS NPKTS [SCANPORTS]: NPKTS 60-byte UDP frames
+ * spread over NFLOWS flows (one each when NPKTS == NFLOWS), then a TCP SYN
+ * scan of ports 1..SCANPORTS of one host). OUT may be "-" for stdout.
  *
  * EXPECTED.txt holds sorted lines:
  *   flow PROTO SRC DST PACKETS BYTES   (one per direction with packets)
@@ -442,6 +445,44 @@ static void scenario_many(unsigned nflows, unsigned npkts)
 	ptot[P_IPV4][1] = ptot[P_UDP][1] = tot[1];
 }
 
+/* A SYN scan of ports 1..nports of one host (54-byte TCP frames). */
+static void scenario_scan(unsigned nports)
+{
+	uint8_t a[16], b[16];
+
+	addr4(a, 0xfffe01);
+	addr4(b, 0xfffe02);
+	for (unsigned port = 1; port <= nports; port++) {
+		fl = 0;
+		link_hdr(0x0800, NULL, 0);
+		b8(0x45);
+		b8(0);
+		b16(40);
+		b16(0);
+		b16(0);
+		b8(64);
+		b8(6);
+		b16(0);
+		bytes(a, 4);
+		bytes(b, 4);
+		b16(40000);
+		b16(port);
+		b32(0);
+		b32(0);
+		b8(0x50);
+		b8(0x02);
+		b16(1024);
+		b32(0);
+		write_rec(fb, fl, fl);
+		tot[0]++;
+		tot[1] += fl;
+		ptot[P_IPV4][0]++;
+		ptot[P_IPV4][1] += fl;
+		ptot[P_TCP][0]++;
+		ptot[P_TCP][1] += fl;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	FILE *ex;
@@ -477,9 +518,12 @@ int main(int argc, char **argv)
 	put32(0);
 	put32(65535);
 	put32((uint32_t)link_type);
-	if (!strcmp(sc, "many"))
+	if (!strcmp(sc, "many")) {
 		scenario_many(argc > 4 ? (unsigned)atoi(argv[4]) : 1000,
 			      argc > 5 ? (unsigned)atoi(argv[5]) : 100000);
+		if (argc > 6)
+			scenario_scan((unsigned)atoi(argv[6]));
+	}
 	else
 		scenario_ip();
 	if (out != stdout)

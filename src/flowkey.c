@@ -1,0 +1,218 @@
+/*
+ * flowkey.c - canonical conversation keys: building, hashing, ordering and
+ * printing them.
+ *
+ * Owns nothing: every function is pure and may be called from any thread.
+ * A key is 40 bytes without padding and is always fully written (zeroed
+ * first), so it can be hashed and compared as raw bytes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "flowkey.h"
+
+_Static_assert(sizeof(struct flow_key) == 40, "flow_key must have no padding");
+
+/*
+ * ICMP query/reply pairs: a reply is folded into its request so that both
+ * halves of an exchange are one flow (RFC 792 and RFC 950; RFC 4443 and RFC 4620
+ * for ICMPv6).
+ */
+static const uint8_t icmp4_fold[][2] = {
+	{ 0, 8 },   /* echo reply -> echo */
+	{ 14, 13 }, /* timestamp reply -> timestamp */
+	{ 16, 15 }, /* information reply -> information request */
+	{ 18, 17 }, /* address mask reply -> address mask request */
+};
+
+static const uint8_t icmp6_fold[][2] = {
+	{ 129, 128 }, /* echo reply -> echo request */
+	{ 140, 139 }, /* node information reply -> query */
+};
+
+static uint16_t fold_type(const uint8_t (*tab)[2], size_t n, uint16_t type)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (tab[i][0] == type)
+			return tab[i][1];
+	}
+	return type;
+}
+
+static const char *const kind_names[KIND_COUNT] = {
+	[KIND_TCP4] = "TCP",	 [KIND_UDP4] = "UDP", [KIND_ICMP4] = "ICMPv4",
+	[KIND_IP4] = "IPv4",	 [KIND_TCP6] = "TCP", [KIND_UDP6] = "UDP",
+	[KIND_ICMP6] = "ICMPv6", [KIND_IP6] = "IPv6", [KIND_ARP] = "ARP",
+	[KIND_OTHER] = "other",
+};
+
+int flowkey_family(int kind)
+{
+	switch (kind) {
+	case KIND_TCP4:
+	case KIND_UDP4:
+	case KIND_ICMP4:
+	case KIND_IP4:
+	case KIND_ARP:
+		return 4;
+	case KIND_TCP6:
+	case KIND_UDP6:
+	case KIND_ICMP6:
+	case KIND_IP6:
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+const char *flowkey_proto_name(int kind)
+{
+	if (kind < 0 || kind >= KIND_COUNT)
+		return "other";
+	return kind_names[kind];
+}
+
+int flowkey_has_ports(int kind)
+{
+	return kind == KIND_TCP4 || kind == KIND_UDP4 || kind == KIND_TCP6 ||
+	       kind == KIND_UDP6;
+}
+
+int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
+{
+	uint16_t sport = 0, dport = 0;
+	size_t alen;
+	int kind = pkt->kind;
+	int c;
+
+	memset(key, 0, sizeof(*key));
+	key->vlan = pkt->vlan;
+
+	if (kind >= KIND_COUNT)
+		kind = KIND_OTHER;
+	key->kind = (uint8_t)kind;
+
+	if (kind == KIND_OTHER) {
+		/* No addresses we understand: one flow per ethertype. */
+		key->aport = pkt->ethertype;
+		return FLOW_DIR_AB;
+	}
+
+	/* IPv4 and ARP addresses sit in the first 4 bytes; the rest stay 0. */
+	alen = flowkey_family(kind) == 4 ? 4 : 16;
+	if (kind != KIND_ARP)
+		key->ipproto = pkt->ipproto;
+
+	if ((pkt->flags & DEC_F_PORTS) && !(pkt->flags & DEC_F_FRAG_LATER)) {
+		if (flowkey_has_ports(kind)) {
+			sport = pkt->sport;
+			dport = pkt->dport;
+		} else if (kind == KIND_ICMP4) {
+			sport = fold_type(icmp4_fold,
+					  sizeof(icmp4_fold) /
+						  sizeof(icmp4_fold[0]),
+					  pkt->sport);
+			dport = sport;
+		} else if (kind == KIND_ICMP6) {
+			sport = fold_type(icmp6_fold,
+					  sizeof(icmp6_fold) /
+						  sizeof(icmp6_fold[0]),
+					  pkt->sport);
+			dport = sport;
+		}
+	}
+
+	c = memcmp(pkt->src, pkt->dst, alen);
+	if (c < 0 || (c == 0 && sport <= dport)) {
+		memcpy(key->a, pkt->src, alen);
+		memcpy(key->b, pkt->dst, alen);
+		key->aport = sport;
+		key->bport = dport;
+		return FLOW_DIR_AB;
+	}
+	memcpy(key->a, pkt->dst, alen);
+	memcpy(key->b, pkt->src, alen);
+	key->aport = dport;
+	key->bport = sport;
+	return FLOW_DIR_BA;
+}
+
+uint64_t flowkey_hash(const struct flow_key *key, uint64_t seed)
+{
+	return XXH3_64bits_withSeed(key, sizeof(*key), seed);
+}
+
+int flowkey_equal(const struct flow_key *x, const struct flow_key *y)
+{
+	return memcmp(x, y, sizeof(*x)) == 0;
+}
+
+static int cmp_u(unsigned int x, unsigned int y)
+{
+	return (x > y) - (x < y);
+}
+
+int flowkey_cmp(const struct flow_key *x, const struct flow_key *y)
+{
+	int c;
+
+	if ((c = cmp_u(x->kind, y->kind)))
+		return c;
+	if ((c = memcmp(x->a, y->a, sizeof(x->a))))
+		return c;
+	if ((c = cmp_u(x->aport, y->aport)))
+		return c;
+	if ((c = memcmp(x->b, y->b, sizeof(x->b))))
+		return c;
+	if ((c = cmp_u(x->bport, y->bport)))
+		return c;
+	if ((c = cmp_u(x->vlan, y->vlan)))
+		return c;
+	return cmp_u(x->ipproto, y->ipproto);
+}
+
+/* The printed address of one side into @tmp (INET6_ADDRSTRLEN bytes). */
+static const char *addr_text(const struct flow_key *key, int side, char *tmp)
+{
+	const uint8_t *addr = side ? key->b : key->a;
+
+	switch (flowkey_family(key->kind)) {
+	case 4:
+		return inet_ntop(AF_INET, addr, tmp, INET6_ADDRSTRLEN);
+	case 6:
+		return inet_ntop(AF_INET6, addr, tmp, INET6_ADDRSTRLEN);
+	default:
+		return NULL;
+	}
+}
+
+int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
+			size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	const char *s = addr_text(key, side, tmp);
+
+	return snprintf(buf, len, "%s", s ? s : "-");
+}
+
+int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
+			    size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	const char *s = addr_text(key, side, tmp);
+	unsigned int port = side ? key->bport : key->aport;
+
+	if (!s)
+		return snprintf(buf, len, "-");
+	if (!flowkey_has_ports(key->kind))
+		return snprintf(buf, len, "%s", s);
+	if (flowkey_family(key->kind) == 6)
+		return snprintf(buf, len, "[%s]:%u", s, port);
+	return snprintf(buf, len, "%s:%u", s, port);
+}

@@ -1,0 +1,442 @@
+/*
+ * flowtab.c - the flow table: a liburcu lock-free hash table (cds_lfht) of
+ * flows, each with per-direction counters. The only user of cds_lfht.
+ *
+ * Threads (see flowtab.h): workers account concurrently inside their own
+ * rcu_read_lock; collectors copy under a short read-side section; one thread
+ * at a time expires. Every calling thread is registered with liburcu.
+ *
+ * Memory ordering: a flow's key, table pointer and first counts are written
+ * with plain stores before publication, then its id is stored with release;
+ * every reader load-acquires the id before touching the rest. (cds_lfht
+ * publishes with a full barrier anyway; the acquire/release pair states the
+ * edge in C11 terms, which ThreadSanitizer can see and liburcu 0.13 cannot
+ * show it.) Counters are only touched with relaxed atomics.
+ *
+ * Cap policy: overflow, never eviction. A packet of a new flow that finds
+ * max_flows flows live (or whose node cannot be allocated) is added to the
+ * overflow totals of its kind, exactly, and no flow is created. Live flows
+ * keep counting. Per kind, at any quiescent point (workers stopped,
+ * flowtab_barrier called):
+ *   packets accounted = live flows + expired + overflow  (also for bytes).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
+#include "flowtab.h"
+
+#define RELAXED __ATOMIC_RELAXED
+
+/* Initial and minimum number of hash buckets (powers of two). */
+#define FLOWTAB_MIN_BUCKETS 1024UL
+
+/*
+ * One live flow. 136 bytes, a 144-byte malloc chunk; with at most one
+ * 16-byte bucket per flow that stays well under 256 bytes per flow.
+ */
+struct flowtab_flow {
+	struct cds_lfht_node node;
+	struct flow_key key; /* immutable once published */
+	uint64_t id;	     /* release-stored last, before publication */
+	uint64_t pkts[2];    /* relaxed atomics from here ... */
+	uint64_t bytes[2];
+	uint64_t first_ns, last_ns; /* ... to here */
+	struct rcu_head rcu;
+	struct flowtab *ft; /* for the call_rcu callback */
+};
+
+/* Written by workers: kept off the cache line the lookups read. */
+struct flowtab_sums {
+	struct flowtab_counts expired[KIND_COUNT];
+	struct flowtab_counts overflow[KIND_COUNT];
+	uint64_t expired_flows;
+};
+
+struct flowtab {
+	/* Read-mostly. */
+	struct cds_lfht *ht;
+	uint64_t seed;
+	size_t max;
+
+	/* Written on flow creation and deletion. */
+	uint64_t live __attribute__((aligned(64)));
+	uint64_t next_id;
+	uint64_t fail_allocs; /* flowtab_inject_alloc_failures */
+
+	/* Written in call_rcu callbacks and at the cap. */
+	struct flowtab_sums sums __attribute__((aligned(64)));
+};
+
+static struct flowtab_flow *node_flow(struct cds_lfht_node *node)
+{
+	return caa_container_of(node, struct flowtab_flow, node);
+}
+
+/* Pairs with the release store in flow_new: makes key/ft/first counts
+ * visible. Returns the id. */
+static uint64_t flow_acquire(const struct flowtab_flow *f)
+{
+	return __atomic_load_n(&f->id, __ATOMIC_ACQUIRE);
+}
+
+static int flow_match(struct cds_lfht_node *node, const void *key)
+{
+	struct flowtab_flow *f = node_flow(node);
+
+	flow_acquire(f);
+	return flowkey_equal(&f->key, key);
+}
+
+static unsigned int key_kind(const struct flow_key *key)
+{
+	return key->kind < KIND_COUNT ? key->kind : KIND_OTHER;
+}
+
+static void counts_add(struct flowtab_counts *c, uint64_t pkts, uint64_t bytes)
+{
+	__atomic_fetch_add(&c->pkts, pkts, RELAXED);
+	__atomic_fetch_add(&c->bytes, bytes, RELAXED);
+}
+
+static void counts_load(const struct flowtab_counts *c,
+			struct flowtab_counts *out)
+{
+	out->pkts = __atomic_load_n(&c->pkts, RELAXED);
+	out->bytes = __atomic_load_n(&c->bytes, RELAXED);
+}
+
+/* Add one packet to a published flow. Any worker. */
+static void flow_add(struct flowtab_flow *f, int dir, uint32_t wirelen,
+		     uint64_t ts_ns)
+{
+	uint64_t old;
+
+	__atomic_fetch_add(&f->pkts[dir], 1, RELAXED);
+	__atomic_fetch_add(&f->bytes[dir], wirelen, RELAXED);
+
+	/* Workers race on a shared flow: last only moves forward, first
+	 * only backward, whatever order their packets arrive in. */
+	old = __atomic_load_n(&f->last_ns, RELAXED);
+	while (ts_ns > old &&
+	       !__atomic_compare_exchange_n(&f->last_ns, &old, ts_ns, 1,
+					    RELAXED, RELAXED))
+		;
+	old = __atomic_load_n(&f->first_ns, RELAXED);
+	while (ts_ns < old &&
+	       !__atomic_compare_exchange_n(&f->first_ns, &old, ts_ns, 1,
+					    RELAXED, RELAXED))
+		;
+}
+
+/* A new, unpublished flow holding this one packet, or NULL. */
+static struct flowtab_flow *flow_new(struct flowtab *ft,
+				     const struct flow_key *key, int dir,
+				     uint32_t wirelen, uint64_t ts_ns)
+{
+	struct flowtab_flow *f;
+	uint64_t fail;
+
+	fail = __atomic_load_n(&ft->fail_allocs, RELAXED);
+	while (fail) {
+		if (__atomic_compare_exchange_n(&ft->fail_allocs, &fail,
+						fail - 1, 1, RELAXED, RELAXED))
+			return NULL;
+	}
+	f = malloc(sizeof(*f));
+	if (!f)
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	cds_lfht_node_init(&f->node);
+	f->key = *key;
+	f->pkts[dir] = 1;
+	f->bytes[dir] = wirelen;
+	f->first_ns = ts_ns;
+	f->last_ns = ts_ns;
+	f->ft = ft;
+	__atomic_store_n(&f->id, __atomic_add_fetch(&ft->next_id, 1, RELAXED),
+			 __ATOMIC_RELEASE);
+	return f;
+}
+
+/* Take one of the max live slots; 0 if the table is full. */
+static int live_reserve(struct flowtab *ft)
+{
+	/* A plain load first: at the cap, do not bounce the line. */
+	if (__atomic_load_n(&ft->live, RELAXED) >= ft->max)
+		return 0;
+	if (__atomic_fetch_add(&ft->live, 1, RELAXED) < ft->max)
+		return 1;
+	__atomic_fetch_sub(&ft->live, 1, RELAXED);
+	return 0;
+}
+
+/* call_rcu callback: no reader can see @f any more; fold and free it. */
+static void flow_free_cb(struct rcu_head *head)
+{
+	struct flowtab_flow *f =
+		caa_container_of(head, struct flowtab_flow, rcu);
+	struct flowtab *ft;
+	unsigned int kind;
+
+	flow_acquire(f);
+	ft = f->ft;
+	kind = key_kind(&f->key);
+	counts_add(&ft->sums.expired[kind],
+		   __atomic_load_n(&f->pkts[0], RELAXED) +
+			   __atomic_load_n(&f->pkts[1], RELAXED),
+		   __atomic_load_n(&f->bytes[0], RELAXED) +
+			   __atomic_load_n(&f->bytes[1], RELAXED));
+	/* Release: flowtab_free acquires it before freeing *ft. */
+	__atomic_fetch_add(&ft->sums.expired_flows, 1, __ATOMIC_RELEASE);
+	free(f);
+}
+
+/* Unlink @f and hand it to call_rcu. Caller holds rcu_read_lock.
+ * Returns 1 if this call removed it. */
+static int flow_delete(struct flowtab *ft, struct flowtab_flow *f)
+{
+	if (cds_lfht_del(ft->ht, &f->node))
+		return 0; /* already removed */
+	__atomic_fetch_sub(&ft->live, 1, RELAXED);
+	call_rcu(&f->rcu, flow_free_cb);
+	return 1;
+}
+
+static unsigned long pow2_at_least(size_t n)
+{
+	unsigned long p = FLOWTAB_MIN_BUCKETS;
+
+	while (p < n && p < (1UL << 30))
+		p <<= 1;
+	return p;
+}
+
+struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
+{
+	struct flowtab *ft;
+	size_t size = (sizeof(*ft) + 63) & ~(size_t)63;
+	ssize_t n;
+
+	ft = aligned_alloc(64, size);
+	if (!ft) {
+		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	memset(ft, 0, size);
+	ft->max = max_flows ? max_flows : FLOWTAB_DEFAULT_MAX;
+
+	do {
+		n = getrandom(&ft->seed, sizeof(ft->seed), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(ft->seed)) {
+		snprintf(err, errlen, "flow table: getrandom: %s",
+			 n < 0 ? strerror(errno) : "short read");
+		free(ft);
+		return NULL;
+	}
+
+	/*
+	 * At most one bucket per allowed flow: at the cap the average chain
+	 * is one node long and the bucket array costs <= 16 bytes a flow.
+	 */
+	ft->ht = cds_lfht_new(FLOWTAB_MIN_BUCKETS, FLOWTAB_MIN_BUCKETS,
+			      pow2_at_least(ft->max),
+			      CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!ft->ht) {
+		snprintf(err, errlen, "flow table: cannot create hash table");
+		free(ft);
+		return NULL;
+	}
+	return ft;
+}
+
+void flowtab_free(struct flowtab *ft)
+{
+	struct cds_lfht_iter iter;
+	struct flowtab_flow *f;
+
+	if (!ft)
+		return;
+	rcu_read_lock();
+	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
+	{
+		flow_delete(ft, f);
+	}
+	rcu_read_unlock();
+	/*
+	 * The callbacks write into *ft: wait for all of them. The acquire
+	 * pairs with their release increments, which TSan can see (it cannot
+	 * see rcu_barrier's own ordering in liburcu 0.13).
+	 */
+	rcu_barrier();
+	__atomic_load_n(&ft->sums.expired_flows, __ATOMIC_ACQUIRE);
+	cds_lfht_destroy(ft->ht, NULL);
+	free(ft);
+}
+
+void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
+		     uint32_t wirelen, uint64_t ts_ns)
+{
+	unsigned long hash = (unsigned long)flowkey_hash(key, ft->seed);
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	struct flowtab_flow *f;
+
+	dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
+	cds_lfht_lookup(ft->ht, hash, flow_match, key, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (node) {
+		flow_add(node_flow(node), dir, wirelen, ts_ns);
+		return;
+	}
+
+	if (!live_reserve(ft))
+		goto overflow;
+	f = flow_new(ft, key, dir, wirelen, ts_ns);
+	if (!f) {
+		__atomic_fetch_sub(&ft->live, 1, RELAXED);
+		goto overflow;
+	}
+	node = cds_lfht_add_unique(ft->ht, hash, flow_match, key, &f->node);
+	if (node != &f->node) {
+		/* Another worker inserted it first; ours was never seen. */
+		free(f);
+		__atomic_fetch_sub(&ft->live, 1, RELAXED);
+		flow_add(node_flow(node), dir, wirelen, ts_ns);
+	}
+	return;
+
+overflow:
+	counts_add(&ft->sums.overflow[key_kind(key)], 1, wirelen);
+}
+
+/* Copy at most @cap flows; *@more set if some did not fit. */
+static size_t collect_some(struct flowtab *ft, struct flowtab_row *rows,
+			   size_t cap, int *more)
+{
+	struct cds_lfht_iter iter;
+	struct flowtab_flow *f;
+	size_t n = 0;
+
+	*more = 0;
+	rcu_read_lock();
+	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
+	{
+		struct flowtab_row *r;
+
+		if (n == cap) {
+			*more = 1;
+			break;
+		}
+		r = &rows[n++];
+		r->id = flow_acquire(f);
+		r->key = f->key;
+		r->pkts[0] = __atomic_load_n(&f->pkts[0], RELAXED);
+		r->pkts[1] = __atomic_load_n(&f->pkts[1], RELAXED);
+		r->bytes[0] = __atomic_load_n(&f->bytes[0], RELAXED);
+		r->bytes[1] = __atomic_load_n(&f->bytes[1], RELAXED);
+		r->first_ns = __atomic_load_n(&f->first_ns, RELAXED);
+		r->last_ns = __atomic_load_n(&f->last_ns, RELAXED);
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
+			size_t *cap)
+{
+	size_t want = flowtab_count(ft);
+	size_t n;
+	int more;
+
+	/* Room for what may be inserted while we copy; never realloc while
+	 * holding the read lock. */
+	want += want / 8 + 64;
+	for (;;) {
+		if (*cap < want) {
+			struct flowtab_row *p;
+
+			if (want > SIZE_MAX / sizeof(*p))
+				return -ENOMEM;
+			p = realloc(*rows, want * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			*rows = p;
+			*cap = want;
+		}
+		n = collect_some(ft, *rows, *cap, &more);
+		if (!more)
+			return (ssize_t)n;
+		want = *cap * 2;
+	}
+}
+
+size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns)
+{
+	struct cds_lfht_iter iter;
+	struct flowtab_flow *f;
+	size_t n = 0;
+
+	rcu_read_lock();
+	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
+	{
+		uint64_t last;
+
+		flow_acquire(f);
+		last = __atomic_load_n(&f->last_ns, RELAXED);
+
+		/* last + idle < now, without overflowing. */
+		if (now_ns <= last || now_ns - last <= idle_ns)
+			continue;
+		/* A packet may still land on it: the callback counts it. */
+		n += flow_delete(ft, f);
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+size_t flowtab_count(const struct flowtab *ft)
+{
+	return __atomic_load_n(&ft->live, RELAXED);
+}
+
+size_t flowtab_max(const struct flowtab *ft)
+{
+	return ft->max;
+}
+
+void flowtab_totals(const struct flowtab *ft,
+		    struct flowtab_counts expired[KIND_COUNT],
+		    struct flowtab_counts overflow[KIND_COUNT])
+{
+	int k;
+
+	for (k = 0; k < KIND_COUNT; k++) {
+		if (expired)
+			counts_load(&ft->sums.expired[k], &expired[k]);
+		if (overflow)
+			counts_load(&ft->sums.overflow[k], &overflow[k]);
+	}
+}
+
+uint64_t flowtab_expired_flows(const struct flowtab *ft)
+{
+	return __atomic_load_n(&ft->sums.expired_flows, RELAXED);
+}
+
+void flowtab_barrier(struct flowtab *ft)
+{
+	(void)ft;
+	rcu_barrier();
+}
+
+void flowtab_inject_alloc_failures(struct flowtab *ft, uint64_t n)
+{
+	__atomic_store_n(&ft->fail_allocs, n, RELAXED);
+}

@@ -1,0 +1,304 @@
+/*
+ * view.h - the monitor's view model: rates, history, display filter, sort,
+ * scroll and selection over a snapshot. No curses: fully unit-testable.
+ *
+ * Threads: a view belongs to one thread (the UI thread). It never touches
+ * the live flow table; it is fed copies (struct snapshot) and keeps its
+ * own copy of what it displays, so the caller may reuse a snapshot as
+ * soon as view_update returns.
+ *
+ * Model. view_update ingests a snapshot: per flow (keyed by flow id) it
+ * keeps the counts of the previous update, a reset baseline and a ring of
+ * 2 s buckets (the 2 s / 10 s / 40 s averages, as iftop); current rates
+ * are the deltas against the previous update over CLOCK_MONOTONIC
+ * (snapshot.mono_ns). Unless paused, it then rebuilds the displayed flows.
+ * While paused, ingestion continues (so rates are right at resume) but the
+ * displayed flows and totals stay frozen; sorting, filtering and scrolling
+ * still work on them.
+ *
+ * Display rows are flows (one per conversation) or flow directions (one
+ * row per direction that carried packets). view_layout orders the rows that
+ * pass the display filter (ties broken on flow id, then direction: rows
+ * never jitter), sorting only the visible window when it can, and keeps
+ * the selection on its flow (by id) across re-sorts.
+ */
+#ifndef PKTSTAT_VIEW_H
+#define PKTSTAT_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flowtab.h"
+#include "snapshot.h"
+
+struct view;
+
+enum view_unit {
+	VIEW_UNIT_BITS,
+	VIEW_UNIT_BYTES,
+	VIEW_UNIT_PACKETS,
+};
+
+/* Sort keys, in column order (view_sort_step walks them in this order). */
+enum view_sort {
+	VIEW_SORT_PROTO,   /* ascending by default */
+	VIEW_SORT_A,	   /* endpoint A (source of a direction row) */
+	VIEW_SORT_B,	   /* endpoint B (destination) */
+	VIEW_SORT_RATE_AB, /* descending by default, like every number */
+	VIEW_SORT_RATE_BA,
+	VIEW_SORT_RATE, /* both directions */
+	VIEW_SORT_AVG2,
+	VIEW_SORT_AVG10,
+	VIEW_SORT_AVG40,
+	VIEW_SORT_PPS,
+	VIEW_SORT_BYTES,
+	VIEW_SORT_PKTS,
+	VIEW_SORT_LAST, /* most recently seen first */
+	VIEW_SORT_COUNT
+};
+
+/* Direction of a display row. */
+#define VIEW_DIR_BOTH 2 /* conversation row; else FLOW_DIR_AB / _BA */
+
+/* Row flags. */
+#define VIEW_ROW_NEW 0x1  /* first packet less than VIEW_NEW_NS ago */
+#define VIEW_ROW_IDLE 0x2 /* no packet since the previous update */
+
+#define VIEW_NEW_NS 2000000000ull
+#define VIEW_HIST_SECONDS 60 /* total-rate history: one value per second */
+#define VIEW_FILTER_MAX 256
+
+/* What the view keeps of one flow for display (frozen while paused). */
+struct view_flow {
+	struct flowtab_row row;	    /* copy of the snapshot's row */
+	double bps[2], pps[2];	    /* current rates per direction */
+	float avg_bps[2][3];	    /* [dir][2 s, 10 s, 40 s]: read them */
+	float avg_pps[2][3];	    /* through view_row_avg (filled lazily) */
+	uint64_t bytes[2], pkts[2]; /* since the last reset */
+	uint64_t age_ns;	    /* snapshot now - last packet */
+	unsigned flags;		    /* VIEW_ROW_* */
+	uint32_t fpos;		    /* position in the frozen order */
+	uint32_t txt;		    /* internal: filter text offset */
+	uint32_t ent;		    /* internal: state entry */
+	int avg_ok;		    /* internal: averages filled */
+};
+
+/* One display row: a flow, or one direction of it. */
+struct view_row {
+	const struct view_flow *f;
+	int dir; /* VIEW_DIR_BOTH, FLOW_DIR_AB or FLOW_DIR_BA */
+};
+
+/* Header figures, frozen while paused. Counts are since the last reset
+ * except the capture statistics, which are since the start. */
+struct view_totals {
+	uint64_t pkts, bytes;
+	double bps, pps;	   /* current */
+	double avg_bps, avg_pps;   /* since reset */
+	double peak_bps, peak_pps; /* since reset */
+	struct flowtab_counts proto[PROTO_COUNT];
+	double proto_bps[PROTO_COUNT], proto_pps[PROTO_COUNT];
+	struct cap_stats cap;	    /* since start */
+	struct cap_stats cap_delta; /* this interval */
+	int exact;		    /* no drops of any kind since start */
+	int link_down;
+	size_t flows;
+	uint64_t expired_flows;
+	uint64_t malformed;
+	uint64_t uptime_ns; /* snapshot_duration_ns */
+	uint64_t mono_ns;   /* of the snapshot shown */
+	uint64_t updates;   /* snapshots ingested */
+};
+
+/* view_new - an empty view, sorted by rate, bits. NULL on ENOMEM. */
+struct view *view_new(void);
+/* view_free(NULL) is a no-op. */
+void view_free(struct view *v);
+
+/*
+ * view_update - ingest @s (see the model above). @s is only read; nothing
+ * of it is kept. Snapshots must come in mono_ns order. Returns 0 or
+ * -ENOMEM (the view then still shows the previous state).
+ */
+int view_update(struct view *v, const struct snapshot *s);
+
+/*
+ * view_set_paused - freeze (1) or unfreeze (0) the display at @mono_ns.
+ * Unfreezing shows the last ingested snapshot at once.
+ */
+void view_set_paused(struct view *v, int paused, uint64_t mono_ns);
+/* Whether paused; *@since gets the pause time (may be NULL). */
+int view_paused(const struct view *v, uint64_t *since);
+
+/*
+ * view_set_sort - sort by @key; choosing the current key again reverses the
+ * order. Unfreezes a frozen order.
+ */
+void view_set_sort(struct view *v, enum view_sort key);
+/*
+ * view_sort_step - move the sort key @delta (+1 / -1) places among the keys
+ * whose bit is set in @mask (1u << key; 0 means all), wrapping; the
+ * direction resets to the key's natural one.
+ */
+void view_sort_step(struct view *v, int delta, uint32_t mask);
+/* Current key; *@reversed (may be NULL) gets whether it is reversed. */
+enum view_sort view_sort(const struct view *v, int *reversed);
+/* Human name of a sort key ("rate", "2 s avg", ...). */
+const char *view_sort_name(enum view_sort key);
+/* Whether @key is naturally descending (numbers) or ascending. */
+int view_sort_descending(enum view_sort key);
+
+/*
+ * view_set_frozen - freeze the current row order: rows keep their places,
+ * new rows append at the end, rows gone close up. Never re-sorts while
+ * frozen. 0 thaws (sorting by the current key again).
+ */
+void view_set_frozen(struct view *v, int frozen);
+int view_frozen(const struct view *v);
+
+/*
+ * view_filter_set - show only rows whose protocol, address or port
+ * contains @text (case-insensitive); "" or NULL shows all. Totals are not
+ * affected. Returns 0, or -EINVAL when longer than VIEW_FILTER_MAX - 1.
+ */
+int view_filter_set(struct view *v, const char *text);
+const char *view_filter(const struct view *v);
+
+void view_set_unit(struct view *v, enum view_unit unit);
+enum view_unit view_unit(const struct view *v);
+/* One row per direction (1) or per conversation (0). */
+void view_set_per_direction(struct view *v, int on);
+int view_per_direction(const struct view *v);
+/* Numeric addresses (1), or names where the resolver knows them (0). */
+void view_set_numeric(struct view *v, int on);
+int view_numeric(const struct view *v);
+
+/*
+ * A name for an address (@family 4 or 6): 1 with a printable name in @buf
+ * when known, 0 when not (yet). Must not block (names_lookup qualifies).
+ */
+typedef int (*view_name_fn)(void *ctx, int family, const uint8_t *addr,
+			    char *buf, size_t len);
+/* Names used for endpoints when not numeric; NULL: none (the default). */
+void view_set_resolver(struct view *v, view_name_fn fn, void *ctx);
+
+/*
+ * view_reset - counters restart at zero: remember every flow's counts and
+ * the totals now and show deltas from here on. Rates, averages and the
+ * capture statistics are not affected; peaks restart.
+ */
+void view_reset(struct view *v);
+
+/*
+ * view_layout - order the rows for a window of @visible rows: apply the
+ * display filter, sort (only what the window needs), follow the selected
+ * flow, clamp the scroll offset. Call before reading rows or after any
+ * setter. Records its cost. Returns 0 or -ENOMEM.
+ */
+int view_layout(struct view *v, size_t visible);
+
+/* Rows passing the display filter (after view_layout). */
+size_t view_count(const struct view *v);
+/* Index of the first visible row, and the number visible (<= visible). */
+size_t view_top(const struct view *v);
+size_t view_nvisible(const struct view *v);
+/* Visible row @i (0 .. view_nvisible - 1), or NULL. */
+const struct view_row *view_row_at(const struct view *v, size_t i);
+/* Index (0 .. view_count - 1) of the selected row; view_count if none. */
+size_t view_selected(const struct view *v);
+
+/*
+ * Selection. view_scroll moves it by @delta rows (PgDn is +visible); the
+ * moved-to row becomes sticky: it is followed by flow id across re-sorts
+ * and updates. view_select_home drops the stickiness (the first row stays
+ * selected whatever it is); view_select_end selects the last row.
+ * view_select_index selects the row at index @i (a mouse click).
+ * Applied by the next view_layout.
+ */
+void view_scroll(struct view *v, long delta, size_t visible);
+void view_select_home(struct view *v);
+void view_select_end(struct view *v);
+void view_select_index(struct view *v, size_t i);
+
+/* Totals and capture health for the header. */
+const struct view_totals *view_totals(const struct view *v);
+
+/*
+ * view_history - the total rate, one value per whole second, for the last
+ * @n (<= VIEW_HIST_SECONDS) seconds, oldest first, in the current unit per
+ * second; a second before the view started is -1. Frozen while paused.
+ * Returns @n.
+ */
+size_t view_history(const struct view *v, double *out, size_t n);
+
+/* Row values in the current unit per second (bits, bytes or packets). */
+#define VIEW_RATE_AB 0
+#define VIEW_RATE_BA 1
+#define VIEW_RATE_TOTAL 2
+double view_row_rate(const struct view *v, const struct view_row *r, int which);
+/* 2 s, 10 s, 40 s average (@h = 0, 1, 2) in the current unit per second. */
+double view_row_avg(const struct view *v, const struct view_row *r, int h);
+double view_row_pps(const struct view_row *r);
+uint64_t view_row_bytes(const struct view_row *r);
+uint64_t view_row_pkts(const struct view_row *r);
+/*
+ * view_row_endpoint - the row's first (@side 0) or second endpoint as
+ * flowkey_format_endpoint prints it; for a B->A direction row the sides
+ * swap, so side 0 is always the sender. snprintf contract.
+ */
+int view_row_endpoint(const struct view_row *r, int side, char *buf,
+		      size_t len);
+/*
+ * view_row_endpoint_text - as view_row_endpoint, but "name:port" when not
+ * numeric and the resolver knows the address. Sorting and the display
+ * filter always use the numbers.
+ */
+int view_row_endpoint_text(const struct view *v, const struct view_row *r,
+			   int side, char *buf, size_t len);
+/* Protocol name of the row (flowkey_proto_name). */
+const char *view_row_proto(const struct view_row *r);
+
+/* Scale a byte/packet rate to the unit (bits = bytes * 8). */
+double view_unit_rate(enum view_unit unit, double bps, double pps);
+/* "bits/s", "bytes/s", "pkts/s" */
+const char *view_unit_name(enum view_unit unit);
+
+/*
+ * Number formatting into at most @width characters (and @len - 1 bytes).
+ * All return the length written; when even the shortest form does not fit,
+ * the result is @width '*' characters (never an overflow).
+ *
+ * view_format_rate - 3 significant digits with an SI prefix (1000-based):
+ *	"0", "999", "1.23k", "12.3M", "123G"; below 1 shows "0.5" style.
+ * view_format_count - the exact number when it fits, else as above.
+ * view_format_age - "5s", "1m05", "3h07", "2d04".
+ * view_format_duration - "59s", "12m03s", "1h02m03s", "3d04h".
+ */
+int view_format_rate(double value, int width, char *buf, size_t len);
+int view_format_count(uint64_t value, int width, char *buf, size_t len);
+int view_format_age(uint64_t ns, int width, char *buf, size_t len);
+int view_format_duration(uint64_t ns, char *buf, size_t len);
+
+/*
+ * view_fit_columns - choose which of @n columns fit in @width with @gap
+ * spaces between shown ones. A column with prio < 0 is hidden. While the
+ * minimum widths do not fit, the column with the largest prio (rightmost on
+ * a tie) is dropped; the width left over then widens columns towards their
+ * max, most important (smallest prio) first. @out[i] gets the width or 0.
+ * Returns the number of columns shown.
+ */
+struct view_col_spec {
+	int min, max;
+	int prio; /* 1 = most important; < 0 = hidden */
+};
+size_t view_fit_columns(const struct view_col_spec *c, size_t n, int width,
+			int gap, int *out);
+
+/* Cost of the last view_update and view_layout, and of the last whole
+ * frame as the UI reports it (ns). */
+uint64_t view_cost_update_ns(const struct view *v);
+uint64_t view_cost_layout_ns(const struct view *v);
+void view_set_frame_cost(struct view *v, uint64_t ns);
+uint64_t view_frame_cost_ns(const struct view *v);
+
+#endif

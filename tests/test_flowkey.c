@@ -1,0 +1,366 @@
+/*
+ * test_flowkey.c - canonical keys, ICMP folding, hashing, ordering and
+ * endpoint text. Packets are struct dec_pkt filled by hand.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "flowkey.h"
+
+static struct dec_pkt pkt4(int kind, const char *src, uint16_t sport,
+			   const char *dst, uint16_t dport)
+{
+	struct dec_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	p.ipproto = kind == KIND_TCP4 ? 6 : kind == KIND_UDP4 ? 17 : 1;
+	p.flags = DEC_F_PORTS;
+	p.ethertype = 0x0800;
+	p.sport = sport;
+	p.dport = dport;
+	cr_assert_eq(inet_pton(AF_INET, src, p.src), 1);
+	cr_assert_eq(inet_pton(AF_INET, dst, p.dst), 1);
+	return p;
+}
+
+static struct dec_pkt pkt6(int kind, const char *src, uint16_t sport,
+			   const char *dst, uint16_t dport)
+{
+	struct dec_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	p.ipproto = kind == KIND_TCP6 ? 6 : kind == KIND_UDP6 ? 17 : 58;
+	p.flags = DEC_F_PORTS;
+	p.ethertype = 0x86dd;
+	p.sport = sport;
+	p.dport = dport;
+	cr_assert_eq(inet_pton(AF_INET6, src, p.src), 1);
+	cr_assert_eq(inet_pton(AF_INET6, dst, p.dst), 1);
+	return p;
+}
+
+/* The same packet seen the other way round. */
+static struct dec_pkt reversed(struct dec_pkt p)
+{
+	struct dec_pkt r = p;
+
+	memcpy(r.src, p.dst, 16);
+	memcpy(r.dst, p.src, 16);
+	r.sport = p.dport;
+	r.dport = p.sport;
+	return r;
+}
+
+Test(flowkey, both_directions_share_one_key)
+{
+	struct dec_pkt out = pkt4(KIND_TCP4, "10.0.0.2", 40000, "10.0.0.1", 22);
+	struct dec_pkt back = reversed(out);
+	struct flow_key k1, k2;
+	uint8_t a[4];
+
+	cr_assert_eq(flowkey_from_pkt(&out, &k1), FLOW_DIR_BA);
+	cr_assert_eq(flowkey_from_pkt(&back, &k2), FLOW_DIR_AB);
+	cr_assert(flowkey_equal(&k1, &k2));
+	cr_assert_eq(flowkey_cmp(&k1, &k2), 0);
+
+	/* A is the smaller address, with its own port. */
+	inet_pton(AF_INET, "10.0.0.1", a);
+	cr_assert_eq(memcmp(k1.a, a, 4), 0);
+	cr_assert_eq(k1.aport, 22);
+	cr_assert_eq(k1.bport, 40000);
+	cr_assert_eq(k1.kind, KIND_TCP4);
+	cr_assert_eq(k1.ipproto, 6);
+	/* IPv4 uses only the first 4 bytes; the rest is zero. */
+	for (int i = 4; i < 16; i++) {
+		cr_assert_eq(k1.a[i], 0);
+		cr_assert_eq(k1.b[i], 0);
+	}
+}
+
+Test(flowkey, equal_addresses_ordered_by_port)
+{
+	struct dec_pkt p = pkt4(KIND_UDP4, "127.0.0.1", 5353, "127.0.0.1", 53);
+	struct dec_pkt r = reversed(p);
+	struct flow_key k1, k2;
+
+	cr_assert_eq(flowkey_from_pkt(&p, &k1), FLOW_DIR_BA);
+	cr_assert_eq(flowkey_from_pkt(&r, &k2), FLOW_DIR_AB);
+	cr_assert(flowkey_equal(&k1, &k2));
+	cr_assert_eq(k1.aport, 53);
+	cr_assert_eq(k1.bport, 5353);
+}
+
+Test(flowkey, key_ignores_garbage_in_unused_bytes)
+{
+	struct dec_pkt p = pkt4(KIND_UDP4, "10.1.1.1", 1, "10.2.2.2", 2);
+	struct flow_key k1, k2;
+
+	/* Poison the key first: from_pkt must write every byte. */
+	memset(&k2, 0xa5, sizeof(k2));
+	flowkey_from_pkt(&p, &k1);
+	/* The decoder may leave junk past the IPv4 address. */
+	memset(p.src + 4, 0x77, 12);
+	flowkey_from_pkt(&p, &k2);
+	cr_assert(flowkey_equal(&k1, &k2));
+	cr_assert_eq(flowkey_hash(&k1, 7), flowkey_hash(&k2, 7));
+}
+
+Test(flowkey, icmp_echo_and_reply_are_one_flow)
+{
+	struct dec_pkt req = pkt4(KIND_ICMP4, "192.0.2.1", 8, "192.0.2.9", 0);
+	struct dec_pkt rep = pkt4(KIND_ICMP4, "192.0.2.9", 0, "192.0.2.1", 0);
+	struct flow_key k1, k2;
+
+	cr_assert_eq(flowkey_from_pkt(&req, &k1), FLOW_DIR_AB);
+	cr_assert_eq(flowkey_from_pkt(&rep, &k2), FLOW_DIR_BA);
+	cr_assert(flowkey_equal(&k1, &k2));
+	cr_assert_eq(k1.aport, 8);
+	cr_assert_eq(k1.bport, 8);
+	cr_assert_eq(k1.ipproto, 1);
+}
+
+Test(flowkey, icmp_query_reply_pairs_fold)
+{
+	static const uint16_t v4[][2] = { { 0, 8 },   { 8, 8 },	  { 14, 13 },
+					  { 16, 15 }, { 18, 17 }, { 3, 3 },
+					  { 11, 11 } };
+	static const uint16_t v6[][2] = {
+		{ 129, 128 }, { 128, 128 }, { 140, 139 }, { 1, 1 }, { 135, 135 }
+	};
+	struct flow_key k;
+
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		struct dec_pkt p =
+			pkt4(KIND_ICMP4, "10.0.0.1", v4[i][0], "10.0.0.2", 0);
+
+		flowkey_from_pkt(&p, &k);
+		cr_assert_eq(k.aport, v4[i][1], "icmp type %u", v4[i][0]);
+		cr_assert_eq(k.bport, v4[i][1]);
+	}
+	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
+		struct dec_pkt p =
+			pkt6(KIND_ICMP6, "fe80::2", v6[i][0], "fe80::1", 0);
+
+		cr_assert_eq(flowkey_from_pkt(&p, &k), FLOW_DIR_BA);
+		cr_assert_eq(k.aport, v6[i][1], "icmp6 type %u", v6[i][0]);
+		cr_assert_eq(k.bport, v6[i][1]);
+		cr_assert_eq(k.ipproto, 58);
+	}
+}
+
+Test(flowkey, later_fragments_and_missing_ports_get_port_zero)
+{
+	struct dec_pkt p = pkt4(KIND_UDP4, "10.0.0.1", 1000, "10.0.0.2", 2000);
+	struct flow_key k;
+
+	p.flags = DEC_F_PORTS | DEC_F_FRAG | DEC_F_FRAG_LATER;
+	flowkey_from_pkt(&p, &k);
+	cr_assert_eq(k.aport, 0);
+	cr_assert_eq(k.bport, 0);
+
+	p.flags = 0; /* truncated: no ports decoded */
+	flowkey_from_pkt(&p, &k);
+	cr_assert_eq(k.aport, 0);
+	cr_assert_eq(k.bport, 0);
+
+	p.flags = DEC_F_PORTS | DEC_F_FRAG; /* first fragment has ports */
+	flowkey_from_pkt(&p, &k);
+	cr_assert_eq(k.aport, 1000);
+	cr_assert_eq(k.bport, 2000);
+}
+
+Test(flowkey, ip_kinds_keep_protocol_not_ports)
+{
+	struct dec_pkt p = pkt4(KIND_IP4, "10.0.0.2", 0, "10.0.0.1", 0);
+	struct flow_key k;
+
+	p.ipproto = 47; /* GRE */
+	p.sport = 1234; /* even if something were there */
+	p.dport = 4321;
+	cr_assert_eq(flowkey_from_pkt(&p, &k), FLOW_DIR_BA);
+	cr_assert_eq(k.ipproto, 47);
+	cr_assert_eq(k.aport, 0);
+	cr_assert_eq(k.bport, 0);
+	cr_assert_eq(flowkey_has_ports(k.kind), 0);
+	cr_assert_str_eq(flowkey_proto_name(k.kind), "IPv4");
+}
+
+Test(flowkey, other_is_one_flow_per_ethertype)
+{
+	struct dec_pkt p;
+	struct flow_key k, k2;
+	char buf[64];
+
+	memset(&p, 0, sizeof(p));
+	p.kind = KIND_OTHER;
+	p.ethertype = 0x88cc; /* LLDP */
+	p.vlan = 7;
+	memset(p.src, 0x11, 16); /* must be ignored */
+	cr_assert_eq(flowkey_from_pkt(&p, &k), FLOW_DIR_AB);
+	cr_assert_eq(k.aport, 0x88cc);
+	cr_assert_eq(k.bport, 0);
+	cr_assert_eq(k.vlan, 7);
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(k.a[i] | k.b[i], 0);
+	cr_assert_eq(flowkey_family(k.kind), 0);
+	cr_assert_str_eq(flowkey_proto_name(k.kind), "other");
+	cr_assert_eq(flowkey_format_addr(&k, 0, buf, sizeof(buf)), 1);
+	cr_assert_str_eq(buf, "-");
+	flowkey_format_endpoint(&k, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "-");
+
+	p.ethertype = 0x88a8;
+	flowkey_from_pkt(&p, &k2);
+	cr_assert_not(flowkey_equal(&k, &k2));
+}
+
+Test(flowkey, vlan_separates_flows)
+{
+	struct dec_pkt p = pkt4(KIND_TCP4, "10.0.0.1", 1, "10.0.0.2", 2);
+	struct flow_key k1, k2;
+
+	flowkey_from_pkt(&p, &k1);
+	p.vlan = 100;
+	flowkey_from_pkt(&p, &k2);
+	cr_assert_eq(k2.vlan, 100);
+	cr_assert_not(flowkey_equal(&k1, &k2));
+	cr_assert_lt(flowkey_cmp(&k1, &k2), 0);
+}
+
+Test(flowkey, arp_uses_protocol_addresses)
+{
+	struct dec_pkt p = pkt4(KIND_ARP, "192.168.1.20", 0, "192.168.1.1", 0);
+	struct flow_key k;
+	char buf[64];
+
+	p.ipproto = 0;
+	p.flags = 0;
+	cr_assert_eq(flowkey_from_pkt(&p, &k), FLOW_DIR_BA);
+	cr_assert_eq(flowkey_family(k.kind), 4);
+	cr_assert_eq(k.ipproto, 0);
+	flowkey_format_endpoint(&k, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "192.168.1.1");
+	flowkey_format_endpoint(&k, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "192.168.1.20");
+	cr_assert_str_eq(flowkey_proto_name(k.kind), "ARP");
+}
+
+Test(flowkey, format_ipv4_and_ipv6_endpoints)
+{
+	struct dec_pkt p4 = pkt4(KIND_TCP4, "10.0.0.1", 22, "10.0.0.2", 5000);
+	struct dec_pkt p6 =
+		pkt6(KIND_TCP6, "2001:db8::1", 443, "2001:db8::2", 51000);
+	struct dec_pkt i6 = pkt6(KIND_ICMP6, "2001:db8::1", 128, "::1", 0);
+	struct flow_key k;
+	char buf[64];
+
+	flowkey_from_pkt(&p4, &k);
+	cr_assert_eq(flowkey_format_endpoint(&k, 0, buf, sizeof(buf)), 11);
+	cr_assert_str_eq(buf, "10.0.0.1:22");
+	flowkey_format_endpoint(&k, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "10.0.0.2:5000");
+
+	flowkey_from_pkt(&p6, &k);
+	flowkey_format_endpoint(&k, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "[2001:db8::1]:443");
+	flowkey_format_endpoint(&k, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "[2001:db8::2]:51000");
+	flowkey_format_addr(&k, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "2001:db8::1");
+	cr_assert_str_eq(flowkey_proto_name(k.kind), "TCP");
+	cr_assert_eq(flowkey_family(k.kind), 6);
+
+	/* ICMPv6 has no ports: bare address, no brackets. */
+	cr_assert_eq(flowkey_from_pkt(&i6, &k), FLOW_DIR_BA);
+	flowkey_format_endpoint(&k, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "::1");
+	flowkey_format_endpoint(&k, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "2001:db8::1");
+	cr_assert_str_eq(flowkey_proto_name(k.kind), "ICMPv6");
+}
+
+Test(flowkey, format_truncates_like_snprintf)
+{
+	struct dec_pkt p =
+		pkt6(KIND_UDP6, "2001:db8::1", 53, "2001:db8::2", 40000);
+	struct flow_key k;
+	char buf[8];
+
+	flowkey_from_pkt(&p, &k);
+	memset(buf, 'x', sizeof(buf));
+	/* "[2001:db8::1]:53" is 16 characters. */
+	cr_assert_eq(flowkey_format_endpoint(&k, 0, buf, sizeof(buf)), 16);
+	cr_assert_str_eq(buf, "[2001:d");
+	cr_assert_eq(flowkey_format_endpoint(&k, 0, NULL, 0), 16);
+	cr_assert_eq(flowkey_format_addr(&k, 1, buf, 1), 11);
+	cr_assert_str_eq(buf, "");
+}
+
+Test(flowkey, hash_depends_on_seed_and_key)
+{
+	struct dec_pkt p = pkt4(KIND_TCP4, "10.0.0.1", 1, "10.0.0.2", 2);
+	struct dec_pkt q = pkt4(KIND_TCP4, "10.0.0.1", 1, "10.0.0.2", 3);
+	struct flow_key k, k2;
+
+	flowkey_from_pkt(&p, &k);
+	flowkey_from_pkt(&q, &k2);
+	cr_assert_eq(flowkey_hash(&k, 1), flowkey_hash(&k, 1));
+	cr_assert_neq(flowkey_hash(&k, 1), flowkey_hash(&k, 2));
+	cr_assert_neq(flowkey_hash(&k, 1), flowkey_hash(&k2, 1));
+}
+
+Test(flowkey, cmp_is_a_total_order)
+{
+	struct flow_key keys[6];
+	struct dec_pkt p[6] = {
+		pkt4(KIND_TCP4, "10.0.0.1", 1, "10.0.0.2", 2),
+		pkt4(KIND_TCP4, "10.0.0.1", 1, "10.0.0.2", 3),
+		pkt4(KIND_TCP4, "10.0.0.1", 1, "10.0.0.3", 1),
+		pkt4(KIND_TCP4, "10.0.0.1", 2, "10.0.0.2", 1),
+		pkt4(KIND_UDP4, "10.0.0.1", 1, "10.0.0.2", 2),
+		pkt6(KIND_TCP6, "::1", 1, "::2", 2),
+	};
+	int n = 6;
+
+	for (int i = 0; i < n; i++)
+		flowkey_from_pkt(&p[i], &keys[i]);
+	/* Listed in ascending order: kind, A, A port, B, B port. */
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < n; j++) {
+			int c = flowkey_cmp(&keys[i], &keys[j]);
+			int want = (i > j) - (i < j);
+
+			cr_assert_eq((c > 0) - (c < 0), want,
+				     "cmp(%d, %d) = %d", i, j, c);
+		}
+	}
+
+	/* Equal except for the last field: ipproto. */
+	keys[1] = keys[0];
+	keys[1].ipproto++;
+	cr_assert_lt(flowkey_cmp(&keys[0], &keys[1]), 0);
+	cr_assert_gt(flowkey_cmp(&keys[1], &keys[0]), 0);
+}
+
+Test(flowkey, names_and_families_cover_every_kind)
+{
+	static const char *const want[KIND_COUNT] = {
+		"TCP", "UDP",	 "ICMPv4", "IPv4", "TCP",
+		"UDP", "ICMPv6", "IPv6",   "ARP",  "other",
+	};
+	static const int fam[KIND_COUNT] = { 4, 4, 4, 4, 6, 6, 6, 6, 4, 0 };
+
+	for (int k = 0; k < KIND_COUNT; k++) {
+		cr_assert_str_eq(flowkey_proto_name(k), want[k]);
+		cr_assert_eq(flowkey_family(k), fam[k]);
+		cr_assert_eq(flowkey_has_ports(k),
+			     k == KIND_TCP4 || k == KIND_UDP4 ||
+				     k == KIND_TCP6 || k == KIND_UDP6);
+	}
+	cr_assert_str_eq(flowkey_proto_name(-1), "other");
+	cr_assert_str_eq(flowkey_proto_name(KIND_COUNT), "other");
+}

@@ -1,0 +1,1293 @@
+/*
+ * test_view.c - the view model (src/view.c) and the pure UI tables
+ * (ui/columns.c, ui/keys.c, ui/prompt.c), fed hand-built snapshots.
+ */
+#include <criterion/criterion.h>
+#include <curses.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/view.h"
+#include "../ui/columns.h"
+#include "../ui/keys.h"
+#include "../ui/prompt.h"
+
+#define NS 1000000000ull
+#define T0 (1000 * NS) /* a monotonic clock far from 0 */
+
+/* ---- fake snapshots -------------------------------------------------- */
+
+struct fake {
+	struct snapshot s;
+	struct flowtab_row rows[256];
+};
+
+static void fake_init(struct fake *f, uint64_t mono)
+{
+	memset(f, 0, sizeof(*f));
+	f->s.rows = f->rows;
+	f->s.mono_ns = mono;
+	f->s.start_ns = 1;
+	f->s.now_ns = 1 + (mono - T0); /* packet "now" follows mono */
+}
+
+static struct flowtab_row *add4(struct fake *f, uint64_t id, int kind,
+				uint32_t a, uint16_t ap, uint32_t b,
+				uint16_t bp)
+{
+	struct flowtab_row *r = &f->rows[f->s.nrows++];
+
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->key.kind = (uint8_t)kind;
+	r->key.a[0] = (uint8_t)(a >> 24);
+	r->key.a[1] = (uint8_t)(a >> 16);
+	r->key.a[2] = (uint8_t)(a >> 8);
+	r->key.a[3] = (uint8_t)a;
+	r->key.b[0] = (uint8_t)(b >> 24);
+	r->key.b[1] = (uint8_t)(b >> 16);
+	r->key.b[2] = (uint8_t)(b >> 8);
+	r->key.b[3] = (uint8_t)b;
+	r->key.aport = ap;
+	r->key.bport = bp;
+	r->first_ns = 1;
+	r->last_ns = f->s.now_ns;
+	return r;
+}
+
+static void set_counts(struct flowtab_row *r, uint64_t bab, uint64_t bba,
+		       uint64_t pab, uint64_t pba)
+{
+	r->bytes[0] = bab;
+	r->bytes[1] = bba;
+	r->pkts[0] = pab;
+	r->pkts[1] = pba;
+}
+
+/* Ids of the visible rows after a layout of @vis rows. */
+static size_t ids(struct view *v, size_t vis, uint64_t *out)
+{
+	size_t i, n;
+
+	cr_assert_eq(view_layout(v, vis), 0);
+	n = view_nvisible(v);
+	for (i = 0; i < n; i++)
+		out[i] = view_row_at(v, i)->f->row.id;
+	return n;
+}
+
+/*
+ * Four TCP flows: after a baseline at T0, flow i has sent (i+1)*1000
+ * bytes A->B in the second that follows, except flow 4 which ties with 2.
+ */
+static struct view *four_flows(void)
+{
+	struct view *v = view_new();
+	struct fake f;
+	int i;
+
+	cr_assert_not_null(v);
+	fake_init(&f, T0);
+	for (i = 1; i <= 4; i++)
+		add4(&f, i, KIND_TCP4, 0x0a000001, 1000 + i, 0x0a000002, 80);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	fake_init(&f, T0 + NS);
+	for (i = 1; i <= 4; i++) {
+		struct flowtab_row *r = add4(&f, i, KIND_TCP4, 0x0a000001,
+					     1000 + i, 0x0a000002, 80);
+		uint64_t b = i == 4 ? 2000 : (uint64_t)i * 1000;
+
+		set_counts(r, b, b / 2, 10, 5);
+	}
+	cr_assert_eq(view_update(v, &f.s), 0);
+	return v;
+}
+
+/* ---- rates and sorting ----------------------------------------------- */
+
+Test(view, rate_against_previous_update)
+{
+	struct view *v = four_flows();
+	const struct view_row *r;
+
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	cr_assert_eq(view_layout(v, 10), 0);
+	r = view_row_at(v, 0);
+	cr_assert_eq(r->f->row.id, 3);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_AB), 3000.0, 1e-6);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_BA), 1500.0, 1e-6);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 4500.0, 1e-6);
+	view_set_unit(v, VIEW_UNIT_BITS);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 36000.0, 1e-6);
+	view_set_unit(v, VIEW_UNIT_PACKETS);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 15.0, 1e-6);
+	/* A redraw (layout without update) never changes a rate. */
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_float_eq(view_row_pps(view_row_at(v, 0)), 15.0, 1e-6);
+	view_free(v);
+}
+
+Test(view, sort_rate_desc_ties_by_id_and_reverse)
+{
+	struct view *v = four_flows();
+	uint64_t got[8];
+	size_t n;
+
+	n = ids(v, 10, got);
+	cr_assert_eq(n, 4);
+	/* Rates 3000, 2000 (ids 2 and 4 tie), 1000: ties by id. */
+	cr_assert(got[0] == 3 && got[1] == 2 && got[2] == 4 && got[3] == 1);
+	view_set_sort(v, VIEW_SORT_RATE); /* again: reverse */
+	n = ids(v, 10, got);
+	cr_assert(got[0] == 1 && got[1] == 2 && got[2] == 4 && got[3] == 3,
+		  "reversed, ties still by ascending id: %llu %llu %llu %llu",
+		  (unsigned long long)got[0], (unsigned long long)got[1],
+		  (unsigned long long)got[2], (unsigned long long)got[3]);
+	view_set_sort(v, VIEW_SORT_A); /* ascending: ports 1001.. */
+	n = ids(v, 10, got);
+	cr_assert(got[0] == 1 && got[1] == 2 && got[2] == 3 && got[3] == 4);
+	view_free(v);
+}
+
+Test(view, sort_step_and_names)
+{
+	struct view *v = view_new();
+	int rev;
+
+	cr_assert_eq(view_sort(v, &rev), VIEW_SORT_RATE);
+	cr_assert_eq(rev, 0);
+	view_sort_step(v, 1, 0);
+	cr_assert_eq(view_sort(v, NULL), VIEW_SORT_AVG2);
+	view_sort_step(v, -1, 0);
+	view_sort_step(v, -1, 0);
+	cr_assert_eq(view_sort(v, NULL), VIEW_SORT_RATE_BA);
+	/* Only some keys allowed (the visible columns). */
+	view_sort_step(v, 1, 1u << VIEW_SORT_PROTO | 1u << VIEW_SORT_LAST);
+	cr_assert_eq(view_sort(v, NULL), VIEW_SORT_LAST);
+	view_sort_step(v, 1, 1u << VIEW_SORT_PROTO | 1u << VIEW_SORT_LAST);
+	cr_assert_eq(view_sort(v, NULL), VIEW_SORT_PROTO);
+	cr_assert_str_eq(view_sort_name(VIEW_SORT_AVG10), "10 s average");
+	cr_assert(view_sort_descending(VIEW_SORT_BYTES));
+	cr_assert(!view_sort_descending(VIEW_SORT_A));
+	view_free(v);
+}
+
+Test(view, rows_never_jitter_on_equal_keys)
+{
+	struct view *v = view_new();
+	struct fake f;
+	uint64_t got[64];
+	size_t n, i;
+	int round;
+
+	/* 50 idle flows: every key ties; the order must be by id, always. */
+	for (round = 0; round < 3; round++) {
+		fake_init(&f, T0 + (uint64_t)round * NS);
+		for (i = 0; i < 50; i++)
+			add4(&f, 1000 - i * 7, KIND_UDP4, 0x0a000001, 53,
+			     0x0a000002, (uint16_t)(2000 + i));
+		cr_assert_eq(view_update(v, &f.s), 0);
+		n = ids(v, 64, got);
+		cr_assert_eq(n, 50);
+		for (i = 1; i < n; i++)
+			cr_assert_lt(got[i - 1], got[i]);
+	}
+	view_free(v);
+}
+
+Test(view, selection_follows_flow_across_resorts)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	uint64_t got[8];
+	const struct view_row *r;
+	int i;
+
+	ids(v, 10, got); /* 3 2 4 1 */
+	view_scroll(v, 3, 10);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 3);
+	r = view_row_at(v, view_selected(v) - view_top(v));
+	cr_assert_eq(r->f->row.id, 1);
+	/* Flow 1 becomes the fastest: the selection moves with it. */
+	fake_init(&f, T0 + 2 * NS);
+	for (i = 1; i <= 4; i++) {
+		struct flowtab_row *x = add4(&f, i, KIND_TCP4, 0x0a000001,
+					     1000 + i, 0x0a000002, 80);
+		uint64_t b = i == 4 ? 2000 : (uint64_t)i * 1000;
+
+		set_counts(x, b + (i == 1 ? 100000 : 0), b / 2, 10, 5);
+	}
+	cr_assert_eq(view_update(v, &f.s), 0);
+	ids(v, 10, got);
+	cr_assert_eq(got[0], 1);
+	cr_assert_eq(view_selected(v), 0);
+	/* And across a change of sort key. */
+	view_set_sort(v, VIEW_SORT_A);
+	ids(v, 10, got);
+	cr_assert_eq(view_row_at(v, view_selected(v))->f->row.id, 1);
+	view_set_sort(v, VIEW_SORT_A); /* reversed: flow 1 is last */
+	ids(v, 10, got);
+	cr_assert_eq(got[3], 1);
+	cr_assert_eq(view_selected(v), 3);
+	view_free(v);
+}
+
+Test(view, selection_moves_on_when_its_flow_goes)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	uint64_t got[8];
+	int i;
+
+	ids(v, 10, got); /* 3 2 4 1 */
+	view_scroll(v, 1, 10);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_row_at(v, view_selected(v))->f->row.id, 2);
+	fake_init(&f, T0 + 2 * NS);
+	for (i = 1; i <= 4; i++) {
+		if (i != 2)
+			add4(&f, i, KIND_TCP4, 0x0a000001, 1000 + i, 0x0a000002,
+			     80);
+	}
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 3);
+	cr_assert_eq(view_selected(v), 1, "same place, next row");
+	view_free(v);
+}
+
+Test(view, scrolling_pages_home_end)
+{
+	struct view *v = view_new();
+	struct fake f;
+	int i;
+
+	fake_init(&f, T0);
+	for (i = 0; i < 100; i++)
+		add4(&f, (uint64_t)i + 1, KIND_UDP4, 0x0a000001, 53, 0x0a000002,
+		     (uint16_t)(1000 + i));
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_top(v), 0);
+	cr_assert_eq(view_selected(v), 0);
+	cr_assert_eq(view_nvisible(v), 10);
+	view_scroll(v, 10, 10); /* PgDn */
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 10);
+	cr_assert_eq(view_top(v), 10);
+	view_scroll(v, -1, 10);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 9);
+	cr_assert_eq(view_top(v), 9);
+	view_select_end(v);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 99);
+	cr_assert_eq(view_top(v), 90);
+	cr_assert_eq(view_row_at(v, 9)->f->row.id, 100);
+	cr_assert_null(view_row_at(v, 10));
+	view_scroll(v, 5, 10); /* past the end: clamped */
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 99);
+	view_select_home(v);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 0);
+	cr_assert_eq(view_top(v), 0);
+	view_select_index(v, 42);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 42);
+	cr_assert_leq(view_top(v), 42);
+	cr_assert_gt(view_top(v) + 10, 42);
+	/* A bigger window than rows, and a window of 0 rows. */
+	cr_assert_eq(view_layout(v, 1000), 0);
+	cr_assert_eq(view_top(v), 0);
+	cr_assert_eq(view_nvisible(v), 100);
+	cr_assert_eq(view_layout(v, 0), 0);
+	cr_assert_eq(view_nvisible(v), 0);
+	view_free(v);
+}
+
+Test(view, empty_view_is_safe)
+{
+	struct view *v = view_new();
+	struct fake f;
+
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 0);
+	cr_assert_null(view_row_at(v, 0));
+	view_scroll(v, 5, 10);
+	view_select_end(v);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_selected(v), 0, "none: equals count");
+	fake_init(&f, T0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_totals(v)->flows, 0);
+	view_free(NULL);
+	view_free(v);
+}
+
+/* ---- display filter -------------------------------------------------- */
+
+static struct view *mixed(void)
+{
+	struct view *v = view_new();
+	struct fake f;
+	struct flowtab_row *r;
+
+	fake_init(&f, T0);
+	add4(&f, 1, KIND_TCP4, 0x0a000001, 443, 0x0a000002, 51000);
+	add4(&f, 2, KIND_UDP4, 0x0a000003, 53, 0x0a000004, 40000);
+	add4(&f, 3, KIND_ICMP4, 0xc0a80001, 8, 0xc0a80002, 8);
+	r = add4(&f, 4, KIND_TCP6, 0, 22, 0, 60000);
+	memcpy(r->key.a, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	memcpy(r->key.b, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	return v;
+}
+
+static size_t count_for(struct view *v, const char *filter)
+{
+	cr_assert_eq(view_filter_set(v, filter), 0);
+	cr_assert_eq(view_layout(v, 100), 0);
+	return view_count(v);
+}
+
+Test(view, display_filter_protocol_address_port)
+{
+	struct view *v = mixed();
+	uint64_t got[8];
+
+	cr_assert_eq(count_for(v, ""), 4);
+	cr_assert_eq(count_for(v, "udp"), 1);
+	cr_assert_eq(count_for(v, "TCP"), 2, "case-insensitive, v4 and v6");
+	cr_assert_eq(count_for(v, "icmp"), 1);
+	cr_assert_eq(count_for(v, "10.0.0.3"), 1);
+	cr_assert_eq(count_for(v, "192.168."), 1);
+	cr_assert_eq(count_for(v, "2001:DB8::2"), 1);
+	cr_assert_eq(count_for(v, ":443"), 1);
+	cr_assert_eq(count_for(v, "51000"), 1);
+	cr_assert_eq(count_for(v, "nothing-matches"), 0);
+	cr_assert_eq(count_for(v, "10.0.0."), 2);
+	ids(v, 10, got);
+	cr_assert(got[0] == 1 && got[1] == 2);
+	cr_assert_str_eq(view_filter(v), "10.0.0.");
+	/* Totals are not affected by the display filter. */
+	cr_assert_eq(view_totals(v)->flows, 4);
+	cr_assert_eq(count_for(v, NULL), 4);
+	{
+		char big[VIEW_FILTER_MAX + 1];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		cr_assert_eq(view_filter_set(v, big), -EINVAL);
+	}
+	view_free(v);
+}
+
+/* A resolver that knows 10.0.0.1 only. */
+static int fake_names(void *ctx, int family, const uint8_t *addr, char *buf,
+		      size_t len)
+{
+	(*(int *)ctx)++;
+	if (family != 4 || memcmp(addr, "\x0a\0\0\x01", 4) != 0)
+		return 0;
+	snprintf(buf, len, "gw.example");
+	return 1;
+}
+
+Test(view, names_when_not_numeric)
+{
+	struct view *v = mixed();
+	const struct view_row *r;
+	char buf[128];
+	int calls = 0, w;
+
+	view_set_resolver(v, fake_names, &calls);
+	view_set_sort(v, VIEW_SORT_A);
+	cr_assert_eq(view_layout(v, 10), 0);
+	r = view_row_at(v, 0); /* 10.0.0.1:443 */
+	view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "gw.example:443");
+	view_row_endpoint_text(v, r, 1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "10.0.0.2:51000", "unknown: numeric");
+	w = columns_cell(COL_A, v, r, 12, buf, sizeof(buf));
+	cr_assert_eq(w, 12);
+	cr_assert_str_eq(buf, "<example:443");
+	view_set_numeric(v, 1);
+	cr_assert(view_numeric(v));
+	calls = 0;
+	view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "10.0.0.1:443");
+	cr_assert_eq(calls, 0, "numeric: the resolver is not asked");
+	/* The display filter matches numbers, not names. */
+	view_set_numeric(v, 0);
+	cr_assert_eq(count_for(v, "gw.example"), 0);
+	cr_assert_eq(count_for(v, "10.0.0.1"), 1);
+	view_free(v);
+}
+
+/* ---- per direction --------------------------------------------------- */
+
+Test(view, per_direction_rows)
+{
+	struct view *v = view_new();
+	struct fake f;
+	const struct view_row *r;
+	char a[64], b[64];
+	size_t i;
+	int seen_ba = 0;
+
+	fake_init(&f, T0);
+	add4(&f, 1, KIND_TCP4, 0x0a000001, 22, 0x0a000002, 5000);
+	add4(&f, 2, KIND_UDP4, 0x0a000003, 53, 0x0a000004, 4000);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	fake_init(&f, T0 + NS);
+	set_counts(add4(&f, 1, KIND_TCP4, 0x0a000001, 22, 0x0a000002, 5000),
+		   1000, 300, 4, 3);
+	set_counts(add4(&f, 2, KIND_UDP4, 0x0a000003, 53, 0x0a000004, 4000), 0,
+		   700, 0, 7); /* one way only: B to A */
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 2);
+	view_set_per_direction(v, 1);
+	cr_assert(view_per_direction(v));
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 3, "no row for a direction never used");
+	/* By rate: 1->2 (1000), 2 B->A (700), 1 B->A (300). */
+	r = view_row_at(v, 0);
+	cr_assert_eq(r->f->row.id, 1);
+	cr_assert_eq(r->dir, FLOW_DIR_AB);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 1000.0, 1e-6);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_BA), 0.0, 1e-9);
+	cr_assert_eq(view_row_bytes(r), 1000);
+	cr_assert_eq(view_row_pkts(r), 4);
+	for (i = 0; i < 3; i++) {
+		r = view_row_at(v, i);
+		if (r->f->row.id != 2)
+			continue;
+		seen_ba = 1;
+		cr_assert_eq(r->dir, FLOW_DIR_BA);
+		view_row_endpoint(r, 0, a, sizeof(a));
+		view_row_endpoint(r, 1, b, sizeof(b));
+		cr_assert_str_eq(a, "10.0.0.4:4000", "the sender comes first");
+		cr_assert_str_eq(b, "10.0.0.3:53");
+		cr_assert_eq(view_row_bytes(r), 700);
+	}
+	cr_assert(seen_ba);
+	r = view_row_at(v, 2);
+	cr_assert_eq(r->f->row.id, 1);
+	cr_assert_eq(r->dir, FLOW_DIR_BA);
+	/* Back to conversations: one row per flow again. */
+	view_set_per_direction(v, 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 2);
+	cr_assert_eq(view_row_at(v, 0)->dir, VIEW_DIR_BOTH);
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 1300);
+	view_free(v);
+}
+
+/* ---- frozen order ---------------------------------------------------- */
+
+Test(view, frozen_order_keeps_places_and_appends)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	uint64_t got[8];
+	size_t n;
+	int i;
+
+	ids(v, 10, got); /* 3 2 4 1 */
+	view_set_frozen(v, 1);
+	cr_assert(view_frozen(v));
+	/* Flow 1 becomes the fastest, flow 4 goes, flows 9 and 7 appear. */
+	fake_init(&f, T0 + 2 * NS);
+	for (i = 1; i <= 3; i++)
+		set_counts(add4(&f, i, KIND_TCP4, 0x0a000001, 1000 + i,
+				0x0a000002, 80),
+			   i == 1 ? 1000000 : 5000, 0, 20, 0);
+	set_counts(add4(&f, 9, KIND_TCP4, 0x0a000001, 9, 0x0a000002, 80),
+		   9999999, 0, 1, 0);
+	set_counts(add4(&f, 7, KIND_TCP4, 0x0a000001, 7, 0x0a000002, 80),
+		   9999999, 0, 1, 0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	n = ids(v, 10, got);
+	cr_assert_eq(n, 5);
+	cr_assert(got[0] == 3 && got[1] == 2 && got[2] == 1 && got[3] == 7 &&
+			  got[4] == 9,
+		  "frozen: %llu %llu %llu %llu %llu",
+		  (unsigned long long)got[0], (unsigned long long)got[1],
+		  (unsigned long long)got[2], (unsigned long long)got[3],
+		  (unsigned long long)got[4]);
+	/* The display filter works on a frozen order. */
+	cr_assert_eq(view_filter_set(v, ":1001"), 0);
+	n = ids(v, 10, got);
+	cr_assert(n == 1 && got[0] == 1);
+	cr_assert_eq(view_filter_set(v, ""), 0);
+	/* Choosing a sort key thaws. */
+	view_set_sort(v, VIEW_SORT_RATE);
+	cr_assert(!view_frozen(v));
+	n = ids(v, 10, got);
+	cr_assert(got[0] == 7 && got[1] == 9 && got[2] == 1);
+	view_free(v);
+}
+
+Test(view, frozen_order_survives_churn)
+{
+	struct view *v = view_new();
+	struct fake f;
+	uint64_t got[256], id = 1, first_kept;
+	size_t n, i;
+	int round;
+
+	/* Each round one old flow goes and two new ones arrive. */
+	fake_init(&f, T0);
+	for (i = 0; i < 10; i++)
+		add4(&f, id++, KIND_UDP4, 1, 1, 2, (uint16_t)i);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_frozen(v, 1);
+	for (round = 1; round <= 60; round++) {
+		struct fake g;
+
+		fake_init(&g, T0 + (uint64_t)round * NS);
+		for (i = 1; i < f.s.nrows; i++)
+			g.rows[g.s.nrows++] = f.rows[i];
+		if (g.s.nrows < 200) {
+			add4(&g, id++, KIND_UDP4, 1, 1, 2, 7);
+			add4(&g, id++, KIND_UDP4, 1, 1, 2, 8);
+		}
+		f = g;
+		f.s.rows = f.rows;
+		cr_assert_eq(view_update(v, &f.s), 0);
+	}
+	n = ids(v, 256, got);
+	cr_assert_eq(n, f.s.nrows);
+	/* Creation order throughout: every row kept, ascending id. */
+	first_kept = got[0];
+	for (i = 1; i < n; i++)
+		cr_assert_lt(got[i - 1], got[i]);
+	cr_assert_eq(first_kept, f.rows[0].id);
+	view_free(v);
+}
+
+/* ---- pause ----------------------------------------------------------- */
+
+Test(view, pause_freezes_display_resume_shows_latest)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	uint64_t got[8], since;
+	size_t n;
+	int i;
+
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	ids(v, 10, got);
+	cr_assert_eq(got[0], 3);
+	view_set_paused(v, 1, T0 + 2 * NS);
+	cr_assert(view_paused(v, &since));
+	cr_assert_eq(since, T0 + 2 * NS);
+	/* Capture keeps counting: flow 1 speeds up, flow 5 appears. */
+	for (i = 0; i < 2; i++) {
+		int k;
+
+		fake_init(&f, T0 + (uint64_t)(2 + i) * NS);
+		for (k = 1; k <= 4; k++)
+			set_counts(add4(&f, k, KIND_TCP4, 0x0a000001, 1000 + k,
+					0x0a000002, 80),
+				   (uint64_t)k * 1000 +
+					   (k == 1 ? 50000 * (i + 1) : 0),
+				   0, 10, 0);
+		set_counts(add4(&f, 5, KIND_TCP4, 5, 5, 6, 6), 100, 0, 1, 0);
+		f.s.bytes = 123456;
+		cr_assert_eq(view_update(v, &f.s), 0);
+	}
+	/* Frozen: same rows, same values, same totals... */
+	n = ids(v, 10, got);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(got[0], 3);
+	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
+			   3000.0, 1e-6);
+	cr_assert_neq(view_totals(v)->bytes, 123456);
+	/* ...but sorting still works on the frozen rows. */
+	view_set_sort(v, VIEW_SORT_RATE);
+	n = ids(v, 10, got);
+	cr_assert_eq(got[0], 1);
+	view_set_sort(v, VIEW_SORT_RATE);
+	/* Resume: the latest values at once, rates of the last interval. */
+	view_set_paused(v, 0, T0 + 4 * NS);
+	cr_assert(!view_paused(v, NULL));
+	n = ids(v, 10, got);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(got[0], 1);
+	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
+			   50000.0, 1e-6);
+	cr_assert_eq(view_totals(v)->bytes, 123456);
+	view_free(v);
+}
+
+Test(view, freeze_while_paused_then_resume)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	uint64_t got[8];
+	float avg2;
+	size_t n;
+	int k;
+
+	ids(v, 10, got); /* 3 2 4 1 */
+	view_set_sort(v, VIEW_SORT_AVG2);
+	ids(v, 10, got);
+	avg2 = (float)view_row_avg(v, view_row_at(v, 0), 0);
+	view_set_paused(v, 1, T0 + NS);
+	view_set_frozen(v, 1);
+	/* While paused: flow 3 goes, flow 1 speeds up, flow 6 arrives. */
+	fake_init(&f, T0 + 2 * NS);
+	for (k = 1; k <= 4; k++) {
+		if (k != 3)
+			set_counts(add4(&f, k, KIND_TCP4, 0x0a000001, 1000 + k,
+					0x0a000002, 80),
+				   k == 1 ? 900000 : 5000, 0, 20, 0);
+	}
+	set_counts(add4(&f, 6, KIND_TCP4, 6, 6, 7, 7), 7777777, 0, 9, 0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	/* Still the frozen display, averages included. */
+	n = ids(v, 10, got);
+	cr_assert_eq(n, 4);
+	cr_assert_float_eq(view_row_avg(v, view_row_at(v, 0), 0), avg2, 1e-3);
+	view_set_paused(v, 0, T0 + 3 * NS);
+	n = ids(v, 10, got);
+	cr_assert_eq(n, 4);
+	cr_assert(got[0] == 2 && got[1] == 4 && got[2] == 1 && got[3] == 6,
+		  "kept places, gone closed up, new appended: %llu %llu %llu "
+		  "%llu",
+		  (unsigned long long)got[0], (unsigned long long)got[1],
+		  (unsigned long long)got[2], (unsigned long long)got[3]);
+	cr_assert(view_frozen(v));
+	view_free(v);
+}
+
+/* ---- averages, totals, history, reset -------------------------------- */
+
+Test(view, averages_2_10_40)
+{
+	struct view *v = view_new();
+	struct fake f;
+	const struct view_row *r;
+	uint64_t t;
+	int s;
+
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	/* 1000 B/s for 60 s, then 0 B/s for 5 s. */
+	for (s = 0; s <= 65; s++) {
+		uint64_t bytes = (uint64_t)(s < 60 ? s : 60) * 1000;
+
+		t = T0 + (uint64_t)s * NS;
+		fake_init(&f, t);
+		set_counts(add4(&f, 1, KIND_UDP4, 1, 1, 2, 2), bytes, 0,
+			   bytes / 100, 0);
+		cr_assert_eq(view_update(v, &f.s), 0);
+		if (s == 59) {
+			cr_assert_eq(view_layout(v, 5), 0);
+			r = view_row_at(v, 0);
+			cr_assert_float_eq(view_row_avg(v, r, 0), 1000.0, 1.0);
+			cr_assert_float_eq(view_row_avg(v, r, 1), 1000.0, 1.0);
+			cr_assert_float_eq(view_row_avg(v, r, 2), 1000.0, 1.0);
+		}
+	}
+	cr_assert_eq(view_layout(v, 5), 0);
+	r = view_row_at(v, 0);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 0.0, 1e-9);
+	cr_assert_lt(view_row_avg(v, r, 0), 1.0, "2 s: quiet for 5 s");
+	cr_assert_float_eq(view_row_avg(v, r, 1), 500.0, 1.0);
+	cr_assert_float_eq(view_row_avg(v, r, 2), 875.0, 1.0);
+	cr_assert(r->f->flags & VIEW_ROW_IDLE);
+	view_set_sort(v, VIEW_SORT_AVG40);
+	cr_assert_eq(view_layout(v, 5), 0);
+	view_free(v);
+}
+
+Test(view, averages_over_long_intervals_are_spread)
+{
+	struct view *v = view_new();
+	struct fake f;
+	const struct view_row *r;
+
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	fake_init(&f, T0);
+	add4(&f, 1, KIND_UDP4, 1, 1, 2, 2);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	/* One 10 s interval (refresh -w 10): 10000 bytes. */
+	fake_init(&f, T0 + 10 * NS);
+	set_counts(add4(&f, 1, KIND_UDP4, 1, 1, 2, 2), 10000, 0, 10, 0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 5), 0);
+	r = view_row_at(v, 0);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 1000.0, 1e-6);
+	cr_assert_float_eq(view_row_avg(v, r, 0), 1000.0, 1.0);
+	cr_assert_float_eq(view_row_avg(v, r, 1), 1000.0, 1.0);
+	view_free(v);
+}
+
+Test(view, totals_protocols_history)
+{
+	struct view *v = view_new();
+	struct fake f;
+	const struct view_totals *t;
+	double hist[VIEW_HIST_SECONDS];
+	int s;
+
+	for (s = 0; s <= 5; s++) {
+		fake_init(&f, T0 + (uint64_t)s * NS);
+		f.s.kind[KIND_TCP4].pkts = (uint64_t)s * 10;
+		f.s.kind[KIND_TCP4].bytes = (uint64_t)s * 1000;
+		f.s.kind[KIND_UDP6].pkts = (uint64_t)s;
+		f.s.kind[KIND_UDP6].bytes = (uint64_t)s * 100;
+		f.s.pkts = (uint64_t)s * 11;
+		f.s.bytes = (uint64_t)s * 1100;
+		f.s.cap.kernel_drops = s >= 4 ? 3 : 0;
+		cr_assert_eq(view_update(v, &f.s), 0);
+	}
+	t = view_totals(v);
+	cr_assert_eq(t->bytes, 5500);
+	cr_assert_eq(t->pkts, 55);
+	cr_assert_float_eq(t->bps, 1100.0, 1e-6);
+	cr_assert_float_eq(t->pps, 11.0, 1e-6);
+	cr_assert_float_eq(t->peak_bps, 1100.0, 1e-6);
+	cr_assert_eq(t->proto[PROTO_IPV4].bytes, 5000);
+	cr_assert_eq(t->proto[PROTO_TCP].pkts, 50);
+	cr_assert_eq(t->proto[PROTO_IPV6].bytes, 500);
+	cr_assert_eq(t->proto[PROTO_UDP].pkts, 5);
+	cr_assert_float_eq(t->proto_bps[PROTO_TCP], 1000.0, 1e-6);
+	cr_assert_eq(t->cap.kernel_drops, 3);
+	cr_assert_eq(t->cap_delta.kernel_drops, 0);
+	cr_assert(!t->exact);
+	cr_assert_eq(t->updates, 6);
+	view_set_unit(v, VIEW_UNIT_BITS);
+	cr_assert_eq(view_history(v, hist, 10), 10);
+	/* Whole seconds: 1100 B/s = 8800 b/s; before the start: -1. */
+	cr_assert_float_eq(hist[9], 8800.0, 1.0);
+	cr_assert_float_eq(hist[5], 8800.0, 1.0);
+	cr_assert_float_eq(hist[4], -1.0, 1e-9);
+	view_free(v);
+}
+
+Test(view, reset_is_a_baseline)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	const struct view_row *r;
+	int i;
+
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 4500);
+	view_reset(v);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 0);
+	cr_assert_eq(view_totals(v)->bytes, 0);
+	fake_init(&f, T0 + 2 * NS);
+	for (i = 1; i <= 4; i++) {
+		uint64_t b = i == 4 ? 2000 : (uint64_t)i * 1000;
+
+		set_counts(add4(&f, i, KIND_TCP4, 0x0a000001, 1000 + i,
+				0x0a000002, 80),
+			   b + 10, b / 2, 11, 5);
+	}
+	set_counts(add4(&f, 8, KIND_TCP4, 8, 8, 9, 9), 77, 0, 1, 0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_sort(v, VIEW_SORT_BYTES);
+	cr_assert_eq(view_layout(v, 10), 0);
+	r = view_row_at(v, 0);
+	cr_assert_eq(r->f->row.id, 8, "new flow: all its bytes are new");
+	cr_assert_eq(view_row_bytes(r), 77);
+	r = view_row_at(v, 1);
+	cr_assert_eq(view_row_bytes(r), 10);
+	cr_assert_eq(view_row_pkts(r), 1);
+	view_free(v);
+}
+
+Test(view, new_and_idle_flags)
+{
+	struct view *v = view_new();
+	struct fake f;
+	struct flowtab_row *r;
+
+	fake_init(&f, T0 + 10 * NS);
+	r = add4(&f, 1, KIND_UDP4, 1, 1, 2, 2);
+	r->first_ns = f.s.now_ns - NS / 2; /* half a second old */
+	set_counts(r, 10, 0, 1, 0);
+	r = add4(&f, 2, KIND_UDP4, 1, 1, 2, 3);
+	r->first_ns = 1; /* old */
+	set_counts(r, 10, 0, 1, 0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	f.s.mono_ns += NS;
+	f.s.now_ns += NS;
+	f.rows[1].pkts[0]++;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_sort(v, VIEW_SORT_A);
+	view_set_sort(v, VIEW_SORT_B);
+	cr_assert_eq(view_layout(v, 5), 0);
+	cr_assert_eq(view_row_at(v, 0)->f->row.id, 1);
+	cr_assert_eq(view_row_at(v, 0)->f->flags, VIEW_ROW_NEW | VIEW_ROW_IDLE);
+	cr_assert_eq(view_row_at(v, 1)->f->flags, 0);
+	cr_assert_eq(view_row_at(v, 0)->f->age_ns, NS);
+	view_free(v);
+}
+
+Test(view, many_flows_churn_keeps_state_by_id)
+{
+	struct view *v = view_new();
+	static struct flowtab_row rows[4000];
+	struct snapshot s;
+	size_t i, n;
+	int round;
+
+	/* Flows come and go; every survivor's rate stays exact, which
+	 * needs its state found by id after many hash deletions. */
+	memset(&s, 0, sizeof(s));
+	s.rows = rows;
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	for (round = 0; round < 20; round++) {
+		s.mono_ns = T0 + (uint64_t)round * NS;
+		s.nrows = 0;
+		for (i = 0; i < 4000; i++) {
+			uint64_t id = i + (uint64_t)round * 150;
+			struct flowtab_row *r = &rows[s.nrows++];
+
+			memset(r, 0, sizeof(*r));
+			r->id = id;
+			r->key.kind = KIND_UDP4;
+			r->key.aport = (uint16_t)id;
+			r->bytes[0] = (uint64_t)round * (id % 7 + 1) * 10;
+			r->pkts[0] = (uint64_t)round;
+		}
+		cr_assert_eq(view_update(v, &s), 0);
+	}
+	cr_assert_eq(view_layout(v, 4000), 0);
+	n = view_nvisible(v);
+	cr_assert_eq(n, 4000);
+	for (i = 0; i < n; i++) {
+		const struct view_row *r = view_row_at(v, i);
+		uint64_t id = r->f->row.id;
+		double per_round = (double)((id % 7 + 1) * 10);
+		/* Flows new in the last round: all their bytes are new. */
+		double want =
+			id >= 18 * 150 + 4000 ? 19 * per_round : per_round;
+
+		cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), want,
+				   1e-6, "flow %llu", (unsigned long long)id);
+	}
+	view_free(v);
+}
+
+/* ---- formatting ------------------------------------------------------ */
+
+static const char *rate(double x, int w)
+{
+	static char buf[64];
+
+	view_format_rate(x, w, buf, sizeof(buf));
+	return buf;
+}
+
+Test(view, format_rate)
+{
+	cr_assert_str_eq(rate(0, 6), "0");
+	cr_assert_str_eq(rate(7, 6), "7");
+	cr_assert_str_eq(rate(999, 6), "999");
+	cr_assert_str_eq(rate(0.5, 6), "0.50");
+	cr_assert_str_eq(rate(2.25, 6), "2.25");
+	cr_assert_str_eq(rate(1234, 6), "1.23k");
+	cr_assert_str_eq(rate(12345, 6), "12.3k");
+	cr_assert_str_eq(rate(123456, 6), "123k");
+	cr_assert_str_eq(rate(999999, 6), "1.00M");
+	cr_assert_str_eq(rate(1.5e9, 6), "1.50G");
+	cr_assert_str_eq(rate(42e12, 6), "42.0T");
+	cr_assert_str_eq(rate(1234, 4), "1.2k");
+	cr_assert_str_eq(rate(1234, 2), "1k");
+	cr_assert_str_eq(rate(123456, 3), "***");
+	cr_assert_str_eq(rate(-5, 6), "0");
+	cr_assert_str_eq(rate(NAN, 6), "0");
+	/* A tiny buffer never overflows. */
+	{
+		char b[3];
+
+		view_format_rate(123456, 6, b, sizeof(b));
+		cr_assert_eq(strlen(b), 2);
+	}
+}
+
+Test(view, format_count_age_duration)
+{
+	char b[64];
+
+	view_format_count(12345, 6, b, sizeof(b));
+	cr_assert_str_eq(b, "12345");
+	view_format_count(1234567, 6, b, sizeof(b));
+	cr_assert_str_eq(b, "1.23M");
+	view_format_count(1234567, 4, b, sizeof(b));
+	cr_assert_str_eq(b, "1.2M");
+	view_format_count(0, 1, b, sizeof(b));
+	cr_assert_str_eq(b, "0");
+	view_format_age(5 * NS, 5, b, sizeof(b));
+	cr_assert_str_eq(b, "5s");
+	view_format_age(65 * NS, 5, b, sizeof(b));
+	cr_assert_str_eq(b, "1m05");
+	view_format_age((3 * 3600 + 7 * 60) * NS, 5, b, sizeof(b));
+	cr_assert_str_eq(b, "3h07");
+	view_format_age((2 * 86400 + 4 * 3600) * NS, 5, b, sizeof(b));
+	cr_assert_str_eq(b, "2d04");
+	view_format_age(65 * NS, 3, b, sizeof(b));
+	cr_assert_str_eq(b, "***");
+	view_format_duration(59 * NS, b, sizeof(b));
+	cr_assert_str_eq(b, "59s");
+	view_format_duration((12 * 60 + 3) * NS, b, sizeof(b));
+	cr_assert_str_eq(b, "12m03s");
+	view_format_duration(3723 * NS, b, sizeof(b));
+	cr_assert_str_eq(b, "1h02m03s");
+	cr_assert_str_eq(view_unit_name(VIEW_UNIT_BITS), "bits/s");
+	cr_assert_float_eq(view_unit_rate(VIEW_UNIT_BITS, 2, 5), 16.0, 1e-9);
+	cr_assert_float_eq(view_unit_rate(VIEW_UNIT_PACKETS, 2, 5), 5.0, 1e-9);
+}
+
+/* ---- columns --------------------------------------------------------- */
+
+static int used_width(const int *w, size_t n)
+{
+	int used = 0, shown = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i]) {
+			used += w[i] + (shown ? 1 : 0);
+			shown++;
+		}
+	}
+	return used;
+}
+
+Test(view, fit_columns_generic)
+{
+	const struct view_col_spec c[4] = {
+		{ 5, 10, 1 }, { 5, 5, 3 }, { 5, 20, 2 }, { 5, 5, -1 }
+	};
+	int w[4];
+
+	cr_assert_eq(view_fit_columns(c, 4, 100, 1, w), 3);
+	cr_assert(w[0] == 10 && w[1] == 5 && w[2] == 20 && w[3] == 0);
+	cr_assert_eq(view_fit_columns(c, 4, 12, 1, w), 2);
+	cr_assert(w[0] == 6 && w[1] == 0 && w[2] == 5, "prio 3 dropped");
+	cr_assert_eq(view_fit_columns(c, 4, 4, 1, w), 0);
+	cr_assert(!w[0] && !w[1] && !w[2] && !w[3]);
+	cr_assert_eq(view_fit_columns(c, 4, 17, 1, w), 3);
+	cr_assert_eq(used_width(w, 4), 17);
+}
+
+Test(view, columns_fit_40_80_200)
+{
+	struct view *v = view_new();
+	int w[COL_COUNT], i;
+	size_t n;
+
+	n = columns_layout(v, 200, 1, w);
+	cr_assert_eq(n, COL_COUNT, "everything fits in 200");
+	cr_assert_leq(used_width(w, COL_COUNT), 200);
+	for (i = 0; i < COL_COUNT; i++)
+		cr_assert_geq(w[i], columns_get(i)->min);
+
+	n = columns_layout(v, 80, 1, w);
+	cr_assert_leq(used_width(w, COL_COUNT), 80);
+	cr_assert(w[COL_PROTO] && w[COL_A] && w[COL_B] && w[COL_RATE] &&
+		  w[COL_AB] && w[COL_BA] && w[COL_LAST] && w[COL_AVG10]);
+	cr_assert(!w[COL_BYTES] && !w[COL_PKTS] && !w[COL_PPS]);
+
+	n = columns_layout(v, 40, 1, w);
+	cr_assert_gt(n, 0);
+	cr_assert_leq(used_width(w, COL_COUNT), 40);
+	cr_assert(w[COL_PROTO] && w[COL_A] && w[COL_RATE]);
+	for (i = 0; i < COL_COUNT; i++)
+		cr_assert(!w[i] || columns_get(i)->prio == 1,
+			  "only the most important at 40");
+
+	/* Totals off: never shown; per direction: no A>B / B>A. */
+	columns_layout(v, 200, 0, w);
+	cr_assert(!w[COL_BYTES] && !w[COL_PKTS] && w[COL_PPS]);
+	view_set_per_direction(v, 1);
+	columns_layout(v, 200, 1, w);
+	cr_assert(!w[COL_AB] && !w[COL_BA] && w[COL_RATE]);
+	cr_assert_eq(columns_layout(v, 1, 1, w), 0);
+	cr_assert_eq(columns_by_sort(VIEW_SORT_LAST), COL_LAST);
+	cr_assert_eq(columns_by_sort(-5), -1);
+	view_free(v);
+}
+
+Test(view, cells_never_overflow)
+{
+	struct view *v = mixed();
+	char buf[256];
+	int id, width, hot;
+
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	cr_assert_eq(view_layout(v, 10), 0);
+	for (id = 0; id < COL_COUNT; id++) {
+		for (width = 1; width < 50; width++) {
+			size_t r;
+
+			for (r = 0; r < view_nvisible(v); r++) {
+				columns_cell(id, v, view_row_at(v, r), width,
+					     buf, sizeof(buf));
+				cr_assert_eq((int)strlen(buf), width);
+			}
+			columns_title(id, v,
+				      keys_sort_key(columns_get(id)->sort),
+				      width, buf, sizeof(buf), &hot);
+			cr_assert_eq((int)strlen(buf), width);
+			cr_assert_lt(hot, width);
+		}
+	}
+	view_free(v);
+}
+
+Test(view, cells_format_and_truncate)
+{
+	struct view *v = mixed();
+	const struct view_row *r = NULL;
+	char buf[128];
+	size_t i;
+	int hot;
+
+	view_set_sort(v, VIEW_SORT_A);
+	cr_assert_eq(view_layout(v, 10), 0);
+	for (i = 0; i < view_nvisible(v); i++) {
+		if (view_row_at(v, i)->f->row.id == 4)
+			r = view_row_at(v, i);
+	}
+	cr_assert_not_null(r);
+	columns_cell(COL_A, v, r, 20, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "[2001:db8::1]:22    ");
+	columns_cell(COL_A, v, r, 10, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "<b8::1]:22", "left end cut, port kept");
+	columns_cell(COL_PROTO, v, r, 6, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "TCP   ");
+	columns_cell(COL_LAST, v, r, 5, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "   0s");
+	/* Titles: the hotkey underlined in place, or appended. */
+	columns_title(COL_RATE, v, 't', 6, buf, sizeof(buf), &hot);
+	cr_assert_str_eq(buf, "  Rate");
+	cr_assert_eq(hot, 4);
+	columns_title(COL_AVG2, v, '1', 6, buf, sizeof(buf), &hot);
+	cr_assert_str_eq(buf, " 2s[1]");
+	cr_assert_eq(hot, 4);
+	columns_title(COL_AVG2, v, '1', 4, buf, sizeof(buf), &hot);
+	cr_assert_str_eq(buf, "  2s");
+	cr_assert_eq(hot, -1);
+	view_free(v);
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+Test(view, every_key_dispatches_and_has_help)
+{
+	size_t n, i, j;
+	const struct key_binding *k = keys_table(&n);
+	char line[256];
+
+	cr_assert_gt(n, 20);
+	for (i = 0; i < n; i++) {
+		cr_assert(k[i].action > KA_NONE && k[i].action < KA_COUNT,
+			  "key %s", k[i].name);
+		cr_assert(k[i].help && k[i].help[0], "key %s", k[i].name);
+		cr_assert(k[i].name && k[i].name[0]);
+		cr_assert_eq(keys_lookup(k[i].key), &k[i], "key %s bound twice",
+			     k[i].name);
+		for (j = 0; j < i; j++)
+			cr_assert_neq(k[i].key, k[j].key);
+	}
+	/* Every action but KA_NONE has a key. */
+	for (j = KA_NONE + 1; j < KA_COUNT; j++) {
+		int found = 0;
+
+		for (i = 0; i < n; i++)
+			found |= k[i].action == (enum key_action)j;
+		cr_assert(found, "action %zu has no key", j);
+	}
+	/* Every sortable column has its hotkey. */
+	for (i = 0; i < COL_COUNT; i++) {
+		int key = keys_sort_key(columns_get((int)i)->sort);
+
+		cr_assert_neq(key, 0, "column %zu", i);
+		cr_assert_eq(keys_lookup(key)->arg, columns_get((int)i)->sort);
+	}
+	cr_assert_null(keys_lookup(0x7fff));
+	cr_assert_gt(keys_help_line(0, 10, line, sizeof(line)), 0);
+	cr_assert(strstr(line, "q") && strstr(line, "Quit"));
+	cr_assert_gt(keys_help_line(1, 10, line, sizeof(line)), 0);
+	cr_assert(strstr(line, "?, h"), "grouped: %s", line);
+}
+
+Test(view, man_key_list)
+{
+	char *text = NULL;
+	size_t len = 0, groups = 0, tp = 0;
+	char line[256];
+	const char *p;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_not_null(f);
+	keys_print_man(f);
+	fclose(f);
+	while (keys_help_line(groups, 1, line, sizeof(line)) >= 0)
+		groups++;
+	for (p = text; (p = strstr(p, ".TP\n")) != NULL; p++)
+		tp++;
+	cr_assert_eq(tp, groups);
+	cr_assert(strstr(text, ".TP\n.B \"q\"\nQuit.\n"));
+	cr_assert(strstr(text, ".B \"j, Down\"") ||
+		  strstr(text, ".B \"Down, j\""));
+	free(text);
+}
+
+/* ---- prompt ---------------------------------------------------------- */
+
+static void type(struct prompt *p, const char *s)
+{
+	for (; *s; s++)
+		cr_assert_eq(prompt_key(p, *s), PROMPT_EDITED);
+}
+
+Test(view, prompt_editing)
+{
+	struct prompt p;
+	size_t start;
+
+	prompt_start(&p, "port 80", NULL);
+	cr_assert_eq(p.cur, 7);
+	cr_assert_eq(prompt_key(&p, KEY_BACKSPACE), PROMPT_EDITED);
+	type(&p, "443");
+	cr_assert_str_eq(p.buf, "port 8443");
+	cr_assert_eq(prompt_key(&p, KEY_HOME), PROMPT_MOVED);
+	type(&p, "tcp ");
+	cr_assert_str_eq(p.buf, "tcp port 8443");
+	cr_assert_eq(prompt_key(&p, KEY_DC), PROMPT_EDITED);
+	cr_assert_str_eq(p.buf, "tcp ort 8443");
+	prompt_key(&p, KEY_LEFT); /* at 3 */
+	prompt_key(&p, KEY_RIGHT);
+	prompt_key(&p, KEY_RIGHT);
+	cr_assert_eq(p.cur, 5);
+	cr_assert_eq(prompt_key(&p, 0x15), PROMPT_EDITED); /* Ctrl-U */
+	cr_assert_str_eq(p.buf, "rt 8443");
+	cr_assert_eq(p.cur, 0);
+	prompt_key(&p, KEY_END);
+	prompt_key(&p, 0x17); /* Ctrl-W */
+	cr_assert_str_eq(p.buf, "rt ");
+	cr_assert_eq(prompt_key(&p, KEY_F(5)), PROMPT_IGNORED);
+	cr_assert_eq(prompt_key(&p, 0xe9), PROMPT_IGNORED);
+	cr_assert_eq(prompt_key(&p, '\n'), PROMPT_ACCEPT);
+	cr_assert_eq(prompt_key(&p, 27), PROMPT_CANCEL);
+	/* The window keeps the cursor visible. */
+	prompt_start(&p, "0123456789abcdef", NULL);
+	cr_assert_eq(prompt_window(&p, 8, &start), 7);
+	cr_assert_eq(start, 9);
+	prompt_key(&p, KEY_HOME);
+	cr_assert_eq(prompt_window(&p, 8, &start), 0);
+	cr_assert_eq(start, 0);
+}
+
+Test(view, prompt_history)
+{
+	struct prompt_hist h = { { NULL }, 0 };
+	struct prompt p;
+	int i;
+
+	cr_assert_eq(prompt_hist_add(&h, "tcp"), 0);
+	cr_assert_eq(prompt_hist_add(&h, "udp"), 0);
+	cr_assert_eq(prompt_hist_add(&h, "udp"), 0); /* no repeat */
+	cr_assert_eq(prompt_hist_add(&h, ""), 0);
+	cr_assert_eq(h.n, 2);
+	prompt_start(&p, "new", &h);
+	cr_assert_eq(prompt_key(&p, KEY_UP), PROMPT_EDITED);
+	cr_assert_str_eq(p.buf, "udp");
+	prompt_key(&p, KEY_UP);
+	cr_assert_str_eq(p.buf, "tcp");
+	prompt_key(&p, KEY_UP); /* oldest: stays */
+	cr_assert_str_eq(p.buf, "tcp");
+	prompt_key(&p, KEY_DOWN);
+	prompt_key(&p, KEY_DOWN);
+	cr_assert_str_eq(p.buf, "new", "back to the edit in progress");
+	for (i = 0; i < PROMPT_HIST_MAX + 5; i++) {
+		char s[16];
+
+		snprintf(s, sizeof(s), "f%d", i);
+		cr_assert_eq(prompt_hist_add(&h, s), 0);
+	}
+	cr_assert_eq(h.n, PROMPT_HIST_MAX);
+	cr_assert_str_eq(h.item[PROMPT_HIST_MAX - 1], "f36");
+	prompt_hist_free(&h);
+	cr_assert_eq(h.n, 0);
+}
+
+/* ---- cost ------------------------------------------------------------ */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define COST_BOUND_NS 5000000000ull /* sanitizers: only "not quadratic" */
+#else
+#define COST_BOUND_NS 250000000ull
+#endif
+
+/*
+ * 100,000 flows: one update (rates, history, prune) plus a layout of a
+ * screenful. The budget for the whole frame is 20 ms in a release build;
+ * this bound is loose (sanitizers, a busy CI box) but catches anything
+ * quadratic or a full sort per frame.
+ */
+Test(view, hundred_thousand_flows_cost, .timeout = 60)
+{
+	struct view *v = view_new();
+	struct snapshot s;
+	size_t i, n = 100000;
+	uint64_t worst = 0;
+	int round;
+
+	memset(&s, 0, sizeof(s));
+	s.rows = calloc(n, sizeof(*s.rows));
+	cr_assert_not_null(s.rows);
+	s.nrows = n;
+	for (round = 0; round < 4; round++) {
+		uint64_t cost;
+
+		s.mono_ns = T0 + (uint64_t)round * NS;
+		for (i = 0; i < n; i++) {
+			struct flowtab_row *r = &s.rows[i];
+
+			r->id = i * 2654435761u % 1000003;
+			r->key.kind = KIND_TCP4;
+			memcpy(r->key.a, &i, 4);
+			r->bytes[0] += (i * 7919) % 100000;
+			r->pkts[0] += 1;
+		}
+		cr_assert_eq(view_update(v, &s), 0);
+		cr_assert_eq(view_layout(v, 40), 0);
+		view_scroll(v, 40, 40);
+		cr_assert_eq(view_layout(v, 40), 0);
+		cost = view_cost_update_ns(v) + view_cost_layout_ns(v);
+		if (round && cost > worst)
+			worst = cost;
+	}
+	cr_assert_eq(view_count(v), n);
+	/* The window is in order. */
+	for (i = 1; i < view_nvisible(v); i++)
+		cr_assert_geq(
+			view_row_rate(v, view_row_at(v, i - 1),
+				      VIEW_RATE_TOTAL),
+			view_row_rate(v, view_row_at(v, i), VIEW_RATE_TOTAL));
+	cr_log_info("100k flows: update + layout %.2f ms", (double)worst / 1e6);
+	cr_assert_lt(worst, COST_BOUND_NS, "%.1f ms", (double)worst / 1e6);
+	view_set_frame_cost(v, worst);
+	cr_assert_eq(view_frame_cost_ns(v), worst);
+	free(s.rows);
+	view_free(v);
+}

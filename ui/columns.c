@@ -1,0 +1,271 @@
+/*
+ * columns.c - the flow table's column table and its cell formatting.
+ *
+ * Owns only const data. Pure functions over a view: no curses, any thread
+ * that owns the view. Cells are plain ASCII, so a byte is a screen column.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "columns.h"
+
+static int fmt_proto(const struct view *v, const struct view_row *r, int width,
+		     char *buf, size_t len)
+{
+	(void)v;
+	return snprintf(buf, len, "%.*s", width, view_row_proto(r));
+}
+
+/* Keep the right end (the port and the low address bytes). */
+static int fmt_endpoint(const struct view *v, const struct view_row *r,
+			int side, int width, char *buf, size_t len)
+{
+	char tmp[320];
+	int n = view_row_endpoint_text(v, r, side, tmp, sizeof(tmp));
+
+	if (n < 0)
+		n = 0;
+	if (n >= (int)sizeof(tmp))
+		n = (int)sizeof(tmp) - 1;
+	if (width <= 0)
+		return snprintf(buf, len, "%s", "");
+	if (n <= width)
+		return snprintf(buf, len, "%s", tmp);
+	return snprintf(buf, len, "<%s", tmp + n - width + 1);
+}
+
+static int fmt_a(const struct view *v, const struct view_row *r, int width,
+		 char *buf, size_t len)
+{
+	return fmt_endpoint(v, r, 0, width, buf, len);
+}
+
+static int fmt_b(const struct view *v, const struct view_row *r, int width,
+		 char *buf, size_t len)
+{
+	return fmt_endpoint(v, r, 1, width, buf, len);
+}
+
+static int fmt_ab(const struct view *v, const struct view_row *r, int width,
+		  char *buf, size_t len)
+{
+	return view_format_rate(view_row_rate(v, r, VIEW_RATE_AB), width, buf,
+				len);
+}
+
+static int fmt_ba(const struct view *v, const struct view_row *r, int width,
+		  char *buf, size_t len)
+{
+	return view_format_rate(view_row_rate(v, r, VIEW_RATE_BA), width, buf,
+				len);
+}
+
+static int fmt_rate(const struct view *v, const struct view_row *r, int width,
+		    char *buf, size_t len)
+{
+	return view_format_rate(view_row_rate(v, r, VIEW_RATE_TOTAL), width,
+				buf, len);
+}
+
+static int fmt_avg2(const struct view *v, const struct view_row *r, int width,
+		    char *buf, size_t len)
+{
+	return view_format_rate(view_row_avg(v, r, 0), width, buf, len);
+}
+
+static int fmt_avg10(const struct view *v, const struct view_row *r, int width,
+		     char *buf, size_t len)
+{
+	return view_format_rate(view_row_avg(v, r, 1), width, buf, len);
+}
+
+static int fmt_avg40(const struct view *v, const struct view_row *r, int width,
+		     char *buf, size_t len)
+{
+	return view_format_rate(view_row_avg(v, r, 2), width, buf, len);
+}
+
+static int fmt_pps(const struct view *v, const struct view_row *r, int width,
+		   char *buf, size_t len)
+{
+	(void)v;
+	return view_format_rate(view_row_pps(r), width, buf, len);
+}
+
+static int fmt_bytes(const struct view *v, const struct view_row *r, int width,
+		     char *buf, size_t len)
+{
+	(void)v;
+	return view_format_count(view_row_bytes(r), width, buf, len);
+}
+
+static int fmt_pkts(const struct view *v, const struct view_row *r, int width,
+		    char *buf, size_t len)
+{
+	(void)v;
+	return view_format_count(view_row_pkts(r), width, buf, len);
+}
+
+static int fmt_last(const struct view *v, const struct view_row *r, int width,
+		    char *buf, size_t len)
+{
+	(void)v;
+	return view_format_age(r->f->age_ns, width, buf, len);
+}
+
+/*
+ * Endpoints are wide enough for "192.168.100.20:54321"; at 80 columns the
+ * table shows protocol, endpoints, both directions, rate, 10 s average and
+ * last seen; at 40, protocol, endpoint A and rate. Rates are in the unit
+ * the header names.
+ */
+static const struct column table[COL_COUNT] = {
+	[COL_PROTO] = { "Proto", NULL, 6, 6, COL_LEFT, VIEW_SORT_PROTO, 1, 0,
+			fmt_proto },
+	[COL_A] = { "Endpoint A", "Source", 19, 47, COL_LEFT, VIEW_SORT_A, 1, 0,
+		    fmt_a },
+	[COL_B] = { "Endpoint B", "Destination", 19, 47, COL_LEFT, VIEW_SORT_B,
+		    2, 0, fmt_b },
+	[COL_AB] = { "A>B", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE_AB, 2,
+		     COL_F_CONV, fmt_ab },
+	[COL_BA] = { "B>A", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE_BA, 2,
+		     COL_F_CONV, fmt_ba },
+	[COL_RATE] = { "Rate", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE, 1, 0,
+		       fmt_rate },
+	[COL_AVG2] = { "2s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG2, 5, 0,
+		       fmt_avg2 },
+	[COL_AVG10] = { "10s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG10, 4, 0,
+			fmt_avg10 },
+	[COL_AVG40] = { "40s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG40, 5, 0,
+			fmt_avg40 },
+	[COL_PPS] = { "Pkt/s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_PPS, 6, 0,
+		      fmt_pps },
+	[COL_BYTES] = { "Bytes", NULL, 6, 12, COL_RIGHT, VIEW_SORT_BYTES, 7,
+			COL_F_TOTALS, fmt_bytes },
+	[COL_PKTS] = { "Pkts", NULL, 6, 10, COL_RIGHT, VIEW_SORT_PKTS, 8,
+		       COL_F_TOTALS, fmt_pkts },
+	[COL_LAST] = { "Last", NULL, 5, 5, COL_RIGHT, VIEW_SORT_LAST, 3, 0,
+		       fmt_last },
+};
+
+const struct column *columns_get(int id)
+{
+	return id >= 0 && id < COL_COUNT ? &table[id] : NULL;
+}
+
+int columns_by_sort(int sort)
+{
+	int i;
+
+	for (i = 0; i < COL_COUNT; i++) {
+		if (table[i].sort == sort)
+			return i;
+	}
+	return -1;
+}
+
+size_t columns_layout(const struct view *v, int width, int totals,
+		      int widths[COL_COUNT])
+{
+	struct view_col_spec spec[COL_COUNT];
+	int i, per_dir = view_per_direction(v);
+
+	for (i = 0; i < COL_COUNT; i++) {
+		const struct column *c = &table[i];
+		int hidden = ((c->flags & COL_F_CONV) && per_dir) ||
+			     ((c->flags & COL_F_TOTALS) && !totals);
+
+		spec[i].min = c->min;
+		spec[i].max = c->max;
+		spec[i].prio = hidden ? -1 : c->prio;
+	}
+	return view_fit_columns(spec, COL_COUNT, width, 1, widths);
+}
+
+/* Pad @text (@n chars) to @width in @buf, aligned. */
+static int pad(const char *text, int n, int width, enum col_align align,
+	       char *buf, size_t len)
+{
+	int lead;
+
+	if (width < 0)
+		width = 0;
+	if ((size_t)width >= len)
+		width = len ? (int)len - 1 : 0;
+	if (n > width)
+		n = width;
+	lead = align == COL_RIGHT ? width - n : 0;
+	memset(buf, ' ', (size_t)width);
+	memcpy(buf + lead, text, (size_t)n);
+	buf[width] = 0;
+	return width;
+}
+
+int columns_cell(int id, const struct view *v, const struct view_row *r,
+		 int width, char *buf, size_t len)
+{
+	char tmp[160];
+	int n;
+
+	if (id < 0 || id >= COL_COUNT || width <= 0) {
+		if (len)
+			buf[0] = 0;
+		return 0;
+	}
+	if (width >= (int)sizeof(tmp))
+		width = (int)sizeof(tmp) - 1;
+	n = table[id].fmt(v, r, width, tmp, sizeof(tmp));
+	if (n < 0)
+		n = 0;
+	if (n > width) {
+		/* A formatter that overflows still never spills. */
+		memset(tmp, '*', (size_t)width);
+		n = width;
+	}
+	return pad(tmp, n, width, table[id].align, buf, len);
+}
+
+int columns_title(int id, const struct view *v, int hotkey, int width,
+		  char *buf, size_t len, int *hot)
+{
+	char tmp[64];
+	const char *t, *p = NULL;
+	int n, h = -1, lead;
+
+	*hot = -1;
+	if (id < 0 || id >= COL_COUNT || width <= 0) {
+		if (len)
+			buf[0] = 0;
+		return 0;
+	}
+	t = table[id].title;
+	if (view_per_direction(v) && table[id].title_dir)
+		t = table[id].title_dir;
+	n = snprintf(tmp, sizeof(tmp), "%s", t);
+	if (hotkey > 0 && hotkey < 128) {
+		char lc = (char)(hotkey | 0x20);
+
+		for (p = tmp; *p; p++) {
+			if (((*p | 0x20) == lc) &&
+			    ((*p >= 'a' && *p <= 'z') ||
+			     (*p >= 'A' && *p <= 'Z') || *p == hotkey))
+				break;
+		}
+		if (*p) {
+			h = (int)(p - tmp);
+		} else if (n + 3 <= width) {
+			n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, "[%c]",
+				      hotkey);
+			h = n - 2;
+		}
+	}
+	if (n > width)
+		n = width;
+	if (h >= n)
+		h = -1;
+	lead = table[id].align == COL_RIGHT && width > n ? width - n : 0;
+	pad(tmp, n, width, table[id].align, buf, len);
+	if (h >= 0)
+		*hot = h + lead;
+	return width;
+}

@@ -1,0 +1,86 @@
+/*
+ * columns.h - the flow table's columns as one const table: title, width
+ * range, alignment, sort key, priority and formatter (OpenBSD systat's
+ * habit). Pure: no curses, any thread.
+ */
+#ifndef PKTSTAT_UI_COLUMNS_H
+#define PKTSTAT_UI_COLUMNS_H
+
+#include <stddef.h>
+
+#include "../src/view.h"
+
+enum col_id {
+	COL_PROTO,
+	COL_A,
+	COL_B,
+	COL_AB,
+	COL_BA,
+	COL_RATE,
+	COL_AVG2,
+	COL_AVG10,
+	COL_AVG40,
+	COL_PPS,
+	COL_BYTES,
+	COL_PKTS,
+	COL_LAST,
+	COL_COUNT
+};
+
+enum col_align { COL_LEFT, COL_RIGHT };
+
+#define COL_F_CONV 0x1	 /* hidden with one row per direction */
+#define COL_F_TOTALS 0x2 /* hidden when the totals columns are off (T) */
+
+/*
+ * A formatter writes the cell's text for @r in at most @width columns
+ * (plain ASCII) and returns its length. A number that does not fit is
+ * '*' fill; an endpoint that does not fit loses its left end, marked '<'.
+ */
+typedef int (*col_fmt_fn)(const struct view *v, const struct view_row *r,
+			  int width, char *buf, size_t len);
+
+struct column {
+	const char *title;     /* conversation rows */
+	const char *title_dir; /* one row per direction; NULL: title */
+	int min, max;	       /* width range */
+	enum col_align align;
+	int sort;	    /* enum view_sort, or -1 */
+	int prio;	    /* 1 = dropped last when the terminal is narrow */
+	unsigned int flags; /* COL_F_* */
+	col_fmt_fn fmt;
+};
+
+/* Column @id of the table, or NULL. */
+const struct column *columns_get(int id);
+
+/*
+ * columns_layout - widths of the columns for a terminal @width wide (one
+ * space between columns), given the view's mode and whether the totals
+ * columns are on. @widths[id] gets 0 for a column not shown. Returns the
+ * number shown.
+ */
+size_t columns_layout(const struct view *v, int width, int totals,
+		      int widths[COL_COUNT]);
+
+/*
+ * columns_cell - the cell of column @id for row @r, aligned and padded to
+ * exactly @width characters (@len > @width). Returns @width.
+ */
+int columns_cell(int id, const struct view *v, const struct view_row *r,
+		 int width, char *buf, size_t len);
+
+/*
+ * columns_title - the header cell of column @id, aligned and padded to
+ * exactly @width characters. When @hotkey (its sort key, 0 for none)
+ * appears in the title (case-insensitively) *@hot gets its index in @buf;
+ * otherwise "[k]" is appended when it fits and *@hot points at k; else -1.
+ * Returns @width.
+ */
+int columns_title(int id, const struct view *v, int hotkey, int width,
+		  char *buf, size_t len, int *hot);
+
+/* Column whose sort key is @sort, or -1. */
+int columns_by_sort(int sort);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * keys.c - the key table (st's habit: one line per key) and what is
+ * generated from it: lookup, the help screen's lines, the man page list.
+ *
+ * Owns only const data; pure functions, any thread. Key codes come from
+ * <curses.h> but nothing here calls curses.
+ */
+#include <curses.h>
+#include <string.h>
+
+#include "../src/view.h"
+#include "keys.h"
+
+#define CTRL(c) ((c)&0x1f)
+
+/* Consecutive lines with the same action and argument form one group. */
+static const struct key_binding table[] = {
+	{ 'q', KA_QUIT, 0, "q", "Quit", "Quit" },
+	{ '?', KA_HELP, 0, "?", "Help", "Show this help" },
+	{ 'h', KA_HELP, 0, "h", NULL, "Show this help" },
+	{ CTRL('L'), KA_REDRAW, 0, "Ctrl-L", NULL, "Redraw the screen" },
+	{ ' ', KA_PAUSE, 0, "Space", "Pause",
+	  "Pause the display (capture keeps counting); again to resume" },
+	{ 'P', KA_PAUSE, 0, "P", NULL,
+	  "Pause the display (capture keeps counting); again to resume" },
+	{ 'e', KA_FILTER, 0, "e", "Filter", "Edit the capture (BPF) filter" },
+	{ '/', KA_FIND, 0, "/", "Find",
+	  "Display filter: show only rows whose protocol, address or port "
+	  "contains the text" },
+	{ 27, KA_CLEAR_FIND, 0, "Esc", NULL, "Clear the display filter" },
+	{ 't', KA_SORT, VIEW_SORT_RATE, "t", NULL,
+	  "Sort by rate (again: reverse)" },
+	{ 'l', KA_SORT, VIEW_SORT_LAST, "l", NULL,
+	  "Sort by last seen (again: reverse)" },
+	{ '1', KA_SORT, VIEW_SORT_AVG2, "1", NULL,
+	  "Sort by 2 s average (again: reverse)" },
+	{ '2', KA_SORT, VIEW_SORT_AVG10, "2", NULL,
+	  "Sort by 10 s average (again: reverse)" },
+	{ '3', KA_SORT, VIEW_SORT_AVG40, "3", NULL,
+	  "Sort by 40 s average (again: reverse)" },
+	{ 'R', KA_SORT, VIEW_SORT_PROTO, "R", NULL,
+	  "Sort by protocol (again: reverse)" },
+	{ 'a', KA_SORT, VIEW_SORT_A, "a", NULL,
+	  "Sort by endpoint A / source (again: reverse)" },
+	{ 'd', KA_SORT, VIEW_SORT_B, "d", NULL,
+	  "Sort by endpoint B / destination (again: reverse)" },
+	{ 'f', KA_SORT, VIEW_SORT_RATE_AB, "f", NULL,
+	  "Sort by rate A to B (again: reverse)" },
+	{ 'v', KA_SORT, VIEW_SORT_RATE_BA, "v", NULL,
+	  "Sort by rate B to A (again: reverse)" },
+	{ 'K', KA_SORT, VIEW_SORT_PPS, "K", NULL,
+	  "Sort by packets per second (again: reverse)" },
+	{ 'y', KA_SORT, VIEW_SORT_BYTES, "y", NULL,
+	  "Sort by total bytes (again: reverse)" },
+	{ 'S', KA_SORT, VIEW_SORT_PKTS, "S", NULL,
+	  "Sort by total packets (again: reverse)" },
+	{ '<', KA_SORT_PREV, 0, "<", "Sort", "Sort by the column to the left" },
+	{ '>', KA_SORT_NEXT, 0, ">", NULL, "Sort by the column to the right" },
+	{ 'o', KA_FREEZE, 0, "o", NULL,
+	  "Freeze the row order (new rows append); again to sort" },
+	{ KEY_UP, KA_UP, 0, "Up", NULL, "Move the selection up" },
+	{ 'k', KA_UP, 0, "k", NULL, "Move the selection up" },
+	{ KEY_DOWN, KA_DOWN, 0, "Down", NULL, "Move the selection down" },
+	{ 'j', KA_DOWN, 0, "j", NULL, "Move the selection down" },
+	{ KEY_PPAGE, KA_PGUP, 0, "PgUp", NULL, "Scroll up one page" },
+	{ KEY_NPAGE, KA_PGDN, 0, "PgDn", NULL, "Scroll down one page" },
+	{ KEY_HOME, KA_HOME, 0, "Home", NULL,
+	  "Select the first row (and stay on the top row)" },
+	{ KEY_END, KA_END, 0, "End", NULL, "Select the last row" },
+	{ 'b', KA_BITS, 0, "b", NULL, "Show rates in bits per second" },
+	{ 'B', KA_BYTES, 0, "B", NULL, "Show rates in bytes per second" },
+	{ 'p', KA_PACKETS, 0, "p", NULL,
+	  "Show rates in packets per second; again for bits or bytes" },
+	{ 'c', KA_DIRECTION, 0, "c", "Dir",
+	  "One row per conversation or one per direction" },
+	{ 'n', KA_NUMERIC, 0, "n", NULL, "Numeric addresses or names" },
+	{ 'T', KA_TOTALS, 0, "T", NULL,
+	  "Show or hide the total bytes and packets columns" },
+	{ 'r', KA_RESET, 0, "r", "Reset",
+	  "Reset the counters to zero (asks first)" },
+	{ 'w', KA_INTERVAL, 0, "w", NULL,
+	  "Set the refresh interval (seconds, fractions allowed)" },
+	{ 's', KA_SNAPSHOT, 0, "s", "Snap", "Write a snapshot file now" },
+	{ KEY_MOUSE, KA_MOUSE, 0, "Mouse", NULL,
+	  "Click a column title to sort by it, a row to select it; the "
+	  "wheel scrolls" },
+};
+
+#define NKEYS (sizeof(table) / sizeof(table[0]))
+
+const struct key_binding *keys_table(size_t *n)
+{
+	*n = NKEYS;
+	return table;
+}
+
+const struct key_binding *keys_lookup(int key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (table[i].key == key)
+			return &table[i];
+	}
+	return NULL;
+}
+
+int keys_sort_key(int sort)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (table[i].action == KA_SORT && table[i].arg == sort)
+			return table[i].key;
+	}
+	return 0;
+}
+
+/* Start of group @g and its length, or 0 past the end. */
+static size_t group(size_t g, size_t *start)
+{
+	size_t i = 0, n;
+
+	for (;;) {
+		if (i >= NKEYS)
+			return 0;
+		for (n = 1;
+		     i + n < NKEYS && table[i + n].action == table[i].action &&
+		     table[i + n].arg == table[i].arg;
+		     n++)
+			;
+		if (g-- == 0) {
+			*start = i;
+			return n;
+		}
+		i += n;
+	}
+}
+
+static void group_names(size_t s, size_t n, char *buf, size_t len)
+{
+	size_t i, off = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < n && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				 table[s + i].name);
+
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+int keys_help_line(size_t i, int name_width, char *buf, size_t len)
+{
+	char names[64];
+	size_t s, n = group(i, &s);
+
+	if (!n)
+		return -1;
+	group_names(s, n, names, sizeof(names));
+	return snprintf(buf, len, "%-*s %s", name_width, names, table[s].help);
+}
+
+/* man(7) text: a backslash is \e; a line must not start with . or '. */
+static void man_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void keys_print_man(FILE *out)
+{
+	char names[64];
+	size_t g, s, n;
+
+	for (g = 0; (n = group(g, &s)) != 0; g++) {
+		group_names(s, n, names, sizeof(names));
+		fputs(".TP\n.B \"", out);
+		man_text(out, names);
+		fputs("\"\n", out);
+		man_text(out, table[s].help);
+		fputs(".\n", out);
+	}
+}

@@ -1,0 +1,73 @@
+/*
+ * keys.h - the key bindings as one const table {key, action, help}: it
+ * drives dispatch (ui.c), the help screen and the footer bar (draw.c) and
+ * the man page's key list (keys_print_man). Pure: no curses calls, any
+ * thread.
+ */
+#ifndef PKTSTAT_UI_KEYS_H
+#define PKTSTAT_UI_KEYS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum key_action {
+	KA_NONE,
+	KA_QUIT,
+	KA_REDRAW,
+	KA_HELP,
+	KA_SORT, /* arg: enum view_sort */
+	KA_SORT_PREV,
+	KA_SORT_NEXT,
+	KA_FREEZE,
+	KA_UP,
+	KA_DOWN,
+	KA_PGUP,
+	KA_PGDN,
+	KA_HOME,
+	KA_END,
+	KA_PAUSE,
+	KA_FILTER,
+	KA_FIND,
+	KA_CLEAR_FIND,
+	KA_BITS,
+	KA_BYTES,
+	KA_PACKETS,
+	KA_DIRECTION,
+	KA_NUMERIC,
+	KA_TOTALS,
+	KA_RESET,
+	KA_INTERVAL,
+	KA_SNAPSHOT,
+	KA_MOUSE,
+	KA_COUNT
+};
+
+struct key_binding {
+	int key;		/* character or curses KEY_* code */
+	enum key_action action; /* never KA_NONE */
+	int arg;		/* sort key for KA_SORT, else 0 */
+	const char *name;	/* as shown: "q", "Ctrl-L", "PgUp" */
+	const char *bar;	/* label in the footer bar, or NULL */
+	const char *help;	/* one line, no trailing period */
+};
+
+/* The whole table, @n entries. */
+const struct key_binding *keys_table(size_t *n);
+
+/* Binding of @key, or NULL. */
+const struct key_binding *keys_lookup(int key);
+
+/* The key that sorts by @sort (enum view_sort), or 0. */
+int keys_sort_key(int sort);
+
+/*
+ * keys_help_line - line @i of the help text: bindings of one action (and
+ * argument) grouped, "j, Down" then the help. snprintf contract into @buf
+ * (names padded to @name_width). Returns -1 past the last line.
+ */
+int keys_help_line(size_t i, int name_width, char *buf, size_t len);
+
+/* The key list as man(7) .TP entries, grouped like the help screen. */
+void keys_print_man(FILE *out);
+
+#endif

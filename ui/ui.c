@@ -1,0 +1,755 @@
+/*
+ * ui.c - the monitor's life cycle and event loop: curses set-up and
+ * teardown, poll() on the terminal, a signalfd and a timerfd, key and
+ * mouse dispatch (from the key table), the prompts.
+ *
+ * Threads: the main thread, once the capture workers run. The only thread
+ * that calls curses. It reaches the capture side only through the
+ * pktstat_* calls: a snapshot is a copy taken under the RCU read lock
+ * inside pktstat_snapshot, so nothing is held while sorting or drawing and
+ * a slow terminal never stalls capture. Signals arrive as data (signalfd),
+ * never as handlers, so every exit path can restore the terminal.
+ */
+#include <curses.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../src/opts.h"
+#include "../src/pktstat.h"
+#include "../src/view.h"
+#include "draw.h"
+#include "keys.h"
+#include "prompt.h"
+#include "ui.h"
+
+#define NS 1000000000ull
+#define MSG_NS (5 * NS)		      /* a status message stays this long */
+#define MIN_REFRESH_NS (NS / 10)      /* -w below this is raised */
+#define MAX_REFRESH_NS (3600ull * NS) /* and above this lowered */
+#define WHEEL_ROWS 3
+
+enum ui_mode { M_NORMAL, M_HELP, M_FILTER, M_FIND, M_INTERVAL, M_RESET };
+
+struct ui {
+	struct pktstat *run;
+	struct view *v;
+	struct snapshot snap;
+	SCREEN *scr;
+	int sfd, tfd;
+	uint64_t refresh_ns;
+	enum ui_mode mode;
+	struct prompt prompt;
+	struct prompt_hist hist_filter, hist_find, hist_interval;
+	char msg[512];
+	int msg_err;
+	uint64_t msg_until;
+	int totals;
+	enum view_unit rate_unit; /* bits or bytes: where `p` returns to */
+	int utf8, color;
+	struct draw_ctx dc;
+	int quit, rc;
+	struct sigaction old_usr1, old_tstp;
+	int usr1_set, tstp_set;
+	sigset_t old_mask;
+	int mask_set;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+set_msg(struct ui *ui, int is_err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ui->msg, sizeof(ui->msg), fmt, ap);
+	va_end(ap);
+	ui->msg_err = is_err;
+	ui->msg_until = mono_ns() + MSG_NS;
+}
+
+static int set_timer(struct ui *ui)
+{
+	struct itimerspec its;
+
+	its.it_interval.tv_sec = (time_t)(ui->refresh_ns / NS);
+	its.it_interval.tv_nsec = (long)(ui->refresh_ns % NS);
+	its.it_value = its.it_interval;
+	return timerfd_settime(ui->tfd, 0, &its, NULL) ? -errno : 0;
+}
+
+/* ---- drawing --------------------------------------------------------- */
+
+static void redraw(struct ui *ui)
+{
+	struct draw_ctx *c = &ui->dc;
+	uint64_t now = mono_ns();
+
+	c->v = ui->v;
+	c->source = pktstat_source(ui->run);
+	c->backend = pktstat_backend(ui->run);
+	c->filter = pktstat_filter(ui->run);
+	c->threads = pktstat_threads(ui->run);
+	c->utf8 = ui->utf8;
+	c->color = ui->color;
+	c->totals = ui->totals;
+	c->capture_done = pktstat_capture_done(ui->run);
+	c->now_mono = now;
+	c->refresh_ns = ui->refresh_ns;
+	c->msg = ui->msg[0] && now < ui->msg_until ? ui->msg : NULL;
+	c->msg_err = ui->msg_err;
+	c->help = ui->mode == M_HELP;
+	c->prompt = NULL;
+	c->prompt_label = NULL;
+	c->question = NULL;
+	switch (ui->mode) {
+	case M_FILTER:
+		c->prompt_label = "capture filter: ";
+		c->prompt = &ui->prompt;
+		break;
+	case M_FIND:
+		c->prompt_label = "find: ";
+		c->prompt = &ui->prompt;
+		break;
+	case M_INTERVAL:
+		c->prompt_label = "refresh interval (s): ";
+		c->prompt = &ui->prompt;
+		break;
+	case M_RESET:
+		c->question = "Reset all counters to zero? (y/n)";
+		break;
+	case M_NORMAL:
+	case M_HELP:
+		break;
+	}
+	if (draw_frame(c))
+		set_msg(ui, 1, "out of memory");
+	refresh();
+}
+
+/* One refresh: expire idle flows, copy the state, ingest it, draw. */
+static void tick(struct ui *ui)
+{
+	uint64_t t0 = mono_ns();
+	int rc;
+
+	pktstat_expire(ui->run);
+	rc = pktstat_snapshot(ui->run, &ui->snap);
+	if (rc == 0)
+		rc = view_update(ui->v, &ui->snap);
+	if (rc)
+		set_msg(ui, 1, "snapshot: %s", strerror(-rc));
+	redraw(ui);
+	view_set_frame_cost(ui->v, mono_ns() - t0);
+}
+
+/* ---- actions --------------------------------------------------------- */
+
+static void write_snapshot(struct ui *ui)
+{
+	char written[1024], err[1024];
+
+	if (pktstat_write_snapshot(ui->run, NULL, written, sizeof(written), err,
+				   sizeof(err)))
+		set_msg(ui, 1, "%s", err);
+	else
+		set_msg(ui, 0, "snapshot written to %s", written);
+}
+
+static void set_unit(struct ui *ui, enum view_unit u)
+{
+	if (u != VIEW_UNIT_PACKETS)
+		ui->rate_unit = u;
+	view_set_unit(ui->v, u);
+	set_msg(ui, 0, "rates in %s", view_unit_name(u));
+}
+
+/* Sort keys of the columns on screen, for < and >. */
+static uint32_t visible_sort_mask(const struct ui *ui)
+{
+	uint32_t mask = 0;
+	int i;
+
+	for (i = 0; i < COL_COUNT; i++) {
+		if (ui->dc.col_w[i] && columns_get(i)->sort >= 0)
+			mask |= 1u << columns_get(i)->sort;
+	}
+	return mask;
+}
+
+static size_t page(const struct ui *ui)
+{
+	return ui->dc.table_rows > 1 ? (size_t)ui->dc.table_rows : 1;
+}
+
+static void on_mouse(struct ui *ui)
+{
+	MEVENT ev;
+	int i;
+
+	if (getmouse(&ev) != OK)
+		return;
+	if (ev.bstate & BUTTON4_PRESSED) {
+		view_scroll(ui->v, -WHEEL_ROWS, page(ui));
+		return;
+	}
+	if (ev.bstate & BUTTON5_PRESSED) {
+		view_scroll(ui->v, WHEEL_ROWS, page(ui));
+		return;
+	}
+	if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
+		return;
+	if (ui->mode == M_HELP) {
+		ui->mode = M_NORMAL;
+		return;
+	}
+	if (ev.y == ui->dc.title_y) {
+		for (i = 0; i < COL_COUNT; i++) {
+			if (ui->dc.col_w[i] && ev.x >= ui->dc.col_x[i] &&
+			    ev.x < ui->dc.col_x[i] + ui->dc.col_w[i] &&
+			    columns_get(i)->sort >= 0)
+				view_set_sort(ui->v, columns_get(i)->sort);
+		}
+		return;
+	}
+	if (ev.y >= ui->dc.table_y &&
+	    ev.y < ui->dc.table_y + ui->dc.table_rows &&
+	    (size_t)(ev.y - ui->dc.table_y) < view_nvisible(ui->v))
+		view_select_index(ui->v,
+				  view_top(ui->v) +
+					  (size_t)(ev.y - ui->dc.table_y));
+}
+
+static void open_prompt(struct ui *ui, enum ui_mode mode, const char *init,
+			struct prompt_hist *h)
+{
+	ui->mode = mode;
+	prompt_start(&ui->prompt, init, h);
+}
+
+/*
+ * The key table's actions. No default case: a new action without a case
+ * here fails to compile (-Wswitch -Werror).
+ */
+static void do_action(struct ui *ui, const struct key_binding *k)
+{
+	char buf[64];
+	int on;
+
+	switch (k->action) {
+	case KA_NONE:
+	case KA_COUNT:
+		break;
+	case KA_QUIT:
+		ui->quit = 1;
+		break;
+	case KA_REDRAW:
+		clearok(curscr, TRUE);
+		break;
+	case KA_HELP:
+		ui->mode = M_HELP;
+		ui->dc.help_top = 0;
+		break;
+	case KA_SORT:
+		view_set_sort(ui->v, (enum view_sort)k->arg);
+		break;
+	case KA_SORT_PREV:
+		view_sort_step(ui->v, -1, visible_sort_mask(ui));
+		break;
+	case KA_SORT_NEXT:
+		view_sort_step(ui->v, 1, visible_sort_mask(ui));
+		break;
+	case KA_FREEZE:
+		on = !view_frozen(ui->v);
+		view_set_frozen(ui->v, on);
+		set_msg(ui, 0, on ? "row order frozen" : "rows sorted again");
+		break;
+	case KA_UP:
+		view_scroll(ui->v, -1, page(ui));
+		break;
+	case KA_DOWN:
+		view_scroll(ui->v, 1, page(ui));
+		break;
+	case KA_PGUP:
+		view_scroll(ui->v, -(long)page(ui), page(ui));
+		break;
+	case KA_PGDN:
+		view_scroll(ui->v, (long)page(ui), page(ui));
+		break;
+	case KA_HOME:
+		view_select_home(ui->v);
+		break;
+	case KA_END:
+		view_select_end(ui->v);
+		break;
+	case KA_PAUSE:
+		on = !view_paused(ui->v, NULL);
+		view_set_paused(ui->v, on, mono_ns());
+		break;
+	case KA_FILTER:
+		open_prompt(ui, M_FILTER, pktstat_filter(ui->run),
+			    &ui->hist_filter);
+		break;
+	case KA_FIND:
+		open_prompt(ui, M_FIND, view_filter(ui->v), &ui->hist_find);
+		break;
+	case KA_CLEAR_FIND:
+		view_filter_set(ui->v, "");
+		break;
+	case KA_BITS:
+		set_unit(ui, VIEW_UNIT_BITS);
+		break;
+	case KA_BYTES:
+		set_unit(ui, VIEW_UNIT_BYTES);
+		break;
+	case KA_PACKETS:
+		set_unit(ui, view_unit(ui->v) == VIEW_UNIT_PACKETS
+				     ? ui->rate_unit
+				     : VIEW_UNIT_PACKETS);
+		break;
+	case KA_DIRECTION:
+		on = !view_per_direction(ui->v);
+		view_set_per_direction(ui->v, on);
+		set_msg(ui, 0,
+			on ? "one row per direction"
+			   : "one row per conversation");
+		break;
+	case KA_NUMERIC:
+		on = !view_numeric(ui->v);
+		view_set_numeric(ui->v, on);
+		set_msg(ui, 0, on ? "numeric addresses" : "names when known");
+		break;
+	case KA_TOTALS:
+		ui->totals = !ui->totals;
+		set_msg(ui, 0,
+			ui->totals ? "total columns on" : "total columns off");
+		break;
+	case KA_RESET:
+		ui->mode = M_RESET;
+		break;
+	case KA_INTERVAL:
+		snprintf(buf, sizeof(buf), "%g", (double)ui->refresh_ns / 1e9);
+		open_prompt(ui, M_INTERVAL, buf, &ui->hist_interval);
+		break;
+	case KA_SNAPSHOT:
+		write_snapshot(ui);
+		break;
+	case KA_MOUSE:
+		on_mouse(ui);
+		break;
+	}
+}
+
+static void accept_prompt(struct ui *ui)
+{
+	char err[1024];
+	const char *text = ui->prompt.buf;
+	uint64_t ns;
+	int rc;
+
+	switch (ui->mode) {
+	case M_FILTER:
+		prompt_hist_add(&ui->hist_filter, text);
+		rc = pktstat_set_filter(ui->run, text, err, sizeof(err));
+		if (rc)
+			set_msg(ui, 1, "filter not changed: %s", err);
+		else if (*text)
+			set_msg(ui, 0, "capture filter: %s", text);
+		else
+			set_msg(ui, 0, "capture filter cleared");
+		break;
+	case M_FIND:
+		prompt_hist_add(&ui->hist_find, text);
+		break;
+	case M_INTERVAL:
+		if (opts_parse_duration(text, &ns) || ns == 0) {
+			set_msg(ui, 1, "not an interval: \"%s\"", text);
+			break;
+		}
+		prompt_hist_add(&ui->hist_interval, text);
+		if (ns < MIN_REFRESH_NS)
+			ns = MIN_REFRESH_NS;
+		if (ns > MAX_REFRESH_NS)
+			ns = MAX_REFRESH_NS;
+		ui->refresh_ns = ns;
+		rc = set_timer(ui);
+		if (rc)
+			set_msg(ui, 1, "timer: %s", strerror(-rc));
+		else
+			set_msg(ui, 0, "refresh every %g s", (double)ns / 1e9);
+		break;
+	case M_NORMAL:
+	case M_HELP:
+	case M_RESET:
+		break;
+	}
+	ui->mode = M_NORMAL;
+}
+
+static void on_prompt_key(struct ui *ui, int ch)
+{
+	switch (prompt_key(&ui->prompt, ch)) {
+	case PROMPT_ACCEPT:
+		accept_prompt(ui);
+		break;
+	case PROMPT_CANCEL:
+		if (ui->mode == M_FIND)
+			view_filter_set(ui->v, ""); /* Esc clears */
+		ui->mode = M_NORMAL;
+		break;
+	case PROMPT_EDITED:
+		/* The display filter applies as you type. */
+		if (ui->mode == M_FIND)
+			view_filter_set(ui->v, ui->prompt.buf);
+		break;
+	case PROMPT_MOVED:
+	case PROMPT_IGNORED:
+		break;
+	}
+}
+
+static void on_key(struct ui *ui, int ch)
+{
+	const struct key_binding *k;
+
+	if (ch == KEY_RESIZE)
+		return; /* sizes come from SIGWINCH */
+	switch (ui->mode) {
+	case M_FILTER:
+	case M_FIND:
+	case M_INTERVAL:
+		on_prompt_key(ui, ch);
+		return;
+	case M_RESET:
+		if (ch == 'y' || ch == 'Y') {
+			view_reset(ui->v);
+			set_msg(ui, 0, "counters reset");
+		}
+		ui->mode = M_NORMAL;
+		return;
+	case M_HELP:
+		if (ch == KEY_DOWN || ch == 'j') {
+			ui->dc.help_top++;
+		} else if ((ch == KEY_UP || ch == 'k') && ui->dc.help_top) {
+			ui->dc.help_top--;
+		} else if (ch == KEY_NPAGE || ch == ' ') {
+			ui->dc.help_top += (size_t)(LINES > 5 ? LINES - 5 : 1);
+		} else if (ch == KEY_PPAGE) {
+			size_t p = (size_t)(LINES > 5 ? LINES - 5 : 1);
+
+			ui->dc.help_top =
+				ui->dc.help_top > p ? ui->dc.help_top - p : 0;
+		} else if (ch == KEY_MOUSE) {
+			on_mouse(ui);
+		} else {
+			ui->mode = M_NORMAL;
+		}
+		return;
+	case M_NORMAL:
+		break;
+	}
+	k = keys_lookup(ch);
+	if (k)
+		do_action(ui, k);
+}
+
+/* ---- signals --------------------------------------------------------- */
+
+static void resize(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
+	    ws.ws_col)
+		resizeterm(ws.ws_row, ws.ws_col);
+}
+
+/*
+ * Ctrl-Z: give the terminal back, stop the whole process (SIGSTOP cannot
+ * be caught, so no thread runs a handler), and take the terminal again
+ * when continued (fg), at whatever size it has then.
+ */
+static void suspend(void)
+{
+	def_prog_mode();
+	endwin();
+	fflush(stdout);
+	kill(getpid(), SIGSTOP);
+	reset_prog_mode();
+	resize();
+	clearok(curscr, TRUE);
+}
+
+static void on_signals(struct ui *ui)
+{
+	struct signalfd_siginfo si;
+
+	while (read(ui->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGWINCH:
+			resize();
+			break;
+		case SIGUSR1:
+			write_snapshot(ui);
+			break;
+		case SIGUSR2:
+			tick(ui);
+			break;
+		case SIGTSTP:
+			suspend();
+			break;
+		case SIGINT:
+		case SIGTERM:
+		case SIGHUP:
+			ui->quit = 1;
+			ui->rc = 128 + (int)si.ssi_signo;
+			return;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+/*
+ * Signals some other thread may receive, sent on to the UI thread:
+ * - SIGUSR1: liburcu-cds's hash-table worker thread unblocks it (its
+ *   SIGRCU, for the signal flavour) whatever mask it was created with
+ *   (seen with 0.13: "all blocked but SIGUSR1"); with the default action a
+ *   kill -USR1 landing there ends the process, terminal not restored.
+ * - SIGTSTP (Ctrl-Z): not blocked in the capture workers; curses' own
+ *   handler would run there and call curses off the UI thread.
+ * This handler runs only on such threads (the UI thread blocks both): it
+ * redirects the signal to the main thread (tid == pid), which reads it
+ * from the signalfd. tgkill is a plain system call: async-signal-safe.
+ */
+static void to_main(int sig)
+{
+	int saved = errno;
+
+	syscall(SYS_tgkill, getpid(), getpid(), sig);
+	errno = saved;
+}
+
+static int utf8_locale(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+/* One line "what: strerror" into @err; returns -@e. */
+static int fail(char *err, size_t errlen, const char *what, int e)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(e));
+	return -e;
+}
+
+static int ui_setup(struct ui *ui, char *err, size_t errlen)
+{
+	const struct opts *o = pktstat_opts(ui->run);
+	const char *nc = getenv("NO_COLOR");
+	struct sigaction sa;
+	sigset_t set, old;
+	int rc;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGTSTP);
+	/* Already blocked by the caller in every thread; make sure here. */
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	ui->old_mask = old;
+	ui->mask_set = 1;
+	/* The caller's "a worker finished" note: refresh at once. */
+	if (sigismember(&old, SIGUSR2))
+		sigaddset(&set, SIGUSR2);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = to_main;
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	ui->usr1_set = sigaction(SIGUSR1, &sa, &ui->old_usr1) == 0;
+	/* Installed before newterm, so curses keeps its hands off it. */
+	ui->tstp_set = sigaction(SIGTSTP, &sa, &ui->old_tstp) == 0;
+	ui->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ui->sfd < 0)
+		return fail(err, errlen, "signalfd", errno);
+	ui->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ui->tfd < 0)
+		return fail(err, errlen, "timerfd", errno);
+	ui->refresh_ns = o->refresh_ns ? o->refresh_ns : NS;
+	if (ui->refresh_ns < MIN_REFRESH_NS)
+		ui->refresh_ns = MIN_REFRESH_NS;
+	if (ui->refresh_ns > MAX_REFRESH_NS)
+		ui->refresh_ns = MAX_REFRESH_NS;
+	rc = set_timer(ui);
+	if (rc)
+		return fail(err, errlen, "timerfd", -rc);
+	ui->v = view_new();
+	if (!ui->v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ui->rate_unit =
+		o->unit == OPTS_UNIT_BYTES ? VIEW_UNIT_BYTES : VIEW_UNIT_BITS;
+	view_set_unit(ui->v, o->unit == OPTS_UNIT_PACKETS ? VIEW_UNIT_PACKETS
+							  : ui->rate_unit);
+	view_set_per_direction(ui->v, o->per_direction);
+	view_set_numeric(ui->v, o->numeric == 1);
+	ui->totals = 1;
+
+	ui->utf8 = utf8_locale();
+	ui->scr = newterm(NULL, stdout, stdin);
+	if (!ui->scr) {
+		const char *term = getenv("TERM");
+
+		snprintf(err, errlen, "cannot use the terminal (TERM=%s)",
+			 term ? term : "");
+		return -ENOTTY;
+	}
+	set_term(ui->scr);
+	cbreak();
+	noecho();
+	nonl();
+	intrflush(stdscr, FALSE);
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED |
+			  BUTTON5_PRESSED,
+		  NULL);
+	ui->color = draw_init(!o->no_color && !(nc && *nc));
+	return 0;
+}
+
+static void ui_teardown(struct ui *ui)
+{
+	if (ui->scr) {
+		curs_set(1);
+		endwin();
+		delscreen(ui->scr);
+		ui->scr = NULL;
+	}
+	if (ui->usr1_set)
+		sigaction(SIGUSR1, &ui->old_usr1, NULL);
+	if (ui->tstp_set)
+		sigaction(SIGTSTP, &ui->old_tstp, NULL);
+	if (ui->sfd >= 0)
+		close(ui->sfd);
+	if (ui->mask_set)
+		pthread_sigmask(SIG_SETMASK, &ui->old_mask, NULL);
+	if (ui->tfd >= 0)
+		close(ui->tfd);
+	view_free(ui->v);
+	snapshot_free(&ui->snap);
+	prompt_hist_free(&ui->hist_filter);
+	prompt_hist_free(&ui->hist_find);
+	prompt_hist_free(&ui->hist_interval);
+}
+
+static int loop(struct ui *ui, char *err, size_t errlen)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = ui->sfd, .events = POLLIN },
+		{ .fd = ui->tfd, .events = POLLIN },
+	};
+	uint64_t expirations;
+	int ch;
+
+	tick(ui);
+	while (!ui->quit) {
+		int dirty = 0;
+
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(err, errlen, "poll", errno);
+		}
+		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			/* The terminal went away: nothing left to show. */
+			ui->rc = 128 + SIGHUP;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			on_signals(ui);
+			dirty = 1;
+		}
+		if (ui->quit)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			while (!ui->quit && (ch = getch()) != ERR)
+				on_key(ui, ch);
+			dirty = 1;
+		}
+		if (ui->quit)
+			break;
+		if (pfd[2].revents & POLLIN) {
+			/* Missed ticks are not replayed: one refresh. */
+			if (read(ui->tfd, &expirations, sizeof(expirations)) <
+				    0 &&
+			    errno != EAGAIN)
+				return fail(err, errlen, "timerfd", errno);
+			tick(ui);
+			dirty = 0;
+		}
+		if (dirty)
+			redraw(ui); /* reuses the rates of the last tick */
+	}
+	return 0;
+}
+
+int ui_run(struct pktstat *run, char *err, size_t errlen)
+{
+	struct ui ui;
+	char *saved = NULL;
+	const char *cur;
+	int rc;
+
+	memset(&ui, 0, sizeof(ui));
+	ui.run = run;
+	ui.sfd = ui.tfd = -1;
+	snapshot_init(&ui.snap);
+	/* The user's locale for the terminal's character set; numbers stay
+	 * in the C locale (reports are written after us). */
+	cur = setlocale(LC_ALL, NULL);
+	if (cur)
+		saved = strdup(cur);
+	setlocale(LC_ALL, "");
+	setlocale(LC_NUMERIC, "C");
+	rc = ui_setup(&ui, err, errlen);
+	if (rc == 0)
+		rc = loop(&ui, err, errlen);
+	if (rc == 0)
+		rc = ui.rc;
+	ui_teardown(&ui);
+	if (saved) {
+		setlocale(LC_ALL, saved);
+		free(saved);
+	}
+	return rc;
+}
