@@ -25,6 +25,7 @@
 #include "../capture/worker.h"
 #include "../ui/ui.h"
 #include "decode.h"
+#include "names.h"
 #include "privs.h"
 #include "report.h"
 
@@ -44,7 +45,21 @@ struct pktstat {
 	uint64_t start_mono_ns;
 	struct privs *privs;
 	char snapshot_path[4096];
+	struct names *names;
+	int started_as_root;
+	uint64_t last_expire_ns; /* monotonic */
 };
+
+/* Set once in pktstat_main before any thread exists; read-only after. */
+static pthread_t main_thread;
+
+/* A signal that lands on a thread which has it unblocked (liburcu's own
+ * threads do not block everything) is sent on to the main thread, which
+ * has it blocked and collects it with sigtimedwait or the UI's signalfd. */
+static void redirect_to_main(int sig)
+{
+	pthread_kill(main_thread, sig);
+}
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -144,9 +159,27 @@ int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
 	return 0;
 }
 
+struct names *pktstat_names(const struct pktstat *run)
+{
+	return run->names;
+}
+
+int pktstat_numeric_default(const struct pktstat *run)
+{
+	if (run->o.numeric >= 0)
+		return run->o.numeric;
+	return run->started_as_root;
+}
+
 void pktstat_expire(struct pktstat *run)
 {
-	uint64_t now;
+	uint64_t now, mono = now_ns(CLOCK_MONOTONIC);
+
+	/* A walk of the whole table: at most once a second, whatever the
+	 * refresh rate (idle times are seconds anyway). */
+	if (mono - run->last_expire_ns < 1000000000ull)
+		return;
+	run->last_expire_ns = mono;
 
 	if (run->o.read_file) {
 		struct worker_stats sum;
@@ -441,6 +474,7 @@ static void run_free(struct pktstat *run)
 			run->ops->close(run->w[i].h);
 	free(run->w);
 	flowtab_free(run->ft);
+	names_free(run->names);
 	free(run->filter);
 	privs_free(run->privs);
 	opts_free(&run->o);
@@ -497,6 +531,20 @@ int pktstat_main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR2); /* a worker finished */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	main_thread = pthread_self();
+	{
+		struct sigaction sa;
+		int rs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
+			     SIGWINCH };
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = redirect_to_main;
+		sigfillset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
+			sigaction(rs[i], &sa, NULL);
+	}
+	run.started_as_root = geteuid() == 0;
 
 	/* Before anything is opened or any thread exists. */
 	if (privs_fork(&run.privs, run.o.user, err, sizeof(err))) {
@@ -549,6 +597,9 @@ int pktstat_main(int argc, char **argv)
 		}
 	}
 	if (use_ui) {
+		/* n toggles names at any time: the resolver thread idles until
+		 * asked. Started after the privilege drop. */
+		run.names = names_new(65536, 256, NULL);
 		rc = ui_run(&run, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "pktstat: %s\n", err);

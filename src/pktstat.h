@@ -60,6 +60,13 @@ int pktstat_write_snapshot(struct pktstat *run, const char *path,
 			   char *written, size_t wlen, char *err,
 			   size_t errlen);
 
+/* The asynchronous name resolver (UI mode), or NULL. */
+struct names *pktstat_names(const struct pktstat *run);
+
+/* Whether names start off (numeric): -n, or by default when started as
+ * root (a resolver's answers come from the network). */
+int pktstat_numeric_default(const struct pktstat *run);
+
 /* Whether capture has ended (file fully read, or interface gone). */
 int pktstat_capture_done(const struct pktstat *run);
 

@@ -35,6 +35,8 @@
 #include "prompt.h"
 #include "ui.h"
 
+#include "../src/names.h"
+
 #define NS 1000000000ull
 #define MSG_NS (5 * NS)		      /* a status message stays this long */
 #define MIN_REFRESH_NS (NS / 10)      /* -w below this is raised */
@@ -565,6 +567,13 @@ static int fail(char *err, size_t errlen, const char *what, int e)
 	return -e;
 }
 
+/* view_name_fn over the run's asynchronous resolver: never blocks. */
+static int ui_name(void *ctx, int family, const uint8_t *addr, char *buf,
+		   size_t len)
+{
+	return names_lookup(ctx, family, addr, buf, len);
+}
+
 static int ui_setup(struct ui *ui, char *err, size_t errlen)
 {
 	const struct opts *o = pktstat_opts(ui->run);
@@ -609,6 +618,10 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	if (rc)
 		return fail(err, errlen, "timerfd", -rc);
 	ui->v = view_new();
+	if (ui->v && pktstat_names(ui->run)) {
+		view_set_resolver(ui->v, ui_name, pktstat_names(ui->run));
+		view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
+	}
 	if (!ui->v) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
