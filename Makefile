@@ -91,6 +91,8 @@ DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
 DEPS_test_counters = src/counters
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	capture/worker capture/capture capture/pcap capture/tpacket3
+# The bench parsers are scripts (bench/parse.sh): the test links only itself.
+DEPS_test_bench_parse = tests/test_bench_parse
 
 TEST_NAMES = $(TEST_SRCS:tests/%.c=%)
 define test_rule
@@ -177,6 +179,20 @@ fuzz:
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_TARGETS)
 
 .PHONY: fuzz
+
+# ---- benchmarks (bench/README) -------------------------------------------
+# make bench (root, < 15 min): every workload, three repeats, results in
+# bench/results/latest.{json,md}; make bench-quick (< 2 min): one workload,
+# one repeat, bench/results/quick.{json,md}.
+bench bench-quick: $(BIN)
+	@mkdir -p $(B)/bench
+	@$(if $(Q),echo "  CC      bench/blast.c bench/runtool.c")
+	$(Q)for p in blast runtool; do $(CC) \
+		$(filter-out -MMD -MP,$(CFLAGS_ALL)) -o $(B)/bench/$$p \
+		bench/$$p.c || exit 1; done
+	$(Q)B=$(B) bash bench/bench.sh $(if $(filter bench-quick,$@),--quick)
+
+.PHONY: bench bench-quick
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)

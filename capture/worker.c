@@ -10,10 +10,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <time.h>
 #include <string.h>
 #include <urcu.h>
 
+#include "../src/counters.h"
 #include "../src/flowkey.h"
+#include "../src/tcpstat.h"
 
 /* Single-writer counter bump: a relaxed load and store, no lock prefix. */
 static inline void bump(uint64_t *c, uint64_t v)
@@ -40,6 +43,12 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	decode_frame(pkt->dlt, pkt->data, pkt->caplen, pkt->vlan_tci, &d);
 	dir = flowkey_from_pkt(&d, &key);
 	flowtab_account(w->ft, &key, dir, pkt->wirelen, pkt->ts_ns);
+	if (w->tcpstat)
+		tcpstat_packet(w->tcpstat, &d, pkt->dlt, pkt->wirelen,
+			       pkt->ts_ns);
+	if (w->counters)
+		counters_packet(w->counters, w->idx, pkt->dlt, pkt->data,
+				pkt->caplen, pkt->wirelen);
 	bump(&w->st.kind_pkts[d.kind], 1);
 	bump(&w->st.kind_bytes[d.kind], pkt->wirelen);
 	if (d.err)
@@ -66,6 +75,20 @@ static void *worker_run(void *arg)
 		if (rc == CAP_EOF || rc < 0)
 			break;
 		rc = 0;
+		if (w->tcpstat) {
+			if (w->tcpstat_live) {
+				struct timespec ts;
+
+				/* close quiet intervals by the clock, leaving
+				 * 200 ms for frames still in the ring */
+				clock_gettime(CLOCK_REALTIME, &ts);
+				tcpstat_advance(w->tcpstat,
+						(uint64_t)ts.tv_sec * 1000000000ull +
+							(uint64_t)ts.tv_nsec -
+							200000000ull);
+			}
+			tcpstat_wait_room(w->tcpstat);
+		}
 	}
 	rcu_unregister_thread();
 	w->status = rc;

@@ -16,6 +16,9 @@
 #include "../src/flowtab.h"
 #include "capture.h"
 
+struct tcpstat;
+struct counters;
+
 struct worker_stats {
 	uint64_t kind_pkts[KIND_COUNT];
 	uint64_t kind_bytes[KIND_COUNT];
@@ -29,6 +32,10 @@ struct worker {
 	struct flowtab *ft;
 	const char *iface;    /* for messages; NULL = any */
 	uint64_t ts_limit_ns; /* offline: stop at first_ts + this (0: none) */
+	struct tcpstat *tcpstat;   /* tcpstat interval lines, or NULL */
+	int tcpstat_live;	   /* close intervals by the clock too */
+	struct counters *counters; /* named BPF counters, or NULL */
+	unsigned idx;		   /* this worker's counter slot */
 	struct worker_stats st;
 	pthread_t tid;
 	int started;

@@ -24,6 +24,15 @@ enum {
 	OPT_NO_COLOR,
 	OPT_SNAPSHOT,
 	OPT_COUNT,
+	OPT_TOP,
+	OPT_LAST,
+	OPT_SECONDS,
+	OPT_FLUSH,
+	OPT_ACCOUNTING,
+	OPT_BANDWIDTH,
+	OPT_DUMB_BANDWIDTH,
+	OPT_LINK,
+	OPT_RELATIVE,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -64,6 +73,28 @@ static const struct opts_def opts_defs[] = {
 	  "snapshot file (.json, .csv, else text)" },
 	{ "user", 1, 'Z', "USER", "drop privileges to USER (nobody)" },
 	{ "count", 1, OPT_COUNT, "NAME=EXPR", "named BPF counter (repeatable)" },
+	/* the original C pktstat */
+	{ "abbrev", 1, 'a', "[NAME@]PAT", "merge flows matching PAT (repeatable)" },
+	{ "abbrev-file", 1, 'A', "FILE", "abbreviations from FILE ('none')" },
+	{ "full-names", 0, 'F', NULL, "full host names, not the first label" },
+	{ "totals", 0, 'T', NULL, "show a totals column" },
+	{ "top", 0, OPT_TOP, NULL, "sort by rate (the original's -t)" },
+	{ "last", 0, OPT_LAST, NULL, "sort by last seen (the original's -l)" },
+	{ "max-bps", 1, 'm', "BPS", "rates as a percentage of BPS" },
+	/* tcpstat */
+	{ "output", 1, 'o', "FORMAT", "tcpstat interval lines (%n %b ...)" },
+	{ "skip-empty", 0, 'e', NULL, "tcpstat: no lines for empty intervals" },
+	{ "seconds", 1, OPT_SECONDS, "N", "tcpstat: stop N seconds after start" },
+	{ "flush", 0, OPT_FLUSH, NULL, "tcpstat: flush after every line" },
+	{ "accounting", 0, OPT_ACCOUNTING, NULL,
+	  "tcpstat: estimated bytes per second..month" },
+	{ "bandwidth", 1, OPT_BANDWIDTH, "BPS",
+	  "tcpstat: time above BPS (excess carried)" },
+	{ "dumb-bandwidth", 1, OPT_DUMB_BANDWIDTH, "BPS",
+	  "tcpstat: time above BPS (no carry-over)" },
+	{ "link", 0, OPT_LINK, NULL, "tcpstat: count the link header" },
+	{ "relative", 1, OPT_RELATIVE, "SECONDS",
+	  "tcpstat: subtract SECONDS from printed times" },
 	{ "version", 0, OPT_VERSION, NULL, "print the version" },
 	{ "help", 0, 'h', NULL, "this help (also -?)" },
 };
@@ -176,6 +207,36 @@ static int parse_seconds(const char *s, uint64_t *ns)
 		return opts_parse_duration(s, ns) == 0 && *ns ? 0 : -EINVAL;
 	*ns = (uint64_t)llround(v * 1e9);
 	return *ns ? 0 : -EINVAL;
+}
+
+/* A positive number (rates in bits per second: "1e6" allowed). */
+static int parse_positive(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || !isfinite(v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* tcpstat's trailing interval: a lone non-negative number of seconds. */
+static int is_interval(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	if (!*s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0 || v > 1e9)
+		return 0;
+	*ns = (uint64_t)llround(v * 1e9);
+	return 1;
 }
 
 static char *join_args(int n, char **v)
@@ -333,6 +394,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err,
 		case 'w':
 			if (parse_seconds(a, &o->refresh_ns))
 				goto bad;
+			o->wait_given = 1;
 			break;
 		case 'k':
 			if (parse_seconds(a, &o->keep_ns))
@@ -387,6 +449,71 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err,
 			o->n_counters++;
 			break;
 		}
+		case 'a':
+		case 'A':
+			if (o->n_abbrevs >= OPTS_MAX_ABBREV) {
+				opts_free(o);
+				return set_err(err, errlen,
+					       "-%s %s: too many abbreviations",
+					       c == 'a' ? "a" : "A", a);
+			}
+			o->abbrevs[o->n_abbrevs].is_file = c == 'A';
+			o->abbrevs[o->n_abbrevs].arg = a;
+			o->n_abbrevs++;
+			break;
+		case 'F':
+			o->full_names = 1;
+			break;
+		case 'T':
+			o->totals = 1;
+			break;
+		case OPT_TOP:
+			o->top = 1;
+			break;
+		case OPT_LAST:
+			o->last = 1;
+			break;
+		case 'm':
+			if (parse_positive(a, &o->max_bps))
+				goto bad;
+			break;
+		case 'o':
+			o->tcpstat_format = a;
+			if (o->tcpstat == OPTS_TCPSTAT_OFF)
+				o->tcpstat = OPTS_TCPSTAT_INTERVAL;
+			break;
+		case 'e':
+			o->skip_empty = 1;
+			break;
+		case OPT_SECONDS:
+			if (parse_seconds(a, &o->seconds_ns))
+				goto bad;
+			break;
+		case OPT_FLUSH:
+			o->flush = 1;
+			break;
+		case OPT_ACCOUNTING:
+			o->tcpstat = OPTS_TCPSTAT_ACCOUNT;
+			break;
+		case OPT_BANDWIDTH:
+		case OPT_DUMB_BANDWIDTH:
+			if (parse_positive(a, &o->bandwidth_bps))
+				goto bad;
+			o->tcpstat = c == OPT_BANDWIDTH ? OPTS_TCPSTAT_BANDWIDTH
+							: OPTS_TCPSTAT_DUMB;
+			break;
+		case OPT_LINK:
+			o->link_bytes = 1;
+			break;
+		case OPT_RELATIVE: {
+			char *end;
+
+			errno = 0;
+			o->relative_s = strtod(a, &end);
+			if (errno || end == a || *end)
+				goto bad;
+			break;
+		}
 		case OPT_VERSION:
 			o->version = 1;
 			break;
@@ -407,6 +534,23 @@ bad:
 			snprintf(flag, sizeof(flag), "-%c", c);
 		opts_free(o);
 		return set_err(err, errlen, "%s %s: invalid value", flag, a);
+	}
+	/* tcpstat: "pktstat -r f.pcap -o FMT 2" or "pktstat -r f.pcap 2": a
+	 * lone trailing number is the interval, never a filter (a number is
+	 * not a valid filter expression anyway). */
+	if (optind == argc - 1 &&
+	    is_interval(argv[optind], &o->tcpstat_interval_ns)) {
+		o->tcpstat_interval_given = 1;
+		if (o->tcpstat == OPTS_TCPSTAT_OFF)
+			o->tcpstat = OPTS_TCPSTAT_INTERVAL;
+		optind++;
+	}
+	if (o->tcpstat != OPTS_TCPSTAT_OFF && o->json) {
+		opts_free(o);
+		return set_err(err, errlen,
+			       "-j: not available with tcpstat output (-o, "
+			       "--accounting, --bandwidth)%s%s",
+			       "", "");
 	}
 	if (optind < argc) {
 		if (filter_arg) {

@@ -13,6 +13,7 @@
 
 #define OPTS_MAX_IFACES 16
 #define OPTS_MAX_COUNTERS 32
+#define OPTS_MAX_ABBREV 64
 
 enum opts_mode {
 	OPTS_MODE_AUTO,	 /* UI on a terminal, else batch */
@@ -24,6 +25,20 @@ enum opts_unit {
 	OPTS_UNIT_BITS,
 	OPTS_UNIT_BYTES,
 	OPTS_UNIT_PACKETS,
+};
+
+/* -a PATTERN or -A FILE, kept in command-line order. */
+struct opts_abbrev {
+	int is_file;
+	const char *arg;
+};
+
+enum opts_tcpstat {
+	OPTS_TCPSTAT_OFF,
+	OPTS_TCPSTAT_INTERVAL,	/* -o FORMAT and/or a trailing interval */
+	OPTS_TCPSTAT_ACCOUNT,	/* --accounting */
+	OPTS_TCPSTAT_BANDWIDTH, /* --bandwidth */
+	OPTS_TCPSTAT_DUMB,	/* --dumb-bandwidth */
 };
 
 struct opts_counter {
@@ -58,6 +73,26 @@ struct opts {
 	const char *user;	   /* -Z, NULL = default */
 	struct opts_counter counters[OPTS_MAX_COUNTERS];
 	int n_counters;
+	/* the original C pktstat */
+	struct opts_abbrev abbrevs[OPTS_MAX_ABBREV];
+	int n_abbrevs;
+	int full_names; /* -F */
+	int totals;	/* -T */
+	int top;	/* --top (the original's -t) */
+	int last;	/* --last (the original's -l) */
+	double max_bps; /* -m: rates as a percentage of this */
+	int wait_given; /* -w was on the command line */
+	/* tcpstat */
+	enum opts_tcpstat tcpstat;
+	const char *tcpstat_format; /* -o */
+	uint64_t tcpstat_interval_ns;
+	int tcpstat_interval_given;
+	int skip_empty;		 /* -e */
+	int link_bytes;		 /* --link */
+	int flush;		 /* --flush */
+	uint64_t seconds_ns;	 /* --seconds */
+	double bandwidth_bps;	 /* --bandwidth / --dumb-bandwidth */
+	double relative_s;	 /* --relative */
 	int version;	/* --version */
 	int help;	/* -h / -? / --help */
 };

@@ -24,10 +24,14 @@
 #include "../capture/capture.h"
 #include "../capture/worker.h"
 #include "../ui/ui.h"
+#include "abbrev.h"
+#include "counters.h"
 #include "decode.h"
 #include "names.h"
 #include "privs.h"
+#include "origfmt.h"
 #include "report.h"
+#include "tcpstat.h"
 
 #define DEFAULT_SNAPSHOT "pktstat-snapshot.txt"
 #define MAX_WORKERS 256
@@ -46,6 +50,12 @@ struct pktstat {
 	struct privs *privs;
 	char snapshot_path[4096];
 	struct names *names;
+	struct tcpstat *tcpstat;   /* tcpstat mode (-o, interval, -a, -b) */
+	struct abbrev *abbrev;	   /* the original's -a/-A patterns */
+	struct counters *counters; /* --count */
+	int orig1;		   /* the original's -1 output */
+	uint64_t period_ns;	   /* -1: how long to collect */
+	struct snapshot prev_iv;   /* -l: the previous interval's state */
 	int started_as_root;
 	uint64_t last_expire_ns; /* monotonic */
 };
@@ -148,6 +158,17 @@ int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
 	s->first_ts_ns = sum.first_ts_ns;
 	s->last_ts_ns = sum.last_ts_ns;
 	s->max_flows = flowtab_max(run->ft);
+	free(s->counters);
+	s->counters = NULL;
+	s->ncounters = 0;
+	if (run->counters && counters_count(run->counters)) {
+		size_t n = counters_count(run->counters);
+
+		s->counters = calloc(n, sizeof(*s->counters));
+		if (s->counters)
+			s->ncounters =
+				counters_read(run->counters, s->counters, n);
+	}
 	if (run->o.read_file) {
 		/* Packet time: rates are what a live capture would show. */
 		s->start_ns = sum.first_ts_ns;
@@ -317,8 +338,9 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 			memcpy(ifs, o->ifaces, sizeof(ifs[0]) * (size_t)nif);
 		}
 		run->threads = o->threads ? o->threads : default_threads();
-		if (run->ops != &cap_tpacket3_ops)
-			run->threads = 1; /* no fanout without AF_PACKET */
+		if (run->ops != &cap_tpacket3_ops || run->tcpstat)
+			run->threads = 1; /* no fanout without AF_PACKET; tcpstat
+					     needs packets in time order */
 		run->source[0] = '\0';
 		for (int i = 0; i < nif; i++)
 			snprintf(run->source + strlen(run->source),
@@ -366,8 +388,6 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 				return rc;
 		}
 	}
-	if (o->read_file && o->timeout_ns)
-		run->w[0].ts_limit_ns = o->timeout_ns;
 	return 0;
 }
 
@@ -401,6 +421,69 @@ static void print_report(struct pktstat *run, FILE *out, int json)
 	snapshot_free(&s);
 }
 
+static int row_by_id(const void *a, const void *b)
+{
+	const struct flowtab_row *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * dkorunic/pktstat's -l: every interval, a report of that interval alone
+ * (counts since the previous one; JSON: one array per line). Flows are
+ * matched to the previous interval by their id.
+ */
+static void print_interval(struct pktstat *run)
+{
+	struct snapshot cur, delta;
+	struct report_meta m;
+	struct snapshot *prev = &run->prev_iv;
+	size_t j = 0, k = 0;
+
+	snapshot_init(&cur);
+	if (pktstat_snapshot(run, &cur))
+		return;
+	qsort(cur.rows, cur.nrows, sizeof(*cur.rows), row_by_id);
+	delta = cur;
+	delta.rows = calloc(cur.nrows + 1, sizeof(*cur.rows));
+	delta.counters = NULL;
+	delta.ncounters = 0;
+	if (!delta.rows) {
+		snapshot_free(&cur);
+		return;
+	}
+	for (size_t i = 0; i < cur.nrows; i++) {
+		struct flowtab_row r = cur.rows[i];
+
+		while (j < prev->nrows && prev->rows[j].id < r.id)
+			j++;
+		if (j < prev->nrows && prev->rows[j].id == r.id) {
+			for (int d = 0; d < 2; d++) {
+				r.pkts[d] -= prev->rows[j].pkts[d];
+				r.bytes[d] -= prev->rows[j].bytes[d];
+			}
+		}
+		if (r.pkts[0] || r.pkts[1])
+			delta.rows[k++] = r;
+	}
+	delta.nrows = k;
+	delta.rows_cap = cur.nrows + 1;
+	for (int kd = 0; kd < KIND_COUNT; kd++) {
+		delta.kind[kd].pkts -= prev->kind[kd].pkts;
+		delta.kind[kd].bytes -= prev->kind[kd].bytes;
+	}
+	delta.pkts -= prev->pkts;
+	delta.bytes -= prev->bytes;
+	delta.start_ns = prev->now_ns ? prev->now_ns : cur.start_ns;
+	fill_meta(run, &m);
+	report_write(stdout, run->o.json ? REPORT_JSON_ARRAY : REPORT_TEXT,
+		     &delta, &m);
+	fflush(stdout);
+	free(delta.rows);
+	snapshot_free(prev);
+	*prev = cur;
+}
+
 /*
  * Batch mode: wait for the end of the file, the timeout or a signal,
  * printing interval reports on the way. Returns the terminating signal
@@ -430,7 +513,9 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 {
 	int was_down[MAX_WORKERS] = { 0 };
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
-	uint64_t next_iv = run->o.interval_ns ? start + run->o.interval_ns : 0;
+	uint64_t next_iv = run->o.interval_ns && !run->o.read_file
+				   ? start + run->o.interval_ns
+				   : 0;
 	int live = !run->o.read_file;
 
 	for (;;) {
@@ -438,9 +523,16 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 		uint64_t now;
 		int sig;
 
+		if (run->tcpstat)
+			tcpstat_drain(run->tcpstat, stdout);
 		if (pktstat_capture_done(run))
 			return 0;
 		sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGUSR1 && run->tcpstat) {
+			/* tcpstat's SIGUSR1: the current interval, now */
+			tcpstat_request_print(run->tcpstat);
+			continue;
+		}
 		if (sig == SIGUSR1) {
 			char e[512];
 			if (pktstat_write_snapshot(run, NULL, NULL, 0, e,
@@ -453,11 +545,10 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 		if (sig == SIGUSR2)
 			continue; /* re-check pktstat_capture_done */
 		now = now_ns(CLOCK_MONOTONIC);
-		if (live && run->o.timeout_ns && now - start >= run->o.timeout_ns)
+		if (live && run->period_ns && now - start >= run->period_ns)
 			return 0;
 		if (next_iv && now >= next_iv) {
-			print_report(run, stdout, run->o.json);
-			fflush(stdout);
+			print_interval(run);
 			next_iv += run->o.interval_ns;
 		}
 		if (live) {
@@ -476,8 +567,82 @@ static void run_free(struct pktstat *run)
 	flowtab_free(run->ft);
 	names_free(run->names);
 	free(run->filter);
+	tcpstat_free(run->tcpstat);
+	abbrev_free(run->abbrev);
+	counters_free(run->counters);
+	snapshot_free(&run->prev_iv);
 	privs_free(run->privs);
 	opts_free(&run->o);
+}
+
+/*
+ * The seed tools' extras, set up after the capture is open and before the
+ * privilege drop (abbreviation files may be root's): the original's -a/-A
+ * patterns, --count counters, tcpstat and counter hooks on the workers.
+ * Returns 0, -EINVAL (a bad pattern or counter expression: a usage
+ * error) or another -errno.
+ */
+static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
+{
+	const struct opts *o = &run->o;
+	int rc, none = 0;
+
+	if (run->orig1) {
+		run->abbrev = abbrev_new();
+		if (!run->abbrev) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (int i = 0; i < o->n_abbrevs; i++) {
+			const struct opts_abbrev *a = &o->abbrevs[i];
+
+			if (a->is_file && strcmp(a->arg, "none") == 0) {
+				none = 1;
+				continue;
+			}
+			rc = a->is_file ? abbrev_load_file(run->abbrev, a->arg,
+							   err, errlen)
+					: abbrev_add(run->abbrev, a->arg, err,
+						     errlen);
+			if (rc)
+				return a->is_file && rc != -EINVAL ? rc
+								   : -EINVAL;
+		}
+		if (!none) {
+			char e2[512];
+
+			if (abbrev_load_defaults(run->abbrev, getenv("HOME"),
+						 e2, sizeof(e2)))
+				fprintf(stderr, "pktstat: warning: %s\n", e2);
+		}
+	}
+	if (o->n_counters) {
+		run->counters = counters_new((unsigned)run->nw, err, errlen);
+		if (!run->counters)
+			return -ENOMEM;
+		for (int i = 0; i < run->nw; i++) {
+			rc = counters_prepare_dlt(
+				run->counters, run->ops->datalink(run->w[i].h),
+				err, errlen);
+			if (rc && rc != -EINVAL)
+				return rc;
+		}
+		for (int i = 0; i < o->n_counters; i++) {
+			rc = counters_add(run->counters, o->counters[i].name,
+					  o->counters[i].filter, err, errlen);
+			if (rc)
+				return -EINVAL;
+		}
+	}
+	for (int i = 0; i < run->nw; i++) {
+		run->w[i].idx = (unsigned)i;
+		run->w[i].counters = run->counters;
+		run->w[i].tcpstat = run->tcpstat;
+		run->w[i].tcpstat_live = run->tcpstat && !o->read_file;
+	}
+	if (o->read_file && run->period_ns && run->nw)
+		run->w[0].ts_limit_ns = run->period_ns; /* packet time */
+	return 0;
 }
 
 int pktstat_main(int argc, char **argv)
@@ -519,7 +684,52 @@ int pktstat_main(int argc, char **argv)
 	}
 	use_ui = run.o.mode == OPTS_MODE_UI ||
 		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
-		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns);
+		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns &&
+		  run.o.tcpstat == OPTS_TCPSTAT_OFF);
+	/* How long to collect: -t; the original's -1 collects for its wait
+	 * time (-w, 5 s by default, as the original); tcpstat's --seconds. */
+	run.period_ns = run.o.timeout_ns;
+	run.orig1 = run.o.mode == OPTS_MODE_BATCH && !run.o.json &&
+		    run.o.tcpstat == OPTS_TCPSTAT_OFF;
+	if (run.orig1 && !run.period_ns)
+		run.period_ns = run.o.wait_given ? run.o.refresh_ns
+						 : 5000000000ull;
+	if (run.o.seconds_ns && (!run.period_ns ||
+				 run.o.seconds_ns < run.period_ns))
+		run.period_ns = run.o.seconds_ns;
+	if (run.o.interval_ns && run.o.keep_ns < 2 * run.o.interval_ns)
+		run.o.keep_ns = 2 * run.o.interval_ns; /* no delta lost */
+	if (run.o.tcpstat != OPTS_TCPSTAT_OFF) {
+		/* before any descriptor of ours exists: it checks %N ones */
+		static const enum tcpstat_mode modes[] = {
+			[OPTS_TCPSTAT_INTERVAL] = TCPSTAT_MODE_INTERVAL,
+			[OPTS_TCPSTAT_ACCOUNT] = TCPSTAT_MODE_ACCOUNT,
+			[OPTS_TCPSTAT_BANDWIDTH] = TCPSTAT_MODE_BANDWIDTH,
+			[OPTS_TCPSTAT_DUMB] = TCPSTAT_MODE_DUMB_BANDWIDTH,
+		};
+		struct tcpstat_conf tc = {
+			.format = run.o.tcpstat_format,
+			.interval_ns = run.o.tcpstat_interval_given
+					       ? run.o.tcpstat_interval_ns
+					       : TCPSTAT_DEFAULT_INTERVAL_NS,
+			.flags = (run.o.link_bytes ? TCPSTAT_LINK : 0) |
+				 (run.o.skip_empty ? TCPSTAT_SKIP_EMPTY : 0),
+			.mode = modes[run.o.tcpstat],
+			.bandwidth_bps = run.o.bandwidth_bps,
+			.capture_ns = run.o.seconds_ns,
+			.relative_s = run.o.relative_s,
+		};
+
+		run.tcpstat = tcpstat_new(&tc, err, sizeof(err));
+		if (!run.tcpstat) {
+			fprintf(stderr, "pktstat: %s\n", err);
+			opts_free(&run.o);
+			free(run.filter);
+			return OPTS_EXIT_USAGE;
+		}
+		if (run.o.flush)
+			setvbuf(stdout, NULL, _IOLBF, 0);
+	}
 
 	/* Signals reach only this thread: workers inherit the mask. */
 	sigemptyset(&sigs);
@@ -578,6 +788,12 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	rc = setup_seed_modes(&run, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pktstat: %s\n", err);
+		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
+		goto out;
+	}
 	rc = privs_drop(run.privs, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "pktstat: %s\n", err);
@@ -610,8 +826,15 @@ int pktstat_main(int argc, char **argv)
 	} else {
 		sig = batch_loop(&run, &sigs);
 	}
+	if (run.tcpstat)
+		tcpstat_release(run.tcpstat);
 	stop_workers(&run);
 	flowtab_barrier(run.ft);
+	if (run.tcpstat) {
+		tcpstat_finish(run.tcpstat);
+		if (tcpstat_drain(run.tcpstat, stdout) < 0)
+			status = 1;
+	}
 	if (worker_error(&run)) {
 		fprintf(stderr, "pktstat: %s\n", worker_error(&run));
 		status = 1;
@@ -628,8 +851,31 @@ int pktstat_main(int argc, char **argv)
 				written);
 		}
 	}
-	if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
-		if (!run.o.interval_ns || !use_ui)
+	if (run.tcpstat) {
+		/* tcpstat prints only its interval lines */
+	} else if (run.orig1) {
+		struct snapshot s;
+
+		snapshot_init(&s);
+		if (pktstat_snapshot(&run, &s) == 0 &&
+		    origfmt_write_batch(
+			    stdout, &s, snapshot_duration_ns(&s) / 1e9,
+			    run.abbrev,
+			    (run.o.per_direction ? ORIGFMT_NOCOMBINE : 0) |
+				    (run.o.numeric == 1 ? 0 : ORIGFMT_SERVICES),
+			    run.o.last  ? ORIGFMT_SORT_LAST
+			    : run.o.top ? (run.o.unit == OPTS_UNIT_PACKETS
+						   ? ORIGFMT_SORT_PACKETS
+						   : ORIGFMT_SORT_OCTETS)
+					: ORIGFMT_SORT_DESC) != 0)
+			status = 1;
+		snapshot_free(&s);
+		if (fflush(stdout) != 0)
+			status = 1;
+	} else if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
+		if (run.o.interval_ns && !use_ui)
+			print_interval(&run); /* the last, partial interval */
+		else
 			print_report(&run, stdout, run.o.json);
 		if (fflush(stdout) != 0 && status == 0)
 			status = 1;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "flowkey.h"
 
 /* One direction of one flow, as reports print it. */
@@ -357,6 +358,15 @@ static void write_text(FILE *out, const struct snapshot *s,
 			", bytes: %" PRIu64 "\n",
 			s->max_flows, op, ob);
 	}
+	for (size_t c = 0; c < s->ncounters; c++) {
+		fprintf(out, "%s", c ? "" : "Counters:\n");
+		fprintf(out, "  ");
+		text_str(out, s->counters[c].name);
+		fprintf(out, " packets: %" PRIu64 ", bytes: %" PRIu64 " (",
+			s->counters[c].pkts, s->counters[c].bytes);
+		text_str(out, s->counters[c].expr);
+		fprintf(out, ")\n");
+	}
 	fprintf(out, "Malformed: %" PRIu64, snapshot_malformed(s));
 	for (int e = 1; e < DEC_ERR_COUNT; e++)
 		if (s->err[e])
@@ -447,6 +457,16 @@ static void write_json(FILE *out, const struct snapshot *s,
 		",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64 "}",
 		s->cap.received, s->cap.kernel_drops, s->cap.freezes,
 		s->cap.if_drops, s->cap.filtered);
+	fputs(",\"counters\":[", out);
+	for (size_t c = 0; c < s->ncounters; c++) {
+		fputs(c ? ",{\"name\":" : "{\"name\":", out);
+		json_str(out, s->counters[c].name);
+		fputs(",\"filter\":", out);
+		json_str(out, s->counters[c].expr);
+		fprintf(out, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+			s->counters[c].pkts, s->counters[c].bytes);
+	}
+	fputs("]", out);
 	fputs(",\"flows\":[", out);
 	for (size_t i = 0; i < nd; i++) {
 		if (i)
@@ -493,7 +513,15 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	d = split_dirs(s, secs, &nd);
 	if (!d)
 		return -ENOMEM;
-	if (fmt == REPORT_JSON)
+	if (fmt == REPORT_JSON_ARRAY) {
+		fputc('[', out);
+		for (size_t i = 0; i < nd; i++) {
+			if (i)
+				fputc(',', out);
+			json_fields(out, &d[i]);
+		}
+		fputs("]\n", out);
+	} else if (fmt == REPORT_JSON)
 		write_json(out, s, meta, d, nd, secs);
 	else if (fmt == REPORT_CSV)
 		write_csv(out, d, nd);

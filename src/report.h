@@ -15,6 +15,7 @@ enum report_format {
 	REPORT_TEXT, /* dkorunic/pktstat line format + protocol totals */
 	REPORT_JSON, /* one JSON document */
 	REPORT_CSV,
+	REPORT_JSON_ARRAY, /* dkorunic/pktstat: one compact array, one line */
 };
 
 /* Context printed in reports beside the snapshot. */

@@ -131,6 +131,7 @@ void snapshot_free(struct snapshot *s)
 {
 	if (!s)
 		return;
+	free(s->counters);
 	free(s->rows);
 	snapshot_init(s);
 }

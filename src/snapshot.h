@@ -14,6 +14,8 @@
 #include "decode.h"
 #include "flowtab.h"
 
+struct counters_value;
+
 struct snapshot {
 	struct flowtab_row *rows; /* live flows, unordered */
 	size_t nrows;
@@ -38,6 +40,10 @@ struct snapshot {
 	uint64_t now_ns;      /* the run's notion of "now": packet time for
 				 files, wall time live */
 	size_t max_flows;
+
+	/* named BPF counters (--count), copied; NULL when none */
+	struct counters_value *counters;
+	size_t ncounters;
 };
 
 /* Protocol totals shown to people, derived from per-kind counts. */
