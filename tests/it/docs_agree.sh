@@ -17,4 +17,13 @@ check "unknown flag: exit 2" test $? -eq 2
 check "unknown flag: first line names it" grep -q -- '^pktstat: --bogus: unknown option' "$TMP/usage.err"
 "$PKTSTAT" --version > "$TMP/ver"
 check "--version prints the version" grep -q '^pktstat ' "$TMP/ver"
+# the KEYS section is generated from the one key table (ui/keys.c)
+KM=$B/tests/stress/keysman
+sed -n '/KEYS-BEGIN/,/KEYS-END/p' pktstat.1 | sed '1d;$d' > "$TMP/man.keys"
+"$KM" > "$TMP/table.keys"
+if diff -u "$TMP/table.keys" "$TMP/man.keys"; then ok "pktstat.1 KEYS section equals the key table ($(grep -c '^.TP' "$TMP/table.keys") entries)"; else not_ok "pktstat.1 KEYS section equals the key table (run: make man-keys)"; fi
+for k in q t p b n l r '?'; do
+	check "the original pktstat's key '$k' is in the table" \
+		sh -c "grep -qF '.B \"$k\"' '$TMP/table.keys' || grep -qF '.B \"$k,' '$TMP/table.keys' || grep -qF ', $k\"' '$TMP/table.keys'"
+done
 finish
