@@ -125,7 +125,7 @@ build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS)
 DEB_PKGS = build-essential pkg-config clang clang-format \
 	libpcap-dev liburcu-dev libncurses-dev libxxhash-dev libcap-ng-dev \
 	libcriterion-dev tcpdump tshark tmux iproute2 jq \
-	netsniff-ng pktstat iftop valgrind
+	netsniff-ng pktstat iftop valgrind tcpstat time
 
 deps:
 	@bash tools/deps.sh $(DEB_PKGS)
