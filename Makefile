@@ -77,8 +77,8 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 # A unit test links the objects named in DEPS_<test> (so one module's
 # work in progress does not break another's tests), else the whole library.
 DEPS_test_decode = src/decode
-DEPS_test_flowkey = src/flowkey
-DEPS_test_flowtab = src/flowtab src/flowkey
+DEPS_test_flowkey = src/flowkey src/decode
+DEPS_test_flowtab = src/flowtab src/flowkey src/decode
 DEPS_test_opts = src/opts
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/snapshot src/flowkey src/decode
@@ -90,6 +90,7 @@ DEPS_test_tcpstat = src/tcpstat
 DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
 DEPS_test_counters = src/counters
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
+	src/tcpstat src/counters \
 	capture/worker capture/capture capture/pcap capture/tpacket3
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
 DEPS_test_bench_parse = tests/test_bench_parse

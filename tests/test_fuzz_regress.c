@@ -227,6 +227,9 @@ Test(fuzz_regress, truncated_headers_give_their_reasons)
 	cr_assert_eq(r.dec.flags & DEC_F_PORTS, 0);
 	run_one("fuzz_decode-empty-frame", &r);
 	cr_assert_eq(r.dec.err, DEC_ERR_LINK);
+	run_one("fuzz_decode-raw-version-5", &r);
+	cr_assert_eq(r.dec.err, DEC_ERR_IP4_BAD);
+	cr_assert_eq(r.dec.kind, KIND_OTHER);
 	run_one("fuzz_decode-unsupported-dlt", &r);
 	cr_assert_eq(r.status, -EPROTONOSUPPORT);
 }

@@ -417,7 +417,7 @@ static void scenario_many(unsigned nflows, unsigned npkts)
 	uint8_t a[16], b[16];
 
 	for (unsigned i = 0; i < npkts; i++) {
-		unsigned f = (i * 2654435761u) % nflows;
+		unsigned f = (unsigned)((uint64_t)i * 2654435761u % nflows);
 		addr4(a, 1 + f / 60000);
 		addr4(b, 0x800000 + f / 60000);
 		fl = 0;
