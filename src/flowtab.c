@@ -37,6 +37,10 @@
 
 /* Initial and minimum number of hash buckets (powers of two). */
 #define FLOWTAB_MIN_BUCKETS 1024UL
+/* Eviction under pressure: above HIGH percent of the cap at an expiry
+ * pass, the least recently seen flows go until LOW percent remain. */
+#define FLOWTAB_HIGH_PCT 95
+#define FLOWTAB_LOW_PCT 85
 
 /*
  * One live flow. 136 bytes, a 144-byte glibc malloc chunk; with the bucket
@@ -59,6 +63,7 @@ struct flowtab_sums {
 	struct flowtab_counts expired[KIND_COUNT];
 	struct flowtab_counts overflow[KIND_COUNT];
 	uint64_t expired_flows;
+	uint64_t evicted_flows; /* of those, evicted under pressure */
 };
 
 struct flowtab {
@@ -397,6 +402,95 @@ ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
 	}
 }
 
+/* k-th smallest (0-based) of v[0..n-1], reordering v (quickselect). */
+static uint64_t select_kth(uint64_t *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		uint64_t pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				uint64_t t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}
+
+/*
+ * Under pressure (more than FLOWTAB_HIGH_PCT of the cap live), evict the
+ * least recently seen flows down to FLOWTAB_LOW_PCT: idle ones go first by
+ * construction, and a flow that keeps sending keeps its entry. Their
+ * counts move to the expired totals like any expiry; the number evicted
+ * is counted on its own. Returns flows deleted.
+ */
+static size_t evict_pressure(struct flowtab *ft)
+{
+	size_t live = __atomic_load_n(&ft->live, RELAXED), n = 0, k = 0, want;
+	struct cds_lfht_iter iter;
+	struct flowtab_flow *f;
+	uint64_t *ages, thr;
+	size_t cap;
+
+	if (live * 100 <= ft->max * FLOWTAB_HIGH_PCT)
+		return 0;
+	want = live - ft->max * FLOWTAB_LOW_PCT / 100;
+	cap = live + live / 8 + 64;
+	ages = malloc(cap * sizeof(*ages));
+	if (!ages)
+		return 0; /* overflow keeps the counts exact meanwhile */
+	rcu_read_lock();
+	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
+	{
+		if (k == cap)
+			break;
+		flow_acquire(f);
+		ages[k++] = __atomic_load_n(&f->last_ns, RELAXED);
+	}
+	rcu_read_unlock();
+	if (k == 0 || want == 0) {
+		free(ages);
+		return 0;
+	}
+	if (want > k)
+		want = k;
+	thr = select_kth(ages, k, want - 1);
+	free(ages);
+	rcu_read_lock();
+	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
+	{
+		if (n >= want)
+			break;
+		flow_acquire(f);
+		if (__atomic_load_n(&f->last_ns, RELAXED) > thr)
+			continue;
+		n += flow_delete(ft, f);
+	}
+	rcu_read_unlock();
+	__atomic_fetch_add(&ft->sums.evicted_flows, n, RELAXED);
+	return n;
+}
+
 size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns)
 {
 	struct cds_lfht_iter iter;
@@ -418,7 +512,12 @@ size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns)
 		n += flow_delete(ft, f);
 	}
 	rcu_read_unlock();
-	return n;
+	return n + evict_pressure(ft);
+}
+
+uint64_t flowtab_evicted_flows(const struct flowtab *ft)
+{
+	return __atomic_load_n(&ft->sums.evicted_flows, RELAXED);
 }
 
 size_t flowtab_count(const struct flowtab *ft)

@@ -13,7 +13,11 @@
  *
  * Cap: at most max_flows live entries. A packet of a new flow that finds
  * the table full is counted in the "overflow" totals for its kind (and
- * direction-less); it is never dropped from the totals. Invariant:
+ * direction-less); it is never dropped from the totals. At each expiry
+ * pass a table above 95% of its cap is brought down to 85% by evicting
+ * the least recently seen flows (idle ones first; a flow that keeps
+ * sending keeps its entry); their counts join the expired totals and
+ * they are counted as evicted. Invariant:
  *   packets accounted = live flows + expired + overflow  (per kind)
  */
 #ifndef PKTSTAT_FLOWTAB_H
@@ -100,8 +104,12 @@ void flowtab_totals(const struct flowtab *ft,
 		    struct flowtab_counts expired[KIND_COUNT],
 		    struct flowtab_counts overflow[KIND_COUNT]);
 
-/* Number of flows expired so far, and packets that overflowed the cap. */
+/* Number of flows expired so far (idle or evicted). */
 uint64_t flowtab_expired_flows(const struct flowtab *ft);
+
+/* Of those, the flows evicted under pressure (the table above 95% of its
+ * cap at an expiry pass: least recently seen first, down to 85%). */
+uint64_t flowtab_evicted_flows(const struct flowtab *ft);
 
 /* Wait until every pending call_rcu callback has run (rcu_barrier). Must
  * not be called inside a read-side section. */

@@ -128,6 +128,7 @@ int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
 	s->nrows = (size_t)n;
 	flowtab_totals(run->ft, s->expired, s->overflow);
 	s->expired_flows = flowtab_expired_flows(run->ft);
+	s->evicted_flows = flowtab_evicted_flows(run->ft);
 	s->pkts = s->bytes = 0;
 	for (int k = 0; k < KIND_COUNT; k++) {
 		s->kind[k].pkts = sum.kind_pkts[k];

@@ -344,8 +344,10 @@ static void write_text(FILE *out, const struct snapshot *s,
 			snapshot_proto_name(p), proto[p].pkts, proto[p].bytes,
 			buf);
 	}
-	fprintf(out, "Flows: %zu live, %" PRIu64 " expired", s->nrows,
-		s->expired_flows);
+	fprintf(out,
+		"Flows: %zu live, %" PRIu64 " expired (%" PRIu64
+		" evicted under pressure)",
+		s->nrows, s->expired_flows, s->evicted_flows);
 	{
 		uint64_t op = 0, ob = 0;
 
@@ -448,9 +450,10 @@ static void write_json(FILE *out, const struct snapshot *s,
 	}
 	fprintf(out,
 		"},\"flowTable\":{\"live\":%zu,\"expired\":%" PRIu64
-		",\"max\":%zu,\"overflowPackets\":%" PRIu64
+		",\"evicted\":%" PRIu64 ",\"max\":%zu,\"overflowPackets\":%" PRIu64
 		",\"overflowBytes\":%" PRIu64 "}",
-		s->nrows, s->expired_flows, s->max_flows, op, ob);
+		s->nrows, s->expired_flows, s->evicted_flows, s->max_flows, op,
+		ob);
 	fprintf(out,
 		",\"capture\":{\"received\":%" PRIu64
 		",\"kernelDrops\":%" PRIu64 ",\"freezes\":%" PRIu64

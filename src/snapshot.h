@@ -26,6 +26,7 @@ struct snapshot {
 	struct flowtab_counts expired[KIND_COUNT];
 	struct flowtab_counts overflow[KIND_COUNT];
 	uint64_t expired_flows;
+	uint64_t evicted_flows; /* of the expired, evicted under pressure */
 	uint64_t err[DEC_ERR_COUNT]; /* malformed packets per reason */
 	uint64_t pkts, bytes;	     /* all packets */
 

@@ -929,3 +929,56 @@ int main(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 #endif
+
+/* Pressure eviction: least recently seen first, down to 85% of the cap;
+ * a flow that keeps sending keeps its entry; totals stay exact. */
+Test(flowtab, evicts_least_recent_under_pressure)
+{
+	struct flowtab_counts exp[KIND_COUNT], ov[KIND_COUNT];
+	struct flowtab_row *rows = NULL;
+	size_t cap = 0, found_long = 0;
+	struct flowtab *ft;
+	struct flow_key k;
+	char err[128];
+	ssize_t n;
+	uint64_t live_p = 0;
+
+	ft = flowtab_new(100, err, sizeof(err));
+	cr_assert_not_null(ft);
+	rcu_read_lock();
+	for (int i = 0; i < 100; i++) {
+		memset(&k, 0, sizeof(k));
+		k.kind = KIND_UDP4;
+		k.a[0] = 10;
+		k.a[3] = (uint8_t)i;
+		k.aport = 7;
+		/* flow 0 is the oldest but keeps sending */
+		flowtab_account(ft, &k, 0, 100, 1000 + (uint64_t)i);
+	}
+	memset(&k, 0, sizeof(k));
+	k.kind = KIND_UDP4;
+	k.a[0] = 10;
+	k.aport = 7;
+	flowtab_account(ft, &k, 0, 100, 5000);
+	rcu_read_unlock();
+	/* no flow is idle for 1e9 ns: only pressure evicts */
+	cr_assert_eq(flowtab_expire(ft, 6000, 1000000000ull), 15);
+	flowtab_barrier(ft);
+	cr_assert_eq(flowtab_count(ft), 85);
+	cr_assert_eq(flowtab_evicted_flows(ft), 15);
+	n = flowtab_collect(ft, &rows, &cap);
+	cr_assert_eq(n, 85);
+	for (ssize_t i = 0; i < n; i++) {
+		live_p += rows[i].pkts[0];
+		if (rows[i].key.a[3] == 0)
+			found_long = 1;
+		/* flows 1..15 were the least recently seen */
+		cr_assert(rows[i].key.a[3] == 0 || rows[i].key.a[3] > 15,
+			  "flow %d should have been evicted", rows[i].key.a[3]);
+	}
+	cr_assert(found_long, "the flow that kept sending was evicted");
+	flowtab_totals(ft, exp, ov);
+	cr_assert_eq(live_p + exp[KIND_UDP4].pkts + ov[KIND_UDP4].pkts, 101);
+	free(rows);
+	flowtab_free(ft);
+}
