@@ -89,6 +89,8 @@ DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
 DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
 DEPS_test_counters = src/counters
+DEPS_test_countercmd = src/countercmd src/counters
+DEPS_test_cpanel = ui/cpanel
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/tcpstat src/counters \
 	capture/worker capture/capture capture/pcap capture/tpacket3
@@ -117,9 +119,17 @@ $(B)/tests/stress/%: tests/stress/%.c $(B)/libpktstat.a
 
 STRESS_BINS = $(patsubst tests/stress/%.c,$(B)/tests/stress/%,$(wildcard tests/stress/*.c))
 
+# LD_PRELOAD shims for fault tests.
+$(B)/tests/shim/%.so: tests/shim/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $<
+
+SHIM_LIBS = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim/*.c))
+
 GEN_BINS = $(patsubst tests/gen/%.c,$(B)/tests/gen/%,$(wildcard tests/gen/*.c))
 
-build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS)
+build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS) $(SHIM_LIBS)
 
 # ---- set-up -------------------------------------------------------------
 # Debian packages for the build, the tests and the benchmarks.

@@ -61,6 +61,7 @@ struct pc_ctx {
 	const struct pc *pc;
 	cap_pkt_fn cb;
 	void *user;
+	uint64_t delivered; /* frames handed over in this pcap_dispatch */
 };
 
 static struct pc *pc_of(struct cap_handle *h)
@@ -259,7 +260,7 @@ static int pc_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 static void pc_callback(u_char *u, const struct pcap_pkthdr *ph,
 			const u_char *bytes)
 {
-	const struct pc_ctx *c = (const struct pc_ctx *)u;
+	struct pc_ctx *c = (struct pc_ctx *)u;
 	struct cap_pkt pkt = {
 		.data = bytes,
 		.caplen = ph->caplen,
@@ -272,6 +273,7 @@ static void pc_callback(u_char *u, const struct pcap_pkthdr *ph,
 	if (ph->ts.tv_sec >= 0 && ph->ts.tv_usec >= 0)
 		pkt.ts_ns = (uint64_t)ph->ts.tv_sec * 1000000000u +
 			    (uint64_t)ph->ts.tv_usec * (c->pc->nano ? 1 : 1000);
+	c->delivered++;
 	c->cb(c->user, &pkt);
 }
 
@@ -306,11 +308,12 @@ static int pc_read(struct pc *pc, struct pc_ctx *ctx)
 	int n;
 
 	pthread_mutex_lock(&pc->op_lock);
+	ctx->delivered = 0;
 	n = pcap_dispatch(pc->p, PC_BATCH, pc_callback, (u_char *)ctx);
 	pthread_mutex_unlock(&pc->op_lock);
-	if (n > 0)
-		__atomic_fetch_add(&pc->received, (uint64_t)n,
-				   __ATOMIC_RELAXED);
+	/* Count what the callback saw: after a read error libpcap returns
+	 * -1 although it already delivered part of the batch. */
+	__atomic_fetch_add(&pc->received, ctx->delivered, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -382,7 +385,7 @@ static int pc_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 		       int timeout_ms, char *err, size_t errlen)
 {
 	struct pc *pc = pc_of(h);
-	struct pc_ctx ctx = { pc, cb, user };
+	struct pc_ctx ctx = { pc, cb, user, 0 };
 	int n;
 
 	if (pc->live)

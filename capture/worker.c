@@ -28,6 +28,7 @@ static inline void bump(uint64_t *c, uint64_t v)
 void worker_packet(void *user, const struct cap_pkt *pkt)
 {
 	struct worker *w = user;
+	struct counters *counters;
 	struct dec_pkt d;
 	struct flow_key key;
 	int dir;
@@ -46,8 +47,11 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	if (w->tcpstat)
 		tcpstat_packet(w->tcpstat, &d, pkt->dlt, pkt->wirelen,
 			       pkt->ts_ns);
-	if (w->counters)
-		counters_packet(w->counters, w->idx, pkt->dlt, pkt->data,
+	/* NULL while there are no counters (pktstat.c publishes it): the
+	 * common case costs one load, not a call. */
+	counters = __atomic_load_n(&w->counters, __ATOMIC_ACQUIRE);
+	if (counters)
+		counters_packet(counters, w->idx, pkt->dlt, pkt->data,
 				pkt->caplen, pkt->wirelen);
 	bump(&w->st.kind_pkts[d.kind], 1);
 	bump(&w->st.kind_bytes[d.kind], pkt->wirelen);

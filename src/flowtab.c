@@ -226,17 +226,18 @@ static unsigned long pow2_at_least(size_t n)
 }
 
 /*
- * Start with a bucket per four allowed flows (at most 256K): liburcu grows
- * the table in its call_rcu thread, one doubling per grace period, and a
- * flood of new flows outruns that - chains then grow to hundreds of nodes
- * and a lookup costs microseconds. 4 MB of buckets at the default cap.
+ * Start with up to 64K buckets (1 MB): liburcu grows the table in its
+ * resize thread, one doubling per grace period, and a flood of new flows
+ * from 1024 buckets outran it (chains of hundreds, microsecond lookups).
+ * Not more: every walk (collect, expire) visits each bucket's dummy node,
+ * so a huge idle bucket array would slow every screen refresh.
  */
 static unsigned long flowtab_init_buckets(size_t max)
 {
 	unsigned long b = pow2_at_least(max);
 
-	if (b > (1UL << 20))
-		b = 1UL << 20;
+	if (b > (1UL << 16))
+		b = 1UL << 16;
 	return b < FLOWTAB_MIN_BUCKETS ? FLOWTAB_MIN_BUCKETS : b;
 }
 

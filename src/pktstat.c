@@ -25,6 +25,7 @@
 #include "../capture/worker.h"
 #include "../ui/ui.h"
 #include "abbrev.h"
+#include "countercmd.h"
 #include "counters.h"
 #include "decode.h"
 #include "names.h"
@@ -52,7 +53,7 @@ struct pktstat {
 	struct names *names;
 	struct tcpstat *tcpstat;   /* tcpstat mode (-o, interval, -a, -b) */
 	struct abbrev *abbrev;	   /* the original's -a/-A patterns */
-	struct counters *counters; /* --count */
+	struct counters *counters; /* --count, the UI's counter prompt */
 	int orig1;		   /* the original's -1 output */
 	uint64_t period_ns;	   /* -1: how long to collect */
 	struct snapshot prev_iv;   /* -l: the previous interval's state */
@@ -110,6 +111,36 @@ int pktstat_capture_done(const struct pktstat *run)
 		if (!worker_done(&run->w[i]))
 			return 0;
 	return 1;
+}
+
+/*
+ * Workers call into the counters only while there is one: with none, the
+ * packet path costs nothing (the pointer they load is NULL). A worker
+ * still holding the old pointer is fine: the object lives until the run
+ * ends, after the workers are joined.
+ */
+static void publish_counters(struct pktstat *run)
+{
+	struct counters *c = run->counters && counters_count(run->counters)
+				     ? run->counters
+				     : NULL;
+
+	for (int i = 0; i < run->nw; i++)
+		__atomic_store_n(&run->w[i].counters, c, __ATOMIC_RELEASE);
+}
+
+int pktstat_counter_cmd(struct pktstat *run, const char *line, char *msg,
+			size_t msglen)
+{
+	int rc;
+
+	if (!run->counters) {
+		snprintf(msg, msglen, "counters: not available");
+		return -ENOTSUP;
+	}
+	rc = countercmd_run(run->counters, line, msg, msglen);
+	publish_counters(run);
+	return rc;
 }
 
 int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
@@ -579,7 +610,8 @@ static void run_free(struct pktstat *run)
 /*
  * The seed tools' extras, set up after the capture is open and before the
  * privilege drop (abbreviation files may be root's): the original's -a/-A
- * patterns, --count counters, tcpstat and counter hooks on the workers.
+ * patterns, --count counters (the set always exists, for the UI's counter
+ * prompt), tcpstat and counter hooks on the workers.
  * Returns 0, -EINVAL (a bad pattern or counter expression: a usage
  * error) or another -errno.
  */
@@ -617,27 +649,25 @@ static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
 				fprintf(stderr, "pktstat: warning: %s\n", e2);
 		}
 	}
-	if (o->n_counters) {
-		run->counters = counters_new((unsigned)run->nw, err, errlen);
-		if (!run->counters)
-			return -ENOMEM;
-		for (int i = 0; i < run->nw; i++) {
-			rc = counters_prepare_dlt(
-				run->counters, run->ops->datalink(run->w[i].h),
-				err, errlen);
-			if (rc && rc != -EINVAL)
-				return rc;
-		}
-		for (int i = 0; i < o->n_counters; i++) {
-			rc = counters_add(run->counters, o->counters[i].name,
-					  o->counters[i].filter, err, errlen);
-			if (rc)
-				return -EINVAL;
-		}
+	run->counters = counters_new((unsigned)run->nw, err, errlen);
+	if (!run->counters)
+		return -ENOMEM;
+	for (int i = 0; i < run->nw; i++) {
+		rc = counters_prepare_dlt(run->counters,
+					  run->ops->datalink(run->w[i].h), err,
+					  errlen);
+		if (rc && rc != -EINVAL && o->n_counters)
+			return rc;
 	}
+	for (int i = 0; i < o->n_counters; i++) {
+		rc = counters_add(run->counters, o->counters[i].name,
+				  o->counters[i].filter, err, errlen);
+		if (rc)
+			return -EINVAL;
+	}
+	publish_counters(run);
 	for (int i = 0; i < run->nw; i++) {
 		run->w[i].idx = (unsigned)i;
-		run->w[i].counters = run->counters;
 		run->w[i].tcpstat = run->tcpstat;
 		run->w[i].tcpstat_live = run->tcpstat && !o->read_file;
 	}

@@ -70,4 +70,16 @@ int pktstat_numeric_default(const struct pktstat *run);
 /* Whether capture has ended (file fully read, or interface gone). */
 int pktstat_capture_done(const struct pktstat *run);
 
+/*
+ * pktstat_counter_cmd - run one capstats-style counter command (see
+ * src/countercmd.h: "new NAME EXPR", "NAME=EXPR", "modify NAME EXPR",
+ * "stop NAME", "list", "show NAME") on the run's named counters. A
+ * counter counts the packets captured after it exists. Returns 0 with a
+ * one-line answer in @msg, or -errno with a one-line error (libpcap's
+ * message for a bad expression, "no counter named X"); on error nothing
+ * changes. UI thread (registered with liburcu).
+ */
+int pktstat_counter_cmd(struct pktstat *run, const char *line, char *msg,
+			size_t msglen);
+
 #endif

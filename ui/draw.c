@@ -1,6 +1,7 @@
 /*
  * draw.c - one frame of the monitor: title, rates, capture health, rate
- * history graph, protocol totals, the flow table and the status line (or
+ * history graph, protocol totals, named counters, the flow table and the
+ * status line (or
  * the help screen, generated from the key table).
  *
  * Threads: UI thread only; curses calls only. Reads the view and the
@@ -267,6 +268,105 @@ static int draw_protos(struct draw_ctx *c, int y)
 	return y + 4;
 }
 
+/* ---- named counters -------------------------------------------------- */
+
+#define CNT_NAME_MAX 16 /* longer names are cut */
+#define CNT_NUM_W 9	/* packets, bytes */
+#define CNT_RATE_W 8	/* pkts/s, the rate */
+#define CNT_EXPR_MIN 6	/* the filter is shown when this much is left */
+
+enum { CNT_PKTS, CNT_BYTES, CNT_PPS, CNT_RATE, CNT_FIELDS };
+
+/*
+ * The counters panel: a title line and @lines - 1 counters (the first
+ * title says how many more there are: "counter +3 more"). Columns that do
+ * not fit drop out, least useful first: the filter, packets/s, the rate,
+ * bytes; the name and packets always stay.
+ */
+static int draw_counters(struct draw_ctx *c, int y, int lines)
+{
+	static const char *const title[CNT_FIELDS] = { "packets", "bytes",
+						       "pkts/s", NULL };
+	static const int width[CNT_FIELDS] = { CNT_NUM_W, CNT_NUM_W, CNT_RATE_W,
+					       CNT_RATE_W };
+	static const int prefer[CNT_FIELDS] = { CNT_PKTS, CNT_BYTES, CNT_RATE,
+						CNT_PPS };
+	enum view_unit u = view_unit(c->v) == VIEW_UNIT_PACKETS
+				   ? VIEW_UNIT_BITS
+				   : view_unit(c->v);
+	size_t n = cpanel_count(c->counters), shown = (size_t)(lines - 1), i;
+	char line[LINE_MAX_BYTES], num[32], name[48];
+	int show[CNT_FIELDS] = { 0 }, nw, x, f, expr;
+
+	if (shown > n)
+		shown = n;
+	if (shown < n)
+		snprintf(name, sizeof(name), "counter +%zu more", n - shown);
+	else
+		snprintf(name, sizeof(name), "counter");
+	nw = (int)strlen(name);
+	for (i = 0; i < shown; i++) {
+		int l = (int)strlen(cpanel_row(c->counters, i)->name);
+
+		if (l > nw)
+			nw = l > CNT_NAME_MAX ? CNT_NAME_MAX : l;
+	}
+	x = nw;
+	for (f = 0; f < CNT_FIELDS; f++) {
+		if (x + 1 + width[prefer[f]] > COLS)
+			break;
+		show[prefer[f]] = 1;
+		x += 1 + width[prefer[f]];
+	}
+	expr = COLS - x - 2 >= CNT_EXPR_MIN;
+
+	x = snprintf(line, sizeof(line), "%-*s", nw, name);
+	for (f = 0; f < CNT_FIELDS; f++)
+		if (show[f])
+			x += snprintf(line + x, sizeof(line) - (size_t)x,
+				      " %*s", width[f],
+				      title[f] ? title[f] : view_unit_name(u));
+	if (expr)
+		snprintf(line + x, sizeof(line) - (size_t)x, "  filter");
+	move(y, 0);
+	clrtoeol();
+	put(y, 0, line, A_BOLD);
+	for (i = 0; i < shown; i++) {
+		const struct cpanel_row *r = cpanel_row(c->counters, i);
+		int yy = y + 1 + (int)i;
+
+		x = snprintf(line, sizeof(line), "%-*.*s", nw, nw, r->name);
+		for (f = 0; f < CNT_FIELDS; f++) {
+			if (!show[f])
+				continue;
+			if (f == CNT_PKTS)
+				view_format_count(r->pkts, width[f], num,
+						  sizeof(num));
+			else if (f == CNT_BYTES)
+				view_format_count(r->bytes, width[f], num,
+						  sizeof(num));
+			else if (f == CNT_PPS)
+				view_format_rate(r->pps, width[f], num,
+						 sizeof(num));
+			else
+				view_format_rate(
+					view_unit_rate(u, r->Bps, r->pps),
+					width[f], num, sizeof(num));
+			x += snprintf(line + x, sizeof(line) - (size_t)x,
+				      " %*s", width[f], num);
+		}
+		if (expr)
+			snprintf(line + x, sizeof(line) - (size_t)x, "  %s",
+				 *r->expr ? r->expr : "(all packets)");
+		move(yy, 0);
+		clrtoeol();
+		put(yy, 0, line, A_NORMAL);
+	}
+	c->counters_y = y;
+	c->counters_rows = (int)shown;
+	return y + 1 + (int)shown;
+}
+
 /* ---- flow table ------------------------------------------------------ */
 
 static void draw_titles(struct draw_ctx *c, int y)
@@ -430,6 +530,8 @@ int draw_frame(struct draw_ctx *c)
 	int y = 0, rows;
 
 	c->title_y = -1;
+	c->counters_y = -1;
+	c->counters_rows = 0;
 	c->table_y = 0;
 	c->table_rows = 0;
 	c->too_small = COLS < DRAW_MIN_COLS || LINES < DRAW_MIN_ROWS;
@@ -452,6 +554,19 @@ int draw_frame(struct draw_ctx *c)
 		y = draw_graph(c, y);
 	if (LINES >= 20)
 		y = draw_protos(c, y);
+	if (LINES >= 12 && cpanel_count(c->counters)) {
+		/* At most half of what is left, and the flow table keeps
+		 * three rows; a title without a counter is not shown. */
+		int left = LINES - y - 2,
+		    want = 1 + (int)cpanel_count(c->counters);
+
+		if (want > left / 2)
+			want = left / 2;
+		if (want > left - 3)
+			want = left - 3;
+		if (want >= 2)
+			y = draw_counters(c, y, want);
+	}
 	/* Titles, at least one row, the status line. */
 	rows = LINES - y - 2;
 	if (rows < 1)

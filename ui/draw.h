@@ -1,6 +1,6 @@
 /*
  * draw.h - drawing one frame of the monitor with curses: header, protocol
- * totals, flow table, status line, help screen.
+ * totals, named counters, flow table, status line, help screen.
  *
  * Threads: the UI thread only (curses). Never takes a lock: everything
  * drawn comes from the view (a copy) and the strings in the context.
@@ -13,6 +13,7 @@
 
 #include "../src/view.h"
 #include "columns.h"
+#include "cpanel.h"
 #include "prompt.h"
 
 /* Smallest usable terminal; below it a one-line notice is drawn. */
@@ -28,7 +29,8 @@ struct draw_ctx {
 	int color;  /* colours in use (draw_init's answer) */
 	int totals; /* the total bytes/packets columns are on (T) */
 	int capture_done;
-	uint64_t now_mono; /* for the pause duration */
+	const struct cpanel *counters; /* named counters, or NULL */
+	uint64_t now_mono;	       /* for the pause duration */
 	uint64_t refresh_ns;
 	const char *msg;	     /* status message, or NULL */
 	int msg_err;		     /* shown as an error */
@@ -40,9 +42,11 @@ struct draw_ctx {
 
 	/* Where things went (set by draw_frame, for the mouse and keys). */
 	int too_small;
-	int title_y;	/* screen row of the column titles, -1 if none */
-	int table_y;	/* screen row of the first flow row */
-	int table_rows; /* flow rows that fit */
+	int counters_y;	   /* screen row of the counters' title, -1 if none */
+	int counters_rows; /* counters shown */
+	int title_y;	   /* screen row of the column titles, -1 if none */
+	int table_y;	   /* screen row of the first flow row */
+	int table_rows;	   /* flow rows that fit */
 	int col_x[COL_COUNT], col_w[COL_COUNT]; /* w 0: not shown */
 	size_t help_lines;			/* lines of the help text */
 };

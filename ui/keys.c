@@ -81,6 +81,10 @@ static const struct key_binding table[] = {
 	{ 'w', KA_INTERVAL, 0, "w", NULL,
 	  "Set the refresh interval (seconds, fractions allowed)" },
 	{ 's', KA_SNAPSHOT, 0, "s", "Snap", "Write a snapshot file now" },
+	{ 'C', KA_COUNTERS, 0, "C", NULL,
+	  "Named counters (capstats verbs): new NAME EXPR (or NAME=EXPR), "
+	  "modify NAME EXPR, stop NAME, list, show NAME; they count packets "
+	  "from then on" },
 	{ KEY_MOUSE, KA_MOUSE, 0, "Mouse", NULL,
 	  "Click a column title to sort by it, a row to select it; the "
 	  "wheel scrolls" },

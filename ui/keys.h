@@ -38,6 +38,7 @@ enum key_action {
 	KA_RESET,
 	KA_INTERVAL,
 	KA_SNAPSHOT,
+	KA_COUNTERS,
 	KA_MOUSE,
 	KA_COUNT
 };

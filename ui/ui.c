@@ -1,7 +1,8 @@
 /*
  * ui.c - the monitor's life cycle and event loop: curses set-up and
  * teardown, poll() on the terminal, a signalfd and a timerfd, key and
- * mouse dispatch (from the key table), the prompts.
+ * mouse dispatch (from the key table), the prompts (filter, find,
+ * interval, counter commands).
  *
  * Threads: the main thread, once the capture workers run. The only thread
  * that calls curses. It reaches the capture side only through the
@@ -30,6 +31,7 @@
 #include "../src/opts.h"
 #include "../src/pktstat.h"
 #include "../src/view.h"
+#include "cpanel.h"
 #include "draw.h"
 #include "keys.h"
 #include "prompt.h"
@@ -43,18 +45,32 @@
 #define MAX_REFRESH_NS (3600ull * NS) /* and above this lowered */
 #define WHEEL_ROWS 3
 
-enum ui_mode { M_NORMAL, M_HELP, M_FILTER, M_FIND, M_INTERVAL, M_RESET };
+enum ui_mode {
+	M_NORMAL,
+	M_HELP,
+	M_FILTER,
+	M_FIND,
+	M_INTERVAL,
+	M_COUNTER,
+	M_RESET
+};
+
+/* The counter prompt's label: the verbs when there is room for them. */
+#define COUNTER_LABEL_LONG "counter (new|modify|stop|list|show): "
+#define COUNTER_LABEL_SHORT "counter: "
+#define COUNTER_LABEL_COLS 90
 
 struct ui {
 	struct pktstat *run;
 	struct view *v;
+	struct cpanel *cp; /* the named counters shown */
 	struct snapshot snap;
 	SCREEN *scr;
 	int sfd, tfd;
 	uint64_t refresh_ns;
 	enum ui_mode mode;
 	struct prompt prompt;
-	struct prompt_hist hist_filter, hist_find, hist_interval;
+	struct prompt_hist hist_filter, hist_find, hist_interval, hist_counter;
 	char msg[512];
 	int msg_err;
 	uint64_t msg_until;
@@ -115,6 +131,7 @@ static void redraw(struct ui *ui)
 	c->color = ui->color;
 	c->totals = ui->totals;
 	c->capture_done = pktstat_capture_done(ui->run);
+	c->counters = ui->cp;
 	c->now_mono = now;
 	c->refresh_ns = ui->refresh_ns;
 	c->msg = ui->msg[0] && now < ui->msg_until ? ui->msg : NULL;
@@ -136,6 +153,12 @@ static void redraw(struct ui *ui)
 		c->prompt_label = "refresh interval (s): ";
 		c->prompt = &ui->prompt;
 		break;
+	case M_COUNTER:
+		c->prompt_label = COLS >= COUNTER_LABEL_COLS
+					  ? COUNTER_LABEL_LONG
+					  : COUNTER_LABEL_SHORT;
+		c->prompt = &ui->prompt;
+		break;
 	case M_RESET:
 		c->question = "Reset all counters to zero? (y/n)";
 		break;
@@ -148,14 +171,21 @@ static void redraw(struct ui *ui)
 	refresh();
 }
 
-/* One refresh: expire idle flows, copy the state, ingest it, draw. */
-static void tick(struct ui *ui)
+/*
+ * One refresh: expire idle flows, copy the state, ingest it, draw. The
+ * counters panel is frozen with the display while paused, unless
+ * @counters (a counter command just ran: show its effect).
+ */
+static void tick(struct ui *ui, int counters)
 {
 	uint64_t t0 = mono_ns();
 	int rc;
 
 	pktstat_expire(ui->run);
 	rc = pktstat_snapshot(ui->run, &ui->snap);
+	if (rc == 0 && (counters || !view_paused(ui->v, NULL)))
+		rc = cpanel_update(ui->cp, ui->snap.counters,
+				   ui->snap.ncounters, ui->snap.mono_ns);
 	if (rc == 0)
 		rc = view_update(ui->v, &ui->snap);
 	if (rc)
@@ -355,6 +385,9 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 	case KA_SNAPSHOT:
 		write_snapshot(ui);
 		break;
+	case KA_COUNTERS:
+		open_prompt(ui, M_COUNTER, NULL, &ui->hist_counter);
+		break;
 	case KA_MOUSE:
 		on_mouse(ui);
 		break;
@@ -366,7 +399,7 @@ static void accept_prompt(struct ui *ui)
 	char err[1024];
 	const char *text = ui->prompt.buf;
 	uint64_t ns;
-	int rc;
+	int rc, refresh = 0;
 
 	switch (ui->mode) {
 	case M_FILTER:
@@ -399,12 +432,20 @@ static void accept_prompt(struct ui *ui)
 		else
 			set_msg(ui, 0, "refresh every %g s", (double)ns / 1e9);
 		break;
+	case M_COUNTER:
+		prompt_hist_add(&ui->hist_counter, text);
+		rc = pktstat_counter_cmd(ui->run, text, err, sizeof(err));
+		set_msg(ui, rc != 0, "%s", err);
+		refresh = 1;
+		break;
 	case M_NORMAL:
 	case M_HELP:
 	case M_RESET:
 		break;
 	}
 	ui->mode = M_NORMAL;
+	if (refresh)
+		tick(ui, 1);
 }
 
 static void on_prompt_key(struct ui *ui, int ch)
@@ -439,11 +480,13 @@ static void on_key(struct ui *ui, int ch)
 	case M_FILTER:
 	case M_FIND:
 	case M_INTERVAL:
+	case M_COUNTER:
 		on_prompt_key(ui, ch);
 		return;
 	case M_RESET:
 		if (ch == 'y' || ch == 'Y') {
 			view_reset(ui->v);
+			cpanel_reset(ui->cp);
 			set_msg(ui, 0, "counters reset");
 		}
 		ui->mode = M_NORMAL;
@@ -514,7 +557,7 @@ static void on_signals(struct ui *ui)
 			write_snapshot(ui);
 			break;
 		case SIGUSR2:
-			tick(ui);
+			tick(ui, 0);
 			break;
 		case SIGTSTP:
 			suspend();
@@ -618,11 +661,12 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	if (rc)
 		return fail(err, errlen, "timerfd", -rc);
 	ui->v = view_new();
+	ui->cp = cpanel_new();
 	if (ui->v && pktstat_names(ui->run)) {
 		view_set_resolver(ui->v, ui_name, pktstat_names(ui->run));
 		view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
 	}
-	if (!ui->v) {
+	if (!ui->v || !ui->cp) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -678,10 +722,12 @@ static void ui_teardown(struct ui *ui)
 	if (ui->tfd >= 0)
 		close(ui->tfd);
 	view_free(ui->v);
+	cpanel_free(ui->cp);
 	snapshot_free(&ui->snap);
 	prompt_hist_free(&ui->hist_filter);
 	prompt_hist_free(&ui->hist_find);
 	prompt_hist_free(&ui->hist_interval);
+	prompt_hist_free(&ui->hist_counter);
 }
 
 static int loop(struct ui *ui, char *err, size_t errlen)
@@ -694,7 +740,7 @@ static int loop(struct ui *ui, char *err, size_t errlen)
 	uint64_t expirations;
 	int ch;
 
-	tick(ui);
+	tick(ui, 0);
 	while (!ui->quit) {
 		int dirty = 0;
 
@@ -727,7 +773,7 @@ static int loop(struct ui *ui, char *err, size_t errlen)
 				    0 &&
 			    errno != EAGAIN)
 				return fail(err, errlen, "timerfd", errno);
-			tick(ui);
+			tick(ui, 0);
 			dirty = 0;
 		}
 		if (dirty)

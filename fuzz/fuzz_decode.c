@@ -1,0 +1,39 @@
+/*
+ * fuzz_decode.c - libFuzzer target: the decoder alone.
+ *
+ * decode_frame over every supported link type (and one unsupported), with
+ * and without a stripped VLAN tag, then decode_l3 over the same bytes;
+ * input format in invariants.h and fuzz/README.
+ *
+ * A broken invariant aborts with its one-line reason (a libFuzzer
+ * finding); the checks live in invariants.c so tests/test_fuzz_regress.c
+ * replays findings without libFuzzer. Single-threaded: the fuzzing thread
+ * registers with liburcu once, in LLVMFuzzerInitialize.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <urcu.h>
+
+#include "invariants.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	rcu_register_thread();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char why[512];
+
+	if (invariants_decode(data, size, NULL, why, sizeof(why))) {
+		fprintf(stderr, "fuzz_decode: invariant broken: %s\n", why);
+		abort();
+	}
+	return 0;
+}
