@@ -223,10 +223,18 @@ static int pc_open(struct cap_handle **h, const struct cap_config *cfg,
 	pc->dlt = pcap_datalink(pc->p);
 	pc->nano =
 		pcap_get_tstamp_precision(pc->p) == PCAP_TSTAMP_PRECISION_NANO;
-	rc = cap_compile(pc->dlt, pcap_snapshot(pc->p), "", &pc->accept, err,
-			 errlen);
-	if (rc)
+	/* accept-all, built by hand: one "ret #snaplen" instruction (libpcap's
+	 * compiler is not safe when an allocation fails inside it) */
+	pc->accept.bf_insns = malloc(sizeof(*pc->accept.bf_insns));
+	if (!pc->accept.bf_insns) {
+		snprintf(err, errlen, "%s: out of memory", pc->name);
+		rc = -ENOMEM;
 		goto fail;
+	}
+	pc->accept.bf_len = 1;
+	pc->accept.bf_insns[0] = (struct bpf_insn){
+		BPF_RET | BPF_K, 0, 0, (bpf_u_int32)pcap_snapshot(pc->p)
+	};
 	pc->link = CAP_LINK_UP;
 	*h = (struct cap_handle *)pc;
 	return 0;

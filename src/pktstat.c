@@ -440,17 +440,23 @@ static const char *worker_error(const struct pktstat *run)
 	return NULL;
 }
 
-static void print_report(struct pktstat *run, FILE *out, int json)
+/* The report on @out; 0 or -errno (out of memory, or a failed write,
+ * which the caller must report: a silent empty report loses data). */
+static int print_report(struct pktstat *run, FILE *out, int json)
 {
 	struct snapshot s;
 	struct report_meta m;
+	int rc;
 
 	snapshot_init(&s);
-	if (pktstat_snapshot(run, &s) == 0) {
+	rc = pktstat_snapshot(run, &s);
+	if (rc == 0) {
 		fill_meta(run, &m);
-		report_write(out, json ? REPORT_JSON : REPORT_TEXT, &s, &m);
+		rc = report_write(out, json ? REPORT_JSON : REPORT_TEXT, &s,
+				  &m);
 	}
 	snapshot_free(&s);
+	return rc;
 }
 
 static int row_by_id(const void *a, const void *b)
@@ -904,10 +910,15 @@ int pktstat_main(int argc, char **argv)
 		if (fflush(stdout) != 0)
 			status = 1;
 	} else if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
+		rc = 0;
 		if (run.o.interval_ns && !use_ui)
 			print_interval(&run); /* the last, partial interval */
 		else
-			print_report(&run, stdout, run.o.json);
+			rc = print_report(&run, stdout, run.o.json);
+		if (rc && rc != -EIO) {
+			fprintf(stderr, "pktstat: report: %s\n", strerror(-rc));
+			status = 1;
+		}
 		if (fflush(stdout) != 0 && status == 0)
 			status = 1;
 	}

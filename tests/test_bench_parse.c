@@ -178,6 +178,30 @@ Test(bench_parse, callgrind_whole_functions)
 	cr_assert_eq(r.report, 404907);
 }
 
+Test(bench_parse, numbers_beyond_32_bits)
+{
+	struct parsed r =
+		run_parse_in("4,294,967,296 (100.0%%)  PROGRAM TOTALS\\n"
+			     "3,000,000,001 (69.85%%)  "
+			     "/work/main/src/report.c:report_write\\n"
+			     "  2,500,000,000 (58.21%%)  "
+			     "src/report.c:report_write [/x/pktstat]\\n",
+			     "callgrind /dev/stdin");
+
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(r.total, 4294967296LL);
+	cr_assert_eq(r.report, 3000000001LL);
+	r = run_parse_in("2 1.0\\n6000000000 3000000000 udp a <-> b\\n"
+			 "60 1 udp c <-> d\\n",
+			 "opktstat /dev/stdin");
+	cr_assert_eq(r.counted, 3000000001LL);
+	cr_assert_eq(r.bytes, 6000000060LL);
+	r = run_parse_in("3000000000 packets dropped from veth0\\n"
+			 "7 packets captured\\n",
+			 "tshark /dev/stdin");
+	cr_assert_eq(r.drops, 3000000000LL);
+}
+
 Test(bench_parse, missing_figure_fails_loudly)
 {
 	struct parsed r = run_parse("tcpdump /dev/null");
