@@ -285,24 +285,41 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 void flowtab_free(struct flowtab *ft)
 {
 	struct cds_lfht_iter iter;
-	struct flowtab_flow *f;
+	struct flowtab_flow *f, **all;
+	size_t n = 0, cap;
 
 	if (!ft)
 		return;
+	/* Callbacks of earlier expiries write into *ft: let them finish. */
+	rcu_barrier();
+	__atomic_load_n(&ft->sums.expired_flows, __ATOMIC_ACQUIRE);
+	/*
+	 * No other thread uses the table any more (our contract), so nothing
+	 * needs a grace period: unlink every node, destroy the table, then
+	 * free the nodes directly. A call_rcu per flow and a barrier made
+	 * the exit take seconds at 100k flows. Nodes stay allocated until
+	 * the table is gone, since unlinking may walk removed nodes.
+	 */
+	cap = __atomic_load_n(&ft->live, RELAXED) + 64;
+	all = malloc(cap * sizeof(*all));
 	rcu_read_lock();
 	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
 	{
-		flow_delete(ft, f);
+		flow_acquire(f);
+		if (all && n < cap) {
+			if (cds_lfht_del(ft->ht, &f->node) == 0)
+				all[n++] = f;
+		} else {
+			flow_delete(ft, f); /* no memory: the slow way */
+		}
 	}
 	rcu_read_unlock();
-	/*
-	 * The callbacks write into *ft: wait for all of them. The acquire
-	 * pairs with their release increments, which TSan can see (it cannot
-	 * see rcu_barrier's own ordering in liburcu 0.13).
-	 */
 	rcu_barrier();
 	__atomic_load_n(&ft->sums.expired_flows, __ATOMIC_ACQUIRE);
 	cds_lfht_destroy(ft->ht, NULL);
+	for (size_t i = 0; i < n; i++)
+		free(all[i]);
+	free(all);
 	free(ft);
 }
 
