@@ -232,9 +232,9 @@ static int pc_open(struct cap_handle **h, const struct cap_config *cfg,
 		goto fail;
 	}
 	pc->accept.bf_len = 1;
-	pc->accept.bf_insns[0] = (struct bpf_insn){
-		BPF_RET | BPF_K, 0, 0, (bpf_u_int32)pcap_snapshot(pc->p)
-	};
+	pc->accept.bf_insns[0] =
+		(struct bpf_insn){ BPF_RET | BPF_K, 0, 0,
+				   (bpf_u_int32)pcap_snapshot(pc->p) };
 	pc->link = CAP_LINK_UP;
 	*h = (struct cap_handle *)pc;
 	return 0;

@@ -34,8 +34,8 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	int dir;
 
 	if (w->ts_limit_ns) {
-		uint64_t first = __atomic_load_n(&w->st.first_ts_ns,
-						 __ATOMIC_RELAXED);
+		uint64_t first =
+			__atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED);
 		if (first && pkt->ts_ns >= first + w->ts_limit_ns) {
 			__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
 			return;
@@ -58,8 +58,8 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	if (d.err)
 		bump(&w->st.err[d.err], 1);
 	if (!__atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED))
-		__atomic_store_n(&w->st.first_ts_ns, pkt->ts_ns ? pkt->ts_ns : 1,
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&w->st.first_ts_ns,
+				 pkt->ts_ns ? pkt->ts_ns : 1, __ATOMIC_RELAXED);
 	if (pkt->ts_ns > __atomic_load_n(&w->st.last_ts_ns, __ATOMIC_RELAXED))
 		__atomic_store_n(&w->st.last_ts_ns, pkt->ts_ns,
 				 __ATOMIC_RELAXED);
@@ -87,7 +87,8 @@ static void *worker_run(void *arg)
 				 * 200 ms for frames still in the ring */
 				clock_gettime(CLOCK_REALTIME, &ts);
 				tcpstat_advance(w->tcpstat,
-						(uint64_t)ts.tv_sec * 1000000000ull +
+						(uint64_t)ts.tv_sec *
+								1000000000ull +
 							(uint64_t)ts.tv_nsec -
 							200000000ull);
 			}

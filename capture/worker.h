@@ -39,9 +39,9 @@ struct worker {
 	struct worker_stats st;
 	pthread_t tid;
 	int started;
-	int stop;  /* atomic: set by worker_stop */
-	int done;  /* atomic: the worker has finished */
-	int status; /* 0, CAP_EOF, or -errno (err holds the line) */
+	int stop;	  /* atomic: set by worker_stop */
+	int done;	  /* atomic: the worker has finished */
+	int status;	  /* 0, CAP_EOF, or -errno (err holds the line) */
 	pthread_t notify; /* gets notify_sig when the worker ends, if set */
 	int notify_sig;
 	char err[256];

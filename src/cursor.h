@@ -80,8 +80,8 @@ static inline bool cur_peek_be32(const struct cursor *c, size_t off,
 }
 
 /* Copy n bytes at off from the cursor into dst without consuming. */
-static inline bool cur_peek_bytes(const struct cursor *c, size_t off,
-				  void *dst, size_t n)
+static inline bool cur_peek_bytes(const struct cursor *c, size_t off, void *dst,
+				  size_t n)
 {
 	if (!cur_has(c, off + n))
 		return false;

@@ -51,16 +51,16 @@ enum dec_err {
 #define DEC_MAX_IP6_EXT 16
 
 /* Flags in dec_pkt.flags. */
-#define DEC_F_FRAG 0x01	    /* IP fragment (any) */
+#define DEC_F_FRAG 0x01	      /* IP fragment (any) */
 #define DEC_F_FRAG_LATER 0x02 /* non-first fragment: no ports */
-#define DEC_F_PORTS 0x04    /* sport/dport valid */
+#define DEC_F_PORTS 0x04      /* sport/dport valid */
 
 struct dec_pkt {
-	uint8_t kind;	 /* enum dec_kind */
-	uint8_t err;	 /* enum dec_err */
-	uint8_t ipproto; /* final IP next-header (0 if not IP) */
-	uint8_t flags;	 /* DEC_F_* */
-	uint16_t vlan;	 /* outermost VLAN ID (12 bits), 0 if untagged */
+	uint8_t kind;	    /* enum dec_kind */
+	uint8_t err;	    /* enum dec_err */
+	uint8_t ipproto;    /* final IP next-header (0 if not IP) */
+	uint8_t flags;	    /* DEC_F_* */
+	uint16_t vlan;	    /* outermost VLAN ID (12 bits), 0 if untagged */
 	uint16_t ethertype; /* innermost ethertype / SLL protocol */
 	/* TCP/UDP ports; ICMP/ICMPv6: sport = type, dport = code. */
 	uint16_t sport, dport;

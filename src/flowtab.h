@@ -40,8 +40,8 @@ struct flowtab_counts {
 /* A copy of one flow, made by flowtab_collect. */
 struct flowtab_row {
 	struct flow_key key;
-	uint64_t id;		 /* unique, increasing in creation order */
-	uint64_t pkts[2];	 /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
+	uint64_t id;	  /* unique, increasing in creation order */
+	uint64_t pkts[2]; /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
 	uint64_t bytes[2];
 	uint64_t first_ns, last_ns; /* packet time of first and last packet */
 };

@@ -45,19 +45,44 @@ static const struct {
 	unsigned port;
 	const char *name;
 } services[] = {
-	{ 20, "ftp-data" }, { 21, "ftp" },	   { 22, "ssh" },
-	{ 23, "telnet" },   { 25, "smtp" },	   { 53, "domain" },
-	{ 67, "bootps" },   { 68, "bootpc" },	   { 69, "tftp" },
-	{ 80, "http" },	    { 110, "pop3" },	   { 123, "ntp" },
-	{ 137, "netbios-ns" }, { 143, "imap" },	   { 161, "snmp" },
-	{ 179, "bgp" },	    { 389, "ldap" },	   { 443, "https" },
-	{ 445, "microsoft-ds" }, { 514, "syslog" }, { 587, "submission" },
-	{ 636, "ldaps" },   { 853, "domain-s" },   { 993, "imaps" },
-	{ 995, "pop3s" },   { 1194, "openvpn" },   { 1883, "mqtt" },
-	{ 3306, "mysql" },  { 3389, "ms-wbt-server" }, { 5060, "sip" },
-	{ 5353, "mdns" },   { 5432, "postgresql" }, { 6379, "redis" },
-	{ 8080, "http-alt" }, { 8443, "https-alt" }, { 9100, "jetdirect" },
-	{ 11211, "memcache" }, { 27017, "mongodb" },
+	{ 20, "ftp-data" },
+	{ 21, "ftp" },
+	{ 22, "ssh" },
+	{ 23, "telnet" },
+	{ 25, "smtp" },
+	{ 53, "domain" },
+	{ 67, "bootps" },
+	{ 68, "bootpc" },
+	{ 69, "tftp" },
+	{ 80, "http" },
+	{ 110, "pop3" },
+	{ 123, "ntp" },
+	{ 137, "netbios-ns" },
+	{ 143, "imap" },
+	{ 161, "snmp" },
+	{ 179, "bgp" },
+	{ 389, "ldap" },
+	{ 443, "https" },
+	{ 445, "microsoft-ds" },
+	{ 514, "syslog" },
+	{ 587, "submission" },
+	{ 636, "ldaps" },
+	{ 853, "domain-s" },
+	{ 993, "imaps" },
+	{ 995, "pop3s" },
+	{ 1194, "openvpn" },
+	{ 1883, "mqtt" },
+	{ 3306, "mysql" },
+	{ 3389, "ms-wbt-server" },
+	{ 5060, "sip" },
+	{ 5353, "mdns" },
+	{ 5432, "postgresql" },
+	{ 6379, "redis" },
+	{ 8080, "http-alt" },
+	{ 8443, "https-alt" },
+	{ 9100, "jetdirect" },
+	{ 11211, "memcache" },
+	{ 27017, "mongodb" },
 };
 
 const char *names_service(unsigned port, int tcp)
@@ -158,8 +183,7 @@ static void *resolver_run(void *arg)
 	return NULL;
 }
 
-struct names *names_new(size_t cache_max, size_t queue_max,
-			names_resolve_fn fn)
+struct names *names_new(size_t cache_max, size_t queue_max, names_resolve_fn fn)
 {
 	struct names *n = calloc(1, sizeof(*n));
 
@@ -262,8 +286,7 @@ int names_lookup(struct names *n, int family, const uint8_t *addr, char *buf,
 		e->family = (uint8_t)family;
 		e->state = NE_PENDING;
 		e->used = 1;
-		n->queue[(n->qhead + n->qlen) % n->qmax] =
-			(size_t)(e - n->tab);
+		n->queue[(n->qhead + n->qlen) % n->qmax] = (size_t)(e - n->tab);
 		n->qlen++;
 		n->queued++;
 		pthread_cond_signal(&n->cv);

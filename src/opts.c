@@ -55,7 +55,8 @@ static const struct opts_def opts_defs[] = {
 	{ "snaplen", 1, 's', "BYTES", "capture length (<= 0: 65535)" },
 	{ "bufsize", 1, 'b', "MB", "ring buffer per thread in MB (8)" },
 	{ "add_vlan", 0, 'v', NULL, "re-insert stripped VLAN tags" },
-	{ "backend", 1, OPT_BACKEND, "NAME", "tpacket3 (Linux default) or pcap" },
+	{ "backend", 1, OPT_BACKEND, "NAME",
+	  "tpacket3 (Linux default) or pcap" },
 	{ "threads", 1, OPT_THREADS, "N", "capture threads in a fanout group" },
 	{ "max-flows", 1, OPT_MAX_FLOWS, "N",
 	  "flow table cap (1000000); beyond: overflow row" },
@@ -72,9 +73,11 @@ static const struct opts_def opts_defs[] = {
 	{ "snapshot", 1, OPT_SNAPSHOT, "FILE",
 	  "snapshot file (.json, .csv, else text)" },
 	{ "user", 1, 'Z', "USER", "drop privileges to USER (nobody)" },
-	{ "count", 1, OPT_COUNT, "NAME=EXPR", "named BPF counter (repeatable)" },
+	{ "count", 1, OPT_COUNT, "NAME=EXPR",
+	  "named BPF counter (repeatable)" },
 	/* the original C pktstat */
-	{ "abbrev", 1, 'a', "[NAME@]PAT", "merge flows matching PAT (repeatable)" },
+	{ "abbrev", 1, 'a', "[NAME@]PAT",
+	  "merge flows matching PAT (repeatable)" },
 	{ "abbrev-file", 1, 'A', "FILE", "abbreviations from FILE ('none')" },
 	{ "full-names", 0, 'F', NULL, "full host names, not the first label" },
 	{ "totals", 0, 'T', NULL, "show a totals column" },
@@ -84,7 +87,8 @@ static const struct opts_def opts_defs[] = {
 	/* tcpstat */
 	{ "output", 1, 'o', "FORMAT", "tcpstat interval lines (%n %b ...)" },
 	{ "skip-empty", 0, 'e', NULL, "tcpstat: no lines for empty intervals" },
-	{ "seconds", 1, OPT_SECONDS, "N", "tcpstat: stop N seconds after start" },
+	{ "seconds", 1, OPT_SECONDS, "N",
+	  "tcpstat: stop N seconds after start" },
 	{ "flush", 0, OPT_FLUSH, NULL, "tcpstat: flush after every line" },
 	{ "accounting", 0, OPT_ACCOUNTING, NULL,
 	  "tcpstat: estimated bytes per second..month" },
@@ -130,8 +134,8 @@ int opts_parse_duration(const char *s, uint64_t *ns)
 		const char *unit;
 		double mult;
 	} units[] = {
-		{ "ns", 1 },	     { "us", 1e3 },	 { "\xc2\xb5s", 1e3 },
-		{ "ms", 1e6 },	     { "s", 1e9 },	 { "m", 60e9 },
+		{ "ns", 1 },	 { "us", 1e3 }, { "\xc2\xb5s", 1e3 },
+		{ "ms", 1e6 },	 { "s", 1e9 },	{ "m", 60e9 },
 		{ "h", 3600e9 },
 	};
 	double total = 0;
@@ -271,8 +275,7 @@ static void opts_defaults(struct opts *o)
 	o->unit = OPTS_UNIT_BITS;
 }
 
-int opts_parse(struct opts *o, int argc, char **argv, char *err,
-	       size_t errlen)
+int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	struct option lopts[N_DEFS + 1];
 	char shorts[N_DEFS * 2 + 4];
@@ -434,15 +437,17 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err,
 
 			if (!eq || eq == a || !eq[1]) {
 				opts_free(o);
-				return set_err(err, errlen,
-					       "--count %s: expected NAME=FILTER%s",
-					       a, "");
+				return set_err(
+					err, errlen,
+					"--count %s: expected NAME=FILTER%s", a,
+					"");
 			}
 			if (o->n_counters >= OPTS_MAX_COUNTERS) {
 				opts_free(o);
-				return set_err(err, errlen,
-					       "--count %s: too many counters%s",
-					       a, "");
+				return set_err(
+					err, errlen,
+					"--count %s: too many counters%s", a,
+					"");
 			}
 			o->counters[o->n_counters].name = strndup(a, eq - a);
 			o->counters[o->n_counters].filter = eq + 1;
@@ -527,7 +532,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err,
 				       "");
 		}
 		continue;
-bad:
+	bad:
 		if (li >= 0 && c >= 0x100)
 			snprintf(flag, sizeof(flag), "--%s", lopts[li].name);
 		else

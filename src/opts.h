@@ -62,13 +62,13 @@ struct opts {
 	int threads;	       /* --threads, 0 = auto */
 	size_t max_flows;      /* --max-flows */
 	enum opts_mode mode;
-	uint64_t refresh_ns; /* -w, default 1 s */
-	uint64_t keep_ns;    /* -k, default 10 s */
-	enum opts_unit unit; /* -B bytes, -p packets */
-	int numeric;	     /* -n, -1 = default (names unless root) */
-	int per_direction;   /* -c: one row per direction */
-	int no_color;	     /* --no-color or NO_COLOR */
-	int quiet;	     /* -q: no final report on stdout */
+	uint64_t refresh_ns;	   /* -w, default 1 s */
+	uint64_t keep_ns;	   /* -k, default 10 s */
+	enum opts_unit unit;	   /* -B bytes, -p packets */
+	int numeric;		   /* -n, -1 = default (names unless root) */
+	int per_direction;	   /* -c: one row per direction */
+	int no_color;		   /* --no-color or NO_COLOR */
+	int quiet;		   /* -q: no final report on stdout */
 	const char *snapshot_path; /* --snapshot */
 	const char *user;	   /* -Z, NULL = default */
 	struct opts_counter counters[OPTS_MAX_COUNTERS];
@@ -87,14 +87,14 @@ struct opts {
 	const char *tcpstat_format; /* -o */
 	uint64_t tcpstat_interval_ns;
 	int tcpstat_interval_given;
-	int skip_empty;		 /* -e */
-	int link_bytes;		 /* --link */
-	int flush;		 /* --flush */
-	uint64_t seconds_ns;	 /* --seconds */
-	double bandwidth_bps;	 /* --bandwidth / --dumb-bandwidth */
-	double relative_s;	 /* --relative */
-	int version;	/* --version */
-	int help;	/* -h / -? / --help */
+	int skip_empty;	      /* -e */
+	int link_bytes;	      /* --link */
+	int flush;	      /* --flush */
+	uint64_t seconds_ns;  /* --seconds */
+	double bandwidth_bps; /* --bandwidth / --dumb-bandwidth */
+	double relative_s;    /* --relative */
+	int version;	      /* --version */
+	int help;	      /* -h / -? / --help */
 };
 
 /* Exit status for usage errors (bad flag or value). */
@@ -105,8 +105,7 @@ struct opts {
  * Returns 0, or -EINVAL with one line in @err naming the flag and why
  * (the caller prints "pktstat: <err>" and exits 2).
  */
-int opts_parse(struct opts *o, int argc, char **argv, char *err,
-	       size_t errlen);
+int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen);
 
 /* Free what opts_parse allocated. */
 void opts_free(struct opts *o);

@@ -43,7 +43,7 @@ struct pktstat {
 	struct flowtab *ft;
 	struct worker *w;
 	int nw;
-	int threads; /* per interface */
+	int threads;  /* per interface */
 	char *filter; /* in force, "" for none */
 	char source[512];
 	uint64_t start_wall_ns;
@@ -256,9 +256,8 @@ static void fill_meta(const struct pktstat *run, struct report_meta *m)
 	m->threads = run->nw;
 }
 
-int pktstat_write_snapshot(struct pktstat *run, const char *path,
-			   char *written, size_t wlen, char *err,
-			   size_t errlen)
+int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
+			   size_t wlen, char *err, size_t errlen)
 {
 	struct snapshot s;
 	struct report_meta m;
@@ -371,7 +370,8 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 		}
 		run->threads = o->threads ? o->threads : default_threads();
 		if (run->ops != &cap_tpacket3_ops || run->tcpstat)
-			run->threads = 1; /* no fanout without AF_PACKET; tcpstat
+			run->threads =
+				1; /* no fanout without AF_PACKET; tcpstat
 					     needs packets in time order */
 		run->source[0] = '\0';
 		for (int i = 0; i < nif; i++)
@@ -393,8 +393,8 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 	}
 	for (int i = 0; i < nif; i++) {
 		struct cap_config cfg = {
-			.iface = ifs[i] && strcmp(ifs[i], "any") ? ifs[i]
-								 : NULL,
+			.iface =
+				ifs[i] && strcmp(ifs[i], "any") ? ifs[i] : NULL,
 			.file = o->read_file,
 			.snaplen = o->snaplen,
 			.bufsize_mb = o->bufsize_mb,
@@ -537,8 +537,8 @@ static void report_link_changes(struct pktstat *run, int *was_down)
 		if (!run->w[i].h || !run->ops->link)
 			continue;
 		down = run->ops->link(run->w[i].h) == CAP_LINK_DOWN;
-		if (down != was_down[i] && (i == 0 || run->threads == 1 ||
-					     i % run->threads == 0))
+		if (down != was_down[i] &&
+		    (i == 0 || run->threads == 1 || i % run->threads == 0))
 			fprintf(stderr, "pktstat: %s: %s\n",
 				run->w[i].iface ? run->w[i].iface : "any",
 				down ? "interface down, capture paused"
@@ -715,9 +715,8 @@ int pktstat_main(int argc, char **argv)
 
 		/* Home, not the working directory: as root, a directory
 		 * owned by another user is refused for safety. */
-		snprintf(run.snapshot_path, sizeof(run.snapshot_path),
-			 "%s%s%s", home && *home ? home : ".", "/",
-			 DEFAULT_SNAPSHOT);
+		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s%s%s",
+			 home && *home ? home : ".", "/", DEFAULT_SNAPSHOT);
 	}
 	use_ui = run.o.mode == OPTS_MODE_UI ||
 		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
@@ -729,10 +728,10 @@ int pktstat_main(int argc, char **argv)
 	run.orig1 = run.o.mode == OPTS_MODE_BATCH && !run.o.json &&
 		    run.o.tcpstat == OPTS_TCPSTAT_OFF;
 	if (run.orig1 && !run.period_ns)
-		run.period_ns = run.o.wait_given ? run.o.refresh_ns
-						 : 5000000000ull;
-	if (run.o.seconds_ns && (!run.period_ns ||
-				 run.o.seconds_ns < run.period_ns))
+		run.period_ns =
+			run.o.wait_given ? run.o.refresh_ns : 5000000000ull;
+	if (run.o.seconds_ns &&
+	    (!run.period_ns || run.o.seconds_ns < run.period_ns))
 		run.period_ns = run.o.seconds_ns;
 	if (run.o.interval_ns && run.o.keep_ns < 2 * run.o.interval_ns)
 		run.o.keep_ns = 2 * run.o.interval_ns; /* no delta lost */
@@ -781,8 +780,9 @@ int pktstat_main(int argc, char **argv)
 	main_thread = pthread_self();
 	{
 		struct sigaction sa;
-		int rs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
-			     SIGWINCH };
+		int rs[] = {
+			SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH
+		};
 
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = redirect_to_main;
@@ -805,7 +805,8 @@ int pktstat_main(int argc, char **argv)
 	run.start_mono_ns = now_ns(CLOCK_MONOTONIC);
 	run.ft = flowtab_new(run.o.max_flows, err, sizeof(err));
 	if (!run.ft || !run.filter) {
-		fprintf(stderr, "pktstat: %s\n", run.ft ? "out of memory" : err);
+		fprintf(stderr, "pktstat: %s\n",
+			run.ft ? "out of memory" : err);
 		status = 1;
 		goto out;
 	}
@@ -815,9 +816,8 @@ int pktstat_main(int argc, char **argv)
 		int dlt = run.ops->datalink(run.w[0].h);
 		const char *name = pcap_datalink_val_to_name(dlt);
 
-		snprintf(err, sizeof(err),
-			 "%s: unsupported link type %d (%s)", run.source, dlt,
-			 name ? name : "unknown");
+		snprintf(err, sizeof(err), "%s: unsupported link type %d (%s)",
+			 run.source, dlt, name ? name : "unknown");
 		rc = -EPROTONOSUPPORT;
 	}
 	if (rc) {
@@ -900,7 +900,7 @@ int pktstat_main(int argc, char **argv)
 			    run.abbrev,
 			    (run.o.per_direction ? ORIGFMT_NOCOMBINE : 0) |
 				    (run.o.numeric == 1 ? 0 : ORIGFMT_SERVICES),
-			    run.o.last  ? ORIGFMT_SORT_LAST
+			    run.o.last	? ORIGFMT_SORT_LAST
 			    : run.o.top ? (run.o.unit == OPTS_UNIT_PACKETS
 						   ? ORIGFMT_SORT_PACKETS
 						   : ORIGFMT_SORT_OCTETS)

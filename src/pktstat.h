@@ -56,9 +56,8 @@ void pktstat_expire(struct pktstat *run);
  * handling: temp name, fsync, rename, 0600, no symlink following.
  * Returns 0 or -errno with "path: reason" in @err; @written gets the path.
  */
-int pktstat_write_snapshot(struct pktstat *run, const char *path,
-			   char *written, size_t wlen, char *err,
-			   size_t errlen);
+int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
+			   size_t wlen, char *err, size_t errlen);
 
 /* The asynchronous name resolver (UI mode), or NULL. */
 struct names *pktstat_names(const struct pktstat *run);

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 struct privs {
-	int sock;      /* to the privileged parent, -1 if none */
+	int sock; /* to the privileged parent, -1 if none */
 	int forked;
 	uid_t uid;
 	gid_t gid;
@@ -289,7 +289,8 @@ int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 		fclose(f);
 	}
 	while (got < sizeof(rep)) {
-		ssize_t n = read(p->sock, (char *)&rep + got, sizeof(rep) - got);
+		ssize_t n =
+			read(p->sock, (char *)&rep + got, sizeof(rep) - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

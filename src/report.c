@@ -179,8 +179,8 @@ static void get_proto(const struct report_dir *d, char *buf, size_t len,
 		      struct fld_val *v)
 {
 	(void)buf, (void)len;
-	*v = (struct fld_val){ FLD_STR, flowkey_proto_name(d->row->key.kind),
-			       0, 0 };
+	*v = (struct fld_val){ FLD_STR, flowkey_proto_name(d->row->key.kind), 0,
+			       0 };
 }
 static void get_src(const struct report_dir *d, char *buf, size_t len,
 		    struct fld_val *v)
@@ -236,11 +236,10 @@ static void get_icmptype(const struct report_dir *d, char *buf, size_t len,
 	int k = d->row->key.kind;
 
 	(void)buf, (void)len;
-	*v = (struct fld_val){ FLD_U64, NULL,
-			       k == KIND_ICMP4 || k == KIND_ICMP6
-				       ? d->row->key.aport
-				       : 0,
-			       0 };
+	*v = (struct fld_val){
+		FLD_U64, NULL,
+		k == KIND_ICMP4 || k == KIND_ICMP6 ? d->row->key.aport : 0, 0
+	};
 }
 static void get_ipproto(const struct report_dir *d, char *buf, size_t len,
 			struct fld_val *v)
@@ -336,7 +335,8 @@ static void write_text(FILE *out, const struct snapshot *s,
 	snapshot_proto_totals(s->kind, proto);
 	fprintf(out, "\nProtocol totals:\n");
 	for (int p = 0; p < PROTO_COUNT; p++) {
-		report_format_bitrate(secs > 0 ? 8.0 * proto[p].bytes / secs : 0,
+		report_format_bitrate(secs > 0 ? 8.0 * proto[p].bytes / secs
+					       : 0,
 				      buf, sizeof(buf));
 		fprintf(out,
 			"  %-7s packets: %" PRIu64 ", bytes: %" PRIu64
@@ -375,8 +375,7 @@ static void write_text(FILE *out, const struct snapshot *s,
 			fprintf(out, ", %s: %" PRIu64, decode_err_name(e),
 				s->err[e]);
 	fputc('\n', out);
-	fprintf(out,
-		"Capture: %s, backend %s, threads %d, filter: ", m->source,
+	fprintf(out, "Capture: %s, backend %s, threads %d, filter: ", m->source,
 		m->backend, m->threads);
 	text_str(out, m->filter && *m->filter ? m->filter : "(none)");
 	fprintf(out,
@@ -384,8 +383,9 @@ static void write_text(FILE *out, const struct snapshot *s,
 		", interface drops: %" PRIu64 ", counts are %s\n",
 		s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops,
 		snapshot_exact(s) ? "exact" : "NOT exact (packets were lost)");
-	fprintf(out, "\nRead total packets: %" PRIu64 ", total bytes: %" PRIu64
-		     " in %0.2f seconds\n",
+	fprintf(out,
+		"\nRead total packets: %" PRIu64 ", total bytes: %" PRIu64
+		" in %0.2f seconds\n",
 		s->pkts, s->bytes, secs);
 }
 
@@ -450,7 +450,8 @@ static void write_json(FILE *out, const struct snapshot *s,
 	}
 	fprintf(out,
 		"},\"flowTable\":{\"live\":%zu,\"expired\":%" PRIu64
-		",\"evicted\":%" PRIu64 ",\"max\":%zu,\"overflowPackets\":%" PRIu64
+		",\"evicted\":%" PRIu64
+		",\"max\":%zu,\"overflowPackets\":%" PRIu64
 		",\"overflowBytes\":%" PRIu64 "}",
 		s->nrows, s->expired_flows, s->evicted_flows, s->max_flows, op,
 		ob);
@@ -654,8 +655,7 @@ static int fill_report(FILE *out, void *ctx)
 }
 
 int report_write_file(const char *path, struct snapshot *s,
-		      const struct report_meta *meta, char *err,
-		      size_t errlen)
+		      const struct report_meta *meta, char *err, size_t errlen)
 {
 	struct report_meta m = *meta;
 	struct fill_report fr = { s, &m };

@@ -58,8 +58,7 @@ void report_format_bitrate(double bps, char *buf, size_t len);
  * Returns 0 or -errno with "path: reason" in @err.
  */
 int report_write_file(const char *path, struct snapshot *s,
-		      const struct report_meta *meta, char *err,
-		      size_t errlen);
+		      const struct report_meta *meta, char *err, size_t errlen);
 
 /* Writes a report body into @out; 0 or -errno. */
 typedef int (*report_fill_fn)(FILE *out, void *ctx);

@@ -40,9 +40,8 @@ Test(opts, dkorunic_flags)
 	struct opts o;
 	char err[256];
 
-	cr_assert_eq(parse(&o, err, sizeof(err), 12, "-i", "eth0", "-i",
-			   "eth1", "-f", "tcp", "-j", "-t", "10m0s", "-s", "0",
-			   "-v"),
+	cr_assert_eq(parse(&o, err, sizeof(err), 12, "-i", "eth0", "-i", "eth1",
+			   "-f", "tcp", "-j", "-t", "10m0s", "-s", "0", "-v"),
 		     0, "%s", err);
 	cr_assert_eq(o.n_ifaces, 2);
 	cr_assert_str_eq(o.ifaces[1], "eth1");
@@ -97,8 +96,7 @@ Test(opts, bad_values_named)
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "-t", "ten"), -EINVAL);
 	cr_assert(strstr(err, "-t ten") != NULL, "%s", err);
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "-b", "0"), -EINVAL);
-	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--threads", "x"),
-		     -EINVAL);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--threads", "x"), -EINVAL);
 	cr_assert(strstr(err, "--threads") != NULL, "%s", err);
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--backend", "dpdk"),
 		     -EINVAL);
@@ -172,8 +170,9 @@ Test(opts, counters)
 	struct opts o;
 	char err[256];
 
-	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--count", "web=tcp port 80"),
-		     0);
+	cr_assert_eq(
+		parse(&o, err, sizeof(err), 2, "--count", "web=tcp port 80"),
+		0);
 	cr_assert_eq(o.n_counters, 1);
 	cr_assert_str_eq(o.counters[0].name, "web");
 	cr_assert_str_eq(o.counters[0].filter, "tcp port 80");

@@ -16,9 +16,9 @@ static void v4(uint8_t *a, int x)
 	a[3] = (uint8_t)x;
 }
 
-static void add_row(struct snapshot *s, int kind, int a, int ap, int b,
-		    int bp, uint64_t pab, uint64_t bab, uint64_t pba,
-		    uint64_t bba, uint64_t id)
+static void add_row(struct snapshot *s, int kind, int a, int ap, int b, int bp,
+		    uint64_t pab, uint64_t bab, uint64_t pba, uint64_t bba,
+		    uint64_t id)
 {
 	struct flowtab_row *r;
 
@@ -44,8 +44,8 @@ static void add_row(struct snapshot *s, int kind, int a, int ap, int b,
 	s->bytes += bab + bba;
 }
 
-static const struct report_meta meta = { "eth0", "tcp and \"x\"\n",
-					 "tpacket3", 2, NULL };
+static const struct report_meta meta = { "eth0", "tcp and \"x\"\n", "tpacket3",
+					 2, NULL };
 
 static char *render(struct snapshot *s, enum report_format f)
 {
@@ -107,14 +107,16 @@ Test(report, json_fields_and_escaping)
 
 	fixture(&s);
 	j = render(&s, REPORT_JSON);
-	cr_assert(strstr(j, "\"filter\":\"tcp and \\\"x\\\"\\u000a\""), "%s", j);
+	cr_assert(strstr(j, "\"filter\":\"tcp and \\\"x\\\"\\u000a\""), "%s",
+		  j);
 	cr_assert(strstr(j, "\"srcIp\":\"10.0.0.3\",\"dstIp\":\"10.0.0.4\","
 			    "\"srcPort\":53,\"dstPort\":5353"),
 		  "%s", j);
 	cr_assert(strstr(j, "\"packets\":2,\"size\":5000,\"proto\":\"UDP\""),
 		  "%s", j);
 	cr_assert(strstr(j, "\"totals\":{\"packets\":37,\"bytes\":7500}"));
-	cr_assert(strstr(j, "\"TCP\":{\"packets\":15,\"bytes\":1500}"), "%s", j);
+	cr_assert(strstr(j, "\"TCP\":{\"packets\":15,\"bytes\":1500}"), "%s",
+		  j);
 	free(j);
 	snapshot_free(&s);
 }
@@ -164,8 +166,7 @@ static void rm_fixture(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
-Test(report, safe_file_written_0600, .init = mkdir_fixture,
-     .fini = rm_fixture)
+Test(report, safe_file_written_0600, .init = mkdir_fixture, .fini = rm_fixture)
 {
 	struct snapshot s;
 	char path[256], err[256];

@@ -28,7 +28,7 @@
 #define MAXL 2000000
 
 enum { P_IPV4, P_IPV6, P_TCP, P_UDP, P_ICMP, P_ICMP6, P_ARP, P_OTHER, NP };
-static const char *pname[NP] = { "IPv4", "IPv6", "TCP", "UDP",
+static const char *pname[NP] = { "IPv4", "IPv6",   "TCP", "UDP",
 				 "ICMP", "ICMPv6", "ARP", "other" };
 
 struct dirc {
@@ -191,8 +191,8 @@ static void account(int l4p, int v6, const char *proto, const char *src,
  * header. @v6ext adds a hop-by-hop + destination options chain. @vlans
  * tags (Ethernet only). @trunc_to: captured bytes limit (0 = all).
  */
-static void ip_packet(int v6, const uint8_t *src, const uint8_t *dst,
-		      int proto, int sport, int dport, unsigned plen,
+static void ip_packet(int v6, const uint8_t *src, const uint8_t *dst, int proto,
+		      int sport, int dport, unsigned plen,
 		      const unsigned *vlans, int nvlan, int v6ext)
 {
 	unsigned l4len = proto == 6 ? 20 : 8;
@@ -353,8 +353,8 @@ static void scenario_ip(void)
 		addr4(a, 1);
 		addr4(b, 2 + (unsigned)f);
 		for (int i = 0; i < 5 + f * 3; i++) {
-			ip_packet(0, a, b, 6, 40000 + f, 80, rnd() % 1400,
-				  NULL, 0, 0);
+			ip_packet(0, a, b, 6, 40000 + f, 80, rnd() % 1400, NULL,
+				  0, 0);
 			if (i % 2)
 				ip_packet(0, b, a, 6, 80, 40000 + f,
 					  rnd() % 200, NULL, 0, 0);
@@ -364,8 +364,7 @@ static void scenario_ip(void)
 	addr4(a, 10);
 	addr4(b, 11);
 	for (int i = 0; i < 7; i++)
-		ip_packet(0, a, b, 17, 5353, 53, 100 + (unsigned)i, NULL, 0,
-			  0);
+		ip_packet(0, a, b, 17, 5353, 53, 100 + (unsigned)i, NULL, 0, 0);
 	addr6(a, 1);
 	addr6(b, 2);
 	for (int i = 0; i < 9; i++) {
@@ -523,8 +522,7 @@ int main(int argc, char **argv)
 			      argc > 5 ? (unsigned)atoi(argv[5]) : 100000);
 		if (argc > 6)
 			scenario_scan((unsigned)atoi(argv[6]));
-	}
-	else
+	} else
 		scenario_ip();
 	if (out != stdout)
 		fclose(out);

@@ -47,7 +47,8 @@ int main(int argc, char **argv)
 			return 2;
 	}
 	if (argc - optind != 2 || repeat < 1 || repeat > 100000000) {
-		fprintf(stderr, "usage: sendframes [-n N] [-p PPS] IFACE FILE\n");
+		fprintf(stderr,
+			"usage: sendframes [-n N] [-p PPS] IFACE FILE\n");
 		return 2;
 	}
 	f = fopen(argv[optind + 1], "rb");

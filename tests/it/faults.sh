@@ -112,7 +112,11 @@ signal_ui() {
 	local tag=$1 sig=$2 kind=$3 pid t0 snap_ms=-1 exit_ms=-1
 	pid=$(pk_pid "$tag")
 	t0=$(now_ns)
-	kill -"$sig" "$pid"
+	if [ "$sig" = "INT-key" ]; then
+		T send-keys -t ui C-c # from the terminal: the whole group
+	else
+		kill -"$sig" "$pid"
+	fi
 	# rename(2) makes the snapshot appear whole or not at all
 	wait_file "$TMP/$tag.json" 10 && snap_ms=$(ms_since "$t0")
 	wait_file "$TMP/$tag.rc" 10 && exit_ms=$(ms_since "$t0")
@@ -124,7 +128,7 @@ signal_ui() {
 		test "$snap_ms" -ge 0 -a "$snap_ms" -le 1000
 	check "SIG$sig ($kind): no pktstat left" pk_gone "$tag"
 }
-for sig in INT TERM HUP; do
+for sig in INT TERM HUP INT-key; do
 	tag=sig-file-$sig
 	start 80 24 "$tag" "$PK" -r "$TMP/eth.pcap" --snapshot "$TMP/$tag.json"
 	if ! wait_for '^Proto' 10; then
@@ -228,6 +232,7 @@ stopped() { # every pktstat with TAG is stopped (state T)
 line "stty -g > $TMP/tstp.before"
 line "$PK ${FAST[*]} -r $TMP/eth.pcap --snapshot $TMP/tstp.json"
 wait_for '^Proto' 10
+back=1
 for round in 1 2 3; do
 	T send-keys -t ui C-z
 	sleep 0.5
@@ -240,20 +245,26 @@ for round in 1 2 3; do
 	line clear
 	line fg
 	if ! wait_for '^Proto' 5; then
-		st=$(for p in $(pgrep -f "^$PK .*tstp.json"); do ps -o pid=,stat=,wchan:20= -p "$p"; done | tr -s ' \n' ' ')
-		not_ok "fg ($round): the monitor is not back (pktstat: $st)"
+		# where each process is: state and kernel wait channel
+		st=$(for p in $(pgrep -f "^$PK .*tstp.json"); do ps -o pid=,stat=,wchan:22= -p "$p"; done | tr -s ' \n' ' ')
+		not_ok "fg ($round): the monitor is not back (pktstat:$st)"
+		back=0
 		break
 	fi
 	ok "fg ($round): the monitor is back on the screen"
 done
-T send-keys -t ui q
-wait_file "$TMP/tstp.json" 5
-line 'echo RC=$?'
-check "after fg, q exits 0" wait_for '^RC=0' 5
-line "stty -g > $TMP/tstp.after"
-sleep 0.3
-check "after fg and q: terminal restored" cmp -s "$TMP/tstp.before" "$TMP/tstp.after"
-check "after fg, q writes the snapshot (162 packets)" test "$(packets "$TMP/tstp.json")" = 162
+if [ $back = 1 ]; then
+	T send-keys -t ui q
+	wait_file "$TMP/tstp.json" 5
+	line 'echo RC=$?'
+	check "after fg, q exits 0" wait_for '^RC=0' 5
+	line "stty -g > $TMP/tstp.after"
+	sleep 0.3
+	check "after fg and q: terminal restored" cmp -s "$TMP/tstp.before" "$TMP/tstp.after"
+	check "after fg, q writes the snapshot (162 packets)" test "$(packets "$TMP/tstp.json")" = 162
+else
+	not_ok "after fg: q, the terminal and the snapshot cannot be checked: the monitor is stuck"
+fi
 reap tstp.json
 # suspended, then the terminal goes away (an SSH drop with a stopped job):
 # the shell continues it with SIGHUP; the snapshot must still land
