@@ -10,30 +10,9 @@
  * replays findings without libFuzzer. Single-threaded: the fuzzing thread
  * registers with liburcu once, in LLVMFuzzerInitialize.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <urcu.h>
-
-#include "invariants.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	rcu_register_thread();
-	return 0;
-}
+#include "target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char why[512];
-
-	if (invariants_flowtab(data, size, NULL, why, sizeof(why))) {
-		fprintf(stderr, "fuzz_flowtab: invariant broken: %s\n", why);
-		abort();
-	}
-	return 0;
+	return fuzz_run("fuzz_flowtab", invariants_flowtab, data, size);
 }

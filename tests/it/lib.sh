@@ -80,3 +80,21 @@ wait_capture_ready() {
 	done
 	return 1
 }
+
+# tmux driving for the UI scripts: a private server per script (SOCK),
+# one session "ui"; removed with the namespaces and the temp dir on exit.
+tmux_setup() { # tmux_setup NAME
+	SOCK=$1-$$
+	trap 'T kill-server 2>/dev/null; netns_teardown; cleanup_tmp' EXIT
+}
+T() { tmux -L "$SOCK" "$@"; }
+screen() { T capture-pane -p -t ui; }
+wait_for() { # wait_for REGEX [seconds]: poll the screen; dump it on failure
+	local i
+	for i in $(seq $((${2:-10} * 20))); do
+		screen | grep -q -- "$1" && return 0
+		sleep 0.05
+	done
+	screen | sed 's/^/# | /'
+	return 1
+}

@@ -12,19 +12,7 @@
 # count nothing (a counter counts the packets captured after it exists):
 # there the counts come from --count.
 . "$(dirname "$0")/lib.sh"
-SOCK=pktstat-itc-$$
-T() { tmux -L "$SOCK" "$@"; }
-trap 'T kill-server 2>/dev/null; netns_teardown; cleanup_tmp' EXIT
-screen() { T capture-pane -p -t ui; }
-wait_for() { # wait_for REGEX [seconds]
-	local i
-	for i in $(seq $((${2:-10} * 20))); do
-		screen | grep -q -- "$1" && return 0
-		sleep 0.05
-	done
-	screen | sed 's/^/# | /'
-	return 1
-}
+tmux_setup pktstat-itc
 gone() { # gone REGEX [seconds]: wait until no line matches
 	local i
 	for i in $(seq $((${2:-10} * 20))); do

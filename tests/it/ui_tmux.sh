@@ -7,18 +7,7 @@
 # writing the snapshot, and SIGHUP from a killed session still leaving a
 # complete snapshot; at 80x24 and 200x60, in UTF-8 and in the C locale.
 . "$(dirname "$0")/lib.sh"
-SOCK=pktstat-it-$$
-T() { tmux -L "$SOCK" "$@"; }
-trap 'T kill-server 2>/dev/null; netns_teardown; cleanup_tmp' EXIT
-screen() { T capture-pane -p -t ui; }
-wait_for() { # wait_for REGEX [seconds]
-	local i
-	for i in $(seq $((${2:-5} * 20))); do
-		screen | grep -q -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+tmux_setup pktstat-it
 keys() { T send-keys -t ui "$@"; sleep 0.3; }
 # first flow row: the line after the column header
 first_row() { screen | awk '/^Proto/ {getline; print; exit}'; }
