@@ -1,0 +1,646 @@
+#!/bin/bash
+# bench/bench.sh - make bench / make bench-quick: pktstat against tcpdump,
+# netsniff-ng, tshark, the original pktstat and iftop, on the same exact
+# traffic, in network namespaces made (and removed) here.
+#
+#   bench/bench.sh [--quick]
+#
+# Environment: B (build directory, build/release), BENCH_KEEP=1 keeps the
+# work directory, BENCH_WORKLOADS / BENCH_TOOLS (space-separated ids)
+# restrict the live part while developing.
+#
+# Every trial: the tool starts in the capture namespace (under
+# bench/runtool, which reports its rusage and stop time); once its packet
+# socket exists, bench/blast sends COUNT frames from the other end of the
+# veth pair, bounded in packets and seconds; when the tool's CPU use has
+# settled, veth0's rx_packets delta is the reference, the tool's CPU time
+# over that window (every thread of it and its children, from
+# /proc/PID/task/TID/schedstat, cross-checked with utime + stime from
+# /proc/PID/stat) its cost; then it is stopped and its own count parsed by
+# bench/parse.sh. Each trial is one JSON line in a records file that
+# bench/report.py turns into the table, results/latest.json and
+# results/latest.md.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+QUICK=0
+if [ "${1:-}" = --quick ]; then
+	QUICK=1
+elif [ $# -gt 0 ]; then
+	echo "usage: bench/bench.sh [--quick]" >&2
+	exit 2
+fi
+B=${B:-build/release}
+PKTSTAT=$PWD/$B/pktstat
+BLAST=$PWD/$B/bench/blast
+RUNTOOL=$PWD/$B/bench/runtool
+PARSE=$PWD/bench/parse.sh
+OPKTSTAT=$(command -v /usr/sbin/pktstat /usr/bin/pktstat 2>/dev/null |
+	head -n1 || true)
+. bench/lib.sh
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (network namespaces, packet sockets)" >&2
+	exit 1
+fi
+for f in "$PKTSTAT" "$BLAST" "$RUNTOOL"; do
+	[ -x "$f" ] || {
+		echo "bench: $f missing: run 'make bench'" >&2
+		exit 1
+	}
+done
+
+T_START=$(date +%s)
+WORK=$(mktemp -d /tmp/pktstat-bench.XXXXXX)
+chmod 711 "$WORK"
+mkdir -m 1777 "$WORK/snap"
+mkdir "$WORK/t"
+RECORDS=$WORK/records.jsonl
+: > "$RECORDS"
+# children started in the background and not yet reaped (only those may
+# be killed: a reaped PID can belong to someone else by now)
+BG_PIDS=()
+
+bg_reaped() {
+	local p keep=()
+	for p in "${BG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
+cleanup() {
+	local p q
+	# the tools under runtool too: a process left in a namespace keeps
+	# it (and the veth pair) alive after ip netns del
+	for p in "${BG_PIDS[@]}"; do
+		for q in $(tree_pids "$p"); do
+			kill -KILL "$q" 2>/dev/null || true
+		done
+	done
+	bench_netns_teardown
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: work directory kept: $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+trap 'echo "bench: terminated" >&2; exit 143' TERM
+
+log() {
+	printf '[%4ds] %s\n' $(($(date +%s) - T_START)) "$*" >&2
+}
+
+# rec KEY=VALUE...: append one JSON object to the records; numbers stay
+# numbers, anything else becomes a string (no quotes or backslashes in
+# the values we write)
+rec() {
+	local kv k v out=
+	for kv in "$@"; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+			out+="\"$k\":$v,"
+		else
+			v=${v//\\/\\\\}
+			v=${v//\"/\\\"}
+			out+="\"$k\":\"$v\","
+		fi
+	done
+	printf '{%s}\n' "${out%,}" >> "$RECORDS"
+}
+
+# kv_get KEY LINE: the value of KEY in a "k=v k=v" line
+kv_get() {
+	local k=$1 w
+	for w in $2; do
+		if [ "${w%%=*}" = "$k" ]; then
+			echo "${w#*=}"
+			return 0
+		fi
+	done
+	echo -1
+}
+
+now_ns() {
+	date +%s%N
+}
+
+# within SECS: still less than SECS seconds since the run started
+within() {
+	[ $(($(date +%s) - T_START)) -lt "$1" ]
+}
+
+# ---- machine ------------------------------------------------------------
+tool_version() {
+	case $1 in
+	pktstat) "$PKTSTAT" --version 2>&1 | head -n1 ;;
+	tcpdump) tcpdump --version 2>&1 | head -n1 ;;
+	libpcap) tcpdump --version 2>&1 | sed -n 2p ;;
+	netsniff-ng) netsniff-ng -v 2>&1 | head -n1 ;;
+	tshark) tshark -v 2>/dev/null | head -n1 ;;
+	pktstat-debian) dpkg-query -W -f '${Version}' pktstat 2>/dev/null ;;
+	iftop) iftop -h 2>&1 | grep -i version | head -n1 ;;
+	valgrind) valgrind --version 2>&1 ;;
+	esac
+}
+rec type=meta mode="$([ $QUICK = 1 ] && echo quick || echo full)" \
+	nproc="$(nproc)" \
+	model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |
+		head -n1)" \
+	kernel="$(uname -r)" date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	os="$(. /etc/os-release && echo "$PRETTY_NAME")" \
+	mem_mb="$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)" \
+	load_start="$(cut -d' ' -f1-3 /proc/loadavg)" \
+	v_pktstat="$(tool_version pktstat)" \
+	v_tcpdump="$(tool_version tcpdump)" \
+	v_libpcap="$(tool_version libpcap)" \
+	v_netsniff="$(tool_version netsniff-ng)" \
+	v_tshark="$(tool_version tshark)" \
+	v_opktstat="pktstat $(tool_version pktstat-debian)" \
+	v_iftop="$(tool_version iftop)" \
+	v_valgrind="$(tool_version valgrind)"
+
+# ---- workloads and tools ------------------------------------------------
+# id: mix size flows rate(pps, 0 = generator max) count tools
+# The subset that fits 15 minutes on a 2-core machine: at 1M flows only
+# pktstat (1 thread) and tcpdump, since pktstat's exit takes seconds
+# there; the slow-starting or fixed-duration tools (tshark, the original
+# pktstat, iftop) where they tell something new; the fixed rates with the
+# fast tools. At "1M pps" the generator may fall short (it shares the two
+# cores with the tool): the table shows the rate reached.
+PKTSTAT3="pktstat pktstat-t2 pktstat-pcap"
+declare -A WL=(
+	[L1]="udp4 60 1 0 300000 $PKTSTAT3 tcpdump netsniff"
+	[L2]="mix 60 1000 0 500000 $PKTSTAT3 tcpdump netsniff tshark"
+	[L3]="mix 60 100000 0 500000 all"
+	[L4]="mix 60 1000000 0 1000000 pktstat tcpdump"
+	[L5]="udp4 1514 1000 0 300000 all"
+	[L6]="udp4 60 1000 100000 50000 all"
+	[L7]="udp4 60 1000 300000 150000 tcpdump pktstat pktstat-t2 netsniff"
+	[L8]="udp4 60 1000 1000000 500000 tcpdump pktstat pktstat-t2 netsniff"
+)
+# in this order within a workload: the baseline first, so that a trial
+# skipped for time is never tcpdump's
+ALL_TOOLS="tcpdump $PKTSTAT3 netsniff tshark opktstat iftop"
+# Time budgets (seconds since start): live trials start only before
+# LIVE_BUDGET, callgrind runs before CG_BUDGET, offline runs before
+# OFF_BUDGET, each bounded itself; what is skipped is recorded and shown,
+# so a slow tool cannot stretch the run past its bound. Workloads run in
+# order of importance: the 1-flow baseline, the target workloads, the rest.
+if [ $QUICK = 1 ]; then
+	WORKLOADS=${BENCH_WORKLOADS:-L3}
+	REPEATS=1
+	LIVE_BUDGET=70 CG_BUDGET=80 OFF_BUDGET=95
+else
+	WORKLOADS=${BENCH_WORKLOADS:-L1 L3 L2 L4 L5 L6 L7 L8}
+	REPEATS=3
+	LIVE_BUDGET=680 CG_BUDGET=720 OFF_BUDGET=760
+fi
+TOOLS=${BENCH_TOOLS:-$ALL_TOOLS}
+# the idle measurement: every tool (quick: pktstat only)
+IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
+RING_MB=8
+
+# wl_tools WORKLOAD: the tools it runs, in order, among TOOLS
+wl_tools() {
+	local mix size flows rate count list t
+	read -r mix size flows rate count list <<< "${WL[$1]}"
+	[ "$list" = all ] && list=$ALL_TOOLS
+	for t in $TOOLS; do
+		case " $list " in *" $t "*) echo "$t" ;; esac
+	done
+}
+
+for w in $WORKLOADS; do
+	read -r mix size flows rate count _ <<< "${WL[$w]}"
+	rec type=workload id="$w" mix="$mix" size="$size" flows="$flows" \
+		rate="$rate" count="$count" tools="$(wl_tools "$w" | xargs)"
+done
+rec type=config repeats="$REPEATS" ring_mb="$RING_MB" tools="$TOOLS" \
+	workloads="$WORKLOADS"
+
+# has_tool TOOL: installed here?
+has_tool() {
+	case $1 in
+	pktstat*) return 0 ;;
+	tcpdump) command -v tcpdump > /dev/null ;;
+	netsniff) command -v netsniff-ng > /dev/null ;;
+	tshark) command -v tshark > /dev/null ;;
+	opktstat) [ -n "$OPKTSTAT" ] ;;
+	iftop) command -v iftop > /dev/null ;;
+	esac
+}
+
+# applies TOOL MIX: iftop reports bytes of IP datagrams only; its packet
+# count is derived from them, which needs one frame size (udp4)
+applies() {
+	[ "$1" != iftop ] || [ "$2" = udp4 ]
+}
+
+# tool_cmd TOOL TRIAL WINDOW: the command line into CMD
+tool_cmd() {
+	local tool=$1 id=$2 win=$3
+	case $tool in
+	pktstat)
+		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j -b "$RING_MB"
+			--snapshot "$WORK/snap/$id.json")
+		;;
+	pktstat-t2)
+		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --threads 2
+			-b $((RING_MB / 2)) --snapshot "$WORK/snap/$id.json")
+		;;
+	pktstat-pcap)
+		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend pcap
+			-b "$RING_MB" --snapshot "$WORK/snap/$id.json")
+		;;
+	tcpdump)
+		CMD=(tcpdump -i veth0 -n -B $((RING_MB * 1024)) -w /dev/null)
+		;;
+	netsniff)
+		# -A: leave the system's socket memory settings alone;
+		# -Q: leave IRQ affinity alone
+		CMD=(netsniff-ng -i veth0 -o /dev/null
+			--ring-size "${RING_MB}MiB" -s -A -Q)
+		;;
+	tshark)
+		CMD=(tshark -i veth0 -n -B "$RING_MB" -w /dev/null -q)
+		;;
+	opktstat)
+		CMD=("$OPKTSTAT" -1 -n -A none -w "$win" -i veth0)
+		;;
+	iftop)
+		CMD=(iftop -t -s "$win" -n -N -P -B -i veth0)
+		;;
+	esac
+}
+
+# stop_signal TOOL: how it is told to stop (none: it stops by itself)
+stop_signal() {
+	case $1 in
+	pktstat*) echo TERM ;;
+	tcpdump | netsniff | tshark) echo INT ;;
+	*) echo none ;;
+	esac
+}
+
+# parse_tool TOOL TRIAL: parse.sh on what the tool wrote
+parse_tool() {
+	local tool=$1 id=$2 d=$WORK/t
+	case $tool in
+	pktstat*) "$PARSE" pktstat "$WORK/snap/$id.json" 2>/dev/null ;;
+	*) "$PARSE" "$tool" "$d/$id.out" "$d/$id.err" 2>/dev/null ;;
+	esac || true
+}
+
+# settle PID MIN_MS: wait until PID's tree stops using CPU (less than 2 ms
+# in a 100 ms step, twice in a row) and at least MIN_MS have passed; at
+# most 3 s more (wall clock: on a loaded machine the steps take longer)
+settle() {
+	local pid=$1 min=$2 a b quiet=0 start end now
+	start=$(now_ns)
+	end=$((start + (min + 3000) * 1000000))
+	a=$(tree_runtime_ns "$pid")
+	while :; do
+		sleep 0.1
+		b=$(tree_runtime_ns "$pid")
+		now=$(now_ns)
+		if [ $((b - a)) -lt 2000000 ]; then
+			quiet=$((quiet + 1))
+		else
+			quiet=0
+		fi
+		a=$b
+		[ $quiet -ge 2 ] && [ $((now - start)) -ge $((min * 1000000)) ] &&
+			return 0
+		[ "$now" -ge "$end" ] && return 0
+	done
+}
+
+# settle_ms TOOL: how long a tool may hold packets back after the last
+# one arrived. libpcap's TPACKET_V3 ring hands over a block when it is
+# full or when its timeout expires (tcpdump asks for 1000 ms), and
+# tcpdump counts only what it read before the stop signal: waiting
+# 1.1 s is what every libpcap-based tool needs to see the whole burst.
+settle_ms() {
+	case $1 in
+	tcpdump | tshark | pktstat-pcap | opktstat | iftop) echo 1100 ;;
+	*) echo 200 ;;
+	esac
+}
+
+# stop_bound PID SECS: give the tool under runtool PID SECS to exit, then
+# SIGKILL it (runtool then reports status 137)
+STOP_LIMIT=30
+stop_bound() {
+	local pid=$1 i p
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ "$(tree_pids "$pid" | wc -l)" -lt 2 ] && return 0
+		sleep 0.1
+	done
+	log "pid $pid: not gone after $2 s: SIGKILL"
+	for p in $(tree_pids "$pid" | tail -n +2); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+# live_trial WORKLOAD TOOL REP
+live_trial() {
+	local w=$1 tool=$2 rep=$3
+	local mix size flows rate count
+	read -r mix size flows rate count _ <<< "${WL[$w]}"
+	local id=$w-$tool-$rep d=$WORK/t
+	local est win sig n0 pid tpid=
+	# expected burst length (at 200k pps if as fast as possible), for the
+	# self-stopping tools' window and the generator's own bound
+	est=$(((count / (rate > 0 ? rate : 200000)) + 1))
+	win=$((est + 2 > 4 ? est + 2 : 4))
+	tool_cmd "$tool" "$id" "$win"
+	sig=$(stop_signal "$tool")
+	local ts0 ts1 ts2 ts3
+	ts0=$(now_ns)
+	n0=$(packet_sockets)
+	ip netns exec "$BNS_CAP" "$RUNTOOL" -t $((win + 150)) "$d/$id.ru" \
+		"${CMD[@]}" > "$d/$id.out" 2> "$d/$id.err" < /dev/null &
+	pid=$!
+	BG_PIDS+=("$pid")
+	if ! wait_sockets "$n0" 20; then
+		log "$id: no capture socket after 20 s"
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		bg_reaped "$pid"
+		rec type=live workload="$w" tool="$tool" rep="$rep" \
+			error="no capture socket"
+		return 0
+	fi
+	local rx0 rx1 ns0 ns1 tk0 tk1 t0 t1 gen rss
+	ts1=$(now_ns)
+	rx0=$(rx_packets)
+	ns0=$(tree_runtime_ns "$pid")
+	tk0=$(tree_cpu "$pid")
+	t0=$(now_ns)
+	gen=$(ip netns exec "$BNS_GEN" "$BLAST" -n "$count" -r "$rate" \
+		-f "$flows" -s "$size" -m "$mix" -t $((est + 10)) veth1) || true
+	if [ "$tool" = iftop ]; then
+		# iftop only looks at the clock when a packet arrives: a
+		# trickle of the same frames lets it reach its -s deadline
+		ip netns exec "$BNS_GEN" "$BLAST" -n $((win * 200 + 2000)) \
+			-r 200 -f 1 -s "$size" -m "$mix" -t $((win + 10)) \
+			veth1 > /dev/null &
+		tpid=$!
+		BG_PIDS+=("$tpid")
+	fi
+	ts2=$(now_ns)
+	settle "$pid" "$(settle_ms "$tool")"
+	t1=$(now_ns)
+	ns1=$(tree_runtime_ns "$pid")
+	tk1=$(tree_cpu "$pid")
+	rss=$(tree_rss_kb "$pid")
+	rx1=$(rx_packets)
+	# a tool gone before the end of the window: its CPU is unknown and
+	# its count may miss packets; the table says so
+	# (runtool itself lingers as a zombie until reaped: look for its child)
+	local early=0
+	if [ "$(tree_pids "$pid" | wc -l)" -lt 2 ]; then
+		early=1
+		ns1=$ns0 tk1=-1
+	fi
+	if [ "$sig" != none ]; then
+		kill -"$sig" "$pid" 2>/dev/null || true
+	fi
+	stop_bound "$pid" $((win + STOP_LIMIT))
+	local st=0
+	wait "$pid" || st=$?
+	bg_reaped "$pid"
+	ts3=$(now_ns)
+	if [ -n "$tpid" ]; then
+		rx1=$(rx_packets)
+		kill -TERM "$tpid" 2>/dev/null || true
+		wait "$tpid" || true
+		bg_reaped "$tpid"
+	fi
+	local ru parsed
+	ru=$(cat "$d/$id.ru" 2>/dev/null || echo "")
+	parsed=$(parse_tool "$tool" "$id")
+	local snap_ok=-1
+	case $tool in
+	pktstat*)
+		snap_ok=0
+		[ -s "$WORK/snap/$id.json" ] && snap_ok=1
+		;;
+	esac
+	rec type=live workload="$w" tool="$tool" rep="$rep" \
+		gen_sent="$(kv_get sent "$gen")" \
+		gen_bytes="$(kv_get bytes "$gen")" \
+		gen_secs="$(kv_get seconds "$gen")" \
+		gen_pps="$(kv_get pps "$gen")" \
+		rx=$((rx1 - rx0)) \
+		counted="$(kv_get counted "$parsed")" \
+		drops="$(kv_get drops "$parsed")" \
+		flows="$(kv_get flows "$parsed")" \
+		tool_bytes="$(kv_get bytes "$parsed")" \
+		exact="$(kv_get exact "$parsed")" \
+		cpu_ns="$([ $early = 1 ] && echo -1 || echo $((ns1 - ns0)))" \
+		cpu_ticks="$([ $early = 1 ] && echo -1 || echo $((tk1 - tk0)))" \
+		early_exit=$early \
+		clk_tck="$(getconf CLK_TCK)" \
+		window_ns=$((t1 - t0)) rss_kb="$rss" \
+		maxrss_kb="$(kv_get maxrss_kb "$ru")" \
+		stop_us="$(kv_get stop_us "$ru")" \
+		timed_out="$(kv_get timed_out "$ru")" \
+		status="$st" snapshot_ok="$snap_ok" \
+		ready_ms=$(((ts1 - ts0) / 1000000)) \
+		burst_ms=$(((ts2 - ts1) / 1000000)) \
+		settle_ms=$(((t1 - ts2) / 1000000)) \
+		stop_ms=$(((ts3 - t1) / 1000000))
+	log "$id: sent $(kv_get sent "$gen") at $(kv_get pps "$gen") pps," \
+		"rx $((rx1 - rx0)), counted $(kv_get counted "$parsed")" \
+		"(bytes $(kv_get bytes "$parsed")), drops" \
+		"$(kv_get drops "$parsed"), cpu $(((ns1 - ns0) / 1000000)) ms;" \
+		"phases (ms): start $(((ts1 - ts0) / 1000000))," \
+		"burst $(((ts2 - ts1) / 1000000))," \
+		"settle $(((t1 - ts2) / 1000000)), stop $(((ts3 - t1) / 1000000))"
+	# flow lists of 100k+ flows are big and not needed any more
+	find "$WORK/snap/$id.json" "$d/$id.out" -size +4M -delete \
+		2>/dev/null || true
+}
+
+# idle_trial TOOL: the tool's CPU and RSS over 2 s without traffic, so
+# that periodic work can be told apart from per-packet work
+idle_trial() {
+	local tool=$1 id=idle-$1 d=$WORK/t n0 pid ns0 ns1 t0 t1 rss
+	local early=0 st=0
+	tool_cmd "$tool" "$id" 8
+	n0=$(packet_sockets)
+	ip netns exec "$BNS_CAP" "$RUNTOOL" -t 60 "$d/$id.ru" \
+		"${CMD[@]}" > "$d/$id.out" 2> "$d/$id.err" < /dev/null &
+	pid=$!
+	BG_PIDS+=("$pid")
+	if wait_sockets "$n0" 20; then
+		ns0=$(tree_runtime_ns "$pid")
+		t0=$(now_ns)
+		sleep 2
+		ns1=$(tree_runtime_ns "$pid")
+		t1=$(now_ns)
+		rss=$(tree_rss_kb "$pid")
+		[ "$(tree_pids "$pid" | wc -l)" -lt 2 ] && early=1
+	else
+		early=1
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	stop_bound "$pid" "$STOP_LIMIT"
+	wait "$pid" || st=$?
+	bg_reaped "$pid"
+	if [ $early = 1 ]; then
+		rec type=idle tool="$tool" error="no capture or exited early"
+		return 0
+	fi
+	rec type=idle tool="$tool" cpu_ns=$((ns1 - ns0)) \
+		window_ns=$((t1 - t0)) rss_kb="$rss" status="$st"
+	log "$id: $(((ns1 - ns0) / 1000000)) ms CPU in" \
+		"$(((t1 - t0) / 1000000)) ms without traffic, RSS $rss kB"
+}
+
+# ---- live ---------------------------------------------------------------
+bench_netns_setup
+log "namespaces $BNS_CAP and $BNS_GEN ready"
+for tool in $IDLE_TOOLS; do
+	has_tool "$tool" && idle_trial "$tool"
+done
+# repeat by repeat, so that a run cut short by its time budget still has
+# every workload once
+for ((rep = 1; rep <= REPEATS; rep++)); do
+	for w in $WORKLOADS; do
+		read -r mix size flows rate count _ <<< "${WL[$w]}"
+		log "repeat $rep, workload $w: $mix frames of $size bytes," \
+			"$flows flows, rate" \
+			"$([ "$rate" = 0 ] && echo max || echo "$rate pps")," \
+			"$count packets"
+		for tool in $(wl_tools "$w"); do
+			if ! has_tool "$tool"; then
+				rec type=live workload="$w" tool="$tool" \
+					rep="$rep" error="not installed"
+				continue
+			fi
+			applies "$tool" "$mix" || continue
+			if ! within "$LIVE_BUDGET"; then
+				rec type=live workload="$w" tool="$tool" \
+					rep="$rep" error="skipped: time budget"
+				continue
+			fi
+			live_trial "$w" "$tool" "$rep"
+		done
+	done
+done
+bench_netns_teardown
+
+# ---- instructions per packet (callgrind) --------------------------------
+# The same generator writes the pcaps: 100k packets (quick: 10k) of the
+# mixed workload here, 1M (quick: 200k) with 1k and 100k flows below.
+if [ $QUICK = 1 ]; then
+	OFF_PKTS=200000 OFF_FLOWS="100000" CG_PKTS=10000 CG_FLOWS="100000"
+else
+	OFF_PKTS=1000000 OFF_FLOWS="1000 100000" CG_PKTS=100000
+	CG_FLOWS="1000 100000"
+fi
+if command -v valgrind > /dev/null; then
+	for f in $CG_FLOWS; do
+		if ! within "$CG_BUDGET"; then
+			rec type=callgrind flows="$f" packets="$CG_PKTS" \
+				error="skipped: time budget"
+			continue
+		fi
+		pc=$WORK/cg-$f.pcap
+		"$BLAST" -n "$CG_PKTS" -f "$f" -m mix -w "$pc" > /dev/null
+		chmod 644 "$pc"
+		st=0
+		# -Z root: callgrind writes its profile after the drop
+		timeout 120 valgrind --tool=callgrind \
+			--callgrind-out-file="$WORK/cg-$f.out" \
+			"$PKTSTAT" -Z root -r "$pc" -j > /dev/null \
+			2> "$WORK/cg-$f.err" || st=$?
+		callgrind_annotate --inclusive=yes --threshold=100 --auto=no \
+			"$WORK/cg-$f.out" \
+			> "$WORK/cg-$f.txt" 2>/dev/null || true
+		cg=$("$PARSE" callgrind "$WORK/cg-$f.txt" 2>/dev/null || true)
+		rec type=callgrind flows="$f" packets="$CG_PKTS" status="$st" \
+			total="$(kv_get total "$cg")" \
+			decode="$(kv_get decode "$cg")" \
+			flowtab="$(kv_get flowtab "$cg")" \
+			report="$(kv_get report "$cg")"
+		log "callgrind $f flows: $cg"
+	done
+fi
+
+# ---- offline ------------------------------------------------------------
+for f in $OFF_FLOWS; do
+	"$BLAST" -n "$OFF_PKTS" -f "$f" -m mix -w "$WORK/off-$f.pcap" > /dev/null
+	chmod 644 "$WORK/off-$f.pcap"
+	rec type=pcap flows="$f" packets="$OFF_PKTS" \
+		bytes="$(stat -c %s "$WORK/off-$f.pcap")"
+done
+
+# off_cmd TOOL FILE: the command line into CMD
+off_cmd() {
+	case $1 in
+	pktstat) CMD=("$PKTSTAT" -r "$2" -j) ;;
+	tcpdump) CMD=(tcpdump -r "$2" -w /dev/null) ;;
+	tshark) CMD=(tshark -r "$2" -n -q -z "conv,ip") ;;
+	esac
+}
+
+for ((rep = 1; rep <= REPEATS; rep++)); do
+	for f in $OFF_FLOWS; do
+		cat "$WORK/off-$f.pcap" > /dev/null
+		for tool in pktstat tcpdump tshark; do
+			has_tool "$tool" || continue
+			if ! within "$OFF_BUDGET"; then
+				rec type=offline flows="$f" tool="$tool" \
+					rep="$rep" error="skipped: time budget"
+				continue
+			fi
+			off_cmd "$tool" "$WORK/off-$f.pcap"
+			id=off-$f-$tool-$rep
+			t0=$(now_ns)
+			st=0
+			"$RUNTOOL" -t 60 "$WORK/t/$id.ru" "${CMD[@]}" \
+				> "$WORK/t/$id.out" 2> "$WORK/t/$id.err" ||
+				st=$?
+			t1=$(now_ns)
+			ru=$(cat "$WORK/t/$id.ru")
+			counted=-1
+			if [ "$tool" = pktstat ]; then
+				counted=$(kv_get counted "$("$PARSE" pktstat \
+					"$WORK/t/$id.out" 2>/dev/null || true)")
+			fi
+			rec type=offline flows="$f" tool="$tool" rep="$rep" \
+				packets="$OFF_PKTS" wall_ns=$((t1 - t0)) \
+				utime_us="$(kv_get utime_us "$ru")" \
+				stime_us="$(kv_get stime_us "$ru")" \
+				maxrss_kb="$(kv_get maxrss_kb "$ru")" \
+				status="$st" counted="$counted"
+			log "$id: $(((t1 - t0) / 1000000)) ms"
+			find "$WORK/t/$id.out" -size +4M -delete
+		done
+	done
+done
+
+# ---- UI frame cost ------------------------------------------------------
+if "$PKTSTAT" --help 2>&1 | grep -q -- '--bench-ui'; then
+	out=$(timeout 120 "$PKTSTAT" --bench-ui 100000 2>&1 | tail -n1 ||
+		true)
+	rec type=ui measured=1 raw="$out"
+else
+	rec type=ui measured=0 raw="pktstat has no --bench-ui yet"
+fi
+
+rec type=end seconds=$(($(date +%s) - T_START)) \
+	load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+log "done in $(($(date +%s) - T_START)) s; writing the report"
+# a full run is the one the README quotes: results/latest.*; a quick run
+# writes results/quick.* and leaves those alone
+NAME=$([ $QUICK = 1 ] && echo quick || echo latest)
+mkdir -p bench/results
+python3 bench/report.py "$RECORDS" "bench/results/$NAME"

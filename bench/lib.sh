@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# bench/lib.sh - namespace set-up and process helpers for bench/bench.sh
+# (sourced, not run). Everything made here carries this shell's PID in its
+# name, so several runs (and other engineers' tests) never collide, and
+# bench_teardown removes it all.
+
+# Two namespaces joined by a veth pair: BNS_CAP holds veth0 (the tools
+# capture there), BNS_GEN holds veth1 (the generator sends there). IPv6 is
+# off on both ends, so the kernel adds no frame of its own (no DAD, no
+# MLD): the only frames on the link are the generator's.
+bench_netns_setup() {
+	BNS_CAP=pktbcap$$
+	BNS_GEN=pktbgen$$
+	ip netns add "$BNS_CAP"
+	ip netns add "$BNS_GEN"
+	ip link add veth0 netns "$BNS_CAP" type veth peer name veth1 \
+		netns "$BNS_GEN"
+	local ns
+	for ns in "$BNS_CAP" "$BNS_GEN"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ip netns exec "$ns" sysctl -qw \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$BNS_CAP" link set veth0 up
+	ip -n "$BNS_GEN" link set veth1 up
+}
+
+bench_netns_teardown() {
+	if [ -n "${BNS_CAP:-}" ]; then
+		ip netns del "$BNS_CAP" 2>/dev/null || true
+	fi
+	if [ -n "${BNS_GEN:-}" ]; then
+		ip netns del "$BNS_GEN" 2>/dev/null || true
+	fi
+}
+
+# in_cap CMD...: run in the capture namespace
+in_cap() {
+	ip netns exec "$BNS_CAP" "$@"
+}
+
+# in_gen CMD...: run in the generator namespace
+in_gen() {
+	ip netns exec "$BNS_GEN" "$@"
+}
+
+# rx_packets: veth0's received-frame counter, read inside its namespace
+rx_packets() {
+	in_cap cat /sys/class/net/veth0/statistics/rx_packets
+}
+
+# packet_sockets: how many AF_PACKET sockets the capture namespace has
+packet_sockets() {
+	in_cap cat /proc/net/packet | tail -n +2 | wc -l
+}
+
+# wait_sockets N SECS: until the capture namespace has more than N packet
+# sockets (a tool has opened its capture) and their number has not
+# changed for 0.3 s (a tool may open several, and set up its ring and
+# bind after creating each); at most SECS seconds
+wait_sockets() {
+	local n=$1 secs=$2 i c last=-1 same=0
+	for ((i = 0; i < secs * 10; i++)); do
+		c=$(packet_sockets)
+		if [ "$c" -gt "$n" ]; then
+			if [ "$c" = "$last" ]; then
+				same=$((same + 1))
+				[ $same -ge 3 ] && return 0
+			else
+				same=0
+			fi
+		fi
+		last=$c
+		sleep 0.1
+	done
+	return 1
+}
+
+# The /proc readers below use bash builtins only: they run several times
+# a trial, while the tool is measured.
+
+# tree_pids PID: PID and all its descendants, one a line
+tree_pids() {
+	local p=$1 f c line
+	echo "$p"
+	for f in /proc/"$p"/task/*/children; do
+		[ -r "$f" ] || continue
+		line=
+		{ read -r line < "$f"; } 2>/dev/null || true
+		for c in $line; do
+			tree_pids "$c"
+		done
+	done
+}
+
+# tree_cpu PID: CPU ticks (utime + stime, every thread, live and exited)
+# of PID and its descendants, from /proc/PID/stat
+tree_cpu() {
+	local p sum=0 line
+	local -a f
+	for p in $(tree_pids "$1"); do
+		line=
+		{ read -r line < /proc/"$p"/stat; } 2>/dev/null || continue
+		# utime and stime: fields 14 and 15, the 12th and 13th after
+		# the ")" that closes the command name
+		read -r -a f <<< "${line##*) }"
+		sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
+}
+
+# tree_runtime_ns PID: nanoseconds on CPU of every live thread of PID and
+# its descendants (/proc/PID/task/TID/schedstat, first field); finer than
+# tree_cpu, blind to threads that already exited
+tree_runtime_ns() {
+	local p sum=0 f t
+	for p in $(tree_pids "$1"); do
+		for f in /proc/"$p"/task/*/schedstat; do
+			t=
+			{ read -r t _ < "$f"; } 2>/dev/null || continue
+			sum=$((sum + ${t:-0}))
+		done
+	done
+	echo "$sum"
+}
+
+# status_kb FILE KEY: a "KEY: N kB" figure of a /proc status file, or 0
+status_kb() {
+	local k v _
+	{
+		while read -r k v _; do
+			if [ "$k" = "$2:" ]; then
+				echo "$v"
+				return 0
+			fi
+		done < "$1"
+	} 2>/dev/null || true
+	echo 0
+}
+
+# tree_rss_kb PID: resident set now (VmRSS, kB), summed over the tree
+tree_rss_kb() {
+	local p sum=0 v
+	for p in $(tree_pids "$1"); do
+		v=$(status_kb /proc/"$p"/status VmRSS)
+		sum=$((sum + v))
+	done
+	echo "$sum"
+}
