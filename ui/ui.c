@@ -675,8 +675,13 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	view_set_unit(ui->v, o->unit == OPTS_UNIT_PACKETS ? VIEW_UNIT_PACKETS
 							  : ui->rate_unit);
 	view_set_per_direction(ui->v, o->per_direction);
-	view_set_numeric(ui->v, o->numeric == 1);
-	ui->totals = 1;
+	view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
+	/* the original pktstat's -t (top: by rate) and -l (last seen) */
+	if (o->last)
+		view_set_sort(ui->v, VIEW_SORT_LAST);
+	else if (o->top)
+		view_set_sort(ui->v, VIEW_SORT_RATE);
+	ui->totals = 1; /* the original's -T is the default here */
 
 	ui->utf8 = utf8_locale();
 	ui->scr = newterm(NULL, stdout, stdin);
