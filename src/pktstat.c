@@ -12,8 +12,11 @@
 #include "pktstat.h"
 
 #include <errno.h>
+#include <curses.h>
 #include <pcap/pcap.h>
+#include <term.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +63,36 @@ struct pktstat {
 	int started_as_root;
 	uint64_t last_expire_ns; /* monotonic */
 };
+
+/*
+ * One error line on stderr, "pktstat: <msg>", with every control byte
+ * shown as '?': paths, filters and names in messages can come from
+ * anyone, and must not drive the terminal.
+ */
+static void say(const char *msg)
+{
+	char line[1200];
+	size_t i;
+
+	snprintf(line, sizeof(line), "%s", msg ? msg : "");
+	for (i = 0; line[i]; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	fprintf(stderr, "pktstat: %s\n", line);
+}
+
+/* say() with a printf format. */
+static void sayf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sayf(const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	say(msg);
+}
 
 /* Set once in pktstat_main before any thread exists; read-only after. */
 static pthread_t main_thread;
@@ -539,10 +572,10 @@ static void report_link_changes(struct pktstat *run, int *was_down)
 		down = run->ops->link(run->w[i].h) == CAP_LINK_DOWN;
 		if (down != was_down[i] &&
 		    (i == 0 || run->threads == 1 || i % run->threads == 0))
-			fprintf(stderr, "pktstat: %s: %s\n",
-				run->w[i].iface ? run->w[i].iface : "any",
-				down ? "interface down, capture paused"
-				     : "interface up, capture resumed");
+			sayf("%s: %s",
+			     run->w[i].iface ? run->w[i].iface : "any",
+			     down ? "interface down, capture paused"
+				  : "interface up, capture resumed");
 		was_down[i] = down;
 	}
 }
@@ -575,7 +608,7 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 			char e[512];
 			if (pktstat_write_snapshot(run, NULL, NULL, 0, e,
 						   sizeof(e)))
-				fprintf(stderr, "pktstat: %s\n", e);
+				say(e);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
@@ -652,7 +685,7 @@ static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
 
 			if (abbrev_load_defaults(run->abbrev, getenv("HOME"),
 						 e2, sizeof(e2)))
-				fprintf(stderr, "pktstat: warning: %s\n", e2);
+				sayf("warning: %s", e2);
 		}
 	}
 	run->counters = counters_new((unsigned)run->nw, err, errlen);
@@ -692,7 +725,7 @@ int pktstat_main(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "pktstat: %s\n", err);
+		say(err);
 		fprintf(stderr, "Try 'pktstat --help' for more information.\n");
 		return OPTS_EXIT_USAGE;
 	}
@@ -722,6 +755,27 @@ int pktstat_main(int argc, char **argv)
 		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
 		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns &&
 		  run.o.tcpstat == OPTS_TCPSTAT_OFF);
+	if (use_ui) {
+		/* A terminal that cannot move the cursor (TERM=dumb) gets the
+		 * report instead of a blank screen. An unknown TERM is left to
+		 * the UI, which names it. */
+		int e = 0;
+
+		if (setupterm(NULL, STDOUT_FILENO, &e) == OK) {
+			const char *cup = tigetstr("cup");
+
+			if (!cup || cup == (const char *)-1) {
+				const char *t = getenv("TERM");
+
+				sayf("TERM=%s: the terminal cannot move the "
+				     "cursor; "
+				     "printing a report at the end instead",
+				     t ? t : "");
+				use_ui = 0;
+			}
+			del_curterm(cur_term);
+		}
+	}
 	/* How long to collect: -t; the original's -1 collects for its wait
 	 * time (-w, 5 s by default, as the original); tcpstat's --seconds. */
 	run.period_ns = run.o.timeout_ns;
@@ -758,7 +812,7 @@ int pktstat_main(int argc, char **argv)
 
 		run.tcpstat = tcpstat_new(&tc, err, sizeof(err));
 		if (!run.tcpstat) {
-			fprintf(stderr, "pktstat: %s\n", err);
+			say(err);
 			opts_free(&run.o);
 			free(run.filter);
 			return OPTS_EXIT_USAGE;
@@ -795,7 +849,7 @@ int pktstat_main(int argc, char **argv)
 
 	/* Before anything is opened or any thread exists. */
 	if (privs_fork(&run.privs, run.o.user, err, sizeof(err))) {
-		fprintf(stderr, "pktstat: %s\n", err);
+		say(err);
 		opts_free(&run.o);
 		free(run.filter);
 		return 1;
@@ -803,10 +857,8 @@ int pktstat_main(int argc, char **argv)
 	rcu_register_thread();
 	run.start_wall_ns = now_ns(CLOCK_REALTIME);
 	run.start_mono_ns = now_ns(CLOCK_MONOTONIC);
-	run.ft = flowtab_new(run.o.max_flows, err, sizeof(err));
-	if (!run.ft || !run.filter) {
-		fprintf(stderr, "pktstat: %s\n",
-			run.ft ? "out of memory" : err);
+	if (!run.filter) {
+		say("out of memory");
 		status = 1;
 		goto out;
 	}
@@ -821,20 +873,31 @@ int pktstat_main(int argc, char **argv)
 		rc = -EPROTONOSUPPORT;
 	}
 	if (rc) {
-		fprintf(stderr, "pktstat: %s\n", err);
+		say(err);
 		status = 1;
 		goto out;
 	}
-	rc = setup_seed_modes(&run, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "pktstat: %s\n", err);
-		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
-		goto out;
-	}
+	/* Before any thread exists (liburcu starts its own in flowtab_new):
+	 * capabilities are per thread, and a thread made before the drop
+	 * would keep them. */
 	rc = privs_drop(run.privs, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "pktstat: %s\n", err);
+		say(err);
 		status = 1;
+		goto out;
+	}
+	run.ft = flowtab_new(run.o.max_flows, err, sizeof(err));
+	if (!run.ft) {
+		say(err);
+		status = 1;
+		goto out;
+	}
+	for (int i = 0; i < run.nw; i++)
+		run.w[i].ft = run.ft;
+	rc = setup_seed_modes(&run, err, sizeof(err));
+	if (rc) {
+		say(err);
+		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 		goto out;
 	}
 	for (int i = 0; i < run.nw; i++) {
@@ -855,7 +918,7 @@ int pktstat_main(int argc, char **argv)
 		run.names = names_new(65536, 256, NULL);
 		rc = ui_run(&run, err, sizeof(err));
 		if (rc < 0) {
-			fprintf(stderr, "pktstat: %s\n", err);
+			say(err);
 			status = 1;
 		} else if (rc > 128) {
 			sig = rc - 128;
@@ -873,7 +936,7 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 	}
 	if (worker_error(&run)) {
-		fprintf(stderr, "pktstat: %s\n", worker_error(&run));
+		say(worker_error(&run));
 		status = 1;
 	}
 	if (use_ui || run.o.snapshot_path) {
@@ -881,11 +944,10 @@ int pktstat_main(int argc, char **argv)
 
 		if (pktstat_write_snapshot(&run, NULL, written, sizeof(written),
 					   err, sizeof(err))) {
-			fprintf(stderr, "pktstat: %s\n", err);
+			say(err);
 			status = 1;
 		} else if (use_ui) {
-			fprintf(stderr, "pktstat: snapshot written to %s\n",
-				written);
+			sayf("snapshot written to %s", written);
 		}
 	}
 	if (run.tcpstat) {
@@ -894,6 +956,8 @@ int pktstat_main(int argc, char **argv)
 		struct snapshot s;
 
 		snapshot_init(&s);
+		int werr = 0;
+
 		if (pktstat_snapshot(&run, &s) == 0 &&
 		    origfmt_write_batch(
 			    stdout, &s, snapshot_duration_ns(&s) / 1e9,
@@ -905,22 +969,26 @@ int pktstat_main(int argc, char **argv)
 						   ? ORIGFMT_SORT_PACKETS
 						   : ORIGFMT_SORT_OCTETS)
 					: ORIGFMT_SORT_DESC) != 0)
-			status = 1;
+			werr = 1;
 		snapshot_free(&s);
-		if (fflush(stdout) != 0)
+		if (fflush(stdout) != 0 || werr) {
+			sayf("stdout: %s", strerror(errno ? errno : EIO));
 			status = 1;
+		}
 	} else if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
 		rc = 0;
 		if (run.o.interval_ns && !use_ui)
 			print_interval(&run); /* the last, partial interval */
 		else
 			rc = print_report(&run, stdout, run.o.json);
-		if (rc && rc != -EIO) {
-			fprintf(stderr, "pktstat: report: %s\n", strerror(-rc));
+		if (rc == -EIO ||
+		    (rc == 0 && (fflush(stdout) || ferror(stdout)))) {
+			sayf("stdout: %s", strerror(errno ? errno : EIO));
+			status = 1;
+		} else if (rc) {
+			sayf("report: %s", strerror(-rc));
 			status = 1;
 		}
-		if (fflush(stdout) != 0 && status == 0)
-			status = 1;
 	}
 out:
 	run_free(&run);

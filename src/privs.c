@@ -44,19 +44,51 @@ struct privs_reply {
 
 static volatile sig_atomic_t child_pid;
 
+/*
+ * Job control as sudo does it: the parent ignores the terminal's stop
+ * signals (the child restores the terminal first, then stops itself);
+ * when the child has stopped, the parent stops too, so the shell sees
+ * the whole job stopped, and fg's SIGCONT to the group resumes both.
+ */
+static void on_child_change(int sig)
+{
+	siginfo_t si;
+	int saved = errno;
+
+	(void)sig;
+	memset(&si, 0, sizeof(si));
+	if (child_pid > 0 &&
+	    waitid(P_PID, (id_t)child_pid, &si, WSTOPPED | WNOHANG | WNOWAIT) ==
+		    0 &&
+	    si.si_pid == (pid_t)child_pid && si.si_code == CLD_STOPPED)
+		kill(getpid(), SIGSTOP);
+	errno = saved;
+}
+
 static void forward_signal(int sig)
 {
 	if (child_pid > 0)
 		kill((pid_t)child_pid, sig);
 }
 
+struct copy_ctx {
+	int fd;		 /* the report's pipe */
+	int sock;	 /* the commit byte arrives here after the pipe's EOF */
+	int read_commit; /* the commit byte has been read */
+};
+
+/*
+ * Copy the pipe into the file; keep it only if the child then commits
+ * ('C' on the socket): a child killed mid-report closes the pipe too, and
+ * a cut-off report must never replace a whole one.
+ */
 static int copy_pipe(FILE *out, void *ctx)
 {
-	int fd = *(int *)ctx;
-	char buf[65536];
+	struct copy_ctx *c = ctx;
+	char buf[65536], commit = 0;
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+	while ((n = read(c->fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -65,7 +97,11 @@ static int copy_pipe(FILE *out, void *ctx)
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
 			return -EIO;
 	}
-	return 0;
+	do
+		n = read(c->sock, &commit, 1);
+	while (n < 0 && errno == EINTR);
+	c->read_commit = 1;
+	return n == 1 && commit == 'C' ? 0 : -EPIPE;
 }
 
 /* Drain a pipe so the writer never blocks when the save failed early. */
@@ -126,6 +162,12 @@ static void parent_loop(int sock, pid_t pid)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGWINCH, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	sa.sa_handler = on_child_change;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
 	{
 		/* main blocked these for its own threads; the parent handles
 		 * them by forwarding */
@@ -136,12 +178,20 @@ static void parent_loop(int sock, pid_t pid)
 	}
 	while (recv_req(sock, path, sizeof(path), &fd) == 0) {
 		struct privs_reply rep;
+		struct copy_ctx cc = { fd, sock, 0 };
 
 		memset(&rep, 0, sizeof(rep));
-		rep.rc = report_save(path, copy_pipe, &fd, rep.err,
+		rep.rc = report_save(path, copy_pipe, &cc, rep.err,
 				     sizeof(rep.err));
 		drain(fd);
 		close(fd);
+		if (!cc.read_commit) {
+			/* refused before copying: still consume the byte */
+			char b;
+
+			while (read(sock, &b, 1) < 0 && errno == EINTR)
+				;
+		}
 		while (write(sock, &rep, sizeof(rep)) < 0 && errno == EINTR)
 			;
 	}
@@ -286,7 +336,16 @@ int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 	} else {
 		mm.path = path;
 		rc = report_write(f, report_format_for(path), s, &mm);
-		fclose(f);
+		if (fclose(f) != 0 && rc == 0)
+			rc = -EIO;
+	}
+	{
+		char commit = f && rc == 0 ? 'C' : 'A';
+
+		if (write(p->sock, &commit, 1) != 1) {
+			snprintf(err, errlen, "%s: snapshot writer gone", path);
+			return -EPIPE;
+		}
 	}
 	while (got < sizeof(rep)) {
 		ssize_t n =

@@ -375,8 +375,10 @@ static void write_text(FILE *out, const struct snapshot *s,
 			fprintf(out, ", %s: %" PRIu64, decode_err_name(e),
 				s->err[e]);
 	fputc('\n', out);
-	fprintf(out, "Capture: %s, backend %s, threads %d, filter: ", m->source,
-		m->backend, m->threads);
+	fprintf(out, "Capture: ");
+	text_str(out, m->source);
+	fprintf(out, ", backend %s, threads %d, filter: ", m->backend,
+		m->threads);
 	text_str(out, m->filter && *m->filter ? m->filter : "(none)");
 	fprintf(out,
 		"\nLoss: kernel drops: %" PRIu64 ", freezes: %" PRIu64
@@ -537,6 +539,43 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	return 0;
 }
 
+/*
+ * As root: refuse a path any of whose directories another user controls -
+ * one they own (they could swap its entries), or a symbolic link they own
+ * (they choose where it points). Checked component by component with
+ * lstat, so a planted link cannot redirect the write. 0 or -EPERM.
+ */
+static int check_components(const char *dir, char *err, size_t errlen,
+			    const char *path)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t i, len;
+
+	if (geteuid() != 0)
+		return 0;
+	len = strlen(dir);
+	if (len >= sizeof(buf))
+		return 0; /* too long: the open below names the problem */
+	memcpy(buf, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		char c = buf[i];
+
+		if (c != '/' && c != '\0')
+			continue;
+		buf[i] = '\0';
+		if (lstat(buf, &st) == 0 && st.st_uid != 0 &&
+		    (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))) {
+			snprintf(err, errlen,
+				 "%s: %s is owned by another user, refused",
+				 path, buf);
+			return -EPERM;
+		}
+		buf[i] = c;
+	}
+	return 0;
+}
+
 int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 		size_t errlen)
 {
@@ -575,6 +614,9 @@ int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 		snprintf(err, errlen, "%.64s...: file name too long", path);
 		return -ENAMETOOLONG;
 	}
+	rc = check_components(dir, err, errlen, path);
+	if (rc)
+		return rc;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		rc = -errno;
