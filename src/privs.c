@@ -57,7 +57,11 @@ static void on_child_change(int sig)
 
 	(void)sig;
 	memset(&si, 0, sizeof(si));
-	if (child_pid > 0 &&
+	/* Follow the child only as the foreground job of a terminal (job
+	 * control): otherwise a SIGSTOP sent to the child alone (a debugger,
+	 * a test) would stop the writer too, and nobody would resume it. */
+	if (child_pid > 0 && isatty(STDIN_FILENO) &&
+	    tcgetpgrp(STDIN_FILENO) == getpgrp() &&
 	    waitid(P_PID, (id_t)child_pid, &si, WSTOPPED | WNOHANG | WNOWAIT) ==
 		    0 &&
 	    si.si_pid == (pid_t)child_pid && si.si_code == CLD_STOPPED)
