@@ -13,11 +13,9 @@
 # the file is always whole. Each scenario prints the figure it checks.
 . "$(dirname "$0")/lib.sh"
 SOCK=pktstat-faults-$$
-T() { tmux -L "$SOCK" "$@"; }
 NB=
 on_exit() {
-	T kill-server 2> /dev/null
-	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
+	tmux_teardown
 	netns_teardown
 	[ -n "$NB" ] && rm -rf "$NB"
 	cleanup_tmp
@@ -33,15 +31,6 @@ FAST=(--max-flows 50000)
 now_ns() { date +%s%N; }
 section() { echo "# [${SECONDS}s] $*"; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
-screen() { T capture-pane -p -t ui; }
-wait_for() { # wait_for REGEX [seconds]: the pane shows REGEX
-	local i
-	for i in $(seq $((${2:-5} * 20))); do
-		screen | grep -q -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 wait_file() { # wait_file FILE [seconds]: FILE exists, non-empty
 	local i
 	for i in $(seq $((${2:-5} * 100))); do

@@ -14,11 +14,9 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 SOCK=pktstat-fp-$$
-T() { tmux -L "$SOCK" "$@"; }
 PUB=
 on_exit() {
-	T kill-server 2> /dev/null
-	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
+	tmux_teardown
 	netns_teardown
 	[ -n "$PUB" ] && rm -rf "$PUB"
 	cleanup_tmp
@@ -28,15 +26,6 @@ PK=$(readlink -f "$PKTSTAT")
 SEND=$B/tests/gen/sendframes
 FAST=(--max-flows 50000)
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-screen() { T capture-pane -p -t ui; }
-wait_for() { # wait_for REGEX [seconds]
-	local i
-	for i in $(seq $((${2:-5} * 20))); do
-		screen | grep -q -- "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 wait_file() {
 	local i
 	for i in $(seq $((${2:-5} * 100))); do

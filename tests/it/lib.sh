@@ -85,7 +85,11 @@ wait_capture_ready() {
 # one session "ui"; removed with the namespaces and the temp dir on exit.
 tmux_setup() { # tmux_setup NAME
 	SOCK=$1-$$
-	trap 'T kill-server 2>/dev/null; netns_teardown; cleanup_tmp' EXIT
+	trap 'tmux_teardown; netns_teardown; cleanup_tmp' EXIT
+}
+tmux_teardown() { # the private server and its socket file
+	T kill-server 2> /dev/null
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
 }
 T() { tmux -L "$SOCK" "$@"; }
 screen() { T capture-pane -p -t ui; }
