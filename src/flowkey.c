@@ -146,11 +146,6 @@ uint64_t flowkey_hash(const struct flow_key *key, uint64_t seed)
 	return XXH3_64bits_withSeed(key, sizeof(*key), seed);
 }
 
-int flowkey_equal(const struct flow_key *x, const struct flow_key *y)
-{
-	return memcmp(x, y, sizeof(*x)) == 0;
-}
-
 static int cmp_u(unsigned int x, unsigned int y)
 {
 	return (x > y) - (x < y);

@@ -892,6 +892,7 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	flowtab_set_writers(run.ft, (unsigned int)run.nw);
 	for (int i = 0; i < run.nw; i++)
 		run.w[i].ft = run.ft;
 	rc = setup_seed_modes(&run, err, sizeof(err));
