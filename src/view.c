@@ -136,6 +136,7 @@ struct view {
 	enum view_unit unit;
 	int per_dir;
 	int numeric;
+	double max_bits; /* fixed maximum (-m) in bits/s; 0: the peak */
 	view_name_fn name_fn;
 	void *name_ctx;
 
@@ -1066,6 +1067,21 @@ int view_numeric(const struct view *v)
 	return v->numeric;
 }
 
+void view_set_max_bps(struct view *v, double bits_per_s)
+{
+	/* NaN fails the comparison: auto-detect, as for 0. */
+	v->max_bits = bits_per_s > 0 && isfinite(bits_per_s) ? bits_per_s : 0;
+}
+
+double view_max_bps(const struct view *v, int *fixed)
+{
+	if (fixed)
+		*fixed = v->max_bits > 0;
+	if (v->max_bits > 0)
+		return v->max_bits;
+	return v->shown.tot.peak_bps * 8.0;
+}
+
 void view_set_resolver(struct view *v, view_name_fn fn, void *ctx)
 {
 	v->name_fn = fn;
@@ -1172,6 +1188,21 @@ double view_row_avg(const struct view *v, const struct view_row *r, int h)
 		p = (double)f->avg_pps[0][h] + f->avg_pps[1][h];
 	}
 	return view_unit_rate(v->unit, b, p);
+}
+
+double view_row_percent(const struct view *v, const struct view_row *r)
+{
+	const struct view_flow *f = r->f;
+	double b, ref;
+
+	b = r->dir != VIEW_DIR_BOTH ? f->bps[r->dir] : f->bps[0] + f->bps[1];
+	if (b <= 0)
+		return 0.0;
+	/* Bytes over bytes: the same share in any unit but packets. */
+	ref = v->max_bits > 0 ? v->max_bits / 8.0 : v->shown.tot.peak_bps;
+	if (!(ref > 0))
+		return -1.0;
+	return 100.0 * b / ref;
 }
 
 double view_row_pps(const struct view_row *r)
@@ -1868,6 +1899,30 @@ int view_format_rate(double value, int width, char *buf, size_t len)
 	char cands[4][32];
 	int n = si_cands(value, cands);
 
+	return fit(cands, n, width, buf, len);
+}
+
+int view_format_percent(double pct, int width, char *buf, size_t len)
+{
+	char cands[5][32];
+	int n = 0, i, k;
+
+	if (!(pct >= 0.0)) {
+		strcpy(cands[n++], "-");
+	} else if (pct == 0.0) {
+		strcpy(cands[n++], "0%");
+	} else if (pct < 1e15) { /* beyond: stars, as any number */
+		if (pct < 9.95)
+			snprintf(cands[n++], 32, "%.1f%%", pct);
+		snprintf(cands[n++], 32, "%.0f%%", pct);
+		/* Far beyond 100% (-m well below the real rate): "12k%". */
+		if (pct >= 999.5) {
+			k = si_cands(pct, cands + n);
+			for (i = n; i < n + k; i++)
+				strcat(cands[i], "%");
+			n += k;
+		}
+	}
 	return fit(cands, n, width, buf, len);
 }
 
