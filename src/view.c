@@ -209,6 +209,17 @@ static struct vent *ent_find(const struct view *v, uint64_t id)
 	return NULL;
 }
 
+/* The entry of a shown flow: the one it was ingested with, unless that
+ * has been reused since (while paused), then by id. */
+static struct vent *ent_of(const struct view *v, const struct view_flow *f)
+{
+	const struct vent *e = &v->ents[f->ent];
+
+	if (f->ent < v->ents_hw && e->gen && e->id == f->row.id)
+		return (struct vent *)e;
+	return ent_find(v, f->row.id);
+}
+
 static void tab_put(struct view *v, uint32_t e)
 {
 	size_t mask = v->tab_size - 1, i;
@@ -735,7 +746,7 @@ static int frozen_append(struct view *v)
 	size_t i, n = 0;
 
 	for (i = 0; i < d->nvf; i++) {
-		struct vent *e = ent_find(v, d->vf[i].row.id);
+		struct vent *e = ent_of(v, &d->vf[i]);
 
 		if (e && e->fpos != NO_POS)
 			d->vf[i].fpos = e->fpos;
@@ -1597,9 +1608,16 @@ static int layout_order(struct view *v)
 		v->nord = n;
 		v->ord_full = n <= 1;
 	} else {
-		/* Frozen positions are unique per flow and below next_fpos;
-		 * rows of one flow are adjacent (AB then BA). */
+		/*
+		 * Frozen positions are unique per flow and below next_fpos;
+		 * rows of one flow are adjacent (AB then BA). A counting
+		 * placement: the rows are read in their order (a walk in
+		 * position order would miss the cache on every row at 1M
+		 * flows), only the writes land in scattered places. The
+		 * position is the key: no sort key is computed.
+		 */
 		size_t span;
+		uint32_t sum = 0, c;
 
 		if (frozen_append(v))
 			return -ENOMEM;
@@ -1607,27 +1625,33 @@ static int layout_order(struct view *v)
 		if (grow((void **)&v->perm, &v->perm_cap, span + 1,
 			 sizeof(*v->perm)))
 			return -ENOMEM;
-		memset(v->perm, 0xff, span * sizeof(*v->perm));
-		for (i = v->nrows; i-- > 0;) {
-			uint32_t pos = v->rows[i].f->fpos;
-
-			if (pos < span)
-				v->perm[pos] = (uint32_t)i; /* first row wins */
+		memset(v->perm, 0, span * sizeof(*v->perm));
+		for (i = 0; i < v->nrows; i++) {
+			if (v->rows[i].f->fpos < span)
+				v->perm[v->rows[i].f->fpos]++;
 		}
 		for (i = 0; i < span; i++) {
-			uint32_t r = v->perm[i];
+			c = v->perm[i];
+			v->perm[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < v->nrows; i++) {
+			const struct view_row *w = &v->rows[i];
+			uint32_t pos = w->f->fpos;
+			struct sortent *o;
 
-			if (r == UINT32_MAX)
+			if (pos >= span)
 				continue;
-			do {
-				if (row_matches(v, &v->rows[r])) {
-					row_key(v, &v->rows[r], r, &v->ord[n]);
-					v->ord[n].k0 = i;
-					n++;
-				}
-				r++;
-			} while (r < v->nrows &&
-				 v->rows[r].f == v->rows[r - 1].f);
+			o = &v->ord[v->perm[pos]++];
+			o->k0 = pos;
+			o->k1 = o->k2 = 0;
+			o->tie = w->f->row.id << 2 | (uint64_t)w->dir;
+			o->row = row_matches(v, w) ? (uint32_t)i : UINT32_MAX;
+		}
+		/* Rows the display filter hides leave their places. */
+		for (i = 0; i < sum; i++) {
+			if (v->ord[i].row != UINT32_MAX)
+				v->ord[n++] = v->ord[i];
 		}
 		v->nord = n;
 		v->ord_full = 1;

@@ -575,6 +575,37 @@ Test(view, frozen_order_survives_churn)
 	view_free(v);
 }
 
+/* One row per direction on a frozen order: a flow's rows stay together,
+ * A->B first, in the frozen places; the filter hides whole flows. */
+Test(view, frozen_order_direction_rows_stay_together)
+{
+	struct view *v = four_flows();
+	const uint64_t want[8] = { 3, 3, 2, 2, 4, 4, 1, 1 };
+	size_t n, i;
+
+	view_set_frozen(v, 1); /* 3 2 4 1 */
+	view_set_per_direction(v, 1);
+	cr_assert(view_frozen(v));
+	cr_assert_eq(view_layout(v, 10), 0);
+	n = view_nvisible(v);
+	cr_assert_eq(n, 8, "rows: %zu", n);
+	for (i = 0; i < n; i++) {
+		const struct view_row *r = view_row_at(v, i);
+
+		cr_assert_eq(r->f->row.id, want[i], "row %zu: flow %llu", i,
+			     (unsigned long long)r->f->row.id);
+		cr_assert_eq(r->dir, i % 2 ? FLOW_DIR_BA : FLOW_DIR_AB,
+			     "row %zu: dir %d", i, r->dir);
+	}
+	cr_assert_eq(view_filter_set(v, ":1004"), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_nvisible(v), 2);
+	cr_assert_eq(view_row_at(v, 0)->f->row.id, 4);
+	cr_assert_eq(view_row_at(v, 0)->dir, FLOW_DIR_AB);
+	cr_assert_eq(view_row_at(v, 1)->dir, FLOW_DIR_BA);
+	view_free(v);
+}
+
 /* ---- pause ----------------------------------------------------------- */
 
 Test(view, pause_freezes_display_resume_shows_latest)
