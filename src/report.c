@@ -251,10 +251,11 @@ enum report_format report_format_for(const char *path)
  * One direction of one flow, as reports print it. The sort keys sit in
  * the entry so most comparisons touch no row: bytes and packets
  * descending, then the flow key's order (flowkey_cmp), whose leading bytes
- * are packed into @kpre, then the direction.
+ * are packed into @kpre and @kpre2, then the direction. 32 bytes: a
+ * report of 1M flows needs two of these a flow.
  */
 struct report_dir {
-	uint64_t bytes, pkts, kpre, kpre2;
+	uint64_t bytes, kpre, kpre2;
 	uint32_t row;
 	uint32_t dir; /* FLOW_DIR_AB: src = A */
 };
@@ -290,12 +291,15 @@ static inline int dir_order(const struct report_dir *a,
 			    const struct report_dir *b,
 			    const struct flowtab_row *rows)
 {
+	uint64_t ap, bp;
 	int c;
 
 	if (a->bytes != b->bytes)
 		return a->bytes > b->bytes ? -1 : 1;
-	if (a->pkts != b->pkts)
-		return a->pkts > b->pkts ? -1 : 1;
+	ap = rows[a->row].pkts[a->dir];
+	bp = rows[b->row].pkts[b->dir];
+	if (ap != bp)
+		return ap > bp ? -1 : 1;
 	if (a->kpre != b->kpre)
 		return a->kpre < b->kpre ? -1 : 1;
 	if (a->kpre2 != b->kpre2)
@@ -308,7 +312,8 @@ static inline int dir_order(const struct report_dir *a,
 
 /*
  * Merge sort of @d[0..n) with the comparison inlined (qsort's calls
- * through a pointer were half the sort's cost); @tmp holds n entries.
+ * through a pointer were half the sort's cost); @tmp holds n / 2 + 1
+ * entries.
  * Stable, though the order is total anyway.
  */
 static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n,
@@ -331,11 +336,14 @@ static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n,
 	dir_sort(d + h, tmp, n - h, rows);
 	if (dir_order(&d[h - 1], &d[h], rows) <= 0)
 		return; /* already in order */
+	memcpy(tmp, d, h * sizeof(*d));
+	/* merge tmp[0..h) and d[h..n) into d[0..): the write position k
+	 * never passes the read position j */
 	while (i < h && j < n)
-		tmp[k++] = dir_order(&d[j], &d[i], rows) < 0 ? d[j++] : d[i++];
+		d[k++] =
+			dir_order(&d[j], &tmp[i], rows) < 0 ? d[j++] : tmp[i++];
 	while (i < h)
-		tmp[k++] = d[i++];
-	memcpy(d, tmp, k * sizeof(*d)); /* d[j..n) is already in place */
+		d[k++] = tmp[i++];
 }
 
 /* Build the direction-split list, sorted. Caller frees. */
@@ -355,15 +363,14 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 		for (int dir = 0; dir < 2; dir++) {
 			if (!r->pkts[dir])
 				continue;
-			d[k] = (struct report_dir){
-				r->bytes[dir], r->pkts[dir], pre,
-				pre2,	       (uint32_t)i,  (uint32_t)dir
-			};
+			d[k] = (struct report_dir){ r->bytes[dir], pre, pre2,
+						    (uint32_t)i,
+						    (uint32_t)dir };
 			k++;
 		}
 	}
 	if (k > 1) {
-		struct report_dir *tmp = malloc(k * sizeof(*tmp));
+		struct report_dir *tmp = malloc((k / 2 + 1) * sizeof(*tmp));
 
 		if (!tmp) {
 			free(d);
