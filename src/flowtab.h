@@ -91,6 +91,7 @@ struct flowtab_pend {
 };
 struct flowtab_batch {
 	unsigned int head, n;
+	void *spare; /* a free slot kept for the next new flow */
 	struct flowtab_pend e[FLOWTAB_BATCH];
 };
 

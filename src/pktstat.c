@@ -1059,6 +1059,12 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 		}
 	}
+	if (have_fin) {
+		/* Nothing needs the table any more: tear it down while the
+		 * snapshot thread may still be writing. */
+		flowtab_free(run.ft);
+		run.ft = NULL;
+	}
 	if (fs.started) {
 		pthread_join(fs.tid, NULL);
 		fs.started = 0;
