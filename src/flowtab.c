@@ -15,14 +15,16 @@
  * edge TSan cannot see is the grace period before a node is freed: that is
  * what tests/tsan.supp covers, by liburcu's frames only.
  *
- * Hint index: beside cds_lfht, a direct-mapped array of flow pointers
- * indexed by the key's hash. A worker that finds its flow there (checked:
- * same key, not deleted) skips the cds_lfht walk, and the batch pipeline
- * prefetches the slot and then the flow a few packets ahead. A slot is a
- * cache only: a miss falls back to cds_lfht. Deletion marks the flow dead
- * and clears its slot before call_rcu; a worker that stores a flow into a
- * slot re-checks the mark after the store (both sides sequentially
- * consistent), so no slot can keep a flow past its grace period.
+ * Hint index: beside cds_lfht, a two-way set-associative array of flow
+ * pointers indexed by the key's hash. A worker that finds its flow there
+ * (checked: same key, live) skips the cds_lfht walk, and the batch
+ * pipeline prefetches the set and then the flow a few packets ahead. An
+ * entry is a cache only: a miss falls back to cds_lfht. Deletion marks
+ * the flow dead and clears its entries before call_rcu; a worker that
+ * stores an entry re-checks the mark after the store (both sides
+ * sequentially consistent), so no entry keeps a flow past its grace
+ * period. (Entries point into the arena, which lives as long as the
+ * table, so even a stale one could only fail the key and state check.)
  *
  * Cap policy: overflow, never eviction. A packet of a new flow that finds
  * max_flows flows live (or whose node cannot be allocated) is added to the
@@ -115,8 +117,8 @@ struct flowtab {
 	struct cds_lfht *ht;
 	uint64_t seed;
 	size_t max;
-	int single; /* one accounting thread: flowtab_set_writers */
-	struct flowtab_flow **hint; /* hint index, hmask + 1 slots */
+	int single;	/* one accounting thread: flowtab_set_writers */
+	uint64_t *hint; /* hint index: hmask + 1 sets of two entries */
 	unsigned long hmask;
 	struct flowtab_flow **chunk; /* arena chunks, max_chunks pointers */
 	size_t max_chunks, chunk_flows;
@@ -400,38 +402,93 @@ static void flow_free_cb(struct rcu_head *head)
 	__atomic_fetch_add(&ft->sums.expired_flows, 1, __ATOMIC_RELEASE);
 }
 
-static struct flowtab_flow **hint_slot(struct flowtab *ft, unsigned long hash)
+/*
+ * The hint index is two-way set associative: a set is two entries in one
+ * cache line half. An entry is a flow pointer with the top 16 bits of the
+ * key's hash in its (otherwise zero) top 16 bits, so the pipeline can
+ * pick the way to prefetch without touching either flow.
+ */
+#define HINT_PTR ((UINT64_C(1) << 48) - 1)
+
+static uint64_t *hint_set(struct flowtab *ft, unsigned long hash)
 {
-	return &ft->hint[hash & ft->hmask];
+	return &ft->hint[2 * (hash & ft->hmask)];
 }
 
-/* After @f left the table: mark it and clear its slot (see the top). */
+static uint64_t hint_tag(unsigned long hash)
+{
+	return (uint64_t)hash & ~HINT_PTR;
+}
+
+static struct flowtab_flow *hint_ptr(uint64_t e)
+{
+	return (struct flowtab_flow *)(uintptr_t)(e & HINT_PTR);
+}
+
+/* The entry of @set whose tag matches, or 0. */
+static uint64_t hint_pick(const uint64_t *set, unsigned long hash)
+{
+	uint64_t e0 = __atomic_load_n(&set[0], __ATOMIC_ACQUIRE);
+	uint64_t e1;
+
+	if (e0 && (e0 & ~HINT_PTR) == hint_tag(hash))
+		return e0;
+	e1 = __atomic_load_n(&set[1], __ATOMIC_ACQUIRE);
+	if (e1 && (e1 & ~HINT_PTR) == hint_tag(hash))
+		return e1;
+	return 0;
+}
+
+/* After @f left the table: mark it and clear its entry (see the top). */
 static void hint_forget(struct flowtab *ft, struct flowtab_flow *f)
 {
-	struct flowtab_flow *expect = f;
+	unsigned long hash = (unsigned long)flowkey_hash(&f->key, ft->seed);
+	uint64_t *set = hint_set(ft, hash);
+	uint64_t e = (uint64_t)(uintptr_t)f | hint_tag(hash);
 
 	__atomic_store_n(&f->state, FLOW_DEAD, __ATOMIC_SEQ_CST);
-	__atomic_compare_exchange_n(
-		hint_slot(ft, (unsigned long)flowkey_hash(&f->key, ft->seed)),
-		&expect, NULL, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	for (int w = 0; w < 2; w++) {
+		uint64_t expect = e;
+
+		__atomic_compare_exchange_n(&set[w], &expect, 0, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
 }
 
-/* Remember @f (found in or added to the table) in its slot. */
-static void hint_store(struct flowtab_flow **slot, struct flowtab_flow *f)
+/* Store @e in way @w, then undo it if its flow died meanwhile. */
+static void hint_put(uint64_t *set, int w, uint64_t e)
 {
-	__atomic_store_n(slot, f, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&f->state, __ATOMIC_SEQ_CST) == FLOW_DEAD)
-		__atomic_compare_exchange_n(slot, &f, NULL, 0, __ATOMIC_SEQ_CST,
+	__atomic_store_n(&set[w], e, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&hint_ptr(e)->state, __ATOMIC_SEQ_CST) == FLOW_DEAD)
+		__atomic_compare_exchange_n(&set[w], &e, 0, 0, __ATOMIC_SEQ_CST,
 					    __ATOMIC_SEQ_CST);
 }
 
-/* The slot's flow if it is @key's and live, else NULL. */
-static struct flowtab_flow *hint_check(struct flowtab_flow *f,
-				       const struct flow_key *key)
+/* Remember @f (found in or added to the table) in its set: most recent
+ * in way 0, the one it displaces moves to way 1. */
+static void hint_store(uint64_t *set, unsigned long hash,
+		       struct flowtab_flow *f)
 {
-	if (!f || __atomic_load_n(&f->state, RELAXED) != FLOW_LIVE)
+	uint64_t e = (uint64_t)(uintptr_t)f | hint_tag(hash);
+	uint64_t old = __atomic_load_n(&set[0], __ATOMIC_ACQUIRE);
+
+	if ((uintptr_t)f & ~HINT_PTR)
+		return; /* a pointer above 2^48: not remembered */
+	if (old == e)
+		return;
+	hint_put(set, 0, e);
+	if (old)
+		hint_put(set, 1, old);
+}
+
+/* The entry's flow if it is @key's and live, else NULL. */
+static struct flowtab_flow *hint_check(uint64_t e, const struct flow_key *key)
+{
+	struct flowtab_flow *f = hint_ptr(e);
+
+	if (!e || __atomic_load_n(&f->state, RELAXED) != FLOW_LIVE)
 		return NULL;
-	/* the slot was loaded with acquire: the key is visible */
+	/* the entry was loaded with acquire: the key is visible */
 	return key_equal(f, key) ? f : NULL;
 }
 
@@ -472,15 +529,15 @@ static unsigned long flowtab_init_buckets(size_t max)
 }
 
 /*
- * Hint slots: the cap rounded up to a power of two, at most 512K (4 MB):
- * at 100k live flows about 83% of them have a slot to themselves, and the
- * array adds at most 4 bytes a flow at the default 1M cap.
+ * Hint sets: half the cap rounded up to a power of two, at most 256K
+ * sets of two entries (4 MB, 4 bytes a flow at the default 1M cap): at
+ * 100k live flows nearly every one of them has an entry.
  */
-static unsigned long flowtab_hint_slots(size_t max)
+static unsigned long flowtab_hint_sets(size_t max)
 {
-	unsigned long n = pow2_at_least(max);
+	unsigned long n = pow2_at_least(max) / 2;
 
-	return n > (1UL << 19) ? 1UL << 19 : n;
+	return n > (1UL << 18) ? 1UL << 18 : n;
 }
 
 struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
@@ -531,8 +588,8 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
-	ft->hmask = flowtab_hint_slots(ft->max) - 1;
-	ft->hint = zalloc_big((ft->hmask + 1) * sizeof(*ft->hint));
+	ft->hmask = flowtab_hint_sets(ft->max) - 1;
+	ft->hint = zalloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint));
 	if (!ft->hint) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
 		free(ft->chunk);
@@ -544,7 +601,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 			      CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!ft->ht) {
 		snprintf(err, errlen, "flow table: cannot create hash table");
-		zfree_big(ft->hint, (ft->hmask + 1) * sizeof(*ft->hint));
+		zfree_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
 		free(ft->chunk);
 		free(ft);
 		return NULL;
@@ -581,7 +638,7 @@ void flowtab_free(struct flowtab *ft)
 		zfree_big(ft->chunk[ci], ft->chunk_flows * sizeof(**ft->chunk));
 	free(ft->chunk);
 	pthread_mutex_destroy(&ft->alloc_lock);
-	zfree_big(ft->hint, (ft->hmask + 1) * sizeof(*ft->hint));
+	zfree_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
 	free(ft);
 }
 
@@ -589,10 +646,9 @@ void flowtab_free(struct flowtab *ft)
  * The slow path: find the flow in cds_lfht or add it, and remember it in
  * @slot. Returns with the packet counted.
  */
-static void account_slow(struct flowtab *ft, struct flowtab_flow **slot,
-			 unsigned long hash, const struct flow_key *key,
-			 int dir, uint32_t wirelen, uint64_t ts_ns,
-			 void **spare)
+static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
+			 const struct flow_key *key, int dir, uint32_t wirelen,
+			 uint64_t ts_ns, void **spare)
 {
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
@@ -620,7 +676,7 @@ static void account_slow(struct flowtab *ft, struct flowtab_flow **slot,
 				f = node_flow(node);
 				flow_add(f, ft->single, dir, wirelen, ts_ns);
 			}
-			hint_store(slot, f);
+			hint_store(slot, hash, f);
 			return;
 		}
 		__atomic_fetch_sub(&ft->live, 1, RELAXED);
@@ -631,7 +687,7 @@ static void account_slow(struct flowtab *ft, struct flowtab_flow **slot,
 	if (node) {
 		f = node_flow(node);
 		flow_add(f, ft->single, dir, wirelen, ts_ns);
-		hint_store(slot, f);
+		hint_store(slot, hash, f);
 		return;
 	}
 
@@ -653,7 +709,7 @@ static void account_slow(struct flowtab *ft, struct flowtab_flow **slot,
 	} else {
 		__atomic_store_n(&f->state, FLOW_LIVE, __ATOMIC_RELEASE);
 	}
-	hint_store(slot, f);
+	hint_store(slot, hash, f);
 	return;
 
 overflow:
@@ -664,11 +720,11 @@ void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
 		     uint32_t wirelen, uint64_t ts_ns)
 {
 	unsigned long hash = (unsigned long)flowkey_hash(key, ft->seed);
-	struct flowtab_flow **slot = hint_slot(ft, hash);
+	uint64_t *slot = hint_set(ft, hash);
 	struct flowtab_flow *f;
 
 	dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
-	f = hint_check(__atomic_load_n(slot, __ATOMIC_ACQUIRE), key);
+	f = hint_check(hint_pick(slot, hash), key);
 	if (f)
 		flow_add(f, ft->single, dir, wirelen, ts_ns);
 	else
@@ -679,12 +735,12 @@ void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
 static void pend_account(struct flowtab *ft, struct flowtab_batch *b,
 			 struct flowtab_pend *p)
 {
-	struct flowtab_flow **slot = hint_slot(ft, p->hash);
-	struct flowtab_flow *f = p->loaded ? p->cand : NULL;
+	uint64_t *slot = hint_set(ft, p->hash);
+	struct flowtab_flow *f =
+		p->loaded ? hint_check(p->cand, &p->key) : NULL;
 
-	if (!p->loaded)
-		f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	f = hint_check(f, &p->key);
+	if (!f) /* not picked yet, or a stale pick */
+		f = hint_check(hint_pick(slot, p->hash), &p->key);
 	if (f)
 		flow_add(f, ft->single, p->dir, p->wirelen, p->ts_ns);
 	else
@@ -713,18 +769,18 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 	p->wirelen = wirelen;
 	p->dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
 	p->loaded = 0;
-	__builtin_prefetch(hint_slot(ft, p->hash));
+	__builtin_prefetch(hint_set(ft, p->hash));
 	b->head++;
 	b->n++;
 	if (b->n > BATCH_LOAD) {
 		struct flowtab_pend *q =
 			&b->e[(b->head - 1 - BATCH_LOAD) % FLOWTAB_BATCH];
-		const char *f = (const char *)__atomic_load_n(
-			hint_slot(ft, q->hash), __ATOMIC_ACQUIRE);
+		uint64_t e = hint_pick(hint_set(ft, q->hash), q->hash);
+		const char *f = (const char *)hint_ptr(e);
 
-		q->cand = (void *)f;
+		q->cand = e;
 		q->loaded = 1;
-		if (f) {
+		if (e) {
 			__builtin_prefetch(f, 1);
 			__builtin_prefetch(f + 64, 1);
 			__builtin_prefetch(f + sizeof(struct flowtab_flow) - 1,

@@ -84,7 +84,7 @@ struct flowtab_pend {
 	struct flow_key key;
 	uint64_t hash;
 	uint64_t ts_ns;
-	void *cand; /* the hint slot's flow, once loaded */
+	uint64_t cand; /* the hint entry picked for it, once loaded */
 	uint32_t wirelen;
 	uint8_t dir;
 	uint8_t loaded;
