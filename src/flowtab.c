@@ -514,18 +514,29 @@ static unsigned long pow2_at_least(size_t n)
 }
 
 /*
- * Start with half the final bucket count, up to 512K buckets (8 MB): liburcu grows the table in its resize thread, one doubling per
- * grace period, and a flood of new flows outran it (long chains, slow
- * inserts, dropped packets at 1M new flows a second). The walks go
- * through the arena, so idle buckets cost no refresh time; only memory.
+ * Start with up to 64K buckets (1 MB): creating a table links every
+ * bucket, and 512K of them cost ~0.1 s, which a `pktstat -r` of a small
+ * file should not pay. A live capture grows it before its workers start
+ * (flowtab_presize); otherwise liburcu's resize thread doubles it as
+ * flows arrive.
  */
 static unsigned long flowtab_init_buckets(size_t max)
 {
-	unsigned long b = pow2_at_least(max) / 2;
+	unsigned long b = pow2_at_least(max);
+
+	if (b > (1UL << 16))
+		b = 1UL << 16;
+	return b < FLOWTAB_MIN_BUCKETS ? FLOWTAB_MIN_BUCKETS : b;
+}
+
+void flowtab_presize(struct flowtab *ft)
+{
+	unsigned long b = pow2_at_least(ft->max) / 2;
 
 	if (b > (1UL << 19))
 		b = 1UL << 19;
-	return b < FLOWTAB_MIN_BUCKETS ? FLOWTAB_MIN_BUCKETS : b;
+	if (b > flowtab_init_buckets(ft->max))
+		cds_lfht_resize(ft->ht, b);
 }
 
 /*

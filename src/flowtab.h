@@ -153,6 +153,16 @@ uint64_t flowtab_evicted_flows(const struct flowtab *ft);
 void flowtab_barrier(struct flowtab *ft);
 
 /*
+ * flowtab_presize - grow the bucket array now to half the cap's (at most
+ * 512K buckets, 8 MB), for a live capture: a flood of new flows (1M a
+ * second) otherwise outruns liburcu's resize thread, whose long chains
+ * made inserts slow enough to drop packets. Takes ~0.1 s at the default
+ * cap. Call from a registered thread, outside any read-side section,
+ * before the workers start.
+ */
+void flowtab_presize(struct flowtab *ft);
+
+/*
  * flowtab_set_writers - how many threads will call flowtab_account /
  * flowtab_batch_add. With exactly 1, counters are updated with plain
  * (unlocked) stores; any other number (the default is many) uses atomic

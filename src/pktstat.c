@@ -947,6 +947,8 @@ int pktstat_main(int argc, char **argv)
 		goto out;
 	}
 	flowtab_set_writers(run.ft, (unsigned int)run.nw);
+	if (!run.o.read_file)
+		flowtab_presize(run.ft);
 	for (int i = 0; i < run.nw; i++)
 		run.w[i].ft = run.ft;
 	rc = setup_seed_modes(&run, err, sizeof(err));
