@@ -283,6 +283,7 @@ void pktstat_expire(struct pktstat *run)
 
 static void fill_meta(const struct pktstat *run, struct report_meta *m)
 {
+	memset(m, 0, sizeof(*m));
 	m->source = run->source;
 	m->filter = pktstat_filter(run);
 	m->backend = run->ops->name;
@@ -292,7 +293,7 @@ static void fill_meta(const struct pktstat *run, struct report_meta *m)
 /* Write @s (taken by the caller) to @path, or the configured path. */
 static int write_snapshot_of(struct pktstat *run, const char *path,
 			     struct snapshot *s, char *written, size_t wlen,
-			     char *err, size_t errlen)
+			     char *err, size_t errlen, FILE *tee, int *tee_done)
 {
 	struct report_meta m;
 	int rc;
@@ -300,6 +301,8 @@ static int write_snapshot_of(struct pktstat *run, const char *path,
 	if (!path)
 		path = run->snapshot_path;
 	fill_meta(run, &m);
+	m.tee = tee;
+	m.tee_done = tee_done;
 	rc = privs_write_report(run->privs, path, s, &m, err, errlen);
 	if (rc == 0 && written)
 		snprintf(written, wlen, "%s", path);
@@ -319,7 +322,7 @@ int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
 			 path ? path : run->snapshot_path, strerror(-rc));
 	else
 		rc = write_snapshot_of(run, path, &s, written, wlen, err,
-				       errlen);
+				       errlen, NULL, NULL);
 	snapshot_free(&s);
 	return rc;
 }
@@ -335,6 +338,7 @@ struct final_snap {
 	struct snapshot *s;
 	pthread_t tid;
 	int started, rc;
+	int tee_done; /* the stdout report was made with the snapshot */
 	char written[4096 + 1];
 	char err[4096 + 256];
 };
@@ -357,7 +361,17 @@ static void *final_snap_run(void *arg)
 
 	fs->rc = write_snapshot_of(fs->run, NULL, fs->s, fs->written,
 				   sizeof(fs->written), fs->err,
-				   sizeof(fs->err));
+				   sizeof(fs->err), NULL, NULL);
+	return NULL;
+}
+
+/* Tears the flow table down on its own thread while the final report is
+ * written: nothing needs the table once the final snapshot is taken. */
+static void *table_free_run(void *arg)
+{
+	rcu_register_thread();
+	flowtab_free(arg);
+	rcu_unregister_thread();
 	return NULL;
 }
 
@@ -1006,13 +1020,33 @@ int pktstat_main(int argc, char **argv)
 		fs.run = &run;
 		fs.s = &fin;
 		if (have_fin && want_report &&
-		    pthread_create(&fs.tid, NULL, final_snap_run, &fs) == 0) {
+		    report_format_for(run.snapshot_path) ==
+			    (run.o.json ? REPORT_JSON : REPORT_TEXT)) {
+			/* One format: made once, written to the snapshot and
+			 * to stdout together, the table torn down meanwhile. */
+			pthread_t ftid;
+			int freeing =
+				pthread_create(&ftid, NULL, table_free_run,
+					       run.ft) == 0;
+
+			fs.rc = write_snapshot_of(&run, NULL, &fin, fs.written,
+						  sizeof(fs.written), fs.err,
+						  sizeof(fs.err), stdout,
+						  &fs.tee_done);
+			if (freeing) {
+				pthread_join(ftid, NULL);
+				run.ft = NULL;
+			}
+			final_snap_done(&fs, use_ui, &status);
+		} else if (have_fin && want_report &&
+			   pthread_create(&fs.tid, NULL, final_snap_run, &fs) ==
+				   0) {
 			fs.started = 1;
 		} else {
 			fs.rc = have_fin ? write_snapshot_of(
 						   &run, NULL, &fin, fs.written,
 						   sizeof(fs.written), fs.err,
-						   sizeof(fs.err))
+						   sizeof(fs.err), NULL, NULL)
 					 : pktstat_write_snapshot(
 						   &run, NULL, fs.written,
 						   sizeof(fs.written), fs.err,
@@ -1049,7 +1083,7 @@ int pktstat_main(int argc, char **argv)
 		rc = 0;
 		if (run.o.interval_ns && !use_ui)
 			print_interval(&run); /* the last, partial interval */
-		else
+		else if (!fs.tee_done)
 			rc = print_report(&run, stdout, run.o.json,
 					  have_fin ? &fin : NULL);
 		if (rc == -EIO ||
@@ -1061,7 +1095,7 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	if (have_fin) {
+	if (have_fin && run.ft) {
 		/* Nothing needs the table any more: tear it down while the
 		 * snapshot thread may still be writing. */
 		flowtab_free(run.ft);

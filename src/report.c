@@ -38,14 +38,18 @@
 /* Output is gathered here and handed to stdio in large chunks. */
 struct ob {
 	FILE *out;
+	FILE *tee; /* a second destination, or NULL */
 	size_t n;
 	char buf[1 << 16];
 };
 
 static void ob_flush(struct ob *o)
 {
-	if (o->n)
+	if (o->n) {
 		fwrite(o->buf, 1, o->n, o->out);
+		if (o->tee)
+			fwrite(o->buf, 1, o->n, o->tee);
+	}
 	o->n = 0;
 }
 
@@ -55,6 +59,8 @@ static inline void ob_mem(struct ob *o, const void *p, size_t len)
 		ob_flush(o);
 		if (len > sizeof(o->buf)) {
 			fwrite(p, 1, len, o->out);
+			if (o->tee)
+				fwrite(p, 1, len, o->tee);
 			return;
 		}
 	}
@@ -107,6 +113,11 @@ ob_printf(struct ob *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(o->out, fmt, ap);
 	va_end(ap);
+	if (o->tee) {
+		va_start(ap, fmt);
+		vfprintf(o->tee, fmt, ap);
+		va_end(ap);
+	}
 }
 
 /*
@@ -767,6 +778,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		return -ENOMEM;
 	}
 	o->out = out;
+	o->tee = meta ? meta->tee : NULL;
 	o->n = 0;
 	if (fmt == REPORT_JSON_ARRAY)
 		ob_putc(o, '[');
@@ -806,6 +818,11 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	else if (fmt == REPORT_TEXT)
 		write_text_tail(o, s, meta, secs);
 	ob_flush(o);
+	if (o->tee) {
+		fflush(o->tee);
+		if (meta->tee_done)
+			*meta->tee_done = 1;
+	}
 	free(o);
 	free(d);
 	if (fflush(out) || ferror(out))

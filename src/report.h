@@ -25,6 +25,12 @@ struct report_meta {
 	const char *backend; /* backend name */
 	int threads;
 	const char *path; /* file being written (format), or NULL */
+	/* Optional: the same bytes also go to @tee (its errors are the
+	 * caller's to check with ferror), and *@tee_done is set to 1 once
+	 * the whole report went to it. Lets the final snapshot and the
+	 * stdout report, when they have one format, be made once. */
+	FILE *tee;
+	int *tee_done;
 };
 
 /*

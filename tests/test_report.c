@@ -44,8 +44,10 @@ static void add_row(struct snapshot *s, int kind, int a, int ap, int b, int bp,
 	s->bytes += bab + bba;
 }
 
-static const struct report_meta meta = { "eth0", "tcp and \"x\"\n", "tpacket3",
-					 2, NULL };
+static const struct report_meta meta = { .source = "eth0",
+					 .filter = "tcp and \"x\"\n",
+					 .backend = "tpacket3",
+					 .threads = 2 };
 
 static char *render(struct snapshot *s, enum report_format f)
 {
@@ -332,5 +334,39 @@ Test(report, hand_formatting_matches_printf)
 	cr_assert_eq(checked, n);
 	free(j);
 	free(t);
+	snapshot_free(&s);
+}
+
+/* The final snapshot and the stdout report are made once when they share
+ * a format: the tee gets exactly the bytes the file gets, in every
+ * format, and says it got all of them. */
+Test(report, tee_gets_the_same_bytes)
+{
+	enum report_format fmts[] = { REPORT_TEXT, REPORT_JSON, REPORT_CSV,
+				      REPORT_JSON_ARRAY };
+	struct snapshot s;
+
+	fixture(&s);
+	for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		char *a = NULL, *b = NULL;
+		size_t alen = 0, blen = 0;
+		FILE *out = open_memstream(&a, &alen);
+		FILE *tee = open_memstream(&b, &blen);
+		struct report_meta m = meta;
+		int done = 0;
+
+		m.tee = tee;
+		m.tee_done = &done;
+		cr_assert_eq(report_write(out, fmts[f], &s, &m), 0);
+		fclose(out);
+		fclose(tee);
+		cr_assert_eq(done, 1);
+		cr_assert_gt(alen, 100);
+		cr_assert_eq(alen, blen, "format %d: %zu vs %zu bytes", fmts[f],
+			     alen, blen);
+		cr_assert_eq(memcmp(a, b, alen), 0);
+		free(a);
+		free(b);
+	}
 	snapshot_free(&s);
 }
