@@ -129,7 +129,14 @@ SHIM_LIBS = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim
 
 GEN_BINS = $(patsubst tests/gen/%.c,$(B)/tests/gen/%,$(wildcard tests/gen/*.c))
 
-build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS) $(SHIM_LIBS)
+# The benchmark's TX-ring generator also drives tests/it/flood_live.sh.
+$(B)/bench/blast: bench/blast.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL)
+
+build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS) $(SHIM_LIBS) \
+	$(B)/bench/blast
 
 # ---- set-up -------------------------------------------------------------
 # Debian packages for the build, the tests and the benchmarks.
