@@ -40,9 +40,15 @@ echo "# make fuzz: $((t1 - t0)) s wall (build included), exit $rc"
 check "make fuzz: exit 0" test $rc -eq 0
 [ $rc -eq 0 ] || tail -20 "$TMP/fuzz.out" | sed 's/^/# | /'
 for t in $TARGETS; do
-	line=$(grep "^$t: " build/fuzz-logs/$t.line 2> /dev/null)
-	# "T: ok, RUNS runs in SECS s (RATE/s), cov C, ft F, corpus K, N new findings"
-	read -r runs secs cov ft new < <(sed -n 's/^[a-z_]*: ok, \([0-9]*\) runs in \([0-9]*\) s ([0-9]*\/s), cov \([0-9]*\), ft \([0-9]*\), corpus [0-9]*, \([0-9]*\) new findings$/\1 \2 \3 \4 \5/p' <<< "$line")
+	# "T: ok, RUNS runs in SECS s (RATE/s), cov C, ft F, corpus K, N new
+	# findings" ("?" where libFuzzer printed nothing, "FAIL (...)" for ok)
+	line=$(grep "^$t: " "build/fuzz-logs/$t.line" 2> /dev/null)
+	fig() { sed -n "s/.*[ ,]\([0-9][0-9]*\) $1.*/\1/p" <<< "$line"; }
+	runs=$(fig 'runs in'); new=$(fig 'new findings')
+	secs=$(sed -n 's/.* runs in \([0-9]*\) s .*/\1/p' <<< "$line")
+	cov=$(sed -n 's/.*, cov \([0-9]*\),.*/\1/p' <<< "$line")
+	ft=$(sed -n 's/.*, ft \([0-9]*\),.*/\1/p' <<< "$line")
+	check "$t: finished ok (${line%%,*})" test "${line#$t: ok,}" != "$line"
 	check "$t: ran ${secs:-?} s (>= $SECS)" test "${secs:-0}" -ge "$SECS"
 	check "$t: executed ${runs:-0} inputs (> 0)" test "${runs:-0}" -gt 0
 	check "$t: coverage ${cov:-0} edges, ${ft:-0} features (> 0)" test "${cov:-0}" -gt 0 -a "${ft:-0}" -gt 0
