@@ -34,6 +34,7 @@ B=${B:-build/release}
 PKTSTAT=$PWD/$B/pktstat
 BLAST=$PWD/$B/bench/blast
 RUNTOOL=$PWD/$B/bench/runtool
+UIFRAME=$PWD/$B/bench/uiframe
 PARSE=$PWD/bench/parse.sh
 OPKTSTAT=$(command -v /usr/sbin/pktstat /usr/bin/pktstat 2>/dev/null |
 	head -n1 || true)
@@ -43,7 +44,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: needs root (network namespaces, packet sockets)" >&2
 	exit 1
 fi
-for f in "$PKTSTAT" "$BLAST" "$RUNTOOL"; do
+for f in "$PKTSTAT" "$BLAST" "$RUNTOOL" "$UIFRAME"; do
 	[ -x "$f" ] || {
 		echo "bench: $f missing: run 'make bench'" >&2
 		exit 1
@@ -60,6 +61,11 @@ RECORDS=$WORK/records.jsonl
 # children started in the background and not yet reaped (only those may
 # be killed: a reaped PID can belong to someone else by now)
 BG_PIDS=()
+# the full-screen trials run in a private tmux server; UI_PID is the
+# runtool in its pane while a trial runs (not our child: it is killed
+# only while the trial owns it)
+UI_SOCK=pktstat-bench-$$
+UI_PID=
 
 bg_reaped() {
 	local p keep=()
@@ -73,11 +79,13 @@ cleanup() {
 	local p q
 	# the tools under runtool too: a process left in a namespace keeps
 	# it (and the veth pair) alive after ip netns del
-	for p in "${BG_PIDS[@]}"; do
+	for p in "${BG_PIDS[@]}" $UI_PID; do
 		for q in $(tree_pids "$p"); do
 			kill -KILL "$q" 2>/dev/null || true
 		done
 	done
+	tmux -L "$UI_SOCK" kill-server 2>/dev/null || true
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$UI_SOCK"
 	bench_netns_teardown
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: work directory kept: $WORK" >&2
@@ -170,12 +178,16 @@ rec type=meta mode="$([ $QUICK = 1 ] && echo quick || echo full)" \
 # there; the slow-starting or fixed-duration tools (tshark, the original
 # pktstat, iftop) where they tell something new; the fixed rates with the
 # fast tools. At "1M pps" the generator may fall short (it shares the two
-# cores with the tool): the table shows the rate reached.
+# cores with the tool): the table shows the rate reached. U3 is L3 with
+# twice the packets, pktstat without and then with its full-screen UI
+# (tmux, 200x60, -w 0.1), so that 100k flows are on screen for most of
+# the burst: the UI must not cost the capture a packet.
 PKTSTAT3="pktstat pktstat-t2 pktstat-pcap"
 declare -A WL=(
 	[L1]="udp4 60 1 0 300000 $PKTSTAT3 tcpdump netsniff"
 	[L2]="mix 60 1000 0 500000 $PKTSTAT3 tcpdump netsniff tshark"
 	[L3]="mix 60 100000 0 500000 all"
+	[U3]="mix 60 100000 0 1000000 pktstat pktstat-ui"
 	[L4]="mix 60 1000000 0 1000000 pktstat tcpdump"
 	[L5]="udp4 1514 1000 0 300000 all"
 	[L6]="udp4 60 1000 100000 50000 all"
@@ -183,23 +195,27 @@ declare -A WL=(
 	[L8]="udp4 60 1000 1000000 500000 tcpdump pktstat pktstat-t2 netsniff"
 )
 # in this order within a workload: the baseline first, so that a trial
-# skipped for time is never tcpdump's
+# skipped for time is never tcpdump's ("all" in a workload; the UI trial
+# only where named)
 ALL_TOOLS="tcpdump $PKTSTAT3 netsniff tshark opktstat iftop"
 # Time budgets (seconds since start): live trials start only before
 # LIVE_BUDGET, callgrind runs before CG_BUDGET, offline runs before
 # OFF_BUDGET, each bounded itself; what is skipped is recorded and shown,
 # so a slow tool cannot stretch the run past its bound. Workloads run in
 # order of importance: the 1-flow baseline, the target workloads, the rest.
+# The UI frame benchmark (bench/uiframe) starts only before UI_BUDGET.
 if [ $QUICK = 1 ]; then
-	WORKLOADS=${BENCH_WORKLOADS:-L3}
+	WORKLOADS=${BENCH_WORKLOADS:-L3 U3}
 	REPEATS=1
-	LIVE_BUDGET=70 CG_BUDGET=80 OFF_BUDGET=95
+	LIVE_BUDGET=70 CG_BUDGET=80 OFF_BUDGET=95 UI_BUDGET=105
+	UI_FLOWS="100000" UI_FRAMES=20
 else
-	WORKLOADS=${BENCH_WORKLOADS:-L1 L3 L2 L4 L5 L6 L7 L8}
+	WORKLOADS=${BENCH_WORKLOADS:-L1 L3 U3 L2 L4 L5 L6 L7 L8}
 	REPEATS=3
-	LIVE_BUDGET=680 CG_BUDGET=720 OFF_BUDGET=760
+	LIVE_BUDGET=680 CG_BUDGET=720 OFF_BUDGET=760 UI_BUDGET=800
+	UI_FLOWS="10000 100000 1000000" UI_FRAMES=30
 fi
-TOOLS=${BENCH_TOOLS:-$ALL_TOOLS}
+TOOLS=${BENCH_TOOLS:-$ALL_TOOLS pktstat-ui}
 # the idle measurement: every tool (quick: pktstat only)
 IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
 RING_MB=8
@@ -225,6 +241,7 @@ rec type=config repeats="$REPEATS" ring_mb="$RING_MB" tools="$TOOLS" \
 # has_tool TOOL: installed here?
 has_tool() {
 	case $1 in
+	pktstat-ui) command -v tmux > /dev/null ;;
 	pktstat*) return 0 ;;
 	tcpdump) command -v tcpdump > /dev/null ;;
 	netsniff) command -v netsniff-ng > /dev/null ;;
@@ -255,6 +272,11 @@ tool_cmd() {
 	pktstat-pcap)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend pcap
 			-b "$RING_MB" --snapshot "$WORK/snap/$id.json")
+		;;
+	pktstat-ui)
+		# the full-screen monitor (started in tmux by ui_start)
+		CMD=("$PKTSTAT" -i veth0 -t 120s -w 0.1 -b "$RING_MB"
+			--snapshot "$WORK/snap/$id.json")
 		;;
 	tcpdump)
 		CMD=(tcpdump -i veth0 -n -B $((RING_MB * 1024)) -w /dev/null)
@@ -319,6 +341,34 @@ settle() {
 	done
 }
 
+# ui_start TRIAL SECS: start CMD (the full-screen pktstat) under runtool
+# in the capture namespace, in a 200x60 tmux pane of the private server
+# (a real terminal: pktstat sees one and runs its UI); UI_PID gets
+# runtool's pid (the pane's shell execs into it), empty on failure
+ui_start() {
+	local id=$1 secs=$2 d=$WORK/t line i
+	line=$(printf '%q ' ip netns exec "$BNS_CAP" env TERM=xterm-256color \
+		LC_ALL=C.UTF-8 "$RUNTOOL" -t "$secs" "$d/$id.ru" "${CMD[@]}")
+	UI_PID=
+	tmux -L "$UI_SOCK" new-session -d -s "$id" -x 200 -y 60 \
+		"exec $line 2> $(printf '%q' "$d/$id.err")" || return 0
+	for ((i = 0; i < 20; i++)); do
+		UI_PID=$(tmux -L "$UI_SOCK" display-message -p -t "$id" \
+			'#{pane_pid}' 2>/dev/null || true)
+		[ -n "$UI_PID" ] && return 0
+		sleep 0.1
+	done
+}
+
+# ui_flows_shown TRIAL: the flow count in the header of the UI's screen
+# ("flows N"), -1 when not found
+ui_flows_shown() {
+	local n
+	n=$(tmux -L "$UI_SOCK" capture-pane -p -t "$1" 2>/dev/null |
+		grep -Eo 'flows [0-9]+' | head -n1 | grep -Eo '[0-9]+' || true)
+	echo "${n:--1}"
+}
+
 # settle_ms TOOL: how long a tool may hold packets back after the last
 # one arrived. libpcap's TPACKET_V3 ring hands over a block when it is
 # full or when its timeout expires (tcpdump asks for 1000 ms), and
@@ -346,6 +396,21 @@ stop_bound() {
 	done
 }
 
+# reap PID TRIAL: REAP_ST gets the exit status of the trial's runtool
+# PID once it is gone: our child, waited for; the UI trial's (the pane
+# closes with runtool), from runtool's report
+reap() {
+	REAP_ST=0
+	if [ -n "$UI_PID" ] && [ "$1" = "$UI_PID" ]; then
+		stop_bound "$1" 5
+		UI_PID=
+		REAP_ST=$(kv_get status "$(cat "$WORK/t/$2.ru" 2>/dev/null)")
+	else
+		wait "$1" || REAP_ST=$?
+		bg_reaped "$1"
+	fi
+}
+
 # live_trial WORKLOAD TOOL REP
 live_trial() {
 	local w=$1 tool=$2 rep=$3
@@ -362,15 +427,25 @@ live_trial() {
 	local ts0 ts1 ts2 ts3
 	ts0=$(now_ns)
 	n0=$(packet_sockets)
-	ip netns exec "$BNS_CAP" "$RUNTOOL" -t $((win + 150)) "$d/$id.ru" \
-		"${CMD[@]}" > "$d/$id.out" 2> "$d/$id.err" < /dev/null &
-	pid=$!
-	BG_PIDS+=("$pid")
+	if [ "$tool" = pktstat-ui ]; then
+		ui_start "$id" $((win + 150))
+		pid=$UI_PID
+		if [ -z "$pid" ]; then
+			rec type=live workload="$w" tool="$tool" rep="$rep" \
+				error="no tmux pane"
+			return 0
+		fi
+	else
+		ip netns exec "$BNS_CAP" "$RUNTOOL" -t $((win + 150)) \
+			"$d/$id.ru" "${CMD[@]}" > "$d/$id.out" 2> "$d/$id.err" \
+			< /dev/null &
+		pid=$!
+		BG_PIDS+=("$pid")
+	fi
 	if ! wait_sockets "$n0" 20; then
 		log "$id: no capture socket after 20 s"
 		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" || true
-		bg_reaped "$pid"
+		reap "$pid" "$id"
 		rec type=live workload="$w" tool="$tool" rep="$rep" \
 			error="no capture socket"
 		return 0
@@ -393,7 +468,16 @@ live_trial() {
 		BG_PIDS+=("$tpid")
 	fi
 	ts2=$(now_ns)
-	settle "$pid" "$(settle_ms "$tool")"
+	local ui_flows=-1
+	if [ "$tool" = pktstat-ui ]; then
+		# the UI keeps working at every refresh (100k flows at -w
+		# 0.1): its CPU never goes quiet. 1 s is ten frames, and far
+		# longer than the ring's block timeout.
+		sleep 1
+		ui_flows=$(ui_flows_shown "$id")
+	else
+		settle "$pid" "$(settle_ms "$tool")"
+	fi
 	t1=$(now_ns)
 	ns1=$(tree_runtime_ns "$pid")
 	tk1=$(tree_cpu "$pid")
@@ -411,9 +495,8 @@ live_trial() {
 		kill -"$sig" "$pid" 2>/dev/null || true
 	fi
 	stop_bound "$pid" $((win + STOP_LIMIT))
-	local st=0
-	wait "$pid" || st=$?
-	bg_reaped "$pid"
+	reap "$pid" "$id"
+	local st=$REAP_ST
 	ts3=$(now_ns)
 	if [ -n "$tpid" ]; then
 		rx1=$(rx_packets)
@@ -450,7 +533,7 @@ live_trial() {
 		maxrss_kb="$(kv_get maxrss_kb "$ru")" \
 		stop_us="$(kv_get stop_us "$ru")" \
 		timed_out="$(kv_get timed_out "$ru")" \
-		status="$st" snapshot_ok="$snap_ok" \
+		status="$st" snapshot_ok="$snap_ok" ui_flows="$ui_flows" \
 		ready_ms=$(((ts1 - ts0) / 1000000)) \
 		burst_ms=$(((ts2 - ts1) / 1000000)) \
 		settle_ms=$(((t1 - ts2) / 1000000)) \
@@ -459,6 +542,7 @@ live_trial() {
 		"rx $((rx1 - rx0)), counted $(kv_get counted "$parsed")" \
 		"(bytes $(kv_get bytes "$parsed")), drops" \
 		"$(kv_get drops "$parsed"), cpu $(((ns1 - ns0) / 1000000)) ms;" \
+		"$([ "$ui_flows" != -1 ] && echo "UI showed $ui_flows flows;")" \
 		"phases (ms): start $(((ts1 - ts0) / 1000000))," \
 		"burst $(((ts2 - ts1) / 1000000))," \
 		"settle $(((t1 - ts2) / 1000000)), stop $(((ts3 - t1) / 1000000))"
@@ -507,6 +591,8 @@ idle_trial() {
 bench_netns_setup
 log "namespaces $BNS_CAP and $BNS_GEN ready"
 for tool in $IDLE_TOOLS; do
+	# (the UI's own cost is bench/uiframe's, below)
+	[ "$tool" = pktstat-ui ] && continue
 	has_tool "$tool" && idle_trial "$tool"
 done
 # repeat by repeat, so that a run cut short by its time budget still has
@@ -628,13 +714,29 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 done
 
 # ---- UI frame cost ------------------------------------------------------
-if "$PKTSTAT" --help 2>&1 | grep -q -- '--bench-ui'; then
-	out=$(timeout 120 "$PKTSTAT" --bench-ui 100000 2>&1 | tail -n1 ||
-		true)
-	rec type=ui measured=1 raw="$out"
-else
-	rec type=ui measured=0 raw="pktstat has no --bench-ui yet"
-fi
+# bench/uiframe: the UI thread's own work per refresh (copy, view update,
+# layout, curses draw into a 200x60 pseudo-terminal) with N flows, in
+# thread CPU time, sorted and then with the order frozen (`o`); one
+# record per N and order. Nothing else runs in the trial: no namespace.
+for f in $UI_FLOWS; do
+	if ! within "$UI_BUDGET"; then
+		rec type=uiframe flows="$f" error="skipped: time budget"
+		continue
+	fi
+	st=0
+	timeout 300 "$UIFRAME" -f "$UI_FRAMES" "$f" > "$WORK/ui-$f.out" \
+		2> "$WORK/ui-$f.err" || st=$?
+	n=0
+	while read -r line; do
+		# shellcheck disable=SC2086 # key=value words
+		rec type=uiframe status="$st" $line
+		n=$((n + 1))
+	done < <("$PARSE" uiframe "$WORK/ui-$f.out" 2>/dev/null || true)
+	[ $n -gt 0 ] || rec type=uiframe flows="$f" status="$st" \
+		error="no result (status $st): $(head -c 200 "$WORK/ui-$f.err" |
+			tr -d '\n\"\\')"
+	log "uiframe $f flows: $(tr '\n' ';' < "$WORK/ui-$f.out")"
+done
 
 rec type=end seconds=$(($(date +%s) - T_START)) \
 	load_end="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -22,10 +22,12 @@ S=bench/samples
 	echo "mksamples: needs root" >&2
 	exit 1
 }
-[ -x "$BLAST" ] || {
-	echo "mksamples: $BLAST missing: run make bench-quick" >&2
-	exit 1
-}
+for f in "$BLAST" "$B/bench/uiframe"; do
+	[ -x "$f" ] || {
+		echo "mksamples: $f missing: run make bench-quick" >&2
+		exit 1
+	}
+done
 TMP=$(mktemp -d /tmp/pktstat-samples.XXXXXX)
 chmod 711 "$TMP"
 trap 'bench_netns_teardown; rm -rf "$TMP"' EXIT
@@ -89,4 +91,6 @@ callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$TMP/cg.out" |
 	awk '{ c = $1; gsub(/,/, "", c) }
 		NR <= 24 || (c ~ /^[0-9]+$/ && c + 0 >= 10000)' \
 		> "$S/callgrind.txt"
+# bench/uiframe's lines (no traffic: it fills its own flow table)
+"$B/bench/uiframe" -f 20 10000 100000 > "$S/uiframe.out"
 echo "samples written to $S"

@@ -24,7 +24,13 @@
 #              of the whole program, decode_frame, flowtab_account and
 #              report_write, each with what they call
 #   blast      bench/blast's "sent=N bytes=N ..." line
-# Exit status 1 when the tool's main figure is missing from the output.
+#   uiframe    bench/uiframe's "uiframe flows=N ..." lines; prints one line
+#              per line found instead, with every figure (-1 if absent):
+#              flows=N frozen=0|1 frames=N rows=N frame_med_us=N
+#              frame_p90_us=N frame_max_us=N first_us=N copy_us=N
+#              update_us=N layout_us=N draw_us=N expire_us=N
+# Exit status 1 when the tool's main figure is missing from the output
+# (uiframe: no line with flows= and frame_med_us=).
 # (awk here is often mawk: numbers leave it through printf "%.0f", never
 # "%d" or print, which clip at 2^31 or switch to exponents)
 set -euo pipefail
@@ -136,6 +142,32 @@ callgrind)
 				flowtab == "" ? -1 : flowtab,
 				report == "" ? -1 : report
 		}'
+	exit $?
+	;;
+uiframe)
+	text | awk '
+		BEGIN {
+			n = split("flows frozen frames rows frame_med_us " \
+				"frame_p90_us frame_max_us first_us copy_us " \
+				"update_us layout_us draw_us expire_us", keys, " ")
+		}
+		$1 == "uiframe" {
+			delete v
+			for (i = 2; i <= NF; i++) {
+				eq = index($i, "=")
+				if (eq && substr($i, eq + 1) ~ /^-?[0-9]+$/)
+					v[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+			}
+			if (!("flows" in v) || !("frame_med_us" in v))
+				next
+			out = ""
+			for (i = 1; i <= n; i++)
+				out = out (i > 1 ? " " : "") keys[i] "=" \
+					(keys[i] in v ? v[keys[i]] : -1)
+			print out
+			found++
+		}
+		END { exit found ? 0 : 1 }'
 	exit $?
 	;;
 blast)

@@ -24,6 +24,7 @@ TOOL_LABEL = {
     'tshark': 'tshark -w /dev/null',
     'opktstat': 'pktstat 1.8.5 (Debian)',
     'iftop': 'iftop -t (~: from bytes)',
+    'pktstat-ui': 'pktstat full-screen UI, -w 0.1, 200x60',
 }
 PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap')
 
@@ -65,7 +66,7 @@ class Report:
         self.offline = []
         self.pcaps = {}
         self.callgrind = []
-        self.ui = {}
+        self.uiframes = []
         self.end = {}
         self.idle = {}
         for r in records:
@@ -84,8 +85,8 @@ class Report:
                 self.pcaps[r['flows']] = r
             elif t == 'callgrind':
                 self.callgrind.append(r)
-            elif t == 'ui':
-                self.ui = r
+            elif t == 'uiframe':
+                self.uiframes.append(r)
             elif t == 'idle':
                 self.idle[r['tool']] = r
             elif t == 'end':
@@ -94,7 +95,7 @@ class Report:
                     'idle': {},
                     'workloads': self.workloads, 'live': {},
                     'offline': {}, 'callgrind': {}, 'scaling': {},
-                    'targets': [], 'trials': records}
+                    'ui_frame': {}, 'targets': [], 'trials': records}
         self.text = []
         self.md = []
 
@@ -175,6 +176,7 @@ class Report:
                                   for r in ts),
             'timed_out': sum(1 for r in ts if r.get('timed_out') == 1),
             'early_exit': sum(1 for r in ts if r.get('early_exit') == 1),
+            'ui_flows_all': [num(r, 'ui_flows') for r in ts],
         }
         notes = []
         want = self.config.get('repeats')
@@ -194,6 +196,9 @@ class Report:
         if tool == 'opktstat' and (row['flows_seen'] or 0) >= 1024 and \
                 self.workloads[wl]['flows'] > 1024:
             notes.append('lists 1024 flows at most')
+        if tool == 'pktstat-ui' and ts:
+            notes.append('UI showed %s flows' % ', '.join(
+                fmt(x) for x in row['ui_flows_all']))
         row['notes'] = notes
         return row
 
@@ -429,15 +434,56 @@ class Report:
                              'resident bytes per flow, %s flows (%s; %s '
                              'flows in table)' % (label, wl, fmt(n)),
                              fmt(b, '{:.0f} B')])
-        ui = self.ui
-        sc['ui_frame'] = ui
-        rows.append(['pktstat UI', 'frame cost',
-                     ui.get('raw', '-') if ui.get('measured') else
-                     'NOT MEASURED YET (%s)' % ui.get('raw', '')])
         self.table('Scaling', ['what', 'measure', 'value'], rows,
                    'RSS per flow: resident set after the traffic with N '
                    'flows minus with 1 flow (L1), divided by the flows '
                    'in the table.', left=3)
+
+    def section_ui(self):
+        """bench/uiframe: UI-thread CPU per refresh, per flows and order."""
+        rows = []
+        ms = (lambda r, k: num(r, k) / 1000 if num(r, k) is not None
+              else None)
+        for r in sorted(self.uiframes, key=lambda r: (r['flows'],
+                                                       r.get('frozen', 0))):
+            order = 'frozen (o)' if r.get('frozen') == 1 else 'sorted'
+            if 'error' in r:
+                rows.append(['{:,}'.format(r['flows']), '-'] +
+                            [''] * 10 + [r['error']])
+                continue
+            d = {k: ms(r, k + '_us') for k in (
+                'frame_med', 'frame_p90', 'frame_max', 'first', 'copy',
+                'update', 'layout', 'draw', 'expire')}
+            d.update(frames=r.get('frames'), rows=r.get('rows'),
+                     status=r.get('status'))
+            self.out['ui_frame'].setdefault(r['flows'], {})[
+                'frozen' if r.get('frozen') == 1 else 'sorted'] = d
+            f2 = '{:.1f}'
+            rows.append(['{:,}'.format(r['flows']), order,
+                         fmt(d['frames']), fmt(d['frame_med'], f2),
+                         fmt(d['frame_p90'], f2), fmt(d['frame_max'], f2),
+                         fmt(d['copy'], f2), fmt(d['update'], f2),
+                         fmt(d['layout'], f2), fmt(d['draw'], f2),
+                         fmt(d['expire'], f2), fmt(d['first'], f2),
+                         '' if d['status'] in (0, None) else
+                         'exit status %s' % d['status']])
+        if rows:
+            self.table('UI frame cost: UI-thread CPU per refresh, ms '
+                       '(bench/uiframe, 200x60 terminal)',
+                       ['flows', 'order', 'frames', 'median', 'p90', 'max',
+                        'copy', 'view update', 'layout', 'draw',
+                        'expiry (1/s)', 'first frame', 'notes'], rows,
+                       'Each refresh as ui/ui.c runs it, with its functions, '
+                       'timed with CLOCK_THREAD_CPUTIME_ID: copy = '
+                       'flowtab_collect (under the RCU read lock) and '
+                       'totals; view update = view_update; layout = '
+                       'view_layout (partial sort of the visible rows; '
+                       'frozen: none); draw = draw_frame and refresh into a '
+                       'pseudo-terminal; expiry = the idle-flow walk, once '
+                       'a second (1 frame in 10 at -w 0.1: in p90/max, '
+                       'not the median). Phases are medians; first frame: '
+                       'the very first refresh (allocations), not in the '
+                       'others.', left=2)
 
     def section_targets(self):
         rows = []
@@ -469,6 +515,41 @@ class Report:
                     'kernel drops ' + ', '.join(
                         fmt(d) for d in row['drops_all']) +
                     ('; ' + '; '.join(row['notes']) if row['notes'] else ''))
+        # the capture with the full-screen UI at -w 0.1, 100k flows shown
+        row = live.get('U3', {}).get('pktstat-ui')
+        name = ('exact at max rate with the UI running (-w 0.1, 100k '
+                'flows on screen)')
+        if not row:
+            add(name, False, 'not measured')
+        else:
+            ok = (row['repeats'] > 0 and
+                  all(x == 1.0 for x in row['ratios']) and
+                  all(d == 0 for d in row['drops_all']) and
+                  all(f is not None and f >= 100000
+                      for f in row['ui_flows_all']))
+            add(name, ok, 'counted/rx ' + ', '.join(
+                fmt_ratio(x) for x in row['ratios']),
+                'kernel drops ' + ', '.join(
+                    fmt(d) for d in row['drops_all']) + '; ' +
+                '; '.join(row['notes']))
+        # the UI thread's CPU per refresh (median of the sorted frames)
+        for flows, label, lim in ((100000, '100k', 20), (1000000, '1M', 200)):
+            d = self.out['ui_frame'].get(flows, {})
+            s, z = d.get('sorted'), d.get('frozen')
+            med = s and s['frame_med']
+            add('UI frame < %d ms UI-thread CPU, %s flows (median)' %
+                (lim, label), med is not None and med < lim,
+                fmt(med, '{:.1f} ms'),
+                'p90 %s, max %s; copy %s, update %s, layout %s, draw %s; '
+                'order frozen: median %s, layout %s' % (
+                    fmt(s and s['frame_p90'], '{:.1f}'),
+                    fmt(s and s['frame_max'], '{:.1f}'),
+                    fmt(s and s['copy'], '{:.1f}'),
+                    fmt(s and s['update'], '{:.1f}'),
+                    fmt(s and s['layout'], '{:.1f}'),
+                    fmt(s and s['draw'], '{:.1f}'),
+                    fmt(z and z['frame_med'], '{:.1f}'),
+                    fmt(z and z['layout'], '{:.1f}')))
         # CPU per packet against tcpdump's
         for wl, label, lim in (('L2', '1k', 1.0), ('L3', '100k', 1.5)):
             row = live.get(wl, {}).get('pktstat')
@@ -569,6 +650,7 @@ class Report:
         self.section_offline()
         self.section_callgrind()
         self.section_scaling()
+        self.section_ui()
         self.section_targets()
         failed = [t for t in self.out['targets'] if not t['pass']]
         tail = 'targets: %d PASS, %d FAIL; run took %s s' % (

@@ -43,7 +43,8 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	}
 	decode_frame(pkt->dlt, pkt->data, pkt->caplen, pkt->vlan_tci, &d);
 	dir = flowkey_from_pkt(&d, &key);
-	flowtab_account(w->ft, &key, dir, pkt->wirelen, pkt->ts_ns);
+	flowtab_batch_add(w->ft, &w->batch, &key, dir, pkt->wirelen,
+			  pkt->ts_ns);
 	if (w->tcpstat)
 		tcpstat_packet(w->tcpstat, &d, pkt->dlt, pkt->wirelen,
 			       pkt->ts_ns);
@@ -65,6 +66,11 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 				 __ATOMIC_RELAXED);
 }
 
+void worker_flush(struct worker *w)
+{
+	flowtab_batch_flush(w->ft, &w->batch);
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -75,6 +81,7 @@ static void *worker_run(void *arg)
 		rcu_read_lock();
 		rc = w->ops->dispatch(w->h, worker_packet, w, 100, w->err,
 				      sizeof(w->err));
+		worker_flush(w);
 		rcu_read_unlock();
 		if (rc == CAP_EOF || rc < 0)
 			break;

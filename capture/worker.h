@@ -37,6 +37,7 @@ struct worker {
 	struct counters *counters; /* named BPF counters, or NULL */
 	unsigned idx;		   /* this worker's counter slot */
 	struct worker_stats st;
+	struct flowtab_batch batch; /* deferred flow updates (flowtab.h) */
 	pthread_t tid;
 	int started;
 	int stop;	  /* atomic: set by worker_stop */
@@ -50,9 +51,15 @@ struct worker {
 /*
  * worker_packet - the per-packet path, callable directly (tests, fuzzing):
  * decode @pkt, account it in @w's stats and flow table. Caller holds
- * rcu_read_lock and is the only writer of @w.
+ * rcu_read_lock and is the only writer of @w. The flow-table update is
+ * deferred by a few packets (prefetching): call worker_flush before
+ * leaving the read-side section.
  */
 void worker_packet(void *w, const struct cap_pkt *pkt);
+
+/* worker_flush - complete the deferred flow updates of worker_packet.
+ * Caller holds the same rcu_read_lock as for those packets. */
+void worker_flush(struct worker *w);
 
 /* Start the thread (registered with liburcu). 0 or -errno. */
 int worker_start(struct worker *w);

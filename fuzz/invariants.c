@@ -465,6 +465,7 @@ int invariants_flowtab(const uint8_t *data, size_t size,
 	struct feed f;
 	uint64_t ts = FZ_T0_NS;
 	size_t off = 2;
+	int held = 0; /* packets in the current read-side section */
 	int dlt;
 
 	if (size < 2)
@@ -493,8 +494,19 @@ int invariants_flowtab(const uint8_t *data, size_t size,
 		ts += (uint64_t)(steps[meta & 3] * (int64_t)FZ_TICK_NS);
 		pkt.ts_ns = ts;
 		off += 2 + pkt.caplen;
-		rcu_read_lock();
+		/* read-side sections of up to 13 packets: the deferred flow
+		 * updates (worker_flush) run at every boundary */
+		if (!held++)
+			rcu_read_lock();
 		feed_packet(&f, &pkt);
+		if (held == 13) {
+			worker_flush(&f.w);
+			rcu_read_unlock();
+			held = 0;
+		}
+	}
+	if (held) {
+		worker_flush(&f.w);
 		rcu_read_unlock();
 	}
 	return feed_finish(&f, run);
@@ -660,6 +672,7 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 		rcu_read_lock();
 		rc = cap_pcap_ops.dispatch(h, pcap_cb, &pf, 0, err,
 					   sizeof(err));
+		worker_flush(&pf.f.w);
 		rcu_read_unlock();
 		if (pf.f.bad)
 			break;

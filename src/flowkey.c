@@ -146,11 +146,6 @@ uint64_t flowkey_hash(const struct flow_key *key, uint64_t seed)
 	return XXH3_64bits_withSeed(key, sizeof(*key), seed);
 }
 
-int flowkey_equal(const struct flow_key *x, const struct flow_key *y)
-{
-	return memcmp(x, y, sizeof(*x)) == 0;
-}
-
 static int cmp_u(unsigned int x, unsigned int y)
 {
 	return (x > y) - (x < y);
@@ -175,42 +170,149 @@ int flowkey_cmp(const struct flow_key *x, const struct flow_key *y)
 	return cmp_u(x->ipproto, y->ipproto);
 }
 
-/* The printed address of one side into @tmp (INET6_ADDRSTRLEN bytes). */
-static const char *addr_text(const struct flow_key *key, int side, char *tmp)
+/* Decimal digits of @v at @p; returns the end. */
+static char *put_uint(char *p, unsigned int v)
+{
+	char t[10];
+	int n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
+static char *put_v4(char *p, const uint8_t *a)
+{
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			*p++ = '.';
+		p = put_uint(p, a[i]);
+	}
+	return p;
+}
+
+/*
+ * RFC 5952 text of an IPv6 address, as glibc's inet_ntop prints it: the
+ * longest run of two or more zero groups (the first of equal runs)
+ * becomes "::", hex in lower case without leading zeros, and the
+ * IPv4-compatible (::a.b.c.d, not ::1 or ::0.0.0.1) and IPv4-mapped
+ * (::ffff:a.b.c.d) forms end in dotted quad. By hand: inet_ntop formats
+ * each group with sprintf, ~5,000 instructions an address, and a report
+ * prints millions of them. tests/test_flowkey.c compares the two.
+ */
+static char *put_v6(char *p, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int w[8];
+	int best = -1, blen = 0, cur = -1, clen = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = (unsigned int)a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i] == 0) {
+			if (cur < 0)
+				cur = i, clen = 0;
+			if (++clen > blen)
+				best = cur, blen = clen;
+		} else {
+			cur = -1;
+		}
+	}
+	if (blen < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + blen) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		if (i == 6 && best == 0 &&
+		    (blen == 6 || (blen == 7 && w[7] != 1) ||
+		     (blen == 5 && w[5] == 0xffff)))
+			return put_v4(p, a + 12);
+		for (int sh = 12, lead = 1; sh >= 0; sh -= 4) {
+			unsigned int d = (w[i] >> sh) & 15;
+
+			if (d || !lead || sh == 0) {
+				*p++ = hex[d];
+				lead = 0;
+			}
+		}
+	}
+	if (best >= 0 && best + blen == 8)
+		*p++ = ':';
+	return p;
+}
+
+/*
+ * The printed address of one side into @tmp (INET6_ADDRSTRLEN bytes, NUL
+ * terminated); returns its length, or -1 when the kind has no address.
+ */
+static int addr_text(const struct flow_key *key, int side, char *tmp)
 {
 	const uint8_t *addr = side ? key->b : key->a;
+	char *p;
 
 	switch (flowkey_family(key->kind)) {
 	case 4:
-		return inet_ntop(AF_INET, addr, tmp, INET6_ADDRSTRLEN);
+		p = put_v4(tmp, addr);
+		break;
 	case 6:
-		return inet_ntop(AF_INET6, addr, tmp, INET6_ADDRSTRLEN);
+		p = put_v6(tmp, addr);
+		break;
 	default:
-		return NULL;
+		return -1;
 	}
+	*p = '\0';
+	return (int)(p - tmp);
+}
+
+/* snprintf's contract for an assembled string of @n bytes. */
+static int put_out(char *buf, size_t len, const char *s, int n)
+{
+	if (len) {
+		size_t c = (size_t)n < len ? (size_t)n : len - 1;
+
+		memcpy(buf, s, c);
+		buf[c] = '\0';
+	}
+	return n;
 }
 
 int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
 			size_t len)
 {
 	char tmp[INET6_ADDRSTRLEN];
-	const char *s = addr_text(key, side, tmp);
+	int n = addr_text(key, side, tmp);
 
-	return snprintf(buf, len, "%s", s ? s : "-");
+	if (n < 0)
+		return put_out(buf, len, "-", 1);
+	return put_out(buf, len, tmp, n);
 }
 
 int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
 			    size_t len)
 {
-	char tmp[INET6_ADDRSTRLEN];
-	const char *s = addr_text(key, side, tmp);
-	unsigned int port = side ? key->bport : key->aport;
+	char tmp[INET6_ADDRSTRLEN + 8], *p = tmp;
+	int v6 = flowkey_family(key->kind) == 6;
+	int n;
 
-	if (!s)
-		return snprintf(buf, len, "-");
+	if (v6 && flowkey_has_ports(key->kind))
+		*p++ = '[';
+	n = addr_text(key, side, p);
+	if (n < 0)
+		return put_out(buf, len, "-", 1);
 	if (!flowkey_has_ports(key->kind))
-		return snprintf(buf, len, "%s", s);
-	if (flowkey_family(key->kind) == 6)
-		return snprintf(buf, len, "[%s]:%u", s, port);
-	return snprintf(buf, len, "%s:%u", s, port);
+		return put_out(buf, len, p, n);
+	p += n;
+	if (v6)
+		*p++ = ']';
+	*p++ = ':';
+	p = put_uint(p, side ? key->bport : key->aport);
+	return put_out(buf, len, tmp, (int)(p - tmp));
 }

@@ -83,7 +83,8 @@ static const struct opts_def opts_defs[] = {
 	{ "totals", 0, 'T', NULL, "show a totals column" },
 	{ "top", 0, OPT_TOP, NULL, "sort by rate (the original's -t)" },
 	{ "last", 0, OPT_LAST, NULL, "sort by last seen (the original's -l)" },
-	{ "max-bps", 1, 'm', "BPS", "rates as a percentage of BPS" },
+	{ "max-bps", 1, 'm', "BPS",
+	  "% column: share of BPS bits/s (else: the peak)" },
 	/* tcpstat */
 	{ "output", 1, 'o', "FORMAT", "tcpstat interval lines (%n %b ...)" },
 	{ "skip-empty", 0, 'e', NULL, "tcpstat: no lines for empty intervals" },
@@ -533,7 +534,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		}
 		continue;
 	bad:
-		if (li >= 0 && c >= 0x100)
+		/* The flag as typed: "--max-bps 0", "-m 0". */
+		if (li >= 0)
 			snprintf(flag, sizeof(flag), "--%s", lopts[li].name);
 		else
 			snprintf(flag, sizeof(flag), "-%c", c);

@@ -289,28 +289,76 @@ static void fill_meta(const struct pktstat *run, struct report_meta *m)
 	m->threads = run->nw;
 }
 
-int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
-			   size_t wlen, char *err, size_t errlen)
+/* Write @s (taken by the caller) to @path, or the configured path. */
+static int write_snapshot_of(struct pktstat *run, const char *path,
+			     struct snapshot *s, char *written, size_t wlen,
+			     char *err, size_t errlen)
 {
-	struct snapshot s;
 	struct report_meta m;
 	int rc;
 
 	if (!path)
 		path = run->snapshot_path;
-	snapshot_init(&s);
-	rc = pktstat_snapshot(run, &s);
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		snapshot_free(&s);
-		return rc;
-	}
 	fill_meta(run, &m);
-	rc = privs_write_report(run->privs, path, &s, &m, err, errlen);
-	snapshot_free(&s);
+	rc = privs_write_report(run->privs, path, s, &m, err, errlen);
 	if (rc == 0 && written)
 		snprintf(written, wlen, "%s", path);
 	return rc;
+}
+
+int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
+			   size_t wlen, char *err, size_t errlen)
+{
+	struct snapshot s;
+	int rc;
+
+	snapshot_init(&s);
+	rc = pktstat_snapshot(run, &s);
+	if (rc)
+		snprintf(err, errlen, "%s: %s",
+			 path ? path : run->snapshot_path, strerror(-rc));
+	else
+		rc = write_snapshot_of(run, path, &s, written, wlen, err,
+				       errlen);
+	snapshot_free(&s);
+	return rc;
+}
+
+/*
+ * The final snapshot file, written on its own thread while the main
+ * thread prints the report on stdout from the same snapshot (report_write
+ * only reads it): at 100k flows each is a few tens of milliseconds of the
+ * stop time.
+ */
+struct final_snap {
+	struct pktstat *run;
+	struct snapshot *s;
+	pthread_t tid;
+	int started, rc;
+	char written[4096 + 1];
+	char err[4096 + 256];
+};
+
+/* The final snapshot's one line: an error, or where it went (UI). */
+static void final_snap_done(const struct final_snap *fs, int use_ui,
+			    int *status)
+{
+	if (fs->rc) {
+		say(fs->err);
+		*status = 1;
+	} else if (use_ui) {
+		sayf("snapshot written to %s", fs->written);
+	}
+}
+
+static void *final_snap_run(void *arg)
+{
+	struct final_snap *fs = arg;
+
+	fs->rc = write_snapshot_of(fs->run, NULL, fs->s, fs->written,
+				   sizeof(fs->written), fs->err,
+				   sizeof(fs->err));
+	return NULL;
 }
 
 /* Compile @expr for @h's link type and attach it. */
@@ -475,18 +523,20 @@ static const char *worker_error(const struct pktstat *run)
 
 /* The report on @out; 0 or -errno (out of memory, or a failed write,
  * which the caller must report: a silent empty report loses data). */
-static int print_report(struct pktstat *run, FILE *out, int json)
+static int print_report(struct pktstat *run, FILE *out, int json,
+			struct snapshot *taken)
 {
 	struct snapshot s;
 	struct report_meta m;
-	int rc;
+	int rc = 0;
 
 	snapshot_init(&s);
-	rc = pktstat_snapshot(run, &s);
+	if (!taken)
+		rc = pktstat_snapshot(run, &s);
 	if (rc == 0) {
 		fill_meta(run, &m);
-		rc = report_write(out, json ? REPORT_JSON : REPORT_TEXT, &s,
-				  &m);
+		rc = report_write(out, json ? REPORT_JSON : REPORT_TEXT,
+				  taken ? taken : &s, &m);
 	}
 	snapshot_free(&s);
 	return rc;
@@ -721,8 +771,12 @@ int pktstat_main(int argc, char **argv)
 	char err[1024];
 	sigset_t sigs;
 	int rc, sig = 0, use_ui, status = 0;
+	struct snapshot fin;
+	struct final_snap fs;
+	int have_fin = 0, want_report = 0;
 
 	memset(&run, 0, sizeof(run));
+	memset(&fs, 0, sizeof(fs));
 	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
 	if (rc) {
 		say(err);
@@ -892,6 +946,7 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	flowtab_set_writers(run.ft, (unsigned int)run.nw);
 	for (int i = 0; i < run.nw; i++)
 		run.w[i].ft = run.ft;
 	rc = setup_seed_modes(&run, err, sizeof(err));
@@ -939,15 +994,28 @@ int pktstat_main(int argc, char **argv)
 		say(worker_error(&run));
 		status = 1;
 	}
+	/* One snapshot serves the file and the stdout report. */
+	snapshot_init(&fin);
+	have_fin = pktstat_snapshot(&run, &fin) == 0;
+	want_report = !run.tcpstat && !run.orig1 &&
+		      (!use_ui || (!run.o.quiet && sig != SIGHUP)) &&
+		      !(run.o.interval_ns && !use_ui);
 	if (use_ui || run.o.snapshot_path) {
-		char written[1024];
-
-		if (pktstat_write_snapshot(&run, NULL, written, sizeof(written),
-					   err, sizeof(err))) {
-			say(err);
-			status = 1;
-		} else if (use_ui) {
-			sayf("snapshot written to %s", written);
+		fs.run = &run;
+		fs.s = &fin;
+		if (have_fin && want_report &&
+		    pthread_create(&fs.tid, NULL, final_snap_run, &fs) == 0) {
+			fs.started = 1;
+		} else {
+			fs.rc = have_fin ? write_snapshot_of(
+						   &run, NULL, &fin, fs.written,
+						   sizeof(fs.written), fs.err,
+						   sizeof(fs.err))
+					 : pktstat_write_snapshot(
+						   &run, NULL, fs.written,
+						   sizeof(fs.written), fs.err,
+						   sizeof(fs.err));
+			final_snap_done(&fs, use_ui, &status);
 		}
 	}
 	if (run.tcpstat) {
@@ -980,7 +1048,8 @@ int pktstat_main(int argc, char **argv)
 		if (run.o.interval_ns && !use_ui)
 			print_interval(&run); /* the last, partial interval */
 		else
-			rc = print_report(&run, stdout, run.o.json);
+			rc = print_report(&run, stdout, run.o.json,
+					  have_fin ? &fin : NULL);
 		if (rc == -EIO ||
 		    (rc == 0 && (fflush(stdout) || ferror(stdout)))) {
 			sayf("stdout: %s", strerror(errno ? errno : EIO));
@@ -990,6 +1059,18 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 		}
 	}
+	if (have_fin) {
+		/* Nothing needs the table any more: tear it down while the
+		 * snapshot thread may still be writing. */
+		flowtab_free(run.ft);
+		run.ft = NULL;
+	}
+	if (fs.started) {
+		pthread_join(fs.tid, NULL);
+		fs.started = 0;
+		final_snap_done(&fs, use_ui, &status);
+	}
+	snapshot_free(&fin);
 out:
 	run_free(&run);
 	rcu_unregister_thread();

@@ -28,15 +28,11 @@ struct report_meta {
 };
 
 /*
- * report_sort - order rows for output: bitrate (bytes) descending, then
- * packets descending, then the flow key: deterministic. Sorts in place.
- */
-void report_sort(struct flowtab_row *rows, size_t n);
-
-/*
- * report_write - write @s in @fmt to @out. Returns 0 or -EIO when a write
- * failed (ferror). Rows are sorted with report_sort first (a copy is not
- * made: @s's rows are reordered).
+ * report_write - write @s in @fmt to @out, one row per direction of each
+ * flow in a deterministic order: bytes descending, then packets
+ * descending, then the flow key (flowkey_cmp), then A->B before B->A.
+ * @s is not modified. Returns 0, -ENOMEM, or -EIO when a write failed
+ * (ferror).
  */
 int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		 const struct report_meta *meta);

@@ -136,6 +136,7 @@ struct view {
 	enum view_unit unit;
 	int per_dir;
 	int numeric;
+	double max_bits; /* fixed maximum (-m) in bits/s; 0: the peak */
 	view_name_fn name_fn;
 	void *name_ctx;
 
@@ -206,6 +207,17 @@ static struct vent *ent_find(const struct view *v, uint64_t id)
 			return &v->ents[v->tab[i]];
 	}
 	return NULL;
+}
+
+/* The entry of a shown flow: the one it was ingested with, unless that
+ * has been reused since (while paused), then by id. */
+static struct vent *ent_of(const struct view *v, const struct view_flow *f)
+{
+	const struct vent *e = &v->ents[f->ent];
+
+	if (f->ent < v->ents_hw && e->gen && e->id == f->row.id)
+		return (struct vent *)e;
+	return ent_find(v, f->row.id);
 }
 
 static void tab_put(struct view *v, uint32_t e)
@@ -734,7 +746,7 @@ static int frozen_append(struct view *v)
 	size_t i, n = 0;
 
 	for (i = 0; i < d->nvf; i++) {
-		struct vent *e = ent_find(v, d->vf[i].row.id);
+		struct vent *e = ent_of(v, &d->vf[i]);
 
 		if (e && e->fpos != NO_POS)
 			d->vf[i].fpos = e->fpos;
@@ -1066,6 +1078,21 @@ int view_numeric(const struct view *v)
 	return v->numeric;
 }
 
+void view_set_max_bps(struct view *v, double bits_per_s)
+{
+	/* NaN fails the comparison: auto-detect, as for 0. */
+	v->max_bits = bits_per_s > 0 && isfinite(bits_per_s) ? bits_per_s : 0;
+}
+
+double view_max_bps(const struct view *v, int *fixed)
+{
+	if (fixed)
+		*fixed = v->max_bits > 0;
+	if (v->max_bits > 0)
+		return v->max_bits;
+	return v->shown.tot.peak_bps * 8.0;
+}
+
 void view_set_resolver(struct view *v, view_name_fn fn, void *ctx)
 {
 	v->name_fn = fn;
@@ -1172,6 +1199,21 @@ double view_row_avg(const struct view *v, const struct view_row *r, int h)
 		p = (double)f->avg_pps[0][h] + f->avg_pps[1][h];
 	}
 	return view_unit_rate(v->unit, b, p);
+}
+
+double view_row_percent(const struct view *v, const struct view_row *r)
+{
+	const struct view_flow *f = r->f;
+	double b, ref;
+
+	b = r->dir != VIEW_DIR_BOTH ? f->bps[r->dir] : f->bps[0] + f->bps[1];
+	if (b <= 0)
+		return 0.0;
+	/* Bytes over bytes: the same share in any unit but packets. */
+	ref = v->max_bits > 0 ? v->max_bits / 8.0 : v->shown.tot.peak_bps;
+	if (!(ref > 0))
+		return -1.0;
+	return 100.0 * b / ref;
 }
 
 double view_row_pps(const struct view_row *r)
@@ -1566,9 +1608,16 @@ static int layout_order(struct view *v)
 		v->nord = n;
 		v->ord_full = n <= 1;
 	} else {
-		/* Frozen positions are unique per flow and below next_fpos;
-		 * rows of one flow are adjacent (AB then BA). */
+		/*
+		 * Frozen positions are unique per flow and below next_fpos;
+		 * rows of one flow are adjacent (AB then BA). A counting
+		 * placement: the rows are read in their order (a walk in
+		 * position order would miss the cache on every row at 1M
+		 * flows), only the writes land in scattered places. The
+		 * position is the key: no sort key is computed.
+		 */
 		size_t span;
+		uint32_t sum = 0, c;
 
 		if (frozen_append(v))
 			return -ENOMEM;
@@ -1576,27 +1625,33 @@ static int layout_order(struct view *v)
 		if (grow((void **)&v->perm, &v->perm_cap, span + 1,
 			 sizeof(*v->perm)))
 			return -ENOMEM;
-		memset(v->perm, 0xff, span * sizeof(*v->perm));
-		for (i = v->nrows; i-- > 0;) {
-			uint32_t pos = v->rows[i].f->fpos;
-
-			if (pos < span)
-				v->perm[pos] = (uint32_t)i; /* first row wins */
+		memset(v->perm, 0, span * sizeof(*v->perm));
+		for (i = 0; i < v->nrows; i++) {
+			if (v->rows[i].f->fpos < span)
+				v->perm[v->rows[i].f->fpos]++;
 		}
 		for (i = 0; i < span; i++) {
-			uint32_t r = v->perm[i];
+			c = v->perm[i];
+			v->perm[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < v->nrows; i++) {
+			const struct view_row *w = &v->rows[i];
+			uint32_t pos = w->f->fpos;
+			struct sortent *o;
 
-			if (r == UINT32_MAX)
+			if (pos >= span)
 				continue;
-			do {
-				if (row_matches(v, &v->rows[r])) {
-					row_key(v, &v->rows[r], r, &v->ord[n]);
-					v->ord[n].k0 = i;
-					n++;
-				}
-				r++;
-			} while (r < v->nrows &&
-				 v->rows[r].f == v->rows[r - 1].f);
+			o = &v->ord[v->perm[pos]++];
+			o->k0 = pos;
+			o->k1 = o->k2 = 0;
+			o->tie = w->f->row.id << 2 | (uint64_t)w->dir;
+			o->row = row_matches(v, w) ? (uint32_t)i : UINT32_MAX;
+		}
+		/* Rows the display filter hides leave their places. */
+		for (i = 0; i < sum; i++) {
+			if (v->ord[i].row != UINT32_MAX)
+				v->ord[n++] = v->ord[i];
 		}
 		v->nord = n;
 		v->ord_full = 1;
@@ -1868,6 +1923,30 @@ int view_format_rate(double value, int width, char *buf, size_t len)
 	char cands[4][32];
 	int n = si_cands(value, cands);
 
+	return fit(cands, n, width, buf, len);
+}
+
+int view_format_percent(double pct, int width, char *buf, size_t len)
+{
+	char cands[5][32];
+	int n = 0, i, k;
+
+	if (!(pct >= 0.0)) {
+		strcpy(cands[n++], "-");
+	} else if (pct == 0.0) {
+		strcpy(cands[n++], "0%");
+	} else if (pct < 1e15) { /* beyond: stars, as any number */
+		if (pct < 9.95)
+			snprintf(cands[n++], 32, "%.1f%%", pct);
+		snprintf(cands[n++], 32, "%.0f%%", pct);
+		/* Far beyond 100% (-m well below the real rate): "12k%". */
+		if (pct >= 999.5) {
+			k = si_cands(pct, cands + n);
+			for (i = n; i < n + k; i++)
+				strcat(cands[i], "%");
+			n += k;
+		}
+	}
 	return fit(cands, n, width, buf, len);
 }
 

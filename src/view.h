@@ -174,6 +174,20 @@ void view_set_numeric(struct view *v, int on);
 int view_numeric(const struct view *v);
 
 /*
+ * view_set_max_bps - the link's maximum bit rate (the original pktstat's
+ * -m) that view_row_percent divides by; 0 (the default; also anything not
+ * a positive finite number): the peak total rate shown (view_totals), as
+ * the original auto-detects it.
+ */
+void view_set_max_bps(struct view *v, double bits_per_s);
+/*
+ * view_max_bps - the maximum rows are a share of, in bits per second: the
+ * fixed one, else the peak shown (0 before any traffic). *@fixed (may be
+ * NULL) gets whether it is fixed.
+ */
+double view_max_bps(const struct view *v, int *fixed);
+
+/*
  * A name for an address (@family 4 or 6): 1 with a printable name in @buf
  * when known, 0 when not (yet). Must not block (names_lookup qualifies).
  */
@@ -238,6 +252,16 @@ size_t view_history(const struct view *v, double *out, size_t n);
 double view_row_rate(const struct view *v, const struct view_row *r, int which);
 /* 2 s, 10 s, 40 s average (@h = 0, 1, 2) in the current unit per second. */
 double view_row_avg(const struct view *v, const struct view_row *r, int h);
+/*
+ * view_row_percent - the row's current rate (both directions of a
+ * conversation, or its one direction) as a percentage of view_max_bps, in
+ * any unit but packets alike. Not clamped: above 100 when a fixed maximum
+ * is below the real rate (and, against the peak, by a hair for one
+ * refresh now and then: a snapshot copies the rows a moment after the
+ * totals). 0 for a row without traffic; -1 when it has some but there is
+ * no maximum yet (just after view_reset).
+ */
+double view_row_percent(const struct view *v, const struct view_row *r);
 double view_row_pps(const struct view_row *r);
 uint64_t view_row_bytes(const struct view_row *r);
 uint64_t view_row_pkts(const struct view_row *r);
@@ -273,10 +297,14 @@ const char *view_unit_name(enum view_unit unit);
  * view_format_count - the exact number when it fits, else as above.
  * view_format_age - "5s", "1m05", "3h07", "2d04".
  * view_format_duration - "59s", "12m03s", "1h02m03s", "3d04h".
+ * view_format_percent - "0%" (exactly 0), "0.4%", "9.9%", "10%", "100%",
+ *	"250%", "1234%" or "1.23k%" where 5 columns are too few; "-" when
+ *	@pct is negative or NaN (no maximum).
  */
 int view_format_rate(double value, int width, char *buf, size_t len);
 int view_format_count(uint64_t value, int width, char *buf, size_t len);
 int view_format_age(uint64_t ns, int width, char *buf, size_t len);
+int view_format_percent(double pct, int width, char *buf, size_t len);
 int view_format_duration(uint64_t ns, char *buf, size_t len);
 
 /*

@@ -202,6 +202,92 @@ Test(bench_parse, numbers_beyond_32_bits)
 	cr_assert_eq(r.drops, 3000000000LL);
 }
 
+/*
+ * bench/uiframe's lines: up to @max lines of parse.sh uiframe (@args),
+ * each a key=value line; returns the number read, *@status its exit
+ */
+static size_t run_parse_lines(const char *in, const char *args,
+			      char lines[][512], size_t max, int *status)
+{
+	char cmd[512];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s%s%s %s %s 2>/dev/null",
+		 in ? "printf '" : "", in ? in : "", in ? "' |" : "", PARSE,
+		 args);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f, "popen %s", cmd);
+	while (n < max && fgets(lines[n], 512, f))
+		n++;
+	*status = pclose(f);
+	*status = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+	return n;
+}
+
+Test(bench_parse, uiframe_one_line_per_flows_and_order)
+{
+	char l[8][512];
+	int st;
+	size_t n = run_parse_lines(NULL, "uiframe " SAMPLES "uiframe.out", l, 8,
+				   &st);
+
+	cr_assert_eq(st, 0);
+	cr_assert_eq(n, 4, "lines: %zu", n);
+	/* 10k flows, sorted: every figure of the sample's first line */
+	cr_assert_eq(field(l[0], "flows"), 10000);
+	cr_assert_eq(field(l[0], "frozen"), 0);
+	cr_assert_eq(field(l[0], "frames"), 20);
+	cr_assert_eq(field(l[0], "rows"), 50);
+	cr_assert_eq(field(l[0], "frame_med_us"), 4505);
+	cr_assert_eq(field(l[0], "frame_p90_us"), 4859);
+	cr_assert_eq(field(l[0], "frame_max_us"), 4998);
+	cr_assert_eq(field(l[0], "first_us"), 30350);
+	cr_assert_eq(field(l[0], "copy_us"), 764);
+	cr_assert_eq(field(l[0], "update_us"), 161);
+	cr_assert_eq(field(l[0], "layout_us"), 186);
+	cr_assert_eq(field(l[0], "draw_us"), 3370);
+	cr_assert_eq(field(l[0], "expire_us"), 927);
+	/* the frozen run has no first frame of its own */
+	cr_assert_eq(field(l[1], "frozen"), 1);
+	cr_assert_eq(field(l[1], "first_us"), -1);
+	cr_assert_eq(field(l[1], "layout_us"), 96);
+	/* 100k flows, both orders, in the file's order */
+	cr_assert_eq(field(l[2], "flows"), 100000);
+	cr_assert_eq(field(l[2], "frozen"), 0);
+	cr_assert_eq(field(l[2], "frame_med_us"), 23614);
+	cr_assert_eq(field(l[2], "copy_us"), 15287);
+	cr_assert_eq(field(l[3], "flows"), 100000);
+	cr_assert_eq(field(l[3], "frozen"), 1);
+	cr_assert_eq(field(l[3], "frame_max_us"), 39574);
+}
+
+Test(bench_parse, uiframe_missing_figures_and_noise)
+{
+	char l[8][512];
+	int st;
+	size_t n;
+
+	/* a figure the line lacks is -1; other lines are ignored */
+	n = run_parse_lines("make: noise\\nuiframe flows=7 frame_med_us=12 "
+			    "copy_us=x\\n",
+			    "uiframe /dev/stdin", l, 8, &st);
+	cr_assert_eq(st, 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(field(l[0], "flows"), 7);
+	cr_assert_eq(field(l[0], "frame_med_us"), 12);
+	cr_assert_eq(field(l[0], "copy_us"), -1, "not a number: -1");
+	cr_assert_eq(field(l[0], "draw_us"), -1);
+	/* no usable line: nothing printed, status 1 */
+	n = run_parse_lines("uiframe frozen=1 frame_med_us=5\\n",
+			    "uiframe /dev/stdin", l, 8, &st);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(st, 1);
+	n = run_parse_lines(NULL, "uiframe /dev/null", l, 8, &st);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(st, 1);
+}
+
 Test(bench_parse, missing_figure_fails_loudly)
 {
 	struct parsed r = run_parse("tcpdump /dev/null");

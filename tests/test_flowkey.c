@@ -364,3 +364,75 @@ Test(flowkey, names_and_families_cover_every_kind)
 	cr_assert_str_eq(flowkey_proto_name(-1), "other");
 	cr_assert_str_eq(flowkey_proto_name(KIND_COUNT), "other");
 }
+
+/*
+ * Addresses are formatted by hand (speed): the text must be inet_ntop's,
+ * byte for byte, for every shape of zero run, the IPv4-compatible and
+ * IPv4-mapped forms and their near misses, and a million random
+ * addresses biased towards zero groups.
+ */
+Test(flowkey, address_text_matches_inet_ntop)
+{
+	static const char *const shapes[] = {
+		"::",
+		"::1",
+		"::2",
+		"1::",
+		"::ffff:1.2.3.4",
+		"::1.2.3.4",
+		"::0.0.0.2",
+		"::ffff:0:0",
+		"::fffe:1.2.3.4",
+		"0:0:0:0:1:ffff:1.2.3.4",
+		"1:0:0:2:0:0:0:3",
+		"1:0:0:2:0:0:3:4",
+		"1:0:2:0:3:0:4:0",
+		"0:0:1:0:0:1:0:0",
+		"fe80::1:2",
+		"2001:db8::ffff:1.2.3.4",
+		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"0:1:2:3:4:5:6:7",
+		"1:2:3:4:5:6:7:0",
+		"::ffff:ffff",
+		"::1:0:0:0",
+		"64:ff9b::1.2.3.4",
+	};
+	struct flow_key k;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	char want[INET6_ADDRSTRLEN], got[INET6_ADDRSTRLEN + 8];
+	size_t n = sizeof(shapes) / sizeof(shapes[0]);
+
+	memset(&k, 0, sizeof(k));
+	k.kind = KIND_UDP6;
+	for (size_t i = 0; i < n + 1000000; i++) {
+		if (i < n) {
+			cr_assert_eq(inet_pton(AF_INET6, shapes[i], k.a), 1,
+				     "%s", shapes[i]);
+		} else {
+			for (int g = 0; g < 8; g++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				/* zero, 1, ffff or random: runs of zeros */
+				unsigned int v = x % 4 == 0   ? 0
+						 : x % 4 == 1 ? (x >> 8) % 3
+						 : x % 4 == 2
+							 ? 0xffff
+							 : (x >> 16) & 0xffff;
+
+				k.a[2 * g] = (uint8_t)(v >> 8);
+				k.a[2 * g + 1] = (uint8_t)v;
+			}
+		}
+		cr_assert_not_null(
+			inet_ntop(AF_INET6, k.a, want, sizeof(want)));
+		flowkey_format_addr(&k, 0, got, sizeof(got));
+		cr_assert_str_eq(got, want);
+	}
+	k.kind = KIND_UDP4;
+	for (unsigned int i = 0; i < 100000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		memcpy(k.a, &x, 4);
+		cr_assert_not_null(inet_ntop(AF_INET, k.a, want, sizeof(want)));
+		flowkey_format_addr(&k, 0, got, sizeof(got));
+		cr_assert_str_eq(got, want);
+	}
+}

@@ -180,3 +180,34 @@ Test(opts, counters)
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--count", "nofilter"),
 		     -EINVAL);
 }
+
+/* The original pktstat's -m: a positive number of bits per second. */
+Test(opts, max_bps)
+{
+	static const char *const bad[] = { "0",	  "-5",	   "10M", "nan",
+					   "inf", "1e400", "",	  "0x" };
+	struct opts o;
+	char err[256];
+	size_t i;
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 0), 0);
+	cr_assert_float_eq(o.max_bps, 0.0, 1e-9, "default: the peak");
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "-m", "100000000"), 0, "%s",
+		     err);
+	cr_assert_float_eq(o.max_bps, 1e8, 1e-3);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--max-bps", "1.5e6"), 0);
+	cr_assert_float_eq(o.max_bps, 1.5e6, 1e-3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+
+		cr_assert_eq(parse(&o, err, sizeof(err), 2, "-m", bad[i]),
+			     -EINVAL, "-m '%s' accepted", bad[i]);
+		snprintf(want, sizeof(want), "-m %s: invalid value", bad[i]);
+		cr_assert_str_eq(err, want);
+	}
+	/* The flag as typed. */
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--max-bps", "0"), -EINVAL);
+	cr_assert_str_eq(err, "--max-bps 0: invalid value");
+	cr_assert_eq(parse(&o, err, sizeof(err), 1, "-m"), -EINVAL);
+	cr_assert_str_eq(err, "-m: missing argument");
+}

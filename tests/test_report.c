@@ -254,3 +254,83 @@ Test(report, replaces_atomically, .init = mkdir_fixture, .fini = rm_fixture)
 	cr_assert(strncmp(buf, "bitrate: ", 9) == 0, "%s", buf);
 	snapshot_free(&s);
 }
+
+/*
+ * Rows are formatted by hand for speed: every bitrate, in JSON (%.3f) and
+ * in the text line (%.2f with a unit), must carry exactly the digits
+ * printf gives, including values on and near rounding ties; IPv4
+ * addresses and ports as inet_ntop and %u print them.
+ */
+Test(report, hand_formatting_matches_printf)
+{
+	static const uint64_t special[] = { 0,
+					    1,
+					    5,
+					    125,
+					    1000,
+					    999999,
+					    1000000,
+					    1250000000ull,
+					    18446744073709551615ull };
+	const char *units[] = { "bps", "Kbps", "Mbps", "Gbps", "Tbps" };
+	struct snapshot s;
+	size_t n = 4000, checked = 0;
+	char *j, *t, *p;
+	uint64_t x = 88172645463325252ull;
+
+	snapshot_init(&s);
+	s.first_ts_ns = 1000000000ull;
+	s.last_ts_ns = 1000000000ull + 3000000000ull / 7; /* awkward secs */
+	s.start_ns = s.first_ts_ns;
+	s.now_ns = s.last_ts_ns;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bytes;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		bytes = i < sizeof(special) / sizeof(special[0])
+				? special[i]
+				: x >> (x % 60);
+		add_row(&s, KIND_UDP4, (int)(i % 250), (int)(x % 65536),
+			(int)(i / 250), 53, 1 + i, bytes, 0, 0, i + 1);
+		s.rows[i].key.a[1] = (uint8_t)(x >> 8);
+		s.rows[i].key.a[2] = (uint8_t)(x >> 16);
+	}
+	j = render(&s, REPORT_JSON_ARRAY);
+	t = render(&s, REPORT_TEXT);
+	double secs = snapshot_duration_ns(&s) / 1e9;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct flowtab_row *r = &s.rows[i];
+		double bps = 8.0 * (double)r->bytes[0] / secs, v = bps;
+		char want[512], ip[64], rate[64];
+		size_t u = 0;
+
+		if (!r->pkts[0])
+			continue;
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", r->key.a[0],
+			 r->key.a[1], r->key.a[2], r->key.a[3]);
+		snprintf(want, sizeof(want),
+			 "{\"bitrate\":%.3f,\"packets\":%llu,\"size\":%llu,"
+			 "\"proto\":\"UDP\",\"src\":\"%s:%u\"",
+			 bps, (unsigned long long)r->pkts[0],
+			 (unsigned long long)r->bytes[0], ip, r->key.aport);
+		cr_assert(strstr(j, want), "JSON row missing: %s", want);
+		while (v >= 1000 && u < 4) {
+			v /= 1000;
+			u++;
+		}
+		snprintf(rate, sizeof(rate), "%.2f %s", v, units[u]);
+		snprintf(want, sizeof(want),
+			 "bitrate: %s, packets: %llu, bytes: %llu, proto: UDP, "
+			 "src: %s:%u,",
+			 rate, (unsigned long long)r->pkts[0],
+			 (unsigned long long)r->bytes[0], ip, r->key.aport);
+		p = strstr(t, want);
+		cr_assert(p, "text row missing: %s", want);
+		checked++;
+	}
+	cr_assert_eq(checked, n);
+	free(j);
+	free(t);
+	snapshot_free(&s);
+}

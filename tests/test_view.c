@@ -575,6 +575,37 @@ Test(view, frozen_order_survives_churn)
 	view_free(v);
 }
 
+/* One row per direction on a frozen order: a flow's rows stay together,
+ * A->B first, in the frozen places; the filter hides whole flows. */
+Test(view, frozen_order_direction_rows_stay_together)
+{
+	struct view *v = four_flows();
+	const uint64_t want[8] = { 3, 3, 2, 2, 4, 4, 1, 1 };
+	size_t n, i;
+
+	view_set_frozen(v, 1); /* 3 2 4 1 */
+	view_set_per_direction(v, 1);
+	cr_assert(view_frozen(v));
+	cr_assert_eq(view_layout(v, 10), 0);
+	n = view_nvisible(v);
+	cr_assert_eq(n, 8, "rows: %zu", n);
+	for (i = 0; i < n; i++) {
+		const struct view_row *r = view_row_at(v, i);
+
+		cr_assert_eq(r->f->row.id, want[i], "row %zu: flow %llu", i,
+			     (unsigned long long)r->f->row.id);
+		cr_assert_eq(r->dir, i % 2 ? FLOW_DIR_BA : FLOW_DIR_AB,
+			     "row %zu: dir %d", i, r->dir);
+	}
+	cr_assert_eq(view_filter_set(v, ":1004"), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_nvisible(v), 2);
+	cr_assert_eq(view_row_at(v, 0)->f->row.id, 4);
+	cr_assert_eq(view_row_at(v, 0)->dir, FLOW_DIR_AB);
+	cr_assert_eq(view_row_at(v, 1)->dir, FLOW_DIR_BA);
+	view_free(v);
+}
+
 /* ---- pause ----------------------------------------------------------- */
 
 Test(view, pause_freezes_display_resume_shows_latest)
@@ -1088,6 +1119,185 @@ Test(view, cells_format_and_truncate)
 	view_free(v);
 }
 
+/* ---- share of the maximum (-m) --------------------------------------- */
+
+/* The row of flow @id and direction @dir after a layout, or NULL. */
+static const struct view_row *row_of(struct view *v, uint64_t id, int dir)
+{
+	size_t i;
+
+	cr_assert_eq(view_layout(v, 64), 0);
+	for (i = 0; i < view_nvisible(v); i++) {
+		const struct view_row *r = view_row_at(v, i);
+
+		if (r->f->row.id == id && r->dir == dir)
+			return r;
+	}
+	return NULL;
+}
+
+Test(view, percent_of_fixed_max)
+{
+	struct view *v = four_flows(); /* flow 3: 3000 + 1500 B in 1 s */
+	const struct view_row *r;
+	char buf[16];
+	int fixed = -1;
+
+	view_set_max_bps(v, 72000); /* bits/s: 9000 B/s */
+	cr_assert_float_eq(view_max_bps(v, &fixed), 72000.0, 1e-9);
+	cr_assert_eq(fixed, 1);
+	r = row_of(v, 3, VIEW_DIR_BOTH);
+	cr_assert_not_null(r);
+	/* 4500 B/s = 36000 bits/s of 72000 */
+	cr_assert_float_eq(view_row_percent(v, r), 50.0, 1e-9);
+	r = row_of(v, 1, VIEW_DIR_BOTH); /* 1500 B/s = 12000 bits/s */
+	cr_assert_float_eq(view_row_percent(v, r), 100.0 / 6.0, 1e-9);
+	/* A share: the same in bytes; the column goes with packets. */
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	cr_assert_float_eq(view_row_percent(v, r), 100.0 / 6.0, 1e-9);
+	/* One direction: 3000 B/s A to B of flow 3 */
+	view_set_unit(v, VIEW_UNIT_BITS);
+	view_set_per_direction(v, 1);
+	r = row_of(v, 3, FLOW_DIR_AB);
+	cr_assert_not_null(r);
+	cr_assert_float_eq(view_row_percent(v, r), 100.0 / 3.0, 1e-9);
+	view_set_per_direction(v, 0);
+	/* A maximum below the real rate: above 100%, not clamped. */
+	view_set_max_bps(v, 20000);
+	r = row_of(v, 3, VIEW_DIR_BOTH);
+	cr_assert_float_eq(view_row_percent(v, r), 180.0, 1e-9);
+	columns_cell(COL_PCT, v, r, 5, buf, sizeof(buf));
+	cr_assert_str_eq(buf, " 180%");
+	/* Nonsense is "not fixed" (the opts parser rejects it first). */
+	view_set_max_bps(v, -5);
+	view_max_bps(v, &fixed);
+	cr_assert_eq(fixed, 0);
+	view_set_max_bps(v, NAN);
+	view_max_bps(v, &fixed);
+	cr_assert_eq(fixed, 0);
+	view_set_max_bps(v, INFINITY);
+	view_max_bps(v, &fixed);
+	cr_assert_eq(fixed, 0);
+	view_free(v);
+}
+
+Test(view, percent_of_peak_total)
+{
+	struct view *v = view_new();
+	struct fake f;
+	const struct view_row *r;
+	char buf[16];
+	int fixed = -1;
+
+	/* Second 1: flows 1 and 2 send 3000 and 1000 B, 4000 B in all
+	 * (plus 1000 B of frames in no row: an ARP storm, say). */
+	fake_init(&f, T0);
+	add4(&f, 1, KIND_UDP4, 1, 1, 2, 2);
+	add4(&f, 2, KIND_UDP4, 1, 1, 2, 3);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_float_eq(view_max_bps(v, &fixed), 0.0, 1e-9);
+	cr_assert_eq(fixed, 0);
+	fake_init(&f, T0 + NS);
+	set_counts(add4(&f, 1, KIND_UDP4, 1, 1, 2, 2), 3000, 0, 3, 0);
+	set_counts(add4(&f, 2, KIND_UDP4, 1, 1, 2, 3), 1000, 0, 1, 0);
+	f.s.bytes = 5000;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_float_eq(view_max_bps(v, NULL), 40000.0, 1e-9, "peak bits");
+	cr_assert_float_eq(view_row_percent(v, row_of(v, 1, VIEW_DIR_BOTH)),
+			   60.0, 1e-9);
+	cr_assert_float_eq(view_row_percent(v, row_of(v, 2, VIEW_DIR_BOTH)),
+			   20.0, 1e-9);
+	/* Second 2: only flow 2, 500 B. The peak stays: 500 of 5000. */
+	fake_init(&f, T0 + 2 * NS);
+	set_counts(add4(&f, 1, KIND_UDP4, 1, 1, 2, 2), 3000, 0, 3, 0);
+	set_counts(add4(&f, 2, KIND_UDP4, 1, 1, 2, 3), 1500, 0, 2, 0);
+	f.s.bytes = 5500;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	r = row_of(v, 2, VIEW_DIR_BOTH);
+	cr_assert_float_eq(view_row_percent(v, r), 10.0, 1e-9);
+	columns_cell(COL_PCT, v, r, 4, buf, sizeof(buf));
+	cr_assert_str_eq(buf, " 10%");
+	r = row_of(v, 1, VIEW_DIR_BOTH);
+	cr_assert_float_eq(view_row_percent(v, r), 0.0, 1e-9, "idle row");
+	columns_cell(COL_PCT, v, r, 4, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "  0%");
+	/* A reset restarts the peak: no maximum until the next update. */
+	view_reset(v);
+	cr_assert_float_eq(view_max_bps(v, NULL), 0.0, 1e-9);
+	r = row_of(v, 2, VIEW_DIR_BOTH);
+	cr_assert_float_eq(view_row_percent(v, r), -1.0, 1e-9);
+	columns_cell(COL_PCT, v, r, 4, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "   -");
+	/* A fixed maximum does not depend on the peak. */
+	view_set_max_bps(v, 8000);
+	cr_assert_float_eq(view_row_percent(v, r), 50.0, 1e-9);
+	view_free(v);
+}
+
+Test(view, format_percent)
+{
+	static const struct {
+		double pct;
+		int width;
+		const char *want;
+	} c[] = {
+		{ 0.0, 5, "0%" },	{ 0.04, 5, "0.0%" },
+		{ 0.5, 5, "0.5%" },	{ 9.94, 5, "9.9%" },
+		{ 9.96, 5, "10%" },	{ 50.0, 5, "50%" },
+		{ 99.6, 5, "100%" },	{ 250.0, 5, "250%" },
+		{ 1234.0, 5, "1234%" }, { 1234.0, 4, "1k%" },
+		{ 12345.0, 5, "12k%" }, { 1.5e6, 5, "1.5M%" },
+		{ 9.7, 3, "10%" },	{ 100.0, 3, "***" },
+		{ -1.0, 5, "-" },	{ NAN, 5, "-" },
+		{ 1e20, 5, "*****" },	{ INFINITY, 4, "****" },
+	};
+	char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int n = view_format_percent(c[i].pct, c[i].width, buf,
+					    sizeof(buf));
+
+		cr_assert_str_eq(buf, c[i].want, "%g in %d: got \"%s\"",
+				 c[i].pct, c[i].width, buf);
+		cr_assert_eq(n, (int)strlen(c[i].want));
+	}
+	/* Never past @len. */
+	cr_assert_eq(view_format_percent(250.0, 5, buf, 3), 2);
+	cr_assert_str_eq(buf, "**");
+}
+
+Test(view, percent_column_layout)
+{
+	struct view *v = view_new();
+	int w[COL_COUNT];
+
+	cr_assert_eq(columns_get(COL_PCT)->sort, -1, "its order is the rate's");
+	/* Against the peak: not at 80 (the 10 s average stays), from 85. */
+	columns_layout(v, 80, 1, w);
+	cr_assert(!w[COL_PCT] && w[COL_AVG10] && w[COL_LAST]);
+	columns_layout(v, 84, 1, w);
+	cr_assert(!w[COL_PCT]);
+	columns_layout(v, 85, 1, w);
+	cr_assert_eq(w[COL_PCT], 4);
+	/* A fixed maximum (-m): shown at 80, in the 10 s average's place. */
+	view_set_max_bps(v, 1e8);
+	columns_layout(v, 80, 1, w);
+	cr_assert(w[COL_PCT] && !w[COL_AVG10] && w[COL_LAST] && w[COL_RATE]);
+	cr_assert_leq(used_width(w, COL_COUNT), 80);
+	/* Narrow: it goes before the rate. */
+	columns_layout(v, 40, 1, w);
+	cr_assert(!w[COL_PCT] && w[COL_RATE]);
+	/* Packet rates: never (the maximum is a bit rate). */
+	view_set_unit(v, VIEW_UNIT_PACKETS);
+	columns_layout(v, 200, 1, w);
+	cr_assert(!w[COL_PCT] && w[COL_RATE]);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	columns_layout(v, 200, 1, w);
+	cr_assert_eq(w[COL_PCT], 5);
+	view_free(v);
+}
+
 /* ---- keys ------------------------------------------------------------ */
 
 Test(view, every_key_dispatches_and_has_help)
@@ -1119,6 +1329,8 @@ Test(view, every_key_dispatches_and_has_help)
 	for (i = 0; i < COL_COUNT; i++) {
 		int key = keys_sort_key(columns_get((int)i)->sort);
 
+		if (columns_get((int)i)->sort < 0)
+			continue; /* "%": sorted as the rate */
 		cr_assert_neq(key, 0, "column %zu", i);
 		cr_assert_eq(keys_lookup(key)->arg, columns_get((int)i)->sort);
 	}

@@ -67,6 +67,12 @@ static int fmt_rate(const struct view *v, const struct view_row *r, int width,
 				buf, len);
 }
 
+static int fmt_pct(const struct view *v, const struct view_row *r, int width,
+		   char *buf, size_t len)
+{
+	return view_format_percent(view_row_percent(v, r), width, buf, len);
+}
+
 static int fmt_avg2(const struct view *v, const struct view_row *r, int width,
 		    char *buf, size_t len)
 {
@@ -118,33 +124,41 @@ static int fmt_last(const struct view *v, const struct view_row *r, int width,
  * table shows protocol, endpoints, both directions, rate, 10 s average and
  * last seen; at 40, protocol, endpoint A and rate. Rates are in the unit
  * the header names.
+ *
+ * "%" is the original pktstat's: the rate as a share of the link's
+ * maximum. With -m (a fixed maximum, what the user asked for) it takes the
+ * 10 s average's place at 80 columns; against the peak seen it shows from
+ * about 85. It has no sort key: its order is the rate's. Not shown for
+ * packet rates (the maximum is a bit rate), as in the original.
  */
 static const struct column table[COL_COUNT] = {
-	[COL_PROTO] = { "Proto", NULL, 6, 6, COL_LEFT, VIEW_SORT_PROTO, 1, 0,
+	[COL_PROTO] = { "Proto", NULL, 6, 6, COL_LEFT, VIEW_SORT_PROTO, 1, 0, 0,
 			fmt_proto },
 	[COL_A] = { "Endpoint A", "Source", 19, 47, COL_LEFT, VIEW_SORT_A, 1, 0,
-		    fmt_a },
+		    0, fmt_a },
 	[COL_B] = { "Endpoint B", "Destination", 19, 47, COL_LEFT, VIEW_SORT_B,
-		    2, 0, fmt_b },
-	[COL_AB] = { "A>B", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE_AB, 2,
+		    2, 0, 0, fmt_b },
+	[COL_AB] = { "A>B", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE_AB, 2, 0,
 		     COL_F_CONV, fmt_ab },
-	[COL_BA] = { "B>A", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE_BA, 2,
+	[COL_BA] = { "B>A", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE_BA, 2, 0,
 		     COL_F_CONV, fmt_ba },
-	[COL_RATE] = { "Rate", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE, 1, 0,
+	[COL_RATE] = { "Rate", NULL, 6, 7, COL_RIGHT, VIEW_SORT_RATE, 1, 0, 0,
 		       fmt_rate },
-	[COL_AVG2] = { "2s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG2, 5, 0,
+	[COL_PCT] = { "%", NULL, 4, 5, COL_RIGHT, -1, 5, 3, COL_F_BITS,
+		      fmt_pct },
+	[COL_AVG2] = { "2s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG2, 5, 0, 0,
 		       fmt_avg2 },
-	[COL_AVG10] = { "10s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG10, 4, 0,
+	[COL_AVG10] = { "10s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG10, 4, 0, 0,
 			fmt_avg10 },
-	[COL_AVG40] = { "40s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG40, 5, 0,
+	[COL_AVG40] = { "40s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_AVG40, 5, 0, 0,
 			fmt_avg40 },
-	[COL_PPS] = { "Pkt/s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_PPS, 6, 0,
+	[COL_PPS] = { "Pkt/s", NULL, 6, 7, COL_RIGHT, VIEW_SORT_PPS, 6, 0, 0,
 		      fmt_pps },
-	[COL_BYTES] = { "Bytes", NULL, 6, 12, COL_RIGHT, VIEW_SORT_BYTES, 7,
+	[COL_BYTES] = { "Bytes", NULL, 6, 12, COL_RIGHT, VIEW_SORT_BYTES, 7, 0,
 			COL_F_TOTALS, fmt_bytes },
-	[COL_PKTS] = { "Pkts", NULL, 6, 10, COL_RIGHT, VIEW_SORT_PKTS, 8,
+	[COL_PKTS] = { "Pkts", NULL, 6, 10, COL_RIGHT, VIEW_SORT_PKTS, 8, 0,
 		       COL_F_TOTALS, fmt_pkts },
-	[COL_LAST] = { "Last", NULL, 5, 5, COL_RIGHT, VIEW_SORT_LAST, 3, 0,
+	[COL_LAST] = { "Last", NULL, 5, 5, COL_RIGHT, VIEW_SORT_LAST, 3, 0, 0,
 		       fmt_last },
 };
 
@@ -168,16 +182,21 @@ size_t columns_layout(const struct view *v, int width, int totals,
 		      int widths[COL_COUNT])
 {
 	struct view_col_spec spec[COL_COUNT];
-	int i, per_dir = view_per_direction(v);
+	int i, fixed, per_dir = view_per_direction(v);
+	int pkts = view_unit(v) == VIEW_UNIT_PACKETS;
 
+	view_max_bps(v, &fixed);
 	for (i = 0; i < COL_COUNT; i++) {
 		const struct column *c = &table[i];
 		int hidden = ((c->flags & COL_F_CONV) && per_dir) ||
-			     ((c->flags & COL_F_TOTALS) && !totals);
+			     ((c->flags & COL_F_TOTALS) && !totals) ||
+			     ((c->flags & COL_F_BITS) && pkts);
 
 		spec[i].min = c->min;
 		spec[i].max = c->max;
-		spec[i].prio = hidden ? -1 : c->prio;
+		spec[i].prio = fixed && c->prio_max ? c->prio_max : c->prio;
+		if (hidden)
+			spec[i].prio = -1;
 	}
 	return view_fit_columns(spec, COL_COUNT, width, 1, widths);
 }

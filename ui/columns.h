@@ -17,6 +17,7 @@ enum col_id {
 	COL_AB,
 	COL_BA,
 	COL_RATE,
+	COL_PCT,
 	COL_AVG2,
 	COL_AVG10,
 	COL_AVG40,
@@ -31,6 +32,7 @@ enum col_align { COL_LEFT, COL_RIGHT };
 
 #define COL_F_CONV 0x1	 /* hidden with one row per direction */
 #define COL_F_TOTALS 0x2 /* hidden when the totals columns are off (T) */
+#define COL_F_BITS 0x4	 /* hidden when rates are in packets */
 
 /*
  * A formatter writes the cell's text for @r in at most @width columns
@@ -47,6 +49,7 @@ struct column {
 	enum col_align align;
 	int sort;	    /* enum view_sort, or -1 */
 	int prio;	    /* 1 = dropped last when the terminal is narrow */
+	int prio_max;	    /* prio with a fixed maximum (-m); 0: prio */
 	unsigned int flags; /* COL_F_* */
 	col_fmt_fn fmt;
 };
@@ -56,8 +59,8 @@ const struct column *columns_get(int id);
 
 /*
  * columns_layout - widths of the columns for a terminal @width wide (one
- * space between columns), given the view's mode and whether the totals
- * columns are on. @widths[id] gets 0 for a column not shown. Returns the
+ * space between columns), given the view's mode (direction rows, unit,
+ * fixed maximum) and whether the totals columns are on. @widths[id] gets 0 for a column not shown. Returns the
  * number shown.
  */
 size_t columns_layout(const struct view *v, int width, int totals,

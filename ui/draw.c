@@ -128,12 +128,36 @@ static int draw_title(struct draw_ctx *c, int y)
 	return y + 1;
 }
 
+/*
+ * What the "%" column is a share of, when it is on screen: the fixed
+ * maximum (-m) in the current unit, or the peak (the original's
+ * auto-detected maximum, shown just before).
+ */
+static void max_text(const struct draw_ctx *c, char *buf, size_t len)
+{
+	char num[16];
+	int fixed;
+	double m = view_max_bps(c->v, &fixed);
+
+	buf[0] = 0;
+	if (!c->col_w[COL_PCT])
+		return;
+	if (!fixed) {
+		snprintf(buf, len, "  max (peak)");
+		return;
+	}
+	rate_text(c->v, m / 8.0, 0, num, sizeof(num));
+	snprintf(buf, len, "  max %s", num);
+}
+
 static int draw_rates(struct draw_ctx *c, int y)
 {
 	const struct view_totals *t = view_totals(c->v);
 	const struct view *v = c->v;
 	char line[LINE_MAX_BYTES], a[16], b[16], d[16], p1[16], p2[16], p3[16];
+	char mx[32];
 
+	max_text(c, mx, sizeof(mx));
 	rate_text(v, t->bps, t->pps, a, sizeof(a));
 	rate_text(v, t->avg_bps, t->avg_pps, b, sizeof(b));
 	rate_text(v, t->peak_bps, t->peak_pps, d, sizeof(d));
@@ -146,9 +170,9 @@ static int draw_rates(struct draw_ctx *c, int y)
 			 d, t->flows);
 	else
 		snprintf(line, sizeof(line),
-			 "total %s %s  avg %s  peak %s   %s pkts/s  avg %s  "
+			 "total %s %s  avg %s  peak %s%s   %s pkts/s  avg %s  "
 			 "peak %s   flows %zu",
-			 a, view_unit_name(view_unit(v)), b, d, p1, p2, p3,
+			 a, view_unit_name(view_unit(v)), b, d, mx, p1, p2, p3,
 			 t->flows);
 	move(y, 0);
 	clrtoeol();
@@ -545,6 +569,8 @@ int draw_frame(struct draw_ctx *c)
 		draw_help(c);
 		return 0;
 	}
+	/* Before the header, which names the "%" column's maximum. */
+	columns_layout(c->v, COLS, c->totals, c->col_w);
 	y = draw_title(c, y);
 	if (LINES >= 10)
 		y = draw_rates(c, y);
@@ -571,7 +597,6 @@ int draw_frame(struct draw_ctx *c)
 	rows = LINES - y - 2;
 	if (rows < 1)
 		rows = 1;
-	columns_layout(c->v, COLS, c->totals, c->col_w);
 	if (view_layout(c->v, (size_t)rows))
 		return -ENOMEM;
 	c->title_y = y;

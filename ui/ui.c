@@ -675,6 +675,7 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	view_set_unit(ui->v, o->unit == OPTS_UNIT_PACKETS ? VIEW_UNIT_PACKETS
 							  : ui->rate_unit);
 	view_set_per_direction(ui->v, o->per_direction);
+	view_set_max_bps(ui->v, o->max_bps); /* 0: the peak, as the original */
 	view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
 	/* the original pktstat's -t (top: by rate) and -l (last seen) */
 	if (o->last)

@@ -14,13 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 SOCK=pktstat-faults-$$
 NB=
-on_exit() {
-	tmux_teardown
-	netns_teardown
-	[ -n "$NB" ] && rm -rf "$NB"
-	cleanup_tmp
-}
-trap on_exit EXIT
+at_exit_extra() { [ -n "$NB" ] && rm -rf "$NB"; }
 PK=$(readlink -f "$PKTSTAT")
 ROOT=0
 [ "$(id -u)" -eq 0 ] && ROOT=1
@@ -153,7 +147,6 @@ hangup "$tag" file
 if [ $ROOT -eq 1 ]; then
 	SEND=$B/tests/gen/sendframes
 	if netns_setup; then
-		trap on_exit EXIT # netns_setup installs its own
 		live_up() { # live_up TAG: start on veth0, send the 162 frames
 			local tag=$1 before
 			before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)

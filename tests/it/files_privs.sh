@@ -15,13 +15,7 @@
 need_root
 SOCK=pktstat-fp-$$
 PUB=
-on_exit() {
-	tmux_teardown
-	netns_teardown
-	[ -n "$PUB" ] && rm -rf "$PUB"
-	cleanup_tmp
-}
-trap on_exit EXIT
+at_exit_extra() { [ -n "$PUB" ] && rm -rf "$PUB"; }
 PK=$(readlink -f "$PKTSTAT")
 SEND=$B/tests/gen/sendframes
 FAST=(--max-flows 50000)
@@ -150,7 +144,6 @@ done
 
 # --- privileges after start-up ---------------------------------------------------
 netns_setup || { not_ok "namespace set-up"; finish; exit 1; }
-trap on_exit EXIT # netns_setup installs its own
 start() { # start TAG COMMAND...: in a fresh 120x30 pane; status in TAG.rc
 	local tag=$1
 	shift

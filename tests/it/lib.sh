@@ -8,7 +8,16 @@ chmod 700 "$TMP"
 FAILS=0
 PASSES=0
 cleanup_tmp() { rm -rf "$TMP"; }
-trap cleanup_tmp EXIT
+# One exit trap for everything a script set up (the tmux server, the
+# namespaces, the temp dir): setup functions never replace it. A script
+# with more to clean defines at_exit_extra.
+lib_exit() {
+	[ -n "${SOCK:-}" ] && tmux_teardown
+	netns_teardown
+	declare -F at_exit_extra > /dev/null && at_exit_extra
+	cleanup_tmp
+}
+trap lib_exit EXIT
 
 ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
@@ -53,7 +62,6 @@ netns_setup() {
 	NS_PEER=pktpeer$$
 	ip netns add "$NS_CAP" || return 1
 	ip netns add "$NS_PEER" || return 1
-	trap 'netns_teardown; cleanup_tmp' EXIT
 	ip link add veth0 netns "$NS_CAP" type veth peer name veth1 netns "$NS_PEER" || return 1
 	for ns in "$NS_CAP" "$NS_PEER"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
@@ -85,7 +93,6 @@ wait_capture_ready() {
 # one session "ui"; removed with the namespaces and the temp dir on exit.
 tmux_setup() { # tmux_setup NAME
 	SOCK=$1-$$
-	trap 'tmux_teardown; netns_teardown; cleanup_tmp' EXIT
 }
 tmux_teardown() { # the private server and its socket file
 	T kill-server 2> /dev/null

@@ -12,7 +12,7 @@ $MAKE --no-print-directory -s VARIANT=tsan build/tsan/tests/stress/threads > "$T
 $MAKE --no-print-directory -s VARIANT=asan build/asan/tests/stress/threads build/asan/pktstat build/asan/tests/gen/mkpcap > "$TMP/build.log" 2>&1 ||
 	{ cat "$TMP/build.log"; not_ok "ASan build"; finish; exit 1; }
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp suppress_equal_addresses=0 halt_on_error=1 exitcode=66"
-for args in "2 200000 5000" "3 100000 100000" "2 100000 64"; do
+for args in "2 200000 5000" "3 100000 100000" "2 100000 64" "1 200000 5000"; do
 	build/tsan/tests/stress/threads $args > "$TMP/tsan.out" 2>&1
 	rc=$?
 	tail -1 "$TMP/tsan.out"

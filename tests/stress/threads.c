@@ -116,8 +116,10 @@ static void *writer_run(void *arg)
 		if (i % 64 == 0)
 			rcu_read_lock();
 		worker_packet(&wr->w, &pkt);
-		if (i % 64 == 63 || i == wr->npkts - 1)
+		if (i % 64 == 63 || i == wr->npkts - 1) {
+			worker_flush(&wr->w);
 			rcu_read_unlock();
+		}
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "threads: %s\n", err);
 		return 1;
 	}
+	flowtab_set_writers(ft, (unsigned int)nw); /* 1: the unlocked path */
 	wr = calloc((size_t)nw, sizeof(*wr));
 	tid = calloc((size_t)nw, sizeof(*tid));
 	pthread_create(&rd, NULL, reader_run, ft);
@@ -202,7 +205,8 @@ int main(int argc, char **argv)
 				lp += rows[i].pkts[0] + rows[i].pkts[1];
 				lb += rows[i].bytes[0] + rows[i].bytes[1];
 			}
-		if (sum.kind_pkts[k] != lp + expired[k].pkts + overflow[k].pkts ||
+		if (sum.kind_pkts[k] !=
+			    lp + expired[k].pkts + overflow[k].pkts ||
 		    sum.kind_bytes[k] !=
 			    lb + expired[k].bytes + overflow[k].bytes) {
 			fprintf(stderr,
