@@ -129,11 +129,21 @@ SHIM_LIBS = $(patsubst tests/shim/%.c,$(B)/tests/shim/%.so,$(wildcard tests/shim
 
 GEN_BINS = $(patsubst tests/gen/%.c,$(B)/tests/gen/%,$(wildcard tests/gen/*.c))
 
-build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS) $(SHIM_LIBS)
+# The benchmark's TX-ring generator also drives tests/it/flood_live.sh.
+$(B)/bench/blast: bench/blast.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL)
+
+build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS) $(SHIM_LIBS) \
+	$(B)/bench/blast
 
 # ---- set-up -------------------------------------------------------------
-# Debian packages for the build, the tests and the benchmarks.
-DEB_PKGS = build-essential pkg-config clang clang-format \
+# Debian packages for the build, the tests and the benchmarks. clang's
+# sanitizer and libFuzzer runtimes (libclang-rt-dev) are only recommended
+# by clang, and deps.sh installs without recommends: named here for make
+# fuzz (clang -fsanitize=fuzzer), which make test runs.
+DEB_PKGS = build-essential pkg-config clang libclang-rt-dev clang-format \
 	libpcap-dev liburcu-dev libncurses-dev libxxhash-dev libcap-ng-dev \
 	libcriterion-dev tcpdump tshark tmux iproute2 jq \
 	netsniff-ng pktstat iftop valgrind tcpstat time
@@ -172,10 +182,12 @@ fmt-check:
 	@clang-format --dry-run --Werror $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c) && echo "fmt-check: ok"
 
 # ---- fuzzing (fuzz/README) ---------------------------------------------
-# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="fuzz_decode ..."]: build the
-# libFuzzer targets with clang under build/fuzz/, seed them from the
-# tcpdump corpus and run each for FUZZ_SECONDS; fails on any finding.
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=1] [FUZZ_TARGETS="fuzz_decode ..."]:
+# build the libFuzzer targets with clang under build/fuzz/, seed them from
+# the tcpdump corpus and run each for FUZZ_SECONDS, FUZZ_JOBS targets at a
+# time; fails on any finding. make test runs it (tests/it/fuzz_smoke.sh).
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile
 FUZZ_DEPS = $(DEPS_test_fuzz_regress) fuzz/fastrcu
 FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile)
@@ -191,7 +203,8 @@ $(FUZZ_BINS) $(B)/fuzz/mkseeds: $(B)/fuzz/%: $(B)/fuzz/%.o \
 fuzz:
 	$(Q)$(MAKE) --no-print-directory CC=clang VARIANT=fuzz \
 		$(patsubst %,build/fuzz/fuzz/%,$(FUZZ_TARGETS) mkseeds)
-	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_TARGETS)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+		bash fuzz/run.sh $(FUZZ_TARGETS)
 
 .PHONY: fuzz
 

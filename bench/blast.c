@@ -4,15 +4,18 @@
  * TPACKET_V2 TX ring with PACKET_QDISC_BYPASS, or writes the same frames
  * to a pcap file. Single-threaded; no state outside its own socket.
  *
- *   blast -n COUNT [-r PPS] [-f FLOWS] [-s SIZE] [-m udp4|mix] [-t SECS]
- *         (IFACE | -w FILE.pcap)
+ *   blast -n COUNT [-r PPS] [-f FLOWS] [-s SIZE] [-m udp4|mix|scan]
+ *         [-t SECS] (IFACE | -w FILE.pcap)
  *
  * Packet k belongs to flow k % FLOWS, so every flow gets COUNT / FLOWS
  * packets (+1 for the first COUNT % FLOWS). Flow f differs from every
  * other in its source address (10.0.0.0 + f, 2001:db8::f). "mix" cycles
  * over eight kinds by flow: IPv4 UDP, TCP, ICMP echo; IPv6 UDP, TCP,
- * ICMPv6 echo; 802.1Q IPv4 UDP, 802.1Q IPv6 TCP. SIZE is the frame
- * length without FCS; a kind whose headers need more gets its minimum.
+ * ICMPv6 echo; 802.1Q IPv4 UDP, 802.1Q IPv6 TCP. "scan" is a TCP SYN
+ * scan instead: every flow comes from 198.51.100.1:40000 and flow f
+ * goes to port 1 + f % 65535 of 192.0.2.1 (-f 65535: each port once).
+ * SIZE is the frame length without FCS; a kind whose headers need more
+ * gets its minimum.
  * Every checksum is valid. -r paces in small batches (0: as fast as the
  * kernel takes them); -t bounds the run in seconds whatever happens.
  *
@@ -54,15 +57,18 @@ enum blast_kind {
 	KIND_ICMP6,
 	KIND_VLAN_UDP4,
 	KIND_VLAN_TCP6,
-	KIND_COUNT
+	KIND_COUNT,	       /* "mix" cycles over the kinds above */
+	KIND_SYN4 = KIND_COUNT /* "scan" */
 };
+
+enum blast_mode { MODE_UDP4, MODE_MIX, MODE_SCAN };
 
 struct blast_opts {
 	unsigned long long count;
 	unsigned long pps;
 	unsigned long flows;
 	unsigned size;
-	int mix;
+	enum blast_mode mode;
 	double max_secs;
 	const char *iface;
 	const char *pcap_out;
@@ -123,6 +129,7 @@ static void frame_build(struct blast_frame *f, enum blast_kind k,
 	case KIND_TCP4:
 	case KIND_TCP6:
 	case KIND_VLAN_TCP6:
+	case KIND_SYN4:
 		proto = 6;
 		l4len = 20;
 		break;
@@ -177,7 +184,9 @@ static void frame_build(struct blast_frame *f, enum blast_kind k,
 		put16(l3 + 6, 0x4000);
 		l3[8] = 64;
 		l3[9] = proto;
-		put32(l3 + 12, 0x0a000000u + (uint32_t)(fl & 0xffffff));
+		put32(l3 + 12,
+		      k == KIND_SYN4 ? 0xc6336401u
+				     : 0x0a000000u + (uint32_t)(fl & 0xffffff));
 		put32(l3 + 16, 0xc0000201u);
 		put16(l3 + 10, csum_fold(csum_add(0, l3, 20)));
 	}
@@ -188,12 +197,12 @@ static void frame_build(struct blast_frame *f, enum blast_kind k,
 		put16(l4 + 4, (uint16_t)plen);
 		break;
 	case 6:
-		put16(l4, sport);
-		put16(l4 + 2, 80);
+		put16(l4, k == KIND_SYN4 ? 40000 : sport);
+		put16(l4 + 2, k == KIND_SYN4 ? (uint16_t)(1 + fl % 65535) : 80);
 		put32(l4 + 4, 1);
-		put32(l4 + 8, 1);
+		put32(l4 + 8, k == KIND_SYN4 ? 0 : 1);
 		l4[12] = 0x50;
-		l4[13] = 0x10; /* ACK */
+		l4[13] = k == KIND_SYN4 ? 0x02 : 0x10; /* SYN : ACK */
 		put16(l4 + 14, 65535);
 		break;
 	default:
@@ -219,7 +228,9 @@ static void frame_build(struct blast_frame *f, enum blast_kind k,
 
 static enum blast_kind kind_of(const struct blast_opts *o, unsigned long fl)
 {
-	return o->mix ? (enum blast_kind)(fl % KIND_COUNT) : KIND_UDP4;
+	if (o->mode == MODE_MIX)
+		return (enum blast_kind)(fl % KIND_COUNT);
+	return o->mode == MODE_SCAN ? KIND_SYN4 : KIND_UDP4;
 }
 
 static double now_secs(void)
@@ -465,8 +476,9 @@ static int blast_send(const struct blast_opts *o)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: blast -n COUNT [-r PPS] [-f FLOWS] [-s SIZE] "
-			"[-m udp4|mix] [-t SECS] (IFACE | -w FILE.pcap)\n");
+	fprintf(stderr,
+		"usage: blast -n COUNT [-r PPS] [-f FLOWS] [-s SIZE] "
+		"[-m udp4|mix|scan] [-t SECS] (IFACE | -w FILE.pcap)\n");
 }
 
 int main(int argc, char **argv)
@@ -490,7 +502,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (!strcmp(optarg, "mix"))
-				o.mix = 1;
+				o.mode = MODE_MIX;
+			else if (!strcmp(optarg, "scan"))
+				o.mode = MODE_SCAN;
 			else if (strcmp(optarg, "udp4")) {
 				usage();
 				return 2;

@@ -682,7 +682,7 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 {
 	struct flowtab_counts proto[PROTO_COUNT];
 	char t0[64], t1[64];
-	uint64_t op = 0, ob = 0;
+	uint64_t op = 0, ob = 0, ep = 0, eb = 0;
 
 	fmt_time(s->first_ts_ns, t0, sizeof(t0));
 	fmt_time(s->last_ts_ns, t1, sizeof(t1));
@@ -714,14 +714,17 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 	for (int k = 0; k < KIND_COUNT; k++) {
 		op += s->overflow[k].pkts;
 		ob += s->overflow[k].bytes;
+		ep += s->expired[k].pkts;
+		eb += s->expired[k].bytes;
 	}
 	ob_printf(o,
 		  "},\"flowTable\":{\"live\":%zu,\"expired\":%" PRIu64
-		  ",\"evicted\":%" PRIu64
+		  ",\"evicted\":%" PRIu64 ",\"expiredPackets\":%" PRIu64
+		  ",\"expiredBytes\":%" PRIu64
 		  ",\"max\":%zu,\"overflowPackets\":%" PRIu64
 		  ",\"overflowBytes\":%" PRIu64 "}",
-		  s->nrows, s->expired_flows, s->evicted_flows, s->max_flows,
-		  op, ob);
+		  s->nrows, s->expired_flows, s->evicted_flows, ep, eb,
+		  s->max_flows, op, ob);
 	ob_printf(o,
 		  ",\"capture\":{\"received\":%" PRIu64
 		  ",\"kernelDrops\":%" PRIu64 ",\"freezes\":%" PRIu64
