@@ -531,7 +531,8 @@ int main(int argc, char **argv)
 		perror(argv[3]);
 		return 1;
 	}
-	qsort(dirs, ndirs, sizeof(*dirs), cmpdir);
+	if (ndirs) /* many: no per-direction table (dirs is NULL) */
+		qsort(dirs, ndirs, sizeof(*dirs), cmpdir);
 	for (size_t i = 0; i < ndirs; i++)
 		fprintf(ex, "%s %llu %llu\n", dirs[i].key, dirs[i].pkts,
 			dirs[i].bytes);

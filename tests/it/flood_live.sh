@@ -132,7 +132,7 @@ read -r ll_p ll_b < <(grep -F "\"src\":\"$ll_src\",\"dst\":\"$ll_dst\"" "$TMP/fl
 check "flood_live: long-lived flow kept: ${ll_p:-no entry} packets = $l_pkts sent" test "${ll_p:-0}" = "$l_pkts"
 check "flood_live: long-lived flow bytes: ${ll_b:-none} = $l_bytes sent" test "${ll_b:-0}" = "$l_bytes"
 
-budget_kb=$(( (CAP * 256) / 1024 + (BASE_MB + RING_MB - 8) * 1024 ))
+budget_kb=$(( ((CAP * 256) / 1024 + (BASE_MB + RING_MB - 8) * 1024) * ASAN_RSS_FACTOR ))
 echo "# RSS: $(rss_at $cap_ms) MB when the table filled, $(rss_at $end_ms) MB when the flood ended, sampled max $((${rss_max:-0} / 1024)) MB ($nrss samples), peak $((rss_kb / 1024)) MB (exit report included); pktstat ran $secs s"
 check "flood_live: peak RSS $((rss_kb / 1024)) MB within $((budget_kb / 1024)) MB (256 B x $CAP + $BASE_MB MB + $((RING_MB - 8)) MB of ring above 8)" test "$rss_kb" -le $budget_kb
 check "flood_live: RSS sampled during the run ($nrss samples, max $((${rss_max:-0} / 1024)) MB) within budget" test "$nrss" -gt 10 -a "${rss_max:-0}" -le $budget_kb
