@@ -391,7 +391,12 @@ static void flow_free_cb(struct rcu_head *head)
 
 	flow_acquire(f);
 	ft = f->ft;
-	kind = f->key.kind < KIND_COUNT ? f->key.kind : KIND_OTHER;
+	{
+		struct flow_key k;
+
+		key_load(f, &k);
+		kind = k.kind < KIND_COUNT ? k.kind : KIND_OTHER;
+	}
 	counts_add(&ft->sums.expired[kind],
 		   __atomic_load_n(&f->pkts[0], RELAXED) +
 			   __atomic_load_n(&f->pkts[1], RELAXED),
@@ -442,10 +447,14 @@ static uint64_t hint_pick(const uint64_t *set, unsigned long hash)
 /* After @f left the table: mark it and clear its entry (see the top). */
 static void hint_forget(struct flowtab *ft, struct flowtab_flow *f)
 {
-	unsigned long hash = (unsigned long)flowkey_hash(&f->key, ft->seed);
-	uint64_t *set = hint_set(ft, hash);
-	uint64_t e = (uint64_t)(uintptr_t)f | hint_tag(hash);
+	struct flow_key k;
+	unsigned long hash;
+	uint64_t *set, e;
 
+	key_load(f, &k); /* the key as slots are read: see key_store */
+	hash = (unsigned long)flowkey_hash(&k, ft->seed);
+	set = hint_set(ft, hash);
+	e = (uint64_t)(uintptr_t)f | hint_tag(hash);
 	__atomic_store_n(&f->state, FLOW_DEAD, __ATOMIC_SEQ_CST);
 	for (int w = 0; w < 2; w++) {
 		uint64_t expect = e;
