@@ -265,20 +265,21 @@ static void flow_add(struct flowtab_flow *f, int single, int dir,
  */
 /*
  * Zeroed memory for the arena and the hint index. Large regions are
- * mapped with their pages populated up front and transparent huge pages
- * advised: a page fault costs ~10 us on the virtual machines this runs
+ * mapped with transparent huge pages advised, and arena chunks (filled
+ * front to back) with their pages populated up front: a page fault costs ~10 us on the virtual machines this runs
  * on, and faulting in a 1M-flow table page by page took most of the
  * time of creating its flows. NULL on failure.
  */
 #define BIG_ALLOC (256 * 1024)
-static void *zalloc_big(size_t size)
+static void *zalloc_big(size_t size, int populate)
 {
 	void *p;
 
 	if (size < BIG_ALLOC)
 		return calloc(1, size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0),
+		 -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	(void)madvise(p, size, MADV_HUGEPAGE);
@@ -312,7 +313,7 @@ static struct flowtab_flow *slot_alloc(struct flowtab *ft)
 		__builtin_prefetch((char *)(f + 2) - 1, 1);
 	} else if (ft->nchunks < ft->max_chunks) {
 		struct flowtab_flow *c =
-			zalloc_big(ft->chunk_flows * sizeof(*c));
+			zalloc_big(ft->chunk_flows * sizeof(*c), 1);
 
 		if (c) {
 			__atomic_store_n(&ft->chunk[ft->nchunks], c,
@@ -609,7 +610,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
 	ft->hmask = flowtab_hint_sets(ft->max) - 1;
-	ft->hint = zalloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint));
+	ft->hint = zalloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint), 0);
 	if (!ft->hint) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
 		free(ft->chunk);
