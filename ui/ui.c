@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -32,6 +33,9 @@
 #include "../src/pktstat.h"
 #include "../src/view.h"
 #include "cpanel.h"
+
+/* How much lower than the capture the UI thread runs. */
+#define UI_NICE 5
 #include "draw.h"
 #include "keys.h"
 #include "prompt.h"
@@ -799,6 +803,11 @@ int ui_run(struct pktstat *run, char *err, size_t errlen)
 	ui.run = run;
 	ui.sfd = ui.tfd = -1;
 	snapshot_init(&ui.snap);
+	/* The screen yields to the capture: when both want the same core
+	 * (a generator or the machine's own work on the other), the
+	 * capture threads, started before us at nice 0, win. The nice value
+	 * is per thread on Linux; lowering it needs no privilege. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), UI_NICE);
 	/* The user's locale for the terminal's character set; numbers stay
 	 * in the C locale (reports are written after us). */
 	cur = setlocale(LC_ALL, NULL);

@@ -30,6 +30,15 @@ wchan=$(cat /proc/"$pk"/wchan 2>/dev/null)
 echo "# while the terminal reader is stopped, pktstat's UI thread waits in: $wchan"
 check "the UI thread was really blocked writing to the full terminal" \
 	sh -c "echo '$wchan' | grep -q 'tty\|wait_woken'"
+# the UI thread (the process's main thread) runs below the capture
+# threads: field 19 of /proc/PID/task/TID/stat is the nice value
+ui_nice=$(awk '{print $19}' /proc/"$pk"/task/"$pk"/stat 2>/dev/null)
+other_nice=$(for t in /proc/"$pk"/task/*; do
+	[ "${t##*/}" = "$pk" ] || awk '{print $19}' "$t"/stat
+done 2>/dev/null | sort -n | head -1)
+echo "# nice: UI thread ${ui_nice:-?}, lowest of the other threads (capture) ${other_nice:-?}"
+check "the UI thread yields to the capture (nice ${ui_nice:-?} > ${other_nice:-?})" \
+	test "${ui_nice:-0}" -gt "${other_nice:-0}"
 kill $fill 2>/dev/null
 kill -CONT $spid
 sleep 0.3
