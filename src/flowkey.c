@@ -298,24 +298,32 @@ int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
 	return put_out(buf, len, tmp, n);
 }
 
-int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
-			    size_t len)
+int flowkey_endpoint_of(const struct flow_key *key, int side, const char *addr,
+			char *buf, size_t len)
 {
 	char tmp[INET6_ADDRSTRLEN + 8], *p = tmp;
 	int v6 = flowkey_family(key->kind) == 6;
-	int n;
+	size_t n = strlen(addr);
 
-	if (v6 && flowkey_has_ports(key->kind))
+	if (!flowkey_has_ports(key->kind) || !flowkey_family(key->kind) ||
+	    n >= INET6_ADDRSTRLEN)
+		return put_out(buf, len, addr, (int)n);
+	if (v6)
 		*p++ = '[';
-	n = addr_text(key, side, p);
-	if (n < 0)
-		return put_out(buf, len, "-", 1);
-	if (!flowkey_has_ports(key->kind))
-		return put_out(buf, len, p, n);
+	memcpy(p, addr, n);
 	p += n;
 	if (v6)
 		*p++ = ']';
 	*p++ = ':';
 	p = put_uint(p, side ? key->bport : key->aport);
 	return put_out(buf, len, tmp, (int)(p - tmp));
+}
+
+int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
+			    size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	flowkey_format_addr(key, side, addr, sizeof(addr));
+	return flowkey_endpoint_of(key, side, addr, buf, len);
 }

@@ -78,6 +78,14 @@ int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
 int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
 			size_t len);
 
+/*
+ * flowkey_endpoint_of - flowkey_format_endpoint's text from the side's
+ * address as flowkey_format_addr made it, for a caller that needs both
+ * (the address is not formatted twice). Same contract.
+ */
+int flowkey_endpoint_of(const struct flow_key *key, int side, const char *addr,
+			char *buf, size_t len);
+
 /* Whether this key's kind carries ports (TCP and UDP). */
 int flowkey_has_ports(int kind);
 

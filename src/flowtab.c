@@ -396,7 +396,7 @@ static void flow_free_cb(struct rcu_head *head)
 		struct flow_key k;
 
 		key_load(f, &k);
-		kind = k.kind < KIND_COUNT ? k.kind : KIND_OTHER;
+		kind = key_kind(&k);
 	}
 	counts_add(&ft->sums.expired[kind],
 		   __atomic_load_n(&f->pkts[0], RELAXED) +
@@ -668,13 +668,38 @@ void flowtab_free(struct flowtab *ft)
  * The slow path: find the flow in cds_lfht or add it, and remember it in
  * @slot. Returns with the packet counted.
  */
+/*
+ * Publish @f - a new flow holding this packet, its live slot reserved -
+ * with cds_lfht_add_unique. Returns the flow the packet is counted in:
+ * @f, or the one another worker inserted first; then @f was never seen
+ * by anyone, its live slot is given back and it is the caller's again.
+ */
+static struct flowtab_flow *flow_publish(struct flowtab *ft,
+					 struct flowtab_flow *f,
+					 unsigned long hash,
+					 const struct flow_key *key, int dir,
+					 uint32_t wirelen, uint64_t ts_ns)
+{
+	struct cds_lfht_node *node =
+		cds_lfht_add_unique(ft->ht, hash, flow_match, key, &f->node);
+
+	if (node == &f->node) {
+		__atomic_store_n(&f->state, FLOW_LIVE, __ATOMIC_RELEASE);
+		return f;
+	}
+	__atomic_fetch_sub(&ft->live, 1, RELAXED);
+	f = node_flow(node);
+	flow_add(f, ft->single, dir, wirelen, ts_ns);
+	return f;
+}
+
 static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 			 const struct flow_key *key, int dir, uint32_t wirelen,
 			 uint64_t ts_ns, void **spare)
 {
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
-	struct flowtab_flow *f;
+	struct flowtab_flow *f, *got;
 
 	/*
 	 * With a spare slot (the batched path): insert first, and learn from
@@ -685,20 +710,11 @@ static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 	if (spare && live_reserve(ft)) {
 		f = *spare ? *spare : flow_slot(ft);
 		if (f) {
-			*spare = NULL;
 			flow_init(ft, f, key, dir, wirelen, ts_ns);
-			node = cds_lfht_add_unique(ft->ht, hash, flow_match,
-						   key, &f->node);
-			if (node == &f->node) {
-				__atomic_store_n(&f->state, FLOW_LIVE,
-						 __ATOMIC_RELEASE);
-			} else {
-				*spare = f; /* never seen by anyone */
-				__atomic_fetch_sub(&ft->live, 1, RELAXED);
-				f = node_flow(node);
-				flow_add(f, ft->single, dir, wirelen, ts_ns);
-			}
-			hint_store(slot, hash, f);
+			got = flow_publish(ft, f, hash, key, dir, wirelen,
+					   ts_ns);
+			*spare = got == f ? NULL : f;
+			hint_store(slot, hash, got);
 			return;
 		}
 		__atomic_fetch_sub(&ft->live, 1, RELAXED);
@@ -721,17 +737,10 @@ static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 		goto overflow;
 	}
 	flow_init(ft, f, key, dir, wirelen, ts_ns);
-	node = cds_lfht_add_unique(ft->ht, hash, flow_match, key, &f->node);
-	if (node != &f->node) {
-		/* Another worker inserted it first; ours was never seen. */
+	got = flow_publish(ft, f, hash, key, dir, wirelen, ts_ns);
+	if (got != f)
 		slot_release(ft, f);
-		__atomic_fetch_sub(&ft->live, 1, RELAXED);
-		f = node_flow(node);
-		flow_add(f, ft->single, dir, wirelen, ts_ns);
-	} else {
-		__atomic_store_n(&f->state, FLOW_LIVE, __ATOMIC_RELEASE);
-	}
-	hint_store(slot, hash, f);
+	hint_store(slot, hash, got);
 	return;
 
 overflow:

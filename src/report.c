@@ -163,29 +163,33 @@ static void ob_fixed(struct ob *o, double v, int prec)
 static const char *const rate_units[] = { "bps", "Kbps", "Mbps", "Gbps",
 					  "Tbps" };
 
-/* dkorunic/pktstat's "12.34 Mbps", the same digits as the snprintf one. */
-static void ob_bitrate(struct ob *o, double bps)
+/* Scale @bps to dkorunic/pktstat's unit; returns the unit's name. */
+static const char *rate_scale(double *bps)
 {
 	size_t u = 0;
 
-	while (bps >= 1000 && u < 4) {
-		bps /= 1000;
+	while (*bps >= 1000 && u < 4) {
+		*bps /= 1000;
 		u++;
 	}
+	return rate_units[u];
+}
+
+/* dkorunic/pktstat's "12.34 Mbps", the same digits as the snprintf one. */
+static void ob_bitrate(struct ob *o, double bps)
+{
+	const char *unit = rate_scale(&bps);
+
 	ob_fixed(o, bps, 2);
 	ob_putc(o, ' ');
-	ob_puts(o, rate_units[u]);
+	ob_puts(o, unit);
 }
 
 void report_format_bitrate(double bps, char *buf, size_t len)
 {
-	size_t u = 0;
+	const char *unit = rate_scale(&bps);
 
-	while (bps >= 1000 && u < 4) {
-		bps /= 1000;
-		u++;
-	}
-	snprintf(buf, len, "%.2f %s", bps, rate_units[u]);
+	snprintf(buf, len, "%.2f %s", bps, unit);
 }
 
 /* Write @s as a JSON string: every control byte and non-ASCII escaped, so
@@ -405,38 +409,6 @@ struct fld_ctx {
 	char ep[2][INET6_ADDRSTRLEN + 8];
 };
 
-/* "addr:port" / "[addr]:port", or the address alone for kinds without
- * ports (flowkey_format_endpoint's text, from the address already made). */
-static void make_endpoint(char *ep, const char *addr, const struct flow_key *k,
-			  int side)
-{
-	char *p = ep;
-	int v6 = flowkey_family(k->kind) == 6;
-	size_t n = strlen(addr);
-	unsigned int port = side ? k->bport : k->aport;
-	char t[5];
-	int i = 0;
-
-	if (!flowkey_has_ports(k->kind) || !strcmp(addr, "-")) {
-		memcpy(ep, addr, n + 1);
-		return;
-	}
-	if (v6)
-		*p++ = '[';
-	memcpy(p, addr, n);
-	p += n;
-	if (v6)
-		*p++ = ']';
-	*p++ = ':';
-	do {
-		t[i++] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port);
-	while (i)
-		*p++ = t[--i];
-	*p = '\0';
-}
-
 static void fld_prepare(struct fld_ctx *c, const struct snapshot *s,
 			const struct report_dir *d, double secs)
 {
@@ -446,7 +418,8 @@ static void fld_prepare(struct fld_ctx *c, const struct snapshot *s,
 	for (int side = 0; side < 2; side++) {
 		flowkey_format_addr(&c->row->key, side, c->addr[side],
 				    sizeof(c->addr[side]));
-		make_endpoint(c->ep[side], c->addr[side], &c->row->key, side);
+		flowkey_endpoint_of(&c->row->key, side, c->addr[side],
+				    c->ep[side], sizeof(c->ep[side]));
 	}
 }
 
