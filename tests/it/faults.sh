@@ -56,13 +56,6 @@ ui_pid() {
 	echo "${c:-$p}"
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-no_tmp_in() { # no_tmp_in DIR: no snapshot temporary file left in DIR
-	local f
-	for f in "$1"/.* "$1"/*; do
-		case ${f##*/} in *.tmp.*) return 1 ;; esac
-	done
-	return 0
-}
 
 # start COLS ROWS TAG COMMAND...: COMMAND in a fresh pane, between two
 # `stty -g` (TAG.before, TAG.after); its exit status lands in TAG.rc, its

@@ -29,13 +29,6 @@ wait_file() {
 	return 1
 }
 sum() { sha256sum < "$1"; }
-no_tmp_in() { # no snapshot temporary file left in DIR
-	local f
-	for f in "$1"/.* "$1"/*; do
-		case ${f##*/} in *.tmp.*) return 1 ;; esac
-	done
-	return 0
-}
 # run the batch writer as root: --snapshot PATH; status in RC, stderr in
 # $TMP/w.err
 write_snap() {
@@ -159,15 +152,6 @@ start() { # start TAG COMMAND...: in a fresh 120x30 pane; status in TAG.rc
 	T new-session -d -s ui -x "${COLS_UI:-120}" -y 30 "$TMP/$tag.sh"
 }
 pk_pid() { pgrep -o -f "^$PK .*$TMP/$1"; }
-child_of() {
-	local i c
-	for i in $(seq 50); do
-		c=$(pgrep -P "$1" | head -1)
-		[ -n "$c" ] && { echo "$c"; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
 field() { awk -v f="$2:" '$1 == f {$1 = ""; print substr($0, 2)}' "$1"; }
 # dropped PID UID GID: every thread of PID runs as UID/GID with no
 # supplementary group, no capability at all and no_new_privs

@@ -84,6 +84,25 @@ netns_teardown() {
 	[ -n "${NS_PEER:-}" ] && ip netns del "$NS_PEER" 2>/dev/null
 	true
 }
+# child_of PID: the first child of PID (as root, pktstat's capturing
+# process is the child of its privileged snapshot writer), polled for at
+# most 2.5 s; fails if none appears
+child_of() {
+	local i c
+	for i in $(seq 50); do
+		c=$(pgrep -P "$1" | head -1)
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+no_tmp_in() { # no_tmp_in DIR: no snapshot temporary file left in DIR
+	local f
+	for f in "$1"/.* "$1"/*; do
+		case ${f##*/} in *.tmp.*) return 1 ;; esac
+	done
+	return 0
+}
 # wait until pktstat (pid $1) has its capture socket open: poll for it in
 # /proc/net/packet of the namespace, at most 5 s
 wait_capture_ready() {

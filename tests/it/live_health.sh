@@ -9,16 +9,6 @@ SEND=$B/tests/gen/sendframes
 netns_setup || { not_ok "namespace set-up"; finish; exit 1; }
 "$GEN" eth "$TMP/eth.pcap" "$TMP/eth.exp"
 
-# the capturing process: the child of the privileged snapshot writer
-capture_pid() {
-	local parent=$1 i c
-	for i in $(seq 50); do
-		c=$(pgrep -P "$parent" | head -1)
-		[ -n "$c" ] && { echo "$c"; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # --- privileges and idle CPU -------------------------------------------------
@@ -26,7 +16,7 @@ before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
 ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 5s -1 -j > "$TMP/priv.json" 2> "$TMP/priv.err" &
 ppid=$!
 wait_capture_ready "$NS_CAP" "$before"
-cpid=$(capture_pid $ppid)
+cpid=$(child_of $ppid)
 check "capture runs in a child of the snapshot writer" test -n "$cpid"
 st=/proc/$cpid/status
 check "uid dropped to nobody" sh -c "grep -q '^Uid:[[:space:]]*65534[[:space:]]65534[[:space:]]65534[[:space:]]65534' $st"
@@ -67,7 +57,7 @@ ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -b 1 -t 4s -1 -j > "$TMP/tiny.json" 
 pid=$!
 wait_capture_ready "$NS_CAP" "$before"
 # SIGSTOP the capture so the 1 MB ring must overflow, then let it go
-cpid=$(capture_pid $pid)
+cpid=$(child_of $pid)
 kill -STOP "$cpid"
 ip netns exec "$NS_PEER" "$SEND" -n 5 veth1 "$TMP/many.pcap" > /dev/null
 kill -CONT "$cpid"
