@@ -263,11 +263,11 @@ enum report_format report_format_for(const char *path)
 /* ---- rows: one per direction of a flow, sorted -------------------------- */
 
 /*
- * One direction of one flow, as reports print it. The sort keys sit in
- * the entry so most comparisons touch no row: bytes and packets
- * descending, then the flow key's order (flowkey_cmp), whose leading bytes
- * are packed into @kpre and @kpre2, then the direction. 32 bytes: a
- * report of 1M flows needs two of these a flow.
+ * One direction of one flow, as reports print it, in the order: bytes
+ * descending, packets descending, the flow key's order (flowkey_cmp),
+ * the direction. Bytes and the key's leading fields (@kpre, @kpre2) sit
+ * in the entry, so comparisons touch the row only on equal bytes. 32
+ * bytes, and up to two entries a flow.
  */
 struct report_dir {
 	uint64_t bytes, kpre, kpre2;
