@@ -32,6 +32,7 @@
 
 #include "counters.h"
 #include "flowkey.h"
+#include "mem.h"
 
 /* ---- buffered output ---------------------------------------------------- */
 
@@ -364,11 +365,12 @@ static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n,
 /* Build the direction-split list, sorted. Caller frees. */
 static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 {
-	struct report_dir *d = calloc(s->nrows * 2 + 1, sizeof(*d));
+	struct report_dir *d = malloc((s->nrows * 2 + 1) * sizeof(*d));
 	size_t k = 0;
 
 	if (!d)
 		return NULL;
+	mem_advise_huge(d, (s->nrows * 2 + 1) * sizeof(*d));
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct flowtab_row *r = &s->rows[i];
 		uint64_t pre, pre2;
@@ -391,6 +393,7 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 			free(d);
 			return NULL;
 		}
+		mem_advise_huge(tmp, (k / 2 + 1) * sizeof(*tmp));
 		dir_sort(d, tmp, k, s->rows);
 		free(tmp);
 	}
