@@ -44,13 +44,18 @@ struct ob {
 	char buf[1 << 16];
 };
 
+/* @len bytes to the destinations, past the buffer. */
+static void ob_emit(struct ob *o, const void *p, size_t len)
+{
+	fwrite(p, 1, len, o->out);
+	if (o->tee)
+		fwrite(p, 1, len, o->tee);
+}
+
 static void ob_flush(struct ob *o)
 {
-	if (o->n) {
-		fwrite(o->buf, 1, o->n, o->out);
-		if (o->tee)
-			fwrite(o->buf, 1, o->n, o->tee);
-	}
+	if (o->n)
+		ob_emit(o, o->buf, o->n);
 	o->n = 0;
 }
 
@@ -59,9 +64,7 @@ static inline void ob_mem(struct ob *o, const void *p, size_t len)
 	if (__builtin_expect(len > sizeof(o->buf) - o->n, 0)) {
 		ob_flush(o);
 		if (len > sizeof(o->buf)) {
-			fwrite(p, 1, len, o->out);
-			if (o->tee)
-				fwrite(p, 1, len, o->tee);
+			ob_emit(o, p, len);
 			return;
 		}
 	}
@@ -81,16 +84,43 @@ static inline void ob_putc(struct ob *o, char c)
 	o->buf[o->n++] = c;
 }
 
+/* @v in decimal at @p (room for 20 digits); returns the length. */
+static size_t put_u64(char *p, uint64_t v)
+{
+	static const char pairs[] = "00010203040506070809"
+				    "10111213141516171819"
+				    "20212223242526272829"
+				    "30313233343536373839"
+				    "40414243444546474849"
+				    "50515253545556575859"
+				    "60616263646566676869"
+				    "70717273747576777879"
+				    "80818283848586878889"
+				    "90919293949596979899";
+	size_t n = 1;
+
+	for (uint64_t x = v; x >= 10; x /= 10)
+		n++;
+	p += n;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return n;
+}
+
 static void ob_u64(struct ob *o, uint64_t v)
 {
 	char t[20];
-	int i = (int)sizeof(t);
 
-	do {
-		t[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	ob_mem(o, t + i, sizeof(t) - (size_t)i);
+	ob_mem(o, t, put_u64(t, v));
 }
 
 /* printf into the buffer: for the few lines that are not per flow. */
@@ -272,9 +302,12 @@ enum report_format report_format_for(const char *path)
  */
 struct report_dir {
 	uint64_t bytes, kpre, kpre2;
-	uint32_t row;
-	uint32_t dir; /* FLOW_DIR_AB: src = A */
+	uint32_t row : 31; /* --max-flows is at most 100M */
+	uint32_t dir : 1;  /* FLOW_DIR_AB: src = A */
+	uint32_t pkts;	   /* the row's, or PKTS_SAT: read the row */
 };
+#define PKTS_SAT UINT32_MAX
+_Static_assert(sizeof(struct report_dir) == 32, "two entries a cache line");
 
 /*
  * The first fields flowkey_cmp compares, packed into two words so that
@@ -312,10 +345,16 @@ static inline int dir_order(const struct report_dir *a,
 
 	if (a->bytes != b->bytes)
 		return a->bytes > b->bytes ? -1 : 1;
-	ap = rows[a->row].pkts[a->dir];
-	bp = rows[b->row].pkts[b->dir];
-	if (ap != bp)
-		return ap > bp ? -1 : 1;
+	/* equal bytes are common (a scan, a flood): compare without
+	 * reading the rows, scattered over megabytes, while we can */
+	if (a->pkts != b->pkts)
+		return a->pkts > b->pkts ? -1 : 1;
+	if (a->pkts == PKTS_SAT) {
+		ap = rows[a->row].pkts[a->dir];
+		bp = rows[b->row].pkts[b->dir];
+		if (ap != bp)
+			return ap > bp ? -1 : 1;
+	}
 	if (a->kpre != b->kpre)
 		return a->kpre < b->kpre ? -1 : 1;
 	if (a->kpre2 != b->kpre2)
@@ -368,6 +407,10 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 	struct report_dir *d = malloc((s->nrows * 2 + 1) * sizeof(*d));
 	size_t k = 0;
 
+	if (s->nrows >= (size_t)1 << 31) {
+		free(d);
+		return NULL;
+	}
 	if (!d)
 		return NULL;
 	mem_advise_huge(d, (s->nrows * 2 + 1) * sizeof(*d));
@@ -380,9 +423,14 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 		for (int dir = 0; dir < 2; dir++) {
 			if (!r->pkts[dir])
 				continue;
-			d[k] = (struct report_dir){ r->bytes[dir], pre, pre2,
-						    (uint32_t)i,
-						    (uint32_t)dir };
+			d[k] = (struct report_dir){
+				r->bytes[dir],
+				pre,
+				pre2,
+				(uint32_t)i,
+				(uint32_t)dir,
+				r->pkts[dir] < PKTS_SAT ? (uint32_t)r->pkts[dir] : PKTS_SAT
+			};
 			k++;
 		}
 	}
@@ -403,14 +451,21 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 
 /* ---- per-direction fields: the one definition all formats print --------- */
 
-/* What the field getters read: the row, its direction, the texts. */
+/*
+ * What the field getters read: the row, its direction, the texts. The
+ * texts sit in FLD_PAD-byte arrays so a writer may copy a whole array
+ * with one fixed-size memcpy and keep only the length.
+ */
+#define FLD_PAD 64
 struct fld_ctx {
 	const struct flowtab_row *row;
 	int dir;
 	double bitrate;
-	char addr[2][INET6_ADDRSTRLEN]; /* side A, side B */
-	char ep[2][INET6_ADDRSTRLEN + 8];
+	char addr[2][FLD_PAD]; /* side A, side B */
+	char ep[2][FLD_PAD];
+	int addr_len[2], ep_len[2];
 };
+_Static_assert(FLD_PAD >= INET6_ADDRSTRLEN + 8, "room for an endpoint");
 
 static void fld_prepare(struct fld_ctx *c, const struct snapshot *s,
 			const struct report_dir *d, double secs)
@@ -419,10 +474,12 @@ static void fld_prepare(struct fld_ctx *c, const struct snapshot *s,
 	c->dir = (int)d->dir;
 	c->bitrate = secs > 0 ? 8.0 * (double)d->bytes / secs : 0;
 	for (int side = 0; side < 2; side++) {
-		flowkey_format_addr(&c->row->key, side, c->addr[side],
-				    sizeof(c->addr[side]));
-		flowkey_endpoint_of(&c->row->key, side, c->addr[side],
-				    c->ep[side], sizeof(c->ep[side]));
+		c->addr_len[side] =
+			flowkey_format_addr(&c->row->key, side, c->addr[side],
+					    sizeof(c->addr[side]));
+		c->ep_len[side] =
+			flowkey_endpoint_of(&c->row->key, side, c->addr[side],
+					    c->ep[side], sizeof(c->ep[side]));
 	}
 }
 
@@ -434,6 +491,8 @@ struct fld_val {
 	enum fld_type type;
 	const char *s;
 	uint64_t u;
+	int len;    /* of s; -1: unknown (strlen) */
+	int padded; /* s is a FLD_PAD-byte array */
 };
 struct report_field {
 	const char *json; /* JSON key and CSV header */
@@ -446,13 +505,14 @@ static uint16_t side_port(const struct flow_key *k, int side)
 	return side ? k->bport : k->aport;
 }
 
-#define V_U64(x) ((struct fld_val){ FLD_U64, NULL, (x) })
-#define V_STR(x) ((struct fld_val){ FLD_STR, (x), 0 })
+#define V_U64(x) ((struct fld_val){ FLD_U64, NULL, (x), 0, 0 })
+#define V_STR(x) ((struct fld_val){ FLD_STR, (x), 0, -1, 0 })
+#define V_TEXT(a, n) ((struct fld_val){ FLD_STR, (a), 0, (n), 1 })
 
 static struct fld_val get_bitrate(const struct fld_ctx *c)
 {
 	(void)c;
-	return (struct fld_val){ FLD_RATE, NULL, 0 };
+	return (struct fld_val){ FLD_RATE, NULL, 0, 0, 0 };
 }
 static struct fld_val get_packets(const struct fld_ctx *c)
 {
@@ -468,19 +528,19 @@ static struct fld_val get_proto(const struct fld_ctx *c)
 }
 static struct fld_val get_src(const struct fld_ctx *c)
 {
-	return V_STR(c->ep[c->dir]);
+	return V_TEXT(c->ep[c->dir], c->ep_len[c->dir]);
 }
 static struct fld_val get_dst(const struct fld_ctx *c)
 {
-	return V_STR(c->ep[!c->dir]);
+	return V_TEXT(c->ep[!c->dir], c->ep_len[!c->dir]);
 }
 static struct fld_val get_srcip(const struct fld_ctx *c)
 {
-	return V_STR(c->addr[c->dir]);
+	return V_TEXT(c->addr[c->dir], c->addr_len[c->dir]);
 }
 static struct fld_val get_dstip(const struct fld_ctx *c)
 {
-	return V_STR(c->addr[!c->dir]);
+	return V_TEXT(c->addr[!c->dir], c->addr_len[!c->dir]);
 }
 static struct fld_val get_srcport(const struct fld_ctx *c)
 {
@@ -618,39 +678,60 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 		  s->pkts, s->bytes, secs);
 }
 
-/* "key": for each field, made once per report. */
+/*
+ * The JSON keys with their separators ("{\"bitrate\":", ",\"packets\":"
+ * ...), each in a zero-padded 16-byte array: a row writes a key with one
+ * fixed-size copy.
+ */
+#define JSON_KEY_PAD 16
 struct json_keys {
-	char k[N_FIELDS][24];
+	char k[N_FIELDS][JSON_KEY_PAD];
 	size_t len[N_FIELDS];
 };
 
 static void json_keys_init(struct json_keys *jk)
 {
+	memset(jk, 0, sizeof(*jk));
 	for (size_t f = 0; f < N_FIELDS; f++)
 		jk->len[f] = (size_t)snprintf(jk->k[f], sizeof(jk->k[f]),
-					      "%s\"%s\":", f ? "," : "",
+					      "%s\"%s\":", f ? "," : "{",
 					      report_fields[f].json);
 }
+
+/* Room a JSON row can take at most: keys (under 16 bytes each), numbers
+ * (20 digits), texts (FLD_PAD copied whole), quotes and the brace. */
+#define JSON_ROW_MAX (N_FIELDS * (JSON_KEY_PAD + FLD_PAD + 4) + 64)
 
 static void json_row(struct ob *o, const struct fld_ctx *c,
 		     const struct json_keys *jk)
 {
-	ob_putc(o, '{');
+	/* with room for the whole row, nothing below needs a check */
+	if (sizeof(o->buf) - o->n < JSON_ROW_MAX)
+		ob_flush(o);
 	for (size_t f = 0; f < N_FIELDS; f++) {
 		struct fld_val v = report_fields[f].get(c);
 
-		ob_mem(o, jk->k[f], jk->len[f]);
+		memcpy(o->buf + o->n, jk->k[f], JSON_KEY_PAD);
+		o->n += jk->len[f];
 		if (v.type == FLD_U64) {
-			ob_u64(o, v.u);
+			o->n += put_u64(o->buf + o->n, v.u);
 		} else if (v.type == FLD_RATE) {
 			ob_fixed(o, c->bitrate, 3);
 		} else {
-			ob_putc(o, '"');
-			ob_puts(o, v.s);
-			ob_putc(o, '"');
+			size_t len = v.len < 0	       ? strlen(v.s)
+				     : v.len < FLD_PAD ? (size_t)v.len
+						       : FLD_PAD - 1;
+
+			o->buf[o->n++] = '"';
+			if (v.padded)
+				memcpy(o->buf + o->n, v.s, FLD_PAD);
+			else
+				memcpy(o->buf + o->n, v.s, len);
+			o->n += len;
+			o->buf[o->n++] = '"';
 		}
 	}
-	ob_putc(o, '}');
+	o->buf[o->n++] = '}';
 }
 
 static void write_json_head(struct ob *o, const struct snapshot *s,

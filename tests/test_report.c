@@ -370,3 +370,36 @@ Test(report, tee_gets_the_same_bytes)
 	}
 	snapshot_free(&s);
 }
+
+/* The sort keeps a row's packets in 32 bits and reads the row beyond:
+ * equal bytes, packets on both sides of 2^32, sorted by packets (most
+ * first) and printed in full. */
+Test(report, packets_beyond_32_bits_sort_and_print)
+{
+	static const uint64_t pk[] = { 5, 4294967296ull + 5, 4294967295ull,
+				       4294967296ull + 7, 4294967294ull };
+	static const int want[] = { 4, 2, 3, 5, 1 }; /* a = row index + 1 */
+	struct snapshot s;
+	char *t, *p, line[128];
+
+	snapshot_init(&s);
+	s.first_ts_ns = 1000000000ull;
+	s.last_ts_ns = 2000000000ull;
+	s.start_ns = s.first_ts_ns;
+	s.now_ns = s.last_ts_ns;
+	for (int i = 0; i < 5; i++)
+		add_row(&s, KIND_UDP4, i + 1, 1000, 9, 53, pk[i], 1 << 20, 0, 0,
+			(uint64_t)i + 1);
+	t = render(&s, REPORT_TEXT);
+	p = t;
+	for (int i = 0; i < 5; i++) {
+		snprintf(line, sizeof(line),
+			 "packets: %llu, bytes: 1048576, "
+			 "proto: UDP, src: 10.0.0.%d:1000,",
+			 (unsigned long long)pk[want[i] - 1], want[i]);
+		p = strstr(p, line);
+		cr_assert(p, "row %d (%s) missing or out of order", i, line);
+	}
+	free(t);
+	snapshot_free(&s);
+}
