@@ -89,6 +89,41 @@ int flowkey_has_ports(int kind)
 	       kind == KIND_UDP6;
 }
 
+/* memcmp's sign for 4 and 16 address bytes: big-endian word compares. */
+static inline int addr_cmp4(const uint8_t *x, const uint8_t *y)
+{
+	uint32_t a, b;
+
+	memcpy(&a, x, 4);
+	memcpy(&b, y, 4);
+	a = __builtin_bswap32(a);
+	b = __builtin_bswap32(b);
+	return (a > b) - (a < b);
+}
+
+static inline int addr_cmp16(const uint8_t *x, const uint8_t *y)
+{
+	uint64_t a[2], b[2];
+
+	memcpy(a, x, 16);
+	memcpy(b, y, 16);
+	for (int i = 0; i < 2; i++) {
+		a[i] = __builtin_bswap64(a[i]);
+		b[i] = __builtin_bswap64(b[i]);
+		if (a[i] != b[i])
+			return a[i] > b[i] ? 1 : -1;
+	}
+	return 0;
+}
+
+static inline void addr_copy(uint8_t *dst, const uint8_t *src, size_t alen)
+{
+	if (alen == 4)
+		memcpy(dst, src, 4);
+	else
+		memcpy(dst, src, 16);
+}
+
 int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 {
 	uint16_t sport = 0, dport = 0;
@@ -129,16 +164,20 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 		}
 	}
 
-	c = memcmp(pkt->src, pkt->dst, alen);
+	/* fixed sizes, so the compiler inlines the compare and the copies
+	 * (a call to memcmp and two to memcpy were a tenth of a packet's
+	 * decoding) */
+	c = alen == 4 ? addr_cmp4(pkt->src, pkt->dst)
+		      : addr_cmp16(pkt->src, pkt->dst);
 	if (c < 0 || (c == 0 && sport <= dport)) {
-		memcpy(key->a, pkt->src, alen);
-		memcpy(key->b, pkt->dst, alen);
+		addr_copy(key->a, pkt->src, alen);
+		addr_copy(key->b, pkt->dst, alen);
 		key->aport = sport;
 		key->bport = dport;
 		return FLOW_DIR_AB;
 	}
-	memcpy(key->a, pkt->dst, alen);
-	memcpy(key->b, pkt->src, alen);
+	addr_copy(key->a, pkt->dst, alen);
+	addr_copy(key->b, pkt->src, alen);
 	key->aport = dport;
 	key->bport = sport;
 	return FLOW_DIR_BA;

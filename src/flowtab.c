@@ -175,6 +175,7 @@ static int key_equal(const struct flowtab_flow *f, const struct flow_key *key)
 	uint64_t w[KEY_WORDS], diff = 0;
 
 	memcpy(w, key, sizeof(w));
+#pragma GCC unroll 8
 	for (size_t i = 0; i < KEY_WORDS; i++)
 		diff |= __atomic_load_n(&src[i], RELAXED) ^ w[i];
 	return diff == 0;
