@@ -277,13 +277,17 @@ static char *put_v6(char *p, const uint8_t *a)
 		    (blen == 6 || (blen == 7 && w[7] != 1) ||
 		     (blen == 5 && w[5] == 0xffff)))
 			return put_v4(p, a + 12);
-		for (int sh = 12, lead = 1; sh >= 0; sh -= 4) {
-			unsigned int d = (w[i] >> sh) & 15;
+		/* the group in hex without leading zeros: 1 to 4 digits */
+		{
+			unsigned int x = w[i];
+			int n = x >= 0x1000  ? 4
+				: x >= 0x100 ? 3
+				: x >= 0x10  ? 2
+					     : 1;
 
-			if (d || !lead || sh == 0) {
-				*p++ = hex[d];
-				lead = 0;
-			}
+			for (int k = n - 1; k >= 0; k--, x >>= 4)
+				p[k] = hex[x & 15];
+			p += n;
 		}
 	}
 	if (best >= 0 && best + blen == 8)
