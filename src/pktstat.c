@@ -698,11 +698,21 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 	}
 }
 
-static void run_free(struct pktstat *run)
+/* Close the capture handles (and unmap their rings): the workers are
+ * joined and the final snapshot has read their statistics, so the
+ * memory is given back before the exit report needs its own. */
+static void close_capture(struct pktstat *run)
 {
 	for (int i = 0; i < run->nw; i++)
-		if (run->w[i].h)
+		if (run->w[i].h) {
 			run->ops->close(run->w[i].h);
+			run->w[i].h = NULL;
+		}
+}
+
+static void run_free(struct pktstat *run)
+{
+	close_capture(run);
 	free(run->w);
 	flowtab_free(run->ft);
 	names_free(run->names);
@@ -1018,6 +1028,8 @@ int pktstat_main(int argc, char **argv)
 	/* One snapshot serves the file and the stdout report. */
 	snapshot_init(&fin);
 	have_fin = pktstat_snapshot(&run, &fin) == 0;
+	if (have_fin && !run.orig1)
+		close_capture(&run); /* its ring is not needed for the report */
 	want_report = !run.tcpstat && !run.orig1 &&
 		      (!use_ui || (!run.o.quiet && sig != SIGHUP)) &&
 		      !(run.o.interval_ns && !use_ui);
