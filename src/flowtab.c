@@ -26,6 +26,11 @@
  * period. (Entries point into the arena, which lives as long as the
  * table, so even a stale one could only fail the key and state check.)
  *
+ * Reclaim: each deleted flow goes to call_rcu, and the table counts its
+ * callbacks still to run (src/rcupend.h), which flowtab_barrier and
+ * flowtab_free wait for: liburcu's rcu_barrier aborts when it cannot
+ * allocate.
+ *
  * Cap policy: overflow, never eviction. A packet of a new flow that finds
  * max_flows flows live (or whose node cannot be allocated) is added to the
  * overflow totals of its kind, exactly, and no flow is created. Live flows
@@ -46,6 +51,7 @@
 
 #include "flowtab.h"
 #include "mem.h"
+#include "rcupend.h"
 
 #define RELAXED __ATOMIC_RELAXED
 
@@ -112,6 +118,7 @@ struct flowtab_sums {
 	struct flowtab_counts overflow[KIND_COUNT];
 	uint64_t expired_flows;
 	uint64_t evicted_flows; /* of those, evicted under pressure */
+	uint64_t pending;	/* call_rcu callbacks not yet run: rcupend.h */
 };
 
 struct flowtab {
@@ -429,8 +436,9 @@ static void flow_free_cb(struct rcu_head *head)
 		   __atomic_load_n(&f->bytes[0], RELAXED) +
 			   __atomic_load_n(&f->bytes[1], RELAXED));
 	slot_release(ft, f);
-	/* Release: flowtab_free acquires it before freeing *ft. */
-	__atomic_fetch_add(&ft->sums.expired_flows, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&ft->sums.expired_flows, 1, RELAXED);
+	/* Last: flowtab_free may free *ft (and @f's chunk) once it sees 0. */
+	rcupend_done(&ft->sums.pending);
 }
 
 /*
@@ -535,6 +543,7 @@ static int flow_delete(struct flowtab *ft, struct flowtab_flow *f)
 		return 0; /* already removed */
 	hint_forget(ft, f);
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
+	rcupend_add(&ft->sums.pending);
 	call_rcu(&f->rcu, flow_free_cb);
 	return 1;
 }
@@ -665,8 +674,7 @@ void flowtab_free(struct flowtab *ft)
 	if (!ft)
 		return;
 	/* Callbacks of earlier expiries write into *ft: let them finish. */
-	rcu_barrier();
-	__atomic_load_n(&ft->sums.expired_flows, __ATOMIC_ACQUIRE);
+	rcupend_wait(&ft->sums.pending);
 	/*
 	 * No other thread uses the table any more (our contract), so nothing
 	 * needs a grace period: unlink every node (cds_lfht_destroy wants an
@@ -1064,8 +1072,7 @@ uint64_t flowtab_expired_flows(const struct flowtab *ft)
 
 void flowtab_barrier(struct flowtab *ft)
 {
-	(void)ft;
-	rcu_barrier();
+	rcupend_wait(&ft->sums.pending);
 }
 
 void flowtab_set_writers(struct flowtab *ft, unsigned int n)

@@ -9,7 +9,10 @@
  *
  * Memory: deleted flows are freed through call_rcu; their final counts are
  * folded into the "expired" totals in that callback, after the grace
- * period, so an increment racing with the delete is never lost.
+ * period, so an increment racing with the delete is never lost. The table
+ * counts its callbacks still to run: flowtab_barrier and flowtab_free wait
+ * for that count, not for liburcu's rcu_barrier (which aborts when it
+ * cannot allocate).
  *
  * Cap: at most max_flows live entries. A packet of a new flow that finds
  * the table full is counted in the "overflow" totals for its kind (and
@@ -56,7 +59,8 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen);
 
 /*
  * flowtab_free - destroy the table. Caller guarantees no other thread uses
- * it any more. Waits for pending call_rcu callbacks (rcu_barrier).
+ * it any more. Waits for the table's pending call_rcu callbacks (as
+ * flowtab_barrier), so not from inside a read-side section.
  * flowtab_free(NULL) is a no-op.
  */
 void flowtab_free(struct flowtab *ft);
@@ -148,8 +152,9 @@ uint64_t flowtab_expired_flows(const struct flowtab *ft);
  * cap at an expiry pass: least recently seen first, down to 85%). */
 uint64_t flowtab_evicted_flows(const struct flowtab *ft);
 
-/* Wait until every pending call_rcu callback has run (rcu_barrier). Must
- * not be called inside a read-side section. */
+/* Wait until every call_rcu callback of this table's deletions so far has
+ * run (polling a count of them; allocates nothing). Registered thread,
+ * not inside a read-side section. */
 void flowtab_barrier(struct flowtab *ft);
 
 /*
