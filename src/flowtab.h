@@ -14,6 +14,10 @@
  * for that count, not for liburcu's rcu_barrier (which aborts when it
  * cannot allocate).
  *
+ * Size: the hash buckets grow only through flowtab_presize and
+ * flowtab_grow, which whoever feeds the table calls outside its read-side
+ * sections (capture workers: between two dispatches).
+ *
  * Cap: at most max_flows live entries. A packet of a new flow that finds
  * the table full is counted in the "overflow" totals for its kind (and
  * direction-less); it is never dropped from the totals. At each expiry
@@ -135,6 +139,9 @@ size_t flowtab_count(const struct flowtab *ft);
 /* Configured cap. */
 size_t flowtab_max(const struct flowtab *ft);
 
+/* Number of hash buckets now (tests, diagnostics). Any thread. */
+size_t flowtab_buckets(const struct flowtab *ft);
+
 /*
  * flowtab_totals - per-kind totals of flows already expired and of packets
  * that found the table full. Either pointer may be NULL. Expired totals
@@ -160,12 +167,24 @@ void flowtab_barrier(struct flowtab *ft);
 /*
  * flowtab_presize - grow the bucket array now to half the cap's (at most
  * 512K buckets, 8 MB), for a live capture: a flood of new flows (1M a
- * second) otherwise outruns liburcu's resize thread, whose long chains
- * made inserts slow enough to drop packets. Takes ~0.1 s at the default
- * cap. Call from a registered thread, outside any read-side section,
- * before the workers start.
+ * second) otherwise grows the table while the workers capture, and long
+ * chains or a worker busy growing the table drop packets. At the default
+ * cap flowtab_grow then never needs to grow it. Takes ~0.1 s at the
+ * default cap. Call from a registered thread, outside any read-side
+ * section, before the workers start.
  */
 void flowtab_presize(struct flowtab *ft);
+
+/*
+ * flowtab_grow - if the live flows exceed twice the buckets, double the
+ * buckets (several times if need be, up to the cap rounded up to a power
+ * of two), synchronously in the calling thread; otherwise return after two
+ * loads. Whoever accounts packets calls it often (a capture worker after
+ * each dispatch). One thread grows at a time; another calling meanwhile
+ * returns at once. Registered thread, outside any read-side section
+ * (cds_lfht_resize's rule).
+ */
+void flowtab_grow(struct flowtab *ft);
 
 /*
  * flowtab_set_writers - how many threads will call flowtab_account /
