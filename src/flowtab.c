@@ -721,6 +721,15 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		free(ft);
 		return NULL;
 	}
+	/*
+	 * liburcu's call_rcu thread, now rather than at the first expiry of
+	 * a live capture: 0.13 creates it on first use and calls urcu_die
+	 * (abort) when its malloc or pthread_create fails, and no call
+	 * reports that failure instead (get_default_call_rcu_data,
+	 * create_call_rcu_data and the per-CPU ones all end in
+	 * call_rcu_data_init). At start-up that abort loses nothing.
+	 */
+	(void)get_default_call_rcu_data();
 	return ft;
 }
 

@@ -56,7 +56,9 @@ struct flowtab_row {
 /*
  * flowtab_new - create a table for at most @max_flows live flows (0 means
  * the default, FLOWTAB_DEFAULT_MAX). The hash seed comes from getrandom().
- * Returns NULL with a one-line message in @err on failure.
+ * Returns NULL with a one-line message in @err on failure. Also makes sure
+ * liburcu's call_rcu thread exists (it is started here, not at the first
+ * expiry, for liburcu 0.13 aborts if it cannot start it).
  */
 #define FLOWTAB_DEFAULT_MAX 1000000
 struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen);
