@@ -3,10 +3,10 @@
  * call_rcu batching delay.
  *
  * liburcu 0.13's call_rcu thread sleeps poll(NULL, 0, 10) every time it
- * wakes, so each rcu_barrier() costs at least 10 ms. Every fuzz input
- * creates and frees its own flow table (flowtab_barrier, then
- * flowtab_free: two barriers), which held the flowtab target to about 40
- * runs a second. This strong poll() (ASan's interceptor is a weak symbol)
+ * wakes, so each wait for pending callbacks (flowtab_barrier) costs at
+ * least 10 ms. Every fuzz input creates and frees its own flow table
+ * (flowtab_barrier, then flowtab_free: two waits), which held the flowtab
+ * target to about 40 runs a second. This strong poll() (ASan's interceptor is a weak symbol)
  * turns a descriptor-less poll into a yield; every other call goes to
  * ppoll unchanged. Callbacks still run only after a full grace period:
  * only the batching wait is gone, which changes timing, not semantics.

@@ -502,6 +502,7 @@ int invariants_flowtab(const uint8_t *data, size_t size,
 		if (held == 13) {
 			worker_flush(&f.w);
 			rcu_read_unlock();
+			flowtab_grow(f.w.ft); /* as worker_run */
 			held = 0;
 		}
 	}
@@ -674,6 +675,7 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 					   sizeof(err));
 		worker_flush(&pf.f.w);
 		rcu_read_unlock();
+		flowtab_grow(pf.f.w.ft); /* as worker_run */
 		if (pf.f.bad)
 			break;
 		if (rc == CAP_EOF)

@@ -9,7 +9,9 @@
  * publish a lazily compiled program, single-writer slot updates. Editors:
  * a mutex, copy-update-publish, old arrays and replaced counters freed by
  * call_rcu after every worker has left the read-side section that might
- * still see them.
+ * still see them. counters_free waits for those callbacks by counting
+ * them (src/rcupend.h), not with rcu_barrier, which aborts when it cannot
+ * allocate.
  */
 #include "counters.h"
 
@@ -20,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <urcu.h>
+
+#include "rcupend.h"
 
 #define SNAPLEN 262144
 
@@ -46,6 +50,7 @@ struct cnt_entry {
 /* Immutable once published. */
 struct cnt_set {
 	struct rcu_head rcu;
+	struct counters *owner;	   /* whose pending count the free drops */
 	struct cnt_entry *retired; /* freed with this set (modify/remove) */
 	size_t n;
 	struct cnt_entry *e[];
@@ -57,6 +62,7 @@ struct counters {
 	unsigned int nworkers;
 	int dlts[COUNTERS_MAX_DLT]; /* prepared link types */
 	size_t ndlts;
+	uint64_t pending; /* retired sets not yet freed: rcupend.h */
 };
 
 /* ---- programs ---------------------------------------------------------- */
@@ -235,9 +241,11 @@ static struct cnt_set *set_alloc(size_t n)
 static void set_free_cb(struct rcu_head *head)
 {
 	struct cnt_set *s = caa_container_of(head, struct cnt_set, rcu);
+	struct counters *c = s->owner;
 
 	entry_free(s->retired);
 	free(s);
+	rcupend_done(&c->pending); /* last: counters_free may free @c */
 }
 
 /* Publish @ns and retire the old array (and @gone) after a grace period. */
@@ -251,6 +259,8 @@ static void publish(struct counters *c, struct cnt_set *ns,
 	/* @gone, if any, was in @old, so @old is not NULL then */
 	if (old) {
 		old->retired = gone;
+		old->owner = c;
+		rcupend_add(&c->pending);
 		call_rcu(&old->rcu, set_free_cb);
 	}
 }
@@ -291,7 +301,7 @@ void counters_free(struct counters *c)
 
 	if (!c)
 		return;
-	rcu_barrier();
+	rcupend_wait(&c->pending);
 	s = c->set;
 	if (s) {
 		for (size_t i = 0; i < s->n; i++)

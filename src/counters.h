@@ -51,8 +51,8 @@ struct counters *counters_new(unsigned int nworkers, char *err, size_t errlen);
 
 /*
  * counters_free - free everything. No worker may use @c any more; waits
- * for pending call_rcu frees (rcu_barrier), so not from inside a
- * read-side section. counters_free(NULL) is a no-op.
+ * for @c's pending call_rcu frees (a count of them, not rcu_barrier), so
+ * not from inside a read-side section. counters_free(NULL) is a no-op.
  */
 void counters_free(struct counters *c);
 

@@ -26,6 +26,20 @@
  * period. (Entries point into the arena, which lives as long as the
  * table, so even a stale one could only fail the key and state check.)
  *
+ * Buckets: no CDS_LFHT_AUTO_RESIZE. liburcu 0.13's automatic resize runs
+ * in a workqueue thread whose creation, work items and flush at
+ * cds_lfht_destroy call urcu_die (abort) when an allocation fails; its
+ * node accounting (CDS_LFHT_ACCOUNTING) serves only that resize, and
+ * asserts on its own allocation. The table is grown here instead, with
+ * the synchronous cds_lfht_resize, by a thread outside any read-side
+ * section (flowtab_grow: the capture workers between two dispatches),
+ * doubling while live flows exceed twice the buckets. It never shrinks.
+ *
+ * Reclaim: each deleted flow goes to call_rcu, and the table counts its
+ * callbacks still to run (src/rcupend.h), which flowtab_barrier and
+ * flowtab_free wait for: liburcu's rcu_barrier aborts when it cannot
+ * allocate.
+ *
  * Cap policy: overflow, never eviction. A packet of a new flow that finds
  * max_flows flows live (or whose node cannot be allocated) is added to the
  * overflow totals of its kind, exactly, and no flow is created. Live flows
@@ -46,11 +60,15 @@
 
 #include "flowtab.h"
 #include "mem.h"
+#include "rcupend.h"
 
 #define RELAXED __ATOMIC_RELAXED
 
 /* Initial and minimum number of hash buckets (powers of two). */
 #define FLOWTAB_MIN_BUCKETS 1024UL
+/* flowtab_grow doubles the buckets while live flows exceed this many a
+ * bucket: chains of two flows at most on average. */
+#define FLOWTAB_GROW_LOAD 2
 /* Eviction under pressure: above HIGH percent of the cap at an expiry
  * pass, the least recently seen flows go until LOW percent remain. */
 #define FLOWTAB_HIGH_PCT 95
@@ -112,6 +130,7 @@ struct flowtab_sums {
 	struct flowtab_counts overflow[KIND_COUNT];
 	uint64_t expired_flows;
 	uint64_t evicted_flows; /* of those, evicted under pressure */
+	uint64_t pending;	/* call_rcu callbacks not yet run: rcupend.h */
 };
 
 struct flowtab {
@@ -124,6 +143,11 @@ struct flowtab {
 	unsigned long hmask;
 	struct flowtab_flow **chunk; /* arena chunks, max_chunks pointers */
 	size_t max_chunks, chunk_flows;
+	unsigned long max_buckets; /* pow2_at_least(max) */
+	/* Relaxed atomics, written when the table grows: the bucket count,
+	 * and the flag that lets one thread at a time grow it. */
+	unsigned long buckets;
+	int growing;
 
 	/* The arena allocator: under alloc_lock. nchunks is also read
 	 * (acquire) by the walks: chunks are published, never freed. */
@@ -430,8 +454,9 @@ static void flow_free_cb(struct rcu_head *head)
 		   __atomic_load_n(&f->bytes[0], RELAXED) +
 			   __atomic_load_n(&f->bytes[1], RELAXED));
 	slot_release(ft, f);
-	/* Release: flowtab_free acquires it before freeing *ft. */
-	__atomic_fetch_add(&ft->sums.expired_flows, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&ft->sums.expired_flows, 1, RELAXED);
+	/* Last: flowtab_free may free *ft (and @f's chunk) once it sees 0. */
+	rcupend_done(&ft->sums.pending);
 }
 
 /*
@@ -536,6 +561,7 @@ static int flow_delete(struct flowtab *ft, struct flowtab_flow *f)
 		return 0; /* already removed */
 	hint_forget(ft, f);
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
+	rcupend_add(&ft->sums.pending);
 	call_rcu(&f->rcu, flow_free_cb);
 	return 1;
 }
@@ -553,9 +579,9 @@ static unsigned long pow2_at_least(size_t n)
  * Start with up to 4K buckets (64 KB): creating a table links every
  * bucket, and 64K of them were a tenth of a `pktstat -r` of 1M packets
  * over 1k flows (512K: ~0.1 s). A live capture grows it before its
- * workers start (flowtab_presize); otherwise liburcu's resize thread
- * doubles it as flows arrive, which keeps up with a file (the hint index
- * spares most lookups the chains meanwhile).
+ * workers start (flowtab_presize); otherwise flowtab_grow doubles it as
+ * flows arrive, which keeps up with a file (the hint index spares most
+ * lookups the chains meanwhile).
  */
 static unsigned long flowtab_init_buckets(size_t max)
 {
@@ -566,14 +592,50 @@ static unsigned long flowtab_init_buckets(size_t max)
 	return b < FLOWTAB_MIN_BUCKETS ? FLOWTAB_MIN_BUCKETS : b;
 }
 
+/* Grow to @b buckets (a power of two, at most max_buckets). Registered
+ * thread, outside any read-side section; one at a time (holding
+ * ft->growing, or alone with the table). */
+static void table_resize(struct flowtab *ft, unsigned long b)
+{
+	if (b <= __atomic_load_n(&ft->buckets, RELAXED))
+		return;
+	/*
+	 * Synchronous. liburcu 0.13 spreads 8K or more new buckets over
+	 * helper threads and, when their calloc or pthread_create fails
+	 * (EAGAIN), links the rest in this thread (partition_resize_helper).
+	 * The buckets themselves are not malloc'd: the array is a mapping
+	 * reserved up to max_buckets and made writable as it grows (that
+	 * mmap aborts only if it fails, which takes strict overcommit).
+	 */
+	cds_lfht_resize(ft->ht, b);
+	__atomic_store_n(&ft->buckets, b, RELAXED);
+}
+
 void flowtab_presize(struct flowtab *ft)
 {
 	unsigned long b = pow2_at_least(ft->max) / 2;
 
 	if (b > (1UL << 19))
 		b = 1UL << 19;
-	if (b > flowtab_init_buckets(ft->max))
-		cds_lfht_resize(ft->ht, b);
+	table_resize(ft, b); /* before the workers start: nobody else grows */
+}
+
+void flowtab_grow(struct flowtab *ft)
+{
+	size_t live = __atomic_load_n(&ft->live, RELAXED);
+	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
+
+	if (live <= FLOWTAB_GROW_LOAD * b || b >= ft->max_buckets)
+		return; /* the common case: two loads */
+	/* One thread grows; the others keep counting meanwhile. */
+	if (__atomic_exchange_n(&ft->growing, 1, __ATOMIC_ACQUIRE))
+		return;
+	live = __atomic_load_n(&ft->live, RELAXED);
+	b = __atomic_load_n(&ft->buckets, RELAXED);
+	while (b < ft->max_buckets && live > FLOWTAB_GROW_LOAD * b)
+		b <<= 1;
+	table_resize(ft, b);
+	__atomic_store_n(&ft->growing, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -613,11 +675,14 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	}
 
 	/*
-	 * Buckets grow (in liburcu's resize thread, by its node count) up
-	 * to max_flows rounded up to a power of two and no further: at most
-	 * 16 bytes a flow (32 just above a power of two). At 1M flows
-	 * liburcu stops at 512K buckets: chains of about two nodes.
+	 * Buckets grow (flowtab_grow) only while live flows outnumber them
+	 * twice, so never past the flows: at most 16 bytes a flow. At the
+	 * default 1M flows growth stops at 512K buckets, chains of about
+	 * two; max_buckets (the cap rounded up to a power of two) is only
+	 * liburcu's bound.
 	 */
+	ft->max_buckets = pow2_at_least(ft->max);
+	ft->buckets = flowtab_init_buckets(ft->max);
 	/*
 	 * Room for twice the cap plus two chunks: deleted flows hold their
 	 * slot until their grace period ends, and a burst of expiry can
@@ -644,9 +709,12 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		free(ft);
 		return NULL;
 	}
-	ft->ht = cds_lfht_new(flowtab_init_buckets(ft->max),
-			      FLOWTAB_MIN_BUCKETS, pow2_at_least(ft->max),
-			      CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	/*
+	 * No flags (see the top). liburcu 0.13 allocates the table header
+	 * with calloc and asserts it (abort); the bucket array is mapped.
+	 */
+	ft->ht = cds_lfht_new(ft->buckets, FLOWTAB_MIN_BUCKETS, ft->max_buckets,
+			      0, NULL);
 	if (!ft->ht) {
 		snprintf(err, errlen, "flow table: cannot create hash table");
 		zfree_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
@@ -654,6 +722,15 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		free(ft);
 		return NULL;
 	}
+	/*
+	 * liburcu's call_rcu thread, now rather than at the first expiry of
+	 * a live capture: 0.13 creates it on first use and calls urcu_die
+	 * (abort) when its malloc or pthread_create fails, and no call
+	 * reports that failure instead (get_default_call_rcu_data,
+	 * create_call_rcu_data and the per-CPU ones all end in
+	 * call_rcu_data_init). At start-up that abort loses nothing.
+	 */
+	(void)get_default_call_rcu_data();
 	return ft;
 }
 
@@ -666,8 +743,7 @@ void flowtab_free(struct flowtab *ft)
 	if (!ft)
 		return;
 	/* Callbacks of earlier expiries write into *ft: let them finish. */
-	rcu_barrier();
-	__atomic_load_n(&ft->sums.expired_flows, __ATOMIC_ACQUIRE);
+	rcupend_wait(&ft->sums.pending);
 	/*
 	 * No other thread uses the table any more (our contract), so nothing
 	 * needs a grace period: unlink every node (cds_lfht_destroy wants an
@@ -1044,6 +1120,11 @@ size_t flowtab_max(const struct flowtab *ft)
 	return ft->max;
 }
 
+size_t flowtab_buckets(const struct flowtab *ft)
+{
+	return __atomic_load_n(&ft->buckets, RELAXED);
+}
+
 void flowtab_totals(const struct flowtab *ft,
 		    struct flowtab_counts expired[KIND_COUNT],
 		    struct flowtab_counts overflow[KIND_COUNT])
@@ -1065,8 +1146,7 @@ uint64_t flowtab_expired_flows(const struct flowtab *ft)
 
 void flowtab_barrier(struct flowtab *ft)
 {
-	(void)ft;
-	rcu_barrier();
+	rcupend_wait(&ft->sums.pending);
 }
 
 void flowtab_set_writers(struct flowtab *ft, unsigned int n)

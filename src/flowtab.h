@@ -9,7 +9,14 @@
  *
  * Memory: deleted flows are freed through call_rcu; their final counts are
  * folded into the "expired" totals in that callback, after the grace
- * period, so an increment racing with the delete is never lost.
+ * period, so an increment racing with the delete is never lost. The table
+ * counts its callbacks still to run: flowtab_barrier and flowtab_free wait
+ * for that count, not for liburcu's rcu_barrier (which aborts when it
+ * cannot allocate).
+ *
+ * Size: the hash buckets grow only through flowtab_presize and
+ * flowtab_grow, which whoever feeds the table calls outside its read-side
+ * sections (capture workers: between two dispatches).
  *
  * Cap: at most max_flows live entries. A packet of a new flow that finds
  * the table full is counted in the "overflow" totals for its kind (and
@@ -49,14 +56,17 @@ struct flowtab_row {
 /*
  * flowtab_new - create a table for at most @max_flows live flows (0 means
  * the default, FLOWTAB_DEFAULT_MAX). The hash seed comes from getrandom().
- * Returns NULL with a one-line message in @err on failure.
+ * Returns NULL with a one-line message in @err on failure. Also makes sure
+ * liburcu's call_rcu thread exists (it is started here, not at the first
+ * expiry, for liburcu 0.13 aborts if it cannot start it).
  */
 #define FLOWTAB_DEFAULT_MAX 1000000
 struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen);
 
 /*
  * flowtab_free - destroy the table. Caller guarantees no other thread uses
- * it any more. Waits for pending call_rcu callbacks (rcu_barrier).
+ * it any more. Waits for the table's pending call_rcu callbacks (as
+ * flowtab_barrier), so not from inside a read-side section.
  * flowtab_free(NULL) is a no-op.
  */
 void flowtab_free(struct flowtab *ft);
@@ -131,6 +141,9 @@ size_t flowtab_count(const struct flowtab *ft);
 /* Configured cap. */
 size_t flowtab_max(const struct flowtab *ft);
 
+/* Number of hash buckets now (tests, diagnostics). Any thread. */
+size_t flowtab_buckets(const struct flowtab *ft);
+
 /*
  * flowtab_totals - per-kind totals of flows already expired and of packets
  * that found the table full. Either pointer may be NULL. Expired totals
@@ -148,19 +161,32 @@ uint64_t flowtab_expired_flows(const struct flowtab *ft);
  * cap at an expiry pass: least recently seen first, down to 85%). */
 uint64_t flowtab_evicted_flows(const struct flowtab *ft);
 
-/* Wait until every pending call_rcu callback has run (rcu_barrier). Must
- * not be called inside a read-side section. */
+/* Wait until every call_rcu callback of this table's deletions so far has
+ * run (polling a count of them; allocates nothing). Registered thread,
+ * not inside a read-side section. */
 void flowtab_barrier(struct flowtab *ft);
 
 /*
  * flowtab_presize - grow the bucket array now to half the cap's (at most
  * 512K buckets, 8 MB), for a live capture: a flood of new flows (1M a
- * second) otherwise outruns liburcu's resize thread, whose long chains
- * made inserts slow enough to drop packets. Takes ~0.1 s at the default
- * cap. Call from a registered thread, outside any read-side section,
- * before the workers start.
+ * second) otherwise grows the table while the workers capture, and long
+ * chains or a worker busy growing the table drop packets. At the default
+ * cap flowtab_grow then never needs to grow it. Takes ~0.1 s at the
+ * default cap. Call from a registered thread, outside any read-side
+ * section, before the workers start.
  */
 void flowtab_presize(struct flowtab *ft);
+
+/*
+ * flowtab_grow - if the live flows exceed twice the buckets, double the
+ * buckets (several times if need be, up to the cap rounded up to a power
+ * of two), synchronously in the calling thread; otherwise return after two
+ * loads. Whoever accounts packets calls it often (a capture worker after
+ * each dispatch). One thread grows at a time; another calling meanwhile
+ * returns at once. Registered thread, outside any read-side section
+ * (cds_lfht_resize's rule).
+ */
+void flowtab_grow(struct flowtab *ft);
 
 /*
  * flowtab_set_writers - how many threads will call flowtab_account /

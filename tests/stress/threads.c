@@ -119,6 +119,7 @@ static void *writer_run(void *arg)
 		if (i % 64 == 63 || i == wr->npkts - 1) {
 			worker_flush(&wr->w);
 			rcu_read_unlock();
+			flowtab_grow(wr->w.ft); /* as worker_run */
 		}
 	}
 	rcu_unregister_thread();
@@ -226,8 +227,10 @@ int main(int argc, char **argv)
 			       (unsigned long long)expired[k].pkts,
 			       (unsigned long long)overflow[k].pkts);
 	}
-	printf("%zd live flows (cap %zu), %llu expired; invariant %s\n", n,
-	       maxf, (unsigned long long)flowtab_expired_flows(ft),
+	printf("%zd live flows (cap %zu, %zu buckets), %llu expired; "
+	       "invariant %s\n",
+	       n, maxf, flowtab_buckets(ft),
+	       (unsigned long long)flowtab_expired_flows(ft),
 	       bad ? "BROKEN" : "holds");
 	free(rows);
 	flowtab_free(ft);
