@@ -103,7 +103,8 @@ struct opts {
 /*
  * opts_parse - parse argv into @o (initialised here to defaults).
  * Returns 0, or -EINVAL with one line in @err naming the flag and why
- * (the caller prints "pktstat: <err>" and exits 2).
+ * (the caller prints "pktstat: <err>" and exits 2), or -ENOMEM ("out of
+ * memory"; the caller exits 1).
  */
 int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen);
 

@@ -6,8 +6,9 @@
  * handles, starts one worker per handle (signals blocked, so they reach
  * only the main thread through sigtimedwait or the UI's signalfd), then
  * becomes the UI or batch thread. Exit: stop flag + wakeup -> join workers
- * -> rcu_barrier -> exact final snapshot -> (terminal already restored by
- * the UI) -> snapshot file and report -> free.
+ * -> wait for pending call_rcu callbacks (flowtab_barrier) -> exact final
+ * snapshot -> capture handles closed -> (terminal already restored by the
+ * UI) -> snapshot file and report -> the flow table left to the kernel.
  */
 #include "pktstat.h"
 
@@ -810,6 +811,8 @@ int pktstat_main(int argc, char **argv)
 	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
 	if (rc) {
 		say(err);
+		if (rc == -ENOMEM)
+			return 1; /* not a usage error */
 		fprintf(stderr, "Try 'pktstat --help' for more information.\n");
 		return OPTS_EXIT_USAGE;
 	}
