@@ -48,12 +48,14 @@
  *   packets accounted = live flows + expired + overflow  (also for bytes).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <urcu.h>
 #include <urcu/rculfhash.h>
@@ -69,6 +71,8 @@
 /* flowtab_grow doubles the buckets while live flows exceed this many a
  * bucket: chains of two flows at most on average. */
 #define FLOWTAB_GROW_LOAD 2
+/* Published flows looked at to find liburcu's bucket array (find_buckets) */
+#define BUCKET_TRIES 64
 /* Eviction under pressure: above HIGH percent of the cap at an expiry
  * pass, the least recently seen flows go until LOW percent remain. */
 #define FLOWTAB_HIGH_PCT 95
@@ -148,6 +152,10 @@ struct flowtab {
 	 * and the flag that lets one thread at a time grow it. */
 	unsigned long buckets;
 	int growing;
+	/* liburcu's bucket array, once find_buckets located it (relaxed;
+	 * 0: not known), and how many more tries it gets */
+	uintptr_t bucket_base;
+	int bucket_tries;
 
 	/* The arena allocator: under alloc_lock. nchunks is also read
 	 * (acquire) by the walks: chunks are published, never freed. */
@@ -683,6 +691,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	 */
 	ft->max_buckets = pow2_at_least(ft->max);
 	ft->buckets = flowtab_init_buckets(ft->max);
+	ft->bucket_tries = BUCKET_TRIES;
 	/*
 	 * Room for twice the cap plus two chunks: deleted flows hold their
 	 * slot until their grace period ends, and a burst of expiry can
@@ -776,6 +785,136 @@ void flowtab_free(struct flowtab *ft)
  * @f, or the one another worker inserted first; then @f was never seen
  * by anyone, its live slot is given back and it is the caller's again.
  */
+/*
+ * Where liburcu keeps the buckets, to prefetch the one a new flow will be
+ * linked after (flowtab_batch_add). Every insert reads that bucket and
+ * the node after it, both cold once the table outgrows the caches (perf:
+ * a third of the capture time at 100k flows, most of it at 1M), and
+ * liburcu offers no way to name them. For a table of max_buckets (more
+ * than it starts with), liburcu 0.13 reserves one mapping of max_buckets
+ * nodes of 16 bytes, bucket i at index i, and makes its front writable as
+ * the table grows: in /proc/self/maps, a read-write part and, until the
+ * table is full, an inaccessible rest, together exactly that size. A
+ * published node's successor is often a bucket; the mapping holding it
+ * is taken for the array only if it has that shape. Anything else (a
+ * small table liburcu callocs, another layout) leaves the base unknown,
+ * and nothing is prefetched. A wrong guess could only prefetch useless
+ * lines: the one load, of a bucket's next pointer, is made only inside
+ * the read-write part found here, which liburcu never unmaps while the
+ * table lives.
+ */
+static int maps_line(const char *line, uintptr_t *lo, uintptr_t *hi,
+		     char perm[5])
+{
+	unsigned long a, b;
+
+	if (sscanf(line, "%lx-%lx %4s", &a, &b, perm) != 3)
+		return 0;
+	*lo = a;
+	*hi = b;
+	return 1;
+}
+
+static uintptr_t bucket_array_at(uintptr_t addr, size_t want)
+{
+	char buf[8192], perm[5], perm2[5];
+	uintptr_t lo = 0, hi = 0, lo2, hi2;
+	size_t have = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		char *line = buf, *nl;
+
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (found) {
+				/* the line after the read-write part */
+				close(fd);
+				if (maps_line(line, &lo2, &hi2, perm2) &&
+				    lo2 == hi && !strcmp(perm2, "---p") &&
+				    hi2 - lo == want)
+					return lo;
+				return 0;
+			}
+			if (maps_line(line, &lo, &hi, perm) && addr >= lo &&
+			    addr < hi) {
+				if (strcmp(perm, "rw-p") || hi - lo > want ||
+				    (addr - lo) %
+					    sizeof(struct cds_lfht_node)) {
+					close(fd);
+					return 0;
+				}
+				if (hi - lo == want) {
+					close(fd);
+					return lo; /* the table is full */
+				}
+				found = 1;
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* an absurd line: drop it */
+	}
+	close(fd);
+	return 0;
+}
+
+static void find_buckets(struct flowtab *ft, struct flowtab_flow *f)
+{
+	uintptr_t next = (uintptr_t)__atomic_load_n(&f->node.next, RELAXED) &
+			 ~(uintptr_t)7; /* liburcu's flag bits */
+	uintptr_t base;
+	size_t ci;
+
+	if (!next || __atomic_sub_fetch(&ft->bucket_tries, 1, RELAXED) < 0)
+		return;
+	for (ci = 0; ci < __atomic_load_n(&ft->nchunks, __ATOMIC_ACQUIRE);
+	     ci++) {
+		uintptr_t c = (uintptr_t)__atomic_load_n(&ft->chunk[ci],
+							 __ATOMIC_ACQUIRE);
+
+		if (next >= c &&
+		    next < c + big_len(ft->chunk_flows * sizeof(*f)))
+			return; /* a flow, not a bucket: try the next one */
+	}
+	base = bucket_array_at(next,
+			       ft->max_buckets * sizeof(struct cds_lfht_node));
+	if (base)
+		__atomic_store_n(&ft->bucket_base, base, RELAXED);
+}
+
+/* Prefetch the bucket a new flow of @hash would be linked after. */
+static void bucket_prefetch(const struct flowtab *ft, uintptr_t base,
+			    unsigned long hash)
+{
+	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
+
+	__builtin_prefetch(
+		(const void *)(base + (hash & (b - 1)) *
+					      sizeof(struct cds_lfht_node)));
+}
+
+/* ... and then the node that bucket points to. */
+static void bucket_next_prefetch(const struct flowtab *ft, uintptr_t base,
+				 unsigned long hash)
+{
+	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
+	struct cds_lfht_node *bk =
+		(struct cds_lfht_node *)(base +
+					 (hash & (b - 1)) *
+						 sizeof(struct cds_lfht_node));
+	uintptr_t next = (uintptr_t)__atomic_load_n(&bk->next, RELAXED);
+
+	__builtin_prefetch((const void *)(next & ~(uintptr_t)7));
+}
+
 static struct flowtab_flow *flow_publish(struct flowtab *ft,
 					 struct flowtab_flow *f,
 					 unsigned long hash,
@@ -787,6 +926,9 @@ static struct flowtab_flow *flow_publish(struct flowtab *ft,
 
 	if (node == &f->node) {
 		__atomic_store_n(&f->state, FLOW_LIVE, __ATOMIC_RELEASE);
+		if (__builtin_expect(
+			    !__atomic_load_n(&ft->bucket_base, RELAXED), 0))
+			find_buckets(ft, f);
 		return f;
 	}
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
@@ -884,6 +1026,9 @@ static void pend_account(struct flowtab *ft, struct flowtab_batch *b,
 /* Packets this far behind the newest have their slot read and their
  * flow prefetched; the oldest (FLOWTAB_BATCH behind) is accounted. */
 #define BATCH_LOAD (FLOWTAB_BATCH / 2)
+/* New flows: the bucket is prefetched at BATCH_LOAD, the node after it
+ * read and prefetched at BATCH_NEXT. */
+#define BATCH_NEXT (BATCH_LOAD + 2)
 
 void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 		       const struct flow_key *key, int dir, uint32_t wirelen,
@@ -911,6 +1056,8 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 		uint64_t e = hint_pick(hint_set(ft, q->hash), q->hash);
 		const char *f = (const char *)hint_ptr(e);
 
+		uintptr_t base = __atomic_load_n(&ft->bucket_base, RELAXED);
+
 		q->cand = e;
 		q->loaded = 1;
 		if (e) {
@@ -918,6 +1065,18 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 			__builtin_prefetch(f + 64, 1);
 			__builtin_prefetch(f + sizeof(struct flowtab_flow) - 1,
 					   1);
+		} else if (base) {
+			/* likely a new flow: its bucket, for the insert */
+			bucket_prefetch(ft, base, q->hash);
+		}
+		if (base && b->n > BATCH_NEXT) {
+			/* two packets on, the node after that bucket */
+			struct flowtab_pend *r =
+				&b->e[(b->head - 1 - BATCH_NEXT) %
+				      FLOWTAB_BATCH];
+
+			if (!r->cand)
+				bucket_next_prefetch(ft, base, r->hash);
 		}
 	}
 }
@@ -1118,6 +1277,11 @@ size_t flowtab_count(const struct flowtab *ft)
 size_t flowtab_max(const struct flowtab *ft)
 {
 	return ft->max;
+}
+
+int flowtab_buckets_located(const struct flowtab *ft)
+{
+	return __atomic_load_n(&ft->bucket_base, RELAXED) != 0;
 }
 
 size_t flowtab_buckets(const struct flowtab *ft)

@@ -144,6 +144,10 @@ size_t flowtab_max(const struct flowtab *ft);
 /* Number of hash buckets now (tests, diagnostics). Any thread. */
 size_t flowtab_buckets(const struct flowtab *ft);
 
+/* Whether the accounting path found liburcu's bucket array, to prefetch
+ * a new flow's bucket (tests, diagnostics). Any thread. */
+int flowtab_buckets_located(const struct flowtab *ft);
+
 /*
  * flowtab_totals - per-kind totals of flows already expired and of packets
  * that found the table full. Either pointer may be NULL. Expired totals

@@ -534,6 +534,45 @@ Test(flowtab, grows_by_doubling_outside_the_read_lock)
 	flowtab_free(ft);
 }
 
+/* New flows have their bucket prefetched once the table knows where
+ * liburcu keeps the buckets: it finds them in a presized table (a live
+ * capture) and in one grown from its first 4K buckets (a file), and the
+ * batched path stays exact with the prefetches on. */
+Test(flowtab, finds_the_buckets_and_stays_exact_with_prefetch)
+{
+	struct flowtab *live = new_table(FLOWTAB_DEFAULT_MAX);
+	struct flowtab *file = new_table(FLOWTAB_DEFAULT_MAX);
+	struct flowtab_batch *b = calloc(1, sizeof(*b));
+	struct flow_key k;
+
+	flowtab_presize(live);
+	cr_assert(!flowtab_buckets_located(live), "located before a flow");
+	feed_flows(live, 0, 100, 0);
+	cr_assert(flowtab_buckets_located(live),
+		  "bucket array not found in a presized table");
+	feed_flows(file, 0, 20000, 1);
+	cr_assert_gt(flowtab_buckets(file), 4096);
+	cr_assert(flowtab_buckets_located(file),
+		  "bucket array not found in a grown table");
+	/* 100k more flows, each twice, through the pipeline */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < 100000;) {
+			rcu_read_lock();
+			for (int n = 0; n < 64 && i < 100000; n++, i++) {
+				distinct_key(20000 + i, &k);
+				flowtab_batch_add(file, b, &k, 0, 1, i);
+			}
+			flowtab_batch_flush(file, b);
+			rcu_read_unlock();
+			flowtab_grow(file);
+		}
+	feed_flows(file, 0, 20000, 1); /* the first ones' second packet */
+	assert_flows(file, 120000, 2);
+	free(b);
+	flowtab_free(live);
+	flowtab_free(file);
+}
+
 /* A live capture presizes to half the cap (rounded up to a power of two):
  * filled to the cap, it never grows while the workers run. */
 Test(flowtab, presized_table_never_grows_up_to_its_cap)
