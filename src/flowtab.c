@@ -73,6 +73,8 @@
 #define FLOWTAB_GROW_LOAD 2
 /* Published flows looked at to find liburcu's bucket array (find_buckets) */
 #define BUCKET_TRIES 64
+/* The low bits of a cds_lfht_node's next pointer are liburcu's flags. */
+#define LFHT_FLAGS ((uintptr_t)7)
 /* Eviction under pressure: above HIGH percent of the cap at an expiry
  * pass, the least recently seen flows go until LOW percent remain. */
 #define FLOWTAB_HIGH_PCT 95
@@ -109,7 +111,7 @@ enum { FLOW_FREE, FLOW_LIVE, FLOW_DEAD };
 
 /* Flows per arena chunk: as many as fit in one 2 MiB huge page, fewer
  * for small caps. */
-#define CHUNK_FLOWS_MAX (((size_t)2 << 20) / sizeof(struct flowtab_flow))
+#define CHUNK_FLOWS_MAX (MEM_HUGE_SIZE / sizeof(struct flowtab_flow))
 
 /*
  * Every live flow, in memory order (the arena chunks), not cds_lfht's
@@ -309,14 +311,13 @@ static void flow_add(struct flowtab_flow *f, int single, int dir,
  * a hundred thousand small ones). NULL on failure.
  */
 #define BIG_ALLOC (256 * 1024)
-#define HUGE_SIZE ((size_t)2 << 20)
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
 static size_t big_len(size_t size)
 {
-	return (size + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+	return (size + MEM_HUGE_SIZE - 1) & ~(MEM_HUGE_SIZE - 1);
 }
 
 static void *zalloc_big(size_t size, int populate)
@@ -327,14 +328,14 @@ static void *zalloc_big(size_t size, int populate)
 	if (size < BIG_ALLOC)
 		return calloc(1, size);
 	/* over-map by 2 MiB and trim to an aligned region */
-	p = mmap(NULL, len + HUGE_SIZE, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, len + MEM_HUGE_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	a = (char *)(((uintptr_t)p + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+	a = (char *)(((uintptr_t)p + MEM_HUGE_SIZE - 1) & ~(MEM_HUGE_SIZE - 1));
 	if (a > p)
 		munmap(p, (size_t)(a - p));
-	munmap(a + len, (size_t)(p + HUGE_SIZE - a));
+	munmap(a + len, (size_t)(p + MEM_HUGE_SIZE - a));
 	(void)madvise(a, len, MADV_HUGEPAGE);
 	if (populate && madvise(a, len, MADV_POPULATE_WRITE) != 0) {
 		/* an older kernel: touch each page */
@@ -776,16 +777,6 @@ void flowtab_free(struct flowtab *ft)
 }
 
 /*
- * The slow path: find the flow in cds_lfht or add it, and remember it in
- * @slot. Returns with the packet counted.
- */
-/*
- * Publish @f - a new flow holding this packet, its live slot reserved -
- * with cds_lfht_add_unique. Returns the flow the packet is counted in:
- * @f, or the one another worker inserted first; then @f was never seen
- * by anyone, its live slot is given back and it is the caller's again.
- */
-/*
  * Where liburcu keeps the buckets, to prefetch the one a new flow will be
  * linked after (flowtab_batch_add). Every insert reads that bucket and
  * the node after it, both cold once the table outgrows the caches (perf:
@@ -818,7 +809,7 @@ static int maps_line(const char *line, uintptr_t *lo, uintptr_t *hi,
 static uintptr_t bucket_array_at(uintptr_t addr, size_t want)
 {
 	char buf[8192], perm[5], perm2[5];
-	uintptr_t lo = 0, hi = 0, lo2, hi2;
+	uintptr_t lo = 0, hi = 0, lo2, hi2, base = 0;
 	size_t have = 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
 	ssize_t n;
@@ -834,24 +825,20 @@ static uintptr_t bucket_array_at(uintptr_t addr, size_t want)
 			*nl = '\0';
 			if (found) {
 				/* the line after the read-write part */
-				close(fd);
 				if (maps_line(line, &lo2, &hi2, perm2) &&
 				    lo2 == hi && !strcmp(perm2, "---p") &&
 				    hi2 - lo == want)
-					return lo;
-				return 0;
+					base = lo;
+				goto out;
 			}
 			if (maps_line(line, &lo, &hi, perm) && addr >= lo &&
 			    addr < hi) {
 				if (strcmp(perm, "rw-p") || hi - lo > want ||
-				    (addr - lo) %
-					    sizeof(struct cds_lfht_node)) {
-					close(fd);
-					return 0;
-				}
+				    (addr - lo) % sizeof(struct cds_lfht_node))
+					goto out;
 				if (hi - lo == want) {
-					close(fd);
-					return lo; /* the table is full */
+					base = lo; /* the table is full */
+					goto out;
 				}
 				found = 1;
 			}
@@ -862,14 +849,15 @@ static uintptr_t bucket_array_at(uintptr_t addr, size_t want)
 		if (have == sizeof(buf) - 1)
 			have = 0; /* an absurd line: drop it */
 	}
+out:
 	close(fd);
-	return 0;
+	return base;
 }
 
 static void find_buckets(struct flowtab *ft, struct flowtab_flow *f)
 {
 	uintptr_t next = (uintptr_t)__atomic_load_n(&f->node.next, RELAXED) &
-			 ~(uintptr_t)7; /* liburcu's flag bits */
+			 ~LFHT_FLAGS;
 	uintptr_t base;
 	size_t ci;
 
@@ -890,31 +878,33 @@ static void find_buckets(struct flowtab *ft, struct flowtab_flow *f)
 		__atomic_store_n(&ft->bucket_base, base, RELAXED);
 }
 
-/* Prefetch the bucket a new flow of @hash would be linked after. */
-static void bucket_prefetch(const struct flowtab *ft, uintptr_t base,
-			    unsigned long hash)
+/* The bucket a new flow of @hash would be linked after. */
+static struct cds_lfht_node *bucket_of(const struct flowtab *ft, uintptr_t base,
+				       unsigned long hash)
 {
 	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
 
-	__builtin_prefetch(
-		(const void *)(base + (hash & (b - 1)) *
-					      sizeof(struct cds_lfht_node)));
+	return (struct cds_lfht_node *)(base +
+					(hash & (b - 1)) *
+						sizeof(struct cds_lfht_node));
 }
 
-/* ... and then the node that bucket points to. */
+/* ... and the node that bucket points to. */
 static void bucket_next_prefetch(const struct flowtab *ft, uintptr_t base,
 				 unsigned long hash)
 {
-	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
-	struct cds_lfht_node *bk =
-		(struct cds_lfht_node *)(base +
-					 (hash & (b - 1)) *
-						 sizeof(struct cds_lfht_node));
-	uintptr_t next = (uintptr_t)__atomic_load_n(&bk->next, RELAXED);
+	uintptr_t next = (uintptr_t)__atomic_load_n(
+		&bucket_of(ft, base, hash)->next, RELAXED);
 
-	__builtin_prefetch((const void *)(next & ~(uintptr_t)7));
+	__builtin_prefetch((const void *)(next & ~LFHT_FLAGS));
 }
 
+/*
+ * Publish @f - a new flow holding this packet, its live slot reserved -
+ * with cds_lfht_add_unique. Returns the flow the packet is counted in:
+ * @f, or the one another worker inserted first; then @f was never seen
+ * by anyone, its live slot is given back and it is the caller's again.
+ */
 static struct flowtab_flow *flow_publish(struct flowtab *ft,
 					 struct flowtab_flow *f,
 					 unsigned long hash,
@@ -937,6 +927,10 @@ static struct flowtab_flow *flow_publish(struct flowtab *ft,
 	return f;
 }
 
+/*
+ * The slow path: find the flow in cds_lfht or add it, and remember it in
+ * @slot. Returns with the packet counted.
+ */
 static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 			 const struct flow_key *key, int dir, uint32_t wirelen,
 			 uint64_t ts_ns, void **spare)
@@ -1055,7 +1049,6 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 			&b->e[(b->head - 1 - BATCH_LOAD) % FLOWTAB_BATCH];
 		uint64_t e = hint_pick(hint_set(ft, q->hash), q->hash);
 		const char *f = (const char *)hint_ptr(e);
-
 		uintptr_t base = __atomic_load_n(&ft->bucket_base, RELAXED);
 
 		q->cand = e;
@@ -1067,7 +1060,7 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 					   1);
 		} else if (base) {
 			/* likely a new flow: its bucket, for the insert */
-			bucket_prefetch(ft, base, q->hash);
+			__builtin_prefetch(bucket_of(ft, base, q->hash));
 		}
 		if (base && b->n > BATCH_NEXT) {
 			/* two packets on, the node after that bucket */

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
+/* A transparent huge page on x86-64. */
+#define MEM_HUGE_SIZE ((size_t)2 << 20)
+
 /*
  * mem_advise_huge - back the 2 MiB-aligned part of a large, fresh buffer
  * (from malloc, so not aligned itself) with transparent huge pages. The
@@ -18,9 +21,9 @@
  */
 static inline void mem_advise_huge(void *p, size_t len)
 {
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-	uintptr_t hi = ((uintptr_t)p + len) & ~(huge - 1);
+	uintptr_t lo =
+		((uintptr_t)p + MEM_HUGE_SIZE - 1) & ~(MEM_HUGE_SIZE - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(MEM_HUGE_SIZE - 1);
 
 	if (p && hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
