@@ -78,10 +78,11 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 # work in progress does not break another's tests), else the whole library.
 DEPS_test_decode = src/decode
 DEPS_test_flowkey = src/flowkey src/decode
-DEPS_test_flowtab = src/flowtab src/flowkey src/decode
+DEPS_test_flowtab = src/flowtab src/mem src/flowkey src/decode
 DEPS_test_opts = src/opts
 DEPS_test_names = src/names
-DEPS_test_report = src/report src/snapshot src/flowkey src/decode
+DEPS_test_report = src/report src/snapshot src/flowkey src/decode \
+	src/flowtab src/mem
 DEPS_test_view = src/view src/snapshot src/flowkey src/decode \
 	ui/columns ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/pcap capture/tpacket3
@@ -92,6 +93,7 @@ DEPS_test_counters = src/counters
 DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
+	src/mem \
 	src/tcpstat src/counters \
 	capture/worker capture/capture capture/pcap capture/tpacket3
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.

@@ -87,11 +87,10 @@
  */
 struct flowtab_flow {
 	struct cds_lfht_node node;
-	struct flow_key key; /* immutable once published */
-	uint64_t id;	     /* release-stored last, before publication */
-	uint64_t pkts[2];    /* relaxed atomics from here ... */
-	uint64_t bytes[2];
-	uint64_t first_ns, last_ns; /* ... to here */
+	/* key: immutable once published; id: release-stored last, before
+	 * publication; pkts to last_ns: relaxed atomics. A stopped table's
+	 * report reads it in place (flowtab_row_next). */
+	struct flowtab_row r;
 	uint32_t state; /* FLOW_FREE, FLOW_LIVE, FLOW_DEAD; see the top */
 	union {
 		struct rcu_head rcu;		/* while dead */
@@ -186,7 +185,7 @@ _Static_assert(sizeof(struct flow_key) % sizeof(uint64_t) == 0,
 
 static void key_store(struct flowtab_flow *f, const struct flow_key *key)
 {
-	uint64_t w[KEY_WORDS], *dst = (uint64_t *)(void *)&f->key;
+	uint64_t w[KEY_WORDS], *dst = (uint64_t *)(void *)&f->r.key;
 
 	memcpy(w, key, sizeof(w));
 	for (size_t i = 0; i < KEY_WORDS; i++)
@@ -196,7 +195,7 @@ static void key_store(struct flowtab_flow *f, const struct flow_key *key)
 static void key_load(const struct flowtab_flow *f, struct flow_key *key)
 {
 	uint64_t w[KEY_WORDS];
-	const uint64_t *src = (const uint64_t *)(const void *)&f->key;
+	const uint64_t *src = (const uint64_t *)(const void *)&f->r.key;
 
 	for (size_t i = 0; i < KEY_WORDS; i++)
 		w[i] = __atomic_load_n(&src[i], RELAXED);
@@ -205,7 +204,7 @@ static void key_load(const struct flowtab_flow *f, struct flow_key *key)
 
 static int key_equal(const struct flowtab_flow *f, const struct flow_key *key)
 {
-	const uint64_t *src = (const uint64_t *)(const void *)&f->key;
+	const uint64_t *src = (const uint64_t *)(const void *)&f->r.key;
 	uint64_t w[KEY_WORDS], diff = 0;
 
 	memcpy(w, key, sizeof(w));
@@ -224,7 +223,7 @@ static struct flowtab_flow *node_flow(struct cds_lfht_node *node)
  * visible. Returns the id. */
 static uint64_t flow_acquire(const struct flowtab_flow *f)
 {
-	return __atomic_load_n(&f->id, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&f->r.id, __ATOMIC_ACQUIRE);
 }
 
 static int flow_match(struct cds_lfht_node *node, const void *key)
@@ -270,27 +269,27 @@ static void flow_add(struct flowtab_flow *f, int single, int dir,
 	uint64_t old;
 
 	if (single) {
-		bump_own(&f->pkts[dir], 1);
-		bump_own(&f->bytes[dir], wirelen);
-		if (ts_ns > __atomic_load_n(&f->last_ns, RELAXED))
-			__atomic_store_n(&f->last_ns, ts_ns, RELAXED);
-		if (ts_ns < __atomic_load_n(&f->first_ns, RELAXED))
-			__atomic_store_n(&f->first_ns, ts_ns, RELAXED);
+		bump_own(&f->r.pkts[dir], 1);
+		bump_own(&f->r.bytes[dir], wirelen);
+		if (ts_ns > __atomic_load_n(&f->r.last_ns, RELAXED))
+			__atomic_store_n(&f->r.last_ns, ts_ns, RELAXED);
+		if (ts_ns < __atomic_load_n(&f->r.first_ns, RELAXED))
+			__atomic_store_n(&f->r.first_ns, ts_ns, RELAXED);
 		return;
 	}
-	__atomic_fetch_add(&f->pkts[dir], 1, RELAXED);
-	__atomic_fetch_add(&f->bytes[dir], wirelen, RELAXED);
+	__atomic_fetch_add(&f->r.pkts[dir], 1, RELAXED);
+	__atomic_fetch_add(&f->r.bytes[dir], wirelen, RELAXED);
 
 	/* Workers race on a shared flow: last only moves forward, first
 	 * only backward, whatever order their packets arrive in. */
-	old = __atomic_load_n(&f->last_ns, RELAXED);
+	old = __atomic_load_n(&f->r.last_ns, RELAXED);
 	while (ts_ns > old &&
-	       !__atomic_compare_exchange_n(&f->last_ns, &old, ts_ns, 1,
+	       !__atomic_compare_exchange_n(&f->r.last_ns, &old, ts_ns, 1,
 					    RELAXED, RELAXED))
 		;
-	old = __atomic_load_n(&f->first_ns, RELAXED);
+	old = __atomic_load_n(&f->r.first_ns, RELAXED);
 	while (ts_ns < old &&
-	       !__atomic_compare_exchange_n(&f->first_ns, &old, ts_ns, 1,
+	       !__atomic_compare_exchange_n(&f->r.first_ns, &old, ts_ns, 1,
 					    RELAXED, RELAXED))
 		;
 }
@@ -300,61 +299,6 @@ static void flow_add(struct flowtab_flow *f, int single, int dir,
  * chunk, then a new chunk. NULL when max_chunks are all in use (slots
  * waiting for their grace period count) or calloc fails. Any worker.
  */
-/*
- * Zeroed memory for the arena and the hint index. Large regions are
- * mapped 2 MiB-aligned with transparent huge pages advised before they
- * are touched, and arena chunks (filled front to back) are populated up
- * front: a page fault costs ~10 us on the virtual machines this runs on,
- * and faulting in a 1M-flow table 4 KiB at a time took most of the time
- * of creating its flows. Huge pages also spare the lookups TLB misses
- * and make the exit quick (the kernel frees a few hundred huge pages, not
- * a hundred thousand small ones). NULL on failure.
- */
-#define BIG_ALLOC (256 * 1024)
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
-
-static size_t big_len(size_t size)
-{
-	return (size + MEM_HUGE_SIZE - 1) & ~(MEM_HUGE_SIZE - 1);
-}
-
-static void *zalloc_big(size_t size, int populate)
-{
-	size_t len = big_len(size);
-	char *p, *a;
-
-	if (size < BIG_ALLOC)
-		return calloc(1, size);
-	/* over-map by 2 MiB and trim to an aligned region */
-	p = mmap(NULL, len + MEM_HUGE_SIZE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	a = (char *)(((uintptr_t)p + MEM_HUGE_SIZE - 1) & ~(MEM_HUGE_SIZE - 1));
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	munmap(a + len, (size_t)(p + MEM_HUGE_SIZE - a));
-	(void)madvise(a, len, MADV_HUGEPAGE);
-	if (populate && madvise(a, len, MADV_POPULATE_WRITE) != 0) {
-		/* an older kernel: touch each page */
-		for (size_t off = 0; off < len; off += 4096)
-			a[off] = 0;
-	}
-	return a;
-}
-
-static void zfree_big(void *p, size_t size)
-{
-	if (!p)
-		return;
-	if (size < BIG_ALLOC)
-		free(p);
-	else
-		munmap(p, big_len(size));
-}
-
 static struct flowtab_flow *slot_alloc(struct flowtab *ft)
 {
 	struct flowtab_flow *f = NULL;
@@ -372,7 +316,7 @@ static struct flowtab_flow *slot_alloc(struct flowtab *ft)
 		__builtin_prefetch((char *)(f + 2) - 1, 1);
 	} else if (ft->nchunks < ft->max_chunks) {
 		struct flowtab_flow *c =
-			zalloc_big(ft->chunk_flows * sizeof(*c), 1);
+			mem_alloc_big(ft->chunk_flows * sizeof(*c), 1);
 
 		if (c) {
 			__atomic_store_n(&ft->chunk[ft->nchunks], c,
@@ -419,13 +363,14 @@ static void flow_init(struct flowtab *ft, struct flowtab_flow *f,
 	cds_lfht_node_init(&f->node);
 	key_store(f, key);
 	for (int d = 0; d < 2; d++) {
-		__atomic_store_n(&f->pkts[d], d == dir, RELAXED);
-		__atomic_store_n(&f->bytes[d], d == dir ? wirelen : 0, RELAXED);
+		__atomic_store_n(&f->r.pkts[d], d == dir, RELAXED);
+		__atomic_store_n(&f->r.bytes[d], d == dir ? wirelen : 0,
+				 RELAXED);
 	}
-	__atomic_store_n(&f->first_ns, ts_ns, RELAXED);
-	__atomic_store_n(&f->last_ns, ts_ns, RELAXED);
+	__atomic_store_n(&f->r.first_ns, ts_ns, RELAXED);
+	__atomic_store_n(&f->r.last_ns, ts_ns, RELAXED);
 	f->ft = ft;
-	__atomic_store_n(&f->id, __atomic_add_fetch(&ft->next_id, 1, RELAXED),
+	__atomic_store_n(&f->r.id, __atomic_add_fetch(&ft->next_id, 1, RELAXED),
 			 __ATOMIC_RELEASE);
 }
 
@@ -458,10 +403,10 @@ static void flow_free_cb(struct rcu_head *head)
 		kind = key_kind(&k);
 	}
 	counts_add(&ft->sums.expired[kind],
-		   __atomic_load_n(&f->pkts[0], RELAXED) +
-			   __atomic_load_n(&f->pkts[1], RELAXED),
-		   __atomic_load_n(&f->bytes[0], RELAXED) +
-			   __atomic_load_n(&f->bytes[1], RELAXED));
+		   __atomic_load_n(&f->r.pkts[0], RELAXED) +
+			   __atomic_load_n(&f->r.pkts[1], RELAXED),
+		   __atomic_load_n(&f->r.bytes[0], RELAXED) +
+			   __atomic_load_n(&f->r.bytes[1], RELAXED));
 	slot_release(ft, f);
 	__atomic_fetch_add(&ft->sums.expired_flows, 1, RELAXED);
 	/* Last: flowtab_free may free *ft (and @f's chunk) once it sees 0. */
@@ -712,7 +657,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
 	ft->hmask = flowtab_hint_sets(ft->max) - 1;
-	ft->hint = zalloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint), 0);
+	ft->hint = mem_alloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint), 0);
 	if (!ft->hint) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
 		free(ft->chunk);
@@ -727,7 +672,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 			      0, NULL);
 	if (!ft->ht) {
 		snprintf(err, errlen, "flow table: cannot create hash table");
-		zfree_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
+		mem_free_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
 		free(ft->chunk);
 		free(ft);
 		return NULL;
@@ -769,10 +714,11 @@ void flowtab_free(struct flowtab *ft)
 	rcu_read_unlock();
 	cds_lfht_destroy(ft->ht, NULL);
 	for (ci = 0; ci < ft->nchunks; ci++)
-		zfree_big(ft->chunk[ci], ft->chunk_flows * sizeof(**ft->chunk));
+		mem_free_big(ft->chunk[ci],
+			     ft->chunk_flows * sizeof(**ft->chunk));
 	free(ft->chunk);
 	pthread_mutex_destroy(&ft->alloc_lock);
-	zfree_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
+	mem_free_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
 	free(ft);
 }
 
@@ -869,7 +815,7 @@ static void find_buckets(struct flowtab *ft, struct flowtab_flow *f)
 							 __ATOMIC_ACQUIRE);
 
 		if (next >= c &&
-		    next < c + big_len(ft->chunk_flows * sizeof(*f)))
+		    next < c + mem_big_len(ft->chunk_flows * sizeof(*f)))
 			return; /* a flow, not a bucket: try the next one */
 	}
 	base = bucket_array_at(next,
@@ -1102,12 +1048,12 @@ static size_t collect_some(struct flowtab *ft, struct flowtab_row *rows,
 		r = &rows[n++];
 		r->id = flow_acquire(f);
 		key_load(f, &r->key);
-		r->pkts[0] = __atomic_load_n(&f->pkts[0], RELAXED);
-		r->pkts[1] = __atomic_load_n(&f->pkts[1], RELAXED);
-		r->bytes[0] = __atomic_load_n(&f->bytes[0], RELAXED);
-		r->bytes[1] = __atomic_load_n(&f->bytes[1], RELAXED);
-		r->first_ns = __atomic_load_n(&f->first_ns, RELAXED);
-		r->last_ns = __atomic_load_n(&f->last_ns, RELAXED);
+		r->pkts[0] = __atomic_load_n(&f->r.pkts[0], RELAXED);
+		r->pkts[1] = __atomic_load_n(&f->r.pkts[1], RELAXED);
+		r->bytes[0] = __atomic_load_n(&f->r.bytes[0], RELAXED);
+		r->bytes[1] = __atomic_load_n(&f->r.bytes[1], RELAXED);
+		r->first_ns = __atomic_load_n(&f->r.first_ns, RELAXED);
+		r->last_ns = __atomic_load_n(&f->r.last_ns, RELAXED);
 	}
 out:
 	rcu_read_unlock();
@@ -1142,6 +1088,23 @@ ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
 			return (ssize_t)n;
 		want = *cap * 2;
 	}
+}
+
+const struct flowtab_row *flowtab_row_next(const struct flowtab *ft,
+					   struct flowtab_iter *it)
+{
+	size_t nchunks = __atomic_load_n(&ft->nchunks, __ATOMIC_ACQUIRE);
+
+	for (; it->chunk < nchunks; it->chunk++, it->slot = 0)
+		while (it->slot < ft->chunk_flows) {
+			const struct flowtab_flow *f =
+				&ft->chunk[it->chunk][it->slot++];
+
+			if (__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) ==
+			    FLOW_LIVE)
+				return &f->r;
+		}
+	return NULL;
 }
 
 /* k-th smallest (0-based) of v[0..n-1], reordering v (quickselect). */
@@ -1206,7 +1169,7 @@ static size_t evict_pressure(struct flowtab *ft)
 		if (k == cap)
 			goto counted;
 		flow_acquire(f);
-		ages[k++] = __atomic_load_n(&f->last_ns, RELAXED);
+		ages[k++] = __atomic_load_n(&f->r.last_ns, RELAXED);
 	}
 counted:
 	rcu_read_unlock();
@@ -1224,7 +1187,7 @@ counted:
 		if (n >= want)
 			goto done;
 		flow_acquire(f);
-		if (__atomic_load_n(&f->last_ns, RELAXED) > thr)
+		if (__atomic_load_n(&f->r.last_ns, RELAXED) > thr)
 			continue;
 		n += flow_delete(ft, f);
 	}
@@ -1245,7 +1208,7 @@ size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns)
 		uint64_t last;
 
 		flow_acquire(f);
-		last = __atomic_load_n(&f->last_ns, RELAXED);
+		last = __atomic_load_n(&f->r.last_ns, RELAXED);
 
 		/* last + idle < now, without overflowing. */
 		if (now_ns <= last || now_ns - last <= idle_ns)

@@ -44,7 +44,8 @@ struct flowtab_counts {
 	uint64_t bytes;
 };
 
-/* A copy of one flow, made by flowtab_collect. */
+/* One flow's counters: a copy made by flowtab_collect, or the flow itself
+ * in a stopped table (flowtab_row_next). */
 struct flowtab_row {
 	struct flow_key key;
 	uint64_t id;	  /* unique, increasing in creation order */
@@ -125,6 +126,19 @@ void flowtab_batch_flush(struct flowtab *ft, struct flowtab_batch *b);
  */
 ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
 			size_t *cap);
+
+/*
+ * flowtab_row_next - the live flows of a stopped table, in place, not
+ * copied: start with a zeroed @it; returns NULL after the last. Only once
+ * nothing changes the table any more (workers joined, flowtab_barrier
+ * done); the rows live as long as the table. The final report reads a
+ * million flows this way without a copy of them.
+ */
+struct flowtab_iter {
+	size_t chunk, slot;
+};
+const struct flowtab_row *flowtab_row_next(const struct flowtab *ft,
+					   struct flowtab_iter *it);
 
 /*
  * flowtab_expire - delete flows whose last packet is older than

@@ -177,7 +177,13 @@ int pktstat_counter_cmd(struct pktstat *run, const char *line, char *msg,
 	return rc;
 }
 
-int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
+/*
+ * @in_place: the workers are stopped and the table settled
+ * (flowtab_barrier): the rows are the table's own flows, not a copy - at
+ * exit, copying a million flows into fresh memory would be most of the
+ * stop time.
+ */
+static int take_snapshot(struct pktstat *run, struct snapshot *s, int in_place)
 {
 	struct worker_stats sum;
 	ssize_t n;
@@ -187,10 +193,16 @@ int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
 	 * yet in a row is possible for a moment, never the reverse. */
 	for (int i = 0; i < run->nw; i++)
 		worker_stats_add(&run->w[i], &sum);
-	n = flowtab_collect(run->ft, &s->rows, &s->rows_cap);
-	if (n < 0)
-		return (int)n;
-	s->nrows = (size_t)n;
+	if (in_place) {
+		s->table = run->ft;
+		s->nrows = flowtab_count(run->ft);
+	} else {
+		s->table = NULL;
+		n = flowtab_collect(run->ft, &s->rows, &s->rows_cap);
+		if (n < 0)
+			return (int)n;
+		s->nrows = (size_t)n;
+	}
 	flowtab_totals(run->ft, s->expired, s->overflow);
 	s->expired_flows = flowtab_expired_flows(run->ft);
 	s->evicted_flows = flowtab_evicted_flows(run->ft);
@@ -244,6 +256,11 @@ int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
 		s->now_ns = s->wall_ns;
 	}
 	return 0;
+}
+
+int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
+{
+	return take_snapshot(run, s, 0);
 }
 
 struct names *pktstat_names(const struct pktstat *run)
@@ -1031,7 +1048,7 @@ int pktstat_main(int argc, char **argv)
 	}
 	/* One snapshot serves the file and the stdout report. */
 	snapshot_init(&fin);
-	have_fin = pktstat_snapshot(&run, &fin) == 0;
+	have_fin = take_snapshot(&run, &fin, 1) == 0;
 	if (have_fin && !run.orig1)
 		close_capture(&run); /* its ring is not needed for the report */
 	want_report = !run.tcpstat && !run.orig1 &&

@@ -296,18 +296,18 @@ enum report_format report_format_for(const char *path)
 /*
  * One direction of one flow, as reports print it, in the order: bytes
  * descending, packets descending, the flow key's order (flowkey_cmp),
- * the direction. Bytes and the key's leading fields (@kpre, @kpre2) sit
- * in the entry, so comparisons touch the row only on equal bytes. 32
- * bytes, and up to two entries a flow.
+ * the direction. Bytes, packets and the key's leading fields (@kpre,
+ * @kpre2) sit in the entry, so comparisons touch the row only when all
+ * of them are equal. 40 bytes, and up to two entries a flow. @row points
+ * into the snapshot's copy or, for a stopped table, at the flow itself.
  */
 struct report_dir {
 	uint64_t bytes, kpre, kpre2;
-	uint32_t row : 31; /* --max-flows is at most 100M */
-	uint32_t dir : 1;  /* FLOW_DIR_AB: src = A */
-	uint32_t pkts;	   /* the row's, or PKTS_SAT: read the row */
+	const struct flowtab_row *row;
+	uint32_t pkts; /* the row's, or PKTS_SAT: read the row */
+	uint32_t dir;  /* FLOW_DIR_AB: src = A */
 };
 #define PKTS_SAT UINT32_MAX
-_Static_assert(sizeof(struct report_dir) == 32, "two entries a cache line");
 
 /*
  * The first fields flowkey_cmp compares, packed into two words so that
@@ -337,8 +337,7 @@ static void key_prefix(const struct flow_key *k, uint64_t *p1, uint64_t *p2)
 }
 
 static inline int dir_order(const struct report_dir *a,
-			    const struct report_dir *b,
-			    const struct flowtab_row *rows)
+			    const struct report_dir *b)
 {
 	uint64_t ap, bp;
 	int c;
@@ -350,8 +349,8 @@ static inline int dir_order(const struct report_dir *a,
 	if (a->pkts != b->pkts)
 		return a->pkts > b->pkts ? -1 : 1;
 	if (a->pkts == PKTS_SAT) {
-		ap = rows[a->row].pkts[a->dir];
-		bp = rows[b->row].pkts[b->dir];
+		ap = a->row->pkts[a->dir];
+		bp = b->row->pkts[b->dir];
 		if (ap != bp)
 			return ap > bp ? -1 : 1;
 	}
@@ -359,7 +358,7 @@ static inline int dir_order(const struct report_dir *a,
 		return a->kpre < b->kpre ? -1 : 1;
 	if (a->kpre2 != b->kpre2)
 		return a->kpre2 < b->kpre2 ? -1 : 1;
-	c = flowkey_cmp(&rows[a->row].key, &rows[b->row].key);
+	c = flowkey_cmp(&a->row->key, &b->row->key);
 	if (c)
 		return c;
 	return (int)a->dir - (int)b->dir;
@@ -371,8 +370,7 @@ static inline int dir_order(const struct report_dir *a,
  * entries.
  * Stable, though the order is total anyway.
  */
-static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n,
-		     const struct flowtab_row *rows)
+static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n)
 {
 	size_t h = n / 2, i = 0, j = h, k = 0;
 
@@ -381,43 +379,57 @@ static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n,
 			struct report_dir x = d[a];
 			size_t b = a;
 
-			for (; b > 0 && dir_order(&x, &d[b - 1], rows) < 0; b--)
+			for (; b > 0 && dir_order(&x, &d[b - 1]) < 0; b--)
 				d[b] = d[b - 1];
 			d[b] = x;
 		}
 		return;
 	}
-	dir_sort(d, tmp, h, rows);
-	dir_sort(d + h, tmp, n - h, rows);
-	if (dir_order(&d[h - 1], &d[h], rows) <= 0)
+	dir_sort(d, tmp, h);
+	dir_sort(d + h, tmp, n - h);
+	if (dir_order(&d[h - 1], &d[h]) <= 0)
 		return; /* already in order */
 	memcpy(tmp, d, h * sizeof(*d));
 	/* merge tmp[0..h) and d[h..n) into d[0..): the write position k
 	 * never passes the read position j */
 	while (i < h && j < n)
-		d[k++] =
-			dir_order(&d[j], &tmp[i], rows) < 0 ? d[j++] : tmp[i++];
+		d[k++] = dir_order(&d[j], &tmp[i]) < 0 ? d[j++] : tmp[i++];
 	while (i < h)
 		d[k++] = tmp[i++];
 }
 
-/* Build the direction-split list, sorted. Caller frees. */
+/* Entries of the region split_dirs builds: the list (two a flow at most)
+ * and the merge sort's scratch. */
+static size_t dirs_room(size_t nrows)
+{
+	return nrows * 3 + 2;
+}
+
+/*
+ * Build the direction-split list, sorted, in one mem_alloc_big region of
+ * dirs_room(s->nrows) entries (caller frees): huge pages, faulted in as
+ * the list and the scratch reach them; at exit, page faults 4 KiB at a
+ * time would cost more than the sort.
+ */
 static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 {
-	struct report_dir *d = malloc((s->nrows * 2 + 1) * sizeof(*d));
+	struct flowtab_iter it = { 0, 0 };
+	struct report_dir *d;
 	size_t k = 0;
 
-	if (s->nrows >= (size_t)1 << 31) {
-		free(d);
+	if (s->nrows >= SIZE_MAX / 4 / sizeof(*d))
 		return NULL;
-	}
+	d = mem_alloc_big(dirs_room(s->nrows) * sizeof(*d), 0);
 	if (!d)
 		return NULL;
-	mem_advise_huge(d, (s->nrows * 2 + 1) * sizeof(*d));
 	for (size_t i = 0; i < s->nrows; i++) {
-		const struct flowtab_row *r = &s->rows[i];
+		const struct flowtab_row *r =
+			s->table ? flowtab_row_next(s->table, &it)
+				 : &s->rows[i];
 		uint64_t pre, pre2;
 
+		if (!r)
+			break;
 		key_prefix(&r->key, &pre, &pre2);
 
 		for (int dir = 0; dir < 2; dir++) {
@@ -427,24 +439,16 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 				r->bytes[dir],
 				pre,
 				pre2,
-				(uint32_t)i,
-				(uint32_t)dir,
-				r->pkts[dir] < PKTS_SAT ? (uint32_t)r->pkts[dir] : PKTS_SAT
+				r,
+				r->pkts[dir] < PKTS_SAT ? (uint32_t)r->pkts[dir]
+							: PKTS_SAT,
+				(uint32_t)dir
 			};
 			k++;
 		}
 	}
-	if (k > 1) {
-		struct report_dir *tmp = malloc((k / 2 + 1) * sizeof(*tmp));
-
-		if (!tmp) {
-			free(d);
-			return NULL;
-		}
-		mem_advise_huge(tmp, (k / 2 + 1) * sizeof(*tmp));
-		dir_sort(d, tmp, k, s->rows);
-		free(tmp);
-	}
+	if (k > 1)
+		dir_sort(d, d + s->nrows * 2 + 1, k);
 	*n = k;
 	return d;
 }
@@ -467,10 +471,10 @@ struct fld_ctx {
 };
 _Static_assert(FLD_PAD >= INET6_ADDRSTRLEN + 8, "room for an endpoint");
 
-static void fld_prepare(struct fld_ctx *c, const struct snapshot *s,
-			const struct report_dir *d, double secs)
+static void fld_prepare(struct fld_ctx *c, const struct report_dir *d,
+			double secs)
 {
-	c->row = &s->rows[d->row];
+	c->row = d->row;
 	c->dir = (int)d->dir;
 	c->bitrate = secs > 0 ? 8.0 * (double)d->bytes / secs : 0;
 	for (int side = 0; side < 2; side++) {
@@ -853,7 +857,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	if (fmt == REPORT_CSV)
 		ob_putc(o, '\n');
 	for (size_t i = 0; i < nd; i++) {
-		fld_prepare(&c, s, &d[i], secs);
+		fld_prepare(&c, &d[i], secs);
 		switch (fmt) {
 		case REPORT_JSON_ARRAY:
 			if (i)
@@ -884,7 +888,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 			*meta->tee_done = 1;
 	}
 	free(o);
-	free(d);
+	mem_free_big(d, dirs_room(s->nrows) * sizeof(*d));
 	if (fflush(out) || ferror(out))
 		return -EIO;
 	return 0;

@@ -19,6 +19,9 @@ struct counters_value;
 struct snapshot {
 	struct flowtab_row *rows; /* live flows, unordered */
 	size_t nrows;
+	/* not NULL: the rows are this stopped table's flows, read in place
+	 * by the reports (flowtab_row_next), and @rows is unused */
+	const struct flowtab *table;
 	size_t rows_cap; /* allocated rows */
 
 	/* Every packet seen, per kind; equals live + expired + overflow. */
