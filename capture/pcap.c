@@ -54,6 +54,7 @@ struct pc {
 	int link;	   /* atomic enum cap_link */
 	int tov_ms;	   /* block timeout, live */
 	uint64_t gone_ms;  /* when the interface was found deleted */
+	char *fbuf;	   /* the file's stdio buffer, offline */
 };
 
 /* Per-dispatch context for the libpcap callback. */
@@ -74,7 +75,8 @@ static void pc_free(struct pc *pc)
 	if (!pc)
 		return;
 	if (pc->p)
-		pcap_close(pc->p);
+		pcap_close(pc->p); /* closes the FILE: then its buffer */
+	free(pc->fbuf);
 	if (pc->efd >= 0)
 		close(pc->efd);
 	pcap_freecode(&pc->accept);
@@ -170,6 +172,10 @@ static int pc_open_live(struct pc *pc, const struct cap_config *cfg, char *err,
 	return 0;
 }
 
+/* 1 MiB: reading a cached 80 MB file took 34 ms in 4 KiB reads, 15 ms in
+ * 1 MiB ones. */
+#define PC_FILE_BUF (1 << 20)
+
 static int pc_open_file(struct pc *pc, const struct cap_config *cfg, char *err,
 			size_t errlen)
 {
@@ -180,7 +186,8 @@ static int pc_open_file(struct pc *pc, const struct cap_config *cfg, char *err,
 
 	/* Our own FILE, for a large buffer: libpcap reads each record with
 	 * two freads, and the default 4 KiB buffer made a read() every 60
-	 * small packets. */
+	 * small packets. glibc takes the size only with the buffer itself:
+	 * setvbuf(fp, NULL, _IOFBF, size) keeps 4 KiB. */
 	errno = 0;
 	if (strcmp(cfg->file, "-")) {
 		fp = fopen(cfg->file, "rb");
@@ -193,7 +200,9 @@ static int pc_open_file(struct pc *pc, const struct cap_config *cfg, char *err,
 					 : EINVAL);
 		}
 	}
-	setvbuf(fp, NULL, _IOFBF, 1 << 18);
+	pc->fbuf = malloc(PC_FILE_BUF);
+	if (pc->fbuf)
+		setvbuf(fp, pc->fbuf, _IOFBF, PC_FILE_BUF);
 	/* Asking for ns makes libpcap scale us files up, not ns ones down. */
 	pc->p = pcap_fopen_offline_with_tstamp_precision(
 		fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
