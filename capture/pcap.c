@@ -25,6 +25,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -203,6 +204,9 @@ static int pc_open_file(struct pc *pc, const struct cap_config *cfg, char *err,
 	pc->fbuf = malloc(PC_FILE_BUF);
 	if (pc->fbuf)
 		setvbuf(fp, pc->fbuf, _IOFBF, PC_FILE_BUF);
+	/* One thread reads it (the worker, through libpcap): no lock in
+	 * each of the two freads a packet. */
+	__fsetlocking(fp, FSETLOCKING_BYCALLER);
 	/* Asking for ns makes libpcap scale us files up, not ns ones down. */
 	pc->p = pcap_fopen_offline_with_tstamp_precision(
 		fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
