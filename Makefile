@@ -85,7 +85,7 @@ DEPS_test_report = src/report src/snapshot src/flowkey src/decode \
 	src/flowtab src/mem
 DEPS_test_view = src/view src/snapshot src/flowkey src/decode \
 	ui/columns ui/keys ui/prompt
-DEPS_test_capture = capture/capture capture/pcap capture/tpacket3
+DEPS_test_capture = capture/capture capture/pcap capture/tpacket3 src/mem
 DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
 DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
