@@ -12,7 +12,10 @@
  * are built in a private buffer with hand-written number formatting
  * (stdio's per-field formatting cost ~35,000 instructions per flow), each
  * side's address is formatted once per row direction, and the sort
- * compares integers first.
+ * compares integers first. A long report is written by a thread of its
+ * own (struct ob_writer) while the rows are formatted: the kernel's
+ * copies of megabytes into the file and the snapshot pipe run on the
+ * other core.
  */
 #include "report.h"
 
@@ -21,6 +24,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -36,34 +40,153 @@
 
 /* ---- buffered output ---------------------------------------------------- */
 
-/* Output is gathered here and handed to stdio in large chunks. */
+/*
+ * Output is gathered here and handed to stdio in OB_SIZE chunks: from
+ * @own directly, or, with a writer, from OB_NBUF chunks in turn that the
+ * writer thread writes in order while the next one fills.
+ */
+#define OB_SIZE (1 << 16)
+#define OB_NBUF 8
+/* Rows from which a writer thread pays: a few megabytes of output. */
+#define OB_WRITER_ROWS 10000
+struct ob_writer {
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* a chunk handed over or written, or quit */
+	char *mem;	   /* OB_NBUF chunks */
+	size_t len[OB_NBUF];
+	uint64_t head, tail; /* chunks handed over, written */
+	int quit;
+	FILE *out, *tee;
+};
 struct ob {
 	FILE *out;
 	FILE *tee; /* a second destination, or NULL */
 	size_t n;
-	char buf[1 << 16];
+	char *buf; /* OB_SIZE bytes: @own or a writer's chunk */
+	struct ob_writer *w;
+	char own[OB_SIZE];
 };
+
+static void ob_write_out(FILE *out, FILE *tee, const void *p, size_t len)
+{
+	fwrite(p, 1, len, out);
+	if (tee)
+		fwrite(p, 1, len, tee);
+}
+
+static void *ob_writer_main(void *arg)
+{
+	struct ob_writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		size_t i;
+
+		while (w->head == w->tail && !w->quit)
+			pthread_cond_wait(&w->cv, &w->lock);
+		if (w->head == w->tail)
+			break;
+		i = w->tail % OB_NBUF;
+		pthread_mutex_unlock(&w->lock);
+		ob_write_out(w->out, w->tee, w->mem + i * OB_SIZE, w->len[i]);
+		pthread_mutex_lock(&w->lock);
+		w->tail++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Hand the filled chunk to the writer and take the next free one. */
+static void ob_hand_over(struct ob *o)
+{
+	struct ob_writer *w = o->w;
+
+	pthread_mutex_lock(&w->lock);
+	w->len[w->head % OB_NBUF] = o->n;
+	w->head++;
+	pthread_cond_broadcast(&w->cv);
+	while (w->head - w->tail == OB_NBUF)
+		pthread_cond_wait(&w->cv, &w->lock);
+	o->buf = w->mem + (w->head % OB_NBUF) * OB_SIZE;
+	pthread_mutex_unlock(&w->lock);
+	o->n = 0;
+}
+
+/* From here on, chunks go through a writer thread (best effort: without
+ * one, everything is written directly as before). Before the rows. */
+static void ob_writer_start(struct ob *o)
+{
+	struct ob_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return;
+	w->mem = mem_alloc_big((size_t)OB_NBUF * OB_SIZE, 0);
+	w->out = o->out;
+	w->tee = o->tee;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (!w->mem || pthread_create(&w->tid, NULL, ob_writer_main, w)) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->lock);
+		mem_free_big(w->mem, (size_t)OB_NBUF * OB_SIZE);
+		free(w);
+		return;
+	}
+	/* what is buffered so far goes first, in order */
+	memcpy(w->mem, o->own, o->n);
+	o->buf = w->mem;
+	o->w = w;
+}
+
+/* Everything handed over is written; back to direct writes. */
+static void ob_writer_stop(struct ob *o)
+{
+	struct ob_writer *w = o->w;
+
+	if (!w)
+		return;
+	if (o->n)
+		ob_hand_over(o);
+	pthread_mutex_lock(&w->lock);
+	w->quit = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->tid, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->lock);
+	mem_free_big(w->mem, (size_t)OB_NBUF * OB_SIZE);
+	free(w);
+	o->w = NULL;
+	o->buf = o->own;
+	o->n = 0;
+}
 
 /* @len bytes to the destinations, past the buffer. */
 static void ob_emit(struct ob *o, const void *p, size_t len)
 {
-	fwrite(p, 1, len, o->out);
-	if (o->tee)
-		fwrite(p, 1, len, o->tee);
+	if (o->w) /* keep the order: what the writer holds goes first */
+		ob_writer_stop(o);
+	ob_write_out(o->out, o->tee, p, len);
 }
 
 static void ob_flush(struct ob *o)
 {
-	if (o->n)
-		ob_emit(o, o->buf, o->n);
+	if (!o->n)
+		return;
+	if (o->w)
+		ob_hand_over(o);
+	else
+		ob_write_out(o->out, o->tee, o->buf, o->n);
 	o->n = 0;
 }
 
 static inline void ob_mem(struct ob *o, const void *p, size_t len)
 {
-	if (__builtin_expect(len > sizeof(o->buf) - o->n, 0)) {
+	if (__builtin_expect(len > OB_SIZE - o->n, 0)) {
 		ob_flush(o);
-		if (len > sizeof(o->buf)) {
+		if (len > OB_SIZE) {
 			ob_emit(o, p, len);
 			return;
 		}
@@ -79,7 +202,7 @@ static inline void ob_puts(struct ob *o, const char *s)
 
 static inline void ob_putc(struct ob *o, char c)
 {
-	if (o->n == sizeof(o->buf))
+	if (o->n == OB_SIZE)
 		ob_flush(o);
 	o->buf[o->n++] = c;
 }
@@ -141,6 +264,7 @@ ob_printf(struct ob *o, const char *fmt, ...)
 		return;
 	}
 	ob_flush(o);
+	ob_writer_stop(o); /* straight to stdio, in order */
 	va_start(ap, fmt);
 	vfprintf(o->out, fmt, ap);
 	va_end(ap);
@@ -710,7 +834,7 @@ static void json_row(struct ob *o, const struct fld_ctx *c,
 		     const struct json_keys *jk)
 {
 	/* with room for the whole row, nothing below needs a check */
-	if (sizeof(o->buf) - o->n < JSON_ROW_MAX)
+	if (OB_SIZE - o->n < JSON_ROW_MAX)
 		ob_flush(o);
 	for (size_t f = 0; f < N_FIELDS; f++) {
 		struct fld_val v = report_fields[f].get(c);
@@ -844,6 +968,8 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	o->out = out;
 	o->tee = meta ? meta->tee : NULL;
 	o->n = 0;
+	o->buf = o->own;
+	o->w = NULL;
 	if (fmt == REPORT_JSON_ARRAY)
 		ob_putc(o, '[');
 	else if (fmt == REPORT_JSON)
@@ -856,6 +982,8 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		}
 	if (fmt == REPORT_CSV)
 		ob_putc(o, '\n');
+	if (nd >= OB_WRITER_ROWS)
+		ob_writer_start(o);
 	for (size_t i = 0; i < nd; i++) {
 		fld_prepare(&c, &d[i], secs);
 		switch (fmt) {
@@ -882,6 +1010,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	else if (fmt == REPORT_TEXT)
 		write_text_tail(o, s, meta, secs);
 	ob_flush(o);
+	ob_writer_stop(o);
 	if (o->tee) {
 		fflush(o->tee);
 		if (meta->tee_done)

@@ -457,3 +457,49 @@ Test(report, stopped_table_in_place_same_as_copy)
 	flowtab_free(ft);
 	rcu_unregister_thread();
 }
+
+/* A long report goes through the writer thread: every row once, in
+ * order across its chunks, and the tee gets the same bytes. */
+Test(report, long_report_written_in_order)
+{
+	struct snapshot s;
+	char *a = NULL, *b = NULL, *p;
+	size_t alen = 0, blen = 0, rows = 0;
+	uint64_t last = UINT64_MAX;
+	struct report_meta m = meta;
+	FILE *out, *tee;
+
+	snapshot_init(&s);
+	s.first_ts_ns = 1000000000ull;
+	s.last_ts_ns = 3000000000ull;
+	s.start_ns = s.first_ts_ns;
+	s.now_ns = s.last_ts_ns;
+	for (int i = 0; i < 30000; i++)
+		add_row(&s, KIND_UDP4, i % 250, 1000 + i / 250, 7, 53, 1,
+			100000 + (uint64_t)i * 7 % 30011, 0, 0,
+			(uint64_t)i + 1);
+	out = open_memstream(&a, &alen);
+	tee = open_memstream(&b, &blen);
+	m.tee = tee;
+	cr_assert_eq(report_write(out, REPORT_TEXT, &s, &m), 0);
+	fclose(out);
+	fclose(tee);
+	cr_assert_eq(alen, blen);
+	cr_assert_eq(memcmp(a, b, alen), 0);
+	p = strstr(a, "\nProtocol totals:");
+	cr_assert_not_null(p);
+	*p = '\0'; /* the rows only */
+	for (p = strstr(a, "bytes: "); p; p = strstr(p + 1, "bytes: ")) {
+		uint64_t v = strtoull(p + 7, NULL, 10);
+
+		if (p > a && p[-1] == ' ' && p[-2] == ',') {
+			cr_assert_leq(v, last, "row %zu out of order", rows);
+			last = v;
+			rows++;
+		}
+	}
+	cr_assert_eq(rows, 30000, "%zu rows", rows);
+	free(a);
+	free(b);
+	snapshot_free(&s);
+}
