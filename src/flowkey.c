@@ -57,36 +57,11 @@ static const char *const kind_names[KIND_COUNT] = {
 	[KIND_OTHER] = "other",
 };
 
-int flowkey_family(int kind)
-{
-	switch (kind) {
-	case KIND_TCP4:
-	case KIND_UDP4:
-	case KIND_ICMP4:
-	case KIND_IP4:
-	case KIND_ARP:
-		return 4;
-	case KIND_TCP6:
-	case KIND_UDP6:
-	case KIND_ICMP6:
-	case KIND_IP6:
-		return 6;
-	default:
-		return 0;
-	}
-}
-
 const char *flowkey_proto_name(int kind)
 {
 	if (kind < 0 || kind >= KIND_COUNT)
 		return "other";
 	return kind_names[kind];
-}
-
-int flowkey_has_ports(int kind)
-{
-	return kind == KIND_TCP4 || kind == KIND_UDP4 || kind == KIND_TCP6 ||
-	       kind == KIND_UDP6;
 }
 
 /* memcmp's sign for 4 and 16 address bytes: big-endian word compares. */
@@ -212,29 +187,89 @@ int flowkey_cmp(const struct flow_key *x, const struct flow_key *y)
 	return cmp_u(x->ipproto, y->ipproto);
 }
 
-/* Decimal digits of @v at @p; returns the end. */
-static char *put_uint(char *p, unsigned int v)
-{
-	char t[10];
-	int n = 0;
+/*
+ * Number texts as const tables, each entry spelled by the preprocessor
+ * from the number itself: TEXT(n) is "n"; OCTET(n) is "n" with its
+ * length; TEN(m, t) is m applied to t0 to t9 (with t empty, to 0 to 9);
+ * SIXTEEN(t) is the texts t0 to tf.
+ */
+#define TEXT(n) #n
+/* clang-format off */
+#define OCTET(n) { #n, sizeof(#n) - 1 }
+/* clang-format on */
+#define TEN(m, t)                                                      \
+	m(t##0), m(t##1), m(t##2), m(t##3), m(t##4), m(t##5), m(t##6), \
+		m(t##7), m(t##8), m(t##9)
+#define SIXTEEN(t)                                                    \
+	TEN(TEXT, t), TEXT(t##a), TEXT(t##b), TEXT(t##c), TEXT(t##d), \
+		TEXT(t##e), TEXT(t##f)
 
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = t[--n];
-	return p;
-}
+/* "0" to "255", each in 4 bytes: an octet of a dotted quad is one
+ * fixed-size copy and a length (divisions were most of the cost of an
+ * IPv4 address). */
+static const struct {
+	char s[4];
+	uint8_t len;
+} octet_text[256] = {
+	TEN(OCTET, ),	TEN(OCTET, 1),	TEN(OCTET, 2),	TEN(OCTET, 3),
+	TEN(OCTET, 4),	TEN(OCTET, 5),	TEN(OCTET, 6),	TEN(OCTET, 7),
+	TEN(OCTET, 8),	TEN(OCTET, 9),	TEN(OCTET, 10), TEN(OCTET, 11),
+	TEN(OCTET, 12), TEN(OCTET, 13), TEN(OCTET, 14), TEN(OCTET, 15),
+	TEN(OCTET, 16), TEN(OCTET, 17), TEN(OCTET, 18), TEN(OCTET, 19),
+	TEN(OCTET, 20), TEN(OCTET, 21), TEN(OCTET, 22), TEN(OCTET, 23),
+	TEN(OCTET, 24), OCTET(250),	OCTET(251),	OCTET(252),
+	OCTET(253),	OCTET(254),	OCTET(255),
+};
 
+/* "00" to "99": the digits of a port two at a time. */
+static const char digit_pairs[100][3] = {
+	TEN(TEXT, 0), TEN(TEXT, 1), TEN(TEXT, 2), TEN(TEXT, 3), TEN(TEXT, 4),
+	TEN(TEXT, 5), TEN(TEXT, 6), TEN(TEXT, 7), TEN(TEXT, 8), TEN(TEXT, 9),
+};
+
+/* "00" to "ff": an IPv6 group is two of them. */
+static const char hex_pairs[256][3] = {
+	SIXTEEN(0), SIXTEEN(1), SIXTEEN(2), SIXTEEN(3), SIXTEEN(4), SIXTEEN(5),
+	SIXTEEN(6), SIXTEEN(7), SIXTEEN(8), SIXTEEN(9), SIXTEEN(a), SIXTEEN(b),
+	SIXTEEN(c), SIXTEEN(d), SIXTEEN(e), SIXTEEN(f),
+};
+#undef SIXTEEN
+#undef TEN
+#undef OCTET
+#undef TEXT
+
+/*
+ * Dotted quad of @a at @p; returns the end. Each octet is copied as its
+ * whole 4-byte entry, so up to 4 bytes past the end are scribbled on:
+ * the caller's buffer has that slack.
+ */
 static char *put_v4(char *p, const uint8_t *a)
 {
 	for (int i = 0; i < 4; i++) {
-		if (i)
-			*p++ = '.';
-		p = put_uint(p, a[i]);
+		memcpy(p, octet_text[a[i]].s, 4);
+		p += octet_text[a[i]].len;
+		*p++ = '.';
 	}
-	return p;
+	return p - 1;
+}
+
+/* Decimal digits of a port at @p; returns the end. The digit count
+ * first, then two digits at a time from the right. */
+static char *put_port(char *p, unsigned int v)
+{
+	char *end = p + 1 + (v >= 10) + (v >= 100) + (v >= 1000) + (v >= 10000);
+
+	p = end;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs[v % 100], 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(p - 2, digit_pairs[v], 2);
+	else
+		p[-1] = (char)('0' + v);
+	return end;
 }
 
 /*
@@ -244,78 +279,106 @@ static char *put_v4(char *p, const uint8_t *a)
  * IPv4-compatible (::a.b.c.d, not ::1 or ::0.0.0.1) and IPv4-mapped
  * (::ffff:a.b.c.d) forms end in dotted quad. By hand: inet_ntop formats
  * each group with sprintf, ~5,000 instructions an address, and a report
- * prints millions of them. tests/test_flowkey.c compares the two.
+ * prints millions of them. tests/test_flowkey.c compares the two. May
+ * scribble on 4 bytes past the end (put_v4).
  */
+/* One 16-bit group in hex without leading zeros at @p (1 to 4 digits,
+ * one for each started 4 bits; x | 1 so that 0 has one); returns the
+ * end. All four digits are made and copied from where the kept ones
+ * start, so up to 3 bytes past the end are scribbled on. */
+static char *put_group(char *p, unsigned int x)
+{
+	int n = (32 - __builtin_clz(x | 1) + 3) / 4;
+	char d[8] = { 0 };
+
+	memcpy(d, hex_pairs[x >> 8], 2);
+	memcpy(d + 2, hex_pairs[x & 255], 2);
+	memcpy(p, d + 4 - n, 4);
+	return p + n;
+}
+
 static char *put_v6(char *p, const uint8_t *a)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned int w[8];
-	int best = -1, blen = 0, cur = -1, clen = 0;
+	unsigned int zeros = 0;
+	int best = 8, blen = 0;
 
+	/* a bit for each zero group (byte order does not matter to that);
+	 * unrolled, the loop's own counting was half its cost */
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i++) {
-		w[i] = (unsigned int)a[2 * i] << 8 | a[2 * i + 1];
-		if (w[i] == 0) {
-			if (cur < 0)
-				cur = i, clen = 0;
-			if (++clen > blen)
-				best = cur, blen = clen;
-		} else {
-			cur = -1;
-		}
+		uint16_t g;
+
+		memcpy(&g, a + 2 * i, 2);
+		zeros |= (unsigned int)(g == 0) << i;
+	}
+	/* the longest run of zero groups, the first of equal ones, a run of
+	 * bits at a time: adding its lowest bit carries through the lowest
+	 * run, so z & (z + bit) clears it */
+	for (unsigned int z = zeros; z;) {
+		int start = __builtin_ctz(z);
+		int len = __builtin_ctz(~(z >> start));
+
+		if (len > blen)
+			best = start, blen = len;
+		z &= z + (1u << start);
 	}
 	if (blen < 2)
-		best = -1;
+		best = 8;
 	for (int i = 0; i < 8; i++) {
-		if (best >= 0 && i >= best && i < best + blen) {
-			if (i == best)
+		if (i == best) {
+			/* "::" for the run: one colon here, the other is the
+			 * next group's, or this one's when the run ends the
+			 * address */
+			*p++ = ':';
+			i += blen - 1;
+			if (i == 7)
 				*p++ = ':';
 			continue;
 		}
 		if (i)
 			*p++ = ':';
+		/* (a run of 7 from group 0 skips group 6: "::2" stays) */
 		if (i == 6 && best == 0 &&
-		    (blen == 6 || (blen == 7 && w[7] != 1) ||
-		     (blen == 5 && w[5] == 0xffff)))
+		    (blen == 6 ||
+		     (blen == 5 && a[10] == 0xff && a[11] == 0xff)))
 			return put_v4(p, a + 12);
-		/* the group in hex without leading zeros: 1 to 4 digits */
-		{
-			unsigned int x = w[i];
-			int n = x >= 0x1000  ? 4
-				: x >= 0x100 ? 3
-				: x >= 0x10  ? 2
-					     : 1;
-
-			for (int k = n - 1; k >= 0; k--, x >>= 4)
-				p[k] = hex[x & 15];
-			p += n;
-		}
+		p = put_group(p, (unsigned int)a[2 * i] << 8 | a[2 * i + 1]);
 	}
-	if (best >= 0 && best + blen == 8)
-		*p++ = ':';
 	return p;
 }
 
-/*
- * The printed address of one side into @tmp (INET6_ADDRSTRLEN bytes, NUL
- * terminated); returns its length, or -1 when the kind has no address.
- */
-static int addr_text(const struct flow_key *key, int side, char *tmp)
+/* The longest text: "[", an IPv6 address (INET6_ADDRSTRLEN - 1), "]:",
+ * five port digits and the NUL. */
+_Static_assert(FLOWKEY_TEXT_ROOM >= INET6_ADDRSTRLEN + 9,
+	       "room for the longest endpoint");
+_Static_assert(FLOWKEY_TEXT_ROOM <= UINT8_MAX, "lengths fit in a byte");
+
+void flowkey_side_text(const struct flow_key *key, int side,
+		       struct flowkey_text *t)
 {
 	const uint8_t *addr = side ? key->b : key->a;
-	char *p;
+	int family = flowkey_family(key->kind);
+	int ports = flowkey_has_ports(key->kind); /* then family is 4 or 6 */
+	char *p = t->s;
 
-	switch (flowkey_family(key->kind)) {
-	case 4:
-		p = put_v4(tmp, addr);
-		break;
-	case 6:
-		p = put_v6(tmp, addr);
-		break;
-	default:
-		return -1;
+	if (ports && family == 6)
+		*p++ = '[';
+	t->addr_off = (uint8_t)(p - t->s);
+	if (family == 4)
+		p = put_v4(p, addr);
+	else if (family == 6)
+		p = put_v6(p, addr);
+	else
+		*p++ = '-'; /* no address we understand */
+	t->addr_len = (uint8_t)(p - t->s - t->addr_off);
+	if (ports) {
+		if (family == 6)
+			*p++ = ']';
+		*p++ = ':';
+		p = put_port(p, side ? key->bport : key->aport);
 	}
 	*p = '\0';
-	return (int)(p - tmp);
+	t->len = (uint8_t)(p - t->s);
 }
 
 /* snprintf's contract for an assembled string of @n bytes. */
@@ -333,40 +396,17 @@ static int put_out(char *buf, size_t len, const char *s, int n)
 int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
 			size_t len)
 {
-	char tmp[INET6_ADDRSTRLEN];
-	int n = addr_text(key, side, tmp);
+	struct flowkey_text t;
 
-	if (n < 0)
-		return put_out(buf, len, "-", 1);
-	return put_out(buf, len, tmp, n);
-}
-
-int flowkey_endpoint_of(const struct flow_key *key, int side, const char *addr,
-			char *buf, size_t len)
-{
-	char tmp[INET6_ADDRSTRLEN + 8], *p = tmp;
-	int v6 = flowkey_family(key->kind) == 6;
-	size_t n = strlen(addr);
-
-	if (!flowkey_has_ports(key->kind) || !flowkey_family(key->kind) ||
-	    n >= INET6_ADDRSTRLEN)
-		return put_out(buf, len, addr, (int)n);
-	if (v6)
-		*p++ = '[';
-	memcpy(p, addr, n);
-	p += n;
-	if (v6)
-		*p++ = ']';
-	*p++ = ':';
-	p = put_uint(p, side ? key->bport : key->aport);
-	return put_out(buf, len, tmp, (int)(p - tmp));
+	flowkey_side_text(key, side, &t);
+	return put_out(buf, len, t.s + t.addr_off, t.addr_len);
 }
 
 int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
 			    size_t len)
 {
-	char addr[INET6_ADDRSTRLEN];
+	struct flowkey_text t;
 
-	flowkey_format_addr(key, side, addr, sizeof(addr));
-	return flowkey_endpoint_of(key, side, addr, buf, len);
+	flowkey_side_text(key, side, &t);
+	return put_out(buf, len, t.s, t.len);
 }

@@ -56,8 +56,39 @@ static inline int flowkey_equal(const struct flow_key *x,
  */
 int flowkey_cmp(const struct flow_key *x, const struct flow_key *y);
 
-/* Address family of a kind: 4, 6, or 0 (KIND_OTHER). ARP is 4. */
-int flowkey_family(int kind);
+/* Address family of a kind: 4, 6, or 0 (KIND_OTHER). ARP is 4. Inline,
+ * as the two below: a report asks for every row. */
+static inline int flowkey_family(int kind)
+{
+	switch (kind) {
+	case KIND_TCP4:
+	case KIND_UDP4:
+	case KIND_ICMP4:
+	case KIND_IP4:
+	case KIND_ARP:
+		return 4;
+	case KIND_TCP6:
+	case KIND_UDP6:
+	case KIND_ICMP6:
+	case KIND_IP6:
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+/* Whether this key's kind carries ports (TCP and UDP). */
+static inline int flowkey_has_ports(int kind)
+{
+	return kind == KIND_TCP4 || kind == KIND_UDP4 || kind == KIND_TCP6 ||
+	       kind == KIND_UDP6;
+}
+
+/* Whether this key's kind is ICMP or ICMPv6: both ports hold the type. */
+static inline int flowkey_is_icmp(int kind)
+{
+	return kind == KIND_ICMP4 || kind == KIND_ICMP6;
+}
 
 /*
  * Protocol name as dkorunic/pktstat spells it: "TCP", "UDP", "ICMPv4",
@@ -74,19 +105,28 @@ const char *flowkey_proto_name(int kind);
 int flowkey_format_endpoint(const struct flow_key *key, int side, char *buf,
 			    size_t len);
 
-/* Format just the address of one side ("2001:db8::1", no brackets). */
+/* Format just the address of one side ("2001:db8::1", no brackets), or
+ * "-" when the kind has none (KIND_OTHER). Same contract. */
 int flowkey_format_addr(const struct flow_key *key, int side, char *buf,
 			size_t len);
 
 /*
- * flowkey_endpoint_of - flowkey_format_endpoint's text from the side's
- * address as flowkey_format_addr made it, for a caller that needs both
- * (the address is not formatted twice). Same contract.
+ * One side's endpoint text with its address inside it, for a caller that
+ * prints both many times (a report): s is flowkey_format_endpoint's text,
+ * NUL terminated, len its length, and s[addr_off .. addr_off + addr_len)
+ * is flowkey_format_addr's (addr_off is 1 after an IPv6 endpoint's "[",
+ * else 0). The bytes past the NUL are undefined but there, so that a
+ * reader may copy a fixed FLOWKEY_TEXT_ROOM - 1 bytes from s + addr_off
+ * and keep only the length.
  */
-int flowkey_endpoint_of(const struct flow_key *key, int side, const char *addr,
-			char *buf, size_t len);
+#define FLOWKEY_TEXT_ROOM 64
+struct flowkey_text {
+	char s[FLOWKEY_TEXT_ROOM];
+	uint8_t len, addr_off, addr_len;
+};
 
-/* Whether this key's kind carries ports (TCP and UDP). */
-int flowkey_has_ports(int kind);
+/* Fill @t with the text of side @side (0 = A, 1 = B) of @key. */
+void flowkey_side_text(const struct flow_key *key, int side,
+		       struct flowkey_text *t);
 
 #endif

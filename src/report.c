@@ -11,9 +11,11 @@
  * target) and is most of the work of `-r` on a file with many flows. Rows
  * are built in a private buffer with hand-written number formatting
  * (stdio's per-field formatting cost ~35,000 instructions per flow), each
- * side's address is formatted once per row direction, and the sort
- * compares integers first. A long report is written by a thread of its
- * own (struct ob_writer) while the rows are formatted: the kernel's
+ * side's text is formatted once per row direction, one writer goes
+ * straight through a row's fields with fixed-size copies of padded
+ * separators and texts (about 1,000 instructions a JSON row), and the
+ * sort compares integers first. A long report is written by a thread of
+ * its own (struct ob_writer) while the rows are formatted: the kernel's
  * copies of megabytes into the file and the snapshot pipe run on the
  * other core.
  */
@@ -207,43 +209,81 @@ static inline void ob_putc(struct ob *o, char c)
 	o->buf[o->n++] = c;
 }
 
-/* @v in decimal at @p (room for 20 digits); returns the length. */
-static size_t put_u64(char *p, uint64_t v)
-{
-	static const char pairs[] = "00010203040506070809"
-				    "10111213141516171819"
-				    "20212223242526272829"
-				    "30313233343536373839"
-				    "40414243444546474849"
-				    "50515253545556575859"
-				    "60616263646566676869"
-				    "70717273747576777879"
-				    "80818283848586878889"
-				    "90919293949596979899";
-	size_t n = 1;
+/* "00" to "99": decimal digits two at a time. */
+static const char digit_pairs[] = "00010203040506070809"
+				  "10111213141516171819"
+				  "20212223242526272829"
+				  "30313233343536373839"
+				  "40414243444546474849"
+				  "50515253545556575859"
+				  "60616263646566676869"
+				  "70717273747576777879"
+				  "80818283848586878889"
+				  "90919293949596979899";
 
-	for (uint64_t x = v; x >= 10; x /= 10)
-		n++;
-	p += n;
-	while (v >= 100) {
-		p -= 2;
-		memcpy(p, pairs + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, pairs + 2 * v, 2);
-	} else {
-		*--p = (char)('0' + v);
-	}
-	return n;
+/* Decimal digits of @v: 1 to 20. From the bit length, t is the count or
+ * one less (1233 / 4096 is just under log10(2)); one compare settles it. */
+static inline int u64_digits(uint64_t v)
+{
+	static const uint64_t p10[20] = { 1ull,
+					  10ull,
+					  100ull,
+					  1000ull,
+					  10000ull,
+					  100000ull,
+					  1000000ull,
+					  10000000ull,
+					  100000000ull,
+					  1000000000ull,
+					  10000000000ull,
+					  100000000000ull,
+					  1000000000000ull,
+					  10000000000000ull,
+					  100000000000000ull,
+					  1000000000000000ull,
+					  10000000000000000ull,
+					  100000000000000000ull,
+					  1000000000000000000ull,
+					  10000000000000000000ull };
+	uint64_t w = v | 1; /* 0 has one digit; no other count changes */
+	int t = (64 - __builtin_clzll(w)) * 1233 >> 12;
+
+	return t + (w >= p10[t]);
 }
 
-static void ob_u64(struct ob *o, uint64_t v)
+/* @v in decimal at @p (room for 20 digits); returns the end. Two digits
+ * at a time from the right, the length being known first; 32-bit
+ * divisions once the rest fits (they are cheaper). */
+static inline char *put_u64(char *p, uint64_t v)
 {
-	char t[20];
+	char *end;
+	uint32_t x;
 
-	ob_mem(o, t, put_u64(t, v));
+	/* most fields of a row are one or two digits: ports, protocols,
+	 * VLANs, packets of a small flow */
+	if (v < 10) {
+		*p = (char)('0' + v);
+		return p + 1;
+	}
+	if (v < 100) {
+		memcpy(p, digit_pairs + 2 * v, 2);
+		return p + 2;
+	}
+	end = p + u64_digits(v);
+	p = end;
+	for (; v > UINT32_MAX; v /= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (v % 100), 2);
+	}
+	for (x = (uint32_t)v; x >= 100; x /= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (x % 100), 2);
+	}
+	if (x >= 10)
+		memcpy(p - 2, digit_pairs + 2 * x, 2);
+	else
+		p[-1] = (char)('0' + x);
+	return end;
 }
 
 /* printf into the buffer: for the few lines that are not per flow. */
@@ -276,75 +316,103 @@ ob_printf(struct ob *o, const char *fmt, ...)
 }
 
 /*
- * @v with @prec (<= 3) decimals, exactly as printf's "%.Nf" would print
- * it. The fast path scales to an integer; when the scaled value is so
- * close to a rounding tie that the scaling's own error could decide it,
- * or out of range, printf does the job.
+ * @v with @prec (2 or 3) decimals at @p, exactly as printf's "%.Nf" would
+ * print it; returns the end (at most 17 bytes on), or NULL with nothing
+ * written when printf has to do it: when the value scaled to an integer
+ * is so close to a rounding tie that the scaling's own error could
+ * decide it, or is out of range. Inline for a constant @prec: the
+ * divisions by its power of 10 become multiplications.
  */
-static void ob_fixed(struct ob *o, double v, int prec)
+static inline char *put_fixed(char *p, double v, int prec)
 {
-	static const uint64_t p10[] = { 1, 10, 100, 1000 };
-	double x = v * (double)p10[prec], fl, fr;
-	uint64_t q, ip, fp;
-	char t[48];
-	int i = (int)sizeof(t);
+	double x = v * (prec == 3 ? 1000.0 : 100.0), fr;
+	uint32_t unit = prec == 3 ? 1000 : 100, fp;
+	uint64_t q;
 
-	if (!(v >= 0) || x >= 1e15) {
-		ob_printf(o, "%.*f", prec, v);
-		return;
+	if (!(v >= 0) || x >= 1e15)
+		return NULL;
+	/* x is not negative and below 2^53: the conversion is floor(x),
+	 * and x - floor(x) is exact */
+	q = (uint64_t)x;
+	fr = x - (double)q;
+	if (fabs(fr - 0.5) <= x * 1e-15 + 1e-12)
+		return NULL;
+	q += fr > 0.5;
+	p = put_u64(p, q / unit);
+	/* the decimals, with their leading zeros */
+	fp = (uint32_t)(q % unit);
+	*p++ = '.';
+	if (prec == 3) {
+		*p++ = (char)('0' + fp / 100);
+		fp %= 100;
 	}
-	fl = floor(x);
-	fr = x - fl;
-	if (fabs(fr - 0.5) <= x * 1e-15 + 1e-12) {
-		ob_printf(o, "%.*f", prec, v);
-		return;
-	}
-	q = (uint64_t)fl + (fr > 0.5);
-	ip = q / p10[prec];
-	fp = q % p10[prec];
-	for (int k = 0; k < prec; k++) {
-		t[--i] = (char)('0' + fp % 10);
-		fp /= 10;
-	}
-	if (prec)
-		t[--i] = '.';
-	do {
-		t[--i] = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
-	ob_mem(o, t + i, sizeof(t) - (size_t)i);
+	memcpy(p, digit_pairs + 2 * fp, 2);
+	return p + 2;
 }
 
-static const char *const rate_units[] = { "bps", "Kbps", "Mbps", "Gbps",
-					  "Tbps" };
-
-/* Scale @bps to dkorunic/pktstat's unit; returns the unit's name. */
-static const char *rate_scale(double *bps)
+/* printf's "%.Nf" of @v into the buffer: put_fixed, or printf itself. */
+static void ob_fixed(struct ob *o, double v, int prec)
 {
-	size_t u = 0;
+	char t[24];
+	char *e = put_fixed(t, v, prec);
+
+	if (e)
+		ob_mem(o, t, (size_t)(e - t));
+	else
+		ob_printf(o, "%.*f", prec, v);
+}
+
+/* dkorunic/pktstat's units, each name in 5 bytes: a fixed-size copy. */
+static const char rate_units[][5] = { "bps", "Kbps", "Mbps", "Gbps", "Tbps" };
+
+/* Scale @bps to dkorunic/pktstat's unit; returns its index. */
+static int rate_scale(double *bps)
+{
+	int u = 0;
 
 	while (*bps >= 1000 && u < 4) {
 		*bps /= 1000;
 		u++;
 	}
-	return rate_units[u];
+	return u;
 }
 
-/* dkorunic/pktstat's "12.34 Mbps", the same digits as the snprintf one. */
+/*
+ * dkorunic/pktstat's "12.34 Mbps" at @p, the digits report_format_bitrate
+ * prints; returns the end (at most 23 bytes on), or NULL as put_fixed.
+ */
+static inline char *put_bitrate(char *p, double bps)
+{
+	int u = rate_scale(&bps);
+
+	p = put_fixed(p, bps, 2);
+	if (!p)
+		return NULL;
+	*p = ' ';
+	memcpy(p + 1, rate_units[u], 4);
+	return p + (u ? 5 : 4); /* "bps" is the only 3-letter unit */
+}
+
+/* put_bitrate into the buffer, or printf when put_bitrate cannot. */
 static void ob_bitrate(struct ob *o, double bps)
 {
-	const char *unit = rate_scale(&bps);
+	char t[32];
+	char *e = put_bitrate(t, bps);
+	int u;
 
-	ob_fixed(o, bps, 2);
-	ob_putc(o, ' ');
-	ob_puts(o, unit);
+	if (e) {
+		ob_mem(o, t, (size_t)(e - t));
+		return;
+	}
+	u = rate_scale(&bps);
+	ob_printf(o, "%.2f %s", bps, rate_units[u]);
 }
 
 void report_format_bitrate(double bps, char *buf, size_t len)
 {
-	const char *unit = rate_scale(&bps);
+	int u = rate_scale(&bps);
 
-	snprintf(buf, len, "%.2f %s", bps, unit);
+	snprintf(buf, len, "%.2f %s", bps, rate_units[u]);
 }
 
 /* Write @s as a JSON string: every control byte and non-ASCII escaped, so
@@ -441,7 +509,7 @@ struct report_dir {
  */
 static void key_prefix(const struct flow_key *k, uint64_t *p1, uint64_t *p2)
 {
-	uint64_t p = (uint64_t)k->kind << 56, q = 0;
+	uint64_t p = (uint64_t)k->kind << 56, q;
 
 	if (flowkey_family(k->kind) == 4) {
 		*p1 = p | (uint64_t)k->a[0] << 48 | (uint64_t)k->a[1] << 40 |
@@ -452,12 +520,11 @@ static void key_prefix(const struct flow_key *k, uint64_t *p1, uint64_t *p2)
 		      (uint64_t)k->bport << 16 | k->vlan;
 		return;
 	}
-	for (int i = 0; i < 7; i++)
-		p |= (uint64_t)k->a[i] << (48 - 8 * i);
-	for (int i = 0; i < 8; i++)
-		q = q << 8 | k->a[7 + i];
-	*p1 = p;
-	*p2 = q;
+	/* big-endian loads: a[0..7) under the kind, a[7..15) */
+	memcpy(&q, k->a, 8);
+	*p1 = p | __builtin_bswap64(q) >> 8;
+	memcpy(&q, k->a + 7, 8);
+	*p2 = __builtin_bswap64(q);
 }
 
 static inline int dir_order(const struct report_dir *a,
@@ -580,20 +647,132 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 /* ---- per-direction fields: the one definition all formats print --------- */
 
 /*
- * What the field getters read: the row, its direction, the texts. The
- * texts sit in FLD_PAD-byte arrays so a writer may copy a whole array
- * with one fixed-size memcpy and keep only the length.
+ * The fields of a row, in the order every format prints them: the text
+ * line has the first TEXT_FIELDS (dkorunic/pktstat's line), JSON and CSV
+ * all of them.
  */
-#define FLD_PAD 64
+enum fld_id {
+	F_BITRATE,
+	F_PACKETS,
+	F_SIZE,
+	F_PROTO,
+	F_SRC,
+	F_DST,
+	F_SRCIP,
+	F_DSTIP,
+	F_SRCPORT,
+	F_DSTPORT,
+	F_ICMPTYPE,
+	F_IPPROTO,
+	F_VLAN,
+	F_FLOW,
+	F_COUNT
+};
+#define TEXT_FIELDS F_SRCIP
+
+/* FLD_STR values are text this file or flowkey.c made (addresses,
+ * protocol names): printable ASCII without quotes or backslashes, so they
+ * are written without escaping in every format. */
+enum fld_type { FLD_STR, FLD_U64, FLD_RATE };
+struct report_field {
+	const char *json; /* JSON key and CSV header */
+	const char *text; /* text label; the first TEXT_FIELDS have one */
+	enum fld_type type;
+};
+
+/* dkorunic/pktstat's names first (srcIp ... bitrate), then ours. */
+static const struct report_field report_fields[F_COUNT] = {
+	[F_BITRATE] = { "bitrate", "bitrate", FLD_RATE },
+	[F_PACKETS] = { "packets", "packets", FLD_U64 },
+	[F_SIZE] = { "size", "bytes", FLD_U64 },
+	[F_PROTO] = { "proto", "proto", FLD_STR },
+	[F_SRC] = { "src", "src", FLD_STR },
+	[F_DST] = { "dst", "dst", FLD_STR },
+	[F_SRCIP] = { "srcIp", NULL, FLD_STR },
+	[F_DSTIP] = { "dstIp", NULL, FLD_STR },
+	[F_SRCPORT] = { "srcPort", NULL, FLD_U64 },
+	[F_DSTPORT] = { "dstPort", NULL, FLD_U64 },
+	[F_ICMPTYPE] = { "icmpType", NULL, FLD_U64 },
+	[F_IPPROTO] = { "ipProto", NULL, FLD_U64 },
+	[F_VLAN] = { "vlan", NULL, FLD_U64 },
+	[F_FLOW] = { "flow", NULL, FLD_U64 },
+};
+
+/*
+ * What one format puts around the values: before field f, sep[f] - the
+ * separator, the JSON key or text label, the quote that closes the
+ * previous value if it was a string and the one that opens this one if
+ * it is; after the last field, sep[nf]. So in JSON, sep[F_SRC] is
+ * "\",\"src\":\"". Each separator, and each protocol name, is
+ * zero-padded to SEP_PAD bytes: a row writes it with one fixed-size copy
+ * and keeps only its length.
+ */
+#define SEP_PAD 16
+struct row_style {
+	int nf;	  /* fields printed: TEXT_FIELDS or F_COUNT */
+	int text; /* the text line: the bitrate with 2 decimals and a unit */
+	char sep[F_COUNT + 1][SEP_PAD];
+	uint8_t sep_len[F_COUNT + 1];
+	char proto[KIND_COUNT][SEP_PAD];
+	uint8_t proto_len[KIND_COUNT];
+};
+
+/* The style of @fmt (REPORT_JSON_ARRAY's rows are REPORT_JSON's). The
+ * longest separator, "\",\"srcPort\":", is 12 bytes; one too long for
+ * SEP_PAD would be cut (and tests/test_report.c would see it). */
+static void row_style_init(struct row_style *st, enum report_format fmt)
+{
+	int quoted = fmt != REPORT_TEXT;
+
+	memset(st, 0, sizeof(*st));
+	st->text = fmt == REPORT_TEXT;
+	st->nf = st->text ? TEXT_FIELDS : F_COUNT;
+	for (int f = 0; f <= st->nf; f++) {
+		int last = f == st->nf;
+		const char *close =
+			f && quoted && report_fields[f - 1].type == FLD_STR
+				? "\""
+				: "";
+		const char *open =
+			!last && quoted && report_fields[f].type == FLD_STR
+				? "\""
+				: "";
+		char *s = st->sep[f];
+		int n;
+
+		if (fmt == REPORT_TEXT)
+			n = last ? snprintf(s, SEP_PAD, "\n")
+				 : snprintf(s, SEP_PAD, "%s%s: ", f ? ", " : "",
+					    report_fields[f].text);
+		else if (fmt == REPORT_CSV)
+			n = snprintf(s, SEP_PAD, "%s%s%s", close,
+				     last ? "\n"
+				     : f  ? ","
+					  : "",
+				     open);
+		else
+			n = last ? snprintf(s, SEP_PAD, "%s}", close)
+				 : snprintf(s, SEP_PAD, "%s%s\"%s\":%s", close,
+					    f ? "," : "{",
+					    report_fields[f].json, open);
+		st->sep_len[f] = (uint8_t)(n < SEP_PAD ? n : SEP_PAD - 1);
+	}
+	for (int k = 0; k < KIND_COUNT; k++) {
+		int n = snprintf(st->proto[k], SEP_PAD, "%s",
+				 flowkey_proto_name(k));
+
+		st->proto_len[k] = (uint8_t)(n < SEP_PAD ? n : SEP_PAD - 1);
+	}
+}
+
+/* What a row prints: one direction of a flow, both sides' texts made
+ * once (each is printed twice in JSON and CSV). */
 struct fld_ctx {
 	const struct flowtab_row *row;
 	int dir;
 	double bitrate;
-	char addr[2][FLD_PAD]; /* side A, side B */
-	char ep[2][FLD_PAD];
-	int addr_len[2], ep_len[2];
+	struct flowkey_text t[2]; /* side A, side B */
 };
-_Static_assert(FLD_PAD >= INET6_ADDRSTRLEN + 8, "room for an endpoint");
 
 static void fld_prepare(struct fld_ctx *c, const struct report_dir *d,
 			double secs)
@@ -601,152 +780,92 @@ static void fld_prepare(struct fld_ctx *c, const struct report_dir *d,
 	c->row = d->row;
 	c->dir = (int)d->dir;
 	c->bitrate = secs > 0 ? 8.0 * (double)d->bytes / secs : 0;
-	for (int side = 0; side < 2; side++) {
-		c->addr_len[side] =
-			flowkey_format_addr(&c->row->key, side, c->addr[side],
-					    sizeof(c->addr[side]));
-		c->ep_len[side] =
-			flowkey_endpoint_of(&c->row->key, side, c->addr[side],
-					    c->ep[side], sizeof(c->ep[side]));
-	}
+	flowkey_side_text(&c->row->key, 0, &c->t[0]);
+	flowkey_side_text(&c->row->key, 1, &c->t[1]);
 }
-
-/* FLD_STR values are text this file or flowkey.c made (addresses,
- * protocol names): printable ASCII without quotes or backslashes, so they
- * are written without escaping in every format. */
-enum fld_type { FLD_STR, FLD_U64, FLD_RATE };
-struct fld_val {
-	enum fld_type type;
-	const char *s;
-	uint64_t u;
-	int len;    /* of s; -1: unknown (strlen) */
-	int padded; /* s is a FLD_PAD-byte array */
-};
-struct report_field {
-	const char *json; /* JSON key and CSV header */
-	const char *text; /* text label, NULL: not in the text line */
-	struct fld_val (*get)(const struct fld_ctx *c);
-};
 
 static uint16_t side_port(const struct flow_key *k, int side)
 {
 	return side ? k->bport : k->aport;
 }
 
-#define V_U64(x) ((struct fld_val){ FLD_U64, NULL, (x), 0, 0 })
-#define V_STR(x) ((struct fld_val){ FLD_STR, (x), 0, -1, 0 })
-#define V_TEXT(a, n) ((struct fld_val){ FLD_STR, (a), 0, (n), 1 })
+/* Room a row takes at most: each field and the end a padded separator
+ * and at most FLOWKEY_TEXT_ROOM bytes (a copied text, 20 digits, a
+ * bitrate put_fixed or put_bitrate prints). */
+#define ROW_MAX ((F_COUNT + 1) * (SEP_PAD + FLOWKEY_TEXT_ROOM))
 
-static struct fld_val get_bitrate(const struct fld_ctx *c)
+static inline char *put_sep(char *p, const struct row_style *st, int f)
 {
-	(void)c;
-	return (struct fld_val){ FLD_RATE, NULL, 0, 0, 0 };
-}
-static struct fld_val get_packets(const struct fld_ctx *c)
-{
-	return V_U64(c->row->pkts[c->dir]);
-}
-static struct fld_val get_bytes(const struct fld_ctx *c)
-{
-	return V_U64(c->row->bytes[c->dir]);
-}
-static struct fld_val get_proto(const struct fld_ctx *c)
-{
-	return V_STR(flowkey_proto_name(c->row->key.kind));
-}
-static struct fld_val get_src(const struct fld_ctx *c)
-{
-	return V_TEXT(c->ep[c->dir], c->ep_len[c->dir]);
-}
-static struct fld_val get_dst(const struct fld_ctx *c)
-{
-	return V_TEXT(c->ep[!c->dir], c->ep_len[!c->dir]);
-}
-static struct fld_val get_srcip(const struct fld_ctx *c)
-{
-	return V_TEXT(c->addr[c->dir], c->addr_len[c->dir]);
-}
-static struct fld_val get_dstip(const struct fld_ctx *c)
-{
-	return V_TEXT(c->addr[!c->dir], c->addr_len[!c->dir]);
-}
-static struct fld_val get_srcport(const struct fld_ctx *c)
-{
-	const struct flow_key *k = &c->row->key;
-
-	return V_U64(flowkey_has_ports(k->kind) ? side_port(k, c->dir) : 0);
-}
-static struct fld_val get_dstport(const struct fld_ctx *c)
-{
-	const struct flow_key *k = &c->row->key;
-
-	return V_U64(flowkey_has_ports(k->kind) ? side_port(k, !c->dir) : 0);
-}
-static struct fld_val get_icmptype(const struct fld_ctx *c)
-{
-	const struct flow_key *k = &c->row->key;
-
-	return V_U64(k->kind == KIND_ICMP4 || k->kind == KIND_ICMP6 ? k->aport
-								    : 0);
-}
-static struct fld_val get_ipproto(const struct fld_ctx *c)
-{
-	return V_U64(c->row->key.ipproto);
-}
-static struct fld_val get_vlan(const struct fld_ctx *c)
-{
-	return V_U64(c->row->key.vlan);
-}
-static struct fld_val get_flow(const struct fld_ctx *c)
-{
-	return V_U64(c->row->id);
+	memcpy(p, st->sep[f], SEP_PAD);
+	return p + st->sep_len[f];
 }
 
-/* dkorunic/pktstat's names first (srcIp ... bitrate), then ours. */
-static const struct report_field report_fields[] = {
-	{ "bitrate", "bitrate", get_bitrate },
-	{ "packets", "packets", get_packets },
-	{ "size", "bytes", get_bytes },
-	{ "proto", "proto", get_proto },
-	{ "src", "src", get_src },
-	{ "dst", "dst", get_dst },
-	{ "srcIp", NULL, get_srcip },
-	{ "dstIp", NULL, get_dstip },
-	{ "srcPort", NULL, get_srcport },
-	{ "dstPort", NULL, get_dstport },
-	{ "icmpType", NULL, get_icmptype },
-	{ "ipProto", NULL, get_ipproto },
-	{ "vlan", NULL, get_vlan },
-	{ "flow", NULL, get_flow },
-};
-#define N_FIELDS (sizeof(report_fields) / sizeof(report_fields[0]))
-
-/* ---- formats ------------------------------------------------------------ */
-
-static void text_row(struct ob *o, const struct fld_ctx *c)
+/* @len bytes of text from @s, a flowkey_text's s or s + addr_off (so at
+ * least FLOWKEY_TEXT_ROOM - 1 bytes are readable): one fixed-size copy. */
+static inline char *put_text(char *p, const char *s, size_t len)
 {
-	int first = 1;
+	memcpy(p, s, FLOWKEY_TEXT_ROOM - 1);
+	return p + len;
+}
 
-	for (size_t f = 0; f < N_FIELDS; f++) {
-		struct fld_val v;
+/*
+ * One row in @st's format: the fields in enum fld_id's order, straight
+ * through rather than a call per field, with the whole row's room made
+ * once so that nothing below checks it.
+ */
+static void row_write(struct ob *o, const struct row_style *st,
+		      const struct fld_ctx *c)
+{
+	const struct flowtab_row *r = c->row;
+	const struct flow_key *k = &r->key;
+	const struct flowkey_text *src = &c->t[c->dir], *dst = &c->t[!c->dir];
+	int kind = k->kind < KIND_COUNT ? k->kind : KIND_OTHER;
+	char *p, *e;
 
-		if (!report_fields[f].text)
-			continue;
-		v = report_fields[f].get(c);
-		if (!first)
-			ob_mem(o, ", ", 2);
-		first = 0;
-		ob_puts(o, report_fields[f].text);
-		ob_mem(o, ": ", 2);
-		if (v.type == FLD_U64)
-			ob_u64(o, v.u);
-		else if (v.type == FLD_RATE)
+	if (OB_SIZE - o->n < ROW_MAX)
+		ob_flush(o);
+	p = put_sep(o->buf + o->n, st, F_BITRATE);
+	e = st->text ? put_bitrate(p, c->bitrate) : put_fixed(p, c->bitrate, 3);
+	if (!e) {
+		/* rare: printf's digits, then the room again */
+		o->n = (size_t)(p - o->buf);
+		if (st->text)
 			ob_bitrate(o, c->bitrate);
 		else
-			ob_puts(o, v.s);
+			ob_fixed(o, c->bitrate, 3);
+		if (OB_SIZE - o->n < ROW_MAX)
+			ob_flush(o);
+		e = o->buf + o->n;
 	}
-	ob_putc(o, '\n');
+	p = put_u64(put_sep(e, st, F_PACKETS), r->pkts[c->dir]);
+	p = put_u64(put_sep(p, st, F_SIZE), r->bytes[c->dir]);
+	p = put_sep(p, st, F_PROTO);
+	memcpy(p, st->proto[kind], SEP_PAD);
+	p += st->proto_len[kind];
+	p = put_text(put_sep(p, st, F_SRC), src->s, src->len);
+	p = put_text(put_sep(p, st, F_DST), dst->s, dst->len);
+	if (st->nf > F_SRCIP) {
+		int ports = flowkey_has_ports(k->kind);
+		int icmp = flowkey_is_icmp(k->kind);
+
+		p = put_text(put_sep(p, st, F_SRCIP), src->s + src->addr_off,
+			     src->addr_len);
+		p = put_text(put_sep(p, st, F_DSTIP), dst->s + dst->addr_off,
+			     dst->addr_len);
+		p = put_u64(put_sep(p, st, F_SRCPORT),
+			    ports ? side_port(k, c->dir) : 0);
+		p = put_u64(put_sep(p, st, F_DSTPORT),
+			    ports ? side_port(k, !c->dir) : 0);
+		p = put_u64(put_sep(p, st, F_ICMPTYPE), icmp ? k->aport : 0);
+		p = put_u64(put_sep(p, st, F_IPPROTO), k->ipproto);
+		p = put_u64(put_sep(p, st, F_VLAN), k->vlan);
+		p = put_u64(put_sep(p, st, F_FLOW), r->id);
+	}
+	p = put_sep(p, st, st->nf);
+	o->n = (size_t)(p - o->buf);
 }
+
+/* ---- formats ------------------------------------------------------------ */
 
 static void write_text_tail(struct ob *o, const struct snapshot *s,
 			    const struct report_meta *m, double secs)
@@ -804,62 +923,6 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 		  "\nRead total packets: %" PRIu64 ", total bytes: %" PRIu64
 		  " in %0.2f seconds\n",
 		  s->pkts, s->bytes, secs);
-}
-
-/*
- * The JSON keys with their separators ("{\"bitrate\":", ",\"packets\":"
- * ...), each in a zero-padded 16-byte array: a row writes a key with one
- * fixed-size copy.
- */
-#define JSON_KEY_PAD 16
-struct json_keys {
-	char k[N_FIELDS][JSON_KEY_PAD];
-	size_t len[N_FIELDS];
-};
-
-static void json_keys_init(struct json_keys *jk)
-{
-	memset(jk, 0, sizeof(*jk));
-	for (size_t f = 0; f < N_FIELDS; f++)
-		jk->len[f] = (size_t)snprintf(jk->k[f], sizeof(jk->k[f]),
-					      "%s\"%s\":", f ? "," : "{",
-					      report_fields[f].json);
-}
-
-/* Room a JSON row can take at most: keys (under 16 bytes each), numbers
- * (20 digits), texts (FLD_PAD copied whole), quotes and the brace. */
-#define JSON_ROW_MAX (N_FIELDS * (JSON_KEY_PAD + FLD_PAD + 4) + 64)
-
-static void json_row(struct ob *o, const struct fld_ctx *c,
-		     const struct json_keys *jk)
-{
-	/* with room for the whole row, nothing below needs a check */
-	if (OB_SIZE - o->n < JSON_ROW_MAX)
-		ob_flush(o);
-	for (size_t f = 0; f < N_FIELDS; f++) {
-		struct fld_val v = report_fields[f].get(c);
-
-		memcpy(o->buf + o->n, jk->k[f], JSON_KEY_PAD);
-		o->n += jk->len[f];
-		if (v.type == FLD_U64) {
-			o->n += put_u64(o->buf + o->n, v.u);
-		} else if (v.type == FLD_RATE) {
-			ob_fixed(o, c->bitrate, 3);
-		} else {
-			size_t len = v.len < 0	       ? strlen(v.s)
-				     : v.len < FLD_PAD ? (size_t)v.len
-						       : FLD_PAD - 1;
-
-			o->buf[o->n++] = '"';
-			if (v.padded)
-				memcpy(o->buf + o->n, v.s, FLD_PAD);
-			else
-				memcpy(o->buf + o->n, v.s, len);
-			o->n += len;
-			o->buf[o->n++] = '"';
-		}
-	}
-	o->buf[o->n++] = '}';
 }
 
 static void write_json_head(struct ob *o, const struct snapshot *s,
@@ -928,37 +991,17 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 	ob_puts(o, "],\"flows\":[");
 }
 
-static void csv_row(struct ob *o, const struct fld_ctx *c)
-{
-	for (size_t f = 0; f < N_FIELDS; f++) {
-		struct fld_val v = report_fields[f].get(c);
-
-		if (f)
-			ob_putc(o, ',');
-		if (v.type == FLD_U64)
-			ob_u64(o, v.u);
-		else if (v.type == FLD_RATE)
-			ob_fixed(o, c->bitrate, 3);
-		else {
-			ob_putc(o, '"');
-			ob_puts(o, v.s);
-			ob_putc(o, '"');
-		}
-	}
-	ob_putc(o, '\n');
-}
-
 int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		 const struct report_meta *meta)
 {
 	double secs = snapshot_duration_ns(s) / 1e9;
 	struct report_dir *d;
 	struct fld_ctx c;
-	struct json_keys jk;
+	struct row_style st;
 	struct ob *o;
 	size_t nd = 0;
 
-	json_keys_init(&jk);
+	row_style_init(&st, fmt == REPORT_JSON_ARRAY ? REPORT_JSON : fmt);
 	o = malloc(sizeof(*o));
 	d = o ? split_dirs(s, &nd) : NULL;
 	if (!d) {
@@ -975,7 +1018,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	else if (fmt == REPORT_JSON)
 		write_json_head(o, s, meta, secs);
 	else if (fmt == REPORT_CSV)
-		for (size_t f = 0; f < N_FIELDS; f++) {
+		for (size_t f = 0; f < F_COUNT; f++) {
 			if (f)
 				ob_putc(o, ',');
 			ob_puts(o, report_fields[f].json);
@@ -986,22 +1029,13 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		ob_writer_start(o);
 	for (size_t i = 0; i < nd; i++) {
 		fld_prepare(&c, &d[i], secs);
-		switch (fmt) {
-		case REPORT_JSON_ARRAY:
-			if (i)
-				ob_putc(o, ',');
-			json_row(o, &c, &jk);
-			break;
-		case REPORT_JSON:
-			ob_puts(o, i ? ",\n" : "\n");
-			json_row(o, &c, &jk);
-			break;
-		case REPORT_CSV:
-			csv_row(o, &c);
-			break;
-		default:
-			text_row(o, &c);
-		}
+		if (fmt == REPORT_JSON_ARRAY && i)
+			ob_putc(o, ',');
+		else if (fmt == REPORT_JSON && i)
+			ob_mem(o, ",\n", 2);
+		else if (fmt == REPORT_JSON)
+			ob_putc(o, '\n');
+		row_write(o, &st, &c);
 	}
 	if (fmt == REPORT_JSON_ARRAY)
 		ob_puts(o, "]\n");

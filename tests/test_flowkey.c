@@ -3,6 +3,7 @@
  * endpoint text. Packets are struct dec_pkt filled by hand.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -435,4 +436,128 @@ Test(flowkey, address_text_matches_inet_ntop)
 		flowkey_format_addr(&k, 0, got, sizeof(got));
 		cr_assert_str_eq(got, want);
 	}
+}
+
+/* The endpoint text as the slow, obviously right way makes it: inet_ntop
+ * and printf. */
+#define SLOW_ADDR 64
+#define SLOW_EP (SLOW_ADDR + 16)
+static void slow_endpoint(const struct flow_key *k, int side,
+			  char addr[SLOW_ADDR], char ep[SLOW_EP])
+{
+	const uint8_t *a = side ? k->b : k->a;
+	unsigned int port = side ? k->bport : k->aport;
+	int fam = k->kind == KIND_OTHER ? 0
+		  : k->kind == KIND_TCP6 || k->kind == KIND_UDP6 ||
+				  k->kind == KIND_ICMP6 || k->kind == KIND_IP6
+			  ? 6
+			  : 4;
+	int ports = k->kind == KIND_TCP4 || k->kind == KIND_UDP4 ||
+		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
+
+	if (!fam)
+		snprintf(addr, SLOW_ADDR, "-");
+	else
+		cr_assert_not_null(inet_ntop(fam == 4 ? AF_INET : AF_INET6, a,
+					     addr, SLOW_ADDR));
+	if (!ports)
+		snprintf(ep, SLOW_EP, "%s", addr);
+	else if (fam == 6)
+		snprintf(ep, SLOW_EP, "[%s]:%u", addr, port);
+	else
+		snprintf(ep, SLOW_EP, "%s:%u", addr, port);
+}
+
+/* flowkey_side_text, and the two snprintf-style formatters built on it,
+ * against slow_endpoint; the address must be the part addr_off and
+ * addr_len name, whatever garbage the text buffer held before. */
+static void check_side_text(const struct flow_key *k)
+{
+	char addr[SLOW_ADDR], ep[SLOW_EP], got[SLOW_EP];
+
+	for (int side = 0; side < 2; side++) {
+		struct flowkey_text t;
+
+		memset(&t, 0x5a, sizeof(t));
+		slow_endpoint(k, side, addr, ep);
+		flowkey_side_text(k, side, &t);
+		cr_assert_str_eq(t.s, ep, "kind %d side %d", k->kind, side);
+		cr_assert_eq(t.len, strlen(ep));
+		cr_assert_leq(t.addr_off, 1);
+		cr_assert_eq(t.addr_len, strlen(addr), "%s", ep);
+		cr_assert_eq(memcmp(t.s + t.addr_off, addr, t.addr_len), 0,
+			     "%s", ep);
+		cr_assert_eq(flowkey_format_endpoint(k, side, got, sizeof(got)),
+			     (int)strlen(ep));
+		cr_assert_str_eq(got, ep);
+		cr_assert_eq(flowkey_format_addr(k, side, got, sizeof(got)),
+			     (int)strlen(addr));
+		cr_assert_str_eq(got, addr);
+	}
+}
+
+/*
+ * The report prints each side from flowkey_side_text: every kind, IPv4
+ * octets at each digit-count edge in every position, every port, IPv6
+ * groups at each hex-digit edge, with and without brackets.
+ */
+Test(flowkey, side_text_matches_inet_ntop_and_printf)
+{
+	static const uint8_t oct[] = {
+		0, 1, 9, 10, 11, 99, 100, 101, 199, 255
+	};
+	static const uint16_t grp[] = { 0,     1,     0xf,    0x10,  0xff,
+					0x100, 0xfff, 0x1000, 0xffff };
+	const size_t no = sizeof(oct), ng = sizeof(grp) / sizeof(grp[0]);
+	struct flow_key k;
+	size_t checked = 0;
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	for (int kind = 0; kind < KIND_COUNT; kind++) {
+		memset(&k, 0, sizeof(k));
+		k.kind = (uint8_t)kind;
+		/* every combination of edge octets, on both sides */
+		for (size_t i = 0; i < no * no * no * no; i++) {
+			k.a[0] = oct[i % no];
+			k.a[1] = oct[i / no % no];
+			k.a[2] = oct[i / no / no % no];
+			k.a[3] = oct[i / no / no / no];
+			memcpy(k.b, k.a, 4);
+			k.b[0] = (uint8_t)~k.a[0];
+			k.aport = (uint16_t)(i * 7);
+			k.bport = (uint16_t)(65535 - i);
+			if (flowkey_family(kind) == 6) {
+				/* two groups from the edges, the rest
+				 * random or zero: runs of every shape */
+				for (int g = 0; g < 8; g++) {
+					x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+					unsigned int v =
+						g == (int)(i % 8)
+							? grp[i / 8 % ng]
+						: x % 3 == 0 ? 0
+						: x % 3 == 1
+							? grp[x / 3 % ng]
+							: (x >> 20) & 0xffff;
+
+					k.a[2 * g] = (uint8_t)(v >> 8);
+					k.a[2 * g + 1] = (uint8_t)v;
+				}
+				memcpy(k.b, k.a, 16);
+				k.b[15] ^= (uint8_t)i;
+			}
+			check_side_text(&k);
+			checked++;
+		}
+		/* every port, and every octet in every position */
+		for (unsigned int port = 0; port < 65536; port++) {
+			k.aport = (uint16_t)port;
+			k.bport = (uint16_t)(65535 - port);
+			if (flowkey_family(kind) == 4)
+				k.a[port % 4] = (uint8_t)(port / 4);
+			check_side_text(&k);
+			checked++;
+		}
+	}
+	printf("side_text: %zu keys checked, both sides\n", checked);
+	cr_assert_eq(checked, (size_t)KIND_COUNT * (no * no * no * no + 65536));
 }

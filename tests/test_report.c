@@ -1,7 +1,9 @@
 /* test_report.c - report formats, ordering, escaping and the safe writer. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -502,4 +504,227 @@ Test(report, long_report_written_in_order)
 	free(a);
 	free(b);
 	snapshot_free(&s);
+}
+
+/* ---- every field of every format against a printf reference ---------- */
+
+/* One expected row: its sort key and its line in each format. */
+struct want_row {
+	uint64_t bytes;
+	char json[640], csv[640], text[320];
+};
+
+static int want_order(const void *x, const void *y)
+{
+	const struct want_row *a = x, *b = y;
+
+	return a->bytes < b->bytes ? 1 : a->bytes > b->bytes ? -1 : 0;
+}
+
+/* The address and endpoint texts the slow way: inet_ntop and printf. */
+static void ref_side(const struct flow_key *k, int side, char addr[64],
+		     char ep[80])
+{
+	static const int fam[KIND_COUNT] = { 4, 4, 4, 4, 6, 6, 6, 6, 4, 0 };
+	const uint8_t *a = side ? k->b : k->a;
+	unsigned int port = side ? k->bport : k->aport;
+	int ports = k->kind == KIND_TCP4 || k->kind == KIND_UDP4 ||
+		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
+
+	if (!fam[k->kind])
+		snprintf(addr, 64, "-");
+	else
+		cr_assert_not_null(inet_ntop(
+			fam[k->kind] == 4 ? AF_INET : AF_INET6, a, addr, 64));
+	if (!ports)
+		snprintf(ep, 80, "%s", addr);
+	else if (fam[k->kind] == 6)
+		snprintf(ep, 80, "[%s]:%u", addr, port);
+	else
+		snprintf(ep, 80, "%s:%u", addr, port);
+}
+
+/* One direction of @r as each format must print it, from printf. */
+static void ref_row(const struct flowtab_row *r, int dir, double secs,
+		    struct want_row *w)
+{
+	static const char *const proto[KIND_COUNT] = {
+		"TCP", "UDP",	 "ICMPv4", "IPv4", "TCP",
+		"UDP", "ICMPv6", "IPv6",   "ARP",  "other",
+	};
+	static const char *const units[] = { "bps", "Kbps", "Mbps", "Gbps",
+					     "Tbps" };
+	const struct flow_key *k = &r->key;
+	char addr[2][64], ep[2][80], rate[64];
+	int ports = k->kind == KIND_TCP4 || k->kind == KIND_UDP4 ||
+		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
+	int icmp = k->kind == KIND_ICMP4 || k->kind == KIND_ICMP6;
+	unsigned int sport = ports ? (dir ? k->bport : k->aport) : 0;
+	unsigned int dport = ports ? (dir ? k->aport : k->bport) : 0;
+	unsigned long long pk = r->pkts[dir], by = r->bytes[dir];
+	double bps = secs > 0 ? 8.0 * (double)by / secs : 0, v = bps;
+	size_t u = 0;
+
+	ref_side(k, 0, addr[0], ep[0]);
+	ref_side(k, 1, addr[1], ep[1]);
+	w->bytes = by;
+	snprintf(w->json, sizeof(w->json),
+		 "{\"bitrate\":%.3f,\"packets\":%llu,\"size\":%llu,"
+		 "\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\","
+		 "\"srcIp\":\"%s\",\"dstIp\":\"%s\",\"srcPort\":%u,"
+		 "\"dstPort\":%u,\"icmpType\":%u,\"ipProto\":%u,\"vlan\":%u,"
+		 "\"flow\":%llu}",
+		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
+		 addr[!dir], sport, dport, icmp ? k->aport : 0u, k->ipproto,
+		 k->vlan, (unsigned long long)r->id);
+	snprintf(w->csv, sizeof(w->csv),
+		 "%.3f,%llu,%llu,\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%u,%u,%u,"
+		 "%u,%u,%llu\n",
+		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
+		 addr[!dir], sport, dport, icmp ? k->aport : 0u, k->ipproto,
+		 k->vlan, (unsigned long long)r->id);
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(rate, sizeof(rate), "%.2f %s", v, units[u]);
+	snprintf(w->text, sizeof(w->text),
+		 "bitrate: %s, packets: %llu, bytes: %llu, proto: %s, "
+		 "src: %s, dst: %s\n",
+		 rate, pk, by, proto[k->kind], ep[dir], ep[!dir]);
+}
+
+/* @got starts with @want, or the first difference is shown. */
+static void same_prefix(const char *got, const char *want, const char *what)
+{
+	size_t i = 0;
+
+	while (want[i] && got[i] == want[i])
+		i++;
+	cr_assert(!want[i], "%s differs at byte %zu:\n got: %.80s\nwant: %.80s",
+		  what, i, got + (i > 40 ? i - 40 : 0),
+		  want + (i > 40 ? i - 40 : 0));
+}
+
+/*
+ * Rows are written by hand, straight through the field list: every
+ * field of every format must be what printf and inet_ntop make of it,
+ * for every kind (with and without ports and addresses), both
+ * directions, IPv4 octets and ports at their digit-count edges, IPv6
+ * groups with zero runs, numbers of every length up to 2^64 - 1, and -
+ * with a 16000 s capture - bitrates on exact rounding ties, which take
+ * printf's path in the middle of a row.
+ */
+Test(report, every_field_matches_a_printf_reference)
+{
+	static const uint8_t oct[] = { 0, 1, 9, 10, 99, 100, 199, 255 };
+	static const uint16_t port[] = { 0,   1,    9,	  10,	 99,   100,
+					 999, 1000, 9999, 10000, 65535 };
+	static const uint64_t num[] = { 1,
+					9,
+					10,
+					99,
+					100,
+					12345,
+					4294967295ull,
+					4294967296ull,
+					99999999999ull,
+					10000000000000000000ull,
+					18446744073709551615ull };
+	const size_t n = 2000, nn = sizeof(num) / sizeof(num[0]);
+	static const uint64_t durations[] = { 3000000000ull / 7,
+					      16000000000000ull };
+
+	for (size_t t = 0; t < 2; t++) {
+		struct snapshot s;
+		struct want_row *w = calloc(2 * n, sizeof(*w));
+		size_t nw = 0, len[3] = { 0, 0, 0 };
+		char *out[3], *want[3];
+		uint64_t x = 0x9e3779b97f4a7c15ull + t;
+		double secs;
+
+		snapshot_init(&s);
+		s.first_ts_ns = 1000000000ull;
+		s.last_ts_ns = s.first_ts_ns + durations[t];
+		s.start_ns = s.first_ts_ns;
+		s.now_ns = s.last_ts_ns;
+		secs = snapshot_duration_ns(&s) / 1e9;
+		for (size_t i = 0; i < n; i++) {
+			int kind = (int)(i % KIND_COUNT);
+			struct flowtab_row *r;
+			uint64_t b[2];
+
+			/* distinct bytes (the low bits), of every length */
+			for (int d = 0; d < 2; d++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				b[d] = (x >> (12 + x % 52)) << 12 | (2 * i + d);
+			}
+			add_row(&s, kind, 0, 0, 0, 0, num[i % nn], b[0],
+				i % 3 ? 0 : num[(i / 3) % nn], b[1],
+				x >> (x % 64));
+			r = &s.rows[s.nrows - 1];
+			for (int g = 0; g < 16; g++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				/* zero groups often: runs of every shape */
+				r->key.a[g] = x % 3 ? 0 : (uint8_t)(x >> 8);
+				r->key.b[g] = (uint8_t)(x >> 16);
+			}
+			for (int o = 0; o < 4; o++)
+				r->key.a[o] = oct[(i >> (3 * o)) % 8];
+			if (flowkey_family(kind) == 4) {
+				memset(r->key.a + 4, 0, 12);
+				memset(r->key.b + 4, 0, 12);
+			} else if (!flowkey_family(kind)) {
+				memset(r->key.a, 0, 16);
+				memset(r->key.b, 0, 16);
+			}
+			r->key.aport = port[i % 11];
+			r->key.bport = port[(i / 11) % 11];
+			if (kind == KIND_ICMP4 || kind == KIND_ICMP6)
+				r->key.bport = r->key.aport;
+			r->key.vlan = (uint16_t)(i * 37 % 4096);
+			r->key.ipproto = (uint8_t)(i * 7);
+			for (int d = 0; d < 2; d++)
+				if (r->pkts[d])
+					ref_row(r, d, secs, &w[nw++]);
+		}
+		qsort(w, nw, sizeof(*w), want_order);
+		for (int f = 0; f < 3; f++) {
+			want[f] = calloc(nw + 2, sizeof(w->json));
+			len[f] = 0;
+		}
+		len[0] += (size_t)sprintf(want[0], "[");
+		len[1] += (size_t)sprintf(want[1],
+					  "bitrate,packets,size,proto,src,dst,"
+					  "srcIp,dstIp,srcPort,dstPort,"
+					  "icmpType,ipProto,vlan,flow\n");
+		for (size_t i = 0; i < nw; i++) {
+			len[0] += (size_t)sprintf(want[0] + len[0], "%s%s",
+						  i ? "," : "", w[i].json);
+			len[1] += (size_t)sprintf(want[1] + len[1], "%s",
+						  w[i].csv);
+			len[2] += (size_t)sprintf(want[2] + len[2], "%s",
+						  w[i].text);
+		}
+		sprintf(want[0] + len[0], "]\n");
+		sprintf(want[2] + len[2], "\nProtocol totals:\n");
+		out[0] = render(&s, REPORT_JSON_ARRAY);
+		out[1] = render(&s, REPORT_CSV);
+		out[2] = render(&s, REPORT_TEXT);
+		same_prefix(out[0], want[0], "JSON");
+		cr_assert_str_eq(out[0] + strlen(want[0]), "");
+		same_prefix(out[1], want[1], "CSV");
+		cr_assert_str_eq(out[1] + strlen(want[1]), "");
+		same_prefix(out[2], want[2], "text");
+		printf("%.3f s: %zu rows, JSON %zu, CSV %zu, text rows %zu "
+		       "bytes as printf makes them\n",
+		       secs, nw, strlen(out[0]), strlen(out[1]), len[2]);
+		cr_assert_eq(nw, n + (n + 2) / 3);
+		for (int f = 0; f < 3; f++) {
+			free(out[f]);
+			free(want[f]);
+		}
+		free(w);
+		snapshot_free(&s);
+	}
 }
