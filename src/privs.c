@@ -1,9 +1,11 @@
 /*
  * privs.c - privilege separation for snapshot files, and the drop.
  *
- * The parent (root) loop: receive {path, pipe fd} over a unix socketpair
- * (SCM_RIGHTS), copy the pipe into the file with report_save, reply with
- * the status and error line. It forwards SIGINT, SIGTERM, SIGHUP and
+ * The parent (root) loop: receive a path over a unix socketpair, open
+ * the temporary file with report_save's checks and lend its descriptor to
+ * the child (SCM_RIGHTS), which writes the report straight into it; on
+ * the child's commit byte, fsync and rename; reply with the status and
+ * error line. It forwards SIGINT, SIGTERM, SIGHUP and
  * SIGUSR1 to the child (scripts signal the PID they started) and exits
  * with the child's status when the socket closes. Main thread only.
  */
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -32,7 +35,9 @@ struct privs {
 	char user[64];
 };
 
-/* Request header on the socket; the pipe fd rides along as SCM_RIGHTS. */
+/* Request header on the socket, then the path. The answer is a tag: 'F'
+ * with the file's descriptor (SCM_RIGHTS), then after the child's commit
+ * byte a struct privs_reply; or 'E' and the reply at once (refused). */
 struct privs_req {
 	uint32_t path_len;
 };
@@ -75,104 +80,78 @@ static void forward_signal(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
-struct copy_ctx {
-	int fd;		 /* the report's pipe */
-	int sock;	 /* the commit byte arrives here after the pipe's EOF */
-	int read_commit; /* the commit byte has been read */
+struct lend_ctx {
+	int sock; /* the child: the file goes there, the commit comes back */
+	int lent; /* the descriptor was sent ('F') */
 };
 
 /*
- * Copy the pipe into the file; keep it only if the child then commits
- * ('C' on the socket): a child killed mid-report closes the pipe too, and
- * a cut-off report must never replace a whole one.
- *
- * splice() moves the data without a copy through this process (read and
- * write where the file system cannot splice), and every few megabytes
- * the pages written so far are sent to the disk, so the fsync that
- * follows waits for the last few only: a snapshot of a million flows is
- * a few hundred megabytes, and stop time counts.
+ * Lend the temporary file to the child, which writes the report into it
+ * directly (no copy through this process), and keep it only if the child
+ * then commits ('C'): a child killed mid-report closes the socket, and a
+ * cut-off report must never replace a whole one. While waiting, the pages
+ * written so far are sent to the disk every few milliseconds, so the
+ * fsync that follows waits for the last few only: a snapshot of a million
+ * flows is a few hundred megabytes, and stop time counts.
  */
-#define COPY_KICK (4 << 20)
+#define KICK_MS 2
 
-static int copy_pipe(FILE *out, void *ctx)
+static int lend_file(FILE *out, void *ctx)
 {
-	struct copy_ctx *c = ctx;
-	char buf[65536], commit = 0;
-	int fd = fileno(out), use_splice = 1;
-	off_t done = 0, kicked = 0;
-	ssize_t n;
-
-	for (;;) {
-		if (use_splice)
-			n = splice(c->fd, NULL, fd, NULL, 1 << 20,
-				   SPLICE_F_MOVE);
-		else if ((n = read(c->fd, buf, sizeof(buf))) > 0 &&
-			 fwrite(buf, 1, (size_t)n, out) != (size_t)n)
-			return -EIO;
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (use_splice && errno == EINVAL && done == 0) {
-				use_splice = 0;
-				continue;
-			}
-			return -errno;
-		}
-		done += n;
-		if (use_splice && done - kicked >= COPY_KICK) {
-			(void)sync_file_range(fd, kicked, done - kicked,
-					      SYNC_FILE_RANGE_WRITE);
-			kicked = done;
-		}
-	}
-	do
-		n = read(c->sock, &commit, 1);
-	while (n < 0 && errno == EINTR);
-	c->read_commit = 1;
-	return n == 1 && commit == 'C' ? 0 : -EPIPE;
-}
-
-/* Drain a pipe so the writer never blocks when the save failed early. */
-static void drain(int fd)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) != 0)
-		if (n < 0 && errno != EINTR)
-			break;
-}
-
-static int recv_req(int sock, char *path, size_t plen, int *fd)
-{
-	struct privs_req req;
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &req, sizeof(req) };
+	struct lend_ctx *c = ctx;
+	char tag = 'F', commit = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &tag, 1 };
 	struct msghdr msg = { .msg_iov = &iov,
 			      .msg_iovlen = 1,
 			      .msg_control = cbuf,
 			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
+	struct pollfd pfd = { c->sock, POLLIN, 0 };
+	struct cmsghdr *cm;
+	int fd = fileno(out);
+	ssize_t n;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	do
+		n = sendmsg(c->sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return -EPIPE;
+	c->lent = 1;
+	for (;;) {
+		int r = poll(&pfd, 1, KICK_MS);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r > 0)
+			break;
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+	do
+		n = read(c->sock, &commit, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 && commit == 'C' ? 0 : -EPIPE;
+}
+
+static int recv_req(int sock, char *path, size_t plen)
+{
+	struct privs_req req;
 	ssize_t n;
 
 	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		n = read(sock, &req, sizeof(req));
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(req))
+	if (n != (ssize_t)sizeof(req) || req.path_len >= plen)
 		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || req.path_len >= plen)
-		return -1;
-	memcpy(fd, CMSG_DATA(c), sizeof(int));
 	do
 		n = read(sock, path, req.path_len);
 	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)req.path_len) {
-		close(*fd);
+	if (n != (ssize_t)req.path_len)
 		return -1;
-	}
 	path[n] = '\0';
 	return 0;
 }
@@ -181,7 +160,7 @@ static void parent_loop(int sock, pid_t pid)
 {
 	struct sigaction sa;
 	char path[4096];
-	int fd, status = 0;
+	int status = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward_signal;
@@ -206,20 +185,18 @@ static void parent_loop(int sock, pid_t pid)
 		sigfillset(&all);
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
 	}
-	while (recv_req(sock, path, sizeof(path), &fd) == 0) {
+	while (recv_req(sock, path, sizeof(path)) == 0) {
 		struct privs_reply rep;
-		struct copy_ctx cc = { fd, sock, 0 };
+		struct lend_ctx lc = { sock, 0 };
 
 		memset(&rep, 0, sizeof(rep));
-		rep.rc = report_save(path, copy_pipe, &cc, rep.err,
+		rep.rc = report_save(path, lend_file, &lc, rep.err,
 				     sizeof(rep.err));
-		drain(fd);
-		close(fd);
-		if (!cc.read_commit) {
-			/* refused before copying: still consume the byte */
-			char b;
+		if (!lc.lent) {
+			/* refused before the file was lent */
+			char tag = 'E';
 
-			while (read(sock, &b, 1) < 0 && errno == EINTR)
+			while (write(sock, &tag, 1) < 0 && errno == EINTR)
 				;
 		}
 		while (write(sock, &rep, sizeof(rep)) < 0 && errno == EINTR)
@@ -318,21 +295,45 @@ int privs_drop(struct privs *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The parent's answer tag, with the lent file's descriptor for 'F'
+ * (-1 otherwise). -1 when the parent is gone. */
+static int recv_tag(int sock, char *tag, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { tag, 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (*tag == 'F' && *fd < 0)
+		return -1;
+	if (*tag != 'F' && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 0;
+}
+
 int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 		       const struct report_meta *m, char *err, size_t errlen)
 {
 	struct privs_req req;
 	struct privs_reply rep;
 	struct report_meta mm = *m;
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &req, sizeof(req) };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = cbuf,
-			      .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	int pfd[2], rc = 0;
-	FILE *f;
+	int fd, rc = 0;
+	char tag;
 	size_t got = 0;
 
 	if (!p || p->sock < 0)
@@ -341,40 +342,30 @@ int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 		snprintf(err, errlen, "%.64s...: file name too long", path);
 		return -ENAMETOOLONG;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	/* A larger pipe: fewer switches between this writer and the
-	 * parent's copy for a report of many megabytes (best effort). */
-	(void)fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
-	memset(cbuf, 0, sizeof(cbuf));
 	req.path_len = (uint32_t)strlen(path);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pfd[0], sizeof(int));
-	if (sendmsg(p->sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(req) ||
-	    write(p->sock, path, req.path_len) != (ssize_t)req.path_len) {
+	if (write(p->sock, &req, sizeof(req)) != (ssize_t)sizeof(req) ||
+	    write(p->sock, path, req.path_len) != (ssize_t)req.path_len ||
+	    recv_tag(p->sock, &tag, &fd) < 0) {
 		snprintf(err, errlen, "%s: snapshot writer gone", path);
-		close(pfd[0]);
-		close(pfd[1]);
 		return -EPIPE;
 	}
-	close(pfd[0]);
-	f = fdopen(pfd[1], "w");
-	if (!f) {
-		close(pfd[1]);
-	} else {
-		mm.path = path;
-		rc = report_write(f, report_format_for(path), s, &mm);
-		if (fclose(f) != 0 && rc == 0)
-			rc = -EIO;
-	}
-	{
-		char commit = f && rc == 0 ? 'C' : 'A';
+	if (tag == 'F') {
+		/* the parent's temporary file, written straight into */
+		FILE *f = fdopen(fd, "w");
+		char commit;
 
+		if (!f) {
+			close(fd);
+			rc = -ENOMEM;
+		} else {
+			mm.path = path;
+			rc = report_write(f, report_format_for(path), s, &mm);
+			if (rc == -EIO && errno)
+				rc = -errno; /* say, no space left */
+			if (fclose(f) != 0 && rc == 0)
+				rc = errno ? -errno : -EIO;
+		}
+		commit = rc == 0 ? 'C' : 'A';
 		if (write(p->sock, &commit, 1) != 1) {
 			snprintf(err, errlen, "%s: snapshot writer gone", path);
 			return -EPIPE;
@@ -391,14 +382,14 @@ int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 		}
 		got += (size_t)n;
 	}
+	if (rc) { /* our own write failed: its reason, not the abort's */
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
 	if (rep.rc) {
 		rep.err[sizeof(rep.err) - 1] = '\0';
 		snprintf(err, errlen, "%s", rep.err);
 		return rep.rc;
-	}
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		return rc;
 	}
 	return 0;
 }

@@ -59,6 +59,7 @@ struct ob_writer {
 	size_t len[OB_NBUF];
 	uint64_t head, tail; /* chunks handed over, written */
 	int quit;
+	int err; /* the writer's first write error (errno) */
 	FILE *out, *tee;
 };
 struct ob {
@@ -67,12 +68,17 @@ struct ob {
 	size_t n;
 	char *buf; /* OB_SIZE bytes: @own or a writer's chunk */
 	struct ob_writer *w;
+	int err; /* the first write error (errno) */
 	char own[OB_SIZE];
 };
 
-static void ob_write_out(FILE *out, FILE *tee, const void *p, size_t len)
+/* Write to @out and the tee; the first failure's errno (say ENOSPC) in
+ * *@err, which is per thread and would be lost with the writer's. */
+static void ob_write_out(FILE *out, FILE *tee, const void *p, size_t len,
+			 int *err)
 {
-	fwrite(p, 1, len, out);
+	if (fwrite(p, 1, len, out) != len && !*err)
+		*err = errno ? errno : EIO;
 	if (tee)
 		fwrite(p, 1, len, tee);
 }
@@ -91,7 +97,8 @@ static void *ob_writer_main(void *arg)
 			break;
 		i = w->tail % OB_NBUF;
 		pthread_mutex_unlock(&w->lock);
-		ob_write_out(w->out, w->tee, w->mem + i * OB_SIZE, w->len[i]);
+		ob_write_out(w->out, w->tee, w->mem + i * OB_SIZE, w->len[i],
+			     &w->err);
 		pthread_mutex_lock(&w->lock);
 		w->tail++;
 		pthread_cond_broadcast(&w->cv);
@@ -156,6 +163,8 @@ static void ob_writer_stop(struct ob *o)
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->tid, NULL);
+	if (w->err && !o->err)
+		o->err = w->err;
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->lock);
 	mem_free_big(w->mem, (size_t)OB_NBUF * OB_SIZE);
@@ -170,7 +179,7 @@ static void ob_emit(struct ob *o, const void *p, size_t len)
 {
 	if (o->w) /* keep the order: what the writer holds goes first */
 		ob_writer_stop(o);
-	ob_write_out(o->out, o->tee, p, len);
+	ob_write_out(o->out, o->tee, p, len, &o->err);
 }
 
 static void ob_flush(struct ob *o)
@@ -180,7 +189,7 @@ static void ob_flush(struct ob *o)
 	if (o->w)
 		ob_hand_over(o);
 	else
-		ob_write_out(o->out, o->tee, o->buf, o->n);
+		ob_write_out(o->out, o->tee, o->buf, o->n, &o->err);
 	o->n = 0;
 }
 
@@ -1000,6 +1009,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	struct row_style st;
 	struct ob *o;
 	size_t nd = 0;
+	int err;
 
 	row_style_init(&st, fmt == REPORT_JSON_ARRAY ? REPORT_JSON : fmt);
 	o = malloc(sizeof(*o));
@@ -1013,6 +1023,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	o->n = 0;
 	o->buf = o->own;
 	o->w = NULL;
+	o->err = 0;
 	if (fmt == REPORT_JSON_ARRAY)
 		ob_putc(o, '[');
 	else if (fmt == REPORT_JSON)
@@ -1050,11 +1061,17 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		if (meta->tee_done)
 			*meta->tee_done = 1;
 	}
+	err = o->err;
 	free(o);
 	mem_free_big(d, dirs_room(s->nrows) * sizeof(*d));
-	if (fflush(out) || ferror(out))
-		return -EIO;
-	return 0;
+	if (fflush(out) && !err)
+		err = errno ? errno : EIO;
+	if (ferror(out) && !err)
+		err = EIO;
+	if (!err)
+		return 0;
+	errno = err; /* the reason, for the caller's line */
+	return -EIO;
 }
 
 /*

@@ -38,7 +38,7 @@ struct report_meta {
  * flow in a deterministic order: bytes descending, then packets
  * descending, then the flow key (flowkey_cmp), then A->B before B->A.
  * @s is not modified. Returns 0, -ENOMEM, or -EIO when a write failed
- * (ferror).
+ * (ferror), with errno set to the first failed write's reason.
  */
 int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		 const struct report_meta *meta);
