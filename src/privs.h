@@ -2,9 +2,11 @@
  * privs.h - dropping privileges, and the privileged snapshot writer.
  *
  * Started as root, pktstat forks before it opens anything: the parent
- * keeps root but does nothing except forward signals and write snapshot
- * files the child streams to it (so a snapshot can still go to a root-
- * owned directory); the child opens the capture sockets and files, then
+ * keeps root but does nothing except forward signals and create snapshot
+ * files (so a snapshot can still go to a root-owned directory): it checks
+ * the path, opens the temporary file, lends its descriptor to the child,
+ * which writes the report into it, and on the child's commit syncs and
+ * renames it; the child opens the capture sockets and files, then
  * drops to -Z USER (default nobody) with no supplementary groups, no
  * capabilities and no_new_privs, and runs everything else. Started
  * without root (file capabilities), the process drops its capabilities
