@@ -65,13 +65,19 @@ static char *render(struct snapshot *s, enum report_format f)
 	return buf;
 }
 
-static void fixture(struct snapshot *s)
+/* An empty snapshot of a capture from t = 1 s, lasting @dur_ns. */
+static void timed_snapshot(struct snapshot *s, uint64_t dur_ns)
 {
 	snapshot_init(s);
 	s->first_ts_ns = 1000000000ull;
-	s->last_ts_ns = 3000000000ull;
+	s->last_ts_ns = s->first_ts_ns + dur_ns;
 	s->start_ns = s->first_ts_ns;
 	s->now_ns = s->last_ts_ns;
+}
+
+static void fixture(struct snapshot *s)
+{
+	timed_snapshot(s, 2000000000ull);
 	add_row(s, KIND_TCP4, 1, 40000, 2, 80, 10, 1000, 5, 500, 1);
 	add_row(s, KIND_UDP4, 3, 53, 4, 5353, 2, 5000, 0, 0, 2);
 	/* same bytes as the TCP A->B direction: order must be by packets,
@@ -285,11 +291,7 @@ Test(report, hand_formatting_matches_printf)
 	char *j, *t, *p;
 	uint64_t x = 88172645463325252ull;
 
-	snapshot_init(&s);
-	s.first_ts_ns = 1000000000ull;
-	s.last_ts_ns = 1000000000ull + 3000000000ull / 7; /* awkward secs */
-	s.start_ns = s.first_ts_ns;
-	s.now_ns = s.last_ts_ns;
+	timed_snapshot(&s, 3000000000ull / 7); /* awkward secs */
 	for (size_t i = 0; i < n; i++) {
 		uint64_t bytes;
 
@@ -387,11 +389,7 @@ Test(report, packets_beyond_32_bits_sort_and_print)
 	struct snapshot s;
 	char *t, *p, line[128];
 
-	snapshot_init(&s);
-	s.first_ts_ns = 1000000000ull;
-	s.last_ts_ns = 2000000000ull;
-	s.start_ns = s.first_ts_ns;
-	s.now_ns = s.last_ts_ns;
+	timed_snapshot(&s, 1000000000ull);
 	for (int i = 0; i < 5; i++)
 		add_row(&s, KIND_UDP4, i + 1, 1000, 9, 53, pk[i], 1 << 20, 0, 0,
 			(uint64_t)i + 1);
@@ -471,11 +469,7 @@ Test(report, long_report_written_in_order)
 	struct report_meta m = meta;
 	FILE *out, *tee;
 
-	snapshot_init(&s);
-	s.first_ts_ns = 1000000000ull;
-	s.last_ts_ns = 3000000000ull;
-	s.start_ns = s.first_ts_ns;
-	s.now_ns = s.last_ts_ns;
+	timed_snapshot(&s, 2000000000ull);
 	for (int i = 0; i < 30000; i++)
 		add_row(&s, KIND_UDP4, i % 250, 1000 + i / 250, 7, 53, 1,
 			100000 + (uint64_t)i * 7 % 30011, 0, 0,
@@ -643,11 +637,7 @@ Test(report, every_field_matches_a_printf_reference)
 		uint64_t x = 0x9e3779b97f4a7c15ull + t;
 		double secs;
 
-		snapshot_init(&s);
-		s.first_ts_ns = 1000000000ull;
-		s.last_ts_ns = s.first_ts_ns + durations[t];
-		s.start_ns = s.first_ts_ns;
-		s.now_ns = s.last_ts_ns;
+		timed_snapshot(&s, durations[t]);
 		secs = snapshot_duration_ns(&s) / 1e9;
 		for (size_t i = 0; i < n; i++) {
 			int kind = (int)(i % KIND_COUNT);
