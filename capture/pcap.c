@@ -78,10 +78,12 @@ struct pc {
 #define RA_BLOCKS 4
 #define RA_BLOCK (512 * 1024)
 struct ra_rec {
-	uint64_t ts_ns; /* UINT64_MAX: none (a negative time) */
+	uint64_t ts_ns; /* pc_ts_ns */
 	uint32_t caplen, wirelen;
 };
-#define RA_REC_MAX (sizeof(struct ra_rec) + 262144 + 8)
+#define RA_REC_SIZE(caplen) \
+	((sizeof(struct ra_rec) + (caplen) + 7) & ~(size_t)7)
+#define RA_REC_MAX RA_REC_SIZE(262144)
 _Static_assert(RA_REC_MAX <= RA_BLOCK, "a block holds any record");
 
 struct pc_ra {
@@ -342,6 +344,25 @@ static int pc_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 	return rc;
 }
 
+/* A record's time in ns since the epoch; 0 for a negative one. */
+static uint64_t pc_ts_ns(const struct pc *pc, const struct pcap_pkthdr *ph)
+{
+	if (ph->ts.tv_sec < 0 || ph->ts.tv_usec < 0)
+		return 0;
+	return (uint64_t)ph->ts.tv_sec * 1000000000u +
+	       (uint64_t)ph->ts.tv_usec * (pc->nano ? 1 : 1000);
+}
+
+/* Wake whoever polls the eventfd @fd. */
+static void efd_poke(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already non-zero, a wake pends */
+	}
+}
+
 static void pc_callback(u_char *u, const struct pcap_pkthdr *ph,
 			const u_char *bytes)
 {
@@ -355,9 +376,7 @@ static void pc_callback(u_char *u, const struct pcap_pkthdr *ph,
 		.ifindex = 0,
 	};
 
-	if (ph->ts.tv_sec >= 0 && ph->ts.tv_usec >= 0)
-		pkt.ts_ns = (uint64_t)ph->ts.tv_sec * 1000000000u +
-			    (uint64_t)ph->ts.tv_usec * (c->pc->nano ? 1 : 1000);
+	pkt.ts_ns = pc_ts_ns(c->pc, ph);
 	c->delivered++;
 	c->cb(c->user, &pkt);
 }
@@ -468,25 +487,28 @@ static int pc_dispatch_live(struct pc *pc, struct pc_ctx *ctx, int timeout_ms,
 
 /* ---- read-ahead of files ------------------------------------------------ */
 
+/* The block being filled is dispatch's now. Under ra->lock. */
+static void ra_publish(struct pc_ra *ra)
+{
+	ra->used[ra->head % RA_BLOCKS] = ra->fill;
+	ra->head++;
+}
+
 /* Hand the block being filled over to dispatch and take the next free
  * one, waiting for it. 0, or 1 if close asked the reader to stop. */
 static int ra_next_block(struct pc_ra *ra)
 {
-	uint64_t one = 1;
 	int stop;
 
 	pthread_mutex_lock(&ra->lock);
-	ra->used[ra->head % RA_BLOCKS] = ra->fill;
-	ra->head++;
+	ra_publish(ra);
 	while (ra->head - ra->tail == RA_BLOCKS && !ra->stop)
 		pthread_cond_wait(&ra->freed, &ra->lock);
 	stop = ra->stop;
 	ra->blk = ra->mem + (ra->head % RA_BLOCKS) * RA_BLOCK;
 	ra->fill = 0;
 	pthread_mutex_unlock(&ra->lock);
-	if (write(ra->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: dispatch has one to read */
-	}
+	efd_poke(ra->efd);
 	return stop;
 }
 
@@ -496,16 +518,13 @@ static void ra_callback(u_char *u, const struct pcap_pkthdr *ph,
 {
 	struct pc *pc = (struct pc *)u;
 	struct pc_ra *ra = pc->ra;
-	size_t need = (sizeof(struct ra_rec) + ph->caplen + 7) & ~(size_t)7;
-	struct ra_rec rec = { UINT64_MAX, ph->caplen, ph->len };
+	size_t need = RA_REC_SIZE(ph->caplen);
+	struct ra_rec rec = { pc_ts_ns(pc, ph), ph->caplen, ph->len };
 
 	if (ra->fill + need > RA_BLOCK && ra_next_block(ra)) {
 		pcap_breakloop(pc->p);
 		return;
 	}
-	if (ph->ts.tv_sec >= 0 && ph->ts.tv_usec >= 0)
-		rec.ts_ns = (uint64_t)ph->ts.tv_sec * 1000000000u +
-			    (uint64_t)ph->ts.tv_usec * (pc->nano ? 1 : 1000);
 	memcpy(ra->blk + ra->fill, &rec, sizeof(rec));
 	memcpy(ra->blk + ra->fill + sizeof(rec), bytes, ph->caplen);
 	ra->fill += need;
@@ -516,7 +535,6 @@ static void *ra_main(void *arg)
 {
 	struct pc *pc = arg;
 	struct pc_ra *ra = pc->ra;
-	uint64_t one = 1;
 	int n, stop;
 
 	ra->blk = ra->mem;
@@ -538,15 +556,11 @@ static void *ra_main(void *arg)
 	/* the end (0), a read error, or a stop: the last, partial block,
 	 * then the verdict */
 	pthread_mutex_lock(&ra->lock);
-	if (ra->fill) {
-		ra->used[ra->head % RA_BLOCKS] = ra->fill;
-		ra->head++;
-	}
+	if (ra->fill)
+		ra_publish(ra);
 	ra->done = n == PCAP_ERROR ? -1 : 1;
 	pthread_mutex_unlock(&ra->lock);
-	if (write(ra->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: dispatch has one to read */
-	}
+	efd_poke(ra->efd);
 	return NULL;
 }
 
@@ -652,10 +666,10 @@ static int ra_dispatch(struct pc *pc, struct pc_ctx *ctx, int timeout_ms,
 		memcpy(&rec, blk, sizeof(rec));
 		pkt.caplen = rec.caplen;
 		pkt.wirelen = rec.wirelen;
-		pkt.ts_ns = rec.ts_ns == UINT64_MAX ? 0 : rec.ts_ns;
+		pkt.ts_ns = rec.ts_ns;
 		ctx->delivered++;
 		ctx->cb(ctx->user, &pkt);
-		blk += (sizeof(rec) + rec.caplen + 7) & ~(size_t)7;
+		blk += RA_REC_SIZE(rec.caplen);
 	}
 	__atomic_fetch_add(&pc->received, ctx->delivered, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&ra->lock);
@@ -693,7 +707,6 @@ static int pc_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 static void pc_wakeup(struct cap_handle *h)
 {
 	struct pc *pc = pc_of(h);
-	uint64_t one = 1;
 
 	if (!pc->live) {
 		struct pc_ra *ra = __atomic_load_n(&pc->ra, __ATOMIC_ACQUIRE);
@@ -701,9 +714,7 @@ static void pc_wakeup(struct cap_handle *h)
 		if (ra) {
 			/* dispatch waits on the eventfd */
 			__atomic_store_n(&ra->wake, 1, __ATOMIC_RELEASE);
-			if (write(ra->efd, &one, sizeof(one)) < 0) {
-				/* EAGAIN: a wake already pends */
-			}
+			efd_poke(ra->efd);
 			return;
 		}
 		/* Not started (or never will): the next dispatch returns
@@ -714,9 +725,7 @@ static void pc_wakeup(struct cap_handle *h)
 		pcap_breakloop(pc->p);
 		return;
 	}
-	if (write(pc->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is already non-zero, a wake pends. */
-	}
+	efd_poke(pc->efd);
 }
 
 static int pc_stats(struct cap_handle *h, struct cap_stats *st)
