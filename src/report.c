@@ -16,7 +16,7 @@
  * separators and texts (about 1,000 instructions a JSON row), and the
  * sort compares integers first. A long report is written by a thread of
  * its own (struct ob_writer) while the rows are formatted: the kernel's
- * copies of megabytes into the file and the snapshot pipe run on the
+ * copies of megabytes into stdout and the snapshot file run on the
  * other core.
  */
 #include "report.h"
