@@ -13,7 +13,8 @@ DESTDIR ?=
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man/man1
 
-PKGS = libpcap liburcu liburcu-cds ncursesw libxxhash libcap-ng
+PKGS = libpcap liburcu liburcu-cds ncursesw libxxhash libcap-ng libbpf \
+	libmicrohttpd libfixbuf
 PKG_CONFIG ?= pkg-config
 
 CC ?= cc
@@ -148,7 +149,9 @@ build-tests: $(BIN) $(TEST_BINS) $(GEN_BINS) $(STRESS_BINS) $(SHIM_LIBS) \
 DEB_PKGS = build-essential pkg-config clang libclang-rt-dev clang-format \
 	libpcap-dev liburcu-dev libncurses-dev libxxhash-dev libcap-ng-dev \
 	libcriterion-dev tcpdump tshark tmux iproute2 jq \
-	netsniff-ng pktstat iftop valgrind tcpstat time
+	netsniff-ng pktstat iftop valgrind tcpstat time \
+	libbpf-dev bpftool libelf-dev zlib1g-dev libmicrohttpd-dev libfixbuf-dev \
+	prometheus nfdump iperf3 openssl dnsutils
 
 deps:
 	@bash tools/deps.sh $(DEB_PKGS)
