@@ -14,7 +14,7 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man/man1
 
 PKGS = libpcap liburcu liburcu-cds ncursesw libxxhash libcap-ng libbpf \
-	libmicrohttpd libfixbuf
+	libmicrohttpd libfixbuf jansson
 PKG_CONFIG ?= pkg-config
 
 CC ?= cc
@@ -151,7 +151,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-dev clang-format \
 	libcriterion-dev tcpdump tshark tmux iproute2 jq \
 	netsniff-ng pktstat iftop valgrind tcpstat time \
 	libbpf-dev bpftool libelf-dev zlib1g-dev libmicrohttpd-dev libfixbuf-dev \
-	prometheus nfdump iperf3 openssl dnsutils
+	prometheus nfdump iperf3 openssl dnsutils libjansson-dev
 
 deps:
 	@bash tools/deps.sh $(DEB_PKGS)

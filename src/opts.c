@@ -33,6 +33,7 @@ enum {
 	OPT_DUMB_BANDWIDTH,
 	OPT_LINK,
 	OPT_RELATIVE,
+	OPT_DIFF,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -50,6 +51,8 @@ static const struct opts_def opts_defs[] = {
 	{ "filter", 1, 'f', "EXPR", "BPF capture filter (or trailing args)" },
 	{ "read", 1, 'r', "FILE", "read a pcap/pcapng file ('-' = stdin)" },
 	{ "json", 0, 'j', NULL, "report in JSON" },
+	{ "diff", 0, OPT_DIFF, NULL,
+	  "compare two snapshots: --diff OLD.json NEW.json" },
 	{ "timeout", 1, 't', "DURATION", "stop after DURATION (10m0s, 30s)" },
 	{ "interval", 1, 'l', "DURATION", "print a report every DURATION" },
 	{ "snaplen", 1, 's', "BYTES", "capture length (<= 0: 65535)" },
@@ -511,6 +514,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		case OPT_LINK:
 			o->link_bytes = 1;
 			break;
+		case OPT_DIFF:
+			o->diff = 1;
+			break;
 		case OPT_RELATIVE: {
 			char *end;
 
@@ -558,6 +564,18 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			       "-j: not available with tcpstat output (-o, "
 			       "--accounting, --bandwidth)%s%s",
 			       "", "");
+	}
+	if (o->diff) {
+		if (argc - optind != 2 || filter_arg) {
+			opts_free(o);
+			return set_err(err, errlen,
+				       "--diff: needs two snapshot files, "
+				       "OLD.json NEW.json%s%s",
+				       "", "");
+		}
+		o->diff_old = argv[optind];
+		o->diff_new = argv[optind + 1];
+		optind = argc;
 	}
 	if (optind < argc) {
 		if (filter_arg) {

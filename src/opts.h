@@ -93,8 +93,10 @@ struct opts {
 	uint64_t seconds_ns;  /* --seconds */
 	double bandwidth_bps; /* --bandwidth / --dumb-bandwidth */
 	double relative_s;    /* --relative */
-	int version;	      /* --version */
-	int help;	      /* -h / -? / --help */
+	int diff;	      /* --diff OLD NEW */
+	const char *diff_old, *diff_new;
+	int version; /* --version */
+	int help;    /* -h / -? / --help */
 };
 
 /* Exit status for usage errors (bad flag or value). */

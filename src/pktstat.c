@@ -11,6 +11,7 @@
  * UI) -> snapshot file and report -> the flow table left to the kernel.
  */
 #include "pktstat.h"
+#include "diff.h"
 
 #include <errno.h>
 #include <curses.h>
@@ -842,6 +843,14 @@ int pktstat_main(int argc, char **argv)
 		printf("pktstat %s\n", PKTSTAT_VERSION);
 		opts_free(&run.o);
 		return 0;
+	}
+	if (run.o.diff) {
+		rc = diff_files(run.o.diff_old, run.o.diff_new, run.o.json, 0,
+				stdout, err, sizeof(err));
+		opts_free(&run.o);
+		if (rc)
+			say(err);
+		return rc ? 1 : 0;
 	}
 	run.filter = strdup(run.o.filter ? run.o.filter : "");
 	if (run.o.snapshot_path) {
