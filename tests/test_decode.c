@@ -1733,6 +1733,13 @@ Test(decode, tcpdump_corpus, .timeout = 300)
 	struct dirent *de;
 	DIR *dir = open_corpus(dirpath, sizeof(dirpath));
 
+	/* The corpus sits beside the CI checkout only; CI must run this. */
+	if (!dir && !getenv("CI")) {
+		cr_log_warn(
+			"SKIP decode::tcpdump_corpus: no corpus at "
+			"../shared/pcaps/tcpdump-tests nor $PKTSTAT_CORPUS");
+		cr_skip_test();
+	}
 	cr_assert_not_null(dir,
 			   "corpus not found: ../shared/pcaps/tcpdump-tests "
 			   "(from %s) nor $PKTSTAT_CORPUS",

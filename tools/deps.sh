@@ -13,7 +13,7 @@ for p in "$@"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-	echo "pktstat: missing packages: ${missing[*]}; run 'sudo make deps'" >&2
+	echo "pktstat: missing packages: ${missing[*]}; run 'make deps' as root, or with sudo" >&2
 	exit 1
 fi
 echo "deps: installing ${missing[*]}"

@@ -4,8 +4,7 @@
 # type (or unreadable-file) error; never a crash. Under the ASan build any
 # sanitizer report fails the file (halt_on_error + exit code 99).
 . "$(dirname "$0")/lib.sh"
-CORPUS=${PKTSTAT_CORPUS:-../shared/pcaps/tcpdump-tests}
-[ -d "$CORPUS" ] || { not_ok "corpus directory $CORPUS exists"; finish; exit 1; }
+need_corpus
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:exitcode=99:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:exitcode=99:print_stacktrace=1}
 n=0; clean=0; unsupported=0; bad=0

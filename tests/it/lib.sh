@@ -41,9 +41,20 @@ need_root() {
 		if [ -n "${CI:-}" ]; then
 			echo "not ok - $(basename "$0") needs root and CI runs as root"; exit 1
 		fi
-		echo "# SKIP $(basename "$0"): needs root (network namespaces); run 'sudo make test'"
+		echo "# SKIP $(basename "$0"): needs root (network namespaces); run make test as root, or with sudo"
 		exit 0
 	fi
+}
+# The capture corpus (STYLE.md) lives beside the CI checkout only: a fresh
+# clone elsewhere skips the scripts that replay it, with one line; CI fails.
+CORPUS=${PKTSTAT_CORPUS:-../shared/pcaps/tcpdump-tests}
+need_corpus() {
+	[ -d "$CORPUS" ] && return 0
+	if [ -n "${CI:-}" ]; then
+		echo "not ok - $(basename "$0") needs the corpus $CORPUS and CI has it"; exit 1
+	fi
+	echo "# SKIP $(basename "$0"): no capture corpus at $CORPUS (set PKTSTAT_CORPUS)"
+	exit 0
 }
 # canonical lines from pktstat -j output (see tests/gen/mkpcap.c)
 json_canon() {

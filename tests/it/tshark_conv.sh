@@ -11,7 +11,7 @@
 # fragment under its protocol; tshark counts inner layers and only
 # reassembled fragments.
 . "$(dirname "$0")/lib.sh"
-CORPUS=${PKTSTAT_CORPUS:-../shared/pcaps/tcpdump-tests}
+need_corpus
 nfiles=0; nconv=0
 while read -r name; do
 	f=$CORPUS/$name
