@@ -277,9 +277,9 @@ static char *put_port(char *p, unsigned int v)
  * longest run of two or more zero groups (the first of equal runs)
  * becomes "::", hex in lower case without leading zeros, and the
  * IPv4-compatible (::a.b.c.d, not ::1 or ::0.0.0.1) and IPv4-mapped
- * (::ffff:a.b.c.d) forms end in dotted quad. By hand: inet_ntop formats
- * each group with sprintf, ~5,000 instructions an address, and a report
- * prints millions of them. tests/test_flowkey.c compares the two. May
+ * (::ffff:a.b.c.d) forms end in dotted quad. By hand because inet_ntop
+ * formats each group with sprintf and a report prints millions of
+ * addresses. tests/test_flowkey.c compares the two. May
  * scribble on 4 bytes past the end (put_v4).
  */
 /* One 16-bit group in hex without leading zeros at @p (1 to 4 digits,

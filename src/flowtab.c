@@ -115,7 +115,7 @@ enum { FLOW_FREE, FLOW_LIVE, FLOW_DEAD };
 /*
  * Every live flow, in memory order (the arena chunks), not cds_lfht's
  * hash order: the hardware prefetcher follows this walk, where the hash
- * order cost a cache miss per flow (300 ns a flow at 1M flows). Caller
+ * order costs a cache miss per flow. Caller
  * holds rcu_read_lock; @ci and @i are size_t scratch. A `break` leaves
  * only the inner loop: use goto.
  */

@@ -32,10 +32,10 @@ static inline void mem_advise_huge(void *p, size_t len)
 /*
  * mem_alloc_big - @size zeroed bytes. Large regions are mapped 2 MiB-aligned
  * with transparent huge pages advised before they are touched, and with
- * @populate faulted in at once (MADV_POPULATE_WRITE): a page fault costs
- * 10-20 us on the virtual machines this runs on, so a buffer of megabytes
- * touched 4 KiB at a time costs tens of milliseconds - for the arena, most
- * of the time of creating its flows, and at exit most of the stop time.
+ * @populate faulted in at once (MADV_POPULATE_WRITE): page faults are
+ * dear (most of all in virtual machines), and a buffer of megabytes
+ * touched 4 KiB at a time would take one per page - for the arena while
+ * creating its flows, and at exit during the stop.
  * Huge pages also spare TLB misses and make freeing quick. NULL on
  * failure. Free with mem_free_big and the same @size.
  */

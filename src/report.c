@@ -10,11 +10,10 @@
  * Speed matters here: the final report is on the exit path (the stop-time
  * target) and is most of the work of `-r` on a file with many flows. Rows
  * are built in a private buffer with hand-written number formatting
- * (stdio's per-field formatting cost ~35,000 instructions per flow), each
- * side's text is formatted once per row direction, one writer goes
- * straight through a row's fields with fixed-size copies of padded
- * separators and texts (about 1,000 instructions a JSON row), and the
- * sort compares integers first. A long report is written by a thread of
+ * (stdio's per-field formatting would dominate), each side's text is
+ * formatted once per row direction, one writer goes straight through a
+ * row's fields with fixed-size copies of padded separators and texts, and
+ * the sort compares integers first. A long report is written by a thread of
  * its own (struct ob_writer) while the rows are formatted: the kernel's
  * copies of megabytes into stdout and the snapshot file run on the
  * other core.
