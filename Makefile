@@ -25,7 +25,7 @@ B = build/$(VARIANT)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 BASE_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-DPKTSTAT_VERSION='"$(VERSION)"' -MMD -MP -I. -Isrc
+	-DPKTSTAT_VERSION='"$(VERSION)"' -MMD -MP -I. -Isrc -I$(BPF_OUT)
 OPT_release = -O2 -g
 OPT_asan = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
@@ -56,6 +56,48 @@ TEST_SRCS = $(wildcard tests/test_*.c)
 TEST_BINS = $(TEST_SRCS:%.c=$(B)/%)
 
 all: $(BIN)
+
+# ---- eBPF programs (libbpf-bootstrap's layout) ---------------------------
+# Every bpf/NAME.bpf.c is compiled once (whatever the VARIANT) with clang
+# -target bpf, CO-RE against build/vmlinux.h (the running kernel's BTF,
+# dumped by bpftool), into build/bpf/NAME.bpf.o; bpftool turns that into
+# the skeleton build/bpf/NAME.skel.h (struct NAME_bpf, NAME_bpf__open ...)
+# that its userspace loader includes as "NAME.skel.h". A new bpf/*.bpf.c
+# gets its skeleton by existing: every userspace object waits for all
+# skeletons (order-only), and -MMD records which one it really includes.
+# BPF-side headers shared with userspace sit in bpf/ (plain __u* types).
+BPF_CLANG ?= clang
+BPFTOOL ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_OUT = build/bpf
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+BPF_SRCS = $(wildcard bpf/*.bpf.c)
+BPF_OBJS = $(BPF_SRCS:bpf/%.bpf.c=$(BPF_OUT)/%.bpf.o)
+BPF_SKELS = $(BPF_SRCS:bpf/%.bpf.c=$(BPF_OUT)/%.skel.h)
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) \
+	-Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP \
+	-Ibuild -Ibpf
+
+build/vmlinux.h:
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BTF     $@")
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && \
+		mv $@.tmp $@
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c build/vmlinux.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)$(BPF_CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+$(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && \
+		mv $@.tmp $@
+
+bpf: $(BPF_SKELS)
+
+.SECONDARY: $(BPF_OBJS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -181,10 +223,10 @@ man-keys: $(B)/tests/stress/keysman
 	$(Q)awk -v gen="$$($(B)/tests/stress/keysman)" '/KEYS-BEGIN/ {print; print gen; skip=1; next} /KEYS-END/ {skip=0} !skip' pktstat.1 > pktstat.1.tmp && mv pktstat.1.tmp pktstat.1
 
 fmt:
-	clang-format -i $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c)
+	clang-format -i $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c bpf/*.[ch])
 
 fmt-check:
-	@clang-format --dry-run --Werror $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c) && echo "fmt-check: ok"
+	@clang-format --dry-run --Werror $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c bpf/*.[ch]) && echo "fmt-check: ok"
 
 # ---- fuzzing (fuzz/README) ---------------------------------------------
 # make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=1] [FUZZ_TARGETS="fuzz_decode ..."]:
@@ -245,7 +287,11 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps run test asan tsan check-unit fmt fmt-check install \
+.PHONY: all bpf deps run test asan tsan check-unit fmt fmt-check install \
 	uninstall clean build-tests
+
+# Userspace objects wait for the skeletons (see "eBPF programs" above).
+$(CORE_OBJS) $(B)/src/main.o $(TEST_SRCS:%.c=$(B)/%.o) \
+	$(patsubst %,$(B)/%.o,$(FUZZ_DEPS)): | $(BPF_SKELS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

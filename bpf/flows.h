@@ -1,0 +1,91 @@
+/*
+ * flows.h - what bpf/flows.bpf.c and its loader (capture/ebpf.c) share:
+ * map keys and values, counter slots, the constants the BPF side cannot
+ * take from src/ (it sees only vmlinux.h). Plain __u* types so that both
+ * sides compile it; the loader checks with _Static_assert that every
+ * value here equals its twin in src/decode.h and src/flowkey.h.
+ */
+#ifndef PKTSTAT_BPF_FLOWS_H
+#define PKTSTAT_BPF_FLOWS_H
+
+/* Flow key: byte for byte struct flow_key (src/flowkey.h), 40 bytes. */
+struct fl_key {
+	__u8 a[16], b[16];
+	__u16 aport, bport;
+	__u16 vlan;
+	__u8 kind;
+	__u8 ipproto;
+};
+
+/* One flow's counts on one CPU since its map entry was created. Times
+ * are CLOCK_MONOTONIC ns (bpf_ktime_get_ns); 0 = no packet on this CPU. */
+struct fl_val {
+	__u64 pkts[2], bytes[2];
+	__u64 first_ns, last_ns;
+};
+
+/* Per-protocol counts of packets whose flow found its map full. */
+struct fl_ctr {
+	__u64 pkts, bytes;
+};
+
+/* enum dec_kind and enum dec_err (src/decode.h). */
+#define FL_KIND_TCP4 0
+#define FL_KIND_UDP4 1
+#define FL_KIND_ICMP4 2
+#define FL_KIND_IP4 3
+#define FL_KIND_TCP6 4
+#define FL_KIND_UDP6 5
+#define FL_KIND_ICMP6 6
+#define FL_KIND_IP6 7
+#define FL_KIND_ARP 8
+#define FL_KIND_OTHER 9
+#define FL_KIND_COUNT 10
+
+#define FL_ERR_LINK 1
+#define FL_ERR_VLAN_DEPTH 2
+#define FL_ERR_IP4_TRUNC 3
+#define FL_ERR_IP4_BAD 4
+#define FL_ERR_IP6_TRUNC 5
+#define FL_ERR_IP6_EXT 6
+#define FL_ERR_L4_TRUNC 7
+#define FL_ERR_ARP 8
+#define FL_ERR_COUNT 9
+
+#define FL_MAX_VLAN 4	  /* DEC_MAX_VLAN */
+#define FL_MAX_IP6_EXT 16 /* DEC_MAX_IP6_EXT */
+
+/*
+ * Slots of the per-CPU counter array "cnt". 0 .. FL_ERR_COUNT-1 count
+ * malformed packets by reason (slot 0 unused); the rest are the loss line.
+ */
+#define FL_CNT_MAP_FULL (FL_ERR_COUNT + 0) /* packets sent to overflow */
+#define FL_CNT_PROG_ERR (FL_ERR_COUNT + 1) /* a helper failed: see below */
+#define FL_CNT_FILTERED (FL_ERR_COUNT + 2) /* rejected by the filter */
+#define FL_CNT_COUNT (FL_ERR_COUNT + 3)
+
+/* Link layer of the attached device (rodata cfg_link). */
+#define FL_LINK_ETH 0 /* Ethernet header at offset 0 */
+#define FL_LINK_RAW 1 /* an IP header at offset 0 (tun, wireguard) */
+
+/* Slots of the program array "jmp": the capture filter (absent: count
+ * everything) and the counting program it jumps to on accept. */
+#define FL_JMP_FILTER 0
+#define FL_JMP_COUNT 1
+#define FL_JMP_SLOTS 2
+
+/*
+ * The drain handshake (capture/ebpf.c): per CPU, the counting program
+ * bumps enter (a full barrier) before it reads gen and exit after its last
+ * map write. The loader flips gen, then waits until each CPU's exit has
+ * reached the enter it read after the flip: from then on no program
+ * writes the map of the old generation, which the loader reads whole and
+ * empties. One cache line per CPU.
+ */
+#define FL_MAX_CPUS 1024
+struct fl_cpu {
+	__u64 enter, exit;
+	__u64 pad[6];
+};
+
+#endif
