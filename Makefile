@@ -135,6 +135,7 @@ DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
 DEPS_test_counters = src/counters
 DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
+DEPS_test_group = src/group src/flowkey src/decode
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/mem \
 	src/tcpstat src/counters \

@@ -1,0 +1,70 @@
+/*
+ * group.h - aggregate flows into groups: by host, network, service port,
+ * protocol or VLAN (the table's `g` key and --group-by).
+ *
+ * A group's counts are the exact sums of its flows' counts. A flow counts
+ * toward the groups of both its endpoints for the keys that have two
+ * (host, network), once when both endpoints fall in the same group: each
+ * group's figures are exact, and traffic between two groups is in both. Sent ("tx") is what the group's side sent,
+ * received ("rx") what it received; for protocol and VLAN groups, which
+ * have no side, tx is A->B and rx is B->A.
+ *
+ * Pure: one thread owns a group set; no locks, no I/O.
+ */
+#ifndef PKTSTAT_GROUP_H
+#define PKTSTAT_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flowtab.h"
+
+enum group_by {
+	GROUP_FLOW, /* no grouping: one row per flow */
+	GROUP_HOST,
+	GROUP_NET,  /* address prefix, /24 and /64 unless told */
+	GROUP_PORT, /* service: the lower port of TCP/UDP flows */
+	GROUP_PROTO,
+	GROUP_VLAN,
+	GROUP_COUNT
+};
+
+#define GROUP_LABEL_MAX 64
+
+struct group_row {
+	char label[GROUP_LABEL_MAX]; /* "10.0.0.1", "10.0.0.0/24", "TCP/443" */
+	uint64_t pkts[2];	     /* [0] sent by the group, [1] received */
+	uint64_t bytes[2];
+	uint64_t flows;		    /* flows that count toward it */
+	uint64_t first_ns, last_ns; /* packet time, over its flows */
+};
+
+struct group_set;
+
+/* "flow", "host", "net", "port", "proto", "vlan" (also used by the UI). */
+const char *group_name(enum group_by by);
+
+/* Parse a name as above into @by: 0 or -EINVAL. */
+int group_parse(const char *s, enum group_by *by);
+
+/* Parse "--group-prefix V4,V6" ("16,48"; either may be empty): 0 or
+ * -EINVAL (V4 in 0..32, V6 in 0..128). */
+int group_parse_prefix(const char *s, int *v4, int *v6);
+
+/*
+ * group_new - an empty set aggregating by @by (not GROUP_FLOW) with the
+ * given prefix lengths for GROUP_NET. NULL when out of memory.
+ */
+struct group_set *group_new(enum group_by by, int v4_prefix, int v6_prefix);
+
+/* Add one flow's counts to its group(s). 0, or -ENOMEM: no count of the
+ * flow was added (a new group may stay behind, empty). */
+int group_add(struct group_set *g, const struct flowtab_row *row);
+
+/* The groups so far, in the order they were first seen; valid until the
+ * next group_add or group_free. */
+const struct group_row *group_rows(const struct group_set *g, size_t *n);
+
+void group_free(struct group_set *g);
+
+#endif

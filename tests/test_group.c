@@ -1,0 +1,184 @@
+/* test_group.c - flows aggregated by host, network, port, protocol, VLAN. */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flowkey.h"
+#include "group.h"
+
+/* A flow between two IPv4 hosts (A must be the smaller, as flowkey makes
+ * it) with @ab/@ba packets of 100 bytes each way. */
+static struct flowtab_row flow4(int kind, const char *a, const char *b,
+				int aport, int bport, int vlan, int ab, int ba)
+{
+	struct flowtab_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.key.kind = (uint8_t)kind;
+	cr_assert_eq(inet_pton(AF_INET, a, r.key.a), 1);
+	cr_assert_eq(inet_pton(AF_INET, b, r.key.b), 1);
+	r.key.aport = (uint16_t)aport;
+	r.key.bport = (uint16_t)bport;
+	r.key.vlan = (uint16_t)vlan;
+	r.pkts[FLOW_DIR_AB] = (uint64_t)ab;
+	r.pkts[FLOW_DIR_BA] = (uint64_t)ba;
+	r.bytes[FLOW_DIR_AB] = 100u * (uint64_t)ab;
+	r.bytes[FLOW_DIR_BA] = 100u * (uint64_t)ba;
+	r.first_ns = 1000;
+	r.last_ns = 2000;
+	return r;
+}
+
+static const struct group_row *find(struct group_set *g, const char *label)
+{
+	size_t n;
+	const struct group_row *rows = group_rows(g, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].label, label))
+			return &rows[i];
+	return NULL;
+}
+
+Test(group, host_counts_both_endpoints_with_tx_and_rx)
+{
+	struct group_set *g = group_new(GROUP_HOST, 24, 64);
+	struct flowtab_row r1 =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.2", 40000, 80, 0, 3, 5);
+	struct flowtab_row r2 =
+		flow4(KIND_UDP4, "10.0.0.1", "10.0.1.9", 53, 5353, 0, 7, 11);
+	const struct group_row *h;
+	size_t n;
+
+	cr_assert(g);
+	cr_assert_eq(group_add(g, &r1), 0);
+	cr_assert_eq(group_add(g, &r2), 0);
+	group_rows(g, &n);
+	cr_assert_eq(n, 3);
+	h = find(g, "10.0.0.1");
+	cr_assert(h);
+	cr_assert_eq(h->pkts[0], 3 + 7); /* sent */
+	cr_assert_eq(h->pkts[1], 5 + 11);
+	cr_assert_eq(h->bytes[0], 1000);
+	cr_assert_eq(h->flows, 2);
+	h = find(g, "10.0.1.9");
+	cr_assert(h);
+	cr_assert_eq(h->pkts[0], 11);
+	cr_assert_eq(h->pkts[1], 7);
+	group_free(g);
+}
+
+Test(group, net_prefix_and_port_service)
+{
+	struct group_set *g = group_new(GROUP_NET, 16, 48);
+	struct flowtab_row r1 =
+		flow4(KIND_TCP4, "10.1.2.3", "10.1.9.9", 80, 40000, 0, 2, 4);
+	struct flowtab_row r2 = flow4(KIND_TCP4, "10.1.2.3", "192.168.7.1",
+				      40001, 443, 0, 1, 1);
+	const struct group_row *h;
+
+	cr_assert_eq(group_add(g, &r1), 0);
+	cr_assert_eq(group_add(g, &r2), 0);
+	h = find(g, "10.1.0.0/16");
+	cr_assert(h, "10.1.0.0/16 missing");
+	/* r1 lies inside the group: it counts once, not once a side */
+	cr_assert_eq(h->flows, 2);
+	cr_assert_eq(h->pkts[0] + h->pkts[1], 2 + 4 + 1 + 1);
+	cr_assert(find(g, "192.168.0.0/16"));
+	group_free(g);
+
+	g = group_new(GROUP_PORT, 24, 64);
+	cr_assert_eq(group_add(g, &r1), 0);
+	cr_assert_eq(group_add(g, &r2), 0);
+	h = find(g, "TCP/80");
+	cr_assert(h);
+	/* the server (port 80, side A) sent A->B */
+	cr_assert_eq(h->pkts[0], 2);
+	cr_assert_eq(h->pkts[1], 4);
+	h = find(g, "TCP/443");
+	cr_assert(h);
+	cr_assert_eq(h->flows, 1);
+	group_free(g);
+}
+
+Test(group, proto_and_vlan_totals_are_exact)
+{
+	struct group_set *gp = group_new(GROUP_PROTO, 24, 64);
+	struct group_set *gv = group_new(GROUP_VLAN, 24, 64);
+	uint64_t want = 0, got = 0;
+	size_t n;
+
+	for (int i = 0; i < 5000; i++) {
+		char b[32];
+		struct flowtab_row r;
+
+		snprintf(b, sizeof(b), "10.9.%d.%d", i / 250, i % 250 + 1);
+		r = flow4(i % 3 ? KIND_UDP4 : KIND_TCP4, "10.0.0.1", b, 1000,
+			  2000 + i, i % 7, i % 13, i % 5);
+		want += r.pkts[0] + r.pkts[1];
+		cr_assert_eq(group_add(gp, &r), 0);
+		cr_assert_eq(group_add(gv, &r), 0);
+	}
+	const struct group_row *rows = group_rows(gp, &n);
+	cr_assert_eq(n, 2);
+	for (size_t i = 0; i < n; i++)
+		got += rows[i].pkts[0] + rows[i].pkts[1];
+	cr_assert_eq(got, want);
+	rows = group_rows(gv, &n);
+	cr_assert_eq(n, 7); /* untagged + vlans 1..6 */
+	got = 0;
+	for (size_t i = 0; i < n; i++)
+		got += rows[i].pkts[0] + rows[i].pkts[1];
+	cr_assert_eq(got, want);
+	cr_assert(find(gv, "untagged"));
+	cr_assert(find(gv, "vlan 6"));
+	group_free(gp);
+	group_free(gv);
+}
+
+Test(group, many_hosts_grow_the_index)
+{
+	struct group_set *g = group_new(GROUP_HOST, 24, 64);
+	size_t n;
+
+	for (int i = 0; i < 20000; i++) {
+		char a[32];
+		struct flowtab_row r;
+
+		snprintf(a, sizeof(a), "10.%d.%d.%d", i >> 16, (i >> 8) & 255,
+			 i & 255);
+		r = flow4(KIND_UDP4, a, "200.0.0.1", 1, 2, 0, 1, 0);
+		cr_assert_eq(group_add(g, &r), 0);
+	}
+	group_rows(g, &n);
+	cr_assert_eq(n, 20001);
+	cr_assert_eq(find(g, "200.0.0.1")->pkts[1], 20000);
+	cr_assert_eq(find(g, "10.0.78.31")->pkts[0], 1);
+	group_free(g);
+}
+
+Test(group, parse_names_and_prefixes)
+{
+	enum group_by by;
+	int v4 = 24, v6 = 64;
+
+	cr_assert_eq(group_parse("host", &by), 0);
+	cr_assert_eq(by, GROUP_HOST);
+	cr_assert_eq(group_parse("vlan", &by), 0);
+	cr_assert_eq(group_parse("hosts", &by), -EINVAL);
+	cr_assert_str_eq(group_name(GROUP_PORT), "port");
+	cr_assert_eq(group_parse_prefix("16,48", &v4, &v6), 0);
+	cr_assert_eq(v4, 16);
+	cr_assert_eq(v6, 48);
+	cr_assert_eq(group_parse_prefix(",56", &v4, &v6), 0);
+	cr_assert_eq(v4, 16);
+	cr_assert_eq(v6, 56);
+	cr_assert_eq(group_parse_prefix("33", &v4, &v6), -EINVAL);
+	cr_assert_eq(group_parse_prefix("8,129", &v4, &v6), -EINVAL);
+	cr_assert_eq(group_parse_prefix("x", &v4, &v6), -EINVAL);
+	cr_assert_eq(group_parse_prefix("", &v4, &v6), -EINVAL);
+	cr_assert_eq(v4, 16);
+}
