@@ -122,9 +122,9 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 DEPS_test_decode = src/decode
 DEPS_test_flowkey = src/flowkey src/decode
 DEPS_test_flowtab = src/flowtab src/mem src/flowkey src/decode
-DEPS_test_opts = src/opts
+DEPS_test_opts = src/opts src/group src/flowkey src/decode
 DEPS_test_names = src/names
-DEPS_test_report = src/report src/snapshot src/flowkey src/decode \
+DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/mem
 DEPS_test_view = src/view src/snapshot src/flowkey src/decode \
 	ui/columns ui/keys ui/prompt

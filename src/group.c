@@ -242,7 +242,7 @@ static void label_of(const struct group_set *g, const struct flowtab_row *r,
 		if (side)
 			return;
 		if (k->vlan)
-			snprintf(buf, len, "vlan %u", k->vlan);
+			snprintf(buf, len, "%u", k->vlan);
 		else
 			snprintf(buf, len, "untagged");
 		return;

@@ -8,6 +8,7 @@
  * long name.
  */
 #include "opts.h"
+#include "group.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,8 @@ enum {
 	OPT_LINK,
 	OPT_RELATIVE,
 	OPT_DIFF,
+	OPT_GROUP_BY,
+	OPT_GROUP_PREFIX,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -51,6 +54,10 @@ static const struct opts_def opts_defs[] = {
 	{ "filter", 1, 'f', "EXPR", "BPF capture filter (or trailing args)" },
 	{ "read", 1, 'r', "FILE", "read a pcap/pcapng file ('-' = stdin)" },
 	{ "json", 0, 'j', NULL, "report in JSON" },
+	{ "group-by", 1, OPT_GROUP_BY, "KEY",
+	  "report groups: host, net, port, proto or vlan" },
+	{ "group-prefix", 1, OPT_GROUP_PREFIX, "V4,V6",
+	  "network prefix lengths for net groups (24,64)" },
 	{ "diff", 0, OPT_DIFF, NULL,
 	  "compare two snapshots: --diff OLD.json NEW.json" },
 	{ "timeout", 1, 't', "DURATION", "stop after DURATION (10m0s, 30s)" },
@@ -269,6 +276,8 @@ static char *join_args(int n, char **v)
 static void opts_defaults(struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->group_v4_prefix = 24;
+	o->group_v6_prefix = 64;
 	o->snaplen = 65535;
 	o->bufsize_mb = 8;
 	o->promisc = 1;
@@ -516,6 +525,19 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_DIFF:
 			o->diff = 1;
+			break;
+		case OPT_GROUP_BY: {
+			enum group_by by;
+
+			if (group_parse(a, &by))
+				goto bad;
+			o->group_by = (int)by;
+			break;
+		}
+		case OPT_GROUP_PREFIX:
+			if (group_parse_prefix(a, &o->group_v4_prefix,
+					       &o->group_v6_prefix))
+				goto bad;
 			break;
 		case OPT_RELATIVE: {
 			char *end;

@@ -93,7 +93,9 @@ struct opts {
 	uint64_t seconds_ns;  /* --seconds */
 	double bandwidth_bps; /* --bandwidth / --dumb-bandwidth */
 	double relative_s;    /* --relative */
-	int diff;	      /* --diff OLD NEW */
+	int group_by;	      /* --group-by: enum group_by */
+	int group_v4_prefix, group_v6_prefix; /* --group-prefix */
+	int diff;			      /* --diff OLD NEW */
 	const char *diff_old, *diff_new;
 	int version; /* --version */
 	int help;    /* -h / -? / --help */

@@ -309,6 +309,15 @@ static void fill_meta(const struct pktstat *run, struct report_meta *m)
 	m->threads = run->nw;
 }
 
+/* Reports on stdout aggregate as --group-by says; snapshot files keep
+ * every flow (so that --diff can compare them). */
+static void fill_meta_groups(const struct pktstat *run, struct report_meta *m)
+{
+	m->group_by = run->o.group_by;
+	m->group_v4_prefix = run->o.group_v4_prefix;
+	m->group_v6_prefix = run->o.group_v6_prefix;
+}
+
 /* Write @s (taken by the caller) to @path, or the configured path. */
 static int write_snapshot_of(struct pktstat *run, const char *path,
 			     struct snapshot *s, char *written, size_t wlen,
@@ -574,6 +583,7 @@ static int print_report(struct pktstat *run, FILE *out, int json,
 		rc = pktstat_snapshot(run, &s);
 	if (rc == 0) {
 		fill_meta(run, &m);
+		fill_meta_groups(run, &m);
 		rc = report_write(out, json ? REPORT_JSON : REPORT_TEXT,
 				  taken ? taken : &s, &m);
 	}
@@ -636,6 +646,7 @@ static void print_interval(struct pktstat *run)
 	delta.bytes -= prev->bytes;
 	delta.start_ns = prev->now_ns ? prev->now_ns : cur.start_ns;
 	fill_meta(run, &m);
+	fill_meta_groups(run, &m);
 	report_write(stdout, run->o.json ? REPORT_JSON_ARRAY : REPORT_TEXT,
 		     &delta, &m);
 	fflush(stdout);

@@ -19,6 +19,7 @@
  * other core.
  */
 #include "report.h"
+#include "group.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -999,6 +1000,130 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 	ob_puts(o, "],\"flows\":[");
 }
 
+/* Group order: bytes descending, then the label. */
+static int group_order(const void *a, const void *b)
+{
+	const struct group_row *x = a, *y = b;
+	uint64_t bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
+
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
+/*
+ * The rows of a --group-by report: every live flow of @s added to its
+ * groups, sorted. NULL when out of memory.
+ */
+static struct group_set *collect_groups(const struct snapshot *s,
+					const struct report_meta *m)
+{
+	struct group_set *g = group_new((enum group_by)m->group_by,
+					m->group_v4_prefix, m->group_v6_prefix);
+	const struct flowtab_row *r;
+	struct flowtab_iter it = { 0 };
+	struct group_row *rows;
+	size_t i = 0, n;
+
+	if (!g)
+		return NULL;
+	for (;;) {
+		r = s->table	   ? flowtab_row_next(s->table, &it)
+		    : i < s->nrows ? &s->rows[i++]
+				   : NULL;
+		if (!r)
+			break;
+		if (group_add(g, r)) {
+			group_free(g);
+			return NULL;
+		}
+	}
+	rows = (struct group_row *)group_rows(g, &n);
+	qsort(rows, n, sizeof(*rows), group_order);
+	return g;
+}
+
+static void write_group(struct ob *o, enum report_format fmt,
+			const struct group_row *g, const char *by, double secs)
+{
+	uint64_t pk = g->pkts[0] + g->pkts[1], by_ = g->bytes[0] + g->bytes[1];
+	double bps = secs > 0 ? 8.0 * (double)by_ / secs : 0;
+
+	if (fmt == REPORT_TEXT) {
+		ob_puts(o, "bitrate: ");
+		ob_bitrate(o, bps);
+		ob_printf(o, ", packets: %" PRIu64 ", bytes: %" PRIu64 ", %s: ",
+			  pk, by_, by);
+		text_str(o, g->label);
+		ob_printf(o,
+			  ", sent packets: %" PRIu64 ", sent bytes: %" PRIu64
+			  ", received packets: %" PRIu64
+			  ", received bytes: %" PRIu64 ", flows: %" PRIu64 "\n",
+			  g->pkts[0], g->bytes[0], g->pkts[1], g->bytes[1],
+			  g->flows);
+		return;
+	}
+	if (fmt == REPORT_CSV) {
+		json_str(o, g->label);
+		ob_putc(o, ',');
+		ob_fixed(o, bps, 3);
+		ob_printf(o,
+			  ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			  ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+			  pk, by_, g->pkts[0], g->bytes[0], g->pkts[1],
+			  g->bytes[1], g->flows);
+		return;
+	}
+	ob_puts(o, "{\"group\":");
+	json_str(o, g->label);
+	ob_puts(o, ",\"bitrate\":");
+	ob_fixed(o, bps, 3);
+	ob_printf(o,
+		  ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		  ",\"txPackets\":%" PRIu64 ",\"txBytes\":%" PRIu64
+		  ",\"rxPackets\":%" PRIu64 ",\"rxBytes\":%" PRIu64
+		  ",\"flows\":%" PRIu64 "}",
+		  pk, by_, g->pkts[0], g->bytes[0], g->pkts[1], g->bytes[1],
+		  g->flows);
+}
+
+/* A --group-by report: the same head and tail as a flow report, groups
+ * in place of the flows. */
+static int report_write_groups(struct ob *o, enum report_format fmt,
+			       struct snapshot *s,
+			       const struct report_meta *meta, double secs)
+{
+	struct group_set *g = collect_groups(s, meta);
+	const char *by = group_name((enum group_by)meta->group_by);
+	const struct group_row *rows;
+	size_t n;
+
+	if (!g)
+		return -ENOMEM;
+	rows = group_rows(g, &n);
+	/* the JSON head ends in "flows":[ : left empty, groups follow */
+	if (fmt == REPORT_JSON_ARRAY)
+		ob_putc(o, '[');
+	else if (fmt == REPORT_JSON)
+		ob_printf(o, "],\"groupBy\":\"%s\",\"groups\":[", by);
+	else if (fmt == REPORT_CSV)
+		ob_puts(o, "group,bitrate,packets,bytes,txPackets,txBytes,"
+			   "rxPackets,rxBytes,flows\n");
+	for (size_t i = 0; i < n; i++) {
+		if (fmt == REPORT_JSON || fmt == REPORT_JSON_ARRAY)
+			ob_puts(o, i ? ",\n" : "\n");
+		write_group(o, fmt, &rows[i], by, secs);
+	}
+	if (fmt == REPORT_JSON_ARRAY)
+		ob_puts(o, "]\n");
+	else if (fmt == REPORT_JSON)
+		ob_puts(o, "\n]}\n");
+	else if (fmt == REPORT_TEXT)
+		write_text_tail(o, s, meta, secs);
+	group_free(g);
+	return 0;
+}
+
 int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		 const struct report_meta *meta)
 {
@@ -1008,12 +1133,12 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	struct row_style st;
 	struct ob *o;
 	size_t nd = 0;
-	int err;
+	int err, rc = 0, grouped = meta && meta->group_by;
 
 	row_style_init(&st, fmt == REPORT_JSON_ARRAY ? REPORT_JSON : fmt);
 	o = malloc(sizeof(*o));
-	d = o ? split_dirs(s, &nd) : NULL;
-	if (!d) {
+	d = o && !grouped ? split_dirs(s, &nd) : NULL;
+	if (!o || (!grouped && !d)) {
 		free(o);
 		return -ENOMEM;
 	}
@@ -1023,10 +1148,14 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	o->buf = o->own;
 	o->w = NULL;
 	o->err = 0;
+	if (fmt == REPORT_JSON)
+		write_json_head(o, s, meta, secs);
+	if (grouped) {
+		rc = report_write_groups(o, fmt, s, meta, secs);
+		goto done;
+	}
 	if (fmt == REPORT_JSON_ARRAY)
 		ob_putc(o, '[');
-	else if (fmt == REPORT_JSON)
-		write_json_head(o, s, meta, secs);
 	else if (fmt == REPORT_CSV)
 		for (size_t f = 0; f < F_COUNT; f++) {
 			if (f)
@@ -1053,6 +1182,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		ob_puts(o, "\n]}\n");
 	else if (fmt == REPORT_TEXT)
 		write_text_tail(o, s, meta, secs);
+done:
 	ob_flush(o);
 	ob_writer_stop(o);
 	if (o->tee) {
@@ -1062,7 +1192,10 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	}
 	err = o->err;
 	free(o);
-	mem_free_big(d, dirs_room(s->nrows) * sizeof(*d));
+	if (d)
+		mem_free_big(d, dirs_room(s->nrows) * sizeof(*d));
+	if (rc)
+		return rc;
 	if (fflush(out) && !err)
 		err = errno ? errno : EIO;
 	if (ferror(out) && !err)

@@ -31,6 +31,9 @@ struct report_meta {
 	 * stdout report, when they have one format, be made once. */
 	FILE *tee;
 	int *tee_done;
+	/* --group-by: rows are groups of flows (group.h), not flows */
+	int group_by; /* enum group_by; 0 = GROUP_FLOW */
+	int group_v4_prefix, group_v6_prefix;
 };
 
 /*
