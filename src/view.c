@@ -51,6 +51,7 @@ struct vent {
 	uint64_t base_bytes[2], base_pkts[2];
 	char *txt;     /* cached filter text, or NULL */
 	uint32_t fpos; /* frozen order position, NO_POS if none */
+	float rate[4]; /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
 };
 
 typedef float bucket[4];
@@ -87,6 +88,8 @@ struct totstate {
 	uint64_t avg_origin; /* mono the averages start from */
 	uint64_t origin;     /* mono the history starts from */
 	double peak_bps, peak_pps;
+	double bps, pps; /* the last rates, held through a short interval */
+	double proto_bps[PROTO_COUNT], proto_pps[PROTO_COUNT];
 	int64_t last_b;
 	float ring[TOT_SLOTS][4];
 };
@@ -115,6 +118,9 @@ struct view {
 	unsigned int tab_bits;
 	uint64_t gen;
 	struct totstate tot;
+	int packet_clock; /* rates on the snapshots' packet time (files) */
+	uint64_t min_dt;  /* a shorter interval holds the rates */
+	int hold;	  /* this update holds them */
 	uint64_t updates;
 
 	/* Shown state, and the latest one built while paused. */
@@ -433,8 +439,12 @@ static void plan_make(struct ringplan *p, uint64_t t1, uint64_t dt,
 
 			if (hi <= ws)
 				break;
-			if (a > 0 && lo < ws)
-				frac = (double)(hi - ws) / (double)FLOW_W_NS;
+			/* A bucket holds data only from @origin on. */
+			if (a > 0 && lo < ws) {
+				uint64_t from = lo < origin ? origin : lo;
+
+				frac = (double)(hi - ws) / (double)(hi - from);
+			}
 			p->w[h][a] = frac / span;
 			if (a + 1 > p->nw)
 				p->nw = a + 1;
@@ -522,6 +532,7 @@ struct view *view_new(void)
 	v->rows_dirty = 1;
 	v->tot.last_b = INT64_MIN;
 	v->rings_b1 = INT64_MIN;
+	v->min_dt = MIN_DT_NS;
 	return v;
 }
 
@@ -574,12 +585,18 @@ static void ingest_flow(struct view *v, struct vent *e,
 		d[i] = (double)db[i];
 		d[2 + i] = (double)dp[i];
 	}
-	flow_ring_add(v, (uint32_t)(e - v->ents), d);
+	if (!v->hold) {
+		flow_ring_add(v, (uint32_t)(e - v->ents), d);
+		for (i = 0; i < 2; i++) {
+			e->rate[i] = (float)per_s(db[i], dt);
+			e->rate[2 + i] = (float)per_s(dp[i], dt);
+		}
+	}
 	{
 		out->row = *r;
 		for (i = 0; i < 2; i++) {
-			out->bps[i] = per_s(db[i], dt);
-			out->pps[i] = per_s(dp[i], dt);
+			out->bps[i] = e->rate[i];
+			out->pps[i] = e->rate[2 + i];
 			out->bytes[i] = sub0(r->bytes[i], e->base_bytes[i]);
 			out->pkts[i] = sub0(r->pkts[i], e->base_pkts[i]);
 		}
@@ -595,7 +612,8 @@ static void ingest_flow(struct view *v, struct vent *e,
 		out->fpos = e->fpos;
 		out->txt = UINT32_MAX;
 	}
-	for (i = 0; i < 2; i++) {
+	/* Held: the next interval counts these packets. */
+	for (i = 0; i < 2 && !v->hold; i++) {
 		e->prev_bytes[i] = r->bytes[i];
 		e->prev_pkts[i] = r->pkts[i];
 	}
@@ -623,9 +641,13 @@ static void cap_sub(struct cap_stats *out, const struct cap_stats *a,
 	out->filtered = sub0(a->filtered, b->filtered);
 }
 
-/* Header totals into @d (the state being built). */
-static void ingest_totals(struct view *v, const struct snapshot *s, uint64_t dt,
-			  struct dispstate *d)
+/*
+ * Header totals into @d (the state being built), at @now on the view's
+ * clock. A held update (v->hold) shows the last rates and advances
+ * nothing: its packets count in the next interval's rates.
+ */
+static void ingest_totals(struct view *v, const struct snapshot *s,
+			  uint64_t now, uint64_t dt, struct dispstate *d)
 {
 	struct totstate *t = &v->tot;
 	struct view_totals *o = &d->tot;
@@ -636,28 +658,34 @@ static void ingest_totals(struct view *v, const struct snapshot *s, uint64_t dt,
 	double dd[4] = { (double)dbytes, (double)dpkts, 0, 0 };
 	int p;
 
-	ring_add(t->ring, TOT_SLOTS, &t->last_b, TOT_W_NS, s->mono_ns, dt, dd);
-	o->pkts = sub0(s->pkts, t->base_pkts);
-	o->bytes = sub0(s->bytes, t->base_bytes);
-	o->bps = per_s(dbytes, dt);
-	o->pps = per_s(dpkts, dt);
-	if (o->bps > t->peak_bps)
-		t->peak_bps = o->bps;
-	if (o->pps > t->peak_pps)
-		t->peak_pps = o->pps;
-	o->avg_bps = per_s(o->bytes, sub0(s->mono_ns, t->avg_origin));
-	o->avg_pps = per_s(o->pkts, sub0(s->mono_ns, t->avg_origin));
-	o->peak_bps = t->peak_bps;
-	o->peak_pps = t->peak_pps;
 	snapshot_proto_totals(s->kind, cur);
 	snapshot_proto_totals(t->prev_kind, prev);
 	snapshot_proto_totals(t->base_kind, base);
-	totals_sub(o->proto, cur, base, PROTO_COUNT);
-	totals_sub(dk, cur, prev, PROTO_COUNT);
-	for (p = 0; p < PROTO_COUNT; p++) {
-		o->proto_bps[p] = per_s(dk[p].bytes, dt);
-		o->proto_pps[p] = per_s(dk[p].pkts, dt);
+	if (!v->hold) {
+		ring_add(t->ring, TOT_SLOTS, &t->last_b, TOT_W_NS, now, dt, dd);
+		t->bps = per_s(dbytes, dt);
+		t->pps = per_s(dpkts, dt);
+		if (t->bps > t->peak_bps)
+			t->peak_bps = t->bps;
+		if (t->pps > t->peak_pps)
+			t->peak_pps = t->pps;
+		totals_sub(dk, cur, prev, PROTO_COUNT);
+		for (p = 0; p < PROTO_COUNT; p++) {
+			t->proto_bps[p] = per_s(dk[p].bytes, dt);
+			t->proto_pps[p] = per_s(dk[p].pkts, dt);
+		}
 	}
+	o->pkts = sub0(s->pkts, t->base_pkts);
+	o->bytes = sub0(s->bytes, t->base_bytes);
+	o->bps = t->bps;
+	o->pps = t->pps;
+	o->avg_bps = per_s(o->bytes, sub0(now, t->avg_origin));
+	o->avg_pps = per_s(o->pkts, sub0(now, t->avg_origin));
+	o->peak_bps = t->peak_bps;
+	o->peak_pps = t->peak_pps;
+	totals_sub(o->proto, cur, base, PROTO_COUNT);
+	memcpy(o->proto_bps, t->proto_bps, sizeof(o->proto_bps));
+	memcpy(o->proto_pps, t->proto_pps, sizeof(o->proto_pps));
 	o->cap = s->cap;
 	cap_sub(&o->cap_delta, &s->cap, &t->prev_cap);
 	o->exact = snapshot_exact(s);
@@ -668,8 +696,9 @@ static void ingest_totals(struct view *v, const struct snapshot *s, uint64_t dt,
 	o->uptime_ns = snapshot_duration_ns(s);
 	o->mono_ns = s->mono_ns;
 	o->updates = v->updates;
-
-	t->prev_mono = s->mono_ns;
+	if (v->hold)
+		return;
+	t->prev_mono = now;
 	t->prev_pkts = s->pkts;
 	t->prev_bytes = s->bytes;
 	memcpy(t->prev_kind, s->kind, sizeof(t->prev_kind));
@@ -794,27 +823,38 @@ static void shown_changed(struct view *v)
 int view_update(struct view *v, const struct snapshot *s)
 {
 	struct dispstate *d = v->paused ? &v->latest : &v->shown;
-	uint64_t t0 = mono_now(), dt;
+	uint64_t t0 = mono_now(), dt, now;
 	size_t i, seen = 0;
 	uint32_t guess = 0;
 
 	if (reserve(v, s->nrows) ||
 	    grow((void **)&d->vf, &d->cap, s->nrows, sizeof(*d->vf)))
 		return -ENOMEM;
-	if (v->tot.have_prev) {
-		dt = sub0(s->mono_ns, v->tot.prev_mono);
+	/* Files: packet time (the file's own rates, however fast it is
+	 * read); before the first packet there is no packet time yet. */
+	now = v->packet_clock ? s->now_ns : s->mono_ns;
+	if (v->tot.have_prev && !(v->packet_clock && !v->tot.prev_mono)) {
+		dt = sub0(now, v->tot.prev_mono);
 	} else {
 		/* First look: everything so far happened during the run. */
 		dt = snapshot_duration_ns(s);
-		if (dt > s->mono_ns)
-			dt = s->mono_ns;
-		v->tot.origin = s->mono_ns - dt;
+		if (dt > now)
+			dt = now;
+		v->tot.origin = now - dt;
 		v->tot.avg_origin = v->tot.origin;
 	}
+	/*
+	 * An update sooner than min_dt after the last one (a refresh forced
+	 * by a command, a file whose packet time stood still) holds the
+	 * rates: a short interval is mostly noise, and would move the peak.
+	 */
+	v->hold = v->tot.have_prev && dt < v->min_dt;
 	v->gen++;
 	v->updates++;
-	plan_make(&v->plan, s->mono_ns, dt, v->tot.origin);
-	rings_advance(v);
+	if (!v->hold) {
+		plan_make(&v->plan, now, dt, v->tot.origin);
+		rings_advance(v);
+	}
 	for (i = 0; i < s->nrows; i++) {
 		const struct flowtab_row *r = &s->rows[i];
 		struct vent *e = NULL;
@@ -851,7 +891,7 @@ int view_update(struct view *v, const struct snapshot *s)
 		if (v->ents[i].gen && v->ents[i].gen != v->gen)
 			ent_del(v, (uint32_t)i);
 	}
-	ingest_totals(v, s, dt, d);
+	ingest_totals(v, s, now, dt, d);
 	snap_history(v, d);
 	d->valid = 1;
 	v->tot.have_prev = 1;
@@ -1076,6 +1116,16 @@ void view_set_numeric(struct view *v, int on)
 int view_numeric(const struct view *v)
 {
 	return v->numeric;
+}
+
+void view_set_packet_clock(struct view *v, int on)
+{
+	v->packet_clock = !!on;
+}
+
+void view_set_min_interval(struct view *v, uint64_t ns)
+{
+	v->min_dt = ns > MIN_DT_NS ? ns : MIN_DT_NS;
 }
 
 void view_set_max_bps(struct view *v, double bits_per_s)

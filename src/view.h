@@ -11,7 +11,7 @@
  * keeps the counts of the previous update, a reset baseline and a ring of
  * 2 s buckets (the 2 s / 10 s / 40 s averages, as iftop); current rates
  * are the deltas against the previous update over CLOCK_MONOTONIC
- * (snapshot.mono_ns). Unless paused, it then rebuilds the displayed flows.
+ * (snapshot.mono_ns), or packet time (view_set_packet_clock). Unless paused, it then rebuilds the displayed flows.
  * While paused, ingestion continues (so rates are right at resume) but the
  * displayed flows and totals stay frozen; sorting, filtering and scrolling
  * still work on them.
@@ -172,6 +172,23 @@ int view_per_direction(const struct view *v);
 /* Numeric addresses (1), or names where the resolver knows them (0). */
 void view_set_numeric(struct view *v, int on);
 int view_numeric(const struct view *v);
+
+/*
+ * view_set_packet_clock - rates, averages, peaks and the history on the
+ * snapshots' packet time (now_ns: for files, the time of the latest
+ * packet) instead of CLOCK_MONOTONIC: a file read faster than it was
+ * captured shows the rates it was captured at. Set before the first
+ * view_update. Off by default.
+ */
+void view_set_packet_clock(struct view *v, int on);
+/*
+ * view_set_min_interval - an update less than @ns (on the view's clock)
+ * after the last one that measured rates holds them: rates, peaks and
+ * averages stay as they were, counts move on, and its packets are
+ * measured with the next interval. A refresh forced by a command thus
+ * never shows a rate over a few milliseconds. Default and minimum 1 ms.
+ */
+void view_set_min_interval(struct view *v, uint64_t ns);
 
 /*
  * view_set_max_bps - the link's maximum bit rate (the original pktstat's

@@ -131,6 +131,105 @@ Test(view, rate_against_previous_update)
 	view_free(v);
 }
 
+/*
+ * A file read at once: the monotonic clock moves 10 ms while the packets
+ * span 10 s. On packet time the rate is the file's own (as batch -r),
+ * and a later update with no new packet time holds it (issue 16.2).
+ */
+Test(view, packet_clock_rates_for_files)
+{
+	struct view *v = view_new();
+	const struct view_totals *t;
+	struct fake f;
+	struct flowtab_row *r;
+
+	cr_assert_not_null(v);
+	view_set_packet_clock(v, 1);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	view_set_min_interval(v, NS / 2);
+	fake_init(&f, T0);
+	f.s.start_ns = 5 * NS;
+	f.s.now_ns = 15 * NS;
+	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, 50000, 0, 100, 0);
+	f.s.pkts = 100;
+	f.s.bytes = 50000;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	t = view_totals(v);
+	cr_assert_float_eq(t->bps, 5000.0, 1e-6, "total %g", t->bps);
+	cr_assert_float_eq(t->peak_bps, 5000.0, 1e-6);
+	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
+			   5000.0, 1e-2);
+	cr_assert_float_eq(view_row_avg(v, view_row_at(v, 0), 2), 5000.0, 1.0,
+			   "40 s average %g",
+			   view_row_avg(v, view_row_at(v, 0), 2));
+	/* The file is done: wall time goes on, packet time stands still. */
+	f.s.mono_ns = T0 + 3 * NS;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	t = view_totals(v);
+	cr_assert_float_eq(t->bps, 5000.0, 1e-6, "held %g", t->bps);
+	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
+			   5000.0, 1e-2);
+	cr_assert_float_eq(t->avg_bps, 5000.0, 1e-6);
+	view_free(v);
+}
+
+/*
+ * A refresh forced 5 ms after the last (a counter command): counts move
+ * on, rates and the peak hold, and the next whole interval measures the
+ * packets of both (issue 16.4: rates continuous across any command).
+ */
+Test(view, short_interval_holds_rates_and_peak)
+{
+	struct view *v = view_new();
+	const struct view_totals *t;
+	struct fake f;
+	struct flowtab_row *r;
+
+	cr_assert_not_null(v);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	view_set_min_interval(v, NS / 2);
+	fake_init(&f, T0);
+	add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	fake_init(&f, T0 + NS);
+	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, 1000, 0, 10, 0);
+	f.s.pkts = 10;
+	f.s.bytes = 1000;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_float_eq(view_totals(v)->bps, 1000.0, 1e-6);
+	/* 5 ms later, 200 bytes more: 40 kB/s over so short a time */
+	fake_init(&f, T0 + NS + NS / 200);
+	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, 1200, 0, 12, 0);
+	f.s.pkts = 12;
+	f.s.bytes = 1200;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	t = view_totals(v);
+	cr_assert_eq(t->bytes, 1200);
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 1200);
+	cr_assert_float_eq(t->bps, 1000.0, 1e-6, "rate held: %g", t->bps);
+	cr_assert_float_eq(t->peak_bps, 1000.0, 1e-6, "peak %g", t->peak_bps);
+	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
+			   1000.0, 1e-3);
+	/* One second after the last whole interval: 1000 more bytes. */
+	fake_init(&f, T0 + 2 * NS);
+	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, 2000, 0, 20, 0);
+	f.s.pkts = 20;
+	f.s.bytes = 2000;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_float_eq(view_totals(v)->bps, 1000.0, 1e-6);
+	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
+			   1000.0, 1e-3);
+	view_free(v);
+}
+
 Test(view, sort_rate_desc_ties_by_id_and_reverse)
 {
 	struct view *v = four_flows();

@@ -113,6 +113,11 @@ static int set_timer(struct ui *ui)
 {
 	struct itimerspec its;
 
+	/* A refresh forced in between (a counter command, a finished
+	 * worker) shows counts but keeps the rates of a whole interval. */
+	if (ui->v)
+		view_set_min_interval(ui->v, ui->refresh_ns / 2);
+
 	its.it_interval.tv_sec = (time_t)(ui->refresh_ns / NS);
 	its.it_interval.tv_nsec = (long)(ui->refresh_ns % NS);
 	its.it_value = its.it_interval;
@@ -661,11 +666,14 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 		ui->refresh_ns = MIN_REFRESH_NS;
 	if (ui->refresh_ns > MAX_REFRESH_NS)
 		ui->refresh_ns = MAX_REFRESH_NS;
-	rc = set_timer(ui);
-	if (rc)
-		return fail(err, errlen, "timerfd", -rc);
 	ui->v = view_new();
 	ui->cp = cpanel_new();
+	rc = ui->v ? set_timer(ui) : 0;
+	if (rc)
+		return fail(err, errlen, "timerfd", -rc);
+	/* A file's rates are its own: on packet time, as batch -r. */
+	if (ui->v && o->read_file)
+		view_set_packet_clock(ui->v, 1);
 	if (ui->v && pktstat_names(ui->run)) {
 		view_set_resolver(ui->v, ui_name, pktstat_names(ui->run));
 		view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
