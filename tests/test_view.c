@@ -1475,8 +1475,10 @@ Test(view, prompt_editing)
 	struct prompt p;
 	size_t start;
 
+	memset(&p, 0, sizeof(p));
 	prompt_start(&p, "port 80", NULL);
 	cr_assert_eq(p.cur, 7);
+	cr_assert_eq(prompt_key(&p, KEY_END), PROMPT_MOVED); /* deselects */
 	cr_assert_eq(prompt_key(&p, KEY_BACKSPACE), PROMPT_EDITED);
 	type(&p, "443");
 	cr_assert_str_eq(p.buf, "port 8443");
@@ -1506,6 +1508,72 @@ Test(view, prompt_editing)
 	prompt_key(&p, KEY_HOME);
 	cr_assert_eq(prompt_window(&p, 8, &start), 0);
 	cr_assert_eq(start, 0);
+	prompt_free(&p);
+}
+
+/* Issue 16.3: `w 0.2 Enter` over "1" gave 10.2 s. The pre-filled value
+ * is selected: typing replaces it, Backspace clears it, a cursor key
+ * keeps it for editing. */
+Test(view, prompt_prefill_is_replaced_by_typing)
+{
+	struct prompt p;
+
+	memset(&p, 0, sizeof(p));
+	prompt_start(&p, "1", NULL);
+	cr_assert(p.selected);
+	type(&p, "0.2");
+	cr_assert_str_eq(p.buf, "0.2");
+	prompt_start(&p, "port 80", NULL);
+	cr_assert_eq(prompt_key(&p, KEY_BACKSPACE), PROMPT_EDITED);
+	cr_assert_str_eq(p.buf, "");
+	prompt_start(&p, "port 80", NULL);
+	cr_assert_eq(prompt_key(&p, KEY_F(5)), PROMPT_IGNORED);
+	cr_assert(p.selected, "an ignored key keeps the selection");
+	cr_assert_eq(prompt_key(&p, KEY_LEFT), PROMPT_MOVED);
+	cr_assert(!p.selected);
+	type(&p, "8");
+	cr_assert_str_eq(p.buf, "port 880");
+	prompt_start(&p, "", NULL);
+	cr_assert(!p.selected);
+	prompt_free(&p);
+}
+
+/* Issue 17.2: a 528-character filter was cut at 511. Every character of
+ * a long line is kept; past PROMPT_LIMIT a key is refused, not dropped
+ * silently. */
+Test(view, prompt_long_lines_never_cut)
+{
+	struct prompt p;
+	char *line;
+	size_t i, n = 5000;
+
+	memset(&p, 0, sizeof(p));
+	line = malloc(n + 1);
+	cr_assert_not_null(line);
+	for (i = 0; i < n; i++)
+		line[i] = (char)('a' + i % 26);
+	line[n] = 0;
+	prompt_start(&p, "", NULL);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(prompt_key(&p, line[i]), PROMPT_EDITED);
+	cr_assert_eq(p.len, n);
+	cr_assert_str_eq(p.buf, line);
+	/* a long pre-filled value is kept whole too */
+	prompt_start(&p, line, NULL);
+	cr_assert_str_eq(p.buf, line);
+	cr_assert_eq(prompt_key(&p, KEY_END), PROMPT_MOVED);
+	free(line);
+	/* at the limit: refused */
+	line = malloc(PROMPT_LIMIT + 1);
+	cr_assert_not_null(line);
+	memset(line, 'x', PROMPT_LIMIT);
+	line[PROMPT_LIMIT] = 0;
+	cr_assert_eq(prompt_start(&p, line, NULL), 0);
+	cr_assert_eq(prompt_key(&p, KEY_END), PROMPT_MOVED);
+	cr_assert_eq(prompt_key(&p, 'y'), PROMPT_FULL);
+	cr_assert_eq(p.len, PROMPT_LIMIT);
+	free(line);
+	prompt_free(&p);
 }
 
 Test(view, prompt_history)
@@ -1519,6 +1587,7 @@ Test(view, prompt_history)
 	cr_assert_eq(prompt_hist_add(&h, "udp"), 0); /* no repeat */
 	cr_assert_eq(prompt_hist_add(&h, ""), 0);
 	cr_assert_eq(h.n, 2);
+	memset(&p, 0, sizeof(p));
 	prompt_start(&p, "new", &h);
 	cr_assert_eq(prompt_key(&p, KEY_UP), PROMPT_EDITED);
 	cr_assert_str_eq(p.buf, "udp");
@@ -1539,6 +1608,7 @@ Test(view, prompt_history)
 	cr_assert_str_eq(h.item[PROMPT_HIST_MAX - 1], "f36");
 	prompt_hist_free(&h);
 	cr_assert_eq(h.n, 0);
+	prompt_free(&p);
 }
 
 /* ---- cost ------------------------------------------------------------ */

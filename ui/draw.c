@@ -484,7 +484,8 @@ static void draw_status(struct draw_ctx *c, int y)
 		lx = put(y, 0, c->prompt_label, A_BOLD);
 		cx = prompt_window(c->prompt, COLS - lx, &start);
 		snprintf(buf, sizeof(buf), "%s", c->prompt->buf + start);
-		put(y, lx, buf, A_NORMAL);
+		/* The pre-filled value, selected: typing replaces it. */
+		put(y, lx, buf, c->prompt->selected ? A_REVERSE : A_NORMAL);
 		if (lx + cx < COLS) {
 			move(y, lx + cx);
 			curs_set(1);

@@ -13,23 +13,64 @@
 
 #define CTRL(c) ((c)&0x1f)
 
-static void set_text(struct prompt *p, const char *s)
+/* Room for @n bytes and the NUL. 0 or -ENOMEM. */
+static int reserve(struct prompt *p, size_t n)
+{
+	size_t cap = p->cap ? p->cap : 256;
+	char *b;
+
+	if (n + 1 <= p->cap && p->buf)
+		return 0;
+	while (cap < n + 1)
+		cap *= 2;
+	b = realloc(p->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	if (!p->buf)
+		b[0] = 0;
+	p->buf = b;
+	p->cap = cap;
+	return 0;
+}
+
+static int set_text(struct prompt *p, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n >= PROMPT_MAX)
-		n = PROMPT_MAX - 1;
+	if (reserve(p, n)) {
+		p->len = p->cur = 0;
+		if (p->buf)
+			p->buf[0] = 0;
+		return -ENOMEM;
+	}
 	memcpy(p->buf, s ? s : "", n);
 	p->buf[n] = 0;
 	p->len = p->cur = n;
+	return 0;
 }
 
-void prompt_start(struct prompt *p, const char *init, struct prompt_hist *h)
+int prompt_start(struct prompt *p, const char *init, struct prompt_hist *h)
 {
+	char *buf = p->buf;
+	size_t cap = p->cap;
+
+	free(p->saved);
 	memset(p, 0, sizeof(*p));
+	p->buf = buf;
+	p->cap = cap;
 	p->hist = h;
 	p->hpos = h ? h->n : 0;
-	set_text(p, init);
+	if (set_text(p, init))
+		return -ENOMEM;
+	p->selected = p->len > 0;
+	return 0;
+}
+
+void prompt_free(struct prompt *p)
+{
+	free(p->buf);
+	free(p->saved);
+	memset(p, 0, sizeof(*p));
 }
 
 static void cut(struct prompt *p, size_t at, size_t n)
@@ -53,17 +94,29 @@ static enum prompt_rc history(struct prompt *p, int step)
 
 	if (!h || to < 0 || to > h->n)
 		return PROMPT_MOVED;
-	if (p->hpos == h->n)
-		memcpy(p->saved, p->buf, p->len + 1);
+	if (p->hpos == h->n) {
+		char *c = strdup(p->buf);
+
+		if (!c)
+			return PROMPT_FULL;
+		free(p->saved);
+		p->saved = c;
+	}
 	p->hpos = to;
-	set_text(p, to == h->n ? p->saved : h->item[to]);
+	p->selected = 0;
+	if (set_text(p, to == h->n ? p->saved : h->item[to]))
+		return PROMPT_FULL;
 	return PROMPT_EDITED;
 }
 
 enum prompt_rc prompt_key(struct prompt *p, int key)
 {
 	size_t w;
+	int sel = p->selected;
 
+	if (!p->buf && reserve(p, 0))
+		return PROMPT_FULL;
+	p->selected = 0;
 	switch (key) {
 	case '\n':
 	case '\r':
@@ -72,6 +125,19 @@ enum prompt_rc prompt_key(struct prompt *p, int key)
 	case 27:
 	case CTRL('G'):
 		return PROMPT_CANCEL;
+	case KEY_BACKSPACE:
+	case 127:
+	case CTRL('H'):
+	case KEY_DC:
+	case CTRL('D'):
+		if (!sel)
+			break;
+		cut(p, 0, p->len); /* the selection goes */
+		return PROMPT_EDITED;
+	default:
+		break;
+	}
+	switch (key) {
 	case KEY_LEFT:
 	case CTRL('B'):
 		if (p->cur > 0)
@@ -126,10 +192,14 @@ enum prompt_rc prompt_key(struct prompt *p, int key)
 	default:
 		break;
 	}
-	if (key < 32 || key > 126)
+	if (key < 32 || key > 126) {
+		p->selected = sel;
 		return PROMPT_IGNORED;
-	if (p->len + 1 >= PROMPT_MAX)
-		return PROMPT_MOVED;
+	}
+	if (sel)
+		cut(p, 0, p->len); /* typing replaces the selection */
+	if (p->len + 1 > PROMPT_LIMIT || reserve(p, p->len + 1))
+		return PROMPT_FULL;
 	memmove(p->buf + p->cur + 1, p->buf + p->cur, p->len - p->cur + 1);
 	p->buf[p->cur++] = (char)key;
 	p->len++;

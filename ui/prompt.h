@@ -1,7 +1,9 @@
 /*
  * prompt.h - a one-line editor for the filter and interval prompts:
  * cursor left/right, Home/End, Backspace/Delete, Ctrl-U, Ctrl-K, Ctrl-W,
- * history with Up/Down; Esc cancels, Enter accepts. Printable ASCII only
+ * history with Up/Down; Esc cancels, Enter accepts. The pre-filled
+ * value is selected (typing replaces it). Lines of any length up to
+ * PROMPT_LIMIT, never cut. Printable ASCII only
  * (BPF filters and addresses are ASCII). Pure: keys are curses KEY_* codes
  * but nothing here calls curses; one thread owns a prompt.
  */
@@ -10,7 +12,9 @@
 
 #include <stddef.h>
 
-#define PROMPT_MAX 512
+/* The longest line: far beyond any filter typed or pasted; a key past it
+ * is refused (PROMPT_FULL), never a silent cut. */
+#define PROMPT_LIMIT (1u << 20)
 #define PROMPT_HIST_MAX 32
 
 /* Accepted lines, oldest first; owned by the caller across prompts. */
@@ -20,11 +24,14 @@ struct prompt_hist {
 };
 
 struct prompt {
-	char buf[PROMPT_MAX];
-	size_t len, cur;
+	char *buf;		  /* the line, NUL-terminated; never NULL */
+	size_t len, cur, cap;	  /* after prompt_start */
 	struct prompt_hist *hist; /* may be NULL */
 	int hpos;		  /* history index being shown; n = the edit */
-	char saved[PROMPT_MAX];	  /* the edit while browsing history */
+	char *saved;		  /* the edit while browsing history */
+	/* The pre-filled text is selected: a printable key replaces it,
+	 * Backspace or Delete clears it, a cursor key keeps it. */
+	int selected;
 };
 
 enum prompt_rc {
@@ -33,10 +40,17 @@ enum prompt_rc {
 	PROMPT_EDITED,	/* text changed */
 	PROMPT_ACCEPT,	/* Enter: buf holds the line */
 	PROMPT_CANCEL,	/* Esc */
+	PROMPT_FULL,	/* a character refused: PROMPT_LIMIT or no memory */
 };
 
-/* Start editing @init (may be NULL), cursor at the end. */
-void prompt_start(struct prompt *p, const char *init, struct prompt_hist *h);
+/*
+ * prompt_start - start editing @init (may be NULL; any length), cursor at
+ * the end, the text selected. @p is zeroed or was used before (its memory
+ * is reused). 0, or -ENOMEM (then an empty line).
+ */
+int prompt_start(struct prompt *p, const char *init, struct prompt_hist *h);
+/* Release @p's memory; it may be started again. */
+void prompt_free(struct prompt *p);
 
 /* Feed one key. */
 enum prompt_rc prompt_key(struct prompt *p, int key);

@@ -284,7 +284,8 @@ static void open_prompt(struct ui *ui, enum ui_mode mode, const char *init,
 			struct prompt_hist *h)
 {
 	ui->mode = mode;
-	prompt_start(&ui->prompt, init, h);
+	if (prompt_start(&ui->prompt, init, h))
+		set_msg(ui, 1, "out of memory: the prompt starts empty");
 }
 
 /*
@@ -472,6 +473,14 @@ static void on_prompt_key(struct ui *ui, int ch)
 		/* The display filter applies as you type. */
 		if (ui->mode == M_FIND)
 			view_filter_set(ui->v, ui->prompt.buf);
+		break;
+	case PROMPT_FULL:
+		/* Never a silent cut: the key is refused, and said so. */
+		if (ui->prompt.len + 1 > PROMPT_LIMIT)
+			set_msg(ui, 1, "line full: at most %u characters",
+				PROMPT_LIMIT);
+		else
+			set_msg(ui, 1, "out of memory: character not added");
 		break;
 	case PROMPT_MOVED:
 	case PROMPT_IGNORED:
@@ -746,6 +755,7 @@ static void ui_teardown(struct ui *ui)
 	prompt_hist_free(&ui->hist_find);
 	prompt_hist_free(&ui->hist_interval);
 	prompt_hist_free(&ui->hist_counter);
+	prompt_free(&ui->prompt);
 }
 
 static int loop(struct ui *ui, char *err, size_t errlen)

@@ -80,4 +80,21 @@ check "-r: the peak is the file's rate, not the reading speed" close "$(si "${pe
 keys q
 check "-r: q exits 0" wait_for 'EXITED 0'
 
+# 16.3: a prompt's pre-filled value is replaced by typing
+start 100 30 "$PKTSTAT" -r "$TMP/rate.pcap" --snapshot "$TMP/long.json"
+wait_for '^Proto' > /dev/null
+keys w
+T send-keys -t ui -l '0.2'; keys Enter
+check "w 0.2 over the old 1: refresh every 0.2 s (not 10.2)" wait_for 'refresh every 0[.]2 s'
+# 17.2: a filter longer than any old buffer (600 characters) is kept whole
+long=$(for i in $(seq 100 150); do printf 'not port %d and ' "$i"; done)
+long="${long}not port 4444 and not port 7"
+echo "# filter of ${#long} characters"
+keys e
+T send-keys -t ui -l "$long"; keys Enter
+check "a ${#long}-character filter is accepted" wait_for 'capture filter: not port 100'
+keys q
+check "q exits 0 after the long filter" wait_for 'EXITED 0'
+check "the snapshot records the whole ${#long}-character filter" sh -c "test \"\$(jq -r .filter '$TMP/long.json')\" = '$long'"
+
 finish
