@@ -37,6 +37,12 @@ enum {
 	OPT_DIFF,
 	OPT_GROUP_BY,
 	OPT_GROUP_PREFIX,
+	OPT_METRICS,
+	OPT_METRICS_FILE,
+	OPT_METRICS_TOP,
+	OPT_IPFIX,
+	OPT_IPFIX_ACTIVE,
+	OPT_IPFIX_IDLE,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -110,6 +116,13 @@ static const struct opts_def opts_defs[] = {
 	{ "link", 0, OPT_LINK, NULL, "tcpstat: count the link header" },
 	{ "relative", 1, OPT_RELATIVE, "SECONDS",
 	  "tcpstat: subtract SECONDS from printed times" },
+	/* exporters */
+	{ "metrics", 1, OPT_METRICS, "[ADDR:]PORT",
+	  "serve Prometheus /metrics (loopback unless ADDR)" },
+	{ "metrics-file", 1, OPT_METRICS_FILE, "PATH",
+	  "keep Prometheus metrics in PATH (textfile)" },
+	{ "metrics-top", 1, OPT_METRICS_TOP, "N",
+	  "metrics: also the N largest flows (0)" },
 	{ "version", 0, OPT_VERSION, NULL, "print the version" },
 	{ "help", 0, 'h', NULL, "this help (also -?)" },
 };
@@ -284,6 +297,8 @@ static void opts_defaults(struct opts *o)
 	o->mode = OPTS_MODE_AUTO;
 	o->refresh_ns = 1000000000ull;
 	o->keep_ns = 10000000000ull;
+	o->ipfix_active_ns = 60000000000ull;
+	o->ipfix_idle_ns = 15000000000ull;
 	o->numeric = -1;
 	o->unit = OPTS_UNIT_BITS;
 }
@@ -546,6 +561,39 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			o->relative_s = strtod(a, &end);
 			if (errno || end == a || *end)
 				goto bad;
+			break;
+		}
+		case OPT_METRICS:
+			if (!*a)
+				goto bad;
+			o->metrics_addr = a;
+			break;
+		case OPT_METRICS_FILE:
+			if (!*a)
+				goto bad;
+			o->metrics_file = a;
+			break;
+		case OPT_METRICS_TOP:
+			if (parse_long(a, 0, 1000, &v))
+				goto bad;
+			o->metrics_top = (int)v;
+			break;
+		case OPT_IPFIX:
+			if (!*a)
+				goto bad;
+			o->ipfix = a;
+			break;
+		case OPT_IPFIX_ACTIVE:
+		case OPT_IPFIX_IDLE: {
+			uint64_t ns;
+
+			if (opts_parse_duration(a, &ns) || ns < 1000000000ull ||
+			    ns > 86400000000000ull)
+				goto bad;
+			if (c == OPT_IPFIX_ACTIVE)
+				o->ipfix_active_ns = ns;
+			else
+				o->ipfix_idle_ns = ns;
 			break;
 		}
 		case OPT_VERSION:

@@ -97,8 +97,15 @@ struct opts {
 	int group_v4_prefix, group_v6_prefix; /* --group-prefix */
 	int diff;			      /* --diff OLD NEW */
 	const char *diff_old, *diff_new;
-	int version; /* --version */
-	int help;    /* -h / -? / --help */
+	/* exporters */
+	const char *metrics_addr; /* --metrics [ADDR:]PORT, NULL = off */
+	const char *metrics_file; /* --metrics-file PATH */
+	int metrics_top;	  /* --metrics-top N, 0 = none */
+	const char *ipfix;	  /* --ipfix HOST:PORT[/udp|/tcp] */
+	uint64_t ipfix_active_ns; /* --ipfix-active, default 60 s */
+	uint64_t ipfix_idle_ns;	  /* --ipfix-idle, default 15 s */
+	int version;		  /* --version */
+	int help;		  /* -h / -? / --help */
 };
 
 /* Exit status for usage errors (bad flag or value). */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <unistd.h>
 #include <urcu.h>
 
@@ -33,6 +34,7 @@
 #include "countercmd.h"
 #include "counters.h"
 #include "decode.h"
+#include "metrics.h"
 #include "names.h"
 #include "privs.h"
 #include "origfmt.h"
@@ -64,6 +66,13 @@ struct pktstat {
 	struct snapshot prev_iv;   /* -l: the previous interval's state */
 	int started_as_root;
 	uint64_t last_expire_ns; /* monotonic */
+	/* exporters (front ends of the run's counters) */
+	struct metrics *metrics;      /* --metrics, --metrics-file */
+	uint64_t last_publish_ns;     /* monotonic */
+	uint64_t last_top_ns;	      /* monotonic */
+	struct flowtab_row *top_rows; /* --metrics-top: a collect buffer */
+	size_t top_cap, ntop;
+	int metrics_file_failed; /* said once */
 };
 
 /*
@@ -276,10 +285,119 @@ int pktstat_numeric_default(const struct pktstat *run)
 	return run->started_as_root;
 }
 
+/* Largest first, ties by flow id: a scrape's ranks do not jitter. */
+static int top_cmp(const void *x, const void *y)
+{
+	const struct flowtab_row *a = x, *b = y;
+	uint64_t ab = a->bytes[0] + a->bytes[1], bb = b->bytes[0] + b->bytes[1];
+
+	if (ab != bb)
+		return ab > bb ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The --metrics-top rows: every live flow copied, the N largest kept. */
+static void collect_top(struct pktstat *run)
+{
+	ssize_t n = flowtab_collect(run->ft, &run->top_rows, &run->top_cap);
+
+	if (n < 0)
+		return; /* out of memory: the previous top stays */
+	qsort(run->top_rows, (size_t)n, sizeof(*run->top_rows), top_cmp);
+	run->ntop = (size_t)n < (size_t)run->o.metrics_top
+			    ? (size_t)n
+			    : (size_t)run->o.metrics_top;
+}
+
+/*
+ * Hand the exporters the run's counters: every 500 ms from the tick
+ * thread (UI or batch loop), and once more, @final, after the workers
+ * stopped (exact figures for a textfile read after the run). The top-N
+ * flows cost a copy of the table: every 2 s.
+ */
+static void export_tick(struct pktstat *run, int final)
+{
+	struct metrics_iface ifs[OPTS_MAX_IFACES];
+	struct metrics_input in;
+	uint64_t mono = now_ns(CLOCK_MONOTONIC);
+	int nif = run->threads ? run->nw / run->threads : 0;
+	char err[4200];
+
+	if (!run->metrics || !run->ft)
+		return;
+	if (!final && mono - run->last_publish_ns < 500000000ull)
+		return;
+	run->last_publish_ns = mono;
+	memset(&in, 0, sizeof(in));
+	memset(ifs, 0, sizeof(ifs));
+	if (nif > OPTS_MAX_IFACES)
+		nif = OPTS_MAX_IFACES;
+	for (int f = 0; f < nif; f++) {
+		struct worker_stats sum;
+
+		memset(&sum, 0, sizeof(sum));
+		ifs[f].name = run->w[f * run->threads].iface
+				      ? run->w[f * run->threads].iface
+				      : "any";
+		for (int t = 0; t < run->threads; t++) {
+			struct worker *w = &run->w[f * run->threads + t];
+			struct cap_stats cs;
+
+			worker_stats_add(w, &sum);
+			memset(&cs, 0, sizeof(cs));
+			if (w->h && run->ops->stats(w->h, &cs) == 0) {
+				ifs[f].cap.kernel_drops += cs.kernel_drops;
+				ifs[f].cap.freezes += cs.freezes;
+				ifs[f].cap.if_drops += cs.if_drops;
+			}
+		}
+		memcpy(ifs[f].pkts, sum.kind_pkts, sizeof(ifs[f].pkts));
+		memcpy(ifs[f].bytes, sum.kind_bytes, sizeof(ifs[f].bytes));
+		for (int e = 0; e < DEC_ERR_COUNT; e++)
+			in.malformed += sum.err[e];
+	}
+	in.ifaces = ifs;
+	in.nifaces = (size_t)nif;
+	flowtab_totals(run->ft, NULL, in.overflow);
+	in.flows_live = flowtab_count(run->ft);
+	in.flows_max = flowtab_max(run->ft);
+	in.flows_expired = flowtab_expired_flows(run->ft);
+	in.flows_evicted = flowtab_evicted_flows(run->ft);
+	in.start_wall_ns = run->start_wall_ns;
+	struct counters_value *cv = NULL;
+	if (run->counters && counters_count(run->counters)) {
+		size_t n = counters_count(run->counters);
+
+		cv = calloc(n, sizeof(*cv));
+		if (cv) {
+			in.sessions = cv;
+			in.nsessions = counters_read(run->counters, cv, n);
+			if (in.nsessions > n)
+				in.nsessions = n;
+		}
+	}
+	if (run->o.metrics_top && (final || !run->last_top_ns ||
+				   mono - run->last_top_ns >= 2000000000ull)) {
+		run->last_top_ns = mono;
+		collect_top(run);
+	}
+	in.top = run->top_rows;
+	in.ntop = run->ntop;
+	if (metrics_publish(run->metrics, &in, err, sizeof(err))) {
+		if (!run->metrics_file_failed)
+			say(err);
+		run->metrics_file_failed = 1;
+	} else {
+		run->metrics_file_failed = 0;
+	}
+	free(cv);
+}
+
 void pktstat_expire(struct pktstat *run)
 {
 	uint64_t now, mono = now_ns(CLOCK_MONOTONIC);
 
+	export_tick(run, 0);
 	/* A walk of the whole table: at most once a second, whatever the
 	 * refresh rate (idle times are seconds anyway). */
 	if (mono - run->last_expire_ns < 1000000000ull)
@@ -743,6 +861,8 @@ static void close_capture(struct pktstat *run)
 
 static void run_free(struct pktstat *run)
 {
+	metrics_free(run->metrics);
+	free(run->top_rows);
 	close_capture(run);
 	free(run->w);
 	flowtab_free(run->ft);
@@ -825,6 +945,24 @@ static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
 	return 0;
 }
 
+/* The exporters' options that opts.c cannot check alone: usage errors. */
+static int check_export_opts(const struct opts *o, char *err, size_t errlen)
+{
+	struct sockaddr_in6 sa;
+	unsigned int salen;
+
+	if (o->metrics_addr &&
+	    metrics_parse_addr(o->metrics_addr, (struct sockaddr *)&sa, &salen,
+			       err, errlen))
+		return -EINVAL;
+	if (o->metrics_top && !o->metrics_addr && !o->metrics_file) {
+		snprintf(err, errlen,
+			 "--metrics-top: needs --metrics or --metrics-file");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pktstat_main(int argc, char **argv)
 {
 	struct pktstat run;
@@ -862,6 +1000,11 @@ int pktstat_main(int argc, char **argv)
 		if (rc)
 			say(err);
 		return rc ? 1 : 0;
+	}
+	if (check_export_opts(&run.o, err, sizeof(err))) {
+		say(err);
+		opts_free(&run.o);
+		return OPTS_EXIT_USAGE;
 	}
 	run.filter = strdup(run.o.filter ? run.o.filter : "");
 	if (run.o.snapshot_path) {
@@ -1027,6 +1170,21 @@ int pktstat_main(int argc, char **argv)
 		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 		goto out;
 	}
+	if (run.o.metrics_addr || run.o.metrics_file) {
+		/* After the privilege drop: libmicrohttpd starts a thread. */
+		run.metrics = metrics_new(run.o.metrics_addr,
+					  run.o.metrics_file, err, sizeof(err));
+		if (!run.metrics) {
+			say(err);
+			status = 1;
+			goto out;
+		}
+		export_tick(&run, 0);
+		if (run.metrics_file_failed) {
+			status = 1;
+			goto out;
+		}
+	}
 	for (int i = 0; i < run.nw; i++) {
 		run.w[i].notify = pthread_self();
 		run.w[i].notify_sig = SIGUSR2;
@@ -1066,6 +1224,7 @@ int pktstat_main(int argc, char **argv)
 		say(worker_error(&run));
 		status = 1;
 	}
+	export_tick(&run, 1); /* the exact final figures */
 	/* One snapshot serves the file and the stdout report. */
 	snapshot_init(&fin);
 	have_fin = take_snapshot(&run, &fin, 1) == 0;

@@ -211,3 +211,21 @@ Test(opts, max_bps)
 	cr_assert_eq(parse(&o, err, sizeof(err), 1, "-m"), -EINVAL);
 	cr_assert_str_eq(err, "-m: missing argument");
 }
+
+Test(opts, exporters)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 6, "--metrics", "9417",
+			   "--metrics-file", "/x/p.prom", "--metrics-top", "5"),
+		     0);
+	cr_assert_str_eq(o.metrics_addr, "9417");
+	cr_assert_str_eq(o.metrics_file, "/x/p.prom");
+	cr_assert_eq(o.metrics_top, 5);
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--metrics-top", "1001"),
+		     -EINVAL);
+	cr_assert_str_eq(err, "--metrics-top 1001: invalid value");
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--metrics", ""), -EINVAL);
+}
