@@ -13,7 +13,7 @@
 
 struct jsonl {
 	char *path;
-	int fd;
+	int fd, old_fd; /* FILE (read-write, append) and FILE.1 */
 	uint64_t size, max;
 	uint64_t lines, rotations;
 };
@@ -22,7 +22,7 @@ static int open_file(struct jsonl *j, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = open(j->path,
-		      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		      O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		      0600);
 
 	if (fd < 0) {
@@ -52,6 +52,32 @@ static int open_file(struct jsonl *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* FILE.1, opened once (before any privilege drop, as FILE): rotation
+ * then needs no right on the directory. */
+static int open_old(struct jsonl *j, char *err, size_t errlen)
+{
+	size_t n = strlen(j->path) + 3;
+	char *old = malloc(n);
+	int e;
+
+	if (!old) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(old, n, "%s.1", j->path);
+	j->old_fd =
+		open(old, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	e = errno;
+	if (j->old_fd < 0)
+		snprintf(err, errlen, "%s: %s", old,
+			 e == ELOOP ? "is a symbolic link: refused"
+				    : strerror(e));
+	else if (fchmod(j->old_fd, 0600) < 0)
+		(void)0; /* owned by another user: it stays as it was */
+	free(old);
+	return j->old_fd < 0 ? -e : 0;
+}
+
 struct jsonl *jsonl_open(const char *path, uint64_t max_bytes, char *err,
 			 size_t errlen)
 {
@@ -63,37 +89,47 @@ struct jsonl *jsonl_open(const char *path, uint64_t max_bytes, char *err,
 		return NULL;
 	}
 	j->max = max_bytes;
-	if (open_file(j, err, errlen)) {
-		free(j->path);
-		free(j);
+	j->fd = j->old_fd = -1;
+	if (open_file(j, err, errlen) ||
+	    (max_bytes && open_old(j, err, errlen))) {
+		jsonl_close(j);
 		return NULL;
 	}
 	return j;
 }
 
+/*
+ * Copy FILE into FILE.1 and empty FILE (logrotate's copytruncate): works
+ * with the two descriptors alone, after pktstat dropped its privileges,
+ * and tail -F follows the truncation. Nothing is written meanwhile (one
+ * thread owns the tee), so no line is lost or split.
+ */
 static int rotate(struct jsonl *j, char *err, size_t errlen)
 {
-	size_t n = strlen(j->path) + 3;
-	char *old = malloc(n);
-	int rc;
+	loff_t in = 0, out = 0;
+	uint64_t left = j->size;
 
-	if (!old) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (ftruncate(j->old_fd, 0) < 0)
+		goto fail;
+	while (left) {
+		ssize_t n =
+			copy_file_range(j->fd, &in, j->old_fd, &out, left, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		left -= (uint64_t)n;
 	}
-	snprintf(old, n, "%s.1", j->path);
-	if (rename(j->path, old) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: cannot rotate to %s: %s", j->path,
-			 old, strerror(-rc));
-		free(old);
-		return rc;
-	}
-	free(old);
-	close(j->fd);
-	j->fd = -1;
+	if (ftruncate(j->fd, 0) < 0)
+		goto fail;
+	j->size = 0;
 	j->rotations++;
-	return open_file(j, err, errlen);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot rotate into %s.1: %s", j->path,
+		 j->path, strerror(errno ? errno : EIO));
+	return -(errno ? errno : EIO);
 }
 
 int jsonl_write(struct jsonl *j, const char *line, size_t len, char *err,
@@ -141,6 +177,8 @@ void jsonl_close(struct jsonl *j)
 		return;
 	if (j->fd >= 0)
 		close(j->fd);
+	if (j->old_fd >= 0)
+		close(j->old_fd);
 	free(j->path);
 	free(j);
 }

@@ -6,8 +6,10 @@
  * never interleave or split between writers, and a reader following the
  * file (tail -F | jq) only ever joins whole lines. The file is created mode
  * 0600 and never through a symbolic link. When a line would take the file
- * past its maximum size, FILE is renamed FILE.1 (replacing the previous
- * FILE.1) and a new FILE is started: at most two files exist.
+ * past its maximum size, FILE is copied into FILE.1 (replacing what it
+ * held) and emptied (logrotate's copytruncate: both are opened at start,
+ * so rotation needs no right on the directory after the privilege drop;
+ * tail -F follows it). At most two files exist.
  *
  * One thread owns a struct jsonl.
  */

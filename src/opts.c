@@ -43,6 +43,10 @@ enum {
 	OPT_IPFIX,
 	OPT_IPFIX_ACTIVE,
 	OPT_IPFIX_IDLE,
+	OPT_JSONL,
+	OPT_JSONL_TOP,
+	OPT_JSONL_MAX,
+	OPT_EXIT_OVER,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -60,6 +64,13 @@ static const struct opts_def opts_defs[] = {
 	{ "filter", 1, 'f', "EXPR", "BPF capture filter (or trailing args)" },
 	{ "read", 1, 'r', "FILE", "read a pcap/pcapng file ('-' = stdin)" },
 	{ "json", 0, 'j', NULL, "report in JSON" },
+	{ "jsonl", 1, OPT_JSONL, "FILE",
+	  "append a JSON line per refresh or -l interval" },
+	{ "jsonl-top", 1, OPT_JSONL_TOP, "N", "flows per --jsonl line (100)" },
+	{ "jsonl-max", 1, OPT_JSONL_MAX, "SIZE",
+	  "rotate the --jsonl file at SIZE, keeping one .1 (100M)" },
+	{ "exit-over", 1, OPT_EXIT_OVER, "RATE",
+	  "exit with status 3 when traffic exceeds RATE bit/s (800k, 1G)" },
 	{ "group-by", 1, OPT_GROUP_BY, "KEY",
 	  "report groups: host, net, port, proto or vlan" },
 	{ "group-prefix", 1, OPT_GROUP_PREFIX, "V4,V6",
@@ -286,11 +297,74 @@ static char *join_args(int n, char **v)
 	return s;
 }
 
+/* A number with an optional SI suffix (k/K, M, G, T: powers of 1000). */
+static int parse_si(const char *s, double *out)
+{
+	char *end;
+	double v, mult = 1;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = 1e3;
+		end++;
+		break;
+	case 'M':
+		mult = 1e6;
+		end++;
+		break;
+	case 'G':
+		mult = 1e9;
+		end++;
+		break;
+	case 'T':
+		mult = 1e12;
+		end++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+/* A rate in bits per second, > 0: "800k", "1.5M", "2G", "1000". */
+static int parse_rate(const char *s, double *bps)
+{
+	double v;
+
+	if (parse_si(s, &v) || v <= 0)
+		return -EINVAL;
+	*bps = v;
+	return 0;
+}
+
+/* A size in bytes, >= 1: "100M", "64k", "4096". */
+static int parse_size(const char *s, uint64_t *bytes)
+{
+	double v;
+
+	if (parse_si(s, &v) || v < 1 || v > 1e18)
+		return -EINVAL;
+	*bytes = (uint64_t)v;
+	return 0;
+}
+
 static void opts_defaults(struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->group_v4_prefix = 24;
 	o->group_v6_prefix = 64;
+	o->jsonl_top = 100;
+	o->jsonl_max = 100000000ull;
 	o->snaplen = 65535;
 	o->bufsize_mb = 8;
 	o->promisc = 1;
@@ -549,6 +623,29 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			o->group_by = (int)by;
 			break;
 		}
+		case OPT_JSONL:
+			o->jsonl_path = a;
+			break;
+		case OPT_JSONL_TOP: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(a, &end, 10);
+			if (errno || end == a || *end || v > 100000 ||
+			    *a == '-')
+				goto bad;
+			o->jsonl_top = (size_t)v;
+			break;
+		}
+		case OPT_JSONL_MAX:
+			if (parse_size(a, &o->jsonl_max))
+				goto bad;
+			break;
+		case OPT_EXIT_OVER:
+			if (parse_rate(a, &o->exit_over_bps))
+				goto bad;
+			break;
 		case OPT_GROUP_PREFIX:
 			if (group_parse_prefix(a, &o->group_v4_prefix,
 					       &o->group_v6_prefix))

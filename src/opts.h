@@ -87,13 +87,17 @@ struct opts {
 	const char *tcpstat_format; /* -o */
 	uint64_t tcpstat_interval_ns;
 	int tcpstat_interval_given;
-	int skip_empty;	      /* -e */
-	int link_bytes;	      /* --link */
-	int flush;	      /* --flush */
-	uint64_t seconds_ns;  /* --seconds */
-	double bandwidth_bps; /* --bandwidth / --dumb-bandwidth */
-	double relative_s;    /* --relative */
-	int group_by;	      /* --group-by: enum group_by */
+	int skip_empty;		/* -e */
+	int link_bytes;		/* --link */
+	int flush;		/* --flush */
+	uint64_t seconds_ns;	/* --seconds */
+	double bandwidth_bps;	/* --bandwidth / --dumb-bandwidth */
+	double relative_s;	/* --relative */
+	const char *jsonl_path; /* --jsonl */
+	size_t jsonl_top;	/* --jsonl-top */
+	uint64_t jsonl_max;	/* --jsonl-max */
+	double exit_over_bps;	/* --exit-over, 0 = off */
+	int group_by;		/* --group-by: enum group_by */
 	int group_v4_prefix, group_v6_prefix; /* --group-prefix */
 	int diff;			      /* --diff OLD NEW */
 	const char *diff_old, *diff_new;

@@ -12,6 +12,7 @@
  */
 #include "pktstat.h"
 #include "diff.h"
+#include "pulse.h"
 
 #include <errno.h>
 #include <curses.h>
@@ -64,6 +65,8 @@ struct pktstat {
 	int orig1;		   /* the original's -1 output */
 	uint64_t period_ns;	   /* -1: how long to collect */
 	struct snapshot prev_iv;   /* -l: the previous interval's state */
+	struct pulse_run *tick;	   /* --jsonl, --exit-over; NULL when off */
+	int exit_over;		   /* --exit-over fired */
 	int started_as_root;
 	uint64_t last_expire_ns; /* monotonic */
 	/* exporters (front ends of the run's counters) */
@@ -425,6 +428,21 @@ static void fill_meta(const struct pktstat *run, struct report_meta *m)
 	m->filter = pktstat_filter(run);
 	m->backend = run->ops->name;
 	m->threads = run->nw;
+}
+
+int pktstat_pulse(struct pktstat *run, const struct snapshot *s)
+{
+	struct report_meta m;
+	const char *e;
+
+	if (!run->tick || run->exit_over)
+		return run->exit_over;
+	fill_meta(run, &m);
+	if (pulse_tick(run->tick, s, &m))
+		run->exit_over = 1;
+	if ((e = pulse_error(run->tick)))
+		sayf("%s (the --jsonl tee stopped; capture goes on)", e);
+	return run->exit_over;
 }
 
 /* Reports on stdout aggregate as --group-by says; snapshot files keep
@@ -798,6 +816,49 @@ static void report_link_changes(struct pktstat *run, int *was_down)
 	}
 }
 
+/* Whether a --jsonl / --exit-over tick is due: every interval of wall
+ * time live, of packet time (as far as the file has been read) with -r. */
+static int batch_pulse_due(struct pktstat *run, int live, uint64_t *next,
+			   uint64_t *pkt_next, uint64_t iv)
+{
+	struct worker_stats sum;
+	uint64_t first, last;
+
+	if (live) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		if (now < *next)
+			return 0;
+		*next += iv * ((now - *next) / iv + 1);
+		return 1;
+	}
+	memset(&sum, 0, sizeof(sum));
+	for (int i = 0; i < run->nw; i++)
+		worker_stats_add(&run->w[i], &sum);
+	first = sum.first_ts_ns;
+	last = sum.last_ts_ns;
+	if (!last)
+		return 0;
+	if (!*pkt_next)
+		*pkt_next = first + iv;
+	if (last < *pkt_next)
+		return 0;
+	*pkt_next += iv * ((last - *pkt_next) / iv + 1);
+	return 1;
+}
+
+static int batch_pulse(struct pktstat *run)
+{
+	struct snapshot s;
+	int fired = 0;
+
+	snapshot_init(&s);
+	if (pktstat_snapshot(run, &s) == 0)
+		fired = pktstat_pulse(run, &s);
+	snapshot_free(&s);
+	return fired;
+}
+
 static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 {
 	int was_down[MAX_WORKERS] = { 0 };
@@ -806,11 +867,21 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 				   ? start + run->o.interval_ns
 				   : 0;
 	int live = !run->o.read_file;
+	uint64_t pulse_iv = run->o.interval_ns	? run->o.interval_ns
+			    : run->o.refresh_ns ? run->o.refresh_ns
+						: 1000000000ull;
+	uint64_t next_pulse = start + pulse_iv, pulse_pkt_ns = 0;
 
 	for (;;) {
 		struct timespec ts = { 0, 50 * 1000000 };
 		uint64_t now;
 		int sig;
+
+		if (run->tick &&
+		    batch_pulse_due(run, live, &next_pulse, &pulse_pkt_ns,
+				    pulse_iv) &&
+		    batch_pulse(run))
+			return 0; /* --exit-over */
 
 		if (run->tcpstat)
 			tcpstat_drain(run->tcpstat, stdout);
@@ -872,6 +943,7 @@ static void run_free(struct pktstat *run)
 	abbrev_free(run->abbrev);
 	counters_free(run->counters);
 	snapshot_free(&run->prev_iv);
+	pulse_free(run->tick);
 	privs_free(run->privs);
 	opts_free(&run->o);
 }
@@ -1147,6 +1219,22 @@ int pktstat_main(int argc, char **argv)
 	/* Before any thread exists (liburcu starts its own in flowtab_new):
 	 * capabilities are per thread, and a thread made before the drop
 	 * would keep them. */
+	if (run.o.jsonl_path || run.o.exit_over_bps > 0) {
+		/* opened while privileged: the file is where it was asked */
+		struct pulse_config pc = {
+			.jsonl_path = run.o.jsonl_path,
+			.jsonl_max = run.o.jsonl_max,
+			.jsonl_top = run.o.jsonl_top,
+			.exit_over_bps = run.o.exit_over_bps,
+		};
+
+		run.tick = pulse_new(&pc, err, sizeof(err));
+		if (!run.tick) {
+			say(err);
+			status = 1;
+			goto out;
+		}
+	}
 	rc = privs_drop(run.privs, err, sizeof(err));
 	if (rc) {
 		say(err);
@@ -1228,6 +1316,8 @@ int pktstat_main(int argc, char **argv)
 	/* One snapshot serves the file and the stdout report. */
 	snapshot_init(&fin);
 	have_fin = take_snapshot(&run, &fin, 1) == 0;
+	if (have_fin && run.tick)
+		pktstat_pulse(&run, &fin); /* the last, partial interval */
 	if (have_fin && !run.orig1)
 		close_capture(&run); /* its ring is not needed for the report */
 	want_report = !run.tcpstat && !run.orig1 &&
@@ -1311,6 +1401,15 @@ int pktstat_main(int argc, char **argv)
 		final_snap_done(&fs, use_ui, &status);
 	}
 	snapshot_free(&fin);
+	if (run.exit_over && status == 0) {
+		char r[32], lim[32];
+
+		report_format_bitrate(pulse_exceeded_bps(run.tick), r,
+				      sizeof(r));
+		report_format_bitrate(run.o.exit_over_bps, lim, sizeof(lim));
+		sayf("traffic reached %s, over --exit-over %s", r, lim);
+		status = PULSE_EXIT_OVER;
+	}
 out:
 	run_free(&run);
 	rcu_unregister_thread();

@@ -20,6 +20,13 @@ struct pktstat;
 /* The whole program; returns the exit status. */
 int pktstat_main(int argc, char **argv);
 
+/*
+ * pktstat_pulse - the refresh tick's extras (--jsonl line, --exit-over
+ * check) for the snapshot @s the caller just took. Returns 1 once
+ * --exit-over has fired: the caller ends the run (exit status 3).
+ */
+int pktstat_pulse(struct pktstat *run, const struct snapshot *s);
+
 /* Options in force. */
 const struct opts *pktstat_opts(const struct pktstat *run);
 

@@ -197,6 +197,8 @@ static void tick(struct ui *ui, int counters)
 				   ui->snap.ncounters, ui->snap.mono_ns);
 	if (rc == 0)
 		rc = view_update(ui->v, &ui->snap);
+	if (rc == 0 && pktstat_pulse(ui->run, &ui->snap))
+		ui->quit = 1; /* --exit-over */
 	if (rc)
 		set_msg(ui, 1, "snapshot: %s", strerror(-rc));
 	redraw(ui);
