@@ -139,7 +139,7 @@ DEPS_test_cpanel = ui/cpanel
 DEPS_test_group = src/group src/flowkey src/decode
 DEPS_test_jsonl = src/jsonl
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
-	src/mem \
+	src/mem src/proto \
 	src/tcpstat src/counters \
 	capture/worker capture/capture capture/pcap capture/tpacket3
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
@@ -238,9 +238,11 @@ fmt-check:
 # time; fails on any finding. make test runs it (tests/it/fuzz_smoke.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
-FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile
+FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto
 FUZZ_DEPS = $(DEPS_test_fuzz_regress) fuzz/fastrcu
-FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile)
+FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile \
+	fuzz_proto)
+DEPS_test_proto = src/proto src/counters
 FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
 
 $(FUZZ_BINS) $(B)/fuzz/mkseeds: $(B)/fuzz/%: $(B)/fuzz/%.o \

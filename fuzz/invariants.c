@@ -28,7 +28,9 @@
 #include <urcu.h>
 
 #include "../capture/capture.h"
+#include "../src/counters.h"
 #include "../src/flowkey.h"
+#include "../src/proto.h"
 
 /* Time base and tick of the flowtab target's synthetic clock. */
 #define FZ_T0_NS 1000000000000ull
@@ -719,5 +721,99 @@ out:
 	}
 	cap_pcap_ops.close(h);
 	close(fd);
+	return rc;
+}
+
+/* One command line: parse, check, and parse its canonical form again. */
+static int proto_line(const char *line, size_t len, char *why, size_t whylen)
+{
+	struct proto_cmd c, c2;
+	char err[512], canon[1200];
+	int rc = proto_cmd_parse(line, len, &c, err, sizeof(err));
+
+	if (rc) {
+		if (rc != -EINVAL || !*err || strchr(err, '\n'))
+			return fail(why, whylen, "error %d not one line: %s",
+				    rc, err);
+		return 0;
+	}
+	if ((int)c.verb < PROTO_VERB_NEW || c.verb > PROTO_VERB_WATCH)
+		return fail(why, whylen, "verb %d", (int)c.verb);
+	if (c.verb == PROTO_VERB_LIST ? c.name[0] != 0
+				      : !counters_valid_name(c.name))
+		return fail(why, whylen, "name '%s' for %s", c.name,
+			    proto_verb_name(c.verb));
+	if (strlen(c.expr) >= COUNTERS_EXPR_MAX)
+		return fail(why, whylen, "expression of %zu bytes",
+			    strlen(c.expr));
+	if (c.verb == PROTO_VERB_WATCH &&
+	    (c.freq < 1 || c.freq > PROTO_WATCH_MAX))
+		return fail(why, whylen, "watch frequency %u", c.freq);
+	if (c.verb == PROTO_VERB_WATCH)
+		snprintf(canon, sizeof(canon), "watch %s frequency %u", c.name,
+			 c.freq);
+	else
+		snprintf(canon, sizeof(canon), "%s %s%s%s",
+			 proto_verb_name(c.verb), c.name,
+			 c.verb == PROTO_VERB_NEW || c.verb == PROTO_VERB_MODIFY
+				 ? " filter "
+				 : "",
+			 c.expr);
+	if (proto_cmd_parse(canon, strlen(canon), &c2, err, sizeof(err)))
+		return fail(why, whylen, "canonical '%s' refused: %s", canon,
+			    err);
+	if (c2.verb != c.verb || strcmp(c2.name, c.name) ||
+	    strcmp(c2.expr, c.expr) || c2.freq != c.freq)
+		return fail(why, whylen, "canonical '%s' parses differently",
+			    canon);
+	return 0;
+}
+
+int invariants_proto(const uint8_t *data, size_t size,
+		     struct invariants_run *run, char *why, size_t whylen)
+{
+	struct proto_reader rd;
+	size_t chunk, off = 1;
+	int rc = 0;
+
+	(void)run;
+	if (size < 1)
+		return 0;
+	chunk = 1 + data[0] % 64;
+	if (proto_reader_init(&rd, PROTO_CMD_MAX))
+		return 0;
+	while (off < size && rc == 0) {
+		size_t n = size - off < chunk ? size - off : chunk;
+		struct proto_hdr h;
+		const uint8_t *p;
+		char err[256];
+		int got;
+
+		if (n > proto_reader_room(&rd))
+			n = proto_reader_room(&rd);
+		if (proto_reader_feed(&rd, data + off, n)) {
+			rc = fail(why, whylen, "feed of %zu refused", n);
+			break;
+		}
+		off += n;
+		if (rd.len - rd.used > PROTO_HDR_LEN + PROTO_CMD_MAX)
+			rc = fail(why, whylen, "reader holds %zu bytes",
+				  rd.len - rd.used);
+		while (rc == 0 &&
+		       (got = proto_reader_next(&rd, &h, &p, err,
+						sizeof(err))) == 1) {
+			if (h.len > PROTO_CMD_MAX)
+				rc = fail(why, whylen, "message of %u bytes",
+					  h.len);
+			else if (h.type == PROTO_CMD)
+				rc = proto_line((const char *)p, h.len, why,
+						whylen);
+		}
+		if (rc == 0 && got < 0)
+			break; /* the daemon closes such a stream */
+	}
+	proto_reader_free(&rd);
+	if (rc == 0)
+		rc = proto_line((const char *)data + 1, size - 1, why, whylen);
 	return rc;
 }

@@ -117,4 +117,18 @@ int invariants_flowtab(const uint8_t *data, size_t size,
 int invariants_pcapfile(const uint8_t *data, size_t size,
 			struct invariants_run *run, char *why, size_t whylen);
 
+/*
+ * invariants_proto - fuzz_proto's input: | chunk | stream... |. The stream
+ * goes through a daemon-side proto_reader in pieces of 1 + chunk % 64
+ * bytes; each whole PROTO_CMD message is parsed with proto_cmd_parse,
+ * and so is the whole stream as one line. Checked: the reader never holds
+ * more than a header and PROTO_CMD_MAX; a bad header ends the stream
+ * (the daemon closes it); a parsed command has a valid verb, a valid name
+ * (none for list), an expression under COUNTERS_EXPR_MAX, a watch
+ * frequency in range, and parses again to the same command from its
+ * canonical form; an error is one line. @run is unused.
+ */
+int invariants_proto(const uint8_t *data, size_t size,
+		     struct invariants_run *run, char *why, size_t whylen);
+
 #endif

@@ -146,7 +146,7 @@ static void entry_free(struct cnt_entry *e)
 	free(e);
 }
 
-static int valid_name(const char *s)
+int counters_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -176,7 +176,7 @@ static struct cnt_entry *entry_new(struct counters *c, const char *name,
 	int dlts[COUNTERS_MAX_DLT + 1];
 	size_t nd = 0;
 
-	if (!valid_name(name)) {
+	if (!counters_valid_name(name)) {
 		snprintf(err, errlen,
 			 "counter '%.*s': name must be 1-%d letters, digits "
 			 "or _ - . :",

@@ -69,6 +69,13 @@ int counters_add(struct counters *c, const char *name, const char *expr,
 		 char *err, size_t errlen);
 
 /*
+ * counters_valid_name - 1 if @name is 1-63 letters, digits, '_', '-',
+ * '.' or ':' (the rule of counters_add, the --count names and the
+ * daemon's session names), else 0. Any thread.
+ */
+int counters_valid_name(const char *name);
+
+/*
  * counters_modify - give counter @name a new expression; its counts
  * restart from 0 (they measured something else). Same errors as
  * counters_add, -ENOENT if there is no such counter; on error the old

@@ -47,6 +47,10 @@ enum {
 	OPT_JSONL_TOP,
 	OPT_JSONL_MAX,
 	OPT_EXIT_OVER,
+	OPT_SOCKET,
+	OPT_PIDFILE,
+	OPT_CONNECT,
+	OPT_MAX_CLIENTS,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -134,6 +138,17 @@ static const struct opts_def opts_defs[] = {
 	  "keep Prometheus metrics in PATH (textfile)" },
 	{ "metrics-top", 1, OPT_METRICS_TOP, "N",
 	  "metrics: also the N largest flows (0)" },
+	/* daemon and clients (capstats) */
+	{ "daemon", 0, 'd', NULL, "daemon: hold the capture, serve clients" },
+	{ "group", 1, 'g', "GROUP", "daemon: admit members of GROUP too" },
+	{ "socket", 1, OPT_SOCKET, "PATH",
+	  "daemon socket (/run/pktstat.sock)" },
+	{ "pidfile", 1, OPT_PIDFILE, "FILE", "daemon: write its pid to FILE" },
+	{ "debug", 0, 'D', NULL, "daemon: log every message" },
+	{ "max-clients", 1, OPT_MAX_CLIENTS, "N",
+	  "daemon: clients at once (64)" },
+	{ "connect", 2, OPT_CONNECT, "[SOCKET]",
+	  "the monitor, attached to a daemon" },
 	{ "version", 0, OPT_VERSION, NULL, "print the version" },
 	{ "help", 0, 'h', NULL, "this help (also -?)" },
 };
@@ -384,6 +399,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 	size_t ns = 0;
 	int c, li;
 	long v;
+	char *end_mc;
 	const char *filter_arg = NULL;
 
 	opts_defaults(o);
@@ -693,6 +709,37 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 				o->ipfix_idle_ns = ns;
 			break;
 		}
+		case 'd':
+			o->daemon = 1;
+			break;
+		case 'g':
+			o->group = a;
+			break;
+		case OPT_SOCKET:
+			o->socket_path = a;
+			break;
+		case OPT_PIDFILE:
+			o->pidfile = a;
+			break;
+		case 'D':
+			o->debug = 1;
+			break;
+		case OPT_MAX_CLIENTS:
+			v = strtol(a, &end_mc, 10);
+			if (*end_mc || !*a || v < 1 || v > 4096)
+				goto bad;
+			o->max_clients = (int)v;
+			break;
+		case OPT_CONNECT:
+			o->connect = 1;
+			/* "--connect PATH" as well as "--connect=PATH": a
+			 * next word that looks like a path is the socket */
+			if (!a && optind < argc &&
+			    (argv[optind][0] == '/' || argv[optind][0] == '.'))
+				a = argv[optind++];
+			if (a)
+				o->socket_path = a;
+			break;
 		case OPT_VERSION:
 			o->version = 1;
 			break;
@@ -744,6 +791,30 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		o->diff_new = argv[optind + 1];
 		optind = argc;
 	}
+	if (optind < argc && opts_is_verb(argv[optind])) {
+		/* client mode: "pktstat [--socket PATH] VERB ARGS..." */
+		if (o->daemon || o->connect) {
+			opts_free(o);
+			return set_err(
+				err, errlen,
+				"%s: a client command cannot be combined "
+				"with %s",
+				argv[optind], o->daemon ? "-d" : "--connect");
+		}
+		o->client_argc = argc - optind;
+		o->client_argv = argv + optind;
+		optind = argc;
+	}
+	if (o->daemon && (o->read_file || o->connect)) {
+		opts_free(o);
+		return set_err(err, errlen, "-d: cannot be combined with %s%s",
+			       o->read_file ? "-r" : "--connect", "");
+	}
+	if (!o->daemon && (o->group || o->pidfile)) {
+		opts_free(o);
+		return set_err(err, errlen, "%s: only with -d (daemon)%s",
+			       o->group ? "-g" : "--pidfile", "");
+	}
 	if (optind < argc) {
 		if (filter_arg) {
 			opts_free(o);
@@ -772,6 +843,17 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		if (nc && *nc)
 			o->no_color = 1;
 	}
+	return 0;
+}
+
+int opts_is_verb(const char *word)
+{
+	static const char *const verbs[] = { "new",  "modify", "stop", "list",
+					     "show", "poll",   "watch" };
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(word, verbs[i]) == 0)
+			return 1;
 	return 0;
 }
 

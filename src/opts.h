@@ -108,8 +108,18 @@ struct opts {
 	const char *ipfix;	  /* --ipfix HOST:PORT[/udp|/tcp] */
 	uint64_t ipfix_active_ns; /* --ipfix-active, default 60 s */
 	uint64_t ipfix_idle_ns;	  /* --ipfix-idle, default 15 s */
-	int version;		  /* --version */
-	int help;		  /* -h / -? / --help */
+	/* daemon and clients */
+	int daemon;		 /* -d */
+	const char *group;	 /* -g */
+	const char *socket_path; /* --socket, --connect SOCKET; NULL: default */
+	const char *pidfile;	 /* --pidfile */
+	int debug;		 /* -D */
+	int max_clients;	 /* --max-clients, 0 = default */
+	int connect;		 /* --connect */
+	int client_argc;	 /* client mode: the verb and its words */
+	char **client_argv;
+	int version; /* --version */
+	int help;    /* -h / -? / --help */
 };
 
 /* Exit status for usage errors (bad flag or value). */
@@ -122,6 +132,10 @@ struct opts {
  * memory"; the caller exits 1).
  */
 int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Whether @word is a client verb (new, modify, stop, list, show, poll,
+ * watch): "pktstat list" is client mode, not a filter. */
+int opts_is_verb(const char *word);
 
 /* Free what opts_parse allocated. */
 void opts_free(struct opts *o);

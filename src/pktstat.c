@@ -32,8 +32,10 @@
 #include "../capture/worker.h"
 #include "../ui/ui.h"
 #include "abbrev.h"
+#include "client.h"
 #include "countercmd.h"
 #include "counters.h"
+#include "daemon.h"
 #include "decode.h"
 #include "metrics.h"
 #include "names.h"
@@ -62,6 +64,7 @@ struct pktstat {
 	struct tcpstat *tcpstat;   /* tcpstat mode (-o, interval, -a, -b) */
 	struct abbrev *abbrev;	   /* the original's -a/-A patterns */
 	struct counters *counters; /* --count, the UI's counter prompt */
+	struct daemon *daemon;	   /* -d: the socket and its clients */
 	int orig1;		   /* the original's -1 output */
 	uint64_t period_ns;	   /* -1: how long to collect */
 	struct snapshot prev_iv;   /* -l: the previous interval's state */
@@ -188,6 +191,12 @@ int pktstat_counter_cmd(struct pktstat *run, const char *line, char *msg,
 	rc = countercmd_run(run->counters, line, msg, msglen);
 	publish_counters(run);
 	return rc;
+}
+
+size_t pktstat_counters_read(struct pktstat *run, struct counters_value *out,
+			     size_t max)
+{
+	return run->counters ? counters_read(run->counters, out, max) : 0;
 }
 
 /*
@@ -944,6 +953,7 @@ static void run_free(struct pktstat *run)
 	counters_free(run->counters);
 	snapshot_free(&run->prev_iv);
 	pulse_free(run->tick);
+	daemon_free(run->daemon);
 	privs_free(run->privs);
 	opts_free(&run->o);
 }
@@ -1078,6 +1088,20 @@ int pktstat_main(int argc, char **argv)
 		opts_free(&run.o);
 		return OPTS_EXIT_USAGE;
 	}
+	if (run.o.client_argc) {
+		/* a client: no capture, no privileges, no threads */
+		status = client_main(&run.o);
+		opts_free(&run.o);
+		return status;
+	}
+	if (run.o.daemon && run.o.pidfile &&
+	    daemon_write_pidfile(run.o.pidfile, err, sizeof(err))) {
+		/* before the fork: the pid is the privileged parent's, which
+		 * passes SIGTERM on to the capturing child */
+		say(err);
+		opts_free(&run.o);
+		return 1;
+	}
 	run.filter = strdup(run.o.filter ? run.o.filter : "");
 	if (run.o.snapshot_path) {
 		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s",
@@ -1090,10 +1114,10 @@ int pktstat_main(int argc, char **argv)
 		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s%s%s",
 			 home && *home ? home : ".", "/", DEFAULT_SNAPSHOT);
 	}
-	use_ui = run.o.mode == OPTS_MODE_UI ||
+	use_ui = (!run.o.daemon && run.o.mode == OPTS_MODE_UI) ||
 		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
 		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns &&
-		  run.o.tcpstat == OPTS_TCPSTAT_OFF);
+		  run.o.tcpstat == OPTS_TCPSTAT_OFF && !run.o.daemon);
 	if (use_ui) {
 		/* A terminal that cannot move the cursor (TERM=dumb) gets the
 		 * report instead of a blank screen. An unknown TERM is left to
@@ -1216,6 +1240,22 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (run.o.daemon) {
+		/* the socket in /run, owned by root: before the drop */
+		struct daemon_conf dc = {
+			.path = run.o.socket_path,
+			.group = run.o.group,
+			.max_clients = run.o.max_clients,
+			.debug = run.o.debug,
+		};
+
+		run.daemon = daemon_listen(&dc, err, sizeof(err));
+		if (!run.daemon) {
+			say(err);
+			status = 1;
+			goto out;
+		}
+	}
 	/* Before any thread exists (liburcu starts its own in flowtab_new):
 	 * capabilities are per thread, and a thread made before the drop
 	 * would keep them. */
@@ -1296,6 +1336,14 @@ int pktstat_main(int argc, char **argv)
 		} else if (rc > 128) {
 			sig = rc - 128;
 		}
+	} else if (run.daemon) {
+		rc = daemon_run(run.daemon, &run, &sigs, err, sizeof(err));
+		if (rc < 0) {
+			say(err);
+			status = 1;
+		} else {
+			sig = rc;
+		}
 	} else {
 		sig = batch_loop(&run, &sigs);
 	}
@@ -1320,7 +1368,7 @@ int pktstat_main(int argc, char **argv)
 		pktstat_pulse(&run, &fin); /* the last, partial interval */
 	if (have_fin && !run.orig1)
 		close_capture(&run); /* its ring is not needed for the report */
-	want_report = !run.tcpstat && !run.orig1 &&
+	want_report = !run.tcpstat && !run.orig1 && !run.daemon &&
 		      (!use_ui || (!run.o.quiet && sig != SIGHUP)) &&
 		      !(run.o.interval_ns && !use_ui);
 	if (use_ui || run.o.snapshot_path) {
@@ -1377,6 +1425,8 @@ int pktstat_main(int argc, char **argv)
 			sayf("stdout: %s", strerror(errno ? errno : EIO));
 			status = 1;
 		}
+	} else if (run.daemon) {
+		/* a daemon's stop prints no report: its clients had it */
 	} else if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
 		rc = 0;
 		if (run.o.interval_ns && !use_ui)

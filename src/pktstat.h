@@ -88,4 +88,13 @@ int pktstat_capture_done(const struct pktstat *run);
 int pktstat_counter_cmd(struct pktstat *run, const char *line, char *msg,
 			size_t msglen);
 
+/*
+ * pktstat_counters_read - copy up to @max named counters with their
+ * counts into @out (counters_read); returns how many there are, 0 when
+ * the run has none. UI/daemon thread.
+ */
+struct counters_value;
+size_t pktstat_counters_read(struct pktstat *run, struct counters_value *out,
+			     size_t max);
+
 #endif

@@ -29,6 +29,7 @@ static const struct {
 	{ "fuzz_decode-", invariants_decode },
 	{ "fuzz_flowtab-", invariants_flowtab },
 	{ "fuzz_pcapfile-", invariants_pcapfile },
+	{ "fuzz_proto-", invariants_proto },
 };
 
 static void setup(void)
@@ -149,6 +150,11 @@ Test(fuzz_regress, pcapfile_inputs_keep_invariants)
 }
 
 /* A file no target claims would never be replayed. */
+Test(fuzz_regress, proto_inputs_keep_invariants)
+{
+	cr_assert_geq(replay_all("fuzz_proto-", invariants_proto), 5);
+}
+
 Test(fuzz_regress, every_file_names_its_target)
 {
 	struct dirent *de;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The three libFuzzer targets (fuzz/README) for a bounded smoke run inside
+# The libFuzzer targets (fuzz/README) for a bounded smoke run inside
 # make test: `make fuzz FUZZ_SECONDS=60 FUZZ_JOBS=2` builds them with clang
 # (ASan + UBSan) and runs each for 60 s, two side by side (the machine has
 # two cores; each target still gets its full 60 s). Passes only when each
@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 SECS=${FUZZ_SMOKE_SECONDS:-60}
-TARGETS="fuzz_decode fuzz_flowtab fuzz_pcapfile"
+TARGETS="fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto"
 
 # clang's libFuzzer runtime is a separate Debian package (libclang-rt-dev,
 # installed by make deps): say so plainly if it is missing
