@@ -129,7 +129,11 @@ int client_open(const char *path, char *info, size_t infolen, char *err,
 		close(fd);
 		return rc;
 	}
+	/* A refused client finds the daemon's reason waiting even when the
+	 * hello could not be sent (the daemon closed first: EPIPE). */
 	rc = client_send(fd, PROTO_HELLO, NULL, 0);
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		rc = 0;
 	if (rc == 0 && proto_reader_init(&rd, PROTO_MSG_MAX) == 0) {
 		rc = client_recv(fd, &rd, &h, &p, e, sizeof(e));
 		if (rc == 1 && h.type == PROTO_HELLO) {

@@ -147,8 +147,6 @@ static const struct opts_def opts_defs[] = {
 	{ "debug", 0, 'D', NULL, "daemon: log every message" },
 	{ "max-clients", 1, OPT_MAX_CLIENTS, "N",
 	  "daemon: clients at once (64)" },
-	{ "connect", 2, OPT_CONNECT, "[SOCKET]",
-	  "the monitor, attached to a daemon" },
 	{ "version", 0, OPT_VERSION, NULL, "print the version" },
 	{ "help", 0, 'h', NULL, "this help (also -?)" },
 };
@@ -157,7 +155,13 @@ static const struct opts_def opts_defs[] = {
 
 void opts_usage(FILE *out)
 {
-	fprintf(out, "usage: pktstat [options] [filter expression]\n\n");
+	fprintf(out, "usage: pktstat [options] [filter expression]\n"
+		     "       pktstat -d [-g GROUP] [--socket PATH] [options]\n"
+		     "       pktstat [--socket PATH] [-j] new NAME filter EXPR "
+		     "| modify NAME EXPR |\n"
+		     "               stop NAME | list | show NAME | poll NAME "
+		     "|\n"
+		     "               watch NAME frequency SECONDS\n\n");
 	for (size_t i = 0; i < N_DEFS; i++) {
 		const struct opts_def *d = &opts_defs[i];
 		char left[64];
