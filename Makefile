@@ -138,6 +138,7 @@ DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
 DEPS_test_group = src/group src/flowkey src/decode
 DEPS_test_jsonl = src/jsonl
+DEPS_test_selfflow = src/selfflow
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/mem src/proto \
 	src/tcpstat src/counters \
