@@ -124,6 +124,7 @@ DEPS_test_flowkey = src/flowkey src/decode
 DEPS_test_flowtab = src/flowtab src/mem src/flowkey src/decode
 DEPS_test_opts = src/opts src/group src/flowkey src/decode
 DEPS_test_metrics = src/metrics src/flowkey src/decode
+DEPS_test_ipfix = src/ipfix src/flowtab src/mem src/flowkey src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/mem

@@ -91,7 +91,8 @@ struct flowtab_flow {
 	 * publication; pkts to last_ns: relaxed atomics. A stopped table's
 	 * report reads it in place (flowtab_row_next). */
 	struct flowtab_row r;
-	uint32_t state; /* FLOW_FREE, FLOW_LIVE, FLOW_DEAD; see the top */
+	uint32_t state;	 /* FLOW_FREE, FLOW_LIVE, FLOW_DEAD; see the top */
+	uint8_t evicted; /* set by the expiring thread before the delete */
 	union {
 		struct rcu_head rcu;		/* while dead */
 		struct flowtab_flow *next_free; /* while free */
@@ -172,6 +173,10 @@ struct flowtab {
 
 	/* Written in call_rcu callbacks and at the cap. */
 	struct flowtab_sums sums __attribute__((aligned(64)));
+
+	/* flowtab_set_end_hook: set before the first packet, then read-only */
+	flowtab_end_fn end_hook;
+	void *end_arg;
 };
 
 /*
@@ -407,6 +412,21 @@ static void flow_free_cb(struct rcu_head *head)
 			   __atomic_load_n(&f->r.pkts[1], RELAXED),
 		   __atomic_load_n(&f->r.bytes[0], RELAXED) +
 			   __atomic_load_n(&f->r.bytes[1], RELAXED));
+	if (ft->end_hook) {
+		struct flowtab_row r;
+
+		key_load(f, &r.key);
+		r.id = __atomic_load_n(&f->r.id, RELAXED);
+		for (int d = 0; d < 2; d++) {
+			r.pkts[d] = __atomic_load_n(&f->r.pkts[d], RELAXED);
+			r.bytes[d] = __atomic_load_n(&f->r.bytes[d], RELAXED);
+		}
+		r.first_ns = __atomic_load_n(&f->r.first_ns, RELAXED);
+		r.last_ns = __atomic_load_n(&f->r.last_ns, RELAXED);
+		ft->end_hook(ft->end_arg, &r,
+			     __atomic_load_n(&f->evicted, RELAXED));
+	}
+	__atomic_store_n(&f->evicted, 0, RELAXED);
 	slot_release(ft, f);
 	__atomic_fetch_add(&ft->sums.expired_flows, 1, RELAXED);
 	/* Last: flowtab_free may free *ft (and @f's chunk) once it sees 0. */
@@ -1189,6 +1209,8 @@ counted:
 		flow_acquire(f);
 		if (__atomic_load_n(&f->r.last_ns, RELAXED) > thr)
 			continue;
+		/* read by the callback, after the grace period */
+		__atomic_store_n(&f->evicted, 1, RELAXED);
 		n += flow_delete(ft, f);
 	}
 done:
@@ -1272,6 +1294,12 @@ void flowtab_barrier(struct flowtab *ft)
 void flowtab_set_writers(struct flowtab *ft, unsigned int n)
 {
 	ft->single = n == 1;
+}
+
+void flowtab_set_end_hook(struct flowtab *ft, flowtab_end_fn fn, void *arg)
+{
+	ft->end_hook = fn;
+	ft->end_arg = arg;
 }
 
 void flowtab_inject_alloc_failures(struct flowtab *ft, uint64_t n)

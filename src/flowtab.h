@@ -215,6 +215,20 @@ void flowtab_grow(struct flowtab *ft);
 void flowtab_set_writers(struct flowtab *ft, unsigned int n);
 
 /*
+ * flowtab_set_end_hook - call @fn with each flow's final counts when it
+ * leaves the table (idle expiry, or @evicted under pressure), from the
+ * flow's call_rcu callback: after the grace period, so no packet can be
+ * added to it any more, and before its counts are gone. Runs on liburcu's
+ * call_rcu thread, not on the capture path: @fn must not block for long
+ * (it delays every later free) and must not call into the table. A flow
+ * still live at the end is never passed (the caller walks those itself).
+ * Set once, before the first packet; NULL removes it.
+ */
+typedef void (*flowtab_end_fn)(void *arg, const struct flowtab_row *r,
+			       int evicted);
+void flowtab_set_end_hook(struct flowtab *ft, flowtab_end_fn fn, void *arg);
+
+/*
  * flowtab_inject_alloc_failures - testing hook: the next @n flow node
  * allocations fail as if malloc returned NULL (those packets go to the
  * overflow totals). Any thread.

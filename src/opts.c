@@ -138,6 +138,12 @@ static const struct opts_def opts_defs[] = {
 	  "keep Prometheus metrics in PATH (textfile)" },
 	{ "metrics-top", 1, OPT_METRICS_TOP, "N",
 	  "metrics: also the N largest flows (0)" },
+	{ "ipfix", 1, OPT_IPFIX, "HOST:PORT[/udp|/tcp]",
+	  "export flows over IPFIX (udp)" },
+	{ "ipfix-active", 1, OPT_IPFIX_ACTIVE, "DURATION",
+	  "IPFIX: export long flows every DURATION (60s)" },
+	{ "ipfix-idle", 1, OPT_IPFIX_IDLE, "DURATION",
+	  "IPFIX: end flows idle for DURATION (15s)" },
 	/* daemon and clients (capstats) */
 	{ "daemon", 0, 'd', NULL, "daemon: hold the capture, serve clients" },
 	{ "group", 1, 'g', "GROUP", "daemon: admit members of GROUP too" },

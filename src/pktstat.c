@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <inttypes.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <unistd.h>
 #include <urcu.h>
@@ -37,6 +39,7 @@
 #include "counters.h"
 #include "daemon.h"
 #include "decode.h"
+#include "ipfix.h"
 #include "metrics.h"
 #include "names.h"
 #include "privs.h"
@@ -79,6 +82,7 @@ struct pktstat {
 	struct flowtab_row *top_rows; /* --metrics-top: a collect buffer */
 	size_t top_cap, ntop;
 	int metrics_file_failed; /* said once */
+	struct ipfix *ipfix;	 /* --ipfix */
 };
 
 /*
@@ -395,6 +399,19 @@ static void export_tick(struct pktstat *run, int final)
 	}
 	in.top = run->top_rows;
 	in.ntop = run->ntop;
+	struct metrics_ipfix mx;
+	if (run->ipfix) {
+		struct ipfix_stats st;
+
+		ipfix_get_stats(run->ipfix, &st);
+		mx.records = st.records;
+		mx.drop_records = st.drop_records;
+		mx.drop_pkts = st.drop_pkts;
+		mx.drop_bytes = st.drop_octets;
+		mx.queue_depth = st.queue_depth;
+		mx.send_errors = st.send_errors;
+		in.ipfix = &mx;
+	}
 	if (metrics_publish(run->metrics, &in, err, sizeof(err))) {
 		if (!run->metrics_file_failed)
 			say(err);
@@ -942,6 +959,7 @@ static void close_capture(struct pktstat *run)
 static void run_free(struct pktstat *run)
 {
 	metrics_free(run->metrics);
+	ipfix_free(run->ipfix);
 	free(run->top_rows);
 	close_capture(run);
 	free(run->w);
@@ -1027,6 +1045,71 @@ static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
 	return 0;
 }
 
+/* Link header bytes in front of the IP header, by link type. */
+static unsigned int link_header_len(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		return 14;
+	case DLT_LINUX_SLL:
+		return 16;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		return 20;
+#endif
+	case DLT_NULL:
+	case DLT_LOOP:
+		return 4;
+	default: /* DLT_RAW and friends: the frame is the IP packet */
+		return 0;
+	}
+}
+
+/*
+ * --ipfix: the exporter reads the flow table (a scan each second and the
+ * table's end hook), never the capture path. Before the workers start.
+ */
+static int start_ipfix(struct pktstat *run, char *err, size_t errlen)
+{
+	struct ipfix_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.spec = run->o.ipfix;
+	c.active_ns = run->o.ipfix_active_ns;
+	c.idle_ns = run->o.ipfix_idle_ns;
+	c.link_hdr =
+		run->nw ? link_header_len(run->ops->datalink(run->w[0].h)) : 0;
+	/* tpacket3 strips the outer 802.1Q tag (tp_vlan_tci) unless -v puts
+	 * it back; libpcap and files keep it in the frame */
+	c.vlan_in_frame = !(run->ops == &cap_tpacket3_ops && !run->o.add_vlan);
+	if (run->o.n_ifaces == 1 && strcmp(run->o.ifaces[0], "any"))
+		c.ingress_ifindex = if_nametoindex(run->o.ifaces[0]);
+	c.offline = run->o.read_file != NULL;
+	/* testing hook: a small queue, to see drops counted */
+	if (getenv("PKTSTAT_IPFIX_QUEUE"))
+		c.queue_len = (size_t)strtoul(getenv("PKTSTAT_IPFIX_QUEUE"),
+					      NULL, 10);
+	run->ipfix = ipfix_new(&c, err, errlen);
+	if (!run->ipfix)
+		return -EINVAL;
+	return ipfix_start(run->ipfix, run->ft, err, errlen);
+}
+
+/* At exit, the workers joined and the table settled: everything still
+ * unexported goes out, then the line that says how it went. */
+static void finish_ipfix(struct pktstat *run)
+{
+	struct ipfix_stats st;
+
+	ipfix_finish(run->ipfix, run->ft, 10000000000ull);
+	ipfix_get_stats(run->ipfix, &st);
+	sayf("ipfix: %" PRIu64 " records (%" PRIu64 " packets, %" PRIu64
+	     " octets) sent to %s; dropped %" PRIu64 " records (%" PRIu64
+	     " packets, %" PRIu64 " octets)",
+	     st.records, st.pkts, st.octets, ipfix_target(run->ipfix),
+	     st.drop_records, st.drop_pkts, st.drop_octets);
+}
+
 /* The exporters' options that opts.c cannot check alone: usage errors. */
 static int check_export_opts(const struct opts *o, char *err, size_t errlen)
 {
@@ -1037,6 +1120,14 @@ static int check_export_opts(const struct opts *o, char *err, size_t errlen)
 	    metrics_parse_addr(o->metrics_addr, (struct sockaddr *)&sa, &salen,
 			       err, errlen))
 		return -EINVAL;
+	if (o->ipfix) {
+		char h[256], p[16];
+		int tcp;
+
+		if (ipfix_parse_spec(o->ipfix, h, sizeof(h), p, sizeof(p), &tcp,
+				     err, errlen))
+			return -EINVAL;
+	}
 	if (o->metrics_top && !o->metrics_addr && !o->metrics_file) {
 		snprintf(err, errlen,
 			 "--metrics-top: needs --metrics or --metrics-file");
@@ -1313,6 +1404,11 @@ int pktstat_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (run.o.ipfix && start_ipfix(&run, err, sizeof(err))) {
+		say(err);
+		status = 1;
+		goto out;
+	}
 	for (int i = 0; i < run.nw; i++) {
 		run.w[i].notify = pthread_self();
 		run.w[i].notify_sig = SIGUSR2;
@@ -1360,6 +1456,8 @@ int pktstat_main(int argc, char **argv)
 		say(worker_error(&run));
 		status = 1;
 	}
+	if (run.ipfix)
+		finish_ipfix(&run);
 	export_tick(&run, 1); /* the exact final figures */
 	/* One snapshot serves the file and the stdout report. */
 	snapshot_init(&fin);

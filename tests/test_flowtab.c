@@ -1351,3 +1351,51 @@ Test(flowtab, batched_updates_exact_across_expiry_single_writer)
 {
 	batch_run(1);
 }
+
+/* What the end hook saw. */
+struct end_seen {
+	uint64_t flows, evicted, pkts, bytes;
+};
+
+static void end_hook(void *arg, const struct flowtab_row *r, int evicted)
+{
+	struct end_seen *s = arg;
+
+	__atomic_fetch_add(&s->flows, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->evicted, evicted ? 1 : 0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->pkts, r->pkts[0] + r->pkts[1], __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->bytes, r->bytes[0] + r->bytes[1],
+			   __ATOMIC_RELAXED);
+}
+
+Test(flowtab, end_hook_gets_final_counts_and_evictions)
+{
+	struct flowtab *ft = new_table(100);
+	struct end_seen s = { 0 };
+	struct flow_key k;
+
+	flowtab_set_end_hook(ft, end_hook, &s);
+	/* 100 flows (the cap), flow i: i + 1 packets of 10 bytes, last seen
+	 * at 1000 + i */
+	for (uint32_t i = 0; i < 100; i++) {
+		int dir = make_key(i, 0, &k);
+
+		for (uint32_t j = 0; j <= i; j++)
+			account(ft, &k, dir ^ (j & 1), 10, 1000 + i);
+	}
+	/* idle: flows 0 and 1 (last 1000, 1001 < 1003 - 1); then 98 left,
+	 * above 95% of the cap: the least recently seen go down to 85 */
+	size_t n = flowtab_expire(ft, 1003, 1);
+	flowtab_barrier(ft);
+	cr_assert_eq(n, 15);
+	cr_assert_eq(s.flows, n);
+	cr_assert_eq(flowtab_count(ft), 100 - n);
+	cr_assert_eq(s.evicted, flowtab_evicted_flows(ft));
+	cr_assert_eq(s.flows - s.evicted, 2, "idle ones: %lu",
+		     (unsigned long)(s.flows - s.evicted));
+	cr_assert_gt(s.evicted, 0);
+	/* the oldest n flows went: 1 + 2 + ... + n packets */
+	cr_assert_eq(s.pkts, (uint64_t)n * (n + 1) / 2);
+	cr_assert_eq(s.bytes, 10 * s.pkts);
+	flowtab_free(ft);
+}

@@ -1,0 +1,113 @@
+/*
+ * ipfix.h - flow export to an IPFIX collector (RFC 7011 transport, RFC
+ * 7012 information elements) through libfixbuf: one record per flow
+ * direction, cut by an active timeout, ended by an idle timeout, by the
+ * flow leaving pktstat's table, or at exit.
+ *
+ * Threads (none of them a capture thread; the per-packet path is not
+ * touched):
+ *  - the scanner, registered with liburcu: every second copies the live
+ *    flows (flowtab_collect) and turns what changed since the flow's last
+ *    export into records when a timeout says so;
+ *  - liburcu's call_rcu thread runs the table's end hook
+ *    (flowtab_set_end_hook) for each flow that leaves it: its final
+ *    counts become records at once;
+ *  - the sender pops records off a bounded queue and hands them to
+ *    libfixbuf. A producer never waits: a record that finds the queue
+ *    full is dropped and counted (records, packets, octets), as is a
+ *    message the transport refuses.
+ * Deltas: the module keeps, per flow id, what it exported so far; the
+ * flow table itself carries nothing more.
+ *
+ * Octets: octetDeltaCount is the IP header and payload (RFC 7012), while
+ * pktstat counts frames on the wire. The link header is constant for a
+ * flow (one link type per capture; a flow's VLAN tag is part of its key,
+ * so all its frames carry it or none do), so octets = bytes - packets x
+ * header, the header being the link type's (Ethernet 14, Linux cooked
+ * 16 or 20, raw IP 0) plus 4 when the flow's 802.1Q tag is in the frame.
+ * What this cannot see: Ethernet padding of frames shorter than 60 bytes
+ * on real NICs (counted as octets), a second (QinQ) tag, an 802.1p
+ * priority tag (VLAN 0), and a flow seen on interfaces of different link
+ * types.
+ */
+#ifndef PKTSTAT_IPFIX_H
+#define PKTSTAT_IPFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flowtab.h"
+
+/* RFC 7012 flowEndReason values. */
+#define IPFIX_END_IDLE 1
+#define IPFIX_END_ACTIVE 2
+#define IPFIX_END_FORCED 4
+#define IPFIX_END_RESOURCES 5
+
+struct ipfix_conf {
+	const char *spec;	  /* HOST:PORT[/udp|/tcp] */
+	uint64_t active_ns;	  /* export a flow at least this often */
+	uint64_t idle_ns;	  /* end a record after this long idle */
+	unsigned int link_hdr;	  /* link header bytes of every frame */
+	int vlan_in_frame;	  /* tagged flows' frames carry the tag */
+	uint32_t ingress_ifindex; /* ingressInterface (0: several) */
+	size_t queue_len;	  /* records; 0: IPFIX_QUEUE_DEFAULT */
+	int offline;		  /* -r: no timeouts, all at exit */
+};
+#define IPFIX_QUEUE_DEFAULT 65536
+
+struct ipfix_stats {
+	uint64_t records, pkts, octets;		       /* sent */
+	uint64_t drop_records, drop_pkts, drop_octets; /* lost */
+	uint64_t queue_depth;
+	uint64_t send_errors;
+};
+
+struct ipfix;
+
+/*
+ * ipfix_parse_spec - "HOST:PORT", "[V6]:PORT", either with "/udp" (the
+ * default) or "/tcp". 0 or -EINVAL with a line in @err. Pure.
+ */
+int ipfix_parse_spec(const char *spec, char *host, size_t hostlen, char *port,
+		     size_t portlen, int *tcp, char *err, size_t errlen);
+
+/*
+ * ipfix_new - set up the exporter (templates sent at once: a TCP
+ * collector that refuses is an error here) and start the sender. After
+ * the privilege drop, signals blocked. NULL with a line in @err.
+ */
+struct ipfix *ipfix_new(const struct ipfix_conf *c, char *err, size_t errlen);
+
+/*
+ * ipfix_start - hook into @ft (its end hook) and start the scanner.
+ * Before the capture workers start. 0 or -errno with a line in @err.
+ */
+int ipfix_start(struct ipfix *x, struct flowtab *ft, char *err, size_t errlen);
+
+/*
+ * ipfix_finish - at exit, once the workers are joined and flowtab_barrier
+ * has run: stop the scanner, export what every live flow still holds
+ * (flowEndReason forced end), waiting up to @wait_ns for room in the
+ * queue, then let the sender send everything and stop. Main thread,
+ * registered with liburcu.
+ */
+void ipfix_finish(struct ipfix *x, const struct flowtab *ft, uint64_t wait_ns);
+
+/* Counters so far. Any thread. */
+void ipfix_get_stats(struct ipfix *x, struct ipfix_stats *st);
+
+/* The collector as given ("127.0.0.1:4739/udp"). */
+const char *ipfix_target(const struct ipfix *x);
+
+/* Stop everything (ipfix_finish first for a clean end). NULL: no-op. */
+void ipfix_free(struct ipfix *x);
+
+/*
+ * ipfix_octets - octetDeltaCount of @pkts frames totalling @bytes of a
+ * flow with key @k under @c's link header rule (see the top). Pure.
+ */
+uint64_t ipfix_octets(const struct ipfix_conf *c, const struct flow_key *k,
+		      uint64_t pkts, uint64_t bytes);
+
+#endif
