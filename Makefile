@@ -121,6 +121,7 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 # work in progress does not break another's tests), else the whole library.
 DEPS_test_decode = src/decode
 DEPS_test_flowkey = src/flowkey src/decode
+DEPS_test_fragtab = src/fragtab src/flowkey src/decode
 DEPS_test_flowtab = src/flowtab src/mem src/flowkey src/decode
 DEPS_test_opts = src/opts src/group src/flowkey src/decode
 DEPS_test_metrics = src/metrics src/flowkey src/decode
@@ -141,6 +142,7 @@ DEPS_test_group = src/group src/flowkey src/decode
 DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
+	src/fragtab \
 	src/mem src/proto \
 	src/tcpstat src/counters \
 	capture/worker capture/capture capture/pcap capture/tpacket3

@@ -13,8 +13,8 @@
  * the counters dispatch writes are relaxed atomics. wakeup only writes an
  * eventfd: signal-safe. No allocation, lock or syscall per packet.
  *
- * Kernel facts this relies on (Linux 3.2+ for TPACKET_V3, 3.19+ for
- * PACKET_FANOUT_FLAG_DEFRAG with HASH, 4.20+ for PACKET_IGNORE_OUTGOING):
+ * Kernel facts this relies on (Linux 3.2+ for TPACKET_V3, 3.1+ for
+ * PACKET_FANOUT_HASH, 4.20+ for PACKET_IGNORE_OUTGOING):
  *  - A block belongs to user space while TP_STATUS_USER is set in its
  *    block_status; it is retired when full or after tp_retire_blk_tov ms
  *    with at least one frame. poll() reports POLLIN when the block before
@@ -410,12 +410,17 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 		}
 	}
 	if (cfg->fanout_group) {
-		/* HASH is the symmetric flow hash: both directions of a flow
-		 * land on one socket; DEFRAG keeps fragments together. */
+		/* HASH is the kernel's symmetric flow hash
+		 * (__skb_get_hash_symmetric): both directions of a flow
+		 * land on one socket. The flow dissector stops at the IP
+		 * header of any fragment, first or later, so a fragment is
+		 * hashed on its addresses and protocol only and every
+		 * fragment of a datagram reaches the same socket, whole:
+		 * the worker's fragment table (src/fragtab.h) finds its
+		 * flow. No FLAG_DEFRAG: it hands the socket one
+		 * reassembled datagram instead of the frames on the wire. */
 		uint32_t arg = ((uint32_t)cfg->fanout_group & 0xffff) |
-			       (uint32_t)(PACKET_FANOUT_HASH |
-					  PACKET_FANOUT_FLAG_DEFRAG)
-				       << 16;
+			       (uint32_t)PACKET_FANOUT_HASH << 16;
 
 		if (setsockopt(t->fd, SOL_PACKET, PACKET_FANOUT, &arg,
 			       sizeof(arg))) {

@@ -19,6 +19,7 @@
 
 #include "../src/counters.h"
 #include "../src/flowkey.h"
+#include "../src/fragtab.h"
 #include "../src/tcpstat.h"
 
 /* Single-writer counter bump: a relaxed load and store, no lock prefix. */
@@ -26,6 +27,24 @@ static inline void bump(uint64_t *c, uint64_t v)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
 			 __ATOMIC_RELAXED);
+}
+
+/*
+ * A fragment's flow (fragtab.h): a later fragment of a datagram whose
+ * first fragment was seen is counted in that flow, and under its kind in
+ * the totals, so totals stay the sum of the rows. Without a table (out of
+ * memory) it stays in the "flow unknown" row.
+ */
+static void worker_fragment(struct worker *w, struct dec_pkt *d, uint64_t ts_ns,
+			    struct flow_key *key, int *dir)
+{
+	if (!w->frag) {
+		w->frag = fragtab_new();
+		if (!w->frag)
+			return;
+	}
+	if (fragtab_track(w->frag, d, ts_ns, key, dir))
+		d->kind = key->kind;
 }
 
 void worker_packet(void *user, const struct cap_pkt *pkt)
@@ -46,6 +65,8 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	}
 	decode_frame(pkt->dlt, pkt->data, pkt->caplen, pkt->vlan_tci, &d);
 	dir = flowkey_from_pkt(&d, &key);
+	if (__builtin_expect(d.flags & DEC_F_FRAG, 0))
+		worker_fragment(w, &d, pkt->ts_ns, &key, &dir);
 	flowtab_batch_add(w->ft, &w->batch, &key, dir, pkt->wirelen,
 			  pkt->ts_ns);
 	if (w->tcpstat)
@@ -107,11 +128,18 @@ static void *worker_run(void *arg)
 		}
 	}
 	rcu_unregister_thread();
+	worker_release(w);
 	w->status = rc;
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	if (w->notify_sig)
 		pthread_kill(w->notify, w->notify_sig);
 	return NULL;
+}
+
+void worker_release(struct worker *w)
+{
+	fragtab_free(w->frag);
+	w->frag = NULL;
 }
 
 int worker_start(struct worker *w)

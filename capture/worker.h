@@ -18,6 +18,7 @@
 
 struct tcpstat;
 struct counters;
+struct fragtab;
 
 struct worker_stats {
 	uint64_t kind_pkts[KIND_COUNT];
@@ -38,6 +39,7 @@ struct worker {
 	unsigned idx;		   /* this worker's counter slot */
 	struct worker_stats st;
 	struct flowtab_batch batch; /* deferred flow updates (flowtab.h) */
+	struct fragtab *frag;	    /* first fragments' flows, made on demand */
 	pthread_t tid;
 	int started;
 	int stop;	  /* atomic: set by worker_stop */
@@ -60,6 +62,11 @@ void worker_packet(void *w, const struct cap_pkt *pkt);
 /* worker_flush - complete the deferred flow updates of worker_packet.
  * Caller holds the same rcu_read_lock as for those packets. */
 void worker_flush(struct worker *w);
+
+/* worker_release - free what worker_packet allocated (the fragment
+ * table). The worker's thread when it ends; a direct caller of
+ * worker_packet when done. Idempotent. */
+void worker_release(struct worker *w);
 
 /* Start the thread (registered with liburcu). 0 or -errno. */
 int worker_start(struct worker *w);

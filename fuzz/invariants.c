@@ -445,6 +445,7 @@ static int feed_finish(struct feed *f, struct invariants_run *run)
 		run->st = f->w.st;
 	}
 	free(rows);
+	worker_release(&f->w);
 	flowtab_free(f->w.ft);
 	f->w.ft = NULL;
 	return rc;

@@ -150,14 +150,19 @@ static void dec_l4(struct cursor *c, struct dec_pkt *out)
  * +-----------------------------------------------------------------+
  *
  * Flags: 0x4000 DF, 0x2000 MF; offset in 8-byte units. A total length
- * beyond the captured bytes is normal (snaplen). A total length below the
- * header length is invalid, yet GSO/BIG TCP frames seen before segmentation
- * carry 0 there, so the transport header is still decoded (no clipping).
+ * beyond the captured bytes is normal (snaplen). A total length of 0 is
+ * normal too: GSO/TSO and BIG TCP frames (over 64 KB) seen before
+ * segmentation carry 0 there (tshark: "reported as 0, presumed TSO"), so
+ * the transport header is decoded and the capture trusted (no clipping).
+ * Any other total length below the header length is invalid.
+ * A non-first fragment (offset > 0) carries no transport header: it is
+ * KIND_IP4 whatever its protocol, and the caller (fragtab.h) finds its
+ * flow from its identification.
  */
 static void dec_ip4(struct cursor *c, struct dec_pkt *out)
 {
 	uint8_t vihl = 0, proto = 0;
-	uint16_t tot = 0, frag = 0;
+	uint16_t tot = 0, frag = 0, id = 0;
 	size_t hlen;
 
 	out->kind = KIND_IP4;
@@ -180,11 +185,14 @@ static void dec_ip4(struct cursor *c, struct dec_pkt *out)
 	out->ipproto = proto;
 	out->ip_len = tot;
 	out->kind = (uint8_t)kind_ip4(proto);
-	if (frag & 0x3fff)
+	if (frag & 0x3fff) {
 		out->flags |= DEC_F_FRAG;
-	if (tot < hlen)
+		cur_peek_be16(c, 4, &id);
+		out->frag_id = id;
+	}
+	if (tot && tot < hlen)
 		set_err(out, DEC_ERR_IP4_BAD);
-	else
+	else if (tot)
 		cur_clip(c, tot);
 	if (!cur_skip(c, hlen)) {
 		set_err(out, DEC_ERR_IP4_TRUNC);
@@ -193,6 +201,7 @@ static void dec_ip4(struct cursor *c, struct dec_pkt *out)
 	/* Only the first fragment carries the transport header. */
 	if (frag & 0x1fff) {
 		out->flags |= DEC_F_FRAG_LATER;
+		out->kind = KIND_IP4;
 		return;
 	}
 	dec_l4(c, out);
@@ -272,13 +281,16 @@ static void dec_ip6(struct cursor *c, struct dec_pkt *out)
 			goto bad;
 		if (nh == IPPROTO_FRAGMENT) {
 			cur_peek_be16(c, 2, &fo);
-			if (fo & 0xfff9)
+			if (fo & 0xfff9) {
 				out->flags |= DEC_F_FRAG;
+				cur_peek_be32(c, 4, &out->frag_id);
+			}
 			if (fo & 0xfff8) {
-				/* The rest is fragment data, not headers. */
+				/* The rest is fragment data, not headers:
+				 * KIND_IP6, as a later IPv4 fragment. */
 				out->flags |= DEC_F_FRAG_LATER;
 				out->ipproto = next;
-				out->kind = (uint8_t)kind_ip6(next);
+				out->kind = KIND_IP6;
 				return;
 			}
 		}

@@ -21,11 +21,12 @@ enum dec_kind {
 	KIND_TCP4,
 	KIND_UDP4,
 	KIND_ICMP4,
-	KIND_IP4, /* any other IPv4 payload (or non-first fragment) */
+	KIND_IP4, /* any other IPv4 payload, or a non-first fragment */
 	KIND_TCP6,
 	KIND_UDP6,
 	KIND_ICMP6,
-	KIND_IP6, /* any other IPv6 payload, ESP, unknown ext header */
+	KIND_IP6, /* any other IPv6 payload, ESP, unknown ext header, or
+		   * a non-first fragment */
 	KIND_ARP,
 	KIND_OTHER, /* not IP, not ARP, or undecodable link layer */
 	KIND_COUNT
@@ -51,9 +52,11 @@ enum dec_err {
 #define DEC_MAX_IP6_EXT 16
 
 /* Flags in dec_pkt.flags. */
-#define DEC_F_FRAG 0x01	      /* IP fragment (any) */
-#define DEC_F_FRAG_LATER 0x02 /* non-first fragment: no ports */
-#define DEC_F_PORTS 0x04      /* sport/dport valid */
+#define DEC_F_FRAG 0x01 /* IP fragment (any) */
+#define DEC_F_FRAG_LATER \
+	0x02		 /* non-first fragment: no ports, kind
+				* KIND_IP4/KIND_IP6, ipproto the datagram's */
+#define DEC_F_PORTS 0x04 /* sport/dport valid */
 
 struct dec_pkt {
 	uint8_t kind;	    /* enum dec_kind */
@@ -67,7 +70,9 @@ struct dec_pkt {
 	uint8_t src[16], dst[16]; /* IPv4 (and ARP SPA/TPA) in first 4 */
 	uint32_t l3_off;	  /* offset of the IP/ARP header, or 0 */
 	uint32_t l4_off;	  /* offset of the transport header, or 0 */
-	uint32_t ip_len; /* IP total length as the header says (v6: 40+plen) */
+	uint32_t ip_len;  /* IP total length as the header says (v6: 40+plen) */
+	uint32_t frag_id; /* DEC_F_FRAG: IPv4 identification (16 bits) or
+			   * IPv6 fragment header identification */
 };
 
 /*

@@ -195,7 +195,8 @@ const char *origfmt_describe(const struct flowtab_row *row, int dir,
 		case IPPROTO_ICMP:
 		case IPPROTO_TCP:
 		case IPPROTO_UDP:
-			/* only later fragments lack their transport header */
+			/* later fragments whose first fragment was not seen
+			 * (fragtab.h): the others are in their flow */
 			copy_str(tag, sizeof(tag), "ip fragments");
 			break;
 		case IPPROTO_IGMP:
@@ -210,6 +211,12 @@ const char *origfmt_describe(const struct flowtab_row *row, int dir,
 		}
 		break;
 	case KIND_IP6:
+		if (k->ipproto == IPPROTO_TCP || k->ipproto == IPPROTO_UDP ||
+		    k->ipproto == IPPROTO_ICMPV6) {
+			/* as "ip fragments" */
+			copy_str(tag, sizeof(tag), "ip6 fragments");
+			break;
+		}
 		combine(src, dst, ab, flags, pair, sizeof(pair));
 		snprintf(tag, sizeof(tag), "ip6 %s proto %u", pair, k->ipproto);
 		break;

@@ -11,7 +11,8 @@
  *   icmp unreach 10.0.0.1 -> 10.0.0.2       redirect likewise; directional
  *   icmp 42 10.0.0.1 -> 10.0.0.2            unnamed types
  *   icmp6 2001:db8::1 <-> 2001:db8::2
- *   igmp A <-> B   ip proto 47 A <-> B   ip fragments   ip6 A <-> B proto 0
+ *   igmp A <-> B   ip proto 47 A <-> B   ip6 A <-> B proto 0
+ *   ip fragments   ip6 fragments         (later fragments, flow unknown)
  *   arp   rev-arp   ipx   llc   pppoe   loopback   ethertype 0x88cc
  * The two sides of "<->" are ordered by strcmp of their text (so
  * "10.0.0.1:5353" comes before "10.0.0.1:55079"), as in the original.
@@ -22,8 +23,10 @@
  * nor 802.2 SAPs nor the inner packet of a tunnel: "icmp unreach" and
  * "icmp redirect" lack the code word ("port", "host", ...), unnamed ICMP
  * types print "icmp T" instead of "icmp T/C", 802.3 frames are "llc" or
- * "ipx" without SAPs, IPv6-in-IPv4 is "ip proto 41 A <-> B", and later IP
- * fragments are "ip fragments" (the original reassembled them).
+ * "ipx" without SAPs, IPv6-in-IPv4 is "ip proto 41 A <-> B", and a later
+ * IP fragment is counted in its datagram's flow (the original reassembled
+ * datagrams), or as "ip fragments" / "ip6 fragments" when the first
+ * fragment was not seen (fragtab.h).
  *
  * Pure: no globals, no I/O but the FILE given; any thread.
  */

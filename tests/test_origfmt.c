@@ -120,6 +120,9 @@ Test(origfmt, other_ip_and_link_protocols)
 			 "ip proto 47 10.0.0.1 <-> 10.0.0.2");
 	r.key.ipproto = 6;
 	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0), "ip fragments");
+	r.key.kind = KIND_IP6;
+	r.key.ipproto = 17;
+	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0), "ip6 fragments");
 
 	memset(&r, 0, sizeof(r));
 	r.key.kind = KIND_ARP;

@@ -7,7 +7,8 @@
  * SCENARIO: eth (Ethernet: IPv4/IPv6 TCP, UDP, ICMP, ICMPv6, ARP, VLAN,
  * QinQ, IPv6 extension headers, fragments, truncated frames, other
  * ethertypes), sll, sll2, raw, null (the same IP traffic over other link
- * types), many (N flows, for benchmarks and floods:
+ * types), frag (IPv4 and IPv6 fragments of ICMP, UDP and TCP datagrams, in
+ * order and last fragment first; BIG TCP frames), many (N flows, for benchmarks and floods:
  * mkpcap many OUT EXP NFLOWS NPKTS [SCANPORTS]: NPKTS 60-byte UDP frames
  * spread over NFLOWS flows (one each when NPKTS == NFLOWS), then a TCP SYN
  * scan of ports 1..SCANPORTS of one host). OUT may be "-" for stdout.
@@ -410,6 +411,186 @@ static void scenario_ip(void)
 	}
 }
 
+/* ---- fragments (scenario frag) ----------------------------------------- */
+
+/*
+ * One datagram of protocol @proto (17 UDP, 1 ICMP echo type @sport, 58
+ * ICMPv6 echo, 6 TCP) with @dlen data bytes, cut into fragments of at
+ * most 1480 (IPv4) or 1448 (IPv6) payload bytes, written in order or,
+ * with @reverse, last fragment first. Expected: each fragment counts in
+ * the flow of the first fragment when that was written before it, else
+ * in the "flow unknown" row "IPv4 SRC DST" / "IPv6 SRC DST" (IP totals
+ * only), as the README says.
+ */
+static void frag_dgram(int v6, const uint8_t *src, const uint8_t *dst,
+		       int proto, int sport, int dport, unsigned dlen,
+		       uint32_t id, int reverse)
+{
+	static uint8_t dg[70000];
+	unsigned n = 0, per = v6 ? 1448 : 1480, nfr, l4len;
+	char s[100], d[100], lab[400], unk[400];
+	int l4p;
+
+	/* the whole transport datagram */
+	if (proto == 17) {
+		dg[n++] = (uint8_t)(sport >> 8), dg[n++] = (uint8_t)sport;
+		dg[n++] = (uint8_t)(dport >> 8), dg[n++] = (uint8_t)dport;
+		dg[n++] = (uint8_t)((8 + dlen) >> 8),
+		dg[n++] = (uint8_t)(8 + dlen);
+		dg[n++] = 0, dg[n++] = 0;
+	} else if (proto == 6) {
+		memset(dg, 0, 20);
+		dg[0] = (uint8_t)(sport >> 8), dg[1] = (uint8_t)sport;
+		dg[2] = (uint8_t)(dport >> 8), dg[3] = (uint8_t)dport;
+		dg[12] = 0x50;
+		dg[13] = 0x18;
+		n = 20;
+	} else {
+		dg[n++] = (uint8_t)sport; /* type */
+		memset(dg + n, 0, 7);
+		n += 7;
+	}
+	l4len = n;
+	for (unsigned i = 0; i < dlen; i++)
+		dg[n++] = (uint8_t)i;
+	if (proto == 6 || proto == 17) {
+		fmt_ep(s, sizeof(s), v6, src, sport);
+		fmt_ep(d, sizeof(d), v6, dst, dport);
+		l4p = proto == 6 ? P_TCP : P_UDP;
+		snprintf(lab, sizeof(lab), "flow %s %s %s",
+			 proto == 6 ? "TCP" : "UDP", s, d);
+	} else {
+		fmt_ep(s, sizeof(s), v6, src, -1);
+		fmt_ep(d, sizeof(d), v6, dst, -1);
+		l4p = v6 ? P_ICMP6 : P_ICMP;
+		snprintf(lab, sizeof(lab), "flow %s %s %s",
+			 v6 ? "ICMPv6" : "ICMPv4", s, d);
+	}
+	fmt_ep(s, sizeof(s), v6, src, -1);
+	fmt_ep(d, sizeof(d), v6, dst, -1);
+	snprintf(unk, sizeof(unk), "flow %s %s %s", v6 ? "IPv6" : "IPv4", s, d);
+	(void)l4len;
+	nfr = (n + per - 1) / per;
+	for (unsigned k = 0; k < nfr; k++) {
+		unsigned i = reverse ? nfr - 1 - k : k;
+		unsigned off = i * per, len = n - off < per ? n - off : per;
+		int more = i + 1 < nfr, known = !reverse || i == 0;
+
+		fl = 0;
+		link_hdr(v6 ? 0x86dd : 0x0800, NULL, 0);
+		if (!v6) {
+			b8(0x45);
+			b8(0);
+			b16(20 + len);
+			b16(id & 0xffff);
+			b16((more ? 0x2000 : 0) | off / 8);
+			b8(64);
+			b8(proto);
+			b16(0);
+			bytes(src, 4);
+			bytes(dst, 4);
+		} else {
+			b32(0x60000000);
+			b16(8 + len);
+			b8(44);
+			b8(64);
+			bytes(src, 16);
+			bytes(dst, 16);
+			b8(proto);
+			b8(0);
+			b16(off | (more ? 1 : 0));
+			b32(id);
+		}
+		bytes(dg + off, len);
+		write_rec(fb, fl, fl);
+		count_dir(known ? lab : unk, fl);
+		ptot[v6 ? P_IPV6 : P_IPV4][0]++;
+		ptot[v6 ? P_IPV6 : P_IPV4][1] += fl;
+		if (known) {
+			ptot[l4p][0]++;
+			ptot[l4p][1] += fl;
+		}
+		tot[0]++;
+		tot[1] += fl;
+	}
+}
+
+/*
+ * A GSO / BIG TCP frame as a capture before segmentation shows it: IPv4
+ * total length 0 (the frame is longer than 64 KB), @wire bytes on the
+ * wire, the headers captured. Normal traffic, not malformed.
+ */
+static void big_tcp(const uint8_t *src, const uint8_t *dst, unsigned wire)
+{
+	char s[100], d[100];
+
+	fl = 0;
+	link_hdr(0x0800, NULL, 0);
+	b8(0x45);
+	b8(0);
+	b16(0);
+	b16(rnd() & 0xffff);
+	b16(0x4000);
+	b8(64);
+	b8(6);
+	b16(0);
+	bytes(src, 4);
+	bytes(dst, 4);
+	b16(40100);
+	b16(5201);
+	b32(1);
+	b32(1);
+	b8(0x50);
+	b8(0x10);
+	b16(512);
+	b32(0);
+	zeros(64);
+	write_rec(fb, fl, wire);
+	fmt_ep(s, sizeof(s), 0, src, 40100);
+	fmt_ep(d, sizeof(d), 0, dst, 5201);
+	account(P_TCP, 0, "TCP", s, d, wire);
+}
+
+static void scenario_frag(void)
+{
+	uint8_t a[16], b[16];
+
+	for (int i = 0; i < 3; i++) {
+		/* ping -s 3000, both ways: no type-0 flow of fragments */
+		addr4(a, 50);
+		addr4(b, 51);
+		frag_dgram(0, a, b, 1, 8, 0, 3000, 0x100 + (unsigned)i, 0);
+		frag_dgram(0, b, a, 1, 0, 0, 3000, 0x200 + (unsigned)i, 0);
+		/* 8000-byte UDP datagrams from two ports, one small one */
+		frag_dgram(0, a, b, 17, 5000, 9, 8000, 0x300 + (unsigned)i, 0);
+		frag_dgram(0, a, b, 17, 5001, 9, 8000, 0x400 + (unsigned)i, 0);
+		ip_packet(0, a, b, 17, 5000, 9, 100, NULL, 0, 0);
+		/* IPv6: UDP and ICMPv6 echo */
+		addr6(a, 50);
+		addr6(b, 51);
+		frag_dgram(1, a, b, 17, 6000, 9, 8000, 0xabc00 + (unsigned)i,
+			   0);
+		frag_dgram(1, a, b, 58, 128, 0, 3000, 0xdef00 + (unsigned)i, 0);
+		frag_dgram(1, b, a, 58, 129, 0, 3000, 0xdef80 + (unsigned)i, 0);
+	}
+	/* the same identification on another protocol is another datagram */
+	addr4(a, 60);
+	addr4(b, 61);
+	frag_dgram(0, a, b, 17, 7000, 7, 3000, 0x77, 0);
+	frag_dgram(0, a, b, 6, 7000, 7, 3000, 0x77, 0);
+	/* last fragment first: the fragments before the first are "flow
+	 * unknown", the first one is its flow */
+	frag_dgram(0, a, b, 17, 7001, 7, 4000, 0x78, 1);
+	addr6(a, 60);
+	addr6(b, 61);
+	frag_dgram(1, a, b, 17, 7001, 7, 4000, 0x79, 1);
+	/* BIG TCP: IPv4 total length 0 */
+	addr4(a, 70);
+	addr4(b, 71);
+	for (int i = 0; i < 4; i++)
+		big_tcp(a, b, 97082 - (unsigned)i * 1000);
+}
+
 /* Many flows of small UDP packets (benchmarks; 1 packet = 60 bytes). */
 static void scenario_many(unsigned nflows, unsigned npkts)
 {
@@ -492,7 +673,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sc = argv[1];
-	if (!strcmp(sc, "eth") || !strcmp(sc, "many"))
+	if (!strcmp(sc, "eth") || !strcmp(sc, "many") || !strcmp(sc, "frag"))
 		link_type = 1;
 	else if (!strcmp(sc, "sll"))
 		link_type = 113;
@@ -522,7 +703,9 @@ int main(int argc, char **argv)
 			      argc > 5 ? (unsigned)atoi(argv[5]) : 100000);
 		if (argc > 6)
 			scenario_scan((unsigned)atoi(argv[6]));
-	} else
+	} else if (!strcmp(sc, "frag"))
+		scenario_frag();
+	else
 		scenario_ip();
 	if (out != stdout)
 		fclose(out);

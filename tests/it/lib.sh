@@ -146,3 +146,54 @@ wait_for() { # wait_for REGEX [seconds]: poll the screen; dump it on failure
 	screen | sed 's/^/# | /'
 	return 1
 }
+
+# Per-direction IP flows of a capture counted by tshark, independently of
+# pktstat's decoder: "flow PROTO SRC DST PACKETS BYTES" lines, sorted, as
+# json_ip_flows prints pktstat's. Reassembly off: every frame counts, and
+# every fragment of a datagram (IPv4: source, destination, protocol and
+# ip.id; IPv6: source, destination and the fragment header's
+# identification) goes to the ports of its first fragment, when that came
+# before it; a later fragment whose first fragment did not is counted
+# under the bare addresses, proto IPv4 or IPv6 (pktstat's "fragments, flow
+# unknown" row).
+tshark_flows() { # tshark_flows PCAP
+	tshark -r "$1" -o ip.defragment:FALSE -o ipv6.defragment:FALSE \
+		-T fields -E separator='|' -E occurrence=f \
+		-e frame.len -e frame.protocols -e ip.src -e ip.dst -e ip.proto \
+		-e ip.id -e ip.frag_offset -e ip.flags.mf -e ipv6.src -e ipv6.dst \
+		-e ipv6.fraghdr.ident -e ipv6.fraghdr.offset -e tcp.srcport \
+		-e tcp.dstport -e udp.srcport -e udp.dstport 2> /dev/null |
+	awk -F'|' '
+	{
+		len = $1; n = split($2, pr, ":"); v6 = 0; l4 = ""
+		for (i = 1; i <= n; i++) if (pr[i] == "ip" || pr[i] == "ipv6") break
+		if (i > n) next
+		v6 = pr[i] == "ipv6"
+		for (i++; i <= n && pr[i] ~ /^ipv6\./; i++) ;
+		if (i <= n) l4 = pr[i]
+		if (v6) { s = $9; d = $10; frag = $11 != ""; later = frag && $12 != "0"; key = s "|" d "|" $11 }
+		else { s = $3; d = $4; frag = $7 != "0" || $8 == "1"; later = $7 != "0"; key = s "|" d "|" $5 "|" $6 }
+		if (later) {
+			lab = (key in first) ? first[key] : (v6 ? "IPv6 " s " " d : "IPv4 " s " " d)
+		} else {
+			if (l4 == "tcp" || l4 == "udp") {
+				sp = l4 == "tcp" ? $13 : $15; dp = l4 == "tcp" ? $14 : $16
+				if (v6) lab = toupper(l4) " [" s "]:" sp " [" d "]:" dp
+				else lab = toupper(l4) " " s ":" sp " " d ":" dp
+			} else if (l4 == "icmp") lab = "ICMPv4 " s " " d
+			else if (l4 == "icmpv6") lab = "ICMPv6 " s " " d
+			else lab = (v6 ? "IPv6 " : "IPv4 ") s " " d
+			if (frag) first[key] = lab
+		}
+		p[lab]++; b[lab] += len
+	}
+	END { for (k in p) print "flow " k, p[k], b[k] }' | LC_ALL=C sort
+}
+# pktstat -j's IP flows as tshark_flows prints them (rows with the same
+# text, say two ICMP types between two hosts, summed)
+json_ip_flows() {
+	jq -r '.flows[] | select(.proto != "ARP" and .proto != "other") |
+	       "\(.proto) \(.src) \(.dst)\t\(.packets)\t\(.size)"' |
+	awk -F'\t' '{ p[$1] += $2; b[$1] += $3 } END { for (k in p) print "flow " k, p[k], b[k] }' |
+	LC_ALL=C sort
+}

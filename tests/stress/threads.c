@@ -233,6 +233,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)flowtab_expired_flows(ft),
 	       bad ? "BROKEN" : "holds");
 	free(rows);
+	for (int i = 0; i < nw; i++)
+		worker_release(&wr[i].w);
 	flowtab_free(ft);
 	free(wr);
 	free(tid);
