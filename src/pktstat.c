@@ -81,8 +81,10 @@ struct pktstat {
 	uint64_t last_top_ns;	      /* monotonic */
 	struct flowtab_row *top_rows; /* --metrics-top: a collect buffer */
 	size_t top_cap, ntop;
-	int metrics_file_failed; /* said once */
-	struct ipfix *ipfix;	 /* --ipfix */
+	int metrics_file_failed;       /* said once */
+	struct ipfix *ipfix;	       /* --ipfix */
+	struct report_ipfix ipfix_fin; /* its figures at exit, for reports */
+	int ipfix_done;
 };
 
 /*
@@ -454,6 +456,7 @@ static void fill_meta(const struct pktstat *run, struct report_meta *m)
 	m->filter = pktstat_filter(run);
 	m->backend = run->ops->name;
 	m->threads = run->nw;
+	m->ipfix = run->ipfix_done ? &run->ipfix_fin : NULL;
 }
 
 int pktstat_pulse(struct pktstat *run, const struct snapshot *s)
@@ -1103,6 +1106,16 @@ static void finish_ipfix(struct pktstat *run)
 
 	ipfix_finish(run->ipfix, run->ft, 10000000000ull);
 	ipfix_get_stats(run->ipfix, &st);
+	run->ipfix_fin = (struct report_ipfix){
+		.collector = ipfix_target(run->ipfix),
+		.records = st.records,
+		.pkts = st.pkts,
+		.octets = st.octets,
+		.drop_records = st.drop_records,
+		.drop_pkts = st.drop_pkts,
+		.drop_octets = st.drop_octets,
+	};
+	run->ipfix_done = 1;
 	sayf("ipfix: %" PRIu64 " records (%" PRIu64 " packets, %" PRIu64
 	     " octets) sent to %s; dropped %" PRIu64 " records (%" PRIu64
 	     " packets, %" PRIu64 " octets)",

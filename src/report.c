@@ -928,6 +928,19 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops,
 		  snapshot_exact(s) ? "exact"
 				    : "NOT exact (packets were lost)");
+	if (m->ipfix) {
+		const struct report_ipfix *x = m->ipfix;
+
+		ob_puts(o, "IPFIX: ");
+		text_str(o, x->collector);
+		ob_printf(o,
+			  ": %" PRIu64 " records sent (%" PRIu64
+			  " packets, %" PRIu64 " octets), dropped %" PRIu64
+			  " records (%" PRIu64 " packets, %" PRIu64
+			  " octets)\n",
+			  x->records, x->pkts, x->octets, x->drop_records,
+			  x->drop_pkts, x->drop_octets);
+	}
 	ob_printf(o,
 		  "\nRead total packets: %" PRIu64 ", total bytes: %" PRIu64
 		  " in %0.2f seconds\n",
@@ -988,6 +1001,19 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 		  ",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64 "}",
 		  s->cap.received, s->cap.kernel_drops, s->cap.freezes,
 		  s->cap.if_drops, s->cap.filtered);
+	if (m->ipfix) {
+		const struct report_ipfix *x = m->ipfix;
+
+		ob_puts(o, ",\"ipfix\":{\"collector\":");
+		json_str(o, x->collector);
+		ob_printf(o,
+			  ",\"records\":%" PRIu64 ",\"packets\":%" PRIu64
+			  ",\"octets\":%" PRIu64 ",\"droppedRecords\":%" PRIu64
+			  ",\"droppedPackets\":%" PRIu64
+			  ",\"droppedOctets\":%" PRIu64 "}",
+			  x->records, x->pkts, x->octets, x->drop_records,
+			  x->drop_pkts, x->drop_octets);
+	}
 	ob_puts(o, ",\"counters\":[");
 	for (size_t c = 0; c < s->ncounters; c++) {
 		ob_puts(o, c ? ",{\"name\":" : "{\"name\":");

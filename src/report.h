@@ -19,6 +19,13 @@ enum report_format {
 };
 
 /* Context printed in reports beside the snapshot. */
+/* --ipfix at exit: what reached the collector and what was lost. */
+struct report_ipfix {
+	const char *collector; /* "HOST:PORT/udp" */
+	uint64_t records, pkts, octets;
+	uint64_t drop_records, drop_pkts, drop_octets;
+};
+
 struct report_meta {
 	const char *source;  /* interface(s) or file */
 	const char *filter;  /* capture filter, "" for none */
@@ -34,6 +41,8 @@ struct report_meta {
 	/* --group-by: rows are groups of flows (group.h), not flows */
 	int group_by; /* enum group_by; 0 = GROUP_FLOW */
 	int group_v4_prefix, group_v6_prefix;
+	/* --ipfix: the export's final figures, NULL when it is off */
+	const struct report_ipfix *ipfix;
 };
 
 /*

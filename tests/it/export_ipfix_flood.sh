@@ -10,7 +10,7 @@
 # the records nfcapd stored plus the records pktstat reports dropped =
 # every flow direction, and likewise packets (= pktstat's total) and
 # octets (= pktstat's bytes - 14 per frame); the small queue drops
-# records and says so, also in /metrics.
+# records and says so in the JSON report and in /metrics.
 . "$(dirname "$0")/lib.sh"
 need_root
 for t in nfcapd nfdump jq curl; do
@@ -60,9 +60,10 @@ run_case() { # NAME QUEUE
 	local tp tb kd ex
 	read -r tp tb kd ex < <(jq -r '[.totals.packets, .totals.bytes, .capture.kernelDrops, .exact] | @tsv' "$TMP/$name.json")
 	check "$name: capture exact: $tp frames = veth0 rx delta $rx, $kd kernel drops, exact=$ex" test "$tp" = "$rx" -a "$tb" = "$rb" -a "$kd" = 0 -a "$ex" = true
-	local r p o dr dp do
+	local r p o sr dr dp do
 	read -r r p o < <(nfdump -R "$TMP/nf" -q -N -o 'fmt:%pkt|%byt|%fl' | awk -F'|' '{ r += $3; p += $1; o += $2 } END { print r + 0, p + 0, o + 0 }')
-	read -r dr dp do < <(sed -n 's/.*dropped \([0-9]*\) records (\([0-9]*\) packets, \([0-9]*\) octets).*/\1 \2 \3/p' "$TMP/$name.err")
+	read -r sr dr dp do < <(jq -r '.ipfix | [.records, .droppedRecords, .droppedPackets, .droppedOctets] | @tsv' "$TMP/$name.json")
+	check "$name: the report's records sent = nfcapd's ($sr = $r)" test "$sr" = "$r"
 	echo "# $name: nfcapd stored $r records, $p packets, $o octets; pktstat dropped ${dr:-?} records, ${dp:-?} packets, ${do:-?} octets"
 	check "$name: collector packets + dropped = pktstat's total ($p + ${dp:-?} = $tp)" test $((p + ${dp:-0})) -eq "$tp" -a -n "$dp"
 	check "$name: collector octets + dropped = bytes - 14 x frames ($o + ${do:-?} = $((tb - 14 * tp)))" test $((o + ${do:-0})) -eq $((tb - 14 * tp)) -a -n "$do"

@@ -106,4 +106,35 @@ fb=$(awk '/^pktstat_bytes_total\{/ { s += $2 } END { print s + 0 }' "$tf" 2> /de
 check "export_prometheus: textfile at exit: $fp packets, $fb bytes = sent" test "$fp" = "$sent" -a "$fb" = "$sentb"
 check "export_prometheus: textfile passes promtool check metrics" promtool check metrics < "$tf"
 check "export_prometheus: no temporary file left beside the textfile" test "$(ls "$TEXT")" = pktstat.prom
+
+# the monitor and the daemon: /metrics while they run
+scrape_sum() { # PORT: sum of pktstat_packets_total, polled until = $sent (5 s)
+	local i v
+	for i in $(seq 25); do
+		v=$(ip netns exec "$NS_CAP" curl -s --max-time 1 "http://127.0.0.1:$1/metrics" |
+			awk '/^pktstat_packets_total\{/ { s += $2 } END { print s + 0 }')
+		[ "$v" = "$sent" ] && break
+		sleep 0.2
+	done
+	echo "$v"
+}
+tmux_setup export-prom
+before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
+T new-session -d -s ui -x 120 -y 40 \
+	"ip netns exec $NS_CAP env TERM=xterm-256color $PKTSTAT -i veth0 -q --snapshot $TMP/ui.txt --metrics 127.0.0.1:9421; sleep 30"
+wait_capture_ready "$NS_CAP" "$before" || not_ok "monitor: capture socket appeared"
+read -r _ sent _ < <(ip netns exec "$NS_PEER" "$SEND" -n 2 -p 2000 veth1 "$TMP/eth.pcap")
+v=$(scrape_sum 9421)
+check "export_prometheus: monitor: /metrics sum(pktstat_packets_total) = $sent sent (got $v)" test "$v" = "$sent"
+T send-keys -t ui q
+S=$TEXT/d.sock
+before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
+ip netns exec "$NS_CAP" "$PKTSTAT" -d -i veth0 --socket "$S" --metrics 127.0.0.1:9422 2> "$TMP/d.log" &
+dpid=$!
+wait_capture_ready "$NS_CAP" "$before" || not_ok "daemon: capture socket appeared"
+read -r _ sent _ < <(ip netns exec "$NS_PEER" "$SEND" -n 2 -p 2000 veth1 "$TMP/eth.pcap")
+v=$(scrape_sum 9422)
+check "export_prometheus: daemon: /metrics sum(pktstat_packets_total) = $sent sent (got $v)" test "$v" = "$sent"
+kill -TERM $dpid
+wait $dpid
 finish
