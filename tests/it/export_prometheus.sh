@@ -53,7 +53,7 @@ q() { # q EXPR: the instant value of a PromQL expression, or nothing
 before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
 ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 25s -1 -j \
 	--metrics 127.0.0.1:$MPORT --metrics-file "$TEXT/pktstat.prom" \
-	--count arp=arp > "$TMP/run.json" 2> "$TMP/run.err" &
+	--count arp=arp --metrics-top 3 > "$TMP/run.json" 2> "$TMP/run.err" &
 pid=$!
 wait_capture_ready "$NS_CAP" "$before" || not_ok "capture socket appeared"
 read -r _ sent _ sentb _ < <(ip netns exec "$NS_PEER" "$SEND" -n $REPEAT -p 2000 veth1 "$TMP/eth.pcap")
@@ -82,6 +82,15 @@ else
 	not_ok "export_prometheus: promtool check metrics passes on /metrics"
 	sed 's/^/# /' "$TMP/promtool.out"
 fi
+# --metrics-top 3: three series, rank 1 the largest flow (both directions)
+for i in $(seq 20); do
+	ip netns exec "$NS_CAP" curl -s --max-time 2 "http://127.0.0.1:$MPORT/metrics" > "$TMP/top.txt"
+	top1=$(sed -n 's/^pktstat_top_flow_bytes{rank="1",.*} \([0-9]*\)$/\1/p' "$TMP/top.txt")
+	[ "${top1:-0}" -gt 0 ] && [ "$(grep -c '^pktstat_top_flow_bytes{' "$TMP/top.txt")" = 3 ] && break
+	sleep 0.25
+done
+ntop=$(grep -c '^pktstat_top_flow_bytes{' "$TMP/top.txt")
+check "export_prometheus: --metrics-top 3: 3 series of pktstat_top_flow_bytes ($ntop)" test "$ntop" = 3
 code=$(ip netns exec "$NS_CAP" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/nothing")
 check "export_prometheus: other paths are 404 (got $code)" test "$code" = 404
 
@@ -100,6 +109,8 @@ check "export_prometheus: pktstat exit 0 (got $rc)" test $rc -eq 0
 [ $rc -eq 0 ] || sed 's/^/# /' "$TMP/run.err"
 tot=$(jq .totals.packets "$TMP/run.json")
 check "export_prometheus: report total = sent ($tot = $sent)" test "$tot" = "$sent"
+big=$(jq '[.flows | group_by(.flow)[] | map(.size) | add] | max' "$TMP/run.json")
+check "export_prometheus: rank 1 = the report's largest flow ($top1 = $big bytes)" test "${top1:-x}" = "$big"
 tf=$TEXT/pktstat.prom
 fp=$(awk '/^pktstat_packets_total\{/ { s += $2 } END { print s + 0 }' "$tf" 2> /dev/null)
 fb=$(awk '/^pktstat_bytes_total\{/ { s += $2 } END { print s + 0 }' "$tf" 2> /dev/null)
