@@ -456,7 +456,7 @@ struct metrics *metrics_new(const char *addr, const char *file, char *err,
 		 * the listening socket. */
 		int fd = socket(sa.sin6_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		int one = 1;
-		unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+		unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD;
 
 		if (fd < 0 ||
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
