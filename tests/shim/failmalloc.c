@@ -6,9 +6,13 @@
  *                       posix_memalign) and every one after it fails
  *   FAILMALLOC_ONLY=1   with NTH: only the N-th fails
  *
- * Counts are per process (a forked child starts from its parent's count).
+ * Counts are per process (a forked child starts from its parent's count)
+ * and start at main: the constructors of the libraries pktstat links
+ * (GnuTLS under libmicrohttpd, GLib under libfixbuf) allocate before it
+ * and are not pktstat's code.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +23,35 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
 static unsigned long calls, nth;
-static int only, inited;
+static int only, inited, armed;
+
+typedef int (*main_fn)(int, char **, char **);
+typedef int (*start_fn)(main_fn, int, char **, void (*)(void),
+			void (*)(void), void (*)(void), void *);
+static main_fn real_main;
+
+static int armed_main(int argc, char **argv, char **envp)
+{
+	__atomic_store_n(&armed, 1, __ATOMIC_RELAXED);
+	return real_main(argc, argv, envp);
+}
+
+/* glibc calls main through this: arm the shim there. */
+int __libc_start_main(main_fn m, int argc, char **argv, void (*init)(void),
+		      void (*fini)(void), void (*rtld_fini)(void), void *stack)
+{
+	start_fn real = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+
+	real_main = m;
+	return real(armed_main, argc, argv, init, fini, rtld_fini, stack);
+}
 
 static int should_fail(void)
 {
 	unsigned long c;
+
+	if (!__atomic_load_n(&armed, __ATOMIC_RELAXED))
+		return 0;
 
 	if (!inited) {
 		const char *n = getenv("FAILMALLOC_NTH");
