@@ -128,6 +128,22 @@ static void redirect_to_main(int sig)
 	pthread_kill(main_thread, sig);
 }
 
+/* redirect_to_main for every signal of @set. */
+static void redirect_signals(const sigset_t *set)
+{
+	static const int rs[] = { SIGINT,  SIGTERM, SIGHUP,
+				  SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = redirect_to_main;
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
+		if (sigismember(set, rs[i]))
+			sigaction(rs[i], &sa, NULL);
+}
+
 static uint64_t now_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -1288,30 +1304,32 @@ int pktstat_main(int argc, char **argv)
 			setvbuf(stdout, NULL, _IOLBF, 0);
 	}
 
-	/* Signals reach only this thread: workers inherit the mask. */
+	/* Signals reach only this thread: workers inherit the mask. The
+	 * stop signals keep their default action until the run is set up
+	 * (just before flowtab_new): opening a FIFO nobody writes, or
+	 * compiling a huge filter, must end on ^C, and there is nothing to
+	 * save yet. Even where they came ignored or blocked (a script's
+	 * background job): once set up, they stop the run with its report
+	 * anyway, so they end it before too. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGWINCH);
 	sigaddset(&sigs, SIGUSR2); /* a worker finished */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	main_thread = pthread_self();
-	{
-		struct sigaction sa;
-		int rs[] = {
-			SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH
-		};
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = redirect_to_main;
-		sigfillset(&sa.sa_mask);
-		sa.sa_flags = SA_RESTART;
-		for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
-			sigaction(rs[i], &sa, NULL);
-	}
+	redirect_signals(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	run.started_as_root = geteuid() == 0;
 
 	/* Before anything is opened or any thread exists. */
@@ -1385,6 +1403,17 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	rc = setup_seed_modes(&run, err, sizeof(err));
+	if (rc) {
+		say(err);
+		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
+		goto out;
+	}
+	/* From here on a stop signal ends the run with its report. Before
+	 * the first thread of ours (liburcu's, in flowtab_new): they inherit
+	 * the blocked mask. */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	redirect_signals(&sigs);
 	run.ft = flowtab_new(run.o.max_flows, err, sizeof(err));
 	if (!run.ft) {
 		say(err);
@@ -1396,12 +1425,6 @@ int pktstat_main(int argc, char **argv)
 		flowtab_presize(run.ft);
 	for (int i = 0; i < run.nw; i++)
 		run.w[i].ft = run.ft;
-	rc = setup_seed_modes(&run, err, sizeof(err));
-	if (rc) {
-		say(err);
-		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
-		goto out;
-	}
 	if (run.o.metrics_addr || run.o.metrics_file) {
 		/* After the privilege drop: libmicrohttpd starts a thread. */
 		run.metrics = metrics_new(run.o.metrics_addr,
