@@ -33,6 +33,8 @@ struct names {
 	pthread_cond_t cv;
 	pthread_t tid;
 	int stop;
+	int busy;   /* a lookup is in flight (outside the lock) */
+	int orphan; /* names_free left: the thread frees the object */
 	names_resolve_fn fn;
 	struct names_entry *tab;
 	size_t cap, hand;
@@ -137,6 +139,15 @@ static size_t slot_hash(int family, const uint8_t *addr, size_t cap)
 	return (size_t)(h % cap);
 }
 
+static void destroy(struct names *n)
+{
+	pthread_mutex_destroy(&n->mu);
+	pthread_cond_destroy(&n->cv);
+	free(n->tab);
+	free(n->queue);
+	free(n);
+}
+
 static void *resolver_run(void *arg)
 {
 	struct names *n = arg;
@@ -158,6 +169,7 @@ static void *resolver_run(void *arg)
 		e = n->tab[idx];
 		if (e.state != NE_PENDING)
 			continue;
+		n->busy = 1;
 		pthread_mutex_unlock(&n->mu);
 		rc = n->fn(e.family, e.addr, buf, sizeof(buf));
 		if (rc == 0) {
@@ -165,6 +177,12 @@ static void *resolver_run(void *arg)
 			names_sanitize(buf);
 		}
 		pthread_mutex_lock(&n->mu);
+		n->busy = 0;
+		if (n->orphan) {
+			pthread_mutex_unlock(&n->mu);
+			destroy(n);
+			return NULL;
+		}
 		/* the slot may have been reused meanwhile */
 		if (n->tab[idx].state == NE_PENDING &&
 		    n->tab[idx].family == e.family &&
@@ -218,15 +236,19 @@ void names_free(struct names *n)
 	pthread_mutex_lock(&n->mu);
 	n->stop = 1;
 	pthread_cond_signal(&n->cv);
+	if (n->busy) {
+		/* A getnameinfo in flight waits for its DNS server, seconds
+		 * when that server never answers: nobody waits for it. The
+		 * thread frees the object when the lookup returns, or dies
+		 * with the process, which is usually about to exit. */
+		n->orphan = 1;
+		pthread_mutex_unlock(&n->mu);
+		pthread_detach(n->tid);
+		return;
+	}
 	pthread_mutex_unlock(&n->mu);
-	/* A getnameinfo in flight may take a while; joining is still the
-	 * only safe way to free what the thread uses. */
 	pthread_join(n->tid, NULL);
-	pthread_mutex_destroy(&n->mu);
-	pthread_cond_destroy(&n->cv);
-	free(n->tab);
-	free(n->queue);
-	free(n);
+	destroy(n);
 }
 
 /* Find the slot of @addr, or claim one (clock eviction). Lock held. */

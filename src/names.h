@@ -29,7 +29,11 @@ typedef int (*names_resolve_fn)(int family, const uint8_t *addr, char *buf,
 struct names *names_new(size_t cache_max, size_t queue_max,
 			names_resolve_fn fn);
 
-/* Stop the thread and free everything. names_free(NULL) is a no-op. */
+/*
+ * Stop the thread and free everything, without waiting for a lookup in
+ * flight: the thread then frees the object itself when the lookup
+ * returns (or dies with the process). names_free(NULL) is a no-op.
+ */
 void names_free(struct names *n);
 
 /*

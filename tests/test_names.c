@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "names.h"
@@ -95,4 +96,55 @@ Test(names, services_and_sanitize)
 	cr_assert_null(names_service(4, 1));
 	names_sanitize(s);
 	cr_assert_str_eq(s, "a?b?c.d-e_f");
+}
+
+static int slow_started, slow_done;
+
+/* A DNS server that answers after 1.5 s (glibc waits 5 s per try for one
+ * that never does). */
+static int slow_resolve(int family, const uint8_t *a, char *buf, size_t len)
+{
+	(void)family;
+	(void)a;
+	__atomic_store_n(&slow_started, 1, __ATOMIC_RELEASE);
+	usleep(1500 * 1000);
+	snprintf(buf, len, "late");
+	__atomic_store_n(&slow_done, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+Test(names, free_does_not_wait_for_a_lookup_in_flight)
+{
+	struct names *n = names_new(64, 8, slow_resolve);
+	uint8_t a[4] = { 10, 0, 0, 9 };
+	char buf[64];
+	uint64_t t0, spent;
+
+	cr_assert_not_null(n);
+	names_lookup(n, 4, a, buf, sizeof(buf));
+	for (int i = 0;
+	     i < 400 && !__atomic_load_n(&slow_started, __ATOMIC_ACQUIRE); i++)
+		usleep(5000);
+	cr_assert(__atomic_load_n(&slow_started, __ATOMIC_ACQUIRE));
+	t0 = mono_ms();
+	names_free(n);
+	spent = mono_ms() - t0;
+	cr_assert_lt(spent, 500, "names_free waited %llu ms for the lookup",
+		     (unsigned long long)spent);
+	cr_assert_eq(__atomic_load_n(&slow_done, __ATOMIC_ACQUIRE), 0);
+	/* the orphaned thread finishes and frees the object (ASan: no
+	 * use after free, no leak) */
+	for (int i = 0;
+	     i < 400 && !__atomic_load_n(&slow_done, __ATOMIC_ACQUIRE); i++)
+		usleep(5000);
+	usleep(50 * 1000);
+	cr_assert(__atomic_load_n(&slow_done, __ATOMIC_ACQUIRE));
 }
