@@ -48,6 +48,15 @@ struct privs_reply {
 };
 
 static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t job_stop; /* a terminal stop signal came */
+
+/* The terminal's stop signals reach the whole job: noted, not obeyed
+ * (the child stops first, see on_child_change). */
+static void on_job_stop(int sig)
+{
+	(void)sig;
+	job_stop = 1;
+}
 
 /*
  * Job control as sudo does it: the parent ignores the terminal's stop
@@ -62,15 +71,18 @@ static void on_child_change(int sig)
 
 	(void)sig;
 	memset(&si, 0, sizeof(si));
-	/* Follow the child only as the foreground job of a terminal (job
-	 * control): otherwise a SIGSTOP sent to the child alone (a debugger,
-	 * a test) would stop the writer too, and nobody would resume it. */
-	if (child_pid > 0 && isatty(STDIN_FILENO) &&
+	/* Follow the child only as the foreground job of a terminal, after
+	 * a stop signal from that terminal (Ctrl-Z) reached us too: a
+	 * SIGSTOP sent to the child alone (a debugger, a test) would stop
+	 * the writer, and a SIGCONT to the child alone would leave it so. */
+	if (child_pid > 0 && job_stop && isatty(STDIN_FILENO) &&
 	    tcgetpgrp(STDIN_FILENO) == getpgrp() &&
 	    waitid(P_PID, (id_t)child_pid, &si, WSTOPPED | WNOHANG | WNOWAIT) ==
 		    0 &&
-	    si.si_pid == (pid_t)child_pid && si.si_code == CLD_STOPPED)
+	    si.si_pid == (pid_t)child_pid && si.si_code == CLD_STOPPED) {
+		job_stop = 0;
 		kill(getpid(), SIGSTOP);
+	}
 	errno = saved;
 }
 
@@ -171,9 +183,10 @@ static void parent_loop(int sock, pid_t pid)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGWINCH, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTSTP, SIG_IGN);
-	signal(SIGTTIN, SIG_IGN);
-	signal(SIGTTOU, SIG_IGN);
+	sa.sa_handler = on_job_stop;
+	sigaction(SIGTSTP, &sa, NULL);
+	sigaction(SIGTTIN, &sa, NULL);
+	sigaction(SIGTTOU, &sa, NULL);
 	sa.sa_handler = on_child_change;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGCHLD, &sa, NULL);
