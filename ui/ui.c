@@ -83,6 +83,7 @@ struct ui {
 	int utf8, color;
 	struct draw_ctx dc;
 	int quit, rc;
+	int away; /* continued in the background: the terminal is not ours */
 	struct sigaction old_usr1, old_tstp;
 	int usr1_set, tstp_set;
 	sigset_t old_mask;
@@ -131,6 +132,8 @@ static void redraw(struct ui *ui)
 	struct draw_ctx *c = &ui->dc;
 	uint64_t now = mono_ns();
 
+	if (ui->away)
+		return;
 	c->v = ui->v;
 	c->source = pktstat_source(ui->run);
 	c->backend = pktstat_backend(ui->run);
@@ -548,20 +551,41 @@ static void resize(void)
 		resizeterm(ws.ws_row, ws.ws_col);
 }
 
+/* Our process group owns the terminal (or there is no job control). */
+static int foreground(void)
+{
+	pid_t fg = tcgetpgrp(STDIN_FILENO);
+
+	return fg < 0 || fg == getpgrp();
+}
+
+/* Take the terminal again, at whatever size it has now. */
+static void resume(struct ui *ui)
+{
+	ui->away = 0;
+	reset_prog_mode();
+	resize();
+	clearok(curscr, TRUE);
+}
+
 /*
  * Ctrl-Z: give the terminal back, stop the whole process (SIGSTOP cannot
  * be caught, so no thread runs a handler), and take the terminal again
- * when continued (fg), at whatever size it has then.
+ * when continued by fg. Continued in the background (bg, or the shell's
+ * kill %1, which sends SIGCONT after the signal), touching the terminal
+ * would stop us again with SIGTTOU: stay away from it (no drawing, no
+ * keys, no endwin) until the job is in the foreground again.
  */
-static void suspend(void)
+static void suspend(struct ui *ui)
 {
 	def_prog_mode();
 	endwin();
 	fflush(stdout);
 	kill(getpid(), SIGSTOP);
-	reset_prog_mode();
-	resize();
-	clearok(curscr, TRUE);
+	if (foreground())
+		resume(ui);
+	else
+		ui->away = 1;
 }
 
 static void on_signals(struct ui *ui)
@@ -580,7 +604,7 @@ static void on_signals(struct ui *ui)
 			tick(ui, 0);
 			break;
 		case SIGTSTP:
-			suspend();
+			suspend(ui);
 			break;
 		case SIGINT:
 		case SIGTERM:
@@ -735,8 +759,10 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 static void ui_teardown(struct ui *ui)
 {
 	if (ui->scr) {
-		curs_set(1);
-		endwin();
+		if (!ui->away) { /* else endwin was done by suspend */
+			curs_set(1);
+			endwin();
+		}
 		delscreen(ui->scr);
 		ui->scr = NULL;
 	}
@@ -774,6 +800,8 @@ static int loop(struct ui *ui, char *err, size_t errlen)
 	while (!ui->quit) {
 		int dirty = 0;
 
+		/* no keys read from the background: that would be SIGTTIN */
+		pfd[0].fd = ui->away ? -1 : STDIN_FILENO;
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -803,6 +831,8 @@ static int loop(struct ui *ui, char *err, size_t errlen)
 				    0 &&
 			    errno != EAGAIN)
 				return fail(err, errlen, "timerfd", errno);
+			if (ui->away && foreground())
+				resume(ui); /* fg after bg */
 			tick(ui, 0);
 			dirty = 0;
 		}
