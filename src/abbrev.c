@@ -150,6 +150,37 @@ static int load_stream(struct abbrev *ab, FILE *f, const char *path, char *err,
 	return rc;
 }
 
+/*
+ * Configuration is read as root, before the privilege drop, and changes
+ * what reports say: trust only a file that its owner (root, or the user
+ * who started us: the real uid, as root under sudo) alone can write. A
+ * file owned by "nobody", whom the capture runs as, would let any process
+ * of that user relabel or hide flows. Checked on the open descriptor.
+ */
+static int trusted(FILE *f, const char *path, const char *verb, char *err,
+		   size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != 0 && st.st_uid != getuid()) {
+		snprintf(err, errlen,
+			 "%s: %s: owned by uid %u, not by root or you", path,
+			 verb, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "%s: %s: writable by other users than its owner", path,
+			 verb);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int abbrev_load_file(struct abbrev *ab, const char *path, char *err,
 		     size_t errlen)
 {
@@ -161,41 +192,26 @@ int abbrev_load_file(struct abbrev *ab, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	rc = load_stream(ab, f, path, err, errlen);
+	rc = trusted(f, path, "refused", err, errlen);
+	if (rc == 0)
+		rc = load_stream(ab, f, path, err, errlen);
 	fclose(f);
 	return rc;
 }
 
-/*
- * A default file is read without being named on the command line, often
- * by root from whatever directory it was started in: only trust files
- * that their owner (root or us) alone can write.
- */
+/* A default file is read without being named on the command line, often
+ * by root from whatever directory it was started in. */
 static int load_default(struct abbrev *ab, const char *path, char *err,
 			size_t errlen)
 {
-	struct stat st;
 	FILE *f = fopen(path, "re");
 	int rc;
 
 	if (!f)
 		return 0; /* missing or unreadable: the original ignores it */
-	if (fstat(fileno(f), &st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		return rc;
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
-		snprintf(err, errlen,
-			 "%s: ignored: writable by other users than its owner "
-			 "or not owned by root or you",
-			 path);
-		fclose(f);
-		return -EPERM;
-	}
-	rc = load_stream(ab, f, path, err, errlen);
+	rc = trusted(f, path, "ignored", err, errlen);
+	if (rc == 0)
+		rc = load_stream(ab, f, path, err, errlen);
 	fclose(f);
 	return rc;
 }

@@ -48,8 +48,10 @@ int abbrev_add(struct abbrev *ab, const char *spec, char *err, size_t errlen);
  * abbrev_load_file - append every spec of the file @path (as -A does).
  * Returns 0 or -errno with "path: reason" (or "path:LINE: reason") in
  * @err. A missing file is -ENOENT: the caller decides whether that
- * matters (it does for -A, not for the default files). Patterns added
- * before an error stay.
+ * matters (it does for -A, not for the default files). A file owned by
+ * anyone but root or the real user, or writable by others, is refused
+ * (-EPERM). Patterns added before an error stay. Called before the
+ * privilege drop: root's own files are readable.
  */
 int abbrev_load_file(struct abbrev *ab, const char *path, char *err,
 		     size_t errlen);
@@ -60,7 +62,7 @@ int abbrev_load_file(struct abbrev *ab, const char *path, char *err,
  * @home is NULL or empty) and ABBREV_SYSTEM_FILE, in that order. Missing
  * or unreadable (EACCES) files are skipped silently. A file that another
  * user could have written (group/other-writable, or owned by someone
- * other than root or the effective user) is refused with -EPERM, since
+ * other than root or the real user) is refused with -EPERM, since
  * pktstat usually runs as root; the files after it are still loaded.
  * Returns 0 or the first error, with its line in @err.
  */

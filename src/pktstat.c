@@ -996,47 +996,59 @@ static void run_free(struct pktstat *run)
 }
 
 /*
- * The seed tools' extras, set up after the capture is open and before the
- * privilege drop (abbreviation files may be root's): the original's -a/-A
- * patterns, --count counters (the set always exists, for the UI's counter
- * prompt), tcpstat and counter hooks on the workers.
- * Returns 0, -EINVAL (a bad pattern or counter expression: a usage
+ * The original's -a/-A patterns and its default .pktstatrc files: read
+ * before the privilege drop, so root's own 0600 files can be read, and
+ * trusted only when owned by root or the invoking user (abbrev.c).
+ * Returns 0, -EINVAL (a bad pattern, or a bad or refused -A file: a usage
  * error) or another -errno.
  */
-static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
+static int load_abbrevs(struct pktstat *run, char *err, size_t errlen)
 {
 	const struct opts *o = &run->o;
 	int rc, none = 0;
 
-	if (run->orig1) {
-		run->abbrev = abbrev_new();
-		if (!run->abbrev) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-		for (int i = 0; i < o->n_abbrevs; i++) {
-			const struct opts_abbrev *a = &o->abbrevs[i];
-
-			if (a->is_file && strcmp(a->arg, "none") == 0) {
-				none = 1;
-				continue;
-			}
-			rc = a->is_file ? abbrev_load_file(run->abbrev, a->arg,
-							   err, errlen)
-					: abbrev_add(run->abbrev, a->arg, err,
-						     errlen);
-			if (rc)
-				return a->is_file && rc != -EINVAL ? rc
-								   : -EINVAL;
-		}
-		if (!none) {
-			char e2[512];
-
-			if (abbrev_load_defaults(run->abbrev, getenv("HOME"),
-						 e2, sizeof(e2)))
-				sayf("warning: %s", e2);
-		}
+	if (!run->orig1)
+		return 0;
+	run->abbrev = abbrev_new();
+	if (!run->abbrev) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
+	for (int i = 0; i < o->n_abbrevs; i++) {
+		const struct opts_abbrev *a = &o->abbrevs[i];
+
+		if (a->is_file && strcmp(a->arg, "none") == 0) {
+			none = 1;
+			continue;
+		}
+		rc = a->is_file ? abbrev_load_file(run->abbrev, a->arg, err,
+						   errlen)
+				: abbrev_add(run->abbrev, a->arg, err, errlen);
+		if (rc)
+			return a->is_file && rc != -EINVAL ? rc : -EINVAL;
+	}
+	if (!none) {
+		char e2[512];
+
+		if (abbrev_load_defaults(run->abbrev, getenv("HOME"), e2,
+					 sizeof(e2)))
+			sayf("warning: %s", e2);
+	}
+	return 0;
+}
+
+/*
+ * The seed tools' extras, set up after the capture is open and the
+ * privileges dropped: --count counters (the set always exists, for the
+ * UI's counter prompt), tcpstat and counter hooks on the workers.
+ * Returns 0, -EINVAL (a bad counter expression: a usage error) or
+ * another -errno.
+ */
+static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
+{
+	const struct opts *o = &run->o;
+	int rc;
+
 	run->counters = counters_new((unsigned)run->nw, err, errlen);
 	if (!run->counters)
 		return -ENOMEM;
@@ -1377,6 +1389,12 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 			goto out;
 		}
+	}
+	rc = load_abbrevs(&run, err, sizeof(err));
+	if (rc) {
+		say(err);
+		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
+		goto out;
 	}
 	/* Before any thread exists (liburcu starts its own in flowtab_new):
 	 * capabilities are per thread, and a thread made before the drop
