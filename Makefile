@@ -12,6 +12,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man/man1
+# systemd looks in /usr/local/lib/systemd/system too
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 
 PKGS = libpcap liburcu liburcu-cds ncursesw libxxhash libcap-ng libbpf \
 	libmicrohttpd libfixbuf jansson
@@ -289,9 +292,17 @@ install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/pktstat
 	install -m 0644 pktstat.1 $(DESTDIR)$(MANDIR)/pktstat.1
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/pktstat.service.in > \
+		$(DESTDIR)$(UNITDIR)/pktstat.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pktstat.service
+	install -m 0644 systemd/pktstat.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/pktstat.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/pktstat $(DESTDIR)$(MANDIR)/pktstat.1
+	rm -f $(DESTDIR)$(BINDIR)/pktstat $(DESTDIR)$(MANDIR)/pktstat.1 \
+		$(DESTDIR)$(UNITDIR)/pktstat.service \
+		$(DESTDIR)$(SYSUSERSDIR)/pktstat.conf
 
 clean:
 	rm -rf build

@@ -951,6 +951,16 @@ int daemon_run(struct daemon *d, struct pktstat *run, const sigset_t *sigs,
 			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
 			    si.ssi_signo == SIGHUP)
 				sig = (int)si.ssi_signo;
+			if (si.ssi_signo == SIGUSR1) {
+				char w[4096], e[4400];
+
+				if (pktstat_write_snapshot(run, NULL, w,
+							   sizeof(w), e,
+							   sizeof(e)))
+					logf_("%s", e);
+				else
+					logf_("snapshot written to %s", w);
+			}
 		}
 		if (sig)
 			break;
