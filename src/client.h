@@ -23,6 +23,14 @@
 int client_main(const struct opts *o);
 
 /*
+ * client_connect_report - --connect without a terminal (or with -1): the
+ * daemon's flows for o->timeout_ns (-t; without it, one refresh), then
+ * the report on stdout as a local run prints it (text, or JSON with -j).
+ * Returns the exit status (1 after one line on stderr).
+ */
+int client_connect_report(const struct opts *o);
+
+/*
  * client_open - connect to the daemon at @path and say hello; on success
  * the daemon's hello (source, backend, filter, threads) is in @info (a
  * string of up to @infolen bytes: "SOURCE\tBACKEND\tFILTER\tTHREADS").

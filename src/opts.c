@@ -153,6 +153,8 @@ static const struct opts_def opts_defs[] = {
 	{ "debug", 0, 'D', NULL, "daemon: log every message" },
 	{ "max-clients", 1, OPT_MAX_CLIENTS, "N",
 	  "daemon: clients at once (64)" },
+	{ "connect", 2, OPT_CONNECT, "[SOCKET]",
+	  "monitor or report from a daemon's capture" },
 	{ "version", 0, OPT_VERSION, NULL, "print the version" },
 	{ "help", 0, 'h', NULL, "this help (also -?)" },
 };

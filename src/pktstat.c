@@ -1220,6 +1220,23 @@ int pktstat_main(int argc, char **argv)
 		opts_free(&run.o);
 		return OPTS_EXIT_USAGE;
 	}
+	if (run.o.connect) {
+		/* a daemon's capture: no capture, no privileges here */
+		int ui = run.o.mode == OPTS_MODE_UI ||
+			 (run.o.mode == OPTS_MODE_AUTO &&
+			  isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) &&
+			  !run.o.json);
+
+		if (ui) {
+			say("--connect: the full-screen monitor of a daemon "
+			    "is not available yet; -1 prints the report");
+			status = 1;
+		} else {
+			status = client_connect_report(&run.o);
+		}
+		opts_free(&run.o);
+		return status;
+	}
 	if (run.o.client_argc) {
 		/* a client: no capture, no privileges, no threads */
 		status = client_main(&run.o);

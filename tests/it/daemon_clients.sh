@@ -200,6 +200,10 @@ for i in $(seq 30); do
 	sleep 0.1
 done
 sleep 0.5
+# a remote report (--connect, no terminal) as the group member, taken
+# over the whole traffic below from the stream's deltas every 200 ms
+as_user "$PKTSTAT" --connect "$S" -t 11 -w 0.2 -j > "$TMP/remote.json" 2> "$TMP/remote.err" &
+RPID=$!
 # traffic all along, changing 300 flows every 100 ms (the stream's deltas
 # are large): 60 rounds of 300 datagrams from 300 source ports
 ip netns exec "$NS_PEER" $PY -c "
@@ -235,6 +239,14 @@ check "random bytes and the 1 MB command: protocol errors logged" \
 send_udp 10 9999
 # 22 + 60 * 300 + 10
 check "after all that, counting is exact (all: 18032)" poll_until all "all: 18032 packets, 2560544 bytes"
+wait $RPID
+check "--connect report: exit 0" test $? -eq 0
+check "--connect report: the 300 flows of the traffic, 60 packets each, from deltas" \
+	test "$(jq '[.flows[] | select(.dstPort == 9997 and .packets == 60 and .size == 8520)] | length' "$TMP/remote.json")" = 300
+check "--connect report: UDP total exact (18022 by then)" \
+	test "$(jq .protocols.UDP.packets "$TMP/remote.json")" = 18022
+check "--connect report: the daemon's source and filter" \
+	test "$(jq -r '"\(.source) \(.backend)"' "$TMP/remote.json")" = "veth0 tpacket3"
 rss1=$(daemon_rss)
 check "daemon memory bounded: RSS $rss0 -> $rss1 kB (< +$((16384 * ASAN_RSS_FACTOR)))" \
 	test $((rss1 - rss0)) -lt $((16384 * ASAN_RSS_FACTOR))
