@@ -102,7 +102,7 @@ timeout -s INT 3.6 runuser -u "$USR" -- "$PKTSTAT" --socket "$S" watch s1 freque
 n=$(grep -cE '^[0-9]+\.[0-9]{6} s1: 7 packets, 994 bytes$' "$TMP/watch")
 check "watch s1 frequency 1: 3 or 4 lines in 3.6 s ($n)" test "$n" -ge 3 -a "$n" -le 4 -a "$(wc -l < "$TMP/watch")" -eq "$n"
 t=$(awk '{ print $1 }' "$TMP/watch" | head -3 | tr '\n' ' ')
-check "watch: lines 1 s apart ($t)" awk -v t="$t" 'BEGIN { split(t, a, " "); d1 = a[2] - a[1]; d2 = a[3] - a[2]; exit !(d1 > 0.9 && d1 < 1.1 && d2 > 0.9 && d2 < 1.1) }'
+check "watch: lines 1 s apart ($t)" awk -v t="$t" 'BEGIN { split(t, a, " "); d1 = a[2] - a[1]; d2 = a[3] - a[2]; exit !(d1 > 0.8 && d1 < 1.2 && d2 > 0.8 && d2 < 1.2) }'
 check "watch: stopped by SIGINT without an error" test ! -s "$TMP/watch.err"
 
 # errors: one line, exit 1
@@ -228,7 +228,7 @@ check "1 MB command: refused from its header, connection closed" \
 t0=$(date +%s%N)
 cl list > /dev/null
 t1=$(date +%s%N)
-check "a client is served at once meanwhile ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 1000
+check "a client is served at once meanwhile ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
 wait $TPID
 wait $HPID
 check "half a message: dropped after 5 s" grep -q "half a message" "$TMP/d.log"
