@@ -228,9 +228,10 @@ tsan: deps
 check-unit: build-tests
 	$(Q)B=$(B) UNIT_ONLY=1 bash tests/run.sh
 
-# Regenerate pktstat.1's KEYS section from ui/keys.c.
+# Regenerate pktstat.1's KEYS and SCREEN sections from ui/keys.c.
 man-keys: $(B)/tests/stress/keysman
 	$(Q)awk -v gen="$$($(B)/tests/stress/keysman)" '/KEYS-BEGIN/ {print; print gen; skip=1; next} /KEYS-END/ {skip=0} !skip' pktstat.1 > pktstat.1.tmp && mv pktstat.1.tmp pktstat.1
+	$(Q)awk -v gen="$$($(B)/tests/stress/keysman screen)" '/SCREEN-BEGIN/ {print; print gen; skip=1; next} /SCREEN-END/ {skip=0} !skip' pktstat.1 > pktstat.1.tmp && mv pktstat.1.tmp pktstat.1
 
 fmt:
 	clang-format -i $(wildcard src/*.[ch] capture/*.[ch] ui/*.[ch] tests/*.[ch] tests/gen/*.c bpf/*.[ch])

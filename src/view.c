@@ -825,6 +825,7 @@ int view_update(struct view *v, const struct snapshot *s)
 	struct dispstate *d = v->paused ? &v->latest : &v->shown;
 	uint64_t t0 = mono_now(), dt, now;
 	size_t i, seen = 0;
+	int first;
 	uint32_t guess = 0;
 
 	if (reserve(v, s->nrows) ||
@@ -833,7 +834,8 @@ int view_update(struct view *v, const struct snapshot *s)
 	/* Files: packet time (the file's own rates, however fast it is
 	 * read); before the first packet there is no packet time yet. */
 	now = v->packet_clock ? s->now_ns : s->mono_ns;
-	if (v->tot.have_prev && !(v->packet_clock && !v->tot.prev_mono)) {
+	first = !v->tot.have_prev || (v->packet_clock && !v->tot.prev_mono);
+	if (!first) {
 		dt = sub0(now, v->tot.prev_mono);
 	} else {
 		/* First look: everything so far happened during the run. */
@@ -848,7 +850,7 @@ int view_update(struct view *v, const struct snapshot *s)
 	 * by a command, a file whose packet time stood still) holds the
 	 * rates: a short interval is mostly noise, and would move the peak.
 	 */
-	v->hold = v->tot.have_prev && dt < v->min_dt;
+	v->hold = !first && dt < v->min_dt;
 	v->gen++;
 	v->updates++;
 	if (!v->hold) {

@@ -147,7 +147,12 @@ Test(view, packet_clock_rates_for_files)
 	view_set_packet_clock(v, 1);
 	view_set_unit(v, VIEW_UNIT_BYTES);
 	view_set_min_interval(v, NS / 2);
+	/* Before the first packet there is no packet time. */
 	fake_init(&f, T0);
+	f.s.start_ns = f.s.now_ns = 0;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	/* Then the whole file at once, its packets 10 s apart in time. */
+	fake_init(&f, T0 + NS / 100);
 	f.s.start_ns = 5 * NS;
 	f.s.now_ns = 15 * NS;
 	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
@@ -1206,15 +1211,47 @@ Test(view, cells_format_and_truncate)
 	columns_cell(COL_LAST, v, r, 5, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "   0s");
 	/* Titles: the hotkey underlined in place, or appended. */
+	/* The rate column's title is the unit of the rate columns. */
 	columns_title(COL_RATE, v, 't', 6, buf, sizeof(buf), &hot);
-	cr_assert_str_eq(buf, "  Rate");
-	cr_assert_eq(hot, 4);
+	cr_assert_str_eq(buf, "bits/s");
+	cr_assert_eq(hot, 2);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	columns_title(COL_RATE, v, 't', 7, buf, sizeof(buf), &hot);
+	cr_assert_str_eq(buf, " Byte/s");
+	cr_assert_eq(hot, 3);
+	view_set_unit(v, VIEW_UNIT_BITS);
 	columns_title(COL_AVG2, v, '1', 6, buf, sizeof(buf), &hot);
 	cr_assert_str_eq(buf, " 2s[1]");
 	cr_assert_eq(hot, 4);
 	columns_title(COL_AVG2, v, '1', 4, buf, sizeof(buf), &hot);
 	cr_assert_str_eq(buf, "  2s");
 	cr_assert_eq(hot, -1);
+	view_free(v);
+}
+
+/* Issue 16.10: a sort key shows its column even where others must go,
+ * and T asks for the totals before the averages. */
+Test(view, sort_column_and_totals_stay_on_screen)
+{
+	struct view *v = four_flows();
+	int w[COL_COUNT];
+
+	columns_layout(v, 100, COLUMNS_TOTALS_AUTO, w);
+	cr_assert_eq(w[COL_PKTS], 0, "no room for Pkts at 100 by default");
+	cr_assert_eq(w[COL_PPS], 0);
+	view_set_sort(v, VIEW_SORT_PKTS);
+	columns_layout(v, 100, COLUMNS_TOTALS_AUTO, w);
+	cr_assert_gt(w[COL_PKTS], 0, "sorted by packets: Pkts shown");
+	view_set_sort(v, VIEW_SORT_PPS);
+	columns_layout(v, 80, COLUMNS_TOTALS_AUTO, w);
+	cr_assert_gt(w[COL_PPS], 0, "sorted by pkt/s: shown at 80");
+	cr_assert_gt(w[COL_RATE], 0);
+	view_set_sort(v, VIEW_SORT_RATE);
+	columns_layout(v, 100, COLUMNS_TOTALS_ON, w);
+	cr_assert_gt(w[COL_BYTES], 0, "T: Bytes shown at 100");
+	cr_assert_gt(w[COL_PKTS], 0, "T: Pkts shown at 100");
+	columns_layout(v, 100, COLUMNS_TOTALS_OFF, w);
+	cr_assert_eq(w[COL_BYTES] + w[COL_PKTS], 0);
 	view_free(v);
 }
 

@@ -9,6 +9,8 @@
 
 #include "columns.h"
 
+#define COL_TOTALS_PRIO 3 /* totals asked for (T): before the averages */
+
 static int fmt_proto(const struct view *v, const struct view_row *r, int width,
 		     char *buf, size_t len)
 {
@@ -195,6 +197,13 @@ size_t columns_layout(const struct view *v, int width, int totals,
 		spec[i].min = c->min;
 		spec[i].max = c->max;
 		spec[i].prio = fixed && c->prio_max ? c->prio_max : c->prio;
+		/* Asked for with T: before the averages. */
+		if ((c->flags & COL_F_TOTALS) && totals == COLUMNS_TOTALS_ON)
+			spec[i].prio = COL_TOTALS_PRIO;
+		/* A sort key must visibly act: its column stays. */
+		if (c->sort >= 0 && c->sort == (int)view_sort(v, NULL) &&
+		    !view_frozen(v))
+			spec[i].prio = 0;
 		if (hidden)
 			spec[i].prio = -1;
 	}
@@ -260,6 +269,11 @@ int columns_title(int id, const struct view *v, int hotkey, int width,
 	t = table[id].title;
 	if (view_per_direction(v) && table[id].title_dir)
 		t = table[id].title_dir;
+	/* The rate column's title names the unit of every rate column. */
+	if (id == COL_RATE)
+		t = view_unit(v) == VIEW_UNIT_BITS    ? "bits/s"
+		    : view_unit(v) == VIEW_UNIT_BYTES ? "Byte/s"
+						      : "pkts/s";
 	n = snprintf(tmp, sizeof(tmp), "%s", t);
 	if (hotkey > 0 && hotkey < 128) {
 		char lc = (char)(hotkey | 0x20);

@@ -57,11 +57,18 @@ struct column {
 /* Column @id of the table, or NULL. */
 const struct column *columns_get(int id);
 
+/* The totals columns (Bytes, Pkts): off, shown when there is room (the
+ * default), or asked for with T (placed before the averages). */
+#define COLUMNS_TOTALS_OFF 0
+#define COLUMNS_TOTALS_AUTO 1
+#define COLUMNS_TOTALS_ON 2
+
 /*
  * columns_layout - widths of the columns for a terminal @width wide (one
  * space between columns), given the view's mode (direction rows, unit,
- * fixed maximum) and whether the totals columns are on. @widths[id] gets 0 for a column not shown. Returns the
- * number shown.
+ * fixed maximum, sort key) and @totals (COLUMNS_TOTALS_*). The sort
+ * column is dropped last: a sort key always shows its column.
+ * @widths[id] gets 0 for a column not shown. Returns the number shown.
  */
 size_t columns_layout(const struct view *v, int width, int totals,
 		      int widths[COL_COUNT]);

@@ -10,7 +10,9 @@
  */
 #include <curses.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "draw.h"
@@ -63,6 +65,83 @@ static int put(int y, int x, const char *s, attr_t a)
 	return x + n;
 }
 
+/* ---- fitted lines ---------------------------------------------------- */
+
+#define FIELD_MAX 24
+#define FIELD_LEN 128
+
+/*
+ * A header line is a list of fields, each whole or not at all: the least
+ * important (largest prio, rightmost on a tie) go first until the rest
+ * fits, so a number is never cut at the edge (issue 16.1).
+ */
+struct field {
+	char text[FIELD_LEN];
+	int prio;
+	attr_t a;
+};
+
+struct fields {
+	struct field f[FIELD_MAX];
+	int n;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+fld(struct fields *l, int prio, attr_t a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->n >= FIELD_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(l->f[l->n].text, FIELD_LEN, fmt, ap);
+	va_end(ap);
+	l->f[l->n].prio = prio;
+	l->f[l->n].a = a;
+	l->n++;
+}
+
+/* Which fields fit in @width with @gap between them: keep[i]. Returns
+ * the width used. */
+static int fit_fields(const struct fields *l, int width, int gap, int *keep)
+{
+	int i, used = 0, shown = 0;
+
+	for (i = 0; i < l->n; i++) {
+		keep[i] = 1;
+		used += (int)strlen(l->f[i].text) + (shown++ ? gap : 0);
+	}
+	while (used > width && shown) {
+		int drop = -1;
+
+		for (i = 0; i < l->n; i++) {
+			if (keep[i] &&
+			    (drop < 0 || l->f[i].prio >= l->f[drop].prio))
+				drop = i;
+		}
+		keep[drop] = 0;
+		used -= (int)strlen(l->f[drop].text) + (--shown ? gap : 0);
+	}
+	return used < 0 ? 0 : used;
+}
+
+/* Draw the fields that fit from (y, x), two spaces apart. Returns x. */
+static int put_fields(int y, int x, int width, const struct fields *l)
+{
+	int keep[FIELD_MAX], i, first = 1;
+
+	fit_fields(l, width, 2, keep);
+	for (i = 0; i < l->n; i++) {
+		if (!keep[i])
+			continue;
+		if (!first)
+			x = put(y, x, "  ", A_NORMAL);
+		x = put(y, x, l->f[i].text, l->f[i].a);
+		first = 0;
+	}
+	return x;
+}
+
 /* ---- header ---------------------------------------------------------- */
 
 static void rate_text(const struct view *v, double bps, double pps, char *buf,
@@ -71,60 +150,89 @@ static void rate_text(const struct view *v, double bps, double pps, char *buf,
 	view_format_rate(view_unit_rate(view_unit(v), bps, pps), 6, buf, len);
 }
 
+/* @s cut to @room columns, ending in "..." when cut (text, not a number:
+ * a cut filter must look cut). */
+static void cut_text(const char *s, int room, char *buf, size_t len)
+{
+	int n = (int)strlen(s);
+
+	if (room < 0)
+		room = 0;
+	if ((size_t)room >= len)
+		room = (int)len - 1;
+	if (n <= room) {
+		snprintf(buf, len, "%s", s);
+		return;
+	}
+	if (room < 4) {
+		buf[0] = 0;
+		return;
+	}
+	snprintf(buf, len, "%.*s...", room - 3, s);
+}
+
 /*
  * Title: what is captured on the left, the state on the right (sort,
- * frozen, capture done, link down, PAUSED); the right side wins when
- * they do not both fit.
+ * frozen, end of the file, link down, PAUSED): fields that do not fit go
+ * whole, least useful first; the filter, last, is cut visibly ("...").
  */
 static int draw_title(struct draw_ctx *c, int y)
 {
 	const struct view_totals *t = view_totals(c->v);
 	enum view_sort key = view_sort(c->v, NULL);
-	char left[LINE_MAX_BYTES], right[256], up[32], paused[64];
+	struct fields left = { .n = 0 }, right = { .n = 0 };
+	char up[32], ftxt[LINE_MAX_BYTES];
+	int keep[FIELD_MAX], rev, rw, lw, x, i;
 	uint64_t since;
-	int rev, n, rx, px;
 
-	view_format_duration(t->uptime_ns, up, sizeof(up));
-	snprintf(left, sizeof(left), "pktstat  up %s  %s  %s x%d  filter: %s",
-		 up, c->source ? c->source : "", c->backend ? c->backend : "",
-		 c->threads, c->filter && *c->filter ? c->filter : "(none)");
 	view_sort(c->v, &rev);
-	n = snprintf(right, sizeof(right), "  %s%s%s%s",
-		     view_frozen(c->v) ? "order frozen" : "sort: ",
-		     view_frozen(c->v) ? "" : view_sort_name(key),
-		     view_frozen(c->v)			? ""
-		     : view_sort_descending(key) != rev ? " v"
-							: " ^",
-		     c->capture_done ? "  capture done" : "");
-	if (t->link_down && n > 0 && (size_t)n < sizeof(right))
-		snprintf(right + n, sizeof(right) - (size_t)n, "  LINK DOWN");
-	paused[0] = 0;
+	if (c->state && *c->state)
+		fld(&right, 2, attr(c, CP_BAD, A_BOLD), "%s", c->state);
+	if (view_frozen(c->v))
+		fld(&right, 3, A_NORMAL, "order frozen");
+	else
+		fld(&right, 4, A_NORMAL, "sort: %s %s", view_sort_name(key),
+		    view_sort_descending(key) != rev ? "v" : "^");
+	if (t->link_down)
+		fld(&right, 1, attr(c, CP_BAD, A_BOLD), "LINK DOWN");
 	if (view_paused(c->v, &since)) {
 		view_format_duration(c->now_mono > since ? c->now_mono - since
 							 : 0,
 				     up, sizeof(up));
-		snprintf(paused, sizeof(paused), " PAUSED %s ", up);
+		fld(&right, 0, attr(c, CP_PAUSE, A_REVERSE) | A_BOLD,
+		    " PAUSED %s ", up);
 	}
-	px = COLS - (int)strlen(paused);
-	rx = px - (int)strlen(right);
-	if (rx < 0)
-		rx = 0;
-	if (px < 0)
-		px = 0;
+	rw = fit_fields(&right, COLS, 2, keep);
+	view_format_duration(t->uptime_ns, up, sizeof(up));
+	fld(&left, 1, A_BOLD, "pktstat");
+	fld(&left, 2, A_NORMAL, "up %s", up);
+	fld(&left, 3, A_NORMAL, "%s", c->source ? c->source : "");
+	fld(&left, 5, A_NORMAL, "%s x%d", c->backend ? c->backend : "",
+	    c->threads);
+	lw = fit_fields(&left, COLS - rw - (rw ? 2 : 0), 2, keep);
 	move(y, 0);
 	clrtoeol();
-	if (rx > 0) {
-		left[rx < (int)sizeof(left) ? rx : (int)sizeof(left) - 1] = 0;
-		put(y, 0, left, A_BOLD);
+	x = put_fields(y, 0, COLS - rw - (rw ? 2 : 0), &left);
+	/* The filter gets what is left, cut visibly. */
+	if (COLS - rw - 2 - lw - 2 >= 12) {
+		char f[LINE_MAX_BYTES];
+
+		snprintf(f, sizeof(f), "filter: %s",
+			 c->filter && *c->filter ? c->filter : "(none)");
+		cut_text(f, COLS - rw - 2 - lw - 2, ftxt, sizeof(ftxt));
+		x = put(y, x, "  ", A_NORMAL);
+		put(y, x, ftxt, A_NORMAL);
 	}
-	if (px > rx) {
-		right[px - rx < (int)sizeof(right) ? px - rx
-						   : (int)sizeof(right) - 1] =
-			0;
-		put(y, rx, right, A_NORMAL);
+	if (rw) {
+		x = COLS - rw;
+		for (i = 0; i < right.n; i++) {
+			if (!keep[i])
+				continue;
+			x = put(y, x, right.f[i].text, right.f[i].a);
+			if (x < COLS)
+				x = put(y, x, "  ", A_NORMAL);
+		}
 	}
-	if (paused[0])
-		put(y, px, paused, attr(c, CP_PAUSE, A_REVERSE) | A_BOLD);
 	return y + 1;
 }
 
@@ -143,66 +251,84 @@ static void max_text(const struct draw_ctx *c, char *buf, size_t len)
 	if (!c->col_w[COL_PCT])
 		return;
 	if (!fixed) {
-		snprintf(buf, len, "  max (peak)");
+		snprintf(buf, len, "max (peak)");
 		return;
 	}
 	rate_text(c->v, m / 8.0, 0, num, sizeof(num));
-	snprintf(buf, len, "  max %s", num);
+	snprintf(buf, len, "max %s", num);
 }
 
+/*
+ * The totals line: rates, flows and the capture's health in one line,
+ * least important fields dropped whole when narrow.
+ */
 static int draw_rates(struct draw_ctx *c, int y)
 {
 	const struct view_totals *t = view_totals(c->v);
 	const struct view *v = c->v;
-	char line[LINE_MAX_BYTES], a[16], b[16], d[16], p1[16], p2[16], p3[16];
-	char mx[32];
+	const struct cap_stats *s = &t->cap, *d = &t->cap_delta;
+	struct fields l = { .n = 0 };
+	char a[16], b[16], m[16], mx[32], p1[16], p2[16], p3[16];
+	uint64_t drops = s->kernel_drops + s->freezes + s->if_drops;
+	uint64_t dnow = d->kernel_drops + d->freezes + d->if_drops;
+	int pk = view_unit(v) == VIEW_UNIT_PACKETS;
 
 	max_text(c, mx, sizeof(mx));
 	rate_text(v, t->bps, t->pps, a, sizeof(a));
 	rate_text(v, t->avg_bps, t->avg_pps, b, sizeof(b));
-	rate_text(v, t->peak_bps, t->peak_pps, d, sizeof(d));
+	rate_text(v, t->peak_bps, t->peak_pps, m, sizeof(m));
 	view_format_rate(t->pps, 6, p1, sizeof(p1));
 	view_format_rate(t->avg_pps, 6, p2, sizeof(p2));
 	view_format_rate(t->peak_pps, 6, p3, sizeof(p3));
-	if (view_unit(v) == VIEW_UNIT_PACKETS)
-		snprintf(line, sizeof(line),
-			 "total %s pkts/s  avg %s  peak %s   flows %zu", a, b,
-			 d, t->flows);
+	fld(&l, 1, A_NORMAL, "total %s %s", a, view_unit_name(view_unit(v)));
+	fld(&l, 5, A_NORMAL, "avg %s", b);
+	fld(&l, 3, A_NORMAL, "peak %s", m);
+	if (mx[0] && !pk)
+		fld(&l, 4, A_NORMAL, "%s", mx);
+	if (!pk) {
+		fld(&l, 2, A_NORMAL, "%s pkts/s", p1);
+		fld(&l, 8, A_NORMAL, "avg %s", p2);
+		fld(&l, 8, A_NORMAL, "peak %s", p3);
+	}
+	fld(&l, 1, A_NORMAL, "flows %zu", t->flows);
+	if (drops)
+		fld(&l, 1, dnow ? attr(c, CP_BAD, A_BOLD) : A_NORMAL,
+		    "drops %llu (+%llu)", (unsigned long long)drops,
+		    (unsigned long long)dnow);
 	else
-		snprintf(line, sizeof(line),
-			 "total %s %s  avg %s  peak %s%s   %s pkts/s  avg %s  "
-			 "peak %s   flows %zu",
-			 a, view_unit_name(view_unit(v)), b, d, mx, p1, p2, p3,
-			 t->flows);
+		fld(&l, 6, A_NORMAL, "drops 0");
+	if (t->exact)
+		fld(&l, 2, A_NORMAL, "exact");
+	else
+		fld(&l, 1, attr(c, CP_BAD, A_REVERSE) | A_BOLD, "LOSSY");
 	move(y, 0);
 	clrtoeol();
-	put(y, 0, line, A_NORMAL);
+	put_fields(y, 0, COLS, &l);
 	return y + 1;
 }
 
+/* Details: the capture's losses by kind, each with this interval's. */
 static int draw_health(struct draw_ctx *c, int y)
 {
 	const struct view_totals *t = view_totals(c->v);
 	const struct cap_stats *s = &t->cap, *d = &t->cap_delta;
-	char line[LINE_MAX_BYTES];
-	int x, bad_now = d->kernel_drops || d->freezes || d->if_drops;
+	struct fields l = { .n = 0 };
+	attr_t bad = attr(c, CP_BAD, A_BOLD);
 
-	snprintf(line, sizeof(line),
-		 "drops: kernel %llu (+%llu)  freeze %llu (+%llu)  "
-		 "if %llu (+%llu)  malformed %llu  ",
-		 (unsigned long long)s->kernel_drops,
-		 (unsigned long long)d->kernel_drops,
-		 (unsigned long long)s->freezes, (unsigned long long)d->freezes,
-		 (unsigned long long)s->if_drops,
-		 (unsigned long long)d->if_drops,
-		 (unsigned long long)t->malformed);
+	fld(&l, 1, d->kernel_drops ? bad : A_NORMAL,
+	    "kernel drops %llu (+%llu)", (unsigned long long)s->kernel_drops,
+	    (unsigned long long)d->kernel_drops);
+	fld(&l, 2, d->freezes ? bad : A_NORMAL, "freeze %llu (+%llu)",
+	    (unsigned long long)s->freezes, (unsigned long long)d->freezes);
+	fld(&l, 2, d->if_drops ? bad : A_NORMAL, "if %llu (+%llu)",
+	    (unsigned long long)s->if_drops, (unsigned long long)d->if_drops);
+	fld(&l, 3, A_NORMAL, "malformed %llu",
+	    (unsigned long long)t->malformed);
+	fld(&l, 4, A_NORMAL, "expired flows %llu",
+	    (unsigned long long)t->expired_flows);
 	move(y, 0);
 	clrtoeol();
-	x = put(y, 0, line, bad_now ? attr(c, CP_BAD, A_BOLD) : A_NORMAL);
-	if (t->exact)
-		put(y, x, "exact", A_NORMAL);
-	else
-		put(y, x, "LOSSY", attr(c, CP_BAD, A_REVERSE) | A_BOLD);
+	put_fields(y, 0, COLS, &l);
 	return y + 1;
 }
 
@@ -273,12 +399,15 @@ static int draw_protos(struct draw_ctx *c, int y)
 					 snapshot_proto_name(p));
 				put(y, x, cell, A_BOLD);
 			} else {
+				/* One format for all: 3 digits, SI. */
 				if (r == 0)
-					view_format_count(t->proto[p].pkts, 7,
-							  num, sizeof(num));
+					view_format_rate(
+						(double)t->proto[p].pkts, 7,
+						num, sizeof(num));
 				else if (r == 1)
-					view_format_count(t->proto[p].bytes, 7,
-							  num, sizeof(num));
+					view_format_rate(
+						(double)t->proto[p].bytes, 7,
+						num, sizeof(num));
 				else
 					rate_text(c->v, t->proto_bps[p],
 						  t->proto_pps[p], num,
@@ -470,10 +599,10 @@ static void draw_rows(struct draw_ctx *c, int y, int rows)
 
 static void draw_status(struct draw_ctx *c, int y)
 {
-	size_t n, i;
+	size_t n, i, cnt = view_count(c->v), top = view_top(c->v);
 	const struct key_binding *k = keys_table(&n);
-	char buf[LINE_MAX_BYTES];
-	int x = 0;
+	char buf[LINE_MAX_BYTES], rows[64];
+	int x = 0, paused = view_paused(c->v, NULL), rw;
 
 	move(y, 0);
 	clrtoeol();
@@ -502,50 +631,205 @@ static void draw_status(struct draw_ctx *c, int y)
 		    c->msg_err ? attr(c, CP_BAD, A_BOLD) | A_BOLD : A_BOLD);
 		return;
 	}
+	/* Right: which rows are on screen, and the display filter's count. */
+	if (!cnt)
+		snprintf(rows, sizeof(rows), "no rows");
+	else
+		snprintf(rows, sizeof(rows), "rows %zu-%zu of %zu", top + 1,
+			 top + view_nvisible(c->v), cnt);
+	if (*view_filter(c->v))
+		snprintf(buf, sizeof(buf), " find: %s (%zu) ",
+			 view_filter(c->v), cnt);
+	else
+		snprintf(buf, sizeof(buf), " %s", rows);
+	rw = (int)strlen(buf);
 	for (i = 0; i < n && x < COLS; i++) {
-		if (!k[i].bar)
+		/* The footer shows the state: Space says Resume when paused. */
+		const char *label = keys_bar_label(
+			&k[i], k[i].action == KA_PAUSE && paused);
+
+		if (!label)
 			continue;
+		if (x + (int)strlen(k[i].name) + 1 + (int)strlen(label) >
+		    COLS - rw - 1)
+			break;
 		x = put(y, x, k[i].name, attr(c, CP_BAR, A_REVERSE));
 		x = put(y, x, " ", A_NORMAL);
-		x = put(y, x, k[i].bar, A_NORMAL);
+		x = put(y, x, label,
+			k[i].action == KA_PAUSE && paused
+				? attr(c, CP_PAUSE, A_REVERSE)
+				: A_NORMAL);
 		x = put(y, x, "  ", A_NORMAL);
 	}
-	if (*view_filter(c->v)) {
-		snprintf(buf, sizeof(buf), " find: %s ", view_filter(c->v));
-		if (x + (int)strlen(buf) <= COLS)
-			put(y, COLS - (int)strlen(buf), buf, A_REVERSE);
-	}
+	if (x + rw <= COLS)
+		put(y, COLS - rw, buf,
+		    *view_filter(c->v) ? A_REVERSE : A_NORMAL);
 }
 
 /* ---- help ------------------------------------------------------------ */
 
-static void draw_help(struct draw_ctx *c)
+#define HELP_NAME_W 14
+
+struct help_text {
+	char (*line)[LINE_MAX_BYTES];
+	attr_t *a;
+	size_t n, cap;
+};
+
+static int help_add(struct help_text *h, const char *s, attr_t a)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 128;
+		char(*l)[LINE_MAX_BYTES] = realloc(h->line, cap * sizeof(*l));
+		attr_t *aa;
+
+		if (!l)
+			return -ENOMEM;
+		h->line = l;
+		aa = realloc(h->a, cap * sizeof(*aa));
+		if (!aa)
+			return -ENOMEM;
+		h->a = aa;
+		h->cap = cap;
+	}
+	snprintf(h->line[h->n], LINE_MAX_BYTES, "%s", s);
+	h->a[h->n++] = a;
+	return 0;
+}
+
+/*
+ * "@term @text" word-wrapped to @width: the term in a column of
+ * HELP_NAME_W (on a line of its own when longer), the text indented.
+ */
+static int help_entry(struct help_text *h, const char *term, const char *text,
+		      int width)
 {
 	char line[LINE_MAX_BYTES];
-	size_t i, lines = 0;
-	int y = 2, avail = LINES - 4;
+	int ind = HELP_NAME_W + 1, tw = (int)strlen(term);
+	const char *p = text;
 
-	while (keys_help_line(lines, 14, line, sizeof(line)) >= 0)
-		lines++;
-	c->help_lines = lines;
-	if (avail < 1)
-		avail = 1;
-	if (c->help_top + (size_t)avail > lines)
-		c->help_top = lines > (size_t)avail ? lines - (size_t)avail : 0;
-	erase();
-	put(0, 0, "pktstat keys (column titles show their sort key)", A_BOLD);
-	for (i = c->help_top; i < lines && y < LINES - 2; i++, y++) {
-		keys_help_line(i, 14, line, sizeof(line));
-		put(y, 2, line, A_NORMAL);
+	if (width < ind + 10)
+		ind = 2;
+	if (tw > HELP_NAME_W || ind == 2) {
+		if (help_add(h, term, A_BOLD))
+			return -ENOMEM;
+		snprintf(line, sizeof(line), "%*s", ind, "");
+	} else {
+		snprintf(line, sizeof(line), "%-*s ", HELP_NAME_W, term);
 	}
-	snprintf(line, sizeof(line),
-		 "last frame %.2f ms (update %.2f, layout %.2f); "
-		 "refresh %.3g s; any other key closes",
-		 (double)view_frame_cost_ns(c->v) / 1e6,
-		 (double)view_cost_update_ns(c->v) / 1e6,
-		 (double)view_cost_layout_ns(c->v) / 1e6,
-		 (double)c->refresh_ns / 1e9);
-	put(LINES - 1, 0, line, A_DIM);
+	while (*p) {
+		int room = width - ind, n = (int)strlen(p), cut = n;
+
+		if (n > room) {
+			for (cut = room; cut > 0 && p[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = room;
+		}
+		snprintf(line + ind, sizeof(line) - (size_t)ind, "%.*s", cut,
+			 p);
+		if (help_add(h, line, A_NORMAL))
+			return -ENOMEM;
+		p += cut;
+		while (*p == ' ')
+			p++;
+		snprintf(line, sizeof(line), "%*s", ind, "");
+	}
+	return 0;
+}
+
+static int help_build(struct help_text *h, int width)
+{
+	const char *term, *text;
+	char names[64];
+	size_t i;
+
+	if (help_add(h,
+		     "KEYS (a column title's [k] or underlined letter is "
+		     "its sort key)",
+		     A_BOLD))
+		return -ENOMEM;
+	for (i = 0; keys_help_entry(i, names, sizeof(names), &text) == 0; i++) {
+		if (help_entry(h, names, text, width))
+			return -ENOMEM;
+	}
+	if (help_add(h, "", A_NORMAL) || help_add(h, "SCREEN", A_BOLD))
+		return -ENOMEM;
+	for (i = 0; keys_legend(i, &term, &text) == 0; i++) {
+		if (help_entry(h, term, text, width))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The help: keys then what the screen shows, wrapped to the width; the
+ * last line says which lines are shown and how to scroll (issue 16.9).
+ */
+static int draw_help(struct draw_ctx *c)
+{
+	struct help_text h = { NULL, NULL, 0, 0 };
+	char line[LINE_MAX_BYTES];
+	size_t i, avail = LINES > 2 ? (size_t)LINES - 2 : 1;
+	int y = 1;
+
+	if (help_build(&h, COLS - 1)) {
+		free(h.line);
+		free(h.a);
+		return -ENOMEM;
+	}
+	c->help_lines = h.n;
+	c->help_page = avail;
+	if (c->help_top + avail > h.n)
+		c->help_top = h.n > avail ? h.n - avail : 0;
+	erase();
+	put(0, 0, "pktstat help", A_BOLD);
+	for (i = c->help_top; i < h.n && y <= (int)avail; i++, y++)
+		put(y, 1, h.line[i], h.a[i]);
+	move(LINES - 1, 0);
+	clrtoeol();
+	if (h.n > avail) {
+		struct fields l = { .n = 0 };
+
+		fld(&l, 1, attr(c, CP_BAR, A_REVERSE), "lines %zu-%zu of %zu",
+		    c->help_top + 1, c->help_top + avail, h.n);
+		fld(&l, 2, A_BOLD, "%s",
+		    c->help_top + avail < h.n ? "more below" : "end");
+		fld(&l, 3, A_NORMAL, "arrows PgUp/PgDn Home/End scroll");
+		fld(&l, 1, A_NORMAL, "other keys close");
+		put_fields(LINES - 1, 0, COLS, &l);
+	} else {
+		snprintf(line, sizeof(line), "any key closes");
+		put(LINES - 1, 0, line, attr(c, CP_BAR, A_REVERSE));
+	}
+	free(h.line);
+	free(h.a);
+	return 0;
+}
+
+/* The "too small" notice, in the words that fit (issue 16.14). */
+static void draw_too_small(void)
+{
+	static const char *const msg[] = {
+		"terminal too small: need at least %dx%d",
+		"too small: need %dx%d",
+		"need %dx%d",
+		"%dx%d",
+	};
+	char line[64];
+	size_t i;
+
+	erase();
+	for (i = 0; i < sizeof(msg) / sizeof(msg[0]); i++) {
+		snprintf(line, sizeof(line), msg[i], DRAW_MIN_COLS,
+			 DRAW_MIN_ROWS);
+		if ((int)strlen(line) <= COLS)
+			break;
+	}
+	if ((int)strlen(line) <= COLS)
+		put(0, 0, line, A_BOLD);
+	else
+		put(0, 0, "!", A_BOLD);
 }
 
 /* ---- frame ----------------------------------------------------------- */
@@ -562,25 +846,26 @@ int draw_frame(struct draw_ctx *c)
 	c->too_small = COLS < DRAW_MIN_COLS || LINES < DRAW_MIN_ROWS;
 	memset(c->col_w, 0, sizeof(c->col_w));
 	if (c->too_small) {
-		erase();
-		put(0, 0, "terminal too small (need at least 40x8)", A_NORMAL);
+		draw_too_small();
 		return 0;
 	}
-	if (c->help) {
-		draw_help(c);
-		return 0;
-	}
+	if (c->help)
+		return draw_help(c);
 	/* Before the header, which names the "%" column's maximum. */
 	columns_layout(c->v, COLS, c->totals, c->col_w);
+	/*
+	 * Two header lines: the flow table is the product (80x24 shows 20
+	 * rows). The details (losses by kind, the rate graph, protocol
+	 * totals) on the key, or when the terminal is tall.
+	 */
 	y = draw_title(c, y);
-	if (LINES >= 10)
-		y = draw_rates(c, y);
-	if (LINES >= 12)
+	y = draw_rates(c, y);
+	if (c->details || LINES >= DRAW_TALL_ROWS) {
 		y = draw_health(c, y);
-	if (LINES >= 14)
 		y = draw_graph(c, y);
-	if (LINES >= 20)
-		y = draw_protos(c, y);
+		if (LINES - y >= 12)
+			y = draw_protos(c, y);
+	}
 	if (LINES >= 12 && cpanel_count(c->counters)) {
 		/* At most half of what is left, and the flow table keeps
 		 * three rows; a title without a counter is not shown. */

@@ -19,16 +19,20 @@
 /* Smallest usable terminal; below it a one-line notice is drawn. */
 #define DRAW_MIN_COLS 40
 #define DRAW_MIN_ROWS 8
+/* From this many lines the header's details are shown without asking. */
+#define DRAW_TALL_ROWS 40
 
 struct draw_ctx {
 	/* What to draw (set by the caller). */
 	struct view *v;
 	const char *source, *backend, *filter;
 	int threads;
-	int utf8;   /* the locale's codeset is UTF-8: block graph */
-	int color;  /* colours in use (draw_init's answer) */
-	int totals; /* the total bytes/packets columns are on (T) */
-	int capture_done;
+	int utf8;	   /* the locale's codeset is UTF-8: block graph */
+	int color;	   /* colours in use (draw_init's answer) */
+	int totals;	   /* the total bytes/packets columns are on (T) */
+	const char *state; /* "end of file", "eth0: interface removed", or
+			      NULL: shown at the title's right */
+	int details;	   /* the header's details are on (the key) */
 	const struct cpanel *counters; /* named counters, or NULL */
 	uint64_t now_mono;	       /* for the pause duration */
 	uint64_t refresh_ns;
@@ -39,6 +43,7 @@ struct draw_ctx {
 	const char *question;	     /* a y/n question, or NULL */
 	int help;		     /* the help screen is shown */
 	size_t help_top;	     /* its first line */
+	size_t help_page;	     /* lines it shows (set by draw_frame) */
 
 	/* Where things went (set by draw_frame, for the mouse and keys). */
 	int too_small;

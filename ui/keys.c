@@ -88,7 +88,73 @@ static const struct key_binding table[] = {
 	{ KEY_MOUSE, KA_MOUSE, 0, "Mouse", NULL,
 	  "Click a column title to sort by it, a row to select it; the "
 	  "wheel scrolls" },
+	{ 'i', KA_DETAILS, 0, "i", NULL,
+	  "Show or hide the header details: losses by kind, the rate graph "
+	  "of the last minute, protocol totals (shown anyway on a terminal "
+	  "of 40 lines or more)" },
+	{ 'D', KA_TIMINGS, 0, "D", NULL,
+	  "Show what the last frame cost (update, layout, whole frame)" },
 };
+
+/*
+ * What every field on the screen means: the help's SCREEN part and the
+ * man page's SCREEN section (make man-keys).
+ */
+static const struct {
+	const char *term, *text;
+} legend[] = {
+	{ "up", "Time the counts cover: wall time live, packet time (first "
+		"to latest packet) for -r files" },
+	{ "pcap x1", "The capture backend and its threads" },
+	{ "sort: rate v", "The sort column; v is descending, ^ ascending; "
+			  "\"order frozen\" after o" },
+	{ "end of file", "A -r file has been read to its end; live, the "
+			 "reason capture stopped on an interface" },
+	{ "PAUSED 5s", "The display is paused (Space) for that long; "
+		       "capture goes on counting" },
+	{ "total, avg, peak",
+	  "All packets: the rate over the last refresh interval, the "
+	  "average since the start (or r), the highest interval rate since "
+	  "then; then the same in packets per second" },
+	{ "max (peak)", "What the % column is a share of: the peak total "
+			"rate, or the fixed maximum given with -m" },
+	{ "flows", "Flows in the table now (idle ones leave after -k)" },
+	{ "drops N (+N)", "Packets the capture lost since the start, and "
+			  "(+N) in the last interval; shown only when "
+			  "there are any" },
+	{ "exact, LOSSY", "exact: nothing was lost, every count is exact; "
+			  "LOSSY: the kernel dropped packets" },
+	{ "kernel drops", "Details line: kernel ring drops (the ring was "
+			  "full), freeze (TPACKET_V3 queue freezes), if "
+			  "(the interface's own rx_dropped), malformed "
+			  "(packets that did not decode), expired flows" },
+	{ "Endpoint A, B",
+	  "A flow's two ends; A is the one with the smaller address (then "
+	  "port), a fixed order, not who started it. With one row per "
+	  "direction (c): Source and Destination" },
+	{ "A>B, B>A", "Rate from A to B and from B to A" },
+	{ "[f], [v]", "In a title: the key that sorts by that column (so "
+		      "is an underlined letter); again reverses" },
+	{ "bits/s", "Title of the rate column: the unit of every rate "
+		    "column (bits/s, Byte/s or pkts/s; keys b, B, p)" },
+	{ "k, M, G", "SI prefixes, powers of 1000: k = 10^3, M = 10^6, "
+		     "G = 10^9, T = 10^12; 1 byte = 8 bits" },
+	{ "%", "The row's rate as a share of the maximum the header "
+	       "names; over 100% when -m is below the real rate; - before "
+	       "there is a maximum" },
+	{ "2s, 10s, 40s", "Average rate over the last 2, 10 and 40 seconds" },
+	{ "Pkt/s", "Packets per second, both directions" },
+	{ "Bytes, Pkts", "Totals since the start (or r), both directions" },
+	{ "Last", "Time since the flow's last packet (5s, 1m05, 3h07)" },
+	{ "***", "A number too wide for its column" },
+	{ "colours", "Bold green: a flow first seen less than 2 s ago; "
+		     "dim: no packet in the last interval" },
+	{ "rows 1-20 of N", "The rows on screen and how many there are "
+			    "(that match the display filter: find, with its "
+			    "count)" },
+};
+
+#define NLEGEND (sizeof(legend) / sizeof(legend[0]))
 
 #define NKEYS (sizeof(table) / sizeof(table[0]))
 
@@ -156,6 +222,45 @@ static void group_names(size_t s, size_t n, char *buf, size_t len)
 	}
 }
 
+/* Footer labels while an action's state is on. */
+static const struct {
+	enum key_action action;
+	const char *label;
+} bar_on[] = {
+	{ KA_PAUSE, "Resume" },
+};
+
+const char *keys_bar_label(const struct key_binding *k, int on)
+{
+	size_t i;
+
+	for (i = 0; on && i < sizeof(bar_on) / sizeof(bar_on[0]); i++) {
+		if (bar_on[i].action == k->action)
+			return bar_on[i].label;
+	}
+	return k->bar;
+}
+
+int keys_help_entry(size_t i, char *names, size_t len, const char **text)
+{
+	size_t s, n = group(i, &s);
+
+	if (!n)
+		return -1;
+	group_names(s, n, names, len);
+	*text = table[s].help;
+	return 0;
+}
+
+int keys_legend(size_t i, const char **term, const char **text)
+{
+	if (i >= NLEGEND)
+		return -1;
+	*term = legend[i].term;
+	*text = legend[i].text;
+	return 0;
+}
+
 int keys_help_line(size_t i, int name_width, char *buf, size_t len)
 {
 	char names[64];
@@ -191,6 +296,19 @@ void keys_print_man(FILE *out)
 		man_text(out, names);
 		fputs("\"\n", out);
 		man_text(out, table[s].help);
+		fputs(".\n", out);
+	}
+}
+
+void keys_print_man_screen(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < NLEGEND; i++) {
+		fputs(".TP\n.B \"", out);
+		man_text(out, legend[i].term);
+		fputs("\"\n", out);
+		man_text(out, legend[i].text);
 		fputs(".\n", out);
 	}
 }

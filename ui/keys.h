@@ -40,6 +40,8 @@ enum key_action {
 	KA_SNAPSHOT,
 	KA_COUNTERS,
 	KA_MOUSE,
+	KA_DETAILS, /* the header's details */
+	KA_TIMINGS, /* the last frame's cost, in the status line */
 	KA_COUNT
 };
 
@@ -68,7 +70,30 @@ int keys_sort_key(int sort);
  */
 int keys_help_line(size_t i, int name_width, char *buf, size_t len);
 
+/*
+ * keys_bar_label - @k's footer label: while the state it toggles is on
+ * (@on), the label for undoing it when it has one (Space: "Resume").
+ * NULL when @k has none.
+ */
+const char *keys_bar_label(const struct key_binding *k, int on);
+
+/*
+ * keys_help_entry - entry @i of the help's key list: the names of one
+ * action's keys ("j, Down") into @names and its help in *@text. 0, or -1
+ * past the last.
+ */
+int keys_help_entry(size_t i, char *names, size_t len, const char **text);
+
+/*
+ * keys_legend - entry @i of the screen legend (the help's SCREEN part and
+ * the man page's SCREEN section): a field as shown in *@term and what it
+ * means in *@text. 0, or -1 past the last.
+ */
+int keys_legend(size_t i, const char **term, const char **text);
+
 /* The key list as man(7) .TP entries, grouped like the help screen. */
 void keys_print_man(FILE *out);
+/* The screen legend as man(7) .TP entries. */
+void keys_print_man_screen(FILE *out);
 
 #endif

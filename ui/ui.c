@@ -48,6 +48,10 @@
 #define MIN_REFRESH_NS (NS / 10)      /* -w below this is raised */
 #define MAX_REFRESH_NS (3600ull * NS) /* and above this lowered */
 #define WHEEL_ROWS 3
+#define KEY_IGNORED (KEY_MAX + 1) /* an escape sequence swallowed */
+#define ESC_DELAY_MS 150	  /* the rest of a sequence, over SSH */
+#define UI_MAX_ROWS 500		  /* the area drawn at most */
+#define UI_MAX_COLS 1000
 
 enum ui_mode {
 	M_NORMAL,
@@ -79,6 +83,7 @@ struct ui {
 	int msg_err;
 	uint64_t msg_until;
 	int totals;
+	int details;		  /* the header's details (i) */
 	enum view_unit rate_unit; /* bits or bytes: where `p` returns to */
 	int utf8, color;
 	struct draw_ctx dc;
@@ -142,7 +147,11 @@ static void redraw(struct ui *ui)
 	c->utf8 = ui->utf8;
 	c->color = ui->color;
 	c->totals = ui->totals;
-	c->capture_done = pktstat_capture_done(ui->run);
+	c->state = NULL;
+	if (pktstat_capture_done(ui->run))
+		c->state = pktstat_opts(ui->run)->read_file ? "end of file"
+							    : "capture stopped";
+	c->details = ui->details;
 	c->counters = ui->cp;
 	c->now_mono = now;
 	c->refresh_ns = ui->refresh_ns;
@@ -385,11 +394,27 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		view_set_numeric(ui->v, on);
 		set_msg(ui, 0, on ? "numeric addresses" : "names when known");
 		break;
-	case KA_TOTALS:
-		ui->totals = !ui->totals;
-		set_msg(ui, 0,
-			ui->totals ? "total columns on" : "total columns off");
+	case KA_TOTALS: {
+		/* T visibly acts: it hides the totals when they are on
+		 * screen, else asks for them before the averages. */
+		int w[COL_COUNT];
+
+		if (ui->dc.col_w[COL_BYTES] || ui->dc.col_w[COL_PKTS]) {
+			ui->totals = COLUMNS_TOTALS_OFF;
+			set_msg(ui, 0, "total columns off");
+			break;
+		}
+		ui->totals = COLUMNS_TOTALS_ON;
+		columns_layout(ui->v, COLS, ui->totals, w);
+		if (w[COL_BYTES] || w[COL_PKTS])
+			set_msg(ui, 0, "total columns on");
+		else
+			set_msg(ui, 1,
+				"total columns on, but no room at %d columns%s",
+				COLS,
+				view_per_direction(ui->v) ? "" : " (try c)");
 		break;
+	}
 	case KA_RESET:
 		ui->mode = M_RESET;
 		break;
@@ -405,6 +430,26 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		break;
 	case KA_MOUSE:
 		on_mouse(ui);
+		break;
+	case KA_DETAILS:
+		ui->details = !ui->details;
+		if (LINES >= DRAW_TALL_ROWS)
+			set_msg(ui, 0,
+				"details are always shown on %d lines or more",
+				DRAW_TALL_ROWS);
+		else
+			set_msg(ui, 0,
+				ui->details ? "header details on"
+					    : "header details off");
+		break;
+	case KA_TIMINGS:
+		set_msg(ui, 0,
+			"last frame %.2f ms (update %.2f, layout %.2f); "
+			"refresh %.3g s",
+			(double)view_frame_cost_ns(ui->v) / 1e6,
+			(double)view_cost_update_ns(ui->v) / 1e6,
+			(double)view_cost_layout_ns(ui->v) / 1e6,
+			(double)ui->refresh_ns / 1e9);
 		break;
 	}
 }
@@ -496,8 +541,9 @@ static void on_prompt_key(struct ui *ui, int ch)
 static void on_key(struct ui *ui, int ch)
 {
 	const struct key_binding *k;
+	size_t page_n;
 
-	if (ch == KEY_RESIZE)
+	if (ch == KEY_RESIZE || ch == KEY_IGNORED)
 		return; /* sizes come from SIGWINCH */
 	switch (ui->mode) {
 	case M_FILTER:
@@ -515,17 +561,24 @@ static void on_key(struct ui *ui, int ch)
 		ui->mode = M_NORMAL;
 		return;
 	case M_HELP:
+		/* The help's last line names these keys. */
+		page_n = ui->dc.help_page > 1 ? ui->dc.help_page - 1 : 1;
 		if (ch == KEY_DOWN || ch == 'j') {
 			ui->dc.help_top++;
 		} else if ((ch == KEY_UP || ch == 'k') && ui->dc.help_top) {
 			ui->dc.help_top--;
 		} else if (ch == KEY_NPAGE || ch == ' ') {
-			ui->dc.help_top += (size_t)(LINES > 5 ? LINES - 5 : 1);
+			ui->dc.help_top += page_n;
 		} else if (ch == KEY_PPAGE) {
-			size_t p = (size_t)(LINES > 5 ? LINES - 5 : 1);
-
-			ui->dc.help_top =
-				ui->dc.help_top > p ? ui->dc.help_top - p : 0;
+			ui->dc.help_top = ui->dc.help_top > page_n
+						  ? ui->dc.help_top - page_n
+						  : 0;
+		} else if (ch == KEY_HOME) {
+			ui->dc.help_top = 0;
+		} else if (ch == KEY_END) {
+			ui->dc.help_top = ui->dc.help_lines;
+		} else if (ch == KEY_UP || ch == 'k') {
+			/* at the top already */
 		} else if (ch == KEY_MOUSE) {
 			on_mouse(ui);
 		} else {
@@ -540,15 +593,58 @@ static void on_key(struct ui *ui, int ch)
 		do_action(ui, k);
 }
 
+/*
+ * The next key. An escape sequence curses does not know (a terminal whose
+ * TERM says otherwise, a key with modifiers) arrives as Esc and its
+ * bytes: swallowed whole here, so "\e[1;2P" never pauses (P). A lone
+ * Esc (nothing after it within ESCDELAY) is Esc; Alt+key is ignored.
+ */
+static int read_key(struct ui *ui)
+{
+	int ch = getch(), n, c;
+
+	if (ch != 27)
+		return ch;
+	c = getch();
+	if (c == ERR)
+		return 27;
+	if (c == '[') {
+		/* CSI: parameters and intermediates, then a final byte */
+		for (n = 0; n < 32 && (c = getch()) != ERR; n++) {
+			if (c >= 0x40 && c <= 0x7e)
+				break;
+		}
+	} else if (c == 'O') {
+		(void)getch(); /* SS3: one byte */
+	}
+	set_msg(ui, 0, "unknown key ignored");
+	return KEY_IGNORED;
+}
+
 /* ---- signals --------------------------------------------------------- */
 
-static void resize(void)
+/*
+ * The terminal's size, capped: curses keeps three cell buffers of the
+ * whole screen, and a 9999x9999 window took 9 GB and the keys went
+ * unanswered (issue 17.11). Beyond the cap the top-left part is drawn.
+ */
+static int term_size(int *rows, int *cols)
 {
 	struct winsize ws;
 
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
-	    ws.ws_col)
-		resizeterm(ws.ws_row, ws.ws_col);
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_row || !ws.ws_col)
+		return -1;
+	*rows = ws.ws_row > UI_MAX_ROWS ? UI_MAX_ROWS : ws.ws_row;
+	*cols = ws.ws_col > UI_MAX_COLS ? UI_MAX_COLS : ws.ws_col;
+	return 0;
+}
+
+static void resize(void)
+{
+	int rows, cols;
+
+	if (term_size(&rows, &cols) == 0)
+		resizeterm(rows, cols);
 }
 
 /* Our process group owns the terminal (or there is no job control). */
@@ -661,6 +757,43 @@ static int ui_name(void *ctx, int family, const uint8_t *addr, char *buf,
 	return names_lookup(ctx, family, addr, buf, len);
 }
 
+/* newterm, at most UI_MAX_ROWS x UI_MAX_COLS from the start: curses takes
+ * the size from LINES and COLUMNS when they are set. */
+static SCREEN *newterm_capped(void)
+{
+	char *lines = getenv("LINES"), *columns = getenv("COLUMNS");
+	char *ol = lines ? strdup(lines) : NULL;
+	char *oc = columns ? strdup(columns) : NULL;
+	char buf[16];
+	int rows, cols, set = 0;
+	struct winsize ws;
+	SCREEN *scr;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    (ws.ws_row > UI_MAX_ROWS || ws.ws_col > UI_MAX_COLS) &&
+	    term_size(&rows, &cols) == 0) {
+		snprintf(buf, sizeof(buf), "%d", rows);
+		setenv("LINES", buf, 1);
+		snprintf(buf, sizeof(buf), "%d", cols);
+		setenv("COLUMNS", buf, 1);
+		set = 1;
+	}
+	scr = newterm(NULL, stdout, stdin);
+	if (set) {
+		if (ol)
+			setenv("LINES", ol, 1);
+		else
+			unsetenv("LINES");
+		if (oc)
+			setenv("COLUMNS", oc, 1);
+		else
+			unsetenv("COLUMNS");
+	}
+	free(ol);
+	free(oc);
+	return scr;
+}
+
 static int ui_setup(struct ui *ui, char *err, size_t errlen)
 {
 	const struct opts *o = pktstat_opts(ui->run);
@@ -729,10 +862,11 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 		view_set_sort(ui->v, VIEW_SORT_LAST);
 	else if (o->top)
 		view_set_sort(ui->v, VIEW_SORT_RATE);
-	ui->totals = 1; /* the original's -T is the default here */
+	/* the original's -T is the default here, where there is room */
+	ui->totals = COLUMNS_TOTALS_AUTO;
 
 	ui->utf8 = utf8_locale();
-	ui->scr = newterm(NULL, stdout, stdin);
+	ui->scr = newterm_capped();
 	if (!ui->scr) {
 		const char *term = getenv("TERM");
 
@@ -747,7 +881,10 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	intrflush(stdscr, FALSE);
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
-	set_escdelay(25);
+	/* Long enough for a sequence split over SSH packets; the user's
+	 * ESCDELAY wins (curses read it already). */
+	if (!getenv("ESCDELAY"))
+		set_escdelay(ESC_DELAY_MS);
 	curs_set(0);
 	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED |
 			  BUTTON5_PRESSED,
@@ -819,7 +956,7 @@ static int loop(struct ui *ui, char *err, size_t errlen)
 		if (ui->quit)
 			break;
 		if (pfd[0].revents & POLLIN) {
-			while (!ui->quit && (ch = getch()) != ERR)
+			while (!ui->quit && (ch = read_key(ui)) != ERR)
 				on_key(ui, ch);
 			dirty = 1;
 		}

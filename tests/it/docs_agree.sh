@@ -26,6 +26,13 @@ KM=$B/tests/stress/keysman
 sed -n '/KEYS-BEGIN/,/KEYS-END/p' pktstat.1 | sed '1d;$d' > "$TMP/man.keys"
 "$KM" > "$TMP/table.keys"
 if diff -u "$TMP/table.keys" "$TMP/man.keys"; then ok "pktstat.1 KEYS section equals the key table ($(grep -c '^.TP' "$TMP/table.keys") entries)"; else not_ok "pktstat.1 KEYS section equals the key table (run: make man-keys)"; fi
+# ... and the SCREEN section from the same file's legend of the screen
+sed -n '/SCREEN-BEGIN/,/SCREEN-END/p' pktstat.1 | sed '1d;$d' > "$TMP/man.screen"
+"$KM" screen > "$TMP/table.screen"
+if diff -u "$TMP/table.screen" "$TMP/man.screen"; then ok "pktstat.1 SCREEN section equals the screen legend ($(grep -c '^.TP' "$TMP/table.screen") entries)"; else not_ok "pktstat.1 SCREEN section equals the screen legend (run: make man-keys)"; fi
+for f in freeze 'if ' '(+N)' exact 'max (peak)' '%' 'A>B' '[f]' 'smaller address'; do
+	check "SCREEN explains '$f'" grep -qF -- "$f" "$TMP/table.screen"
+done
 for k in q t p b n l r '?'; do
 	check "the original pktstat's key '$k' is in the table" \
 		sh -c "grep -qF '.B \"$k\"' '$TMP/table.keys' || grep -qF '.B \"$k,' '$TMP/table.keys' || grep -qF ', $k\"' '$TMP/table.keys'"

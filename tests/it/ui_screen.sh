@@ -10,7 +10,7 @@ start() { # start COLS ROWS COMMAND...
 	local cols=$1 rows=$2; shift 2
 	T kill-session -t ui 2>/dev/null
 	T new-session -d -s ui -x "$cols" -y "$rows" \
-		"env LC_ALL=C.UTF-8 TERM=xterm-256color $* ; echo EXITED \$?; sleep 60"
+		"env LC_ALL=C.UTF-8 TERM=tmux-256color $* ; echo EXITED \$?; sleep 60"
 }
 # cell TITLE LINE-REGEX: the right-aligned cell under column TITLE in the
 # first screen line matching LINE-REGEX
@@ -66,7 +66,7 @@ screen > "$TMP/rate.screen"
 sed -n '1,3p;/^Proto/,/^$/p' "$TMP/rate.screen" | sed 's/^/# | /'
 for port in 6001 6002; do
 	want=$(jq "[.flows[] | select(.dst == \"10.1.0.2:$port\") | .bitrate] | add" "$TMP/batch.json")
-	for col in Rate 2s 10s 40s; do
+	for col in bits/s 2s 10s 40s; do
 		got=$(cell "$col" "10[.]1[.]0[.]2:$port ") || got=none
 		val=$(si "$got" 2>/dev/null || echo -1)
 		echo "# port $port $col: screen $got, batch $want bits/s"
@@ -96,5 +96,92 @@ check "a ${#long}-character filter is accepted" wait_for 'capture filter: not po
 keys q
 check "q exits 0 after the long filter" wait_for 'EXITED 0'
 check "the snapshot records the whole ${#long}-character filter" sh -c "test \"\$(jq -r .filter '$TMP/long.json')\" = '$long'"
+
+# 1032 UDP flows, one packet each, a millisecond apart
+/usr/bin/python3 - "$TMP/many.pcap" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i in range(1032):
+        size = 100
+        udp = struct.pack('!HHHH', 1024 + i, 53, size - 34, 0) + bytes(size - 42)
+        ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, size - 14, 1, 0, 64, 17, 0,
+                         bytes([10, 2, i // 256, i % 256]), bytes([10, 3, 0, 1]))
+        fr = bytes.fromhex('020000000002020000000001') + b'\x08\x00' + ip + udp
+        t = 1700000000 * 10**6 + i * 1000
+        f.write(struct.pack('<IIII', t // 10**6, t % 10**6, len(fr), len(fr)) + fr)
+PY
+# header_whole FILE: lines 1-2 made of whole fields only (16.1)
+header_whole() {
+	/usr/bin/python3 - "$1" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().split('\n')
+num = r'[0-9][0-9.]*[kMGT]?'
+field = (r'(total %s (bits|bytes|pkts)/s|avg %s|peak %s|max \(peak\)|max %s|'
+         r'%s pkts/s|flows [0-9]+|drops [0-9]+( \(\+[0-9]+\))?|exact|LOSSY)'
+         % (num, num, num, num, num))
+ok = re.fullmatch(r'%s(  %s)* *' % (field, field), lines[1]) is not None
+t = re.fullmatch(r'pktstat(  up [0-9a-z]+)?(  \S+)?(  \w+ x[0-9]+)?'
+                 r'(  filter: .*)?( +(end of file  )?sort: [a-z0-9 ]+ [v^])? *',
+                 lines[0]) is not None
+print('line1 %s line2 %s' % ('whole' if t else 'CUT', 'whole' if ok else 'CUT'))
+sys.exit(0 if ok and t else 1)
+PY
+}
+for geom in "80 24" "100 30" "200 60"; do
+	set -- $geom
+	start "$1" "$2" "$PKTSTAT" -r "$TMP/many.pcap"
+	wait_for 'flows' > /dev/null
+	sleep 0.5
+	screen > "$TMP/hdr.screen"
+	sed -n '1,2p' "$TMP/hdr.screen" | sed 's/^/# | /'
+	check "${1}x$2: header shows every flow ('flows 1032' whole)" grep -Eq '(^|  )flows 1032( |$)' "$TMP/hdr.screen"
+	check "${1}x$2: the header's fields are whole, no number cut" header_whole "$TMP/hdr.screen"
+	rows=$(grep -c '^UDP ' "$TMP/hdr.screen")
+	echo "# ${1}x$2: $rows flow rows"
+	if [ "$1" = 80 ]; then
+		check "80x24: at least 18 flow rows ($rows)" test "$rows" -ge 18
+		check "80x24: footer says which rows are shown" grep -q "rows 1-$rows of 1032" "$TMP/hdr.screen"
+	fi
+	keys q
+done
+
+# 16.14: the "too small" notice is never cut; 16.9: help readable at 80x24
+start 20 5 "$PKTSTAT" -r "$TMP/many.pcap"
+sleep 1
+screen | head -1 | sed 's/^/# | /'
+check "20x5: the too-small notice is whole" sh -c "tmux -L $SOCK capture-pane -p -t ui | head -1 | grep -Eq '^(terminal too small: need at least 40x8|too small: need 40x8|need 40x8|40x8) *$'"
+T resize-window -t ui -x 80 -y 24; sleep 0.4
+keys '?'
+screen | tail -1 | sed 's/^/# | /'
+check "help at 80x24: its last line says which lines and that more follow" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -Eq 'lines 1-[0-9]+ of [0-9]+  more below'"
+check "help at 80x24: its last line names the scroll keys" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -q 'PgUp/PgDn'"
+keys NPage
+check "help at 80x24: PgDn shows the keys after S" wait_for 'Numeric addresses or names'
+keys End
+check "help at 80x24: End reaches the screen legend's last entry" wait_for 'rows 1-20 of N'
+check "help at 80x24: ... and says it is the end" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -q ' end '"
+check "help: no debug timings in its footer" sh -c "! tmux -L $SOCK capture-pane -p -t ui | grep -q 'last frame'"
+keys Escape
+# 16.10: a sort key shows its column; T visibly acts
+T resize-window -t ui -x 100 -y 30; sleep 0.4
+check "100x30: no Pkts column by default" sh -c "! tmux -L $SOCK capture-pane -p -t ui | grep -q '^Proto.* Pkts'"
+keys S
+check "100x30: S (sort by packets) shows the Pkts column" wait_for '^Proto.* Pkts'
+keys t
+keys T
+check "100x30: T shows the total columns" wait_for '^Proto.* Bytes.* Pkts'
+check "100x30: T says so" wait_for 'total columns on'
+keys T
+check "100x30: T again hides them" sh -c "sleep 0.3; ! tmux -L $SOCK capture-pane -p -t ui | grep -q '^Proto.* Bytes'"
+# unknown escape sequences never become commands: ESC [ 1 ; 9 P is not P
+T send-keys -t ui -H 1b 5b 31 3b 39 50; sleep 0.5
+check "an unknown escape sequence ending in P does not pause" sh -c "! tmux -L $SOCK capture-pane -p -t ui | grep -q PAUSED"
+# the footer reflects the state
+keys Space
+check "Space: the header says PAUSED" wait_for 'PAUSED'
+check "Space: the footer offers Resume" wait_for 'Space Resume' 8
+keys q
+check "q exits 0" wait_for 'EXITED 0'
 
 finish

@@ -73,7 +73,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	SEND=$B/tests/gen/sendframes
 	netns_setup
 	rm -f "$TMP/live.json"
-	start 100 30 C.UTF-8 ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -w 0.2 --snapshot "$TMP/live.json"
+	start 100 40 C.UTF-8 ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -w 0.2 --snapshot "$TMP/live.json"
 	check "live: screen up" wait_for '^Proto'
 	sleep 0.5
 	keys ' '
