@@ -184,4 +184,21 @@ check "Space: the footer offers Resume" wait_for 'Space Resume' 8
 keys q
 check "q exits 0" wait_for 'EXITED 0'
 
+# 17.11: a 9999x9999 window: the drawn area is capped, memory stays small
+# and keys are answered
+start 80 24 "$PKTSTAT" -r "$TMP/many.pcap"
+wait_for '^Proto' > /dev/null
+T resize-window -t ui -x 9999 -y 9999; sleep 2
+pane=$(T list-panes -t ui -F '#{pane_pid}')
+rss=0
+for p in $(pgrep -P "$pane") $(for c in $(pgrep -P "$pane"); do pgrep -P "$c"; done); do
+	r=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null)
+	[ -n "$r" ] && [ "$r" -gt "$rss" ] && rss=$r
+done
+echo "# 9999x9999: largest pktstat RSS $rss kB"
+check "9999x9999: RSS under 200 MB ($rss kB)" test "$rss" -gt 0 -a "$rss" -lt $((200 * 1024 * ASAN_RSS_FACTOR))
+T send-keys -t ui q; sleep 1
+T resize-window -t ui -x 80 -y 24; sleep 0.3
+check "9999x9999: q is answered" wait_for 'EXITED 0'
+
 finish
