@@ -20,7 +20,7 @@
 #define DRAW_MIN_COLS 40
 #define DRAW_MIN_ROWS 8
 /* From this many lines the header's details are shown without asking. */
-#define DRAW_TALL_ROWS 40
+#define DRAW_TALL_ROWS 30
 
 struct draw_ctx {
 	/* What to draw (set by the caller). */

@@ -91,7 +91,7 @@ static const struct key_binding table[] = {
 	{ 'i', KA_DETAILS, 0, "i", NULL,
 	  "Show or hide the header details: losses by kind, the rate graph "
 	  "of the last minute, protocol totals (shown anyway on a terminal "
-	  "of 40 lines or more)" },
+	  "of 30 lines or more)" },
 	{ 'D', KA_TIMINGS, 0, "D", NULL,
 	  "Show what the last frame cost (update, layout, whole frame)" },
 };
