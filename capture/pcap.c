@@ -26,6 +26,7 @@
 #include "mem.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
@@ -98,8 +99,9 @@ struct pc_ra {
 	int wake;	     /* atomic: wakeup asked dispatch to return */
 	int efd;	     /* eventfd: a block filled, the end, or wakeup */
 	char err[PCAP_ERRBUF_SIZE + 300];
-	char *blk;   /* reader only: the block being filled ... */
-	size_t fill; /* ... and its bytes so far */
+	char *blk;     /* reader only: the block being filled ... */
+	size_t fill;   /* ... and its bytes so far */
+	uint64_t nrec; /* reader only: records read */
 };
 
 /* Per-dispatch context for the libpcap callback. */
@@ -344,12 +346,22 @@ static int pc_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 	return rc;
 }
 
-/* A record's time in ns since the epoch; 0 for a negative one. */
+/*
+ * A record's time in ns since the epoch. A pcap record holds its seconds
+ * in 32 bits, unsigned in the format's specification, but libpcap reads
+ * them as a signed bpf_int32: a time at or after 2^31 s (2038-01-19)
+ * arrives negative and is its value plus 2^32. Anything else negative
+ * (a 64-bit pcapng time before 1970) and a negative fraction count as 0.
+ */
 static uint64_t pc_ts_ns(const struct pc *pc, const struct pcap_pkthdr *ph)
 {
-	if (ph->ts.tv_sec < 0 || ph->ts.tv_usec < 0)
+	int64_t sec = (int64_t)ph->ts.tv_sec;
+
+	if (sec < 0 && sec >= INT32_MIN)
+		sec += (int64_t)1 << 32;
+	if (sec < 0 || ph->ts.tv_usec < 0)
 		return 0;
-	return (uint64_t)ph->ts.tv_sec * 1000000000u +
+	return (uint64_t)sec * 1000000000u +
 	       (uint64_t)ph->ts.tv_usec * (pc->nano ? 1 : 1000);
 }
 
@@ -485,6 +497,33 @@ static int pc_dispatch_live(struct pc *pc, struct pc_ctx *ctx, int timeout_ms,
 	return n;
 }
 
+/*
+ * The line for a file libpcap could not read to the end, @frames records
+ * in: says what was not counted, for the report's "not exact" reason.
+ * libpcap 1.10 reads later pcapng sections, but not a link type other
+ * than the first interface's (a second interface, or a section from
+ * another capture joined by cat): that is "unsupported".
+ */
+static void pc_file_error(struct pc *pc, uint64_t frames, char *err,
+			  size_t errlen)
+{
+	const char *msg = pcap_geterr(pc->p);
+
+	if (strstr(msg, "truncated"))
+		snprintf(err, errlen,
+			 "%s: file truncated after %" PRIu64 " frames (%s)",
+			 pc->name, frames, msg);
+	else if (strstr(msg, "different from the") || strstr(msg, "section"))
+		snprintf(err, errlen,
+			 "%s: unsupported second section or interface after "
+			 "%" PRIu64 " frames (%s)",
+			 pc->name, frames, msg);
+	else
+		snprintf(err, errlen,
+			 "%s: read failed after %" PRIu64 " frames (%s)",
+			 pc->name, frames, msg);
+}
+
 /* ---- read-ahead of files ------------------------------------------------ */
 
 /* The block being filled is dispatch's now. Under ra->lock. */
@@ -528,6 +567,7 @@ static void ra_callback(u_char *u, const struct pcap_pkthdr *ph,
 	memcpy(ra->blk + ra->fill, &rec, sizeof(rec));
 	memcpy(ra->blk + ra->fill + sizeof(rec), bytes, ph->caplen);
 	ra->fill += need;
+	ra->nrec++;
 }
 
 /* The reader: batches of records into blocks, then the end. */
@@ -542,8 +582,7 @@ static void *ra_main(void *arg)
 		pthread_mutex_lock(&pc->op_lock);
 		n = pcap_dispatch(pc->p, PC_BATCH, ra_callback, (u_char *)pc);
 		if (n == PCAP_ERROR)
-			snprintf(ra->err, sizeof(ra->err), "%s: %s", pc->name,
-				 pcap_geterr(pc->p));
+			pc_file_error(pc, ra->nrec, ra->err, sizeof(ra->err));
 		pthread_mutex_unlock(&pc->op_lock);
 		pthread_mutex_lock(&ra->lock);
 		stop = ra->stop;
@@ -698,7 +737,9 @@ static int pc_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 	if (n == 0)
 		return CAP_EOF;
 	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", pc->name, pcap_geterr(pc->p));
+		pc_file_error(pc,
+			      __atomic_load_n(&pc->received, __ATOMIC_RELAXED),
+			      err, errlen);
 		return -EIO;
 	}
 	return n;

@@ -259,6 +259,12 @@ static int take_snapshot(struct pktstat *run, struct snapshot *s, int in_place)
 	}
 	memcpy(s->err, sum.err, sizeof(s->err));
 	memset(&s->cap, 0, sizeof(s->cap));
+	s->incomplete[0] = '\0';
+	for (int i = 0; run->o.read_file && i < run->nw; i++)
+		if (worker_done(&run->w[i]) && run->w[i].status < 0 &&
+		    run->w[i].status != CAP_EOF)
+			snprintf(s->incomplete, sizeof(s->incomplete), "%s",
+				 run->w[i].err);
 	s->link_down = 0;
 	for (int i = 0; i < run->nw; i++) {
 		struct cap_stats cs;

@@ -467,17 +467,19 @@ static void text_str(struct ob *o, const char *s)
 	ob_mem(o, run, (size_t)(p - run));
 }
 
+/* @ns as a JSON value: an ISO-8601 UTC string, or null for 0 (no time:
+ * a file without packets). */
 static void fmt_time(uint64_t ns, char *buf, size_t len)
 {
 	time_t t = (time_t)(ns / 1000000000ull);
 	struct tm tm;
 
 	if (!ns || !gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "-");
+		snprintf(buf, len, "null");
 		return;
 	}
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + strlen(buf), len - strlen(buf), ".%06uZ",
+	strftime(buf, len, "\"%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%06uZ\"",
 		 (unsigned)(ns % 1000000000ull / 1000));
 }
 
@@ -924,10 +926,18 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 	text_str(o, m->filter && *m->filter ? m->filter : "(none)");
 	ob_printf(o,
 		  "\nLoss: kernel drops: %" PRIu64 ", freezes: %" PRIu64
-		  ", interface drops: %" PRIu64 ", counts are %s\n",
-		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops,
-		  snapshot_exact(s) ? "exact"
-				    : "NOT exact (packets were lost)");
+		  ", interface drops: %" PRIu64 ", counts are ",
+		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops);
+	if (snapshot_exact(s)) {
+		ob_puts(o, "exact\n");
+	} else if (s->incomplete[0]) {
+		/* the reason a file was not read to its end */
+		ob_puts(o, "NOT exact (");
+		text_str(o, s->incomplete);
+		ob_puts(o, ")\n");
+	} else {
+		ob_puts(o, "NOT exact (packets were lost)\n");
+	}
 	if (m->ipfix) {
 		const struct report_ipfix *x = m->ipfix;
 
@@ -954,18 +964,25 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 	char t0[64], t1[64];
 	uint64_t op = 0, ob = 0, ep = 0, eb = 0;
 
-	fmt_time(s->first_ts_ns, t0, sizeof(t0));
-	fmt_time(s->last_ts_ns, t1, sizeof(t1));
+	/* One span for start, end, duration and every bitrate: the run's
+	 * (snapshot.h: packet time for a file, the wall clock live). */
+	fmt_time(s->start_ns, t0, sizeof(t0));
+	fmt_time(s->start_ns ? s->start_ns + snapshot_duration_ns(s) : 0, t1,
+		 sizeof(t1));
 	ob_puts(o, "{\"source\":");
 	json_str(o, m->source);
 	ob_puts(o, ",\"filter\":");
 	json_str(o, m->filter ? m->filter : "");
 	ob_puts(o, ",\"backend\":");
 	json_str(o, m->backend);
-	ob_printf(o, ",\"threads\":%d,\"start\":\"%s\",\"end\":\"%s\"",
-		  m->threads, t0, t1);
+	ob_printf(o, ",\"threads\":%d,\"start\":%s,\"end\":%s", m->threads, t0,
+		  t1);
 	ob_printf(o, ",\"duration\":%.6f,\"exact\":%s", secs,
 		  snapshot_exact(s) ? "true" : "false");
+	if (s->incomplete[0]) {
+		ob_puts(o, ",\"incomplete\":");
+		json_str(o, s->incomplete);
+	}
 	ob_printf(o,
 		  ",\"totals\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
 		  s->pkts, s->bytes);

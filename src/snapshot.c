@@ -104,7 +104,8 @@ uint64_t snapshot_malformed(const struct snapshot *s)
  */
 int snapshot_exact(const struct snapshot *s)
 {
-	return s->cap.kernel_drops == 0 && s->cap.freezes == 0;
+	return s->cap.kernel_drops == 0 && s->cap.freezes == 0 &&
+	       !s->incomplete[0];
 }
 
 /*

@@ -34,7 +34,10 @@ struct snapshot {
 	uint64_t pkts, bytes;	     /* all packets */
 
 	struct cap_stats cap; /* summed over capture threads */
-	int link_down;	      /* some interface is down (capture paused) */
+	/* why some frames were not counted, "" when none was missed: a
+	 * file not read to its end ("FILE: file truncated after N frames") */
+	char incomplete[320];
+	int link_down; /* some interface is down (capture paused) */
 
 	uint64_t mono_ns;     /* CLOCK_MONOTONIC when taken */
 	uint64_t wall_ns;     /* CLOCK_REALTIME when taken */
@@ -74,7 +77,8 @@ void snapshot_proto_totals(const struct flowtab_counts kind[KIND_COUNT],
 uint64_t snapshot_malformed(const struct snapshot *s);
 
 /* Whether the counts are exact: no ring drops and no queue freezes (the
- * interface's rx_dropped also counts frames the capture did see). */
+ * interface's rx_dropped also counts frames the capture did see), and
+ * nothing left unread (@incomplete). */
 int snapshot_exact(const struct snapshot *s);
 
 /* Duration covered, in ns: packet time for files, wall time live. */

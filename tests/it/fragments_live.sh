@@ -57,6 +57,11 @@ run_case() { # NAME PKTSTAT-ARGS...
 	check "$name: frames on the wire: $tf frames, $tb bytes, as tcpdump" \
 		test "$(jq -r '"\(.totals.packets) \(.totals.bytes)"' "$TMP/$name.json")" = "$tf $tb"
 	check "$name: report says exact" test "$(jq .exact "$TMP/$name.json")" = true
+	# one clock for start, end and duration: the capture's wall-clock
+	# span (-t 2s), not the packets' (a fraction of a second here)
+	check "$name: duration = end - start, the run's 2 s" \
+		jqe "$JQ_ISO"' ((.end | iso) - (.start | iso)) as $d |
+		       (($d - .duration) | fabs) < 0.000002 and .duration >= 2 and .duration < 3' "$TMP/$name.json"
 	# not vacuous: 3 rounds of 3-fragment echoes (both ways, both
 	# families) and 6-fragment UDP datagrams were there
 	check "$name: the fragmented flows are there" \

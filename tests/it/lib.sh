@@ -197,3 +197,7 @@ json_ip_flows() {
 	awk -F'\t' '{ p[$1] += $2; b[$1] += $3 } END { for (k in p) print "flow " k, p[k], b[k] }' |
 	LC_ALL=C sort
 }
+# jq: an ISO-8601 time with microseconds ("...T03:14:13.250000Z") in s
+JQ_ISO='def iso: (sub("\\.[0-9]*Z$"; "Z") | fromdate) + (capture("(?<f>\\.[0-9]+)Z$").f | tonumber);'
+# jq -e, quiet: a check's condition
+jqe() { jq -e "$@" > /dev/null; }
