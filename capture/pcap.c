@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <pthread.h>
@@ -375,6 +376,47 @@ static void efd_poke(int fd)
 	}
 }
 
+/*
+ * A live "any" frame's bytes as its own interface carries it, as the
+ * tpacket3 backend and a capture on that interface count it: libpcap
+ * replaces the device's link header by a cooked one (LINUX_SLL 16 bytes,
+ * SLL2 20) in front of the network packet. Ethernet, veth and loopback
+ * devices carry a 14-byte Ethernet header; devices without a link header
+ * (tunnels, PPP, raw IP) none; for other device types, whose header
+ * length we do not know, the cooked length stays.
+ */
+static uint32_t pc_cooked_wirelen(int dlt, const u_char *bytes,
+				  const struct pcap_pkthdr *ph)
+{
+	uint32_t hdr = dlt == DLT_LINUX_SLL ? 16 : 20;
+	uint32_t off = dlt == DLT_LINUX_SLL ? 2 : 8;
+	uint32_t dev;
+	uint16_t hatype;
+
+	if (ph->caplen < hdr || ph->len < hdr)
+		return ph->len;
+	hatype = (uint16_t)(bytes[off] << 8 | bytes[off + 1]);
+	switch (hatype) {
+	case ARPHRD_ETHER:
+	case ARPHRD_LOOPBACK:
+		dev = 14;
+		break;
+	case ARPHRD_NONE:
+	case ARPHRD_PPP:
+	case ARPHRD_IPGRE:
+	case ARPHRD_TUNNEL:
+	case ARPHRD_TUNNEL6:
+	case ARPHRD_SIT:
+	case 519: /* ARPHRD_RAWIP */
+	case 823: /* ARPHRD_IP6GRE */
+		dev = 0;
+		break;
+	default:
+		return ph->len;
+	}
+	return ph->len - hdr + dev;
+}
+
 static void pc_callback(u_char *u, const struct pcap_pkthdr *ph,
 			const u_char *bytes)
 {
@@ -389,6 +431,9 @@ static void pc_callback(u_char *u, const struct pcap_pkthdr *ph,
 	};
 
 	pkt.ts_ns = pc_ts_ns(c->pc, ph);
+	if (c->pc->live &&
+	    (pkt.dlt == DLT_LINUX_SLL || pkt.dlt == DLT_LINUX_SLL2))
+		pkt.wirelen = pc_cooked_wirelen(pkt.dlt, bytes, ph);
 	c->delivered++;
 	c->cb(c->user, &pkt);
 }
