@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "view.h"
+#include "selfflow.h"
 
 #define NS 1000000000ull
 #define FLOW_W_NS (2 * NS) /* width of a flow history bucket (iftop: 2 s) */
@@ -122,6 +123,13 @@ struct view {
 	uint64_t min_dt;  /* a shorter interval holds the rates */
 	int hold;	  /* this update holds them */
 	uint64_t updates;
+
+	/* m: counts since the mark (the reset baseline) or since the start */
+	int since_start;
+	uint64_t mark_wall_ns; /* 0: no mark set */
+	/* the user's own SSH session: marked, and hidden on request */
+	struct selfflow self;
+	int hide_self, self_seen;
 
 	/* Shown state, and the latest one built while paused. */
 	struct dispstate shown, latest;
@@ -597,8 +605,12 @@ static void ingest_flow(struct view *v, struct vent *e,
 		for (i = 0; i < 2; i++) {
 			out->bps[i] = e->rate[i];
 			out->pps[i] = e->rate[2 + i];
-			out->bytes[i] = sub0(r->bytes[i], e->base_bytes[i]);
-			out->pkts[i] = sub0(r->pkts[i], e->base_pkts[i]);
+			out->bytes[i] = v->since_start ? r->bytes[i]
+						       : sub0(r->bytes[i],
+							      e->base_bytes[i]);
+			out->pkts[i] = v->since_start ? r->pkts[i]
+						      : sub0(r->pkts[i],
+							     e->base_pkts[i]);
 		}
 		out->avg_ok = 0;
 		out->ent = (uint32_t)(e - v->ents);
@@ -609,6 +621,10 @@ static void ingest_flow(struct view *v, struct vent *e,
 			out->flags |= VIEW_ROW_NEW;
 		if (v->tot.have_prev && !dp[0] && !dp[1])
 			out->flags |= VIEW_ROW_IDLE;
+		if (selfflow_match(&v->self, &r->key)) {
+			out->flags |= VIEW_ROW_SELF;
+			v->self_seen = 1;
+		}
 		out->fpos = e->fpos;
 		out->txt = UINT32_MAX;
 	}
@@ -675,8 +691,10 @@ static void ingest_totals(struct view *v, const struct snapshot *s,
 			t->proto_pps[p] = per_s(dk[p].pkts, dt);
 		}
 	}
-	o->pkts = sub0(s->pkts, t->base_pkts);
-	o->bytes = sub0(s->bytes, t->base_bytes);
+	if (v->since_start)
+		memset(base, 0, sizeof(base));
+	o->pkts = v->since_start ? s->pkts : sub0(s->pkts, t->base_pkts);
+	o->bytes = v->since_start ? s->bytes : sub0(s->bytes, t->base_bytes);
 	o->bps = t->bps;
 	o->pps = t->pps;
 	o->avg_bps = per_s(o->bytes, sub0(now, t->avg_origin));
@@ -1151,6 +1169,56 @@ void view_set_resolver(struct view *v, view_name_fn fn, void *ctx)
 	v->name_ctx = ctx;
 }
 
+void view_mark(struct view *v, uint64_t wall_ns)
+{
+	view_reset(v);
+	v->mark_wall_ns = wall_ns ? wall_ns : 1;
+	v->since_start = 0;
+}
+
+uint64_t view_mark_time(const struct view *v)
+{
+	return v->mark_wall_ns;
+}
+
+void view_set_since_start(struct view *v, int on)
+{
+	v->since_start = !!on;
+	v->rows_dirty = 1;
+	v->ord_dirty = 1;
+}
+
+int view_since_start(const struct view *v)
+{
+	return v->since_start;
+}
+
+void view_set_self(struct view *v, const struct selfflow *sf)
+{
+	v->self = *sf;
+}
+
+int view_self_known(const struct view *v)
+{
+	return v->self.known;
+}
+
+void view_set_hide_self(struct view *v, int on)
+{
+	v->hide_self = !!on;
+	v->ord_dirty = 1;
+}
+
+int view_hide_self(const struct view *v)
+{
+	return v->hide_self;
+}
+
+int view_self_seen(const struct view *v)
+{
+	return v->self_seen;
+}
+
 void view_reset(struct view *v)
 {
 	struct totstate *t = &v->tot;
@@ -1407,6 +1475,8 @@ static int build_text(struct view *v)
 
 static int row_matches(const struct view *v, const struct view_row *r)
 {
+	if (v->hide_self && (r->f->flags & VIEW_ROW_SELF))
+		return 0;
 	if (!v->filter[0])
 		return 1;
 	if (r->f->txt == UINT32_MAX)

@@ -63,6 +63,7 @@ enum view_sort {
 /* Row flags. */
 #define VIEW_ROW_NEW 0x1  /* first packet less than VIEW_NEW_NS ago */
 #define VIEW_ROW_IDLE 0x2 /* no packet since the previous update */
+#define VIEW_ROW_SELF 0x4 /* the user's own SSH session (view_set_self) */
 
 #define VIEW_NEW_NS 2000000000ull
 #define VIEW_HIST_SECONDS 60 /* total-rate history: one value per second */
@@ -219,6 +220,30 @@ void view_set_resolver(struct view *v, view_name_fn fn, void *ctx);
  * capture statistics are not affected; peaks restart.
  */
 void view_reset(struct view *v);
+
+/*
+ * Mark and since-start. view_mark sets the mark at @wall_ns (CLOCK_REALTIME,
+ * shown in the header): the counts restart from here as with view_reset,
+ * and view_set_since_start(v, 1) shows them since the start again (rows
+ * and totals; rates are unaffected), (v, 0) since the mark, at any time.
+ * view_mark_time is 0 when no mark was set.
+ */
+void view_mark(struct view *v, uint64_t wall_ns);
+uint64_t view_mark_time(const struct view *v);
+void view_set_since_start(struct view *v, int on);
+int view_since_start(const struct view *v);
+
+/*
+ * The user's own SSH session (selfflow.h): its rows carry VIEW_ROW_SELF;
+ * view_set_hide_self hides them from the table (totals still count them).
+ * view_self_seen: such a row was seen since the view began.
+ */
+struct selfflow;
+void view_set_self(struct view *v, const struct selfflow *sf);
+int view_self_known(const struct view *v);
+void view_set_hide_self(struct view *v, int on);
+int view_hide_self(const struct view *v);
+int view_self_seen(const struct view *v);
 
 /*
  * view_layout - order the rows for a window of @visible rows: apply the

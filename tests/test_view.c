@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../src/selfflow.h"
 #include "../src/view.h"
 #include "../ui/columns.h"
 #include "../ui/keys.h"
@@ -942,6 +943,78 @@ Test(view, reset_is_a_baseline)
 	r = view_row_at(v, 1);
 	cr_assert_eq(view_row_bytes(r), 10);
 	cr_assert_eq(view_row_pkts(r), 1);
+	view_free(v);
+}
+
+Test(view, mark_and_since_start)
+{
+	struct view *v = four_flows();
+	struct fake f;
+	int i;
+
+	cr_assert_eq(view_mark_time(v), 0);
+	view_mark(v, 1234 * NS);
+	cr_assert_eq(view_mark_time(v), 1234 * NS);
+	cr_assert_eq(view_since_start(v), 0);
+	fake_init(&f, T0 + 2 * NS);
+	for (i = 1; i <= 4; i++) {
+		uint64_t b = i == 4 ? 2000 : (uint64_t)i * 1000;
+
+		set_counts(add4(&f, i, KIND_TCP4, 0x0a000001, 1000 + i,
+				0x0a000002, 80),
+			   b + 10, b / 2, 11, 5);
+	}
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_sort(v, VIEW_SORT_BYTES);
+	cr_assert_eq(view_layout(v, 10), 0);
+	/* flow 3 grew by 10 bytes after the mark */
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 10);
+	cr_assert_eq(view_totals(v)->bytes, f.s.bytes);
+	/* since the start: the whole counts, rows and totals */
+	view_set_since_start(v, 1);
+	f.s.bytes = 99999;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 3010 + 1500);
+	cr_assert_eq(view_totals(v)->bytes, 99999);
+	/* and back: the mark's baseline was kept */
+	view_set_since_start(v, 0);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 10);
+	view_free(v);
+}
+
+Test(view, own_ssh_session_is_marked_and_can_hide)
+{
+	struct view *v = view_new();
+	struct selfflow sf;
+	struct fake f;
+
+	cr_assert_eq(selfflow_parse(&sf, "10.0.0.9 51000 10.0.0.1 22"), 0);
+	view_set_self(v, &sf);
+	fake_init(&f, T0);
+	set_counts(add4(&f, 1, KIND_TCP4, 0x0a000001, 22, 0x0a000009, 51000),
+		   100, 100, 1, 1);
+	set_counts(add4(&f, 2, KIND_TCP4, 0x0a000001, 22, 0x0a000009, 51001),
+		   50, 50, 1, 1);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 2);
+	cr_assert(view_self_seen(v));
+	for (size_t i = 0; i < 2; i++) {
+		const struct view_row *r = view_row_at(v, i);
+
+		cr_assert_eq(!!(r->f->flags & VIEW_ROW_SELF),
+			     r->f->row.id == 1);
+	}
+	view_set_hide_self(v, 1);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 1);
+	cr_assert_eq(view_row_at(v, 0)->f->row.id, 2);
+	view_set_hide_self(v, 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 2);
 	view_free(v);
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "draw.h"
 #include "keys.h"
@@ -176,6 +177,26 @@ static void cut_text(const char *s, int room, char *buf, size_t len)
  * frozen, end of the file, link down, PAUSED): fields that do not fit go
  * whole, least useful first; the filter, last, is cut visibly ("...").
  */
+/* "since mark 18:45:02", "since start" (after M), or nothing before m. */
+static void mark_field(const struct draw_ctx *c, struct fields *l)
+{
+	uint64_t m = view_mark_time(c->v);
+	char hm[16];
+	time_t t;
+	struct tm tm;
+
+	if (!m)
+		return;
+	if (view_since_start(c->v)) {
+		fld(l, 3, attr(c, CP_PAUSE, A_REVERSE), " since start ");
+		return;
+	}
+	t = (time_t)(m / 1000000000ull);
+	if (!localtime_r(&t, &tm) || !strftime(hm, sizeof(hm), "%H:%M:%S", &tm))
+		snprintf(hm, sizeof(hm), "?");
+	fld(l, 3, attr(c, CP_PAUSE, A_REVERSE), " since mark %s ", hm);
+}
+
 static int draw_title(struct draw_ctx *c, int y)
 {
 	const struct view_totals *t = view_totals(c->v);
@@ -195,6 +216,9 @@ static int draw_title(struct draw_ctx *c, int y)
 		    view_sort_descending(key) != rev ? "v" : "^");
 	if (t->link_down)
 		fld(&right, 1, attr(c, CP_BAD, A_BOLD), "LINK DOWN");
+	mark_field(c, &right);
+	if (view_self_seen(c->v) && !view_hide_self(c->v))
+		fld(&right, 6, A_NORMAL, "@ssh: yours, counted");
 	if (view_paused(c->v, &since)) {
 		view_format_duration(c->now_mono > since ? c->now_mono - since
 							 : 0,
@@ -580,6 +604,10 @@ static void draw_rows(struct draw_ctx *c, int y, int rows)
 		}
 		if (off >= sizeof(line))
 			off = sizeof(line) - 1;
+		if ((r->f->flags & VIEW_ROW_SELF) && off + 6 < sizeof(line) &&
+		    off + 6 <= (size_t)COLS)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+						" @ssh");
 		/* The selection spans the width. */
 		while (top + i == sel && off + 1 < sizeof(line) &&
 		       off < (size_t)COLS)

@@ -92,6 +92,14 @@ static const struct key_binding table[] = {
 	  "Show or hide the header details: losses by kind, the rate graph "
 	  "of the last minute, protocol totals (shown anyway on a terminal "
 	  "of 30 lines or more)" },
+	{ 'm', KA_MARK, 0, "m", "Mark",
+	  "Set a mark: counts and totals restart from now (the header says "
+	  "when); M goes back to counts since the start" },
+	{ 'M', KA_SINCE, 0, "M", NULL,
+	  "Counts since the mark or since the start (rates are the same)" },
+	{ 'H', KA_HIDE_SELF, 0, "H", NULL,
+	  "Hide or show your own SSH session's row (marked @ssh; it is "
+	  "still counted in the totals)" },
 	{ 'D', KA_TIMINGS, 0, "D", NULL,
 	  "Show what the last frame cost (update, layout, whole frame)" },
 };
@@ -122,6 +130,13 @@ static const struct {
 	{ "drops N (+N)", "Packets the capture lost since the start, and "
 			  "(+N) in the last interval; shown only when "
 			  "there are any" },
+	{ "since mark 14:02:11",
+	  "Counts, totals and averages are since the mark set with m at "
+	  "that time; \"since start\" after M (rates are the same)" },
+	{ "@ssh", "A row ending in @ssh is your own SSH session (from "
+		  "$SSH_CONNECTION): the monitor's screen updates travel on "
+		  "it. \"@ssh: yours, counted\" in the title says it is in "
+		  "the totals; H hides the row" },
 	{ "exact, LOSSY", "exact: nothing was lost, every count is exact; "
 			  "LOSSY: the kernel dropped packets" },
 	{ "kernel drops", "Details line: kernel ring drops (the ring was "

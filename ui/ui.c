@@ -31,6 +31,7 @@
 
 #include "../src/opts.h"
 #include "../src/pktstat.h"
+#include "../src/selfflow.h"
 #include "../src/view.h"
 #include "cpanel.h"
 
@@ -417,6 +418,35 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 	}
 	case KA_RESET:
 		ui->mode = M_RESET;
+		break;
+	case KA_MARK: {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		view_mark(ui->v,
+			  (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec);
+		cpanel_reset(ui->cp);
+		set_msg(ui, 0, "mark set: counts since now (M: since start)");
+		break;
+	}
+	case KA_SINCE:
+		view_set_since_start(ui->v, !view_since_start(ui->v));
+		set_msg(ui, 0, "counts since %s",
+			view_since_start(ui->v) ? "the start"
+			: view_mark_time(ui->v) ? "the mark"
+						: "the last reset");
+		tick(ui, 0);
+		break;
+	case KA_HIDE_SELF:
+		if (!view_self_known(ui->v)) {
+			set_msg(ui, 1,
+				"no SSH session of yours known "
+				"($SSH_CONNECTION is not set)");
+			break;
+		}
+		view_set_hide_self(ui->v, !view_hide_self(ui->v));
+		set_msg(ui, 0, "your SSH session's row is %s",
+			view_hide_self(ui->v) ? "hidden" : "shown");
 		break;
 	case KA_INTERVAL:
 		snprintf(buf, sizeof(buf), "%g", (double)ui->refresh_ns / 1e9);
@@ -842,6 +872,13 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	/* A file's rates are its own: on packet time, as batch -r. */
 	if (ui->v && o->read_file)
 		view_set_packet_clock(ui->v, 1);
+	if (ui->v && !o->read_file) {
+		/* the row that carries this very screen over SSH */
+		struct selfflow sf;
+
+		if (selfflow_parse(&sf, getenv("SSH_CONNECTION")) == 0)
+			view_set_self(ui->v, &sf);
+	}
 	if (ui->v && pktstat_names(ui->run)) {
 		view_set_resolver(ui->v, ui_name, pktstat_names(ui->run));
 		view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
