@@ -146,6 +146,8 @@ struct ipfix {
 	fBuf_t *fbuf;
 	uint64_t templates_ns; /* when the templates were last sent */
 	uint64_t pend_recs, pend_pkts, pend_octets; /* in the open message */
+	int send_lost;	   /* libfixbuf logged a failed send (see on_fb_log) */
+	guint log_handler; /* 0: none */
 	char last_err[512];
 };
 
@@ -506,6 +508,28 @@ static void set_gerr(struct ipfix *x, GError *ge)
 		 ge && ge->message ? ge->message : "error");
 }
 
+/*
+ * libfixbuf reports a failed UDP send (the kernel's ECONNREFUSED after an
+ * ICMP port unreachable) only through g_warning ("packets will be lost")
+ * and goes on as if the message was sent. That text must not reach the
+ * terminal (the monitor's screen), and the message's records are lost:
+ * the warning marks them so, for settle(). Called synchronously on the
+ * thread inside libfixbuf: the sender (or ipfix_new before it starts).
+ */
+static void on_fb_log(const gchar *domain, GLogLevelFlags level,
+		      const gchar *msg, gpointer arg)
+{
+	struct ipfix *x = arg;
+
+	(void)domain;
+	if (level &
+	    (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) {
+		x->send_lost = 1;
+		snprintf(x->last_err, sizeof(x->last_err), "%s: %s", x->target,
+			 msg ? msg : "send failed");
+	}
+}
+
 /* The templates in a message of their own, sent now. libfixbuf starts a
  * message for them only in automatic mode; records go in manual mode,
  * so that a message's records are known when it is sent or lost. */
@@ -605,8 +629,9 @@ static int fb_flush(struct ipfix *x)
 		return -1;
 	if (!x->pend_recs)
 		return 0;
+	x->send_lost = 0;
 	if (fBufEmit(x->fbuf, &ge)) {
-		settle(x, 1);
+		settle(x, !x->send_lost);
 		return 0;
 	}
 	set_gerr(x, ge);
@@ -810,6 +835,10 @@ struct ipfix *ipfix_new(const struct ipfix_conf *c, char *err, size_t errlen)
 	x->qcap = x->c.queue_len;
 	x->q = calloc(x->qcap, sizeof(*x->q));
 	x->model = fbInfoModelAlloc();
+	x->log_handler = g_log_set_handler(NULL,
+					   G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL |
+						   G_LOG_FLAG_RECURSION,
+					   on_fb_log, x);
 	if (!x->tab || !x->q || !x->model) {
 		snprintf(err, errlen, "out of memory");
 		ipfix_free(x);
@@ -915,6 +944,8 @@ void ipfix_free(struct ipfix *x)
 	fb_close(x);
 	if (x->model)
 		fbInfoModelFree(x->model);
+	if (x->log_handler)
+		g_log_remove_handler(NULL, x->log_handler);
 	for (size_t b = 0; x->tab && b < x->nbuckets; b++) {
 		struct ent *e = x->tab[b], *n;
 

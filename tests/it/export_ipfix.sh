@@ -10,7 +10,9 @@
 # JSON report's, and its bytes equal the report's minus 14 per packet (the
 # Ethernet header; tpacket3 strips the 802.1Q tag); the long flow arrives
 # as at least 3 records; no record lost (the JSON report's "ipfix"
-# figures = what nfcapd stored); a collector address that does
+# figures = what nfcapd stored); with no collector listening, the
+# messages the kernel refuses are counted as dropped and nothing but
+# pktstat's own line reaches stderr; a collector address that does
 # not parse is a usage error.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -85,6 +87,14 @@ read -r tot_r tot_p tot_b < <(awk -F'|' '{ r += $8; p += $6; b += $7 } END { pri
 read -r sent drop < <(jq -r '.ipfix | [.records, .droppedRecords] | @tsv' "$TMP/run.json")
 check "export_ipfix: records: pktstat sent $sent, nfcapd stored $tot_r, dropped ${drop:-?}" test "${sent:-x}" = "$tot_r" -a "${drop:-x}" = 0
 
+# no collector: the kernel refuses the UDP messages (ICMP port
+# unreachable): counted as dropped, and libfixbuf's warnings stay off the
+# terminal (stderr holds only pktstat's one ipfix line)
+ip netns exec "$NS_CAP" "$PKTSTAT" -r "$TMP/eth.pcap" -j --ipfix 127.0.0.1:$((PORT + 1)) > "$TMP/off.json" 2> "$TMP/off.err"
+rc=$?
+read -r osent odrop < <(jq -r '.ipfix | [.records, .droppedRecords] | @tsv' "$TMP/off.json")
+check "export_ipfix: no collector: exit $rc, stderr one line ($(wc -l < "$TMP/off.err")), $odrop records counted dropped, $osent sent" \
+	test $rc -eq 0 -a "$(wc -l < "$TMP/off.err")" -eq 1 -a "${odrop:-0}" -ge 1
 "$PKTSTAT" -i lo -t 1s -1 -j --ipfix 127.0.0.1 > /dev/null 2> "$TMP/bad.err"
 rc=$?
 check "export_ipfix: collector without a port: exit 2, one line ($rc: $(head -1 "$TMP/bad.err"))" test $rc -eq 2 -a "$(wc -l < "$TMP/bad.err")" -eq 1
