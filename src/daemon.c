@@ -845,7 +845,8 @@ static void refresh_monitors(struct daemon *d, uint64_t now)
 		return;
 	snapshot_init(&s);
 	if (pktstat_snapshot(d->run, &s) == 0) {
-		qsort(s.rows, s.nrows, sizeof(*s.rows), row_by_id);
+		if (s.nrows)
+			qsort(s.rows, s.nrows, sizeof(*s.rows), row_by_id);
 		for (int i = 0; i < d->ncl; i++) {
 			struct client *c = d->cl[i];
 

@@ -107,8 +107,10 @@ static int apply(struct remote *r)
 	size_t cap = r->nrows + r->nchg, i = 0, j = 0, k = 0, n = 0;
 	struct flowtab_row *out;
 
-	qsort(r->chg, r->nchg, sizeof(*r->chg), row_by_id);
-	qsort(r->gone, r->ngone, sizeof(*r->gone), u64_cmp);
+	if (r->nchg)
+		qsort(r->chg, r->nchg, sizeof(*r->chg), row_by_id);
+	if (r->ngone)
+		qsort(r->gone, r->ngone, sizeof(*r->gone), u64_cmp);
 	out = malloc((cap ? cap : 1) * sizeof(*out));
 	if (!out)
 		return -ENOMEM;
@@ -393,6 +395,27 @@ struct remote *remote_open(const char *path, unsigned int refresh_ms, char *err,
 			 path ? path : "daemon");
 		remote_free(r);
 		return NULL;
+	}
+	/* The first refresh (the whole table) before the screen shows. */
+	for (uint64_t end = mono_ns() + 5000000000ull; !r->have_totals;) {
+		struct pollfd pf = { .fd = r->fd, .events = POLLIN };
+		uint64_t now = mono_ns();
+		int rc;
+
+		if (now >= end ||
+		    poll(&pf, 1, (int)((end - now) / 1000000ull) + 1) == 0) {
+			snprintf(err, errlen, "%s: no refresh from the daemon",
+				 path ? path : "daemon");
+			remote_free(r);
+			return NULL;
+		}
+		rc = remote_poll(r);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", path ? path : "daemon",
+				 r->err);
+			remote_free(r);
+			return NULL;
+		}
 	}
 	return r;
 }
