@@ -134,7 +134,8 @@ DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/mem
 DEPS_test_view = src/view src/selfflow src/snapshot src/flowkey src/decode \
 	ui/columns ui/keys ui/prompt
-DEPS_test_capture = capture/capture capture/pcap capture/tpacket3 src/mem
+DEPS_test_capture = capture/capture capture/pcap capture/tpacket3 src/mem \
+	capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
 DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
@@ -148,7 +149,8 @@ DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/fragtab \
 	src/mem src/proto \
 	src/tcpstat src/counters \
-	capture/worker capture/capture capture/pcap capture/tpacket3
+	capture/worker capture/capture capture/pcap capture/tpacket3 \
+	capture/ebpf capture/cbpf
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
 DEPS_test_bench_parse = tests/test_bench_parse
 

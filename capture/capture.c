@@ -9,17 +9,20 @@
  * globals but const tables".
  */
 #include "capture.h"
+#include "cbpf.h"
 
 #include <errno.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 static const struct cap_ops *const cap_backends[] = {
 	&cap_tpacket3_ops,
 	&cap_pcap_ops,
+	&cap_ebpf_ops,
 };
 
 const struct cap_ops *cap_backend(const char *name)
@@ -64,6 +67,18 @@ int cap_compile(int dlt, int snaplen, const char *expr,
 	pthread_mutex_unlock(&compile_lock);
 	pcap_close(p);
 	return rc;
+}
+
+_Static_assert(sizeof(struct bpf_insn) == sizeof(struct cbpf_insn) &&
+		       offsetof(struct bpf_insn, k) ==
+			       offsetof(struct cbpf_insn, k),
+	       "classic instruction layout");
+
+size_t cap_prog_insns(const struct bpf_program *prog,
+		      const struct cbpf_insn **insns)
+{
+	*insns = (const struct cbpf_insn *)prog->bf_insns;
+	return prog->bf_len;
 }
 
 void cap_err_no_device(const char *iface, char *err, size_t errlen)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../src/flowkey.h"
+
 struct bpf_program;
 
 /* One captured frame as handed to the per-packet callback. */
@@ -28,6 +30,33 @@ struct cap_pkt {
 /* Called for each frame, in the capture thread, inside rcu_read_lock. */
 typedef void (*cap_pkt_fn)(void *user, const struct cap_pkt *pkt);
 
+/*
+ * What a backend that counts in the kernel (ebpf) delivers instead of
+ * frames: counts that accumulated since its last delivery.
+ *  CAP_FLOW_DELTA     pkts/bytes per direction of flow @key, the packet
+ *                     times of the first and last of them (ns, epoch);
+ *  CAP_FLOW_OVERFLOW  packets of kind key.kind that found the kernel's
+ *                     flow map full (pkts[0], bytes[0]; no flow);
+ *  CAP_FLOW_MALFORMED pkts[0] packets with decode fault @err (they are
+ *                     also in a DELTA or OVERFLOW record).
+ */
+enum cap_flow_type {
+	CAP_FLOW_DELTA,
+	CAP_FLOW_OVERFLOW,
+	CAP_FLOW_MALFORMED,
+};
+
+struct cap_flow {
+	struct flow_key key;
+	uint64_t pkts[2], bytes[2]; /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
+	uint64_t first_ns, last_ns;
+	uint8_t type; /* enum cap_flow_type */
+	uint8_t err;  /* enum dec_err, CAP_FLOW_MALFORMED */
+};
+
+/* Called for each record, in the capture thread, inside rcu_read_lock. */
+typedef void (*cap_flow_fn)(void *user, const struct cap_flow *f);
+
 /* Running sums since open (PACKET_STATISTICS resets on read). */
 struct cap_stats {
 	uint64_t received;     /* frames handed to the callback */
@@ -35,6 +64,9 @@ struct cap_stats {
 	uint64_t freezes;      /* tp_freeze_q_cnt */
 	uint64_t if_drops;     /* interface rx_dropped delta / ps_ifdrop */
 	uint64_t filtered;     /* dropped in user space by a filter swap */
+	/* Kernel-side counting (ebpf); 0 for the others. */
+	uint64_t map_full;    /* packets counted as overflow: flow map full */
+	uint64_t prog_errors; /* packets a BPF program could not count */
 };
 
 /* Interface state reported by dispatch. */
@@ -54,7 +86,17 @@ struct cap_config {
 	int add_vlan;	      /* re-insert stripped VLAN tags for decoding */
 	int fanout_group;     /* PACKET_FANOUT group id, 0 = no fanout */
 	int block_timeout_ms; /* TPACKET_V3 block retire timeout */
+	int xdp;	      /* ebpf: CAP_XDP_* (0: tc on both directions) */
+	uint32_t bpf_flows;   /* ebpf: flow map entries (0: default) */
 };
+
+/* cap_config.xdp: ingress-only XDP instead of tc, and its attach mode. */
+#define CAP_XDP_AUTO 1
+#define CAP_XDP_NATIVE 2
+#define CAP_XDP_GENERIC 3
+
+/* dispatch_flows' timeout for the last call: detach and drain all. */
+#define CAP_FLOWS_FINAL (-1)
 
 /* dispatch return values besides a packet count >= 0 */
 #define CAP_EOF (-4096) /* offline file fully read */
@@ -78,6 +120,16 @@ struct cap_ops {
 	 */
 	int (*dispatch)(struct cap_handle *h, cap_pkt_fn cb, void *user,
 			int timeout_ms, char *err, size_t errlen);
+	/*
+	 * Set only by backends that count in the kernel (then dispatch is
+	 * NULL): wait up to timeout_ms (or until wakeup), then deliver the
+	 * counts gathered since the last call as cap_flow records. Same
+	 * returns as dispatch (records delivered). With timeout_ms
+	 * CAP_FLOWS_FINAL (the worker's last call, once stopped): detach
+	 * from the interface and deliver everything still counted.
+	 */
+	int (*dispatch_flows)(struct cap_handle *h, cap_flow_fn cb, void *user,
+			      int timeout_ms, char *err, size_t errlen);
 	/* Make a blocked dispatch return at once. Any thread, signal-safe. */
 	void (*wakeup)(struct cap_handle *h);
 	/* Running sums; link state. Capture thread or any (atomics). */
@@ -88,8 +140,9 @@ struct cap_ops {
 
 extern const struct cap_ops cap_tpacket3_ops;
 extern const struct cap_ops cap_pcap_ops;
+extern const struct cap_ops cap_ebpf_ops;
 
-/* Backend by name ("tpacket3", "pcap"), or NULL. */
+/* Backend by name ("tpacket3", "pcap", "ebpf"), or NULL. */
 const struct cap_ops *cap_backend(const char *name);
 
 /* The platform default backend for live capture. */
@@ -103,6 +156,15 @@ const struct cap_ops *cap_default_backend(void);
  */
 int cap_compile(int dlt, int snaplen, const char *expr,
 		struct bpf_program *prog, char *err, size_t errlen);
+
+/*
+ * cap_prog_insns - the classic instructions of @prog (libpcap's struct
+ * bpf_insn, the layout of struct cbpf_insn): for code that must not see
+ * libpcap's headers (they clash with linux/bpf.h). Returns their number.
+ */
+struct cbpf_insn;
+size_t cap_prog_insns(const struct bpf_program *prog,
+		      const struct cbpf_insn **insns);
 
 /*
  * cap_err_no_device - write "IFACE: no such device (available: lo, eth0,

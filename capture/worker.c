@@ -95,6 +95,43 @@ void worker_flush(struct worker *w)
 	flowtab_batch_flush(w->ft, &w->batch);
 }
 
+void worker_flow(void *user, const struct cap_flow *f)
+{
+	struct worker *w = user;
+	int kind = f->key.kind < KIND_COUNT ? f->key.kind : KIND_OTHER;
+	uint64_t pkts = f->pkts[0] + f->pkts[1];
+	uint64_t bytes = f->bytes[0] + f->bytes[1];
+
+	switch (f->type) {
+	case CAP_FLOW_DELTA:
+		for (int d = 0; d < 2; d++)
+			flowtab_add(w->ft, &f->key, d, f->pkts[d], f->bytes[d],
+				    f->first_ns, f->last_ns);
+		break;
+	case CAP_FLOW_OVERFLOW:
+		flowtab_add_overflow(w->ft, kind, pkts, bytes);
+		break;
+	case CAP_FLOW_MALFORMED:
+		if (f->err < DEC_ERR_COUNT)
+			bump(&w->st.err[f->err], pkts);
+		return;
+	default:
+		return;
+	}
+	bump(&w->st.kind_pkts[kind], pkts);
+	bump(&w->st.kind_bytes[kind], bytes);
+	if (f->type != CAP_FLOW_DELTA || !pkts)
+		return;
+	if (!__atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED) ||
+	    f->first_ns < __atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&w->st.first_ts_ns,
+				 f->first_ns ? f->first_ns : 1,
+				 __ATOMIC_RELAXED);
+	if (f->last_ns > __atomic_load_n(&w->st.last_ts_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&w->st.last_ts_ns, f->last_ns,
+				 __ATOMIC_RELAXED);
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -103,8 +140,14 @@ static void *worker_run(void *arg)
 	rcu_register_thread();
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		rcu_read_lock();
-		rc = w->ops->dispatch(w->h, worker_packet, w, 100, w->err,
-				      sizeof(w->err));
+		/* A backend that counts in the kernel hands over flow
+		 * deltas, not frames (the ebpf backend). */
+		if (w->ops->dispatch_flows)
+			rc = w->ops->dispatch_flows(w->h, worker_flow, w, 100,
+						    w->err, sizeof(w->err));
+		else
+			rc = w->ops->dispatch(w->h, worker_packet, w, 100,
+					      w->err, sizeof(w->err));
 		worker_flush(w);
 		rcu_read_unlock();
 		flowtab_grow(w->ft);
@@ -126,6 +169,16 @@ static void *worker_run(void *arg)
 			}
 			tcpstat_wait_room(w->tcpstat);
 		}
+	}
+	if (w->ops->dispatch_flows && rc >= 0) {
+		/* what the kernel counted after the last delivery */
+		rcu_read_lock();
+		rc = w->ops->dispatch_flows(w->h, worker_flow, w,
+					    CAP_FLOWS_FINAL, w->err,
+					    sizeof(w->err));
+		rcu_read_unlock();
+		if (rc > 0)
+			rc = 0;
 	}
 	rcu_unregister_thread();
 	worker_release(w);

@@ -59,6 +59,16 @@ struct worker {
  */
 void worker_packet(void *w, const struct cap_pkt *pkt);
 
+/*
+ * worker_flow - the per-record path of a backend that counts in the
+ * kernel (cap_ops.dispatch_flows): fold one cap_flow record into @w's
+ * flow table (flowtab_add) and stats, as worker_packet would have for
+ * the packets it sums. Same thread and lock rules as worker_packet;
+ * nothing deferred. Named counters and tcpstat lines need frames: the
+ * backends that deliver flows count those themselves or refuse them.
+ */
+void worker_flow(void *w, const struct cap_flow *f);
+
 /* worker_flush - complete the deferred flow updates of worker_packet.
  * Caller holds the same rcu_read_lock as for those packets. */
 void worker_flush(struct worker *w);

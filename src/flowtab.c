@@ -966,6 +966,71 @@ void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
 		account_slow(ft, slot, hash, key, dir, wirelen, ts_ns, NULL);
 }
 
+/*
+ * Add @pkts packets and @bytes bytes seen between @first_ns and @last_ns
+ * in one direction: the path of backends that count in the kernel, once
+ * per flow and delivery rather than per packet, so it skips the hint
+ * cache and the batch. Same thread and lock rules as flowtab_account.
+ */
+void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
+		 uint64_t pkts, uint64_t bytes, uint64_t first_ns,
+		 uint64_t last_ns)
+{
+	unsigned long hash;
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	struct flowtab_flow *f, *got;
+	uint64_t old;
+
+	if (!pkts)
+		return;
+	dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
+	hash = (unsigned long)flowkey_hash(key, ft->seed);
+	cds_lfht_lookup(ft->ht, hash, flow_match, key, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (node) {
+		f = node_flow(node);
+	} else {
+		if (!live_reserve(ft))
+			goto overflow;
+		f = flow_slot(ft);
+		if (!f) {
+			__atomic_fetch_sub(&ft->live, 1, RELAXED);
+			goto overflow;
+		}
+		/* a new flow opens with one packet of no bytes, counted */
+		flow_init(ft, f, key, dir, 0, first_ns);
+		got = flow_publish(ft, f, hash, key, dir, 0, first_ns);
+		if (got != f)
+			slot_release(ft, f);
+		f = got;
+		pkts--;
+	}
+	__atomic_fetch_add(&f->r.pkts[dir], pkts, RELAXED);
+	__atomic_fetch_add(&f->r.bytes[dir], bytes, RELAXED);
+	old = __atomic_load_n(&f->r.last_ns, RELAXED);
+	while (last_ns > old &&
+	       !__atomic_compare_exchange_n(&f->r.last_ns, &old, last_ns, 1,
+					    RELAXED, RELAXED))
+		;
+	old = __atomic_load_n(&f->r.first_ns, RELAXED);
+	while (first_ns < old &&
+	       !__atomic_compare_exchange_n(&f->r.first_ns, &old, first_ns, 1,
+					    RELAXED, RELAXED))
+		;
+	return;
+overflow:
+	counts_add(&ft->sums.overflow[key_kind(key)], pkts, bytes);
+}
+
+void flowtab_add_overflow(struct flowtab *ft, int kind, uint64_t pkts,
+			  uint64_t bytes)
+{
+	if (kind < 0 || kind >= KIND_COUNT)
+		kind = KIND_OTHER;
+	counts_add(&ft->sums.overflow[kind], pkts, bytes);
+}
+
 /* Account one pending packet, its candidate loaded or not. */
 static void pend_account(struct flowtab *ft, struct flowtab_batch *b,
 			 struct flowtab_pend *p)

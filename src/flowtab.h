@@ -83,6 +83,24 @@ void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
 		     uint32_t wirelen, uint64_t ts_ns);
 
 /*
+ * flowtab_add - flowtab_account for @pkts packets of @bytes bytes in all,
+ * seen between @first_ns and @last_ns: backends that count in the kernel
+ * deliver per-flow deltas. Same thread and lock rules; a flow that finds
+ * the table full goes to the overflow totals whole.
+ */
+void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
+		 uint64_t pkts, uint64_t bytes, uint64_t first_ns,
+		 uint64_t last_ns);
+
+/*
+ * flowtab_add_overflow - add packets that were never given a flow (the
+ * kernel's flow map was full) to the overflow totals of @kind, so the
+ * invariant live + expired + overflow = accounted still holds. Any thread.
+ */
+void flowtab_add_overflow(struct flowtab *ft, int kind, uint64_t pkts,
+			  uint64_t bytes);
+
+/*
  * A worker's short pipeline of packets whose flow update is deferred by a
  * few packets, so that the flow's memory is prefetched meanwhile (a table
  * of 100k flows does not fit in cache: each lookup was two or three cache

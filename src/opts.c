@@ -51,6 +51,8 @@ enum {
 	OPT_PIDFILE,
 	OPT_CONNECT,
 	OPT_MAX_CLIENTS,
+	OPT_XDP,
+	OPT_EBPF_FLOWS,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -87,7 +89,11 @@ static const struct opts_def opts_defs[] = {
 	{ "bufsize", 1, 'b', "MB", "ring buffer per thread in MB (8)" },
 	{ "add_vlan", 0, 'v', NULL, "re-insert stripped VLAN tags" },
 	{ "backend", 1, OPT_BACKEND, "NAME",
-	  "tpacket3 (Linux default) or pcap" },
+	  "tpacket3 (Linux default), pcap or ebpf" },
+	{ "xdp", 2, OPT_XDP, "[=MODE]",
+	  "ebpf: ingress-only XDP (auto, native, generic)" },
+	{ "ebpf-flows", 1, OPT_EBPF_FLOWS, "N",
+	  "ebpf: kernel flow map size (262144)" },
 	{ "threads", 1, OPT_THREADS, "N", "capture threads in a fanout group" },
 	{ "max-flows", 1, OPT_MAX_FLOWS, "N",
 	  "flow table cap (1000000); beyond: overflow row" },
@@ -177,8 +183,10 @@ void opts_usage(FILE *out)
 
 		if (d->val < 0x100)
 			snprintf(shortf, sizeof(shortf), "-%c, ", d->val);
+		/* an optional argument is glued on: --xdp[=MODE] */
 		snprintf(left, sizeof(left), "%s--%s%s%s", shortf, d->lname,
-			 d->arg ? " " : "", d->arg ? d->arg : "");
+			 d->arg && d->has_arg == 1 ? " " : "",
+			 d->arg ? d->arg : "");
 		fprintf(out, "  %-30s %s\n", left, d->help);
 	}
 }
@@ -502,14 +510,35 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			o->add_vlan = 1;
 			break;
 		case OPT_BACKEND:
-			if (strcmp(a, "tpacket3") && strcmp(a, "pcap")) {
+			if (strcmp(a, "tpacket3") && strcmp(a, "pcap") &&
+			    strcmp(a, "ebpf")) {
 				opts_free(o);
 				return set_err(err, errlen,
 					       "--backend %s: unknown backend "
-					       "(tpacket3 or pcap)%s",
+					       "(tpacket3, pcap or ebpf)%s",
 					       a, "");
 			}
 			o->backend = a;
+			break;
+		case OPT_XDP:
+			if (!a || !strcmp(a, "auto"))
+				o->xdp = OPTS_XDP_AUTO;
+			else if (!strcmp(a, "native"))
+				o->xdp = OPTS_XDP_NATIVE;
+			else if (!strcmp(a, "generic"))
+				o->xdp = OPTS_XDP_GENERIC;
+			else {
+				opts_free(o);
+				return set_err(err, errlen,
+					       "--xdp=%s: unknown mode (auto, "
+					       "native or generic)%s",
+					       a, "");
+			}
+			break;
+		case OPT_EBPF_FLOWS:
+			if (parse_long(a, 16, 1L << 26, &v))
+				goto bad;
+			o->ebpf_flows = (uint32_t)v;
 			break;
 		case OPT_THREADS:
 			if (parse_long(a, 1, 64, &v))
@@ -849,6 +878,29 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		return set_err(err, errlen,
 			       "-r %s: cannot be combined with -i%s",
 			       o->read_file, "");
+	}
+	if (o->xdp && o->backend && strcmp(o->backend, "ebpf")) {
+		opts_free(o);
+		return set_err(err, errlen,
+			       "--xdp: only with --backend ebpf%s%s", "", "");
+	}
+	if (o->xdp)
+		o->backend = "ebpf";
+	if (o->backend && !strcmp(o->backend, "ebpf")) {
+		const char *why = o->read_file	  ? "-r"
+				  : o->n_counters ? "--count"
+				  : o->tcpstat != OPTS_TCPSTAT_OFF
+					  ? "tcpstat output"
+					  : NULL;
+
+		if (why) {
+			opts_free(o);
+			return set_err(err, errlen,
+				       "--backend ebpf: not with %s (it "
+				       "counts in the kernel: no frames "
+				       "reach pktstat)%s",
+				       why, "");
+		}
 	}
 	if (!o->no_color) {
 		const char *nc = getenv("NO_COLOR");

@@ -27,6 +27,11 @@ enum opts_unit {
 	OPTS_UNIT_PACKETS,
 };
 
+/* --xdp modes (capture.h's CAP_XDP_* values). */
+#define OPTS_XDP_AUTO 1
+#define OPTS_XDP_NATIVE 2
+#define OPTS_XDP_GENERIC 3
+
 /* -a PATTERN or -A FILE, kept in command-line order. */
 struct opts_abbrev {
 	int is_file;
@@ -52,6 +57,8 @@ struct opts {
 	const char *read_file; /* -r */
 	char *filter;	       /* -f or trailing expression (malloc'd) */
 	const char *backend;   /* --backend, NULL = platform default */
+	int xdp;	       /* --xdp: OPTS_XDP_*, 0 = tc (ebpf) */
+	uint32_t ebpf_flows;   /* --ebpf-flows, 0 = the backend's default */
 	int json;	       /* -j */
 	uint64_t timeout_ns;   /* -t, 0 = none */
 	uint64_t interval_ns;  /* -l, 0 = none */

@@ -720,6 +720,8 @@ static int open_capture(struct pktstat *run, char *err, size_t errlen)
 						? ((int)getpid() + i) & 0xffff
 						: 0,
 			.block_timeout_ms = 50,
+			.xdp = o->xdp,
+			.bpf_flows = o->ebpf_flows,
 		};
 		for (int t = 0; t < run->threads; t++) {
 			struct worker *w = &run->w[run->nw];

@@ -1,0 +1,726 @@
+/*
+ * ebpf.c - the eBPF backend: bpf/flows.bpf.c counts every frame of one
+ * interface in the kernel (tc on ingress and egress, or XDP on ingress)
+ * and this loader drains its flow maps into the flow table as cap_flow
+ * records (cap_ops.dispatch_flows), with capture filters translated from
+ * classic BPF (cbpf.c).
+ *
+ * Threads: open runs on the main thread; dispatch_flows, stats and close
+ * on the capture thread (stats on any: atomics); set_filter on any thread
+ * (serialised by filt_lock); wakeup only writes an eventfd.
+ *
+ * Exactness: each drain flips the generation the programs write to, waits
+ * until every CPU has left the programs that may still write the old
+ * generation's map (flows.h, the enter/exit counts), then reads that map
+ * whole and empties it (batch lookup-and-delete): no count is read twice
+ * or lost, and idle flows leave the map at every drain. Overflow and the
+ * malformed and loss counters are per-CPU running sums: a drain delivers
+ * their growth since the previous one.
+ *
+ * Kernel facts (Linux 6.6+ for TCX; 5.18+ for bpf_xdp_load_bytes): TCX
+ * and XDP attachments made through bpf_link live as long as the link's
+ * file descriptor, so a killed process leaves nothing attached; a program
+ * array only holds programs of one type (hence jmp and jmp_xdp); tc sees
+ * a received VLAN tag already stripped into skb->vlan_tci.
+ */
+#include "capture.h"
+#include "cbpf.h"
+#include "ebpf.h"
+
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/types.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../bpf/flows.h"
+#include "flows.skel.h"
+
+#include "../src/decode.h"
+#include "../src/flowkey.h"
+
+/* bpf/flows.h restates decode.h and flowkey.h for the BPF side. */
+_Static_assert(sizeof(struct fl_key) == sizeof(struct flow_key), "key size");
+_Static_assert(KIND_COUNT == FL_KIND_COUNT && KIND_OTHER == FL_KIND_OTHER &&
+		       KIND_ARP == FL_KIND_ARP && KIND_TCP4 == FL_KIND_TCP4 &&
+		       KIND_IP6 == FL_KIND_IP6 && KIND_ICMP6 == FL_KIND_ICMP6,
+	       "kinds");
+_Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
+		       DEC_ERR_L4_TRUNC == FL_ERR_L4_TRUNC &&
+		       DEC_ERR_ARP == FL_ERR_ARP &&
+		       DEC_MAX_VLAN == FL_MAX_VLAN &&
+		       DEC_MAX_IP6_EXT == FL_MAX_IP6_EXT,
+	       "decode faults");
+
+/* Linux 6.6 attach types, newer than Debian 12's linux/bpf.h. */
+#define EBPF_TCX_INGRESS 46
+#define EBPF_TCX_EGRESS 47
+
+#define EBPF_DEFAULT_FLOWS 262144
+#define EBPF_BATCH 4096
+/* How long a drain waits for a CPU still in the program (never seen to
+ * take more than microseconds; past this, a program error is counted). */
+#define EBPF_QUIESCE_NS 200000000ull
+
+#ifndef ARPHRD_RAWIP
+#define ARPHRD_RAWIP 519
+#endif
+
+struct ebpf {
+	struct flows_bpf *skel;
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int xdp, raw, loopback;
+	int links[2];
+	int nlinks;
+	int evfd;
+	int jmp_fd;
+	int ncpu;
+	pthread_mutex_t filt_lock;
+	int filter_fd; /* under filt_lock */
+	/* drain state: capture thread only */
+	struct fl_key *keys;
+	struct fl_val *vals;
+	uint64_t ovf_prev[FL_KIND_COUNT][2];
+	uint64_t cnt_prev[FL_CNT_COUNT];
+	int final_done;
+	/* relaxed atomics */
+	uint64_t received, map_full, prog_errors, filtered;
+	int link;
+};
+
+static struct ebpf *eb_of(struct cap_handle *h)
+{
+	return (struct ebpf *)h;
+}
+
+static int eb_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int64_t mono_to_real_ns(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll +
+	       (r.tv_nsec - m.tv_nsec);
+}
+
+/* ARPHRD_* of @name, or -errno. */
+static int if_hwtype(const char *name)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+	rc = rc < 0 ? -errno : ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return rc;
+}
+
+static void eb_free(struct ebpf *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < e->nlinks; i++)
+		close(e->links[i]);
+	if (e->filter_fd >= 0)
+		close(e->filter_fd);
+	flows_bpf__destroy(e->skel);
+	if (e->evfd >= 0)
+		close(e->evfd);
+	free(e->keys);
+	free(e->vals);
+	pthread_mutex_destroy(&e->filt_lock);
+	free(e);
+}
+
+static int eb_attach(struct ebpf *e, int xdp_mode, char *err, size_t errlen)
+{
+	struct bpf_link_create_opts lo;
+	int fd;
+
+	if (e->xdp) {
+		memset(&lo, 0, sizeof(lo));
+		lo.sz = sizeof(lo);
+		lo.flags = xdp_mode == CAP_XDP_NATIVE	 ? XDP_FLAGS_DRV_MODE
+			   : xdp_mode == CAP_XDP_GENERIC ? XDP_FLAGS_SKB_MODE
+							 : 0;
+		fd = bpf_link_create(bpf_program__fd(e->skel->progs.fl_xdp),
+				     e->ifindex, BPF_XDP, &lo);
+		if (fd < 0) {
+			snprintf(err, errlen,
+				 "%s: cannot attach the XDP "
+				 "program%s: %s",
+				 e->name,
+				 xdp_mode == CAP_XDP_NATIVE ? " (native)" : "",
+				 strerror(errno));
+			return -errno;
+		}
+		e->links[e->nlinks++] = fd;
+		return 0;
+	}
+	/* On loopback a frame leaves and comes back: count it once. */
+	for (int dir = 0; dir < (e->loopback ? 1 : 2); dir++) {
+		fd = bpf_link_create(
+			bpf_program__fd(e->skel->progs.fl_tc), e->ifindex,
+			(enum bpf_attach_type)(dir ? EBPF_TCX_EGRESS
+						   : EBPF_TCX_INGRESS),
+			NULL);
+		if (fd < 0) {
+			int saved = errno;
+
+			snprintf(err, errlen,
+				 "%s: cannot attach the tc program (TCX link, "
+				 "Linux 6.6+): %s",
+				 e->name, strerror(saved));
+			return -saved;
+		}
+		e->links[e->nlinks++] = fd;
+	}
+	return 0;
+}
+
+static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
+		   char *err, size_t errlen)
+{
+	struct ebpf *e;
+	int rc, hw;
+	uint32_t flows = cfg->bpf_flows ? cfg->bpf_flows : EBPF_DEFAULT_FLOWS;
+
+	*h = NULL;
+	if (!cfg->iface) {
+		snprintf(err, errlen,
+			 "the ebpf backend needs an interface (-i IFACE)");
+		return -EINVAL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->evfd = -1;
+	e->filter_fd = -1;
+	e->jmp_fd = -1;
+	pthread_mutex_init(&e->filt_lock, NULL);
+	snprintf(e->name, sizeof(e->name), "%s", cfg->iface);
+	e->ifindex = (int)if_nametoindex(cfg->iface);
+	if (!e->ifindex) {
+		cap_err_no_device(cfg->iface, err, errlen);
+		rc = -ENODEV;
+		goto fail;
+	}
+	hw = if_hwtype(cfg->iface);
+	switch (hw) {
+	case ARPHRD_ETHER:
+		break;
+	case ARPHRD_LOOPBACK:
+		e->loopback = 1;
+		break;
+	case ARPHRD_NONE:
+	case ARPHRD_RAWIP:
+		e->raw = 1;
+		break;
+	default:
+		snprintf(err, errlen,
+			 "%s: link type %d is not supported by the ebpf "
+			 "backend (Ethernet or raw IP)",
+			 e->name, hw);
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	e->xdp = cfg->xdp != 0;
+	if (e->xdp && e->raw) {
+		snprintf(err, errlen, "%s: XDP needs an Ethernet device",
+			 e->name);
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	e->ncpu = libbpf_num_possible_cpus();
+	if (e->ncpu <= 0 || e->ncpu > FL_MAX_CPUS) {
+		snprintf(err, errlen, "ebpf: %d CPUs (1 to %d supported)",
+			 e->ncpu, FL_MAX_CPUS);
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	e->keys = calloc(EBPF_BATCH, sizeof(*e->keys));
+	e->vals =
+		calloc((size_t)EBPF_BATCH * (size_t)e->ncpu, sizeof(*e->vals));
+	e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!e->keys || !e->vals || e->evfd < 0) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	libbpf_set_print(eb_quiet);
+	e->skel = flows_bpf__open();
+	if (!e->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "ebpf: cannot open the BPF object: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	e->skel->rodata->cfg_link = e->raw ? FL_LINK_RAW : FL_LINK_ETH;
+	bpf_map__set_max_entries(e->skel->maps.flows0, flows);
+	bpf_map__set_max_entries(e->skel->maps.flows1, flows);
+	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
+	bpf_program__set_autoload(e->skel->progs.fl_tc_count, !e->xdp);
+	bpf_program__set_autoload(e->skel->progs.fl_xdp, e->xdp);
+	bpf_program__set_autoload(e->skel->progs.fl_xdp_count, e->xdp);
+	rc = flows_bpf__load(e->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "ebpf: the kernel refused the BPF programs: %s%s",
+			 strerror(-rc),
+			 rc == -EPERM ? " (needs CAP_BPF, CAP_NET_ADMIN and "
+					"CAP_PERFMON, or root)"
+				      : "");
+		goto fail;
+	}
+	{
+		uint32_t slot = FL_JMP_COUNT;
+		int pfd = bpf_program__fd(e->xdp ? e->skel->progs.fl_xdp_count
+						 : e->skel->progs.fl_tc_count);
+
+		e->jmp_fd = bpf_map__fd(e->xdp ? e->skel->maps.jmp_xdp
+					       : e->skel->maps.jmp);
+		if (bpf_map_update_elem(e->jmp_fd, &slot, &pfd, BPF_ANY)) {
+			rc = -errno;
+			snprintf(err, errlen, "ebpf: program array: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	rc = eb_attach(e, cfg->xdp, err, errlen);
+	if (rc)
+		goto fail;
+	e->link = CAP_LINK_UP;
+	*h = (struct cap_handle *)e;
+	return 0;
+fail:
+	eb_free(e);
+	return rc;
+}
+
+static int eb_datalink(struct cap_handle *h)
+{
+	/* DLT_EN10MB (1) or DLT_RAW (12): what the filter is compiled for */
+	return eb_of(h)->raw ? 12 : 1;
+}
+
+/* Load a translated program of @n instructions; fd or -errno. */
+static int load_filter(const struct cbpf_ebpf *insns, size_t n, int xdp,
+		       char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, po);
+	char log[512];
+	int fd;
+
+	log[0] = '\0';
+	po.log_buf = log;
+	po.log_size = sizeof(log);
+	po.log_level = 0;
+	if (xdp)
+		po.expected_attach_type = BPF_XDP;
+	fd = bpf_prog_load(xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS,
+			   "pktstat_filter", "Dual BSD/GPL",
+			   (const struct bpf_insn *)insns, n, &po);
+	if (fd < 0) {
+		int saved = errno;
+
+		/* retry with the verifier's log for the message */
+		po.log_level = 1;
+		log[0] = '\0';
+		fd = bpf_prog_load(xdp ? BPF_PROG_TYPE_XDP
+				       : BPF_PROG_TYPE_SCHED_CLS,
+				   "pktstat_filter", "Dual BSD/GPL",
+				   (const struct bpf_insn *)insns, n, &po);
+		if (fd >= 0)
+			return fd;
+		for (char *p = log; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		snprintf(err, errlen,
+			 "filter: the kernel refused its translation: "
+			 "%s%s%.200s",
+			 strerror(saved), log[0] ? ": " : "", log);
+		return -saved;
+	}
+	return fd;
+}
+
+static int eb_set_filter(struct cap_handle *h, const struct bpf_program *prog,
+			 char *err, size_t errlen)
+{
+	struct ebpf *e = eb_of(h);
+	uint32_t slot = FL_JMP_FILTER;
+	const struct cbpf_insn *in;
+	struct cbpf_ebpf *out = NULL;
+	size_t n, nout;
+	int fd = -1, rc = 0, old;
+
+	if (prog) {
+		n = cap_prog_insns(prog, &in);
+		rc = cbpf_translate(in, n, e->xdp ? CBPF_XDP : CBPF_TC,
+				    e->jmp_fd, FL_JMP_COUNT, &out, &nout, err,
+				    errlen);
+		if (rc)
+			return rc;
+		fd = load_filter(out, nout, e->xdp, err, errlen);
+		free(out);
+		if (fd < 0)
+			return fd;
+	}
+	pthread_mutex_lock(&e->filt_lock);
+	/* One map write: each packet runs the old filter or the new one. */
+	if (fd >= 0)
+		rc = bpf_map_update_elem(e->jmp_fd, &slot, &fd, BPF_ANY);
+	else if (e->filter_fd >= 0)
+		rc = bpf_map_delete_elem(e->jmp_fd, &slot);
+	if (rc) {
+		rc = -errno;
+		pthread_mutex_unlock(&e->filt_lock);
+		snprintf(err, errlen, "%s: cannot install the filter: %s",
+			 e->name, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	old = e->filter_fd;
+	e->filter_fd = fd;
+	pthread_mutex_unlock(&e->filt_lock);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+/* Sum one per-CPU array slot of @n u64 words per CPU into @sum. */
+static int percpu_sum(int fd, uint32_t key, uint64_t *buf, int ncpu, size_t n,
+		      uint64_t *sum)
+{
+	if (bpf_map_lookup_elem(fd, &key, buf))
+		return -errno;
+	memset(sum, 0, n * sizeof(*sum));
+	for (int c = 0; c < ncpu; c++)
+		for (size_t i = 0; i < n; i++)
+			sum[i] += buf[(size_t)c * n + i];
+	return 0;
+}
+
+/*
+ * Flip the generation and wait until no program still writes the old
+ * one's map; returns that map's fd.
+ */
+static int flip(struct ebpf *e)
+{
+	struct timespec t0, t;
+	uint32_t g = __atomic_load_n(&e->skel->bss->gen, __ATOMIC_RELAXED);
+	int old = (int)(g & 1);
+
+	__atomic_store_n(&e->skel->bss->gen, g + 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int c = 0; c < e->ncpu; c++) {
+		struct fl_cpu *cc = &e->skel->bss->cpus[c];
+		uint64_t in = __atomic_load_n(&cc->enter, __ATOMIC_SEQ_CST);
+
+		while ((int64_t)(__atomic_load_n(&cc->exit, __ATOMIC_ACQUIRE) -
+				 in) < 0) {
+			sched_yield();
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000ull +
+				    (uint64_t)t.tv_nsec - (uint64_t)t0.tv_nsec >
+			    EBPF_QUIESCE_NS) {
+				__atomic_fetch_add(&e->prog_errors, 1,
+						   __ATOMIC_RELAXED);
+				break;
+			}
+		}
+	}
+	return bpf_map__fd(old ? e->skel->maps.flows1 : e->skel->maps.flows0);
+}
+
+/* Deliver and delete every entry of map @fd. Returns records or -errno. */
+static int drain_map(struct ebpf *e, int fd, cap_flow_fn cb, void *user,
+		     char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int64_t off = mono_to_real_ns();
+	uint32_t tok = 0;
+	void *in = NULL;
+	int delivered = 0;
+
+	for (;;) {
+		uint32_t count = EBPF_BATCH;
+		int rc = bpf_map_lookup_and_delete_batch(fd, in, &tok, e->keys,
+							 e->vals, &count, &bo);
+		int end = rc < 0 && errno == ENOENT;
+
+		if (rc < 0 && !end) {
+			snprintf(err, errlen, "%s: reading the flow map: %s",
+				 e->name, strerror(errno));
+			return -errno;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			struct cap_flow f;
+			const struct fl_val *v =
+				&e->vals[(size_t)i * (size_t)e->ncpu];
+
+			memset(&f, 0, sizeof(f));
+			memcpy(&f.key, &e->keys[i], sizeof(f.key));
+			f.type = CAP_FLOW_DELTA;
+			for (int c = 0; c < e->ncpu; c++) {
+				for (int d = 0; d < 2; d++) {
+					f.pkts[d] += v[c].pkts[d];
+					f.bytes[d] += v[c].bytes[d];
+				}
+				if (v[c].first_ns &&
+				    (!f.first_ns || v[c].first_ns < f.first_ns))
+					f.first_ns = v[c].first_ns;
+				if (v[c].last_ns > f.last_ns)
+					f.last_ns = v[c].last_ns;
+			}
+			f.first_ns += (uint64_t)off;
+			f.last_ns += (uint64_t)off;
+			__atomic_fetch_add(&e->received, f.pkts[0] + f.pkts[1],
+					   __ATOMIC_RELAXED);
+			cb(user, &f);
+			delivered++;
+		}
+		if (end)
+			break;
+		in = &tok;
+	}
+	return delivered;
+}
+
+/* Deliver the growth of the overflow and malformed counters. */
+static int drain_counters(struct ebpf *e, cap_flow_fn cb, void *user)
+{
+	uint64_t buf[2 * FL_MAX_CPUS], sum[2];
+	int ofd = bpf_map__fd(e->skel->maps.ovf);
+	int cfd = bpf_map__fd(e->skel->maps.cnt);
+	int delivered = 0;
+	struct cap_flow f;
+
+	for (uint32_t k = 0; k < FL_KIND_COUNT; k++) {
+		if (percpu_sum(ofd, k, buf, e->ncpu, 2, sum))
+			continue;
+		if (sum[0] == e->ovf_prev[k][0])
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.type = CAP_FLOW_OVERFLOW;
+		f.key.kind = (uint8_t)k;
+		f.pkts[0] = sum[0] - e->ovf_prev[k][0];
+		f.bytes[0] = sum[1] - e->ovf_prev[k][1];
+		e->ovf_prev[k][0] = sum[0];
+		e->ovf_prev[k][1] = sum[1];
+		__atomic_fetch_add(&e->received, f.pkts[0], __ATOMIC_RELAXED);
+		cb(user, &f);
+		delivered++;
+	}
+	for (uint32_t s = 1; s < FL_CNT_COUNT; s++) {
+		uint64_t d;
+
+		if (percpu_sum(cfd, s, buf, e->ncpu, 1, sum))
+			continue;
+		d = sum[0] - e->cnt_prev[s];
+		e->cnt_prev[s] = sum[0];
+		if (!d)
+			continue;
+		switch (s) {
+		case FL_CNT_MAP_FULL:
+			__atomic_fetch_add(&e->map_full, d, __ATOMIC_RELAXED);
+			break;
+		case FL_CNT_PROG_ERR:
+			__atomic_fetch_add(&e->prog_errors, d,
+					   __ATOMIC_RELAXED);
+			break;
+		case FL_CNT_FILTERED:
+			__atomic_fetch_add(&e->filtered, d, __ATOMIC_RELAXED);
+			break;
+		default:
+			memset(&f, 0, sizeof(f));
+			f.type = CAP_FLOW_MALFORMED;
+			f.err = (uint8_t)s;
+			f.pkts[0] = d;
+			cb(user, &f);
+			delivered++;
+			break;
+		}
+	}
+	return delivered;
+}
+
+static enum cap_link eb_probe_link(struct ebpf *e)
+{
+	char name[IF_NAMESIZE];
+	struct ifreq ifr;
+	int fd, up = 1;
+
+	if (!if_indextoname((unsigned)e->ifindex, name))
+		return CAP_LINK_GONE;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+			up = !!(ifr.ifr_flags & IFF_UP);
+		close(fd);
+	}
+	return up ? CAP_LINK_UP : CAP_LINK_DOWN;
+}
+
+static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
+			     int timeout_ms, char *err, size_t errlen)
+{
+	struct ebpf *e = eb_of(h);
+	struct pollfd pfd = { .fd = e->evfd, .events = POLLIN };
+	enum cap_link l;
+	uint64_t v;
+	int n = 0, rc;
+
+	if (timeout_ms == CAP_FLOWS_FINAL) {
+		if (e->final_done)
+			return 0;
+		/* Detach, then drain both generations: the second flip
+		 * waits out a program that saw the first one. */
+		for (int i = 0; i < e->nlinks; i++)
+			close(e->links[i]);
+		e->nlinks = 0;
+		e->final_done = 1;
+		for (int i = 0; i < 2; i++) {
+			rc = drain_map(e, flip(e), cb, user, err, errlen);
+			if (rc < 0)
+				return rc;
+			n += rc;
+		}
+		return n + drain_counters(e, cb, user);
+	}
+	if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) > 0)
+		if (read(e->evfd, &v, sizeof(v)) < 0)
+			v = 0;
+	rc = drain_map(e, flip(e), cb, user, err, errlen);
+	if (rc < 0)
+		return rc;
+	n = rc + drain_counters(e, cb, user);
+	l = eb_probe_link(e);
+	__atomic_store_n(&e->link, (int)l, __ATOMIC_RELAXED);
+	if (l == CAP_LINK_GONE) {
+		snprintf(err, errlen, "%s: interface gone", e->name);
+		return -ENODEV;
+	}
+	return n;
+}
+
+static void eb_wakeup(struct cap_handle *h)
+{
+	uint64_t one = 1;
+
+	if (write(eb_of(h)->evfd, &one, sizeof(one)) < 0) {
+		/* the counter is full: a wakeup is pending anyway */
+	}
+}
+
+static int eb_stats(struct cap_handle *h, struct cap_stats *st)
+{
+	struct ebpf *e = eb_of(h);
+
+	memset(st, 0, sizeof(*st));
+	st->received = __atomic_load_n(&e->received, __ATOMIC_RELAXED);
+	st->map_full = __atomic_load_n(&e->map_full, __ATOMIC_RELAXED);
+	st->prog_errors = __atomic_load_n(&e->prog_errors, __ATOMIC_RELAXED);
+	st->filtered = __atomic_load_n(&e->filtered, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static enum cap_link eb_link(struct cap_handle *h)
+{
+	return (enum cap_link)__atomic_load_n(&eb_of(h)->link,
+					      __ATOMIC_RELAXED);
+}
+
+static void eb_close(struct cap_handle *h)
+{
+	eb_free(eb_of(h));
+}
+
+const struct cap_ops cap_ebpf_ops = {
+	.name = "ebpf",
+	.open = eb_open,
+	.datalink = eb_datalink,
+	.set_filter = eb_set_filter,
+	.dispatch = NULL,
+	.dispatch_flows = eb_dispatch_flows,
+	.wakeup = eb_wakeup,
+	.stats = eb_stats,
+	.link = eb_link,
+	.close = eb_close,
+};
+
+int ebpf_filter_load_test(const struct bpf_program *prog, int xdp, char *err,
+			  size_t errlen)
+{
+	const struct cbpf_insn *in;
+	struct cbpf_ebpf *out;
+	size_t n = cap_prog_insns(prog, &in), nout;
+	int rc;
+
+	libbpf_set_print(eb_quiet);
+	rc = cbpf_translate(in, n, xdp ? CBPF_TEST_XDP : CBPF_TEST, -1, 0, &out,
+			    &nout, err, errlen);
+	if (rc)
+		return rc;
+	rc = load_filter(out, nout, xdp, err, errlen);
+	free(out);
+	return rc;
+}
+
+int ebpf_filter_run_test(int fd, const uint8_t *data, uint32_t caplen,
+			 uint32_t wirelen)
+{
+	struct __sk_buff ctx;
+	LIBBPF_OPTS(bpf_test_run_opts, to);
+	struct bpf_prog_info info;
+	uint32_t ilen = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	to.data_in = data;
+	to.data_size_in = caplen;
+	to.repeat = 1;
+	if (info.type == BPF_PROG_TYPE_SCHED_CLS) {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.wire_len = wirelen > caplen ? wirelen : caplen;
+		to.ctx_in = &ctx;
+		to.ctx_size_in = sizeof(ctx);
+	}
+	if (bpf_prog_test_run_opts(fd, &to))
+		return -errno;
+	return to.retval != 0;
+}
