@@ -205,7 +205,7 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-dev clang-format \
 	libcriterion-dev tcpdump tshark tmux iproute2 jq \
 	netsniff-ng pktstat iftop valgrind tcpstat time \
 	libbpf-dev bpftool libelf-dev zlib1g-dev libmicrohttpd-dev libfixbuf-dev \
-	prometheus nfdump iperf3 openssl dnsutils libjansson-dev
+	prometheus nfdump iperf3 openssl dnsutils ethtool libjansson-dev
 
 deps:
 	@bash tools/deps.sh $(DEB_PKGS)
@@ -248,10 +248,10 @@ fmt-check:
 # time; fails on any finding. make test runs it (tests/it/fuzz_smoke.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
-FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto
+FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf
 FUZZ_DEPS = $(DEPS_test_fuzz_regress) fuzz/fastrcu
 FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile \
-	fuzz_proto)
+	fuzz_proto fuzz_cbpf)
 DEPS_test_proto = src/proto src/counters
 FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
 

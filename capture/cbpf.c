@@ -21,7 +21,11 @@
  * jump's eBPF offset is patched once every block's start is known), then
  * the reject epilogue (falling off the last instruction also rejects)
  * and the accept epilogue. Classic jumps only go forward, so the result
- * has no loop, which the verifier requires.
+ * has no loop but one libpcap makes on purpose: "protochain" walks the
+ * IPv6 extension headers with a backward JA (its interpreter adds k with
+ * wrap-around). Such a jump is kept, with a counter in R9 that rejects
+ * the packet after CBPF_MAX_LOOPS of them, so the verifier sees a bounded
+ * loop; a real chain is far shorter.
  */
 #include "cbpf.h"
 
@@ -51,6 +55,7 @@ _Static_assert(sizeof(struct cbpf_ebpf) == sizeof(struct bpf_insn),
 #define R_CTX BPF_REG_6
 #define R_A BPF_REG_7
 #define R_X BPF_REG_8
+#define R_LOOP BPF_REG_9
 #define M_OFF(i) (-4 * ((int)(i) + 1))
 #define BUF_OFF (-72)
 #define SCRATCH_N 16
@@ -253,9 +258,20 @@ static int emit_jmp(struct tr *t, const struct cbpf_insn *c, size_t pc,
 	size_t jt = pc + 1 + c->jt, jf = pc + 1 + c->jf;
 
 	if (op == BPF_JA) {
-		if ((uint64_t)pc + 1 + c->k >= n)
+		/* libpcap's interpreter adds k with wrap-around: a huge k
+		 * jumps back (its "protochain" code loops that way) */
+		uint32_t to = (uint32_t)pc + 1 + c->k;
+
+		if (to >= n)
 			return bad(err, errlen, pc, "jump out of the program");
-		emit_jump(t, BPF_JMP | BPF_JA, 0, 0, 0, T_INSN, pc + 1 + c->k);
+		if (to <= pc) {
+			/* bounded for the verifier: R9 counts the backward
+			 * jumps taken; past CBPF_MAX_LOOPS, reject */
+			emit(t, BPF_ALU64 | BPF_SUB | BPF_K, R_LOOP, 0, 0, 1);
+			emit_jump(t, BPF_JMP | BPF_JSLE | BPF_K, R_LOOP, 0, 0,
+				  T_REJECT, 0);
+		}
+		emit_jump(t, BPF_JMP | BPF_JA, 0, 0, 0, T_INSN, to);
 		return 0;
 	}
 	if (op != BPF_JEQ && op != BPF_JGT && op != BPF_JGE && op != BPF_JSET)
@@ -397,12 +413,61 @@ static void emit_epilogue(struct tr *t, int accept, int jmp_fd,
 	emit(t, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
+/* Whether execution can go on to the next instruction after @c. */
+static int falls_through(const struct cbpf_insn *c)
+{
+	return C_CLASS(c->code) != BPF_RET &&
+	       !(C_CLASS(c->code) == BPF_JMP && C_OP(c->code) == BPF_JA);
+}
+
+/* Which instructions can run (from 0, along every jump), as bytes. A
+ * jump out of the program is left for emit_jmp to report. */
+static uint8_t *reachable(const struct cbpf_insn *in, size_t n)
+{
+	uint8_t *r = calloc(n, 1);
+	size_t *todo = malloc(n * sizeof(*todo)), nt = 0;
+
+	if (!r || !todo) {
+		free(r);
+		free(todo);
+		return NULL;
+	}
+	r[0] = 1;
+	todo[nt++] = 0;
+	while (nt) {
+		size_t pc = todo[--nt], to[2];
+		int nto = 0;
+		const struct cbpf_insn *c = &in[pc];
+
+		if (C_CLASS(c->code) == BPF_JMP) {
+			if (C_OP(c->code) == BPF_JA) {
+				to[nto++] = (uint32_t)pc + 1 + c->k;
+			} else {
+				to[nto++] = pc + 1 + c->jt;
+				to[nto++] = pc + 1 + c->jf;
+			}
+		} else if (C_CLASS(c->code) != BPF_RET) {
+			to[nto++] = pc + 1;
+		}
+		for (int i = 0; i < nto; i++) {
+			if (to[i] >= n || r[to[i]])
+				continue;
+			r[to[i]] = 1;
+			todo[nt++] = to[i];
+		}
+	}
+	free(todo);
+	return r;
+}
+
 int cbpf_translate(const struct cbpf_insn *in, size_t n, enum cbpf_mode mode,
 		   int jmp_fd, uint32_t jmp_slot, struct cbpf_ebpf **out,
 		   size_t *nout, char *err, size_t errlen)
 {
 	struct tr t = { .mode = mode };
 	size_t *start = NULL, reject, accept;
+	uint8_t *reach = NULL;
+	int need[3] = { 0, 0, 0 };
 	int rc = 0;
 
 	*out = NULL;
@@ -419,19 +484,33 @@ int cbpf_translate(const struct cbpf_insn *in, size_t n, enum cbpf_mode mode,
 	emit(&t, BPF_ALU64 | BPF_MOV | BPF_X, R_CTX, BPF_REG_1, 0, 0);
 	emit(&t, BPF_ALU | BPF_MOV | BPF_K, R_A, 0, 0, 0);
 	emit(&t, BPF_ALU | BPF_MOV | BPF_K, R_X, 0, 0, 0);
+	emit(&t, BPF_ALU64 | BPF_MOV | BPF_K, R_LOOP, 0, 0, CBPF_MAX_LOOPS);
 	for (int i = 0; i < SCRATCH_N; i++)
 		emit(&t, BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0,
 		     (int16_t)M_OFF(i), 0);
+	reach = reachable(in, n);
+	if (!reach)
+		goto nomem;
 	for (size_t pc = 0; pc < n; pc++) {
 		start[pc] = t.n;
+		/* the verifier refuses code that cannot run */
+		if (!reach[pc])
+			continue;
 		rc = emit_insn(&t, &in[pc], pc, n, err, errlen);
 		if (rc)
 			goto out;
+		if (pc == n - 1 && falls_through(&in[pc]))
+			emit_jump(&t, BPF_JMP | BPF_JA, 0, 0, 0, T_REJECT, 0);
 	}
-	reject = t.n;
-	emit_epilogue(&t, 0, jmp_fd, jmp_slot);
-	accept = t.n;
-	emit_epilogue(&t, 1, jmp_fd, jmp_slot);
+	reject = accept = t.n;
+	for (size_t i = 0; i < t.nfx; i++)
+		need[t.fx[i].kind] = 1;
+	if (need[T_REJECT]) {
+		emit_epilogue(&t, 0, jmp_fd, jmp_slot);
+		accept = t.n;
+	}
+	if (need[T_ACCEPT])
+		emit_epilogue(&t, 1, jmp_fd, jmp_slot);
 	if (t.nomem)
 		goto nomem;
 	for (size_t i = 0; i < t.nfx; i++) {
@@ -457,6 +536,7 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	rc = -ENOMEM;
 out:
+	free(reach);
 	free(start);
 	free(t.fx);
 	free(t.o);

@@ -39,6 +39,8 @@ struct cbpf_ebpf {
 };
 
 #define CBPF_MAX_OUT 65536
+/* Backward jumps taken before a packet is rejected (see cbpf.c). */
+#define CBPF_MAX_LOOPS 32
 
 /*
  * cbpf_translate - translate @n classic instructions into a complete

@@ -276,6 +276,8 @@ static int take_snapshot(struct pktstat *run, struct snapshot *s, int in_place)
 			s->cap.freezes += cs.freezes;
 			s->cap.if_drops += cs.if_drops;
 			s->cap.filtered += cs.filtered;
+			s->cap.map_full += cs.map_full;
+			s->cap.prog_errors += cs.prog_errors;
 		}
 		if (run->w[i].h && run->ops->link &&
 		    run->ops->link(run->w[i].h) == CAP_LINK_DOWN)
@@ -1440,6 +1442,8 @@ int pktstat_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (run.ops == &cap_ebpf_ops)
+		privs_keep_bpf(run.privs);
 	rc = privs_drop(run.privs, err, sizeof(err));
 	if (rc) {
 		say(err);

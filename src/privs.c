@@ -33,6 +33,7 @@ struct privs {
 	uid_t uid;
 	gid_t gid;
 	char user[64];
+	int keep_bpf; /* privs_keep_bpf */
 };
 
 /* Request header on the socket, then the path. The answer is a tag: 'F'
@@ -276,10 +277,25 @@ int privs_fork(struct privs **pp, const char *user, char *err, size_t errlen)
 	return 0;
 }
 
+void privs_keep_bpf(struct privs *p)
+{
+	p->keep_bpf = 1;
+}
+
+/* After capng_clear: the capabilities the run keeps (privs_keep_bpf). */
+static void keep_caps(const struct privs *p)
+{
+	if (!p->keep_bpf)
+		return;
+	capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF,
+		      CAP_NET_ADMIN, -1);
+}
+
 int privs_drop(struct privs *p, char *err, size_t errlen)
 {
 	if (p->forked) {
 		capng_clear(CAPNG_SELECT_BOTH);
+		keep_caps(p);
 		if (capng_change_id((int)p->uid, (int)p->gid,
 				    CAPNG_DROP_SUPP_GRP |
 					    CAPNG_CLEAR_BOUNDING) != 0) {
@@ -296,6 +312,7 @@ int privs_drop(struct privs *p, char *err, size_t errlen)
 	} else if (capng_have_capabilities(CAPNG_SELECT_CAPS) > CAPNG_NONE &&
 		   geteuid() != 0) {
 		capng_clear(CAPNG_SELECT_BOTH);
+		keep_caps(p);
 		if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
 			snprintf(err, errlen, "cannot drop capabilities");
 			return -EPERM;

@@ -39,6 +39,13 @@ int privs_fork(struct privs **p, const char *user, char *err, size_t errlen);
 int privs_drop(struct privs *p, char *err, size_t errlen);
 
 /*
+ * privs_keep_bpf - make privs_drop keep CAP_BPF and CAP_NET_ADMIN (the
+ * ebpf backend loads a new tc or XDP program when the capture filter
+ * changes). Call before privs_drop.
+ */
+void privs_keep_bpf(struct privs *p);
+
+/*
  * privs_write_report - write a report of @s to @path safely (report_save
  * rules), through the privileged parent when there is one.
  */

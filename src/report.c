@@ -926,8 +926,16 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 	text_str(o, m->filter && *m->filter ? m->filter : "(none)");
 	ob_printf(o,
 		  "\nLoss: kernel drops: %" PRIu64 ", freezes: %" PRIu64
-		  ", interface drops: %" PRIu64 ", counts are ",
+		  ", interface drops: %" PRIu64,
 		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops);
+	/* kernel-side counting: the map-full packets are in the overflow
+	 * totals; program errors are packets not counted */
+	if (m->backend && !strcmp(m->backend, "ebpf"))
+		ob_printf(o,
+			  ", map full (counted as overflow): %" PRIu64
+			  ", program errors: %" PRIu64,
+			  s->cap.map_full, s->cap.prog_errors);
+	ob_puts(o, ", counts are ");
 	if (snapshot_exact(s)) {
 		ob_puts(o, "exact\n");
 	} else if (s->incomplete[0]) {
@@ -1015,9 +1023,14 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 	ob_printf(o,
 		  ",\"capture\":{\"received\":%" PRIu64
 		  ",\"kernelDrops\":%" PRIu64 ",\"freezes\":%" PRIu64
-		  ",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64 "}",
+		  ",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64,
 		  s->cap.received, s->cap.kernel_drops, s->cap.freezes,
 		  s->cap.if_drops, s->cap.filtered);
+	if (m->backend && !strcmp(m->backend, "ebpf"))
+		ob_printf(o,
+			  ",\"mapFull\":%" PRIu64 ",\"programErrors\":%" PRIu64,
+			  s->cap.map_full, s->cap.prog_errors);
+	ob_puts(o, "}");
 	if (m->ipfix) {
 		const struct report_ipfix *x = m->ipfix;
 

@@ -104,8 +104,9 @@ uint64_t snapshot_malformed(const struct snapshot *s)
  */
 int snapshot_exact(const struct snapshot *s)
 {
+	/* map_full packets are counted (as overflow); prog_errors not */
 	return s->cap.kernel_drops == 0 && s->cap.freezes == 0 &&
-	       !s->incomplete[0];
+	       s->cap.prog_errors == 0 && !s->incomplete[0];
 }
 
 /*

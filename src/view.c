@@ -655,6 +655,8 @@ static void cap_sub(struct cap_stats *out, const struct cap_stats *a,
 	out->freezes = sub0(a->freezes, b->freezes);
 	out->if_drops = sub0(a->if_drops, b->if_drops);
 	out->filtered = sub0(a->filtered, b->filtered);
+	out->map_full = sub0(a->map_full, b->map_full);
+	out->prog_errors = sub0(a->prog_errors, b->prog_errors);
 }
 
 /*

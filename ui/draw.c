@@ -350,6 +350,12 @@ static int draw_health(struct draw_ctx *c, int y)
 	    (unsigned long long)t->malformed);
 	fld(&l, 4, A_NORMAL, "expired flows %llu",
 	    (unsigned long long)t->expired_flows);
+	/* kernel-side counting (ebpf): overflow and uncounted packets */
+	if (s->map_full || s->prog_errors)
+		fld(&l, 3, s->prog_errors ? bad : A_NORMAL,
+		    "map-full %llu  prog-errors %llu",
+		    (unsigned long long)s->map_full,
+		    (unsigned long long)s->prog_errors);
 	move(y, 0);
 	clrtoeol();
 	put_fields(y, 0, COLS, &l);
