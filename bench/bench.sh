@@ -185,13 +185,13 @@ rec type=meta mode="$([ $QUICK = 1 ] && echo quick || echo full)" \
 # twice the packets, pktstat without and then with its full-screen UI
 # (tmux, 200x60, -w 0.1), so that 100k flows are on screen for most of
 # the burst: the UI must not cost the capture a packet.
-PKTSTAT3="pktstat pktstat-t2 pktstat-pcap"
+PKTSTAT3="pktstat pktstat-t2 pktstat-pcap pktstat-ebpf"
 declare -A WL=(
 	[L1]="udp4 60 1 0 300000 $PKTSTAT3 tcpdump netsniff"
 	[L2]="mix 60 1000 0 500000 $PKTSTAT3 tcpdump netsniff tshark"
 	[L3]="mix 60 100000 0 500000 all"
 	[U3]="mix 60 100000 0 1000000 pktstat pktstat-ui"
-	[L4]="mix 60 1000000 0 1000000 pktstat tcpdump"
+	[L4]="mix 60 1000000 0 1000000 pktstat tcpdump pktstat-ebpf"
 	[L5]="udp4 1514 1000 0 300000 all"
 	[L6]="udp4 60 1000 100000 50000 all"
 	[L7]="udp4 60 1000 300000 150000 tcpdump pktstat pktstat-t2 netsniff"
@@ -271,6 +271,12 @@ tool_cmd() {
 	pktstat-t2)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --threads 2
 			-b $((RING_MB / 2)) --snapshot "$WORK/snap/$id.json")
+		;;
+	pktstat-ebpf)
+		# counted in the kernel (tc on veth0): no ring; the flow map
+		# holds the flows of 100 ms, 1M entries covers any workload
+		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend ebpf
+			--ebpf-flows 1048576 --snapshot "$WORK/snap/$id.json")
 		;;
 	pktstat-pcap)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend pcap
@@ -450,7 +456,12 @@ live_trial() {
 		pid=$!
 		BG_PIDS+=("$pid")
 	fi
-	if ! wait_sockets "$n0" 20; then
+	if [ "$tool" = pktstat-ebpf ]; then
+		# no packet socket: wait for its programs, and have the
+		# kernel time them (kernel.bpf_stats_enabled)
+		wait_bpf 20 && bpf_stats_on
+		bpf0=$(bpf_run fl_tc)
+	elif ! wait_sockets "$n0" 20; then
 		log "$id: no capture socket after 20 s"
 		kill -TERM "$pid" 2>/dev/null || true
 		reap "$pid" "$id"
@@ -458,7 +469,7 @@ live_trial() {
 			error="no capture socket"
 		return 0
 	fi
-	local rx0 rx1 ns0 ns1 tk0 tk1 t0 t1 gen rss
+	local rx0 rx1 ns0 ns1 tk0 tk1 t0 t1 gen rss bpf0="0 0" bpf1="0 0"
 	ts1=$(now_ns)
 	rx0=$(rx_packets)
 	ns0=$(tree_runtime_ns "$pid")
@@ -491,6 +502,10 @@ live_trial() {
 	tk1=$(tree_cpu "$pid")
 	rss=$(tree_rss_kb "$pid")
 	rx1=$(rx_packets)
+	if [ "$tool" = pktstat-ebpf ]; then
+		bpf1=$(bpf_run fl_tc)
+		bpf_stats_off
+	fi
 	# a tool gone before the end of the window: its CPU is unknown and
 	# its count may miss packets; the table says so
 	# (runtool itself lingers as a zombie until reaped: look for its child)
@@ -545,7 +560,9 @@ live_trial() {
 		ready_ms=$(((ts1 - ts0) / 1000000)) \
 		burst_ms=$(((ts2 - ts1) / 1000000)) \
 		settle_ms=$(((t1 - ts2) / 1000000)) \
-		stop_ms=$(((ts3 - t1) / 1000000))
+		stop_ms=$(((ts3 - t1) / 1000000)) \
+		bpf_run_ns=$((${bpf1% *} - ${bpf0% *})) \
+		bpf_run_cnt=$((${bpf1#* } - ${bpf0#* }))
 	log "$id: sent $(kv_get sent "$gen") at $(kv_get pps "$gen") pps," \
 		"rx $((rx1 - rx0)), counted $(kv_get counted "$parsed")" \
 		"(bytes $(kv_get bytes "$parsed")), drops" \
@@ -570,7 +587,8 @@ idle_trial() {
 		"${CMD[@]}" > "$d/$id.out" 2> "$d/$id.err" < /dev/null &
 	pid=$!
 	BG_PIDS+=("$pid")
-	if wait_sockets "$n0" 20; then
+	if { [ "$tool" = pktstat-ebpf ] && wait_bpf 20; } ||
+		{ [ "$tool" != pktstat-ebpf ] && wait_sockets "$n0" 20; }; then
 		ns0=$(tree_runtime_ns "$pid")
 		t0=$(now_ns)
 		sleep 2

@@ -55,6 +55,29 @@ packet_sockets() {
 	in_cap cat /proc/net/packet | tail -n +2 | wc -l
 }
 
+# wait_bpf SECS: until pktstat's tc program (fl_tc) is loaded, at most SECS
+# seconds (the ebpf backend opens no packet socket)
+wait_bpf() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		bpftool prog show 2> /dev/null | grep -q ' name fl_tc ' &&
+			{ sleep 0.3; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+# bpf_stats_on / bpf_stats_off: the kernel times BPF programs only while
+# kernel.bpf_stats_enabled is 1 (it costs two clock reads a run)
+bpf_stats_on() { sysctl -qw kernel.bpf_stats_enabled=1; }
+bpf_stats_off() { sysctl -qw kernel.bpf_stats_enabled=0; }
+# bpf_run NAME: "RUN_TIME_NS RUN_CNT" summed over the programs named NAME
+# (0 0 without any); the tail-called counting program is timed inside
+# its caller
+bpf_run() {
+	bpftool -j prog show 2> /dev/null | jq -r --arg n "$1" \
+		'[.[] | select(.name == $n)] | "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
+}
+
 # wait_sockets N SECS: until the capture namespace has more than N packet
 # sockets (a tool has opened its capture) and their number has not
 # changed for 0.3 s (a tool may open several, and set up its ring and

@@ -19,6 +19,7 @@ TOOL_LABEL = {
     'pktstat': 'pktstat tpacket3, 1 thread',
     'pktstat-t2': 'pktstat tpacket3, 2 threads',
     'pktstat-pcap': 'pktstat pcap backend',
+    'pktstat-ebpf': 'pktstat ebpf backend (tc)',
     'tcpdump': 'tcpdump -w /dev/null',
     'netsniff': 'netsniff-ng -o /dev/null',
     'tshark': 'tshark -w /dev/null',
@@ -26,7 +27,7 @@ TOOL_LABEL = {
     'iftop': 'iftop -t (~: from bytes)',
     'pktstat-ui': 'pktstat full-screen UI, -w 0.1, 200x60',
 }
-PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap')
+PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap', 'pktstat-ebpf')
 
 
 def med(xs):

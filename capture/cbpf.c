@@ -472,9 +472,11 @@ int cbpf_translate(const struct cbpf_insn *in, size_t n, enum cbpf_mode mode,
 
 	*out = NULL;
 	*nout = 0;
+	/* the kernel's limit for classic programs (BPF_MAXINSNS) */
 	if (n == 0 || n > 4096) {
 		snprintf(err, errlen,
-			 "filter: cannot run in the kernel: %zu instructions",
+			 "filter: cannot run in the kernel: %zu classic "
+			 "instructions (1 to 4096)",
 			 n);
 		return -EINVAL;
 	}

@@ -6,10 +6,10 @@
 #    and per protocol, exactly what the generator wrote, and the total
 #    equals tcpdump's; with a filter, equal to tcpdump's capture under the
 #    same filter; the same through XDP (generic).
-#  - Real TCP and UDP sockets, TSO and GSO off on the sender (so tcpdump
-#    there sees the segments on the wire), GRO off and on at the receiver
-#    where the kernel counts: per flow and per protocol equal to tcpdump's
-#    and tpacket3's on the sender side; the same over a VLAN sub-interface.
+#    (Real sockets, GRO and VLAN devices: ebpf_sockets.sh.)
+#  - The filter replaced about a thousand times while 30,000 UDP frames
+#    pass, between two expressions that both accept them all: every frame
+#    counted exactly once (none under both filters or neither).
 #  - A flow map far too small: totals still exact, overflow reported.
 #  - kill -9 mid-run: nothing of pktstat left attached or loaded.
 #  - A filter that cannot run in the kernel: one line, the run does not
@@ -44,7 +44,7 @@ frames_case() { # NAME EXPECTED-FILE PKTSTAT-ARGS... (filter last)
 	local tpid=$!
 	wait_capture_ready "$NS_CAP" "$before"
 	before=$(ebpf_progs)
-	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 4s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 2s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
 	local pid=$!
 	wait_ebpf_ready "$before" || not_ok "$name: BPF programs loaded"
 	ip netns exec "$NS_PEER" "$SEND" -n $REPEAT -p 2000 veth1 "$TMP/eth.pcap" > /dev/null
@@ -72,3 +72,65 @@ check "filter dropped TCP entirely" test "$(jq '.protocols.TCP.packets' "$TMP/tc
 ARGS=(--xdp=generic)
 frames_case xdp "$TMP/exp"
 frames_case xdp-filter-tcp tcpdump tcp
+
+# ---- a flow map far too small: totals exact, overflow reported ----
+"$GEN" many "$TMP/many.pcap" "$TMP/many.exp" 3000 3000
+before=$(ebpf_progs)
+ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf --ebpf-flows 64 -i veth0 -t 3s -1 -j > "$TMP/small.json" 2> "$TMP/small.err" &
+pid=$!
+wait_ebpf_ready "$before" || not_ok "small map: BPF programs loaded"
+ip netns exec "$NS_PEER" "$SEND" veth1 "$TMP/many.pcap" > /dev/null
+wait $pid
+check "small map: exit status 0" test $? -eq 0
+exp=$(sed -n 's/^total //p' "$TMP/many.exp")
+got=$(jq -r '"\(.totals.packets) \(.totals.bytes)"' "$TMP/small.json")
+check "small map: totals exact ($got, expected $exp)" test "$got" = "$exp"
+check "small map: overflow reported ($(jq .flowTable.overflowPackets "$TMP/small.json") packets, map full $(jq .capture.mapFull "$TMP/small.json"))" \
+	test "$(jq '.flowTable.overflowPackets > 0 and .capture.mapFull == .flowTable.overflowPackets' "$TMP/small.json")" = true
+check "small map: live + expired + overflow = totals" \
+	test "$(jq '([.flows[].packets] | add) + .flowTable.expiredPackets + .flowTable.overflowPackets == .totals.packets' "$TMP/small.json")" = true
+check "small map: report says exact" test "$(jq .exact "$TMP/small.json")" = true
+check "small map: text loss line names the map" sh -c "ip netns exec '$NS_CAP' '$PKTSTAT' --backend ebpf -i veth0 -t 1s | grep -q 'map full (counted as overflow): 0, program errors: 0, counts are exact'"
+
+# ---- kill -9 mid-run: nothing of pktstat stays attached or loaded ----
+before=$(ebpf_progs)
+links_before=$(bpftool link show 2> /dev/null | grep -c '^[0-9]')
+ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 60s -1 -j udp > /dev/null 2>&1 &
+pid=$!
+disown $pid
+wait_ebpf_ready "$before" || not_ok "kill -9: BPF programs loaded"
+check "kill -9: programs and links there while it runs" \
+	test "$(ebpf_progs)" -gt "$before" -a "$(bpftool link show 2> /dev/null | grep -c '^[0-9]')" -gt "$links_before"
+child=$(pgrep -P $pid | head -1)
+kill -9 ${child:-$pid} $pid 2> /dev/null
+for i in $(seq 40); do
+	[ "$(ebpf_progs)" -le "$before" ] && break
+	sleep 0.1
+done
+check "kill -9: bpftool prog shows no pktstat program" test "$(ebpf_progs)" -le "$before"
+check "kill -9: bpftool link shows no pktstat link" test "$(bpftool link show 2> /dev/null | grep -c '^[0-9]')" -le "$links_before"
+check "kill -9: bpftool net show lists nothing on veth0" sh -c "! ip netns exec '$NS_CAP' bpftool net show dev veth0 | grep -q '[0-9]'"
+
+# ---- a filter that cannot run in the kernel: one line, no run ----
+big=$(seq 1 2300 | sed 's/^/len = /' | paste -sd'|' | sed 's/|/ or /g')
+ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 5s -1 "$big" > "$TMP/big.out" 2> "$TMP/big.err"
+rc=$?
+check "untranslatable filter: exit 1" test $rc -eq 1
+check "untranslatable filter: one line saying why ($(cut -c1-90 "$TMP/big.err"))" \
+	sh -c "test \$(wc -l < '$TMP/big.err') -eq 1 && grep -q 'cannot run in the kernel' '$TMP/big.err'"
+check "untranslatable filter: no report" test ! -s "$TMP/big.out"
+
+# ---- filter swaps under traffic: each frame counted exactly once ----
+"$GEN" many "$TMP/udp.pcap" "$TMP/udp.exp" 100 30000
+ip netns exec "$NS_CAP" "$B/tests/stress/ebpfswap" veth0 3 > "$TMP/swap.out" 2> "$TMP/swap.err" &
+pid=$!
+for i in $(seq 50); do grep -q ready "$TMP/swap.out" && break; sleep 0.1; done
+ip netns exec "$NS_PEER" "$SEND" -p 20000 veth1 "$TMP/udp.pcap" > /dev/null
+wait $pid
+check "swaps: ran ($(tail -1 "$TMP/swap.out"; cat "$TMP/swap.err"))" test $? -eq 0
+exp=$(sed -n 's/^proto UDP //p' "$TMP/udp.exp")
+got=$(sed -n 's/^udp \([0-9]* [0-9]*\) swaps.*/\1/p' "$TMP/swap.out")
+swaps=$(sed -n 's/.* swaps //p' "$TMP/swap.out")
+check "swaps: every UDP frame counted once ($got, sent $exp) across $swaps filter swaps" test "$got" = "$exp"
+check "swaps: at least 100 swaps during the traffic" test "${swaps:-0}" -ge 100
+finish
