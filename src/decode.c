@@ -334,6 +334,29 @@ static void dec_arp(struct cursor *c, struct dec_pkt *out)
 	}
 }
 
+/*
+ * IEEE 802.2 LLC, to name an "other" frame's protocol (sport; kind stays
+ * KIND_OTHER): | DSAP | SSAP | control |, and with DSAP = SSAP = 0xaa
+ * (SNAP, RFC 1042) | OUI (3) | protocol ID (2) | after a UI control
+ * (0x03). sport is the SNAP protocol ID with dport DEC_LLC_SNAP, or
+ * DSAP << 8 | SSAP with dport DEC_LLC_SAP; both 0 when too short.
+ */
+static void dec_llc(struct cursor *c, struct dec_pkt *out)
+{
+	uint16_t saps = 0, pid = 0;
+	uint8_t ctl = 0;
+
+	if (!cur_peek_be16(c, 0, &saps) || !cur_peek_u8(c, 2, &ctl))
+		return;
+	if (saps == 0xaaaa && ctl == 0x03 && cur_peek_be16(c, 6, &pid)) {
+		out->sport = pid;
+		out->dport = DEC_LLC_SNAP;
+		return;
+	}
+	out->sport = saps;
+	out->dport = DEC_LLC_SAP;
+}
+
 static inline bool is_vlan_tpid(uint16_t type)
 {
 	return type == ETH_P_8021Q || type == ETH_P_8021AD ||
@@ -394,6 +417,9 @@ static void dec_ether(struct cursor *c, uint16_t type, unsigned int tags,
 		break;
 	case ETH_P_ARP:
 		dec_arp(c, out);
+		break;
+	case ETH_P_802_2:
+		dec_llc(c, out);
 		break;
 	default:
 		break;

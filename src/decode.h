@@ -51,6 +51,10 @@ enum dec_err {
 /* IPv6 extension headers followed before giving up. */
 #define DEC_MAX_IP6_EXT 16
 
+/* dec_pkt.dport of an 802.2 LLC frame: what sport holds. */
+#define DEC_LLC_SAP 1
+#define DEC_LLC_SNAP 2
+
 /* Flags in dec_pkt.flags. */
 #define DEC_F_FRAG 0x01 /* IP fragment (any) */
 #define DEC_F_FRAG_LATER \
@@ -65,7 +69,10 @@ struct dec_pkt {
 	uint8_t flags;	    /* DEC_F_* */
 	uint16_t vlan;	    /* outermost VLAN ID (12 bits), 0 if untagged */
 	uint16_t ethertype; /* innermost ethertype / SLL protocol */
-	/* TCP/UDP ports; ICMP/ICMPv6: sport = type, dport = code. */
+	/* TCP/UDP ports; ICMP/ICMPv6: sport = type, dport = code; 802.2
+	 * LLC frames (KIND_OTHER, ethertype ETH_P_802_2): sport = SNAP
+	 * protocol ID (dport DEC_LLC_SNAP) or DSAP << 8 | SSAP (dport
+	 * DEC_LLC_SAP). */
 	uint16_t sport, dport;
 	uint8_t src[16], dst[16]; /* IPv4 (and ARP SPA/TPA) in first 4 */
 	uint32_t l3_off;	  /* offset of the IP/ARP header, or 0 */

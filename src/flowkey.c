@@ -114,8 +114,13 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 	key->kind = (uint8_t)kind;
 
 	if (kind == KIND_OTHER) {
-		/* No addresses we understand: one flow per ethertype. */
+		/* No addresses we understand: one flow per ethertype (and
+		 * per LLC SAP pair or SNAP protocol for 802.2 frames). */
 		key->aport = pkt->ethertype;
+		if (pkt->dport == DEC_LLC_SAP || pkt->dport == DEC_LLC_SNAP) {
+			key->bport = pkt->sport;
+			key->ipproto = (uint8_t)pkt->dport;
+		}
 		return FLOW_DIR_AB;
 	}
 
@@ -347,6 +352,22 @@ static char *put_v6(char *p, const uint8_t *a)
 	return p;
 }
 
+/* An "other" row's protocol, as its A side's text: "0x88cc" (the
+ * ethertype), "llc-0x42" (DSAP, an 802.2 frame; "-0x42/0x43" when SSAP
+ * differs) or "snap-0x809b" (the SNAP protocol ID). */
+static char *put_other(char *p, const struct flow_key *key)
+{
+	if (key->ipproto == DEC_LLC_SNAP)
+		return p + sprintf(p, "snap-0x%04x", key->bport);
+	if (key->ipproto == DEC_LLC_SAP &&
+	    key->bport >> 8 == (key->bport & 0xff))
+		return p + sprintf(p, "llc-0x%02x", key->bport >> 8);
+	if (key->ipproto == DEC_LLC_SAP)
+		return p + sprintf(p, "llc-0x%02x/0x%02x", key->bport >> 8,
+				   key->bport & 0xff);
+	return p + sprintf(p, "0x%04x", key->aport);
+}
+
 /* The longest text: "[", an IPv6 address (INET6_ADDRSTRLEN - 1), "]:",
  * five port digits and the NUL. */
 _Static_assert(FLOWKEY_TEXT_ROOM >= INET6_ADDRSTRLEN + 9,
@@ -368,6 +389,8 @@ void flowkey_side_text(const struct flow_key *key, int side,
 		p = put_v4(p, addr);
 	else if (family == 6)
 		p = put_v6(p, addr);
+	else if (side == 0)
+		p = put_other(p, key); /* what the frame carries */
 	else
 		*p++ = '-'; /* no address we understand */
 	t->addr_len = (uint8_t)(p - t->s - t->addr_off);

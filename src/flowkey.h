@@ -22,7 +22,10 @@
  * 40 bytes, no padding, so it can be hashed and compared as bytes.
  * For ICMP/ICMPv6 both ports hold the message type, with echo reply folded
  * into echo request (and the other query/reply pairs likewise) so a ping
- * and its answer are one flow. For KIND_OTHER, aport holds the ethertype.
+ * and its answer are one flow. For KIND_OTHER, aport holds the ethertype;
+ * for an 802.2 LLC frame ipproto holds DEC_LLC_SAP or DEC_LLC_SNAP and
+ * bport the SAPs or SNAP protocol ID (decode.h); its A side's text names
+ * them ("0x88cc", "llc-0x42", "snap-0x809b"), its B side is "-".
  * For KIND_IP4/KIND_IP6, ipproto holds the IP protocol number.
  */
 struct flow_key {

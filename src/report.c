@@ -868,7 +868,8 @@ static void row_write(struct ob *o, const struct row_style *st,
 		p = put_u64(put_sep(p, st, F_DSTPORT),
 			    ports ? side_port(k, !c->dir) : 0);
 		p = put_u64(put_sep(p, st, F_ICMPTYPE), icmp ? k->aport : 0);
-		p = put_u64(put_sep(p, st, F_IPPROTO), k->ipproto);
+		p = put_u64(put_sep(p, st, F_IPPROTO),
+			    k->kind == KIND_OTHER ? 0 : k->ipproto);
 		p = put_u64(put_sep(p, st, F_VLAN), k->vlan);
 		p = put_u64(put_sep(p, st, F_FLOW), r->id);
 	}

@@ -209,10 +209,24 @@ Test(flowkey, other_is_one_flow_per_ethertype)
 		cr_assert_eq(k.a[i] | k.b[i], 0);
 	cr_assert_eq(flowkey_family(k.kind), 0);
 	cr_assert_str_eq(flowkey_proto_name(k.kind), "other");
-	cr_assert_eq(flowkey_format_addr(&k, 0, buf, sizeof(buf)), 1);
-	cr_assert_str_eq(buf, "-");
+	/* the A side names the protocol, the B side has nothing */
+	cr_assert_eq(flowkey_format_addr(&k, 0, buf, sizeof(buf)), 6);
+	cr_assert_str_eq(buf, "0x88cc");
 	flowkey_format_endpoint(&k, 1, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "-");
+	/* 802.2 LLC: its SAPs or SNAP protocol (decode.h) */
+	p.ethertype = 0x0004;
+	p.sport = 0x4242;
+	p.dport = DEC_LLC_SAP;
+	flowkey_from_pkt(&p, &k2);
+	flowkey_format_endpoint(&k2, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "llc-0x42");
+	p.sport = 0x809b;
+	p.dport = DEC_LLC_SNAP;
+	flowkey_from_pkt(&p, &k2);
+	flowkey_format_endpoint(&k2, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "snap-0x809b");
+	p.sport = p.dport = 0;
 
 	p.ethertype = 0x88a8;
 	flowkey_from_pkt(&p, &k2);
@@ -442,6 +456,24 @@ Test(flowkey, address_text_matches_inet_ntop)
  * and printf. */
 #define SLOW_ADDR 64
 #define SLOW_EP (SLOW_ADDR + 16)
+static void ref_other(const struct flow_key *k, int side, char *addr,
+		      size_t len)
+{
+	/* an "other" row: its protocol on the A side (flowkey.h) */
+	if (side)
+		snprintf(addr, len, "-");
+	else if (k->ipproto == DEC_LLC_SNAP)
+		snprintf(addr, len, "snap-0x%04x", k->bport);
+	else if (k->ipproto == DEC_LLC_SAP &&
+		 k->bport >> 8 == (k->bport & 0xff))
+		snprintf(addr, len, "llc-0x%02x", k->bport >> 8);
+	else if (k->ipproto == DEC_LLC_SAP)
+		snprintf(addr, len, "llc-0x%02x/0x%02x", k->bport >> 8,
+			 k->bport & 0xff);
+	else
+		snprintf(addr, len, "0x%04x", k->aport);
+}
+
 static void slow_endpoint(const struct flow_key *k, int side,
 			  char addr[SLOW_ADDR], char ep[SLOW_EP])
 {
@@ -456,7 +488,7 @@ static void slow_endpoint(const struct flow_key *k, int side,
 		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
 
 	if (!fam)
-		snprintf(addr, SLOW_ADDR, "-");
+		ref_other(k, side, addr, SLOW_ADDR);
 	else
 		cr_assert_not_null(inet_ntop(fam == 4 ? AF_INET : AF_INET6, a,
 					     addr, SLOW_ADDR));

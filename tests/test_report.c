@@ -515,6 +515,24 @@ static int want_order(const void *x, const void *y)
 	return a->bytes < b->bytes ? 1 : a->bytes > b->bytes ? -1 : 0;
 }
 
+static void ref_other(const struct flow_key *k, int side, char *addr,
+		      size_t len)
+{
+	/* an "other" row: its protocol on the A side (flowkey.h) */
+	if (side)
+		snprintf(addr, len, "-");
+	else if (k->ipproto == DEC_LLC_SNAP)
+		snprintf(addr, len, "snap-0x%04x", k->bport);
+	else if (k->ipproto == DEC_LLC_SAP &&
+		 k->bport >> 8 == (k->bport & 0xff))
+		snprintf(addr, len, "llc-0x%02x", k->bport >> 8);
+	else if (k->ipproto == DEC_LLC_SAP)
+		snprintf(addr, len, "llc-0x%02x/0x%02x", k->bport >> 8,
+			 k->bport & 0xff);
+	else
+		snprintf(addr, len, "0x%04x", k->aport);
+}
+
 /* The address and endpoint texts the slow way: inet_ntop and printf. */
 static void ref_side(const struct flow_key *k, int side, char addr[64],
 		     char ep[80])
@@ -526,7 +544,7 @@ static void ref_side(const struct flow_key *k, int side, char addr[64],
 		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
 
 	if (!fam[k->kind])
-		snprintf(addr, 64, "-");
+		ref_other(k, side, addr, 64);
 	else
 		cr_assert_not_null(inet_ntop(
 			fam[k->kind] == 4 ? AF_INET : AF_INET6, a, addr, 64));
@@ -569,14 +587,16 @@ static void ref_row(const struct flowtab_row *r, int dir, double secs,
 		 "\"dstPort\":%u,\"icmpType\":%u,\"ipProto\":%u,\"vlan\":%u,"
 		 "\"flow\":%llu}",
 		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
-		 addr[!dir], sport, dport, icmp ? k->aport : 0u, k->ipproto,
-		 k->vlan, (unsigned long long)r->id);
+		 addr[!dir], sport, dport, icmp ? k->aport : 0u,
+		 k->kind == KIND_OTHER ? 0u : k->ipproto, k->vlan,
+		 (unsigned long long)r->id);
 	snprintf(w->csv, sizeof(w->csv),
 		 "%.3f,%llu,%llu,\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%u,%u,%u,"
 		 "%u,%u,%llu\n",
 		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
-		 addr[!dir], sport, dport, icmp ? k->aport : 0u, k->ipproto,
-		 k->vlan, (unsigned long long)r->id);
+		 addr[!dir], sport, dport, icmp ? k->aport : 0u,
+		 k->kind == KIND_OTHER ? 0u : k->ipproto, k->vlan,
+		 (unsigned long long)r->id);
 	while (v >= 1000 && u < 4) {
 		v /= 1000;
 		u++;

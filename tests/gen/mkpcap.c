@@ -8,7 +8,8 @@
  * QinQ, IPv6 extension headers, fragments, truncated frames, other
  * ethertypes), sll, sll2, raw, null (the same IP traffic over other link
  * types), frag (IPv4 and IPv6 fragments of ICMP, UDP and TCP datagrams, in
- * order and last fragment first; BIG TCP frames), many (N flows, for benchmarks and floods:
+ * order and last fragment first; BIG TCP frames; LLDP, 802.2 LLC and SNAP
+ * frames), many (N flows, for benchmarks and floods:
  * mkpcap many OUT EXP NFLOWS NPKTS [SCANPORTS]: NPKTS 60-byte UDP frames
  * spread over NFLOWS flows (one each when NPKTS == NFLOWS), then a TCP SYN
  * scan of ports 1..SCANPORTS of one host). OUT may be "-" for stdout.
@@ -307,11 +308,15 @@ static void arp_packet(const uint8_t *spa, const uint8_t *tpa, int reply)
 
 static void other_packet(unsigned ethertype, unsigned len)
 {
+	char key[64];
+
 	fl = 0;
 	link_hdr(ethertype, NULL, 0);
 	zeros(len);
 	write_rec(fb, fl, fl);
-	count_dir("flow other - -", fl);
+	/* an "other" row names its ethertype on the A side */
+	snprintf(key, sizeof(key), "flow other 0x%04x -", ethertype);
+	count_dir(key, fl);
 	ptot[P_OTHER][0]++;
 	ptot[P_OTHER][1] += fl;
 	tot[0]++;
@@ -551,6 +556,39 @@ static void big_tcp(const uint8_t *src, const uint8_t *dst, unsigned wire)
 	account(P_TCP, 0, "TCP", s, d, wire);
 }
 
+/*
+ * An IEEE 802.3 frame (length field) with an 802.2 LLC header: DSAP and
+ * SSAP @sap, or SNAP (0xaa 0xaa 0x03, OUI 0, protocol @pid) when @pid.
+ * Expected: an "other" row named "llc-0x42" or "snap-0x809b".
+ */
+static void llc_packet(unsigned sap, unsigned pid)
+{
+	char key[64];
+
+	fl = 0;
+	link_hdr(46, NULL, 0);
+	if (pid) {
+		b8(0xaa);
+		b8(0xaa);
+		b8(0x03);
+		zeros(3);
+		b16(pid);
+		snprintf(key, sizeof(key), "flow other snap-0x%04x -", pid);
+	} else {
+		b8(sap);
+		b8(sap);
+		b8(0x03);
+		snprintf(key, sizeof(key), "flow other llc-0x%02x -", sap);
+	}
+	zeros(46 - (pid ? 8 : 3));
+	write_rec(fb, fl, fl);
+	count_dir(key, fl);
+	ptot[P_OTHER][0]++;
+	ptot[P_OTHER][1] += fl;
+	tot[0]++;
+	tot[1] += fl;
+}
+
 static void scenario_frag(void)
 {
 	uint8_t a[16], b[16];
@@ -589,6 +627,11 @@ static void scenario_frag(void)
 	addr4(b, 71);
 	for (int i = 0; i < 4; i++)
 		big_tcp(a, b, 97082 - (unsigned)i * 1000);
+	/* "other" rows say what they carry */
+	other_packet(0x88cc, 46);
+	llc_packet(0x42, 0);
+	llc_packet(0x42, 0);
+	llc_packet(0, 0x809b);
 }
 
 /* Many flows of small UDP packets (benchmarks; 1 packet = 60 bytes). */

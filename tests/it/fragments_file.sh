@@ -9,7 +9,7 @@
 # generator knows it wrote and to tshark's independent count (lib.sh
 # tshark_flows); fragments seen before their first fragment in the
 # documented "fragments, flow unknown" row ("ip fragments" in -1 output);
-# BIG TCP frames are not malformed.
+# BIG TCP frames are not malformed; "other" rows name what they carry.
 . "$(dirname "$0")/lib.sh"
 command -v tshark > /dev/null || { echo "# SKIP $(basename "$0"): no tshark"; exit 0; }
 "$GEN" frag "$TMP/f.pcap" "$TMP/f.exp"
@@ -40,4 +40,7 @@ check "-1: 'ip6 fragments' is the flow-unknown IPv6 fragments" \
 	grep -qx '2684 2 ip6 fragments' "$TMP/f.one"
 check "-1: the UDP datagrams with all their fragments" \
 	grep -qx '25062 21 udp 10.0.0.50:5000 <-> 10.0.0.51:9' "$TMP/f.one"
+check "other rows name their ethertype, LLC SAP or SNAP protocol" \
+	test "$(jq -r '[.flows[] | select(.proto == "other") | "\(.src)/\(.packets)"] | sort | join(" ")' "$TMP/f.json")" = \
+	"0x88cc/1 llc-0x42/2 snap-0x809b/1"
 finish
