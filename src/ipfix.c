@@ -131,6 +131,7 @@ struct ipfix {
 	struct rec *q;
 	size_t qcap, qhead, qlen;
 	int sender_stop;
+	int abandoned;	       /* the sender missed the exit deadline */
 	struct ipfix_stats st; /* under qlock */
 
 	/* the scanner */
@@ -145,7 +146,10 @@ struct ipfix {
 	fbInfoModel_t *model;
 	fBuf_t *fbuf;
 	uint64_t templates_ns; /* when the templates were last sent */
-	uint64_t pend_recs, pend_pkts, pend_octets; /* in the open message */
+	/* in the open message, and taken off the queue but not yet in it:
+	 * under qlock (the exit may give up on the sender) */
+	uint64_t pend_recs, pend_pkts, pend_octets;
+	uint64_t hand_recs, hand_pkts, hand_octets;
 	int send_lost;	   /* libfixbuf logged a failed send (see on_fb_log) */
 	guint log_handler; /* 0: none */
 	char last_err[512];
@@ -606,7 +610,9 @@ static void fb_close(struct ipfix *x)
 static void settle(struct ipfix *x, int ok)
 {
 	pthread_mutex_lock(&x->qlock);
-	if (ok) {
+	if (x->abandoned) {
+		/* counted as dropped when the exit gave up */
+	} else if (ok) {
 		x->st.records += x->pend_recs;
 		x->st.pkts += x->pend_pkts;
 		x->st.octets += x->pend_octets;
@@ -616,8 +622,8 @@ static void settle(struct ipfix *x, int ok)
 		x->st.drop_octets += x->pend_octets;
 		x->st.send_errors++;
 	}
-	pthread_mutex_unlock(&x->qlock);
 	x->pend_recs = x->pend_pkts = x->pend_octets = 0;
+	pthread_mutex_unlock(&x->qlock);
 }
 
 /* Emit the open message, if any. 0 or -1 (the session is closed). */
@@ -625,9 +631,14 @@ static int fb_flush(struct ipfix *x)
 {
 	GError *ge = NULL;
 
+	uint64_t pending;
+
 	if (!x->fbuf)
 		return -1;
-	if (!x->pend_recs)
+	pthread_mutex_lock(&x->qlock);
+	pending = x->pend_recs;
+	pthread_mutex_unlock(&x->qlock);
+	if (!pending)
 		return 0;
 	x->send_lost = 0;
 	if (fBufEmit(x->fbuf, &ge)) {
@@ -702,6 +713,26 @@ static void fill(const struct ipfix *x, const struct rec *r, void *out,
 	}
 }
 
+/* Record @r, taken off the queue, is now in the open message (@appended)
+ * or lost. Not after the exit gave up on the sender: it counted them. */
+static void hand_done(struct ipfix *x, const struct rec *r, int appended)
+{
+	pthread_mutex_lock(&x->qlock);
+	if (!x->abandoned) {
+		x->hand_recs--;
+		x->hand_pkts -= r->pkts;
+		x->hand_octets -= r->octets;
+		if (appended) {
+			x->pend_recs++;
+			x->pend_pkts += r->pkts;
+			x->pend_octets += r->octets;
+		} else {
+			count_drop(x, r);
+		}
+	}
+	pthread_mutex_unlock(&x->qlock);
+}
+
 /* Hand one record to libfixbuf (a message is emitted when full). */
 static void send_one(struct ipfix *x, const struct rec *r)
 {
@@ -714,9 +745,7 @@ static void send_one(struct ipfix *x, const struct rec *r)
 	GError *ge = NULL;
 
 	if (!x->fbuf && fb_open(x)) {
-		pthread_mutex_lock(&x->qlock);
-		count_drop(x, r);
-		pthread_mutex_unlock(&x->qlock);
+		hand_done(x, r, 0);
 		return;
 	}
 	fill(x, r, &u, &len, &tid);
@@ -725,9 +754,7 @@ static void send_one(struct ipfix *x, const struct rec *r)
 		    !fBufSetExportTemplate(x->fbuf, tid, &ge))
 			break;
 		if (fBufAppend(x->fbuf, (uint8_t *)&u, len, &ge)) {
-			x->pend_recs++;
-			x->pend_pkts += r->pkts;
-			x->pend_octets += r->octets;
+			hand_done(x, r, 1);
 			return;
 		}
 		if (!g_error_matches(ge, FB_ERROR_DOMAIN, FB_ERROR_EOM))
@@ -741,9 +768,7 @@ static void send_one(struct ipfix *x, const struct rec *r)
 		set_gerr(x, ge);
 		g_clear_error(&ge);
 	}
-	pthread_mutex_lock(&x->qlock);
-	count_drop(x, r);
-	pthread_mutex_unlock(&x->qlock);
+	hand_done(x, r, 0);
 }
 
 /* Over UDP, the templates again every IPFIX_TEMPLATE_S seconds. */
@@ -785,6 +810,9 @@ static void *sender(void *arg)
 		}
 		while (x->qlen && n < sizeof(batch) / sizeof(batch[0])) {
 			batch[n++] = x->q[x->qhead];
+			x->hand_recs++;
+			x->hand_pkts += x->q[x->qhead].pkts;
+			x->hand_octets += x->q[x->qhead].octets;
 			x->qhead = (x->qhead + 1) % x->qcap;
 			x->qlen--;
 		}
@@ -897,6 +925,56 @@ static void stop_sender(struct ipfix *x)
 	x->send_started = 0;
 }
 
+/*
+ * Wait for the sender to send everything and stop, until @deadline
+ * (monotonic). A collector that stops reading a TCP connection blocks the
+ * sender in write(2) for as long as it likes: past the deadline the
+ * records still queued are counted as dropped and the sender is left
+ * behind (the process is exiting; ipfix_free then frees nothing it
+ * uses).
+ */
+static void stop_sender_by(struct ipfix *x, uint64_t deadline)
+{
+	struct timespec ts;
+	uint64_t now = mono_ns(), left;
+
+	if (!x->send_started)
+		return;
+	pthread_mutex_lock(&x->qlock);
+	x->sender_stop = 1;
+	pthread_cond_signal(&x->qcond);
+	pthread_mutex_unlock(&x->qlock);
+	left = deadline > now ? deadline - now : 0;
+	if (left < 2000000000ull)
+		left = 2000000000ull; /* the last message's own time */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(left / 1000000000ull);
+	ts.tv_nsec += (long)(left % 1000000000ull);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	if (pthread_timedjoin_np(x->send_tid, NULL, &ts) == 0) {
+		x->send_started = 0;
+		return;
+	}
+	pthread_mutex_lock(&x->qlock);
+	while (x->qlen) {
+		count_drop(x, &x->q[x->qhead]);
+		x->qhead = (x->qhead + 1) % x->qcap;
+		x->qlen--;
+	}
+	/* the message being written when the deadline passed, and the
+	 * records the sender holds: not known to have arrived */
+	x->st.drop_records += x->pend_recs + x->hand_recs;
+	x->st.drop_pkts += x->pend_pkts + x->hand_pkts;
+	x->st.drop_octets += x->pend_octets + x->hand_octets;
+	x->pend_recs = x->pend_pkts = x->pend_octets = 0;
+	x->hand_recs = x->hand_pkts = x->hand_octets = 0;
+	x->abandoned = 1;
+	pthread_mutex_unlock(&x->qlock);
+}
+
 void ipfix_finish(struct ipfix *x, const struct flowtab *ft, uint64_t wait_ns)
 {
 	uint64_t deadline = mono_ns() + wait_ns;
@@ -917,7 +995,7 @@ void ipfix_finish(struct ipfix *x, const struct flowtab *ft, uint64_t wait_ns)
 		emit_delta(x, e, r, IPFIX_END_FORCED, deadline);
 	}
 	pthread_mutex_unlock(&x->lock);
-	stop_sender(x);
+	stop_sender_by(x, deadline);
 }
 
 void ipfix_get_stats(struct ipfix *x, struct ipfix_stats *st)
@@ -940,6 +1018,8 @@ void ipfix_free(struct ipfix *x)
 	if (x->ft)
 		flowtab_set_end_hook(x->ft, NULL, NULL);
 	stop_scanner(x);
+	if (x->abandoned)
+		return; /* its sender still uses everything (see above) */
 	stop_sender(x);
 	fb_close(x);
 	if (x->model)

@@ -88,9 +88,11 @@ int ipfix_start(struct ipfix *x, struct flowtab *ft, char *err, size_t errlen);
 /*
  * ipfix_finish - at exit, once the workers are joined and flowtab_barrier
  * has run: stop the scanner, export what every live flow still holds
- * (flowEndReason forced end), waiting up to @wait_ns for room in the
- * queue, then let the sender send everything and stop. Main thread,
- * registered with liburcu.
+ * (flowEndReason forced end), waiting up to @wait_ns in all for room in
+ * the queue and for the sender to send everything and stop (at least
+ * 2 s for the last message); what is still queued then is counted as
+ * dropped and the sender is left to the exit. Main thread, registered
+ * with liburcu.
  */
 void ipfix_finish(struct ipfix *x, const struct flowtab *ft, uint64_t wait_ns);
 

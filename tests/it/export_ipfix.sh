@@ -12,7 +12,9 @@
 # as at least 3 records; no record lost (the JSON report's "ipfix"
 # figures = what nfcapd stored); with no collector listening, the
 # messages the kernel refuses are counted as dropped and nothing but
-# pktstat's own line reaches stderr; a collector address that does
+# pktstat's own line reaches stderr; a TCP collector that stops reading
+# holds the exit at most ~10 s, and what it did not take is counted as
+# dropped; a collector address that does
 # not parse is a usage error.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -95,6 +97,25 @@ rc=$?
 read -r osent odrop < <(jq -r '.ipfix | [.records, .droppedRecords] | @tsv' "$TMP/off.json")
 check "export_ipfix: no collector: exit $rc, stderr one line ($(wc -l < "$TMP/off.err")), $odrop records counted dropped, $osent sent" \
 	test $rc -eq 0 -a "$(wc -l < "$TMP/off.err")" -eq 1 -a "${odrop:-0}" -ge 1
+# a TCP collector that accepts and never reads: the exit waits at most
+# about 10 s for it, then counts what it did not take as dropped
+"$GEN" many "$TMP/many.pcap" "$TMP/many.exp" 200000 200000
+ip netns exec "$NS_CAP" /usr/bin/python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", '$((PORT + 2))')); s.listen(1)
+c, _ = s.accept(); time.sleep(40)' &
+stall=$!
+sleep 0.5
+t0=$(date +%s%N)
+ip netns exec "$NS_CAP" "$PKTSTAT" -r "$TMP/many.pcap" -j --ipfix 127.0.0.1:$((PORT + 2))/tcp > "$TMP/stall.json" 2> "$TMP/stall.err"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill $stall 2> /dev/null; wait $stall 2> /dev/null
+read -r ssent sdrop < <(jq -r '.ipfix | [.records, .droppedRecords] | @tsv' "$TMP/stall.json")
+check "export_ipfix: stalled TCP collector: exit $rc in $ms ms (< 20 s)" test $rc -eq 0 -a $ms -lt 20000
+check "export_ipfix: stalled TCP collector: sent $ssent + dropped $sdrop = 200000 flows, dropped > 0" \
+	test $((${ssent:-0} + ${sdrop:-0})) -eq 200000 -a "${sdrop:-0}" -gt 0
 "$PKTSTAT" -i lo -t 1s -1 -j --ipfix 127.0.0.1 > /dev/null 2> "$TMP/bad.err"
 rc=$?
 check "export_ipfix: collector without a port: exit 2, one line ($rc: $(head -1 "$TMP/bad.err"))" test $rc -eq 2 -a "$(wc -l < "$TMP/bad.err")" -eq 1
