@@ -476,6 +476,15 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 					       "-i %s: too many interfaces%s",
 					       a, "");
 			}
+			/* Opened twice, every packet would count twice. */
+			for (int k = 0; k < o->n_ifaces; k++) {
+				if (strcmp(o->ifaces[k], a) == 0) {
+					opts_free(o);
+					return set_err(err, errlen,
+						       "-i %s: given twice%s",
+						       a, "");
+				}
+			}
 			o->ifaces[o->n_ifaces++] = a;
 			break;
 		case 'f':

@@ -76,6 +76,21 @@ Test(opts, filter_twice_is_an_error)
 	cr_assert(strstr(err, "filter") != NULL, "%s", err);
 }
 
+/* Issue 16.7: -i uxa0 -i uxa0 counted every packet twice. */
+Test(opts, interface_twice_is_an_error)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 4, "-i", "uxa0", "-i", "uxa0"),
+		     -EINVAL);
+	cr_assert_str_eq(err, "-i uxa0: given twice");
+	cr_assert_eq(parse(&o, err, sizeof(err), 4, "-i", "uxa0", "-i", "uxa1"),
+		     0);
+	cr_assert_eq(o.n_ifaces, 2);
+	opts_free(&o);
+}
+
 Test(opts, unknown_flag_named)
 {
 	struct opts o;
