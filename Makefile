@@ -132,7 +132,8 @@ DEPS_test_ipfix = src/ipfix src/flowtab src/mem src/flowkey src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/mem
-DEPS_test_view = src/view src/selfflow src/snapshot src/flowkey src/decode \
+DEPS_test_view = src/view src/selfflow src/names src/snapshot src/flowkey \
+	src/decode \
 	ui/columns ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/pcap capture/tpacket3 src/mem \
 	capture/ebpf capture/cbpf

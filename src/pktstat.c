@@ -322,9 +322,9 @@ struct names *pktstat_names(const struct pktstat *run)
 
 int pktstat_numeric_default(const struct pktstat *run)
 {
-	if (run->o.numeric >= 0)
-		return run->o.numeric;
-	return run->started_as_root;
+	/* Names by default, root or not: lookups run on the resolver
+	 * thread, after the privilege drop (issue 16.12). */
+	return run->o.numeric > 0;
 }
 
 /* Largest first, ties by flow id: a scrape's ranks do not jitter. */

@@ -69,8 +69,9 @@ int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
 /* The asynchronous name resolver (UI mode), or NULL. */
 struct names *pktstat_names(const struct pktstat *run);
 
-/* Whether names start off (numeric): -n, or by default when started as
- * root (a resolver's answers come from the network). */
+/* Whether names start off (numeric): only with -n. Names are on by
+ * default, started as root or not: the resolver thread runs after the
+ * privilege drop and its answers are sanitised. */
 int pktstat_numeric_default(const struct pktstat *run);
 
 /* Whether capture has ended (file fully read, or interface gone). */

@@ -16,6 +16,7 @@
  * view_layout is O(n) to filter and key the rows plus a partial quicksort
  * that orders only the visible window (nothing when the order is frozen).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "names.h"
 #include "view.h"
 #include "selfflow.h"
 
@@ -149,8 +151,9 @@ struct view {
 	char filter[VIEW_FILTER_MAX];
 	enum view_unit unit;
 	int per_dir;
-	int numeric;
-	double max_bits; /* fixed maximum (-m) in bits/s; 0: the peak */
+	unsigned int names; /* VIEW_NAMES_* shown */
+	int full_names;	    /* whole host names (-F), not the first label */
+	double max_bits;    /* fixed maximum (-m) in bits/s; 0: the peak */
 	view_name_fn name_fn;
 	void *name_ctx;
 
@@ -541,6 +544,7 @@ struct view *view_new(void)
 	v->tot.last_b = INT64_MIN;
 	v->rings_b1 = INT64_MIN;
 	v->min_dt = MIN_DT_NS;
+	v->names = VIEW_NAMES_HOSTS | VIEW_NAMES_PORTS;
 	return v;
 }
 
@@ -1132,12 +1136,27 @@ int view_per_direction(const struct view *v)
 
 void view_set_numeric(struct view *v, int on)
 {
-	v->numeric = !!on;
+	v->names = on ? 0 : VIEW_NAMES_HOSTS | VIEW_NAMES_PORTS;
 }
 
 int view_numeric(const struct view *v)
 {
-	return v->numeric;
+	return !v->names;
+}
+
+void view_set_names(struct view *v, unsigned int names)
+{
+	v->names = names & (VIEW_NAMES_HOSTS | VIEW_NAMES_PORTS);
+}
+
+unsigned int view_names(const struct view *v)
+{
+	return v->names;
+}
+
+void view_set_full_names(struct view *v, int on)
+{
+	v->full_names = !!on;
 }
 
 void view_set_packet_clock(struct view *v, int on)
@@ -1366,23 +1385,109 @@ int view_row_endpoint(const struct view_row *r, int side, char *buf, size_t len)
 	return flowkey_format_endpoint(&r->f->row.key, side ? 1 : 0, buf, len);
 }
 
-int view_row_endpoint_text(const struct view *v, const struct view_row *r,
-			   int side, char *buf, size_t len)
+/* ICMP and ICMPv6 message types (folded: a reply shows as its request). */
+static const char *icmp_type_name(int kind, unsigned int t)
+{
+	static const struct {
+		uint8_t v6, type;
+		const char *name;
+	} names[] = {
+		{ 0, 0, "echo" },
+		{ 0, 3, "unreach" },
+		{ 0, 4, "source quench" },
+		{ 0, 5, "redirect" },
+		{ 0, 8, "echo" },
+		{ 0, 9, "router advert" },
+		{ 0, 10, "router solicit" },
+		{ 0, 11, "time exceeded" },
+		{ 0, 12, "param problem" },
+		{ 0, 13, "timestamp" },
+		{ 0, 15, "info" },
+		{ 0, 17, "mask" },
+		{ 1, 1, "unreach" },
+		{ 1, 2, "too big" },
+		{ 1, 3, "time exceeded" },
+		{ 1, 4, "param problem" },
+		{ 1, 128, "echo" },
+		{ 1, 130, "mld query" },
+		{ 1, 131, "mld report" },
+		{ 1, 132, "mld done" },
+		{ 1, 133, "router solicit" },
+		{ 1, 134, "router advert" },
+		{ 1, 135, "neighbor solicit" },
+		{ 1, 136, "neighbor advert" },
+		{ 1, 137, "redirect" },
+		{ 1, 139, "node info" },
+		{ 1, 143, "mld2 report" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i].type == t && names[i].v6 == (kind == KIND_ICMP6))
+			return names[i].name;
+	}
+	return NULL;
+}
+
+int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
+			    int side, char *host, size_t hlen, char *port,
+			    size_t plen, char *note, size_t nlen)
 {
 	const struct flow_key *k = &r->f->row.key;
 	int s = r->dir == FLOW_DIR_BA ? !side : !!side;
-	int fam = flowkey_family(k->kind);
-	char name[256];
+	int fam = flowkey_family(k->kind), named = 0;
+	unsigned int pn = s ? k->bport : k->aport;
+	char num[160], name[256], *colon;
+	const char *svc;
 
-	if (v->numeric || !v->name_fn || !fam ||
-	    v->name_fn(v->name_ctx, fam, s ? k->b : k->a, name, sizeof(name)) !=
-		    1)
-		return view_row_endpoint(r, side, buf, len);
-	name[sizeof(name) - 1] = 0;
-	if (!flowkey_has_ports(k->kind))
-		return snprintf(buf, len, "%s", name);
-	return snprintf(buf, len, "%s:%u", name,
-			(unsigned int)(s ? k->bport : k->aport));
+	port[0] = note[0] = 0;
+	view_row_endpoint(r, side, num, sizeof(num));
+	if (flowkey_has_ports(k->kind) && (colon = strrchr(num, ':')) &&
+	    (num[0] != '[' || colon > strchr(num, ']')))
+		*colon = 0;
+	if ((v->names & VIEW_NAMES_HOSTS) && v->name_fn && fam &&
+	    v->name_fn(v->name_ctx, fam, s ? k->b : k->a, name, sizeof(name)) ==
+		    1) {
+		name[sizeof(name) - 1] = 0;
+		/* The host's first label, unless full names (-F). */
+		if (!v->full_names && strchr(name, '.') && !isdigit(name[0]))
+			*strchr(name, '.') = 0;
+		snprintf(host, hlen, "%s", name);
+		named = 1;
+	} else {
+		snprintf(host, hlen, "%s", num);
+	}
+	if (flowkey_has_ports(k->kind)) {
+		svc = (v->names & VIEW_NAMES_PORTS)
+			      ? names_service(pn, k->kind == KIND_TCP4 ||
+							  k->kind == KIND_TCP6)
+			      : NULL;
+		if (svc)
+			snprintf(port, plen, "%s", svc);
+		else
+			snprintf(port, plen, "%u", pn);
+	}
+	/* The ICMP message type, beside the second endpoint (16.6). */
+	if (flowkey_is_icmp(k->kind) && side == 1) {
+		const char *t = icmp_type_name(k->kind, k->aport);
+
+		if (t)
+			snprintf(note, nlen, "%s", t);
+		else
+			snprintf(note, nlen, "type %u", (unsigned int)k->aport);
+	}
+	return named;
+}
+
+int view_row_endpoint_text(const struct view *v, const struct view_row *r,
+			   int side, char *buf, size_t len)
+{
+	char host[256], port[32], note[32];
+
+	view_row_endpoint_parts(v, r, side, host, sizeof(host), port,
+				sizeof(port), note, sizeof(note));
+	return snprintf(buf, len, "%s%s%s%s%s", host, port[0] ? ":" : "", port,
+			note[0] ? " " : "", note);
 }
 
 const char *view_row_proto(const struct view_row *r)

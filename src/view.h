@@ -170,9 +170,19 @@ enum view_unit view_unit(const struct view *v);
 /* One row per direction (1) or per conversation (0). */
 void view_set_per_direction(struct view *v, int on);
 int view_per_direction(const struct view *v);
-/* Numeric addresses (1), or names where the resolver knows them (0). */
+/* Numeric addresses and ports (1), or names where known (0): host names
+ * from the resolver, service names for ports. */
 void view_set_numeric(struct view *v, int on);
 int view_numeric(const struct view *v);
+/* Which names are shown: host names, port (service) names, both or none
+ * (numeric). The n key cycles them. */
+#define VIEW_NAMES_HOSTS 0x1
+#define VIEW_NAMES_PORTS 0x2
+void view_set_names(struct view *v, unsigned int names);
+unsigned int view_names(const struct view *v);
+/* Whole host names (1, -F), or only their first label (0, the default, as
+ * the original pktstat). */
+void view_set_full_names(struct view *v, int on);
 
 /*
  * view_set_packet_clock - rates, averages, peaks and the history on the
@@ -315,9 +325,20 @@ uint64_t view_row_pkts(const struct view_row *r);
 int view_row_endpoint(const struct view_row *r, int side, char *buf,
 		      size_t len);
 /*
- * view_row_endpoint_text - as view_row_endpoint, but "name:port" when not
- * numeric and the resolver knows the address. Sorting and the display
- * filter always use the numbers.
+ * view_row_endpoint_parts - the row's endpoint @side as shown: the host
+ * (a name when host names are on and the resolver knows it, else the
+ * address, IPv6 bracketed when it has a port), the port (a service name
+ * when port names are on and it has one; "" without ports) and a note
+ * ("" or, beside the second endpoint of an ICMP row, the message type:
+ * "echo", "unreach", "neighbor solicit"). Returns 1 when the host is a
+ * name. Sorting and the display filter always use the numbers.
+ */
+int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
+			    int side, char *host, size_t hlen, char *port,
+			    size_t plen, char *note, size_t nlen);
+/*
+ * view_row_endpoint_text - the parts joined: "host:port note". snprintf
+ * contract.
  */
 int view_row_endpoint_text(const struct view *v, const struct view_row *r,
 			   int side, char *buf, size_t len);

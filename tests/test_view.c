@@ -516,13 +516,30 @@ Test(view, names_when_not_numeric)
 	view_set_sort(v, VIEW_SORT_A);
 	cr_assert_eq(view_layout(v, 10), 0);
 	r = view_row_at(v, 0); /* 10.0.0.1:443 */
+	/* Names by default: the host's first label, the service (16.5) */
 	view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "gw.example:443");
+	cr_assert_str_eq(buf, "gw:https");
 	view_row_endpoint_text(v, r, 1, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "10.0.0.2:51000", "unknown: numeric");
+	view_set_full_names(v, 1); /* -F */
+	view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "gw.example:https");
+	view_set_names(v, VIEW_NAMES_HOSTS);
+	view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "gw.example:443");
+	/* A name too wide loses its right end, never its label (16.11). */
 	w = columns_cell(COL_A, v, r, 12, buf, sizeof(buf));
 	cr_assert_eq(w, 12);
-	cr_assert_str_eq(buf, "<example:443");
+	cr_assert_str_eq(buf, "gw.exam>:443");
+	view_set_names(v, VIEW_NAMES_PORTS);
+	view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "10.0.0.1:https");
+	view_set_names(v, VIEW_NAMES_HOSTS | VIEW_NAMES_PORTS);
+	/* An address too wide keeps its right end (the port). */
+	view_set_numeric(v, 1);
+	w = columns_cell(COL_A, v, r, 8, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "<0.1:443");
+	view_set_numeric(v, 0);
 	view_set_numeric(v, 1);
 	cr_assert(view_numeric(v));
 	calls = 0;
@@ -533,6 +550,33 @@ Test(view, names_when_not_numeric)
 	view_set_numeric(v, 0);
 	cr_assert_eq(count_for(v, "gw.example"), 0);
 	cr_assert_eq(count_for(v, "10.0.0.1"), 1);
+	view_free(v);
+}
+
+/* Issue 16.6: an ICMP row says its message type. */
+Test(view, icmp_rows_show_the_type)
+{
+	struct view *v = view_new();
+	struct fake f;
+	const struct view_row *r;
+	char buf[128];
+	size_t i;
+
+	fake_init(&f, T0);
+	add4(&f, 1, KIND_ICMP4, 0xc0a80001, 8, 0xc0a80002, 8);
+	add4(&f, 2, KIND_ICMP4, 0xc0a80001, 3, 0xc0a80002, 3);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_sort(v, VIEW_SORT_PROTO);
+	cr_assert_eq(view_layout(v, 10), 0);
+	for (i = 0; i < view_nvisible(v); i++) {
+		r = view_row_at(v, i);
+		view_row_endpoint_text(v, r, 1, buf, sizeof(buf));
+		cr_assert_str_eq(buf, r->f->row.id == 1
+					      ? "192.168.0.2 echo"
+					      : "192.168.0.2 unreach");
+		view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
+		cr_assert_str_eq(buf, "192.168.0.1");
+	}
 	view_free(v);
 }
 
@@ -1275,6 +1319,9 @@ Test(view, cells_format_and_truncate)
 			r = view_row_at(v, i);
 	}
 	cr_assert_not_null(r);
+	columns_cell(COL_A, v, r, 20, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "[2001:db8::1]:ssh   ", "port names by default");
+	view_set_numeric(v, 1);
 	columns_cell(COL_A, v, r, 20, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "[2001:db8::1]:22    ");
 	columns_cell(COL_A, v, r, 10, buf, sizeof(buf));

@@ -18,13 +18,22 @@ static int fmt_proto(const struct view *v, const struct view_row *r, int width,
 	return snprintf(buf, len, "%.*s", width, view_row_proto(r));
 }
 
-/* Keep the right end (the port and the low address bytes). */
+/*
+ * An endpoint too wide for its column: a name loses its right end (the
+ * domain; the host's label stays, 16.11), marked '>', the port kept; an
+ * address keeps its right end (the port and the low bytes), marked '<'.
+ */
 static int fmt_endpoint(const struct view *v, const struct view_row *r,
 			int side, int width, char *buf, size_t len)
 {
-	char tmp[320];
-	int n = view_row_endpoint_text(v, r, side, tmp, sizeof(tmp));
+	char host[256], port[32], note[32], tail[80], tmp[400];
+	int n, named, tl;
 
+	named = view_row_endpoint_parts(v, r, side, host, sizeof(host), port,
+					sizeof(port), note, sizeof(note));
+	tl = snprintf(tail, sizeof(tail), "%s%s%s%s", port[0] ? ":" : "", port,
+		      note[0] ? " " : "", note);
+	n = snprintf(tmp, sizeof(tmp), "%s%s", host, tail);
 	if (n < 0)
 		n = 0;
 	if (n >= (int)sizeof(tmp))
@@ -33,6 +42,9 @@ static int fmt_endpoint(const struct view *v, const struct view_row *r,
 		return snprintf(buf, len, "%s", "");
 	if (n <= width)
 		return snprintf(buf, len, "%s", tmp);
+	if (named && width - tl >= 2)
+		return snprintf(buf, len, "%.*s>%s", width - tl - 1, host,
+				tail);
 	return snprintf(buf, len, "<%s", tmp + n - width + 1);
 }
 

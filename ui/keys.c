@@ -73,7 +73,9 @@ static const struct key_binding table[] = {
 	  "Show rates in packets per second; again for bits or bytes" },
 	{ 'c', KA_DIRECTION, 0, "c", "Dir",
 	  "One row per conversation or one per direction" },
-	{ 'n', KA_NUMERIC, 0, "n", NULL, "Numeric addresses or names" },
+	{ 'n', KA_NUMERIC, 0, "n", NULL,
+	  "Names: cycle host and port names, host names only, port names "
+	  "only, numeric" },
 	{ 'T', KA_TOTALS, 0, "T", NULL,
 	  "Show or hide the total bytes and packets columns" },
 	{ 'r', KA_RESET, 0, "r", "Reset",

@@ -390,11 +390,26 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 			on ? "one row per direction"
 			   : "one row per conversation");
 		break;
-	case KA_NUMERIC:
-		on = !view_numeric(ui->v);
-		view_set_numeric(ui->v, on);
-		set_msg(ui, 0, on ? "numeric addresses" : "names when known");
+	case KA_NUMERIC: {
+		/* host and port names -> hosts -> ports -> numeric */
+		static const unsigned int cycle[] = { VIEW_NAMES_HOSTS |
+							      VIEW_NAMES_PORTS,
+						      VIEW_NAMES_HOSTS,
+						      VIEW_NAMES_PORTS, 0 };
+		static const char *const said[] = {
+			"host and port names", "host names, numeric ports",
+			"port names, numeric addresses",
+			"numeric addresses and ports"
+		};
+		size_t i, nc = sizeof(cycle) / sizeof(cycle[0]);
+
+		for (i = 0; i < nc && cycle[i] != view_names(ui->v); i++)
+			;
+		i = (i + 1) % nc;
+		view_set_names(ui->v, cycle[i]);
+		set_msg(ui, 0, "%s", said[i]);
 		break;
+	}
 	case KA_TOTALS: {
 		/* T visibly acts: it hides the totals when they are on
 		 * screen, else asks for them before the averages. */
@@ -894,6 +909,7 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	view_set_per_direction(ui->v, o->per_direction);
 	view_set_max_bps(ui->v, o->max_bps); /* 0: the peak, as the original */
 	view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
+	view_set_full_names(ui->v, o->full_names);
 	/* the original pktstat's -t (top: by rate) and -l (last seen) */
 	if (o->last)
 		view_set_sort(ui->v, VIEW_SORT_LAST);

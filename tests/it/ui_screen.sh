@@ -157,7 +157,7 @@ screen | tail -1 | sed 's/^/# | /'
 check "help at 80x24: its last line says which lines and that more follow" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -Eq 'lines 1-[0-9]+ of [0-9]+  more below'"
 check "help at 80x24: its last line names the scroll keys" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -q 'PgUp/PgDn'"
 keys NPage
-check "help at 80x24: PgDn shows the keys after S" wait_for 'Numeric addresses or names'
+check "help at 80x24: PgDn shows the keys after S" wait_for 'Names: cycle host and port names'
 keys End
 check "help at 80x24: End reaches the screen legend's last entry" wait_for 'rows 1-20 of N'
 check "help at 80x24: ... and says it is the end" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -q ' end '"
@@ -200,5 +200,28 @@ check "9999x9999: RSS under 200 MB ($rss kB)" test "$rss" -gt 0 -a "$rss" -lt $(
 T send-keys -t ui q; sleep 1
 T resize-window -t ui -x 80 -y 24; sleep 0.3
 check "9999x9999: q is answered" wait_for 'EXITED 0'
+
+# 16.5, 16.12: names on by default (as root too), n cycles host and port
+# names; 16.6: ICMP rows say their type
+"$GEN" eth "$TMP/eth.pcap" "$TMP/eth.exp" > /dev/null
+start 100 30 "$PKTSTAT" -r "$TMP/eth.pcap"
+wait_for '^Proto' > /dev/null
+echo "# running as uid $(id -u)"
+check "names on by default (uid $(id -u)): port 80 shows as http" wait_for '10[.]0[.]0[.]2:http '
+keys n
+check "n: host names, numeric ports" wait_for 'host names, numeric ports'
+check "n: ... port 80 again" wait_for '10[.]0[.]0[.]2:80 '
+keys n
+check "n again: port names" wait_for '10[.]0[.]0[.]2:http '
+keys n
+check "n a third time: numeric" wait_for 'numeric addresses and ports'
+check "n a third time: port 80" wait_for '10[.]0[.]0[.]2:80 '
+check "ICMP echo rows say echo" wait_for '^ICMPv4 .*10[.]0[.]0[.]21 echo'
+check "ICMPv6 rows say their type" wait_for '^ICMPv6 .*2001:db8::15 [a-z]'
+keys q
+# 16.7: an interface given twice is refused with one line, status 2
+"$PKTSTAT" -i lo -i lo > /dev/null 2> "$TMP/twice.err"
+rc=$?
+check "-i lo -i lo: status 2 and one line naming it" sh -c "test $rc = 2 && head -1 '$TMP/twice.err' | grep -q '^pktstat: -i lo: given twice'"
 
 finish
