@@ -829,7 +829,7 @@ static int draw_help(struct draw_ctx *c)
 		    c->help_top + 1, c->help_top + avail, h.n);
 		fld(&l, 2, A_BOLD, "%s",
 		    c->help_top + avail < h.n ? "more below" : "end");
-		fld(&l, 3, A_NORMAL, "arrows PgUp/PgDn Home/End scroll");
+		fld(&l, 3, A_NORMAL, "arrows PgUp PgDn Home End");
 		fld(&l, 1, A_NORMAL, "other keys close");
 		put_fields(LINES - 1, 0, COLS, &l);
 	} else {

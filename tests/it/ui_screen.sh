@@ -155,7 +155,7 @@ T resize-window -t ui -x 80 -y 24; sleep 0.4
 keys '?'
 screen | tail -1 | sed 's/^/# | /'
 check "help at 80x24: its last line says which lines and that more follow" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -Eq 'lines 1-[0-9]+ of [0-9]+  more below'"
-check "help at 80x24: its last line names the scroll keys" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -q 'PgUp/PgDn'"
+check "help at 80x24: its last line names the scroll keys" sh -c "tmux -L $SOCK capture-pane -p -t ui | tail -1 | grep -q 'PgUp PgDn Home End'"
 keys NPage
 check "help at 80x24: PgDn shows the keys after S" wait_for 'Names: cycle host and port names'
 keys End
