@@ -314,7 +314,10 @@ int pulse_tick(struct pulse_run *p, const struct snapshot *s,
 	double secs = s->now_ns > t0 ? (double)(s->now_ns - t0) / 1e9 : 0;
 	int fire = 0;
 
-	if (p->tee && !p->tee_dead)
+	/* a file read to its end, a paused clock: no new line says nothing */
+	if (p->tee && !p->tee_dead &&
+	    !(p->have_prev && s->now_ns == p->prev_ns &&
+	      s->pkts == p->prev_pkts && s->bytes == p->prev_bytes))
 		tee_line(p, s, m, secs);
 	if (!p->have_prev) {
 		p->ex_ns = s->start_ns;
