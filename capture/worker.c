@@ -47,6 +47,36 @@ static void worker_fragment(struct worker *w, struct dec_pkt *d, uint64_t ts_ns,
 		d->kind = key->kind;
 }
 
+/*
+ * Offline -l: hand every interval boundary at or before @ts_ns to the
+ * reporting thread and wait for its report, so an interval's report
+ * holds exactly the packets before its end. The wait leaves the
+ * read-side section (the flow updates flushed first); file reading only.
+ */
+static void worker_interval(struct worker *w, uint64_t ts_ns)
+{
+	if (!w->iv_next_ns) {
+		w->iv_next_ns = ts_ns + w->iv_ns;
+		return;
+	}
+	while (ts_ns >= w->iv_next_ns &&
+	       !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		struct timespec nap = { 0, 200000 };
+
+		worker_flush(w);
+		__atomic_store_n(&w->iv_end_ns, w->iv_next_ns,
+				 __ATOMIC_RELEASE);
+		if (w->notify_sig)
+			pthread_kill(w->notify, w->notify_sig);
+		rcu_read_unlock();
+		while (__atomic_load_n(&w->iv_end_ns, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+			nanosleep(&nap, NULL);
+		rcu_read_lock();
+		w->iv_next_ns += w->iv_ns;
+	}
+}
+
 void worker_packet(void *user, const struct cap_pkt *pkt)
 {
 	struct worker *w = user;
@@ -63,6 +93,8 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 			return;
 		}
 	}
+	if (w->iv_ns)
+		worker_interval(w, pkt->ts_ns);
 	decode_frame(pkt->dlt, pkt->data, pkt->caplen, pkt->vlan_tci, &d);
 	dir = flowkey_from_pkt(&d, &key);
 	if (__builtin_expect(d.flags & DEC_F_FRAG, 0))

@@ -33,6 +33,11 @@ struct worker {
 	struct flowtab *ft;
 	const char *iface;    /* for messages; NULL = any */
 	uint64_t ts_limit_ns; /* offline: stop at first_ts + this (0: none) */
+	/* offline -l: at each iv_ns of packet time from the first packet,
+	 * the worker publishes the interval's end in iv_end_ns (atomic) and
+	 * waits until the reporting thread, having taken its snapshot,
+	 * stores 0 there (or worker_stop); iv_next_ns is the worker's */
+	uint64_t iv_ns, iv_next_ns, iv_end_ns;
 	struct tcpstat *tcpstat;   /* tcpstat interval lines, or NULL */
 	int tcpstat_live;	   /* close intervals by the clock too */
 	struct counters *counters; /* named BPF counters, or NULL */

@@ -794,7 +794,15 @@ static int row_by_id(const void *a, const void *b)
  * (counts since the previous one; JSON: one array per line). Flows are
  * matched to the previous interval by their id.
  */
+static void print_interval_to(struct pktstat *run, uint64_t end_ns);
+
 static void print_interval(struct pktstat *run)
+{
+	print_interval_to(run, 0);
+}
+
+/* @end_ns: the interval's end in packet time (-r -l), else 0. */
+static void print_interval_to(struct pktstat *run, uint64_t end_ns)
 {
 	struct snapshot cur, delta;
 	struct report_meta m;
@@ -805,6 +813,8 @@ static void print_interval(struct pktstat *run)
 	if (pktstat_snapshot(run, &cur))
 		return;
 	qsort(cur.rows, cur.nrows, sizeof(*cur.rows), row_by_id);
+	if (end_ns)
+		cur.now_ns = end_ns;
 	delta = cur;
 	delta.rows = calloc(cur.nrows + 1, sizeof(*cur.rows));
 	delta.counters = NULL;
@@ -940,6 +950,18 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 
 		if (run->tcpstat)
 			tcpstat_drain(run->tcpstat, stdout);
+		if (run->nw && run->w[0].iv_ns) {
+			/* -r -l: the worker waits at an interval's end */
+			uint64_t e = __atomic_load_n(&run->w[0].iv_end_ns,
+						     __ATOMIC_ACQUIRE);
+
+			if (e) {
+				print_interval_to(run, e);
+				__atomic_store_n(&run->w[0].iv_end_ns, 0,
+						 __ATOMIC_RELEASE);
+				continue;
+			}
+		}
 		if (pktstat_capture_done(run))
 			return 0;
 		sig = sigtimedwait(sigs, NULL, &ts);
@@ -1083,6 +1105,8 @@ static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
 	}
 	if (o->read_file && run->period_ns && run->nw)
 		run->w[0].ts_limit_ns = run->period_ns; /* packet time */
+	if (o->read_file && o->interval_ns && run->nw && !run->tcpstat)
+		run->w[0].iv_ns = o->interval_ns; /* -l in packet time */
 	return 0;
 }
 

@@ -94,6 +94,30 @@ check "times after 2^31 s: start and end as they are" \
 	"2038-01-19T03:14:13.250000Z 2038-01-19T03:14:17.250000Z 2106-02-07T06:28:06.250000Z 2106-02-07T06:28:10.250000Z"
 check "times after 2^31 s: duration 4 s, rates from it" \
 	test "$(jqv y2038 '"\(.duration) \(.flows[0].bitrate)"') $(jqv y2106 '"\(.duration) \(.flows[0].bitrate)"')" = "4 360 4 360"
+# -r with -l: one report per interval of packet time from the first
+# packet (packets at 0, 0.5, 1.2, 2.7, 4.6 and 4.7 s: 2, 1, 1, none, and
+# the last, partial interval 2)
+/usr/bin/python3 - "$TMP" << 'PY'
+import struct, sys
+d = sys.argv[1]
+hdr = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+eth = b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00"
+with open(d + "/iv.pcap", "wb") as f:
+    f.write(hdr)
+    for i, t in enumerate((0.0, 0.5, 1.2, 2.7, 4.6, 4.7)):
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 46, i, 0, 64, 17, 0,
+                         bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+        udp = struct.pack("!HHHH", 1000, 2000, 26, 0) + bytes(18)
+        f.write(struct.pack("<IIII", 1700000000 + int(t),
+                            int(round((t - int(t)) * 1e6)), 60, 60) +
+                eth + ip + udp)
+PY
+"$PKTSTAT" -r "$TMP/iv.pcap" -l 1s -j > "$TMP/iv.json"
+check "-r -l 1s: one report per second of packet time" \
+	test "$(jq -c '[.[].packets] | add // 0' "$TMP/iv.json" | tr '\n' ' ')" = "2 1 1 0 2 "
+"$PKTSTAT" -r "$TMP/iv.pcap" -l 1s > "$TMP/iv.txt"
+check "-r -l 1s, text: the same five reports" \
+	test "$(sed -n 's/^Read total packets: \([0-9]*\),.* in \(.*\) seconds$/\1@\2/p' "$TMP/iv.txt" | tr '\n' ' ')" = "2@1.00 1@1.00 1@1.00 0@1.00 2@0.70 "
 run empty "$TMP/empty.pcap"
 check "no packets: start and end null, duration 0, valid JSON, exit 0" \
 	test "$RC $(jqv empty '"\(.start) \(.end) \(.duration) \(.totals.packets)"')" = "0 null null 0 0"
