@@ -123,6 +123,7 @@ struct dec {
 	__u16 vlan, ethertype;
 	__u16 sport, dport;
 	__u8 kind, err, ipproto, flags;
+	__u32 frag_id; /* F_FRAG: IPv4 identification or IPv6's */
 	__u8 src[16], dst[16];
 };
 
@@ -221,18 +222,23 @@ static __always_inline void dec_ip4(struct dec *d, int xdp, __u32 off)
 	__builtin_memcpy(d->src, h + 12, 4);
 	__builtin_memcpy(d->dst, h + 16, 4);
 	d->kind = kind_ip4(h[9]);
-	if (frag & 0x3fff)
+	if (frag & 0x3fff) {
 		d->flags |= F_FRAG;
-	if (tot < hlen)
+		d->frag_id = (__u32)h[4] << 8 | h[5];
+	}
+	/* total length 0: a GSO/TSO or BIG TCP frame, trusted as captured */
+	if (tot && tot < hlen)
 		set_err(d, FL_ERR_IP4_BAD);
-	else
+	else if (tot)
 		clip(d, off, tot);
 	if (d->end - off < hlen) {
 		set_err(d, FL_ERR_IP4_TRUNC);
 		return;
 	}
 	if (frag & 0x1fff) {
+		/* no transport header: KIND_IP4, its flow from frags */
 		d->flags |= F_FRAG_LATER;
+		d->kind = FL_KIND_IP4;
 		return;
 	}
 	dec_l4(d, xdp, off + hlen);
@@ -283,17 +289,22 @@ static __always_inline void dec_ip6(struct dec *d, int xdp, __u32 off)
 		if (off > d->end || d->end - off < len)
 			break;
 		if (nh == IPPROTO_FRAGMENT) {
-			__u8 f[2] = { 0 };
+			/* | next | res | offset:13 res:2 M:1 | ident:32 | */
+			__u8 f[6] = { 0 };
 
-			if (ld(d, xdp, off + 2, f, 2))
+			if (ld(d, xdp, off + 2, f, 6))
 				break;
 			fo = (__u16)f[0] << 8 | f[1];
-			if (fo & 0xfff9)
+			if (fo & 0xfff9) {
 				d->flags |= F_FRAG;
+				d->frag_id = (__u32)f[2] << 24 |
+					     (__u32)f[3] << 16 |
+					     (__u32)f[4] << 8 | f[5];
+			}
 			if (fo & 0xfff8) {
 				d->flags |= F_FRAG_LATER;
 				d->ipproto = e[0];
-				d->kind = kind_ip6(e[0]);
+				d->kind = FL_KIND_IP6;
 				return;
 			}
 		}
@@ -531,6 +542,71 @@ out:
 	__sync_fetch_and_add(&cc->exit, 1);
 }
 
+/*
+ * Which flow a fragment belongs to (src/fragtab.h): a first fragment's key
+ * and direction are remembered under its datagram (addresses, IP
+ * identification, and for IPv4 the protocol); a later fragment of a
+ * remembered datagram takes them, else it stays in the "fragments, flow
+ * unknown" row make_key gave it. Forgotten FRAG_TIMEOUT_NS after the
+ * datagram's last fragment, or least recently used first when full.
+ */
+#define FRAG_TIMEOUT_NS (30ull * 1000000000ull)
+struct frag_key {
+	__u8 src[16], dst[16];
+	__u32 id;
+	__u16 vlan;
+	__u8 fam, proto;
+};
+struct frag_val {
+	struct fl_key key;
+	__u64 ts_ns;
+	__u32 dir;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct frag_key);
+	__type(value, struct frag_val);
+} frags SEC(".maps");
+
+static __always_inline void frag_track(const struct dec *d, struct fl_key *k,
+				       int *dir, __u64 now)
+{
+	struct frag_key fk;
+	struct frag_val *v, nv;
+	int v4 = d->kind <= FL_KIND_IP4 || d->kind == FL_KIND_ARP;
+
+	if (d->kind == FL_KIND_OTHER || d->kind == FL_KIND_ARP)
+		return;
+	__builtin_memset(&fk, 0, sizeof(fk));
+	__builtin_memcpy(fk.src, d->src, 16);
+	__builtin_memcpy(fk.dst, d->dst, 16);
+	fk.id = d->frag_id;
+	fk.vlan = d->vlan;
+	fk.fam = v4 ? 4 : 6;
+	fk.proto = v4 ? d->ipproto : 0;
+	if (d->flags & F_FRAG_LATER) {
+		v = bpf_map_lookup_elem(&frags, &fk);
+		if (!v)
+			return;
+		if (now > v->ts_ns && now - v->ts_ns > FRAG_TIMEOUT_NS) {
+			bpf_map_delete_elem(&frags, &fk);
+			return;
+		}
+		if (now > v->ts_ns)
+			v->ts_ns = now;
+		__builtin_memcpy(k, &v->key, sizeof(*k));
+		*dir = (int)v->dir;
+		return;
+	}
+	__builtin_memset(&nv, 0, sizeof(nv));
+	__builtin_memcpy(&nv.key, k, sizeof(*k));
+	nv.ts_ns = now;
+	nv.dir = (__u32)*dir;
+	bpf_map_update_elem(&frags, &fk, &nv, BPF_ANY);
+}
+
 /* Length of the headers copied into each segment of a GSO aggregate. */
 static __always_inline __u32 seg_hdr_len(struct dec *d, int xdp)
 {
@@ -559,6 +635,8 @@ static __always_inline void count_skb(struct __sk_buff *skb)
 	if (d.err)
 		cnt_add(d.err, 1);
 	dir = make_key(&d, &k);
+	if (d.flags & F_FRAG)
+		frag_track(&d, &k, &dir, bpf_ktime_get_ns());
 	if (vlan >= 0)
 		len += 4;
 	bytes = len;
@@ -583,6 +661,8 @@ static __always_inline void count_xdp(struct xdp_md *ctx)
 	if (d.err)
 		cnt_add(d.err, 1);
 	dir = make_key(&d, &k);
+	if (d.flags & F_FRAG)
+		frag_track(&d, &k, &dir, bpf_ktime_get_ns());
 	account(&k, dir, 1, len);
 }
 

@@ -5,7 +5,9 @@
 #    other ethertypes) sent from the peer: counted in the kernel, per flow
 #    and per protocol, exactly what the generator wrote, and the total
 #    equals tcpdump's; with a filter, equal to tcpdump's capture under the
-#    same filter; the same through XDP (generic).
+#    same filter; the same through XDP (generic). IP fragments (mkpcap
+#    frag) in their first fragment's flow, as pktstat files tcpdump's
+#    capture of them.
 #    (Real sockets, GRO and VLAN devices: ebpf_sockets.sh.)
 #  - The filter replaced about a thousand times while 30,000 UDP frames
 #    pass, between two expressions that both accept them all: every frame
@@ -47,7 +49,7 @@ frames_case() { # NAME EXPECTED-FILE PKTSTAT-ARGS... (filter last)
 	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 2s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
 	local pid=$!
 	wait_ebpf_ready "$before" || not_ok "$name: BPF programs loaded"
-	ip netns exec "$NS_PEER" "$SEND" -n $REPEAT -p 2000 veth1 "$TMP/eth.pcap" > /dev/null
+	ip netns exec "$NS_PEER" "$SEND" -n $REPEAT -p 2000 veth1 "${FRAMES:-$TMP/eth.pcap}" > /dev/null
 	wait $pid
 	check "$name: exit status 0" test $? -eq 0
 	sleep 0.3
@@ -72,6 +74,18 @@ check "filter dropped TCP entirely" test "$(jq '.protocols.TCP.packets' "$TMP/tc
 ARGS=(--xdp=generic)
 frames_case xdp "$TMP/exp"
 frames_case xdp-filter-tcp tcpdump tcp
+# IP fragments (mkpcap frag: ICMP, ICMPv6 and UDP datagrams in fragments,
+# one identification used by two protocols, last fragment first): later
+# fragments in their first fragment's flow, as pktstat's own fragment
+# table files them from tcpdump's capture of the same frames
+"$GEN" frag "$TMP/frag.pcap" "$TMP/frag.exp"
+FRAMES=$TMP/frag.pcap
+ARGS=()
+frames_case tc-fragments tcpdump
+check "fragments: no ICMP type-0 or port-0 flow" test "$(jq '[.flows[] | select(((.proto == "ICMPv4" or .proto == "ICMPv6") and .icmpType == 0) or ((.proto == "TCP" or .proto == "UDP") and (.srcPort == 0 or .dstPort == 0)))] | length' "$TMP/tc-fragments.json")" = 0
+ARGS=(--xdp=generic)
+frames_case xdp-fragments tcpdump
+FRAMES=
 
 # ---- a flow map far too small: totals exact, overflow reported ----
 "$GEN" many "$TMP/many.pcap" "$TMP/many.exp" 3000 3000
