@@ -12,8 +12,11 @@
 #include "cbpf.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,20 +45,20 @@ const struct cap_ops *cap_default_backend(void)
 	return &cap_tpacket3_ops;
 }
 
-int cap_compile(int dlt, int snaplen, const char *expr,
-		struct bpf_program *prog, char *err, size_t errlen)
+/* The kernel's ancillary offsets (linux/filter.h), by value: that header
+ * and libpcap's pcap/bpf.h define the same BPF macros. */
+#define SKF_AD_OFF_ (-0x1000)
+#define SKF_AD_VLAN_TAG_ 44
+#define SKF_AD_VLAN_TAG_PRESENT_ 48
+#define SKF_AD_VLAN_TPID_ 60
+
+static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int cap_compile_on(struct pcap *p, const char *expr, struct bpf_program *prog,
+		   char *err, size_t errlen)
 {
-	static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
-	pcap_t *p;
 	int rc = 0;
 
-	if (snaplen <= 0)
-		snaplen = 65535;
-	p = pcap_open_dead(dlt, snaplen);
-	if (!p) {
-		snprintf(err, errlen, "filter: out of memory");
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&compile_lock);
 	if (pcap_compile(p, prog, expr ? expr : "", 1, PCAP_NETMASK_UNKNOWN)) {
 		const char *msg = pcap_geterr(p);
@@ -65,6 +68,23 @@ int cap_compile(int dlt, int snaplen, const char *expr,
 		rc = -EINVAL;
 	}
 	pthread_mutex_unlock(&compile_lock);
+	return rc;
+}
+
+int cap_compile(int dlt, int snaplen, const char *expr,
+		struct bpf_program *prog, char *err, size_t errlen)
+{
+	pcap_t *p;
+	int rc;
+
+	if (snaplen <= 0)
+		snaplen = 65535;
+	p = pcap_open_dead(dlt, snaplen);
+	if (!p) {
+		snprintf(err, errlen, "filter: out of memory");
+		return -ENOMEM;
+	}
+	rc = cap_compile_on(p, expr, prog, err, errlen);
 	pcap_close(p);
 	return rc;
 }
@@ -79,6 +99,122 @@ size_t cap_prog_insns(const struct bpf_program *prog,
 {
 	*insns = (const struct cbpf_insn *)prog->bf_insns;
 	return prog->bf_len;
+}
+
+pcap_t *cap_compile_handle(const char *iface, int snaplen, int dlt)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct sockaddr_ll sll;
+	pcap_t *p;
+
+	if (!iface || !*iface || !strcmp(iface, "any"))
+		return NULL;
+	p = pcap_create(iface, ebuf);
+	if (!p)
+		return NULL;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = 0; /* unhooked: receives nothing */
+	sll.sll_ifindex = (int)if_nametoindex(iface);
+	if (!sll.sll_ifindex ||
+	    pcap_set_snaplen(p, snaplen > 0 ? snaplen : 65535) ||
+	    pcap_set_buffer_size(p, 128 * 1024) || pcap_activate(p) < 0 ||
+	    pcap_datalink(p) != dlt ||
+	    bind(pcap_fileno(p), (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Prefix layout: [0] tag present (0/1), [2..3] TCI, [4..5] TPID, both
+ * big-endian, as the kernel's SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG
+ * and SKF_AD_VLAN_TPID loads give them (whatever the load's size: an
+ * ancillary load sets all of A).
+ */
+void cap_meta_fill(uint8_t meta[CAP_META_LEN], int vlan_present, uint16_t tci,
+		   uint16_t tpid)
+{
+	memset(meta, 0, CAP_META_LEN);
+	if (!vlan_present)
+		return;
+	tpid = tpid ? tpid : 0x8100;
+	meta[0] = 1;
+	meta[2] = (uint8_t)(tci >> 8);
+	meta[3] = (uint8_t)tci;
+	meta[4] = (uint8_t)(tpid >> 8);
+	meta[5] = (uint8_t)tpid;
+}
+
+int cap_prog_userspace(const struct bpf_program *kp, struct bpf_program *up)
+{
+	size_t n = kp->bf_len;
+	struct bpf_insn *c;
+	int meta = 0;
+
+	up->bf_len = 0;
+	up->bf_insns = NULL;
+	c = malloc((n ? n : 1) * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, kp->bf_insns, n * sizeof(*c));
+	/* Rewritten as if for the prefixed frame; kept only if a metadata
+	 * load needs the prefix. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned int cls = BPF_CLASS(c[i].code);
+		unsigned int mode = BPF_MODE(c[i].code);
+		int32_t k = (int32_t)c[i].k;
+
+		if (!((cls == BPF_LD && (mode == BPF_ABS || mode == BPF_IND)) ||
+		      (cls == BPF_LDX && mode == BPF_MSH)))
+			continue;
+		if (k >= 0) {
+			c[i].k += CAP_META_LEN;
+			continue;
+		}
+		/* SKF_AD_OFF + what: only absolute loads of the VLAN data */
+		if (cls != BPF_LD || mode != BPF_ABS)
+			goto unsupported;
+		switch (k - SKF_AD_OFF_) {
+		case SKF_AD_VLAN_TAG_PRESENT_:
+			c[i].code = BPF_LD | BPF_B | BPF_ABS;
+			c[i].k = 0;
+			break;
+		case SKF_AD_VLAN_TAG_:
+			c[i].code = BPF_LD | BPF_H | BPF_ABS;
+			c[i].k = 2;
+			break;
+		case SKF_AD_VLAN_TPID_:
+			c[i].code = BPF_LD | BPF_H | BPF_ABS;
+			c[i].k = 4;
+			break;
+		default: /* other metadata, SKF_NET_OFF, SKF_LL_OFF */
+			goto unsupported;
+		}
+		meta = 1;
+	}
+	if (!meta)
+		memcpy(c, kp->bf_insns, n * sizeof(*c));
+	up->bf_len = (unsigned int)n;
+	up->bf_insns = c;
+	return meta;
+unsupported:
+	free(c);
+	return -ENOTSUP;
+}
+
+uint32_t cap_vlan_insert(uint8_t *dst, const uint8_t *data, uint32_t caplen,
+			 uint16_t tpid, uint16_t tci)
+{
+	uint8_t tag[4] = { (uint8_t)((tpid ? tpid : 0x8100) >> 8),
+			   (uint8_t)(tpid ? tpid : 0x8100), (uint8_t)(tci >> 8),
+			   (uint8_t)tci };
+
+	memcpy(dst, data, 12); /* destination and source MAC */
+	memcpy(dst + 12, tag, 4);
+	memcpy(dst + 16, data + 12, caplen - 12);
+	return caplen + 4;
 }
 
 void cap_err_no_device(const char *iface, char *err, size_t errlen)

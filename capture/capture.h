@@ -15,16 +15,18 @@
 #include "../src/flowkey.h"
 
 struct bpf_program;
+struct pcap;
 
 /* One captured frame as handed to the per-packet callback. */
 struct cap_pkt {
 	const uint8_t *data;
-	uint32_t caplen;  /* bytes in data */
-	uint32_t wirelen; /* original length on the wire */
-	uint64_t ts_ns;	  /* packet timestamp, ns since the epoch */
-	int dlt;	  /* DLT_* link type of this frame */
-	int vlan_tci;	  /* VLAN TCI the kernel stripped, or -1 */
-	int ifindex;	  /* receiving interface, 0 if unknown */
+	uint32_t caplen;    /* bytes in data */
+	uint32_t wirelen;   /* original length on the wire */
+	uint64_t ts_ns;	    /* packet timestamp, ns since the epoch */
+	int dlt;	    /* DLT_* link type of this frame */
+	int vlan_tci;	    /* VLAN TCI the kernel stripped, or -1 */
+	uint16_t vlan_tpid; /* its TPID (ETH_P_8021AD...); 0: 802.1Q */
+	int ifindex;	    /* receiving interface, 0 if unknown */
 };
 
 /* Called for each frame, in the capture thread, inside rcu_read_lock. */
@@ -114,6 +116,15 @@ struct cap_ops {
 	int (*set_filter)(struct cap_handle *h, const struct bpf_program *prog,
 			  char *err, size_t errlen);
 	/*
+	 * Optional: compile @expr (NULL or "": accept all) for this handle's
+	 * link as libpcap does for a live Linux handle, and attach it: VLAN
+	 * tags the kernel strips are matched through its BPF extensions in
+	 * the kernel, and in user space with the same meaning. A backend
+	 * without it gets set_filter with cap_compile's program. Any thread.
+	 */
+	int (*set_filter_expr)(struct cap_handle *h, const char *expr,
+			       char *err, size_t errlen);
+	/*
 	 * Wait up to timeout_ms (or until wakeup) and deliver what is ready
 	 * (a whole ring block at most). Returns frames delivered (>= 0),
 	 * CAP_EOF, or -errno with a line in err.
@@ -165,6 +176,57 @@ int cap_compile(int dlt, int snaplen, const char *expr,
 struct cbpf_insn;
 size_t cap_prog_insns(const struct bpf_program *prog,
 		      const struct cbpf_insn **insns);
+
+/*
+ * cap_compile_on - cap_compile with the handle @p (live or offline), so
+ * the program is the one libpcap would attach to it: for a live Linux
+ * handle, VLAN tests read the kernel's tag metadata (SKF_AD_VLAN_TAG*).
+ * Such a program is for the kernel; bpf_filter in user space cannot run
+ * it. Any thread (serialised with cap_compile); @p must not be in use by
+ * another thread.
+ */
+int cap_compile_on(struct pcap *p, const char *expr, struct bpf_program *prog,
+		   char *err, size_t errlen);
+
+/*
+ * cap_compile_handle - a libpcap handle activated on @iface, only to
+ * compile filters as libpcap does for a live Linux handle (VLAN tests
+ * read the kernel's tag metadata; a pcap_open_dead program looks for the
+ * tag in the frame, where the kernel has taken it out). Activation needs
+ * the privileges a backend has only at open, while filters change later
+ * (the UI's `e`): the handle stays, unhooked (bound to protocol 0), so it
+ * costs nothing per packet and its small ring is never written. NULL when
+ * libpcap cannot open it, or opens it for another link type than @dlt:
+ * the caller then compiles for the frame as it is. Close with pcap_close.
+ */
+struct pcap *cap_compile_handle(const char *iface, int snaplen, int dlt);
+
+/*
+ * cap_prog_userspace - the kernel program @kp (cap_compile_on on a live
+ * handle) made runnable by bpf_filter in user space with the kernel's
+ * meaning. Returns 1 when @kp reads the kernel's VLAN metadata: @up then
+ * expects the frame behind a CAP_META_LEN-byte prefix (cap_meta_fill),
+ * every frame load moved past it and the VLAN loads reading it; 0 when
+ * @kp reads no metadata (@up is a plain copy, run on the frame as is);
+ * -ENOTSUP for a metadata load it cannot emulate (the caller falls back);
+ * -ENOMEM. @up->bf_insns is malloc'd: free() it.
+ */
+#define CAP_META_LEN 8
+int cap_prog_userspace(const struct bpf_program *kp, struct bpf_program *up);
+
+/* The metadata prefix for cap_prog_userspace's programs: VLAN tag
+ * present, its TCI and TPID (0: 802.1Q), as the kernel reports them. */
+void cap_meta_fill(uint8_t meta[CAP_META_LEN], int vlan_present, uint16_t tci,
+		   uint16_t tpid);
+
+/*
+ * cap_vlan_insert - copy Ethernet frame @data (@caplen >= 12 bytes) to
+ * @dst (room for @caplen + 4) with the 802.1Q/802.1ad tag the kernel
+ * stripped put back after the MAC addresses, as it was on the wire.
+ * @tpid 0 means 802.1Q. Returns the new length, @caplen + 4.
+ */
+uint32_t cap_vlan_insert(uint8_t *dst, const uint8_t *data, uint32_t caplen,
+			 uint16_t tpid, uint16_t tci);
 
 /*
  * cap_err_no_device - write "IFACE: no such device (available: lo, eth0,

@@ -55,6 +55,7 @@ struct pc {
 	char name[256];		   /* interface or file, for error lines */
 	char ifname[IFNAMSIZ];	   /* "" for any / offline */
 	struct bpf_program accept; /* "" compiled: set_filter(NULL) */
+	pcap_t *cp;		   /* live: cap_compile_handle, or NULL */
 	pthread_mutex_t op_lock;   /* dispatch vs set_filter */
 	pthread_mutex_t stats_lock;
 	/* Under stats_lock: 64-bit sums of libpcap's 32-bit counters. */
@@ -131,6 +132,8 @@ static void pc_free(struct pc *pc)
 	if (pc->efd >= 0)
 		close(pc->efd);
 	pcap_freecode(&pc->accept);
+	if (pc->cp)
+		pcap_close(pc->cp);
 	pthread_mutex_destroy(&pc->op_lock);
 	pthread_mutex_destroy(&pc->stats_lock);
 	free(pc);
@@ -303,6 +306,9 @@ static int pc_open(struct cap_handle **h, const struct cap_config *cfg,
 	if (rc)
 		goto fail;
 	pc->dlt = pcap_datalink(pc->p);
+	if (pc->live && pc->ifname[0])
+		pc->cp = cap_compile_handle(pc->ifname, pcap_snapshot(pc->p),
+					    pc->dlt);
 	pc->nano =
 		pcap_get_tstamp_precision(pc->p) == PCAP_TSTAMP_PRECISION_NANO;
 	/* accept-all, built by hand: one "ret #snaplen" instruction (libpcap's
@@ -344,6 +350,29 @@ static int pc_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 		rc = -EINVAL;
 	}
 	pthread_mutex_unlock(&pc->op_lock);
+	return rc;
+}
+
+/* Live, the filter compiled as for our own handle, on the compile handle:
+ * compiling on pc->p would race with dispatch, or stall it under op_lock
+ * for as long as a huge expression takes. libpcap puts stripped VLAN
+ * tags back in the frames it hands us, so nothing else is needed. */
+static int pc_set_filter_expr(struct cap_handle *h, const char *expr, char *err,
+			      size_t errlen)
+{
+	struct pc *pc = pc_of(h);
+	struct bpf_program prog;
+	int rc;
+
+	if (!expr || !*expr)
+		return pc_set_filter(h, NULL, err, errlen);
+	rc = pc->cp ? cap_compile_on(pc->cp, expr, &prog, err, errlen)
+		    : cap_compile(pc->dlt, pcap_snapshot(pc->p), expr, &prog,
+				  err, errlen);
+	if (rc)
+		return rc;
+	rc = pc_set_filter(h, &prog, err, errlen);
+	pcap_freecode(&prog);
 	return rc;
 }
 
@@ -856,6 +885,7 @@ const struct cap_ops cap_pcap_ops = {
 	.open = pc_open,
 	.datalink = pc_datalink,
 	.set_filter = pc_set_filter,
+	.set_filter_expr = pc_set_filter_expr,
 	.dispatch = pc_dispatch,
 	.wakeup = pc_wakeup,
 	.stats = pc_stats,

@@ -24,7 +24,16 @@
  *    at the filter's return value (the snaplen), which is why a socket
  *    always carries a filter, "accept, snaplen bytes" at least.
  *  - Received VLAN tags are stripped before packet sockets see a frame
- *    and reported in tp_vlan_tci with TP_STATUS_VLAN_VALID.
+ *    and reported in tp_vlan_tci with TP_STATUS_VLAN_VALID (the outer
+ *    one of a QinQ frame, TPID in tp_vlan_tpid since 3.14). A socket
+ *    filter reads them through the SKF_AD_VLAN_TAG* extensions (3.15+
+ *    for all three), which libpcap uses for a live handle only: the
+ *    kernel program is compiled with one (cap_compile_handle), and
+ *    user space runs it with the same meaning (cap_prog_userspace). As
+ *    with tcpdump, "udp" then matches tagged UDP too: the frame the
+ *    filter sees has no tag.
+ *  - A packet socket bound with protocol 0 is unhooked: it receives
+ *    nothing, at no cost per packet.
  *  - Taking the interface down reports ENETDOWN through SO_ERROR (POLLERR)
  *    and unhooks the socket; bringing it up re-hooks it, so capture
  *    resumes by itself. Deleting it reports ENETDOWN too; the socket is
@@ -94,11 +103,13 @@ struct tp3 {
 	uint64_t ifdrop_base;
 	char name[IF_NAMESIZE];	      /* as opened, "any" */
 	struct sock_filter accept[1]; /* ret #snaplen */
+	pcap_t *cp; /* live, unhooked: compiles kernel filters, or NULL */
 
 	/* Capture thread only. */
 	unsigned int cur;	   /* next block to hand to user space */
 	unsigned int gen_seen;	   /* filter generation in use */
 	struct bpf_insn *ufilt;	   /* program run in user space, or NULL */
+	int ufilt_meta;		   /* it reads a CAP_META_LEN prefix */
 	unsigned int ufilt_blocks; /* blocks left to filter in user space */
 	uint64_t gone_ms;	   /* when the interface was found deleted */
 	uint8_t *scratch;	   /* snaplen + 64: VLAN re-insertion, "any" */
@@ -106,6 +117,7 @@ struct tp3 {
 	/* Filter hand-over: set_filter -> dispatch. */
 	pthread_mutex_t filt_lock;
 	struct bpf_insn *pending; /* under filt_lock; NULL = accept all */
+	int pending_meta;	  /* under filt_lock: its ufilt_meta */
 	unsigned int gen;	  /* atomic; bumped under filt_lock */
 
 	/* Statistics. */
@@ -220,6 +232,8 @@ static void tp3_free(struct tp3 *t)
 	free(t->ufilt);
 	free(t->pending);
 	free(t->scratch);
+	if (t->cp)
+		pcap_close(t->cp);
 	pthread_mutex_destroy(&t->filt_lock);
 	pthread_mutex_destroy(&t->stats_lock);
 	free(t);
@@ -447,6 +461,10 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 	}
 	if (!t->any && tp3_read_ifdrop(t, &t->ifdrop_base) == 0)
 		t->have_ifdrop = 1;
+	/* "any": frames from every interface, filtered in user space with
+	 * the program for Ethernet, which any live Ethernet handle gives */
+	t->cp = cap_compile_handle(t->any ? "lo" : t->name, (int)t->snaplen,
+				   t->dlt);
 	*h = (struct cap_handle *)t;
 	return 0;
 fail:
@@ -468,19 +486,25 @@ static int tp3_datalink(struct cap_handle *h)
  * for DLT_EN10MB, our datalink) on every frame in user space, giving
  * header-less frames a synthetic Ethernet header first.
  */
-static int tp3_set_filter(struct cap_handle *h, const struct bpf_program *prog,
-			  char *err, size_t errlen)
+/* Attach @kprog to the socket (NULL: accept all) and hand @prog, its
+ * user-space form (@meta: cap_prog_userspace's), over to dispatch. */
+static int tp3_install(struct tp3 *t, const struct bpf_program *kprog,
+		       const struct bpf_program *prog, int meta, char *err,
+		       size_t errlen)
 {
-	struct tp3 *t = tp3_of(h);
 	struct bpf_insn *copy = NULL;
 	int rc = 0;
 
 	if (prog) {
-		if (!prog->bf_len || prog->bf_len > BPF_MAXINSNS) {
+		if (!prog->bf_len || prog->bf_len > BPF_MAXINSNS ||
+		    !kprog->bf_len || kprog->bf_len > BPF_MAXINSNS) {
 			snprintf(err, errlen,
 				 "%s: filter program of %u instructions "
 				 "(1 to %d allowed)",
-				 t->name, prog->bf_len, BPF_MAXINSNS);
+				 t->name,
+				 prog->bf_len > kprog->bf_len ? prog->bf_len
+							      : kprog->bf_len,
+				 BPF_MAXINSNS);
 			return -EINVAL;
 		}
 		/* The kernel checks what it attaches; on "any" nothing is
@@ -499,9 +523,11 @@ static int tp3_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 	}
 	pthread_mutex_lock(&t->filt_lock);
 	if (!t->any) {
-		int bad = copy ? tp3_attach(t, (struct sock_filter *)copy,
-					    prog->bf_len)
-			       : tp3_attach(t, t->accept, 1);
+		int bad = kprog ? tp3_attach(
+					  t,
+					  (struct sock_filter *)kprog->bf_insns,
+					  kprog->bf_len)
+				: tp3_attach(t, t->accept, 1);
 
 		if (bad) {
 			rc = tp3_sockerr(t, "cannot attach the filter", err,
@@ -512,9 +538,64 @@ static int tp3_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 	}
 	free(t->pending);
 	t->pending = copy;
+	t->pending_meta = meta;
 	__atomic_add_fetch(&t->gen, 1, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&t->filt_lock);
+	return rc;
+}
+
+static int tp3_set_filter(struct cap_handle *h, const struct bpf_program *prog,
+			  char *err, size_t errlen)
+{
+	return tp3_install(tp3_of(h), prog, prog, 0, err, errlen);
+}
+
+/*
+ * Compiled on the live compile handle (VLAN tests read the kernel's tag
+ * metadata) for the kernel, and run with the same meaning in user space
+ * (cap_prog_userspace: the frame behind a metadata prefix when the
+ * program reads it). Without a compile handle, or for metadata we cannot
+ * emulate, a pcap_open_dead program for both. Compiled outside
+ * filt_lock: a huge expression takes long, and dispatch must not wait.
+ */
+static int tp3_set_filter_expr(struct cap_handle *h, const char *expr,
+			       char *err, size_t errlen)
+{
+	struct tp3 *t = tp3_of(h);
+	struct bpf_program dead, kp, up;
+	int rc, meta = -ENOTSUP;
+
+	if (!expr || !*expr)
+		return tp3_install(t, NULL, NULL, 0, err, errlen);
+	rc = cap_compile(t->dlt, (int)t->snaplen, expr, &dead, err, errlen);
+	if (rc)
+		return rc;
+	if (t->cp) {
+		/* one filter change at a time per handle: the caller's
+		 * (pktstat_set_filter runs on the UI thread only) */
+		rc = cap_compile_on(t->cp, expr, &kp, err, errlen);
+		if (rc) {
+			pcap_freecode(&dead);
+			return rc;
+		}
+		meta = cap_prog_userspace(&kp, &up);
+		if (meta < 0)
+			pcap_freecode(&kp);
+		if (meta == -ENOMEM) {
+			pcap_freecode(&dead);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	if (meta >= 0) {
+		rc = tp3_install(t, &kp, &up, meta, err, errlen);
+		pcap_freecode(&kp);
+		free(up.bf_insns);
+	} else {
+		rc = tp3_install(t, &dead, &dead, 0, err, errlen);
+	}
+	pcap_freecode(&dead);
 	return rc;
 }
 
@@ -526,6 +607,7 @@ static void tp3_sync_filter(struct tp3 *t)
 	pthread_mutex_lock(&t->filt_lock);
 	free(t->ufilt);
 	t->ufilt = t->pending;
+	t->ufilt_meta = t->pending_meta;
 	t->pending = NULL;
 	t->gen_seen = __atomic_load_n(&t->gen, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&t->filt_lock);
@@ -542,35 +624,64 @@ static void tp3_sync_filter(struct tp3 *t)
 		t->ufilt_blocks = t->any ? TP3_FILTER_ALWAYS : t->block_nr;
 }
 
+/* The frame with its stripped VLAN tag back in, into t->scratch (snaplen
+ * + 64 bytes); returns its length. */
+static uint32_t tp3_retag(struct tp3 *t, const uint8_t *data, uint32_t caplen,
+			  const struct tpacket3_hdr *th)
+{
+	uint16_t tpid = th->tp_status & TP_STATUS_VLAN_TPID_VALID
+				? th->hv1.tp_vlan_tpid
+				: ETH_P_8021Q;
+
+	return cap_vlan_insert(t->scratch, data, caplen, tpid,
+			       th->hv1.tp_vlan_tci);
+}
+
 /*
- * Run the user-space program on a frame. On "any" (program compiled for
- * DLT_EN10MB), frames of devices without a link header get a synthetic
- * Ethernet header (zero MACs, the frame's protocol) so the program reads
- * them right: written in place into the ring's headroom before the frame
- * (the kernel leaves at least 16 bytes there when there is no link
- * header, and the block is ours until we return it), else into the
- * scratch buffer.
+ * Run the user-space program on a frame, with the meaning the kernel
+ * gives it. On "any" (program compiled for DLT_EN10MB), frames of devices
+ * without a link header get a synthetic Ethernet header (zero MACs, the
+ * frame's protocol) so the program reads them right: written in place
+ * into the ring's headroom before the frame (the kernel leaves at least
+ * 16 bytes there when there is no link header, and the block is ours
+ * until we return it), else into the scratch buffer. A program reading
+ * VLAN metadata gets the frame copied behind the metadata prefix.
  */
 static unsigned int tp3_run_filter(struct tp3 *t, uint8_t *data,
 				   uint32_t caplen, uint32_t len, int dlt,
-				   unsigned int headroom, uint16_t proto_be)
+				   unsigned int headroom, uint16_t proto_be,
+				   const struct tpacket3_hdr *th)
 {
+	unsigned int hl = dlt == t->dlt ? 0 : ETH_HLEN, r;
 	uint8_t *p;
-	unsigned int r;
 
-	/* The program was compiled for t->dlt (our datalink). */
-	if (dlt == t->dlt)
+	if (t->ufilt_meta) {
+		cap_meta_fill(t->scratch,
+			      !!(th->tp_status & TP_STATUS_VLAN_VALID),
+			      th->hv1.tp_vlan_tci,
+			      th->tp_status & TP_STATUS_VLAN_TPID_VALID
+				      ? th->hv1.tp_vlan_tpid
+				      : 0);
+		p = t->scratch + CAP_META_LEN;
+		memcpy(p + hl, data, caplen);
+	} else if (!hl) {
 		return bpf_filter(t->ufilt, data, len, caplen);
-	if (headroom >= ETH_HLEN) {
+	} else if (headroom >= ETH_HLEN) {
 		p = data - ETH_HLEN;
 	} else {
 		p = t->scratch;
 		memcpy(p + ETH_HLEN, data, caplen);
 	}
-	memset(p, 0, 2 * ETH_ALEN);
-	memcpy(p + 2 * ETH_ALEN, &proto_be, 2);
-	r = bpf_filter(t->ufilt, p, len + ETH_HLEN, caplen + ETH_HLEN);
-	return r > ETH_HLEN ? r - ETH_HLEN : r ? 1 : 0;
+	if (hl) {
+		memset(p, 0, 2 * ETH_ALEN);
+		memcpy(p + 2 * ETH_ALEN, &proto_be, 2);
+	}
+	if (t->ufilt_meta)
+		r = bpf_filter(t->ufilt, t->scratch, len + hl,
+			       CAP_META_LEN + caplen + hl);
+	else
+		r = bpf_filter(t->ufilt, p, len + hl, caplen + hl);
+	return r > hl ? r - hl : r ? 1 : 0;
 }
 
 /* Hand every frame of the user-owned block @bd to @cb. */
@@ -613,7 +724,7 @@ static int tp3_walk_block(struct tp3 *t, struct tpacket_block_desc *bd,
 			unsigned int r =
 				tp3_run_filter(t, data, caplen, th->tp_len, dlt,
 					       th->tp_mac - TPACKET3_HDRLEN,
-					       sll->sll_protocol);
+					       sll->sll_protocol, th);
 
 			if (!r) {
 				dropped++;
@@ -628,29 +739,21 @@ static int tp3_walk_block(struct tp3 *t, struct tpacket_block_desc *bd,
 		pkt.ts_ns = (uint64_t)th->tp_sec * 1000000000u + th->tp_nsec;
 		pkt.dlt = dlt;
 		pkt.vlan_tci = -1;
+		pkt.vlan_tpid = 0;
 		pkt.ifindex = sll->sll_ifindex;
 		if (th->tp_status & TP_STATUS_VLAN_VALID) {
 			/* The tag was on the wire: count its 4 bytes. */
 			pkt.wirelen += 4;
 			if (t->add_vlan && dlt == DLT_EN10MB &&
 			    caplen >= 2 * ETH_ALEN) {
-				uint16_t tpid =
-					th->tp_status & TP_STATUS_VLAN_TPID_VALID
-						? th->hv1.tp_vlan_tpid
-						: ETH_P_8021Q;
-				uint16_t tag[2] = {
-					htons(tpid), htons(th->hv1.tp_vlan_tci)
-				};
-
-				memcpy(t->scratch, data, 2 * ETH_ALEN);
-				memcpy(t->scratch + 2 * ETH_ALEN, tag, 4);
-				memcpy(t->scratch + 2 * ETH_ALEN + 4,
-				       data + 2 * ETH_ALEN,
-				       caplen - 2 * ETH_ALEN);
+				pkt.caplen = tp3_retag(t, data, caplen, th);
 				pkt.data = t->scratch;
-				pkt.caplen = caplen + 4;
 			} else {
 				pkt.vlan_tci = th->hv1.tp_vlan_tci;
+				pkt.vlan_tpid =
+					th->tp_status & TP_STATUS_VLAN_TPID_VALID
+						? th->hv1.tp_vlan_tpid
+						: 0;
 			}
 		}
 		cb(user, &pkt);
@@ -843,6 +946,7 @@ const struct cap_ops cap_tpacket3_ops = {
 	.open = tp3_open,
 	.datalink = tp3_datalink,
 	.set_filter = tp3_set_filter,
+	.set_filter_expr = tp3_set_filter_expr,
 	.dispatch = tp3_dispatch,
 	.wakeup = tp3_wakeup,
 	.stats = tp3_stats,

@@ -12,6 +12,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <pcap/dlt.h>
 #include <signal.h>
 #include <time.h>
 #include <string.h>
@@ -77,6 +78,22 @@ static void worker_interval(struct worker *w, uint64_t ts_ns)
 	}
 }
 
+/*
+ * Counter programs are compiled for the frame as it was on the wire: a
+ * tag the kernel stripped goes back in first, on a copy (the frame is
+ * the ring's). Off the common path: only tagged frames with counters.
+ */
+static __attribute__((noinline)) void count_retagged(struct counters *c,
+						     const struct worker *w,
+						     const struct cap_pkt *pkt)
+{
+	uint8_t buf[pkt->caplen + 4];
+	uint32_t n = cap_vlan_insert(buf, pkt->data, pkt->caplen,
+				     pkt->vlan_tpid, (uint16_t)pkt->vlan_tci);
+
+	counters_packet(c, w->idx, pkt->dlt, buf, n, pkt->wirelen);
+}
+
 void worker_packet(void *user, const struct cap_pkt *pkt)
 {
 	struct worker *w = user;
@@ -107,7 +124,10 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	/* NULL while there are no counters (pktstat.c publishes it): the
 	 * common case costs one load, not a call. */
 	counters = __atomic_load_n(&w->counters, __ATOMIC_ACQUIRE);
-	if (counters)
+	if (counters && pkt->vlan_tci >= 0 && pkt->dlt == DLT_EN10MB &&
+	    pkt->caplen >= 12)
+		count_retagged(counters, w, pkt);
+	else if (counters)
 		counters_packet(counters, w->idx, pkt->dlt, pkt->data,
 				pkt->caplen, pkt->wirelen);
 	bump(&w->st.kind_pkts[d.kind], 1);

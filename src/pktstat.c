@@ -598,13 +598,16 @@ static void leave_table(struct pktstat *run)
 	run->ft = NULL;
 }
 
-/* Compile @expr for @h's link type and attach it. */
+/* Compile @expr for @h's link (live: as libpcap would, VLAN tags from
+ * the kernel's metadata) and attach it. */
 static int attach_filter(struct pktstat *run, struct cap_handle *h,
 			 const char *expr, char *err, size_t errlen)
 {
 	struct bpf_program prog;
 	int rc;
 
+	if (run->ops->set_filter_expr)
+		return run->ops->set_filter_expr(h, expr, err, errlen);
 	if (!expr || !*expr)
 		return run->ops->set_filter(h, NULL, err, errlen);
 	rc = cap_compile(run->ops->datalink(h), run->o.snaplen, expr, &prog,
