@@ -33,14 +33,20 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Interrupts the read-ahead's read() on a pipe at close (ra_free); only
+ * that thread unblocks it. */
+#define PC_KICK_SIG (SIGRTMIN + 5)
 
 /* Frames per dispatch: bounds the time the worker holds rcu_read_lock. */
 #define PC_BATCH 1024
@@ -68,6 +74,7 @@ struct pc {
 	char *fbuf;	   /* the file's stdio buffer, offline */
 	struct pc_ra *ra;  /* the file's read-ahead, once started */
 	int ra_failed;	   /* it could not start: read in dispatch */
+	int stream;	   /* offline input is a pipe or socket (-r -) */
 	int woken;	   /* atomic: a wakeup before the read-ahead ran */
 };
 
@@ -253,6 +260,12 @@ static int pc_open_file(struct pc *pc, const struct cap_config *cfg, char *err,
 					 ? e
 					 : EINVAL);
 		}
+	}
+	{
+		struct stat st;
+
+		pc->stream =
+			fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode);
 	}
 	pc->fbuf = malloc(PC_FILE_BUF);
 	if (pc->fbuf)
@@ -625,6 +638,27 @@ static int ra_next_block(struct pc_ra *ra)
 	return stop;
 }
 
+/*
+ * Whether the stream has bytes ready: in stdio's buffer (glibc's FILE
+ * fields; elsewhere assume none) or in the descriptor. Reader only.
+ */
+static int ra_more_ready(struct pc *pc)
+{
+	FILE *fp = pcap_file(pc->p);
+	struct pollfd pfd;
+
+	if (!fp)
+		return 0;
+#ifdef __GLIBC__
+	if (fp->_IO_read_ptr < fp->_IO_read_end)
+		return 1;
+#endif
+	pfd.fd = fileno(fp);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 /* libpcap's callback in the reader: append the record to the block. */
 static void ra_callback(u_char *u, const struct pcap_pkthdr *ph,
 			const u_char *bytes)
@@ -642,6 +676,11 @@ static void ra_callback(u_char *u, const struct pcap_pkthdr *ph,
 	memcpy(ra->blk + ra->fill + sizeof(rec), bytes, ph->caplen);
 	ra->fill += need;
 	ra->nrec++;
+	/* A pipe whose writer pauses (tcpdump -U over ssh): the next read
+	 * would wait, so hand the records read so far over now rather
+	 * than when the block is full. */
+	if (pc->stream && !ra_more_ready(pc) && ra_next_block(ra))
+		pcap_breakloop(pc->p);
 }
 
 /* The reader: batches of records into blocks, then the end. */
@@ -652,6 +691,14 @@ static void *ra_main(void *arg)
 	int n, stop;
 
 	ra->blk = ra->mem;
+	if (pc->stream) {
+		/* only this thread takes the kick (ra_free) */
+		sigset_t kick;
+
+		sigemptyset(&kick);
+		sigaddset(&kick, PC_KICK_SIG);
+		pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	}
 	do {
 		pthread_mutex_lock(&pc->op_lock);
 		n = pcap_dispatch(pc->p, PC_BATCH, ra_callback, (u_char *)pc);
@@ -678,6 +725,11 @@ static void *ra_main(void *arg)
 }
 
 /* Start the reader: 0, or -errno (dispatch then reads the file itself). */
+static void pc_kick_handler(int sig)
+{
+	(void)sig; /* only to interrupt the reader's read() */
+}
+
 static int ra_start(struct pc *pc)
 {
 	struct pc_ra *ra = calloc(1, sizeof(*ra));
@@ -691,6 +743,14 @@ static int ra_start(struct pc *pc)
 	ra->mem = mem_alloc_big((size_t)RA_BLOCKS * RA_BLOCK, 1);
 	if (ra->efd < 0 || !ra->mem)
 		goto fail;
+	if (pc->stream) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = pc_kick_handler; /* no SA_RESTART: EINTR */
+		sigemptyset(&sa.sa_mask);
+		sigaction(PC_KICK_SIG, &sa, NULL);
+	}
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->freed, NULL);
 	__atomic_store_n(&pc->ra, ra, __ATOMIC_RELEASE);
@@ -722,7 +782,27 @@ static void ra_free(struct pc *pc)
 	ra->stop = 1;
 	pthread_cond_broadcast(&ra->freed);
 	pthread_mutex_unlock(&ra->lock);
-	pthread_join(ra->tid, NULL);
+	/* A reader waiting in read() on a pipe whose writer is still there
+	 * would keep us until the writer closes: kick it out of the read
+	 * (EINTR), again until it has gone (a kick just before its read
+	 * would be missed). */
+	if (pc->stream) {
+		struct timespec t;
+
+		for (;;) {
+			pthread_kill(ra->tid, PC_KICK_SIG);
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += 10 * 1000000;
+			if (t.tv_nsec >= 1000000000) {
+				t.tv_sec++;
+				t.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(ra->tid, NULL, &t) == 0)
+				break;
+		}
+	} else {
+		pthread_join(ra->tid, NULL);
+	}
 	pc->ra = NULL;
 	close(ra->efd);
 	pthread_cond_destroy(&ra->freed);
