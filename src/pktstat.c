@@ -177,6 +177,16 @@ int pktstat_threads(const struct pktstat *run)
 	return run->nw;
 }
 
+const char *pktstat_capture_error(const struct pktstat *run)
+{
+	for (int i = 0; i < run->nw; i++) {
+		if (worker_done(&run->w[i]) && run->w[i].status < 0 &&
+		    run->w[i].err[0])
+			return run->w[i].err;
+	}
+	return NULL;
+}
+
 int pktstat_capture_done(const struct pktstat *run)
 {
 	for (int i = 0; i < run->nw; i++)

@@ -74,6 +74,11 @@ struct names *pktstat_names(const struct pktstat *run);
  * privilege drop and its answers are sanitised. */
 int pktstat_numeric_default(const struct pktstat *run);
 
+/* Why a capture thread stopped ("uxa0: interface removed"), or NULL
+ * while every one runs or ended cleanly (end of file). Valid for the
+ * run. */
+const char *pktstat_capture_error(const struct pktstat *run);
+
 /* Whether capture has ended (file fully read, or interface gone). */
 int pktstat_capture_done(const struct pktstat *run);
 

@@ -148,8 +148,9 @@ static void redraw(struct ui *ui)
 	c->utf8 = ui->utf8;
 	c->color = ui->color;
 	c->totals = ui->totals;
-	c->state = NULL;
-	if (pktstat_capture_done(ui->run))
+	/* The reason capture stopped, on screen at once (16.8). */
+	c->state = pktstat_capture_error(ui->run);
+	if (!c->state && pktstat_capture_done(ui->run))
 		c->state = pktstat_opts(ui->run)->read_file ? "end of file"
 							    : "capture stopped";
 	c->details = ui->details;

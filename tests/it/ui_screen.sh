@@ -224,4 +224,24 @@ keys q
 rc=$?
 check "-i lo -i lo: status 2 and one line naming it" sh -c "test $rc = 2 && head -1 '$TMP/twice.err' | grep -q '^pktstat: -i lo: given twice'"
 
+# 16.8: a removed interface says so on screen at once (not "capture done")
+# and the monitor stays up
+if [ "$(id -u)" -eq 0 ]; then
+	NS_RM=pktrm$$
+	at_exit_extra() { ip netns del "$NS_RM" 2> /dev/null; }
+	ip netns add "$NS_RM"
+	ip -n "$NS_RM" link add uxa0 type veth peer name uxa1
+	ip -n "$NS_RM" link set uxa0 up; ip -n "$NS_RM" link set uxa1 up
+	start 100 30 ip netns exec "$NS_RM" "$PKTSTAT" -i uxa0 -w 0.2 --snapshot "$TMP/rm.json"
+	wait_for '^Proto' > /dev/null
+	sleep 0.5
+	ip -n "$NS_RM" link del uxa0
+	check "interface removed: the title says why, at once" wait_for 'uxa0: interface removed' 5
+	check "interface removed: the monitor stays up" sh -c "sleep 1; ! tmux -L $SOCK capture-pane -p -t ui | grep -q EXITED"
+	keys q
+	wait_for EXITED > /dev/null
+else
+	echo "# SKIP interface removal: needs root (network namespaces)"
+fi
+
 finish
