@@ -1328,7 +1328,8 @@ int pktstat_main(int argc, char **argv)
 
 				sayf("TERM=%s: the terminal cannot move the "
 				     "cursor; "
-				     "printing a report at the end instead",
+				     "printing a report at the end instead "
+				     "(Ctrl-C stops)",
 				     t ? t : "");
 				use_ui = 0;
 			}

@@ -1530,7 +1530,11 @@ static int flow_text(const struct flow_key *k, char *buf, size_t len)
 	int n, m;
 	char *p;
 
-	n = snprintf(buf, len, "%s\1", flowkey_proto_name(k->kind));
+	/* The name as shown, and the spellings people type: icmp6, icmp4. */
+	n = snprintf(buf, len, "%s%s\1", flowkey_proto_name(k->kind),
+		     k->kind == KIND_ICMP6   ? " icmp6"
+		     : k->kind == KIND_ICMP4 ? " icmp4 icmp"
+					     : "");
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	m = flowkey_format_endpoint(k, 0, buf + n, len - (size_t)n);
@@ -1588,7 +1592,25 @@ static int row_matches(const struct view *v, const struct view_row *r)
 		return 1;
 	if (r->f->txt == UINT32_MAX)
 		return 0;
-	return strstr(v->txt + r->f->txt, v->filter) != NULL;
+	/* Space-separated terms, all of which must match (AND). */
+	{
+		const char *t = v->txt + r->f->txt, *p = v->filter;
+		char term[VIEW_FILTER_MAX];
+
+		while (*p) {
+			size_t n = strcspn(p, " ");
+
+			if (n) {
+				memcpy(term, p, n);
+				term[n] = 0;
+				if (!strstr(t, term))
+					return 0;
+			}
+			p += n;
+			p += strspn(p, " ");
+		}
+	}
+	return 1;
 }
 
 static uint64_t be64(const uint8_t *p)

@@ -158,8 +158,9 @@ void view_set_frozen(struct view *v, int frozen);
 int view_frozen(const struct view *v);
 
 /*
- * view_filter_set - show only rows whose protocol, address or port
- * contains @text (case-insensitive); "" or NULL shows all. Totals are not
+ * view_filter_set - show only rows whose protocol (as shown, or icmp4,
+ * icmp6), address or port text contains every space-separated term of
+ * @text (case-insensitive, ANDed); "" or NULL shows all. Totals are not
  * affected. Returns 0, or -EINVAL when longer than VIEW_FILTER_MAX - 1.
  */
 int view_filter_set(struct view *v, const char *text);

@@ -477,6 +477,13 @@ Test(view, display_filter_protocol_address_port)
 	cr_assert_eq(count_for(v, ":443"), 1);
 	cr_assert_eq(count_for(v, "51000"), 1);
 	cr_assert_eq(count_for(v, "nothing-matches"), 0);
+	/* Terms are ANDed; protocol names as shown or typed (16 gaps). */
+	cr_assert_eq(count_for(v, "tcp 10.0.0"), 1);
+	cr_assert_eq(count_for(v, "udp  :53"), 1);
+	cr_assert_eq(count_for(v, "udp tcp"), 0);
+	cr_assert_eq(count_for(v, "icmp4 192.168.0.2"), 1);
+	cr_assert_eq(count_for(v, "ICMPv4"), 1);
+	cr_assert_eq(count_for(v, " "), 4, "no term: every row");
 	cr_assert_eq(count_for(v, "10.0.0."), 2);
 	ids(v, 10, got);
 	cr_assert(got[0] == 1 && got[1] == 2);

@@ -25,8 +25,9 @@ static const struct key_binding table[] = {
 	  "Pause the display (capture keeps counting); again to resume" },
 	{ 'e', KA_FILTER, 0, "e", "Filter", "Edit the capture (BPF) filter" },
 	{ '/', KA_FIND, 0, "/", "Find",
-	  "Display filter: show only rows whose protocol, address or port "
-	  "contains the text" },
+	  "Display filter: show only rows whose protocol (as shown, or icmp4, "
+	  "icmp6), address or port contain every space-separated term; the "
+	  "footer shows how many match" },
 	{ 27, KA_CLEAR_FIND, 0, "Esc", NULL, "Clear the display filter" },
 	{ 't', KA_SORT, VIEW_SORT_RATE, "t", NULL,
 	  "Sort by rate (again: reverse)" },

@@ -244,4 +244,22 @@ else
 	echo "# SKIP interface removal: needs root (network namespaces)"
 fi
 
+# display filter: space-separated terms ANDed, with the match count
+start 100 30 "$PKTSTAT" -r "$TMP/eth.pcap"
+wait_for '^Proto' > /dev/null
+keys /
+T send-keys -t ui -l 'udp 10.0.0.31'
+sleep 0.4
+check "find 'udp 10.0.0.31': both terms must match (2 rows)" sh -c "test \$(tmux -L $SOCK capture-pane -p -t ui | grep -c '^UDP ') = 2 && ! tmux -L $SOCK capture-pane -p -t ui | grep -q '^TCP '"
+keys Enter
+check "find: the footer shows the match count" wait_for 'find: udp 10[.]0[.]0[.]31 (2)' 8
+keys /
+T send-keys -t ui -l 'icmp6'; keys Enter
+check "find 'icmp6' matches the ICMPv6 row" wait_for '^ICMPv6 '
+keys q
+
+# TERM=dumb: the report instead of a screen, and how to stop it
+start 120 100 env TERM=dumb "$PKTSTAT" -r "$TMP/eth.pcap"
+check "TERM=dumb says how to stop (Ctrl-C)" wait_for 'TERM=dumb: .*Ctrl-C stops'
+
 finish
