@@ -125,13 +125,13 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 DEPS_test_decode = src/decode
 DEPS_test_flowkey = src/flowkey src/decode
 DEPS_test_fragtab = src/fragtab src/flowkey src/decode
-DEPS_test_flowtab = src/flowtab src/mem src/flowkey src/decode
+DEPS_test_flowtab = src/flowtab src/app src/mem src/flowkey src/decode
 DEPS_test_opts = src/opts src/group src/flowkey src/decode
 DEPS_test_metrics = src/metrics src/flowkey src/decode
-DEPS_test_ipfix = src/ipfix src/flowtab src/mem src/flowkey src/decode
+DEPS_test_ipfix = src/ipfix src/flowtab src/app src/mem src/flowkey src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
-	src/flowtab src/mem
+	src/flowtab src/app src/mem
 DEPS_test_view = src/view src/selfflow src/names src/snapshot src/flowkey \
 	src/decode \
 	ui/columns ui/keys ui/prompt
@@ -148,10 +148,11 @@ DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/fragtab \
-	src/mem src/proto \
+	src/mem src/proto src/app \
 	src/tcpstat src/counters \
 	capture/worker capture/capture capture/pcap capture/tpacket3 \
 	capture/ebpf capture/cbpf
+DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/mem
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
 DEPS_test_bench_parse = tests/test_bench_parse
 
@@ -249,10 +250,10 @@ fmt-check:
 # time; fails on any finding. make test runs it (tests/it/fuzz_smoke.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
-FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf
+FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf fuzz_app
 FUZZ_DEPS = $(DEPS_test_fuzz_regress) fuzz/fastrcu
 FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile \
-	fuzz_proto fuzz_cbpf)
+	fuzz_proto fuzz_cbpf fuzz_app)
 DEPS_test_proto = src/proto src/counters
 FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
 

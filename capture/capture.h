@@ -29,7 +29,13 @@ struct cap_pkt {
 	int ifindex;	    /* receiving interface, 0 if unknown */
 };
 
-/* Called for each frame, in the capture thread, inside rcu_read_lock. */
+/*
+ * Called for each frame, in the capture thread, inside rcu_read_lock.
+ * A backend calls it once more with @pkt NULL at the end of a batch,
+ * while the batch's frames are still valid (before a ring block goes back
+ * to the kernel): the worker's deferred flow updates read their payload
+ * then (the app sniffers). Callbacks ignore a NULL they have no use for.
+ */
 typedef void (*cap_pkt_fn)(void *user, const struct cap_pkt *pkt);
 
 /*

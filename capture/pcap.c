@@ -513,6 +513,8 @@ static int pc_read(struct pc *pc, struct pc_ctx *ctx)
 	pthread_mutex_lock(&pc->op_lock);
 	ctx->delivered = 0;
 	n = pcap_dispatch(pc->p, PC_BATCH, pc_callback, (u_char *)ctx);
+	if (ctx->delivered) /* end of batch: libpcap's buffer still holds it */
+		ctx->cb(ctx->user, NULL);
 	pthread_mutex_unlock(&pc->op_lock);
 	/* Count what the callback saw: after a read error libpcap returns
 	 * -1 although it already delivered part of the batch. */
@@ -864,6 +866,8 @@ static int ra_dispatch(struct pc *pc, struct pc_ctx *ctx, int timeout_ms,
 		ctx->cb(ctx->user, &pkt);
 		blk += RA_REC_SIZE(rec.caplen);
 	}
+	if (ctx->delivered) /* end of batch, before the block goes back */
+		ctx->cb(ctx->user, NULL);
 	__atomic_fetch_add(&pc->received, ctx->delivered, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&ra->lock);
 	ra->tail++;

@@ -883,6 +883,8 @@ static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 	/* User owns block. */
 	tp3_sync_filter(t);
 	n = tp3_walk_block(t, bd, cb, user);
+	if (n > 0) /* end of batch, while the block is still ours */
+		cb(user, NULL);
 	/* Kernel owns block. */
 	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
 			 __ATOMIC_RELEASE);

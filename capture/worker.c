@@ -18,6 +18,7 @@
 #include <string.h>
 #include <urcu.h>
 
+#include "../src/app.h"
 #include "../src/counters.h"
 #include "../src/flowkey.h"
 #include "../src/fragtab.h"
@@ -100,8 +101,13 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	struct counters *counters;
 	struct dec_pkt d;
 	struct flow_key key;
+	uint32_t off, len;
 	int dir;
 
+	if (!pkt) { /* end of a batch: its frames are about to go */
+		flowtab_batch_flush(w->ft, &w->batch);
+		return;
+	}
 	if (w->ts_limit_ns) {
 		uint64_t first =
 			__atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED);
@@ -118,6 +124,10 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 		worker_fragment(w, &d, pkt->ts_ns, &key, &dir);
 	flowtab_batch_add(w->ft, &w->batch, &key, dir, pkt->wirelen,
 			  pkt->ts_ns);
+	/* the app sniffers look at it if its flow is young (flowtab.h) */
+	if ((d.flags & DEC_F_PORTS) &&
+	    !app_payload(&d, pkt->data, pkt->caplen, &off, &len) && len)
+		flowtab_batch_payload(&w->batch, pkt->data + off, len);
 	if (w->tcpstat)
 		tcpstat_packet(w->tcpstat, &d, pkt->dlt, pkt->wirelen,
 			       pkt->ts_ns);
@@ -200,6 +210,9 @@ static void *worker_run(void *arg)
 		else
 			rc = w->ops->dispatch(w->h, worker_packet, w, 100,
 					      w->err, sizeof(w->err));
+		/* a backend that did not end its batch (cap_pkt_fn): its
+		 * frames may be gone, account them unread */
+		flowtab_batch_forget_payload(&w->batch);
 		worker_flush(w);
 		rcu_read_unlock();
 		flowtab_grow(w->ft);

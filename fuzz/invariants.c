@@ -16,6 +16,7 @@
 #include "invariants.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <urcu.h>
 
 #include "../capture/capture.h"
+#include "../src/app.h"
 #include "../src/counters.h"
 #include "../src/flowkey.h"
 #include "../src/proto.h"
@@ -347,6 +349,57 @@ int invariants_decode(const uint8_t *data, size_t size,
 	return rc;
 }
 
+/* ---- the app sniffers ---------------------------------------------------- */
+
+static int check_guess(const struct app_guess *g, int hit, char *why,
+		       size_t whylen)
+{
+	const char *nul = memchr(g->detail, 0, sizeof(g->detail));
+
+	if (!nul)
+		return fail(why, whylen, "app detail not NUL-terminated");
+	if (g->id >= APP_COUNT || (hit && g->id == APP_NONE))
+		return fail(why, whylen, "app id %u (hit %d)", g->id, hit);
+	for (const char *p = g->detail; p < nul; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			return fail(why, whylen, "app detail byte %#x",
+				    (unsigned char)*p);
+	return 0;
+}
+
+int invariants_app(const uint8_t *data, size_t size, struct invariants_run *run,
+		   char *why, size_t whylen)
+{
+	struct app_guess g, g2;
+	struct app_pkt pkt;
+	uint8_t *buf;
+	int rc, hit;
+
+	(void)run;
+	if (size < 5 || size - 5 > UINT32_MAX)
+		return 0;
+	buf = malloc(size - 5 ? size - 5 : 1);
+	if (!buf)
+		return fail(why, whylen, "out of memory");
+	memcpy(buf, data + 5, size - 5);
+	pkt.p = buf;
+	pkt.len = (uint32_t)(size - 5);
+	pkt.ipproto = data[0] & 1 ? IPPROTO_UDP : IPPROTO_TCP;
+	pkt.sport = (uint16_t)(data[1] << 8 | data[2]);
+	pkt.dport = (uint16_t)(data[3] << 8 | data[4]);
+	hit = app_sniff(&pkt, APP_NONE, "", &g);
+	rc = check_guess(&g, hit, why, whylen);
+	for (unsigned int id = 1; !rc && id < APP_COUNT; id++) {
+		hit = app_sniff(&pkt, id, hit ? g.detail : "x", &g2);
+		rc = check_guess(&g2, hit, why, whylen);
+		if (!rc && hit && g2.id != id)
+			rc = fail(why, whylen, "label %u replaced by %u", id,
+				  g2.id);
+	}
+	free(buf);
+	return rc;
+}
+
 /* ---- the per-packet path: flow table + worker -------------------------- */
 
 struct feed {
@@ -528,6 +581,8 @@ static void pcap_cb(void *user, const struct cap_pkt *pkt)
 {
 	struct pcap_feed *pf = user;
 
+	if (!pkt) /* end of a batch */
+		return;
 	pf->calls++;
 	if (pf->f.bad)
 		return;
@@ -800,9 +855,8 @@ int invariants_proto(const uint8_t *data, size_t size,
 		if (rd.len - rd.used > PROTO_HDR_LEN + PROTO_CMD_MAX)
 			rc = fail(why, whylen, "reader holds %zu bytes",
 				  rd.len - rd.used);
-		while (rc == 0 &&
-		       (got = proto_reader_next(&rd, &h, &p, err,
-						sizeof(err))) == 1) {
+		while (rc == 0 && (got = proto_reader_next(&rd, &h, &p, err,
+							   sizeof(err))) == 1) {
 			if (h.len > PROTO_CMD_MAX)
 				rc = fail(why, whylen, "message of %u bytes",
 					  h.len);

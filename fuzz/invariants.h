@@ -90,6 +90,17 @@ int invariants_check_totals(const struct worker_stats *st,
 			    char *why, size_t whylen);
 
 /*
+ * invariants_app - fuzz_app's input: byte 0 bit 0 picks UDP (else TCP),
+ * bytes 1-4 the source and destination ports (big-endian), the rest is
+ * the payload, given to app_sniff in a buffer of exactly its size, as a
+ * first packet and as a later one of each label. The label must be known,
+ * its detail NUL-terminated and printable (no quote, no backslash). @run
+ * is unused.
+ */
+int invariants_app(const uint8_t *data, size_t size,
+		   struct invariants_run *run, char *why, size_t whylen);
+
+/*
  * invariants_decode - fuzz_decode's input: byte 0 selects the link type,
  * byte 1 a stripped VLAN tag (0: none), the rest is the frame; its first
  * two bytes are also the ethertype for decode_l3 over the bytes after

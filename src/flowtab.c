@@ -61,6 +61,7 @@
 #include <urcu/rculfhash.h>
 
 #include "flowtab.h"
+#include "app.h"
 #include "mem.h"
 #include "rcupend.h"
 
@@ -81,18 +82,19 @@
 #define FLOWTAB_LOW_PCT 85
 
 /*
- * One live flow. 136 bytes, a 144-byte glibc malloc chunk; with the bucket
- * array capped near one 16-byte bucket per allowed flow, about 145 resident
- * bytes a flow at 1M flows (tested against a 256-byte budget).
+ * One live flow: 144 bytes in an arena slot; with the bucket array capped
+ * near one 16-byte bucket per allowed flow, about 165 resident bytes a
+ * flow at 1M flows (tested against a 256-byte budget). The app label is
+ * one word of the row (r.app), its detail text out of line (struct
+ * app_pool): 96 bytes more for a labelled flow only.
  */
 struct flowtab_flow {
 	struct cds_lfht_node node;
 	/* key: immutable once published; id: release-stored last, before
-	 * publication; pkts to last_ns: relaxed atomics. A stopped table's
-	 * report reads it in place (flowtab_row_next). */
+	 * publication; pkts to last_ns and app: relaxed atomics. r.priv is
+	 * the slot's state: FLOW_FREE, FLOW_LIVE, FLOW_DEAD (see below). A
+	 * stopped table's report reads it in place (flowtab_row_next). */
 	struct flowtab_row r;
-	uint32_t state;	 /* FLOW_FREE, FLOW_LIVE, FLOW_DEAD; see the top */
-	uint8_t evicted; /* set by the expiring thread before the delete */
 	union {
 		struct rcu_head rcu;		/* while dead */
 		struct flowtab_flow *next_free; /* while free */
@@ -126,9 +128,35 @@ enum { FLOW_FREE, FLOW_LIVE, FLOW_DEAD };
 		for ((i) = 0,                                                  \
 		    (f) = __atomic_load_n(&(ft)->chunk[ci], __ATOMIC_ACQUIRE); \
 		     (i) < (ft)->chunk_flows; (i)++, (f)++)                    \
-			if (__atomic_load_n(&(f)->state, __ATOMIC_ACQUIRE) !=  \
+			if (__atomic_load_n(&(f)->r.priv, __ATOMIC_ACQUIRE) != \
 			    FLOW_LIVE) {                                       \
 			} else
+
+/*
+ * Detail texts of app labels (app.h), out of line: one entry per labelled
+ * flow, referenced from its app word, owned by the flow's id. An entry is
+ * written under the pool's lock with a sequence count (odd while being
+ * written) and read lock-free: a reader copies the words and accepts them
+ * if the count did not move and the owner is the row's flow. Ids are
+ * never reused, so a reader holding a copy of a dead flow's row gets
+ * nothing rather than another flow's text. Entries are freed with their
+ * flow (in the call_rcu callback) and reused from a free list.
+ */
+#define POOL_CHUNK 1024 /* entries per allocation */
+#define POOL_WORDS (APP_DETAIL_MAX / 8)
+struct app_entry {
+	uint64_t seq;
+	uint64_t owner; /* flow id; 0 while free */
+	uint64_t w[POOL_WORDS];
+};
+struct app_pool {
+	pthread_mutex_t lock;
+	struct app_entry **chunk; /* max / POOL_CHUNK + 1 pointers */
+	uint32_t nchunks;	  /* acquire-loaded by readers */
+	uint32_t used;		  /* entries handed out of the chunks */
+	uint32_t max;
+	uint32_t free_head; /* ref of the first free entry, 0: none */
+};
 
 /* Written by workers: kept off the cache line the lookups read. */
 struct flowtab_sums {
@@ -177,6 +205,9 @@ struct flowtab {
 	/* flowtab_set_end_hook: set before the first packet, then read-only */
 	flowtab_end_fn end_hook;
 	void *end_arg;
+
+	/* Detail texts of app labels. */
+	struct app_pool pool __attribute__((aligned(64)));
 };
 
 /*
@@ -339,7 +370,7 @@ static struct flowtab_flow *slot_alloc(struct flowtab *ft)
 /* Back to the free list: a slot no reader can reach any more. */
 static void slot_release(struct flowtab *ft, struct flowtab_flow *f)
 {
-	__atomic_store_n(&f->state, FLOW_FREE, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->r.priv, FLOW_FREE, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&ft->alloc_lock);
 	f->next_free = ft->free_list;
 	ft->free_list = f;
@@ -374,6 +405,7 @@ static void flow_init(struct flowtab *ft, struct flowtab_flow *f,
 	}
 	__atomic_store_n(&f->r.first_ns, ts_ns, RELAXED);
 	__atomic_store_n(&f->r.last_ns, ts_ns, RELAXED);
+	__atomic_store_n(&f->r.app, 0, RELAXED);
 	f->ft = ft;
 	__atomic_store_n(&f->r.id, __atomic_add_fetch(&ft->next_id, 1, RELAXED),
 			 __ATOMIC_RELEASE);
@@ -389,6 +421,188 @@ static int live_reserve(struct flowtab *ft)
 		return 1;
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
 	return 0;
+}
+
+/* ---- app label details (struct app_pool) ---- */
+
+static struct app_entry *pool_entry(const struct app_pool *pl, uint32_t ref)
+{
+	uint32_t i = ref - 1;
+
+	if (!ref ||
+	    i / POOL_CHUNK >= __atomic_load_n(&pl->nchunks, __ATOMIC_ACQUIRE))
+		return NULL;
+	return &pl->chunk[i / POOL_CHUNK][i % POOL_CHUNK];
+}
+
+/* Write @s into entry @e for @owner. Caller holds the pool's lock. */
+static void pool_write(struct app_entry *e, uint64_t owner, const char *s)
+{
+	uint64_t w[POOL_WORDS] = { 0 };
+	uint64_t seq = __atomic_load_n(&e->seq, RELAXED);
+
+	strncpy((char *)w, s, sizeof(w) - 1);
+	__atomic_store_n(&e->seq, seq + 1, RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&e->owner, owner, RELAXED);
+	for (int i = 0; i < POOL_WORDS; i++)
+		__atomic_store_n(&e->w[i], w[i], RELAXED);
+	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* A new entry holding @s for @owner: its ref, or 0 (pool full, no
+ * memory). Any worker. */
+static uint32_t pool_put(struct app_pool *pl, uint64_t owner, const char *s)
+{
+	uint32_t ref = 0;
+	struct app_entry *e;
+
+	pthread_mutex_lock(&pl->lock);
+	if (pl->free_head) {
+		ref = pl->free_head;
+		e = pool_entry(pl, ref);
+		pl->free_head = (uint32_t)__atomic_load_n(&e->w[0], RELAXED);
+	} else if (pl->used < pl->max) {
+		if (pl->used / POOL_CHUNK == pl->nchunks) {
+			struct app_entry *c = calloc(POOL_CHUNK, sizeof(*c));
+
+			if (!c)
+				goto out;
+			pl->chunk[pl->nchunks] = c;
+			__atomic_store_n(&pl->nchunks, pl->nchunks + 1,
+					 __ATOMIC_RELEASE);
+		}
+		ref = ++pl->used;
+	} else {
+		goto out;
+	}
+	pool_write(pool_entry(pl, ref), owner, s);
+out:
+	pthread_mutex_unlock(&pl->lock);
+	return ref;
+}
+
+/* Rewrite entry @ref (owned by @owner) with @s. Any worker. */
+static void pool_set(struct app_pool *pl, uint32_t ref, uint64_t owner,
+		     const char *s)
+{
+	pthread_mutex_lock(&pl->lock);
+	pool_write(pool_entry(pl, ref), owner, s);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/* Give entry @ref back: owner 0, on the free list. */
+static void pool_release(struct app_pool *pl, uint32_t ref)
+{
+	struct app_entry *e = pool_entry(pl, ref);
+	char next[16];
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&pl->lock);
+	memset(next, 0, sizeof(next));
+	memcpy(next, &pl->free_head, sizeof(pl->free_head));
+	pool_write(e, 0, next);
+	pl->free_head = ref;
+	pthread_mutex_unlock(&pl->lock);
+}
+
+/* Copy entry @ref if @owner owns it; its length, or 0. Lock-free. */
+static size_t pool_get(const struct app_pool *pl, uint32_t ref, uint64_t owner,
+		       char *buf, size_t len)
+{
+	const struct app_entry *e = pool_entry(pl, ref);
+	uint64_t w[POOL_WORDS], s1, s2, o;
+	size_t n;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (!e || !owner)
+		return 0;
+	for (int tries = 0; tries < 8; tries++) {
+		s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		o = __atomic_load_n(&e->owner, RELAXED);
+		for (int i = 0; i < POOL_WORDS; i++)
+			w[i] = __atomic_load_n(&e->w[i], RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&e->seq, RELAXED);
+		if (s1 != s2)
+			continue;
+		if (o != owner)
+			return 0;
+		((char *)w)[sizeof(w) - 1] = '\0';
+		n = strnlen((const char *)w, sizeof(w));
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, w, n);
+		buf[n] = '\0';
+		return n;
+	}
+	return 0;
+}
+
+size_t flowtab_app_detail(const struct flowtab *ft, const struct flowtab_row *r,
+			  char *buf, size_t len)
+{
+	uint32_t w = __atomic_load_n(&r->app, RELAXED);
+
+	return pool_get(&ft->pool, APP_WORD_REF(w), r->id, buf, len);
+}
+
+/*
+ * Run the app sniffers over pending packet @p's payload, counted in flow
+ * @f: only while the flow is among its first APP_INSPECT_PKTS packets and
+ * its label is not done. The label word is replaced by compare-and-swap:
+ * two workers sniffing one flow at once cannot both attach a text.
+ */
+static void flow_sniff(struct flowtab *ft, struct flowtab_flow *f,
+		       const struct flowtab_pend *p)
+{
+	uint32_t w = __atomic_load_n(&f->r.app, RELAXED), nw, ref;
+	struct app_guess g;
+	struct app_pkt ap;
+	char cur[APP_DETAIL_MAX];
+	uint64_t id;
+
+	if (__atomic_load_n(&f->r.pkts[0], RELAXED) +
+		    __atomic_load_n(&f->r.pkts[1], RELAXED) >
+	    APP_INSPECT_PKTS) {
+		__atomic_fetch_or(&f->r.app, APP_WORD_DONE, RELAXED);
+		return;
+	}
+	id = flow_acquire(f);
+	ap.p = p->pl;
+	ap.len = p->pllen;
+	ap.ipproto = p->key.ipproto;
+	ap.sport = p->dir == FLOW_DIR_AB ? p->key.aport : p->key.bport;
+	ap.dport = p->dir == FLOW_DIR_AB ? p->key.bport : p->key.aport;
+	ref = APP_WORD_REF(w);
+	pool_get(&ft->pool, ref, id, cur, sizeof(cur));
+	if (!app_sniff(&ap, APP_WORD_ID(w), cur, &g)) {
+		/* nothing here: this direction is not looked at again while
+		 * the flow has no label; both directions so: done */
+		nw = g.done	      ? APP_WORD_DONE
+		     : APP_WORD_ID(w) ? 0
+		     : w & APP_WORD_MISS(!p->dir)
+			     ? APP_WORD_MISS(p->dir) | APP_WORD_DONE
+			     : APP_WORD_MISS(p->dir);
+		if (nw)
+			__atomic_fetch_or(&f->r.app, nw, RELAXED);
+		return;
+	}
+	if (ref && g.detail[0]) {
+		pool_set(&ft->pool, ref, id, g.detail);
+	} else if (g.detail[0]) {
+		ref = pool_put(&ft->pool, id, g.detail);
+	}
+	nw = APP_WORD(g.id, g.done, ref);
+	if (!__atomic_compare_exchange_n(&f->r.app, &w, nw, 0, RELAXED,
+					 RELAXED) &&
+	    ref != APP_WORD_REF(w))
+		pool_release(&ft->pool, ref);
 }
 
 /* call_rcu callback: no reader can see @f any more; fold and free it. */
@@ -423,10 +637,16 @@ static void flow_free_cb(struct rcu_head *head)
 		}
 		r.first_ns = __atomic_load_n(&f->r.first_ns, RELAXED);
 		r.last_ns = __atomic_load_n(&f->r.last_ns, RELAXED);
+		r.app = __atomic_load_n(&f->r.app, RELAXED);
+		r.priv = FLOW_DEAD;
+		r.priv_evicted = 0;
+		r.spare = 0;
 		ft->end_hook(ft->end_arg, &r,
-			     __atomic_load_n(&f->evicted, RELAXED));
+			     __atomic_load_n(&f->r.priv_evicted, RELAXED));
 	}
-	__atomic_store_n(&f->evicted, 0, RELAXED);
+	__atomic_store_n(&f->r.priv_evicted, 0, RELAXED);
+	if (APP_WORD_REF(f->r.app))
+		pool_release(&ft->pool, APP_WORD_REF(f->r.app));
 	slot_release(ft, f);
 	__atomic_fetch_add(&ft->sums.expired_flows, 1, RELAXED);
 	/* Last: flowtab_free may free *ft (and @f's chunk) once it sees 0. */
@@ -481,7 +701,7 @@ static void hint_forget(struct flowtab *ft, struct flowtab_flow *f)
 	hash = (unsigned long)flowkey_hash(&k, ft->seed);
 	set = hint_set(ft, hash);
 	e = (uint64_t)(uintptr_t)f | hint_tag(hash);
-	__atomic_store_n(&f->state, FLOW_DEAD, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&f->r.priv, FLOW_DEAD, __ATOMIC_SEQ_CST);
 	for (int w = 0; w < 2; w++) {
 		uint64_t expect = e;
 
@@ -494,7 +714,8 @@ static void hint_forget(struct flowtab *ft, struct flowtab_flow *f)
 static void hint_put(uint64_t *set, int w, uint64_t e)
 {
 	__atomic_store_n(&set[w], e, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&hint_ptr(e)->state, __ATOMIC_SEQ_CST) == FLOW_DEAD)
+	if (__atomic_load_n(&hint_ptr(e)->r.priv, __ATOMIC_SEQ_CST) ==
+	    FLOW_DEAD)
 		__atomic_compare_exchange_n(&set[w], &e, 0, 0, __ATOMIC_SEQ_CST,
 					    __ATOMIC_SEQ_CST);
 }
@@ -521,7 +742,7 @@ static struct flowtab_flow *hint_check(uint64_t e, const struct flow_key *key)
 {
 	struct flowtab_flow *f = hint_ptr(e);
 
-	if (!e || __atomic_load_n(&f->state, RELAXED) != FLOW_LIVE)
+	if (!e || __atomic_load_n(&f->r.priv, RELAXED) != FLOW_LIVE)
 		return NULL;
 	/* the entry was loaded with acquire: the key is visible */
 	return key_equal(f, key) ? f : NULL;
@@ -670,16 +891,26 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	ft->max_chunks =
 		(2 * ft->max + ft->chunk_flows - 1) / ft->chunk_flows + 2;
 	ft->chunk = calloc(ft->max_chunks, sizeof(*ft->chunk));
-	if (!ft->chunk) {
+	/* app label details: at most one entry per slot */
+	ft->pool.max = ft->max_chunks * ft->chunk_flows > APP_REF_MAX
+			       ? APP_REF_MAX
+			       : (uint32_t)(ft->max_chunks * ft->chunk_flows);
+	ft->pool.chunk =
+		calloc(ft->pool.max / POOL_CHUNK + 1, sizeof(*ft->pool.chunk));
+	if (!ft->chunk || !ft->pool.chunk) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
+		free(ft->pool.chunk);
+		free(ft->chunk);
 		free(ft);
 		return NULL;
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
+	pthread_mutex_init(&ft->pool.lock, NULL);
 	ft->hmask = flowtab_hint_sets(ft->max) - 1;
 	ft->hint = mem_alloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint), 0);
 	if (!ft->hint) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
+		free(ft->pool.chunk);
 		free(ft->chunk);
 		free(ft);
 		return NULL;
@@ -693,6 +924,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	if (!ft->ht) {
 		snprintf(err, errlen, "flow table: cannot create hash table");
 		mem_free_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
+		free(ft->pool.chunk);
 		free(ft->chunk);
 		free(ft);
 		return NULL;
@@ -737,6 +969,10 @@ void flowtab_free(struct flowtab *ft)
 		mem_free_big(ft->chunk[ci],
 			     ft->chunk_flows * sizeof(**ft->chunk));
 	free(ft->chunk);
+	for (ci = 0; ci < ft->pool.nchunks; ci++)
+		free(ft->pool.chunk[ci]);
+	free(ft->pool.chunk);
+	pthread_mutex_destroy(&ft->pool.lock);
 	pthread_mutex_destroy(&ft->alloc_lock);
 	mem_free_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
 	free(ft);
@@ -881,7 +1117,7 @@ static struct flowtab_flow *flow_publish(struct flowtab *ft,
 		cds_lfht_add_unique(ft->ht, hash, flow_match, key, &f->node);
 
 	if (node == &f->node) {
-		__atomic_store_n(&f->state, FLOW_LIVE, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->r.priv, FLOW_LIVE, __ATOMIC_RELEASE);
 		if (__builtin_expect(
 			    !__atomic_load_n(&ft->bucket_base, RELAXED), 0))
 			find_buckets(ft, f);
@@ -897,9 +1133,11 @@ static struct flowtab_flow *flow_publish(struct flowtab *ft,
  * The slow path: find the flow in cds_lfht or add it, and remember it in
  * @slot. Returns with the packet counted.
  */
-static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
-			 const struct flow_key *key, int dir, uint32_t wirelen,
-			 uint64_t ts_ns, void **spare)
+static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
+					 unsigned long hash,
+					 const struct flow_key *key, int dir,
+					 uint32_t wirelen, uint64_t ts_ns,
+					 void **spare)
 {
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
@@ -919,7 +1157,7 @@ static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 					   ts_ns);
 			*spare = got == f ? NULL : f;
 			hint_store(slot, hash, got);
-			return;
+			return got;
 		}
 		__atomic_fetch_sub(&ft->live, 1, RELAXED);
 	}
@@ -930,7 +1168,7 @@ static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 		f = node_flow(node);
 		flow_add(f, ft->single, dir, wirelen, ts_ns);
 		hint_store(slot, hash, f);
-		return;
+		return f;
 	}
 
 	if (!live_reserve(ft))
@@ -945,10 +1183,11 @@ static void account_slow(struct flowtab *ft, uint64_t *slot, unsigned long hash,
 	if (got != f)
 		slot_release(ft, f);
 	hint_store(slot, hash, got);
-	return;
+	return got;
 
 overflow:
 	counts_add(&ft->sums.overflow[key_kind(key)], 1, wirelen);
+	return NULL;
 }
 
 void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
@@ -1044,8 +1283,13 @@ static void pend_account(struct flowtab *ft, struct flowtab_batch *b,
 	if (f)
 		flow_add(f, ft->single, p->dir, p->wirelen, p->ts_ns);
 	else
-		account_slow(ft, slot, p->hash, &p->key, p->dir, p->wirelen,
-			     p->ts_ns, &b->spare);
+		f = account_slow(ft, slot, p->hash, &p->key, p->dir, p->wirelen,
+				 p->ts_ns, &b->spare);
+	/* the app sniffers: one load decides for most packets */
+	if (p->pl && f &&
+	    !(__atomic_load_n(&f->r.app, RELAXED) &
+	      (APP_WORD_DONE | APP_WORD_MISS(p->dir))))
+		flow_sniff(ft, f, p);
 }
 
 /* Packets this far behind the newest have their slot read and their
@@ -1072,6 +1316,7 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 	p->wirelen = wirelen;
 	p->dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
 	p->loaded = 0;
+	p->pl = NULL;
 	__builtin_prefetch(hint_set(ft, p->hash));
 	b->head++;
 	b->n++;
@@ -1103,6 +1348,12 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 				bucket_next_prefetch(ft, base, r->hash);
 		}
 	}
+}
+
+void flowtab_batch_forget_payload(struct flowtab_batch *b)
+{
+	for (unsigned int i = 0; i < FLOWTAB_BATCH; i++)
+		b->e[i].pl = NULL;
 }
 
 void flowtab_batch_flush(struct flowtab *ft, struct flowtab_batch *b)
@@ -1139,6 +1390,8 @@ static size_t collect_some(struct flowtab *ft, struct flowtab_row *rows,
 		r->bytes[1] = __atomic_load_n(&f->r.bytes[1], RELAXED);
 		r->first_ns = __atomic_load_n(&f->r.first_ns, RELAXED);
 		r->last_ns = __atomic_load_n(&f->r.last_ns, RELAXED);
+		r->app = __atomic_load_n(&f->r.app, RELAXED);
+		r->priv = FLOW_LIVE;
 	}
 out:
 	rcu_read_unlock();
@@ -1185,7 +1438,7 @@ const struct flowtab_row *flowtab_row_next(const struct flowtab *ft,
 			const struct flowtab_flow *f =
 				&ft->chunk[it->chunk][it->slot++];
 
-			if (__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) ==
+			if (__atomic_load_n(&f->r.priv, __ATOMIC_ACQUIRE) ==
 			    FLOW_LIVE)
 				return &f->r;
 		}
@@ -1275,7 +1528,7 @@ counted:
 		if (__atomic_load_n(&f->r.last_ns, RELAXED) > thr)
 			continue;
 		/* read by the callback, after the grace period */
-		__atomic_store_n(&f->evicted, 1, RELAXED);
+		__atomic_store_n(&f->r.priv_evicted, 1, RELAXED);
 		n += flow_delete(ft, f);
 	}
 done:

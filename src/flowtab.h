@@ -52,6 +52,12 @@ struct flowtab_row {
 	uint64_t pkts[2]; /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
 	uint64_t bytes[2];
 	uint64_t first_ns, last_ns; /* packet time of first and last packet */
+	uint32_t app;		    /* application label: app.h's APP_WORD_* */
+	/* the table's own, meaningless in a copy: a slot's state, and
+	 * whether the expiring thread evicted it */
+	uint16_t priv;
+	uint8_t priv_evicted;
+	uint8_t spare;
 };
 
 /*
@@ -113,7 +119,9 @@ struct flowtab_pend {
 	struct flow_key key;
 	uint64_t hash;
 	uint64_t ts_ns;
-	uint64_t cand; /* the hint entry picked for it, once loaded */
+	uint64_t cand;	   /* the hint entry picked for it, once loaded */
+	const uint8_t *pl; /* transport payload (flowtab_batch_payload) */
+	uint32_t pllen;
 	uint32_t wirelen;
 	uint8_t dir;
 	uint8_t loaded;
@@ -136,6 +144,37 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 /* flowtab_batch_flush - account every packet still in @b. Call before
  * leaving the read-side section the packets were added in. */
 void flowtab_batch_flush(struct flowtab *ft, struct flowtab_batch *b);
+
+/*
+ * flowtab_batch_payload - the transport payload (@len bytes at @pl) of the
+ * packet just given to flowtab_batch_add: when that packet is accounted,
+ * a flow among its first APP_INSPECT_PKTS packets and not yet fully
+ * labelled is run through app_sniff (app.h). The bytes must stay valid
+ * until that packet is accounted (flowtab_batch_flush at the latest), or
+ * be withdrawn by flowtab_batch_forget_payload.
+ */
+static inline void flowtab_batch_payload(struct flowtab_batch *b,
+					 const uint8_t *pl, uint32_t len)
+{
+	struct flowtab_pend *p = &b->e[(b->head - 1) % FLOWTAB_BATCH];
+
+	p->pl = pl;
+	p->pllen = len;
+}
+
+/* flowtab_batch_forget_payload - the payloads of @b's pending packets are
+ * no longer valid: account them without looking at their bytes. */
+void flowtab_batch_forget_payload(struct flowtab_batch *b);
+
+/*
+ * flowtab_app_detail - the detail text of row @r's app label (app.h),
+ * copied into @buf (@len bytes, NUL-terminated): its length, or 0 (none;
+ * also when the flow is gone and its text was reused). Details live out
+ * of line, one 96-byte entry per labelled flow, freed with the flow. Any
+ * registered thread, while the table lives; lock-free (a sequence count).
+ */
+size_t flowtab_app_detail(const struct flowtab *ft, const struct flowtab_row *r,
+			  char *buf, size_t len);
 
 /*
  * flowtab_collect - copy every live flow into *@rows (grown with realloc,

@@ -257,6 +257,7 @@ static int take_snapshot(struct pktstat *run, struct snapshot *s, int in_place)
 			return (int)n;
 		s->nrows = (size_t)n;
 	}
+	s->app_table = run->ft;
 	flowtab_totals(run->ft, s->expired, s->overflow);
 	s->expired_flows = flowtab_expired_flows(run->ft);
 	s->evicted_flows = flowtab_evicted_flows(run->ft);

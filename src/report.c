@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "counters.h"
 #include "flowkey.h"
 #include "mem.h"
@@ -451,6 +452,18 @@ static void json_str(struct ob *o, const char *s)
 	ob_putc(o, '"');
 }
 
+/* CSV: a quoted field, quotes doubled, control bytes as '?'. */
+static void csv_str(struct ob *o, const char *s)
+{
+	ob_putc(o, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p == '"')
+			ob_mem(o, "\"\"", 2);
+		else
+			ob_putc(o, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
+	ob_putc(o, '"');
+}
+
 /* Text output: a name from the network is printed with control bytes
  * replaced, so it cannot drive the terminal. */
 static void text_str(struct ob *o, const char *s)
@@ -722,6 +735,7 @@ static const struct report_field report_fields[F_COUNT] = {
 struct row_style {
 	int nf;	  /* fields printed: TEXT_FIELDS or F_COUNT */
 	int text; /* the text line: the bitrate with 2 decimals and a unit */
+	int csv;
 	char sep[F_COUNT + 1][SEP_PAD];
 	uint8_t sep_len[F_COUNT + 1];
 	char proto[KIND_COUNT][SEP_PAD];
@@ -737,6 +751,7 @@ static void row_style_init(struct row_style *st, enum report_format fmt)
 
 	memset(st, 0, sizeof(*st));
 	st->text = fmt == REPORT_TEXT;
+	st->csv = fmt == REPORT_CSV;
 	st->nf = st->text ? TEXT_FIELDS : F_COUNT;
 	for (int f = 0; f <= st->nf; f++) {
 		int last = f == st->nf;
@@ -779,6 +794,7 @@ static void row_style_init(struct row_style *st, enum report_format fmt)
 /* What a row prints: one direction of a flow, both sides' texts made
  * once (each is printed twice in JSON and CSV). */
 struct fld_ctx {
+	const struct snapshot *snap;
 	const struct flowtab_row *row;
 	int dir;
 	double bitrate;
@@ -817,6 +833,77 @@ static inline char *put_text(char *p, const char *s, size_t len)
 {
 	memcpy(p, s, FLOWKEY_TEXT_ROOM - 1);
 	return p + len;
+}
+
+/* The extra columns, in CSV (always, empty when unknown) */
+static const char *const tail_cols[] = { "app",	  "appSource", "appDetail",
+					 "pid",	  "comm",      "user",
+					 "cgroup" };
+
+/*
+ * After the fixed fields: the row's app label and its process, where
+ * known (JSON and text leave unknown ones out; CSV has empty columns).
+ * The label comes from the payload, else from the ports ("http?" in
+ * text, appSource "port").
+ */
+static void row_tail(struct ob *o, const struct row_style *st,
+		     const struct fld_ctx *c)
+{
+	const struct flowtab_row *r = c->row;
+	const struct snapshot *s = c->snap;
+	unsigned int app = APP_WORD_ID(r->app);
+	const char *src = "payload";
+	char detail[APP_DETAIL_MAX] = "";
+	int csv = st->csv;
+
+	if (!app) {
+		app = app_port_guess(r->key.ipproto, r->key.aport,
+				     r->key.bport);
+		src = "port";
+	} else if (s && s->app_table) {
+		flowtab_app_detail(s->app_table, r, detail, sizeof(detail));
+	}
+	if (csv) {
+		ob_putc(o, ',');
+		if (app) {
+			ob_puts(o, app_name(app));
+			ob_putc(o, ',');
+			ob_puts(o, src);
+		} else {
+			ob_putc(o, ',');
+		}
+		ob_putc(o, ',');
+		if (detail[0])
+			csv_str(o, detail);
+		ob_puts(o, ",,,,");
+		return;
+	}
+	if (st->text) {
+		/* a second, indented line (the original pktstat's place
+		 * for "GET /path"): the line above stays dkorunic's */
+		if (app) {
+			ob_puts(o, "\n    app: ");
+			ob_puts(o, app_name(app));
+			if (*src == 'p' && src[1] == 'o')
+				ob_putc(o, '?');
+			if (detail[0]) {
+				ob_puts(o, " (");
+				text_str(o, detail);
+				ob_putc(o, ')');
+			}
+		}
+		return;
+	}
+	if (app) {
+		ob_puts(o, ",\"app\":");
+		json_str(o, app_name(app));
+		ob_puts(o, ",\"appSource\":");
+		json_str(o, src);
+		if (detail[0]) {
+			ob_puts(o, ",\"appDetail\":");
+			json_str(o, detail);
+		}
+	}
 }
 
 /*
@@ -873,8 +960,9 @@ static void row_write(struct ob *o, const struct row_style *st,
 		p = put_u64(put_sep(p, st, F_VLAN), k->vlan);
 		p = put_u64(put_sep(p, st, F_FLOW), r->id);
 	}
-	p = put_sep(p, st, st->nf);
 	o->n = (size_t)(p - o->buf);
+	row_tail(o, st, c);
+	ob_mem(o, st->sep[st->nf], st->sep_len[st->nf]);
 }
 
 /* ---- formats ------------------------------------------------------------ */
@@ -1220,11 +1308,18 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 			ob_puts(o, report_fields[f].json);
 		}
 	if (fmt == REPORT_CSV)
+		for (size_t f = 0; f < sizeof(tail_cols) / sizeof(*tail_cols);
+		     f++) {
+			ob_putc(o, ',');
+			ob_puts(o, tail_cols[f]);
+		}
+	if (fmt == REPORT_CSV)
 		ob_putc(o, '\n');
 	if (nd >= OB_WRITER_ROWS)
 		ob_writer_start(o);
 	for (size_t i = 0; i < nd; i++) {
 		fld_prepare(&c, &d[i], secs);
+		c.snap = s;
 		if (fmt == REPORT_JSON_ARRAY && i)
 			ob_putc(o, ',');
 		else if (fmt == REPORT_JSON && i)

@@ -23,6 +23,9 @@ struct snapshot {
 	 * by the reports (flowtab_row_next), and @rows is unused */
 	const struct flowtab *table;
 	size_t rows_cap; /* allocated rows */
+	/* the table whose app label details the rows show
+	 * (flowtab_app_detail), borrowed; NULL: none */
+	const struct flowtab *app_table;
 
 	/* Every packet seen, per kind; equals live + expired + overflow. */
 	struct flowtab_counts kind[KIND_COUNT];

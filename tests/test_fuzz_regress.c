@@ -30,6 +30,7 @@ static const struct {
 	{ "fuzz_flowtab-", invariants_flowtab },
 	{ "fuzz_pcapfile-", invariants_pcapfile },
 	{ "fuzz_proto-", invariants_proto },
+	{ "fuzz_app-", invariants_app },
 };
 
 static void setup(void)
@@ -147,6 +148,11 @@ Test(fuzz_regress, flowtab_inputs_keep_invariants)
 Test(fuzz_regress, pcapfile_inputs_keep_invariants)
 {
 	cr_assert_geq(replay_all("fuzz_pcapfile-", invariants_pcapfile), 5);
+}
+
+Test(fuzz_regress, app_inputs_keep_invariants)
+{
+	cr_assert_geq(replay_all("fuzz_app-", invariants_app), 10);
 }
 
 /* A file no target claims would never be replayed. */

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.." || exit 1
 SECS=${FUZZ_SMOKE_SECONDS:-60}
-TARGETS="fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf"
+TARGETS="fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf fuzz_app"
 
 # clang's libFuzzer runtime is a separate Debian package (libclang-rt-dev,
 # installed by make deps): say so plainly if it is missing
