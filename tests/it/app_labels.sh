@@ -57,16 +57,17 @@ for _ in range(4):  # a few queries at most, then exit
     s.sendto(q[:2] + bytes([q[2] | 0x80, 0x83]) + q[4:6] + b"\0\0\0\0\0\0" + q[12:], a)
 PYEOF
 
-IN tcpdump -i lo -w "$TMP/live.pcap" -U -s 0 2> /dev/null &
+# started directly (ip netns exec execs it): $! is tcpdump itself
+ip netns exec "$NS" tcpdump -i lo -w "$TMP/live.pcap" -U -s 0 2> /dev/null &
 PIDS="$!"
-IN "$PKTSTAT" -i lo -t 8s -1 -j > "$TMP/live.json" 2> "$TMP/live.err" &
+ip netns exec "$NS" "$PKTSTAT" -i lo -t 8s -1 -j > "$TMP/live.json" 2> "$TMP/live.err" &
 PKT=$!
 (cd "$TMP/www" && exec ip netns exec "$NS" $PY -m http.server -b 127.0.0.1 8080) > /dev/null 2>&1 &
 PIDS="$PIDS $!"
-IN openssl s_server -accept 4433 -cert "$TMP/cert.pem" -key "$TMP/key.pem" \
+ip netns exec "$NS" openssl s_server -accept 4433 -cert "$TMP/cert.pem" -key "$TMP/key.pem" \
 	-naccept 1 -quiet < /dev/null > /dev/null 2>&1 &
 PIDS="$PIDS $!"
-IN $PY "$TMP/dns.py" &
+ip netns exec "$NS" $PY "$TMP/dns.py" &
 PIDS="$PIDS $!"
 sleep 1.5
 IN $PY -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:8080/big.bin", timeout=5).read()' ||
