@@ -836,13 +836,11 @@ static inline char *put_text(char *p, const char *s, size_t len)
 }
 
 /* The extra columns, in CSV (always, empty when unknown) */
-static const char *const tail_cols[] = { "app",	  "appSource", "appDetail",
-					 "pid",	  "comm",      "user",
-					 "cgroup" };
+static const char *const tail_cols[] = { "app", "appSource", "appDetail" };
 
 /*
- * After the fixed fields: the row's app label and its process, where
- * known (JSON and text leave unknown ones out; CSV has empty columns).
+ * After the fixed fields: the row's app label, where known (JSON and
+ * text leave it out when unknown; CSV has empty columns).
  * The label comes from the payload, else from the ports ("http?" in
  * text, appSource "port").
  */
@@ -875,7 +873,6 @@ static void row_tail(struct ob *o, const struct row_style *st,
 		ob_putc(o, ',');
 		if (detail[0])
 			csv_str(o, detail);
-		ob_puts(o, ",,,,");
 		return;
 	}
 	if (st->text) {

@@ -592,7 +592,7 @@ static void ref_row(const struct flowtab_row *r, int dir, double secs,
 		 (unsigned long long)r->id);
 	snprintf(w->csv, sizeof(w->csv),
 		 "%.3f,%llu,%llu,\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%u,%u,%u,"
-		 "%u,%u,%llu,,,,,,,\n", /* no app, no process */
+		 "%u,%u,%llu,,,\n", /* no app, no process */
 		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
 		 addr[!dir], sport, dport, icmp ? k->aport : 0u,
 		 k->kind == KIND_OTHER ? 0u : k->ipproto, k->vlan,
@@ -708,8 +708,7 @@ Test(report, every_field_matches_a_printf_reference)
 					  "bitrate,packets,size,proto,src,dst,"
 					  "srcIp,dstIp,srcPort,dstPort,"
 					  "icmpType,ipProto,vlan,flow,app,"
-					  "appSource,appDetail,pid,comm,user,"
-					  "cgroup\n");
+					  "appSource,appDetail\n");
 		for (size_t i = 0; i < nw; i++) {
 			len[0] += (size_t)sprintf(want[0] + len[0], "%s%s",
 						  i ? "," : "", w[i].json);
