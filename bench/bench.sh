@@ -276,7 +276,7 @@ tool_cmd() {
 		# counted in the kernel (tc on veth0): no ring; the flow map
 		# holds the flows of 100 ms, 1M entries covers any workload
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend ebpf
-			--ebpf-flows 1048576 --snapshot "$WORK/snap/$id.json")
+			--ebpf-flows 131072 --snapshot "$WORK/snap/$id.json")
 		;;
 	pktstat-pcap)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend pcap

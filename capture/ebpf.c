@@ -70,7 +70,16 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_TCX_INGRESS 46
 #define EBPF_TCX_EGRESS 47
 
-#define EBPF_DEFAULT_FLOWS 262144
+/* Default flow map size: what fits in this many bytes per map (its
+ * entries are preallocated: an insert then takes no allocation, which
+ * cost ~10 us a new flow), as a power of two within these bounds. */
+#define EBPF_MAP_BYTES (32u << 20)
+#define EBPF_FLOWS_MIN 4096u
+#define EBPF_FLOWS_MAX 262144u
+/* A generation is drained at most this often (the UI refreshes every
+ * second): each drain empties the map, and the next packet of each flow
+ * is an insert again. */
+#define EBPF_DRAIN_NS 500000000ull
 #define EBPF_BATCH 4096
 /* How long a drain waits for a CPU still in the program (never seen to
  * take more than microseconds; past this, a program error is counted). */
@@ -98,6 +107,7 @@ struct ebpf {
 	uint64_t ovf_prev[FL_KIND_COUNT][2];
 	uint64_t cnt_prev[FL_CNT_COUNT];
 	int final_done;
+	uint64_t last_drain_ns;
 	/* relaxed atomics */
 	uint64_t received, map_full, prog_errors, filtered;
 	int link;
@@ -210,7 +220,7 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 {
 	struct ebpf *e;
 	int rc, hw;
-	uint32_t flows = cfg->bpf_flows ? cfg->bpf_flows : EBPF_DEFAULT_FLOWS;
+	uint32_t flows = cfg->bpf_flows;
 
 	*h = NULL;
 	if (!cfg->iface) {
@@ -266,6 +276,14 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 			 e->ncpu, FL_MAX_CPUS);
 		rc = -ENOTSUP;
 		goto fail;
+	}
+	if (!flows) {
+		/* an entry: its key and overhead, a value per CPU */
+		size_t per = 96 + (size_t)e->ncpu * sizeof(struct fl_val);
+
+		flows = EBPF_FLOWS_MAX;
+		while (flows > EBPF_FLOWS_MIN && flows * per > EBPF_MAP_BYTES)
+			flows /= 2;
 	}
 	e->keys = calloc(EBPF_BATCH, sizeof(*e->keys));
 	e->vals =
@@ -601,7 +619,8 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 	struct ebpf *e = eb_of(h);
 	struct pollfd pfd = { .fd = e->evfd, .events = POLLIN };
 	enum cap_link l;
-	uint64_t v;
+	struct timespec ts;
+	uint64_t v, now;
 	int n = 0, rc;
 
 	if (timeout_ms == CAP_FLOWS_FINAL) {
@@ -624,6 +643,11 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 	if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) > 0)
 		if (read(e->evfd, &v, sizeof(v)) < 0)
 			v = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (now - e->last_drain_ns < EBPF_DRAIN_NS)
+		return 0;
+	e->last_drain_ns = now;
 	rc = drain_map(e, flip(e), cb, user, err, errlen);
 	if (rc < 0)
 		return rc;

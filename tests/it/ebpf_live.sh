@@ -46,7 +46,7 @@ frames_case() { # NAME EXPECTED-FILE PKTSTAT-ARGS... (filter last)
 	local tpid=$!
 	wait_capture_ready "$NS_CAP" "$before"
 	before=$(ebpf_progs)
-	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 2s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 4s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
 	local pid=$!
 	wait_ebpf_ready "$before" || not_ok "$name: BPF programs loaded"
 	ip netns exec "$NS_PEER" "$SEND" -n $REPEAT -p 2000 veth1 "${FRAMES:-$TMP/eth.pcap}" > /dev/null

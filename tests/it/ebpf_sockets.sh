@@ -78,11 +78,11 @@ sockets_case() { # NAME GRO(on|off) DST-ADDR [filter...]
 	local tpid=$!
 	wait_capture_ready "$NS_PEER" "$before"
 	before=$(ip netns exec "$NS_PEER" cat /proc/net/packet | wc -l)
-	ip netns exec "$NS_PEER" "$PKTSTAT" -i veth1 -t 4s -1 -j "$@" > "$TMP/$name.tp3.json" 2> /dev/null &
+	ip netns exec "$NS_PEER" "$PKTSTAT" -i veth1 -t 6s -1 -j "$@" > "$TMP/$name.tp3.json" 2> /dev/null &
 	local ppid=$!
 	wait_capture_ready "$NS_PEER" "$before"
 	before=$(ebpf_progs)
-	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 3s -1 -j "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 4s -1 -j "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
 	local pid=$!
 	wait_ebpf_ready "$before" || not_ok "$name: BPF programs loaded"
 	ip netns exec "$NS_PEER" $PY "$TMP/source.py" "$dst"
