@@ -841,6 +841,83 @@ static int draw_help(struct draw_ctx *c)
 	return 0;
 }
 
+/*
+ * The selected flow in full (Enter): both directions, first and last
+ * seen, rates and averages, names and numbers, the -1 style description.
+ */
+static void draw_detail(struct draw_ctx *c, const struct view_row *r)
+{
+	const struct view_flow *f = r->f;
+	enum view_unit u = view_unit(c->v);
+	char line[LINE_MAX_BYTES], a[320], b[320], na[320], nb[320];
+	char r1[16], r2[16], r3[16], r4[16], first[32], last[32];
+	struct view_row d;
+	int y = 0, i;
+
+	erase();
+	view_row_endpoint(r, 0, na, sizeof(na));
+	view_row_endpoint(r, 1, nb, sizeof(nb));
+	view_row_endpoint_text(c->v, r, 0, a, sizeof(a));
+	view_row_endpoint_text(c->v, r, 1, b, sizeof(b));
+	snprintf(line, sizeof(line), "%s flow %llu%s", view_row_proto(r),
+		 (unsigned long long)f->row.id,
+		 r->dir == VIEW_DIR_BOTH ? "" : " (one direction)");
+	put(y++, 0, line, A_BOLD);
+	y++;
+	snprintf(line, sizeof(line), "A  %s", na);
+	put(y++, 0, line, A_NORMAL);
+	if (strcmp(a, na) != 0) {
+		snprintf(line, sizeof(line), "   %s", a);
+		put(y++, 0, line, A_NORMAL);
+	}
+	snprintf(line, sizeof(line), "B  %s", nb);
+	put(y++, 0, line, A_NORMAL);
+	if (strcmp(b, nb) != 0) {
+		snprintf(line, sizeof(line), "   %s", b);
+		put(y++, 0, line, A_NORMAL);
+	}
+	y++;
+	snprintf(line, sizeof(line), "%-5s %14s %12s %9s %9s %9s %9s %9s", "",
+		 "bytes", "packets", view_unit_name(u), "pkts/s", "2s", "10s",
+		 "40s");
+	put(y++, 0, line, A_BOLD);
+	for (i = 0; i < 3; i++) {
+		if (i < 2 && r->dir != VIEW_DIR_BOTH && r->dir != i)
+			continue;
+		d.f = f;
+		d.dir = i < 2 ? i : VIEW_DIR_BOTH;
+		view_format_rate(view_row_rate(c->v, &d, VIEW_RATE_TOTAL), 9,
+				 r1, sizeof(r1));
+		view_format_rate(view_row_pps(&d), 9, r2, sizeof(r2));
+		view_format_rate(view_row_avg(c->v, &d, 0), 9, r3, sizeof(r3));
+		view_format_rate(view_row_avg(c->v, &d, 1), 9, r4, sizeof(r4));
+		view_format_rate(view_row_avg(c->v, &d, 2), 9, first,
+				 sizeof(first));
+		snprintf(line, sizeof(line),
+			 "%-5s %14llu %12llu %9s %9s %9s %9s %9s",
+			 i == 0	  ? "A>B"
+			 : i == 1 ? "B>A"
+				  : "both",
+			 (unsigned long long)view_row_bytes(&d),
+			 (unsigned long long)view_row_pkts(&d), r1, r2, r3, r4,
+			 first);
+		put(y++, 0, line, A_NORMAL);
+	}
+	y++;
+	view_format_age(f->age_ns, 10, last, sizeof(last));
+	view_format_age(f->row.last_ns > f->row.first_ns
+				? f->age_ns + (f->row.last_ns - f->row.first_ns)
+				: f->age_ns,
+			10, first, sizeof(first));
+	snprintf(line, sizeof(line), "first seen %s ago, last seen %s ago",
+		 first, last);
+	put(y++, 0, line, A_NORMAL);
+	snprintf(line, sizeof(line), "%s:%s%s%s", view_row_proto(r), na,
+		 f->row.pkts[1] ? " <-> " : " -> ", nb);
+	put(y++, 0, line, A_NORMAL);
+	put(LINES - 1, 0, "any key goes back", attr(c, CP_BAR, A_REVERSE));
+}
+
 /* The "too small" notice, in the words that fit (issue 16.14). */
 static void draw_too_small(void)
 {
@@ -885,6 +962,16 @@ int draw_frame(struct draw_ctx *c)
 	}
 	if (c->help)
 		return draw_help(c);
+	if (c->detail) {
+		size_t sel = view_selected(c->v), top = view_top(c->v);
+		const struct view_row *r =
+			sel >= top ? view_row_at(c->v, sel - top) : NULL;
+
+		if (r) {
+			draw_detail(c, r);
+			return 0;
+		}
+	}
 	/* Before the header, which names the "%" column's maximum. */
 	columns_layout(c->v, COLS, c->totals, c->col_w);
 	/*

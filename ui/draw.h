@@ -42,6 +42,7 @@ struct draw_ctx {
 	const struct prompt *prompt; /* ... and editor; else NULL */
 	const char *question;	     /* a y/n question, or NULL */
 	int help;		     /* the help screen is shown */
+	int detail;		     /* the selected flow's details */
 	size_t help_top;	     /* its first line */
 	size_t help_page;	     /* lines it shows (set by draw_frame) */
 

@@ -103,6 +103,12 @@ static const struct key_binding table[] = {
 	{ 'H', KA_HIDE_SELF, 0, "H", NULL,
 	  "Hide or show your own SSH session's row (marked @ssh; it is "
 	  "still counted in the totals)" },
+	{ '\r', KA_DETAIL, 0, "Enter", NULL,
+	  "Details of the selected flow: both directions, first and last "
+	  "seen, rates, names and numbers; any key goes back" },
+	{ KEY_ENTER, KA_DETAIL, 0, "KEnter", NULL,
+	  "Details of the selected flow: both directions, first and last "
+	  "seen, rates, names and numbers; any key goes back" },
 	{ 'D', KA_TIMINGS, 0, "D", NULL,
 	  "Show what the last frame cost (update, layout, whole frame)" },
 };

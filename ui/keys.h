@@ -42,6 +42,7 @@ enum key_action {
 	KA_MOUSE,
 	KA_DETAILS,   /* the header's details */
 	KA_TIMINGS,   /* the last frame's cost, in the status line */
+	KA_DETAIL,    /* the selected row's detail view */
 	KA_MARK,      /* set the mark: counts since now */
 	KA_SINCE,     /* counts since the mark or since the start */
 	KA_HIDE_SELF, /* hide or show the user's own SSH session */

@@ -57,6 +57,7 @@
 enum ui_mode {
 	M_NORMAL,
 	M_HELP,
+	M_DETAIL,
 	M_FILTER,
 	M_FIND,
 	M_INTERVAL,
@@ -160,6 +161,7 @@ static void redraw(struct ui *ui)
 	c->msg = ui->msg[0] && now < ui->msg_until ? ui->msg : NULL;
 	c->msg_err = ui->msg_err;
 	c->help = ui->mode == M_HELP;
+	c->detail = ui->mode == M_DETAIL;
 	c->prompt = NULL;
 	c->prompt_label = NULL;
 	c->question = NULL;
@@ -187,6 +189,7 @@ static void redraw(struct ui *ui)
 		break;
 	case M_NORMAL:
 	case M_HELP:
+	case M_DETAIL:
 		break;
 	}
 	if (draw_frame(c))
@@ -488,6 +491,12 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 				ui->details ? "header details on"
 					    : "header details off");
 		break;
+	case KA_DETAIL:
+		if (view_selected(ui->v) < view_count(ui->v))
+			ui->mode = M_DETAIL;
+		else
+			set_msg(ui, 1, "no row selected");
+		break;
 	case KA_TIMINGS:
 		set_msg(ui, 0,
 			"last frame %.2f ms (update %.2f, layout %.2f); "
@@ -546,6 +555,7 @@ static void accept_prompt(struct ui *ui)
 		break;
 	case M_NORMAL:
 	case M_HELP:
+	case M_DETAIL:
 	case M_RESET:
 		break;
 	}
@@ -630,6 +640,9 @@ static void on_key(struct ui *ui, int ch)
 		} else {
 			ui->mode = M_NORMAL;
 		}
+		return;
+	case M_DETAIL:
+		ui->mode = M_NORMAL; /* any key goes back */
 		return;
 	case M_NORMAL:
 		break;

@@ -262,4 +262,16 @@ keys q
 start 120 100 env TERM=dumb "$PKTSTAT" -r "$TMP/eth.pcap"
 check "TERM=dumb says how to stop (Ctrl-C)" wait_for 'TERM=dumb: .*Ctrl-C stops'
 
+# Enter: the selected flow's details, then any key back
+start 100 30 "$PKTSTAT" -r "$TMP/eth.pcap" -n
+wait_for '^Proto' > /dev/null
+keys y
+keys Enter
+check "Enter: the detail view names the flow" wait_for '^TCP flow [0-9]'
+check "Enter: both directions with bytes and packets" sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -Eq '^A>B  *[0-9]+  *[0-9]+ ' && tmux -L $SOCK capture-pane -p -t ui | grep -Eq '^B>A  *[0-9]+  *[0-9]+ '"
+check "Enter: first and last seen" wait_for '^first seen .* ago, last seen .* ago'
+keys x
+check "any key goes back to the table" wait_for '^Proto'
+keys q
+
 finish
