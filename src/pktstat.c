@@ -895,45 +895,31 @@ static void report_link_changes(struct pktstat *run, int *was_down)
 	}
 }
 
-/* Whether a --jsonl / --exit-over tick is due: every interval of wall
- * time live, of packet time (as far as the file has been read) with -r. */
-static int batch_pulse_due(struct pktstat *run, int live, uint64_t *next,
-			   uint64_t *pkt_next, uint64_t iv)
+/* Whether a live --jsonl / --exit-over tick is due (every interval of
+ * wall time; a file's ticks come from its worker, in packet time). */
+static int batch_pulse_due(uint64_t *next, uint64_t iv)
 {
-	struct worker_stats sum;
-	uint64_t first, last;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
-	if (live) {
-		uint64_t now = now_ns(CLOCK_MONOTONIC);
-
-		if (now < *next)
-			return 0;
-		*next += iv * ((now - *next) / iv + 1);
-		return 1;
-	}
-	memset(&sum, 0, sizeof(sum));
-	for (int i = 0; i < run->nw; i++)
-		worker_stats_add(&run->w[i], &sum);
-	first = sum.first_ts_ns;
-	last = sum.last_ts_ns;
-	if (!last)
+	if (now < *next)
 		return 0;
-	if (!*pkt_next)
-		*pkt_next = first + iv;
-	if (last < *pkt_next)
-		return 0;
-	*pkt_next += iv * ((last - *pkt_next) / iv + 1);
+	*next += iv * ((now - *next) / iv + 1);
 	return 1;
 }
 
-static int batch_pulse(struct pktstat *run)
+/* A tick from a fresh snapshot; @end_ns: the interval's end in packet
+ * time (a file's worker waits there), else 0. */
+static int batch_pulse(struct pktstat *run, uint64_t end_ns)
 {
 	struct snapshot s;
 	int fired = 0;
 
 	snapshot_init(&s);
-	if (pktstat_snapshot(run, &s) == 0)
+	if (pktstat_snapshot(run, &s) == 0) {
+		if (end_ns)
+			s.now_ns = end_ns;
 		fired = pktstat_pulse(run, &s);
+	}
 	snapshot_free(&s);
 	return fired;
 }
@@ -949,17 +935,16 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 	uint64_t pulse_iv = run->o.interval_ns	? run->o.interval_ns
 			    : run->o.refresh_ns ? run->o.refresh_ns
 						: 1000000000ull;
-	uint64_t next_pulse = start + pulse_iv, pulse_pkt_ns = 0;
+	uint64_t next_pulse = start + pulse_iv;
 
 	for (;;) {
 		struct timespec ts = { 0, 50 * 1000000 };
 		uint64_t now;
 		int sig;
 
-		if (run->tick &&
-		    batch_pulse_due(run, live, &next_pulse, &pulse_pkt_ns,
-				    pulse_iv) &&
-		    batch_pulse(run))
+		if (run->tick && live &&
+		    batch_pulse_due(&next_pulse, pulse_iv) &&
+		    batch_pulse(run, 0))
 			return 0; /* --exit-over */
 
 		if (run->tcpstat)
@@ -970,9 +955,16 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 						     __ATOMIC_ACQUIRE);
 
 			if (e) {
-				print_interval_to(run, e);
+				int over = 0;
+
+				if (run->o.interval_ns)
+					print_interval_to(run, e);
+				if (run->tick)
+					over = batch_pulse(run, e);
 				__atomic_store_n(&run->w[0].iv_end_ns, 0,
 						 __ATOMIC_RELEASE);
+				if (over)
+					return 0; /* --exit-over */
 				continue;
 			}
 		}
@@ -1119,8 +1111,12 @@ static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
 	}
 	if (o->read_file && run->period_ns && run->nw)
 		run->w[0].ts_limit_ns = run->period_ns; /* packet time */
-	if (o->read_file && o->interval_ns && run->nw && !run->tcpstat)
-		run->w[0].iv_ns = o->interval_ns; /* -l in packet time */
+	if (o->read_file && (o->interval_ns || run->tick) && run->nw &&
+	    !run->tcpstat)
+		/* -l, or the --jsonl / --exit-over tick, in packet time */
+		run->w[0].iv_ns = o->interval_ns  ? o->interval_ns
+				  : o->refresh_ns ? o->refresh_ns
+						  : 1000000000ull;
 	return 0;
 }
 
