@@ -635,6 +635,10 @@ static int sniff_memcached(const struct app_pkt *pkt, const struct cursor *pc,
 	uint16_t hdr[4];
 	struct det d;
 
+	/* Redis's inline commands look the same ("get k\r\n"): not on its
+	 * port (tshark's resp_2_inline.pcap) */
+	if (pkt->sport == 6379 || pkt->dport == 6379)
+		return 0;
 	/* UDP: an 8-byte frame header (request id, sequence, count, 0) */
 	if (pkt->ipproto == IPPROTO_UDP) {
 		if (!cur_be16(&c, &hdr[0]) || !cur_be16(&c, &hdr[1]) ||

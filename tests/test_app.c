@@ -249,6 +249,8 @@ Test(app, memcached_text_and_binary)
 	cr_assert(sniff(IPPROTO_TCP, 40000, 11212, bin, sizeof(bin), &g));
 	cr_assert_str_eq(g.detail, "binary request");
 	cr_assert_not(sniff_s(IPPROTO_TCP, 11212, "get user:42", &g));
+	/* Redis's inline protocol on its port is not memcached */
+	cr_assert_not(sniff_s(IPPROTO_TCP, 6379, "get user:42\r\n", &g));
 }
 
 Test(app, ftp_smtp_and_x11)
