@@ -133,13 +133,13 @@ DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem
 DEPS_test_view = src/view src/selfflow src/names src/snapshot src/flowkey \
-	src/decode \
-	ui/columns ui/keys ui/prompt
-DEPS_test_capture = capture/capture capture/pcap capture/tpacket3 src/mem \
-	capture/ebpf capture/cbpf
+	src/decode src/flowtab src/app src/mem ui/columns ui/keys ui/prompt
+DEPS_test_capture = capture/capture capture/backends capture/pcap \
+	capture/tpacket3 src/mem capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
-DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode
+DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode \
+	src/flowtab src/app src/mem
 DEPS_test_counters = src/counters
 DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
@@ -150,7 +150,7 @@ DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/fragtab \
 	src/mem src/proto src/app \
 	src/tcpstat src/counters \
-	capture/worker capture/capture capture/pcap capture/tpacket3 \
+	src/worker capture/capture capture/pcap capture/tpacket3 \
 	capture/ebpf capture/cbpf
 DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/mem
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.

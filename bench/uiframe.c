@@ -6,11 +6,12 @@
  *
  * For each N: a flow table (src/flowtab.h) is filled with N flows of
  * mixed kinds (IPv4/IPv6 TCP, UDP, ICMP) and sizes, then FRAMES frames run
- * the path ui/ui.c's tick() runs, with the same functions: expiry at most
- * once a simulated second (flowtab_expire, as pktstat_expire), the copy
- * under the RCU read lock (flowtab_collect and the totals, as
- * pktstat_snapshot), cpanel_update, view_update, view_layout (partial sort
- * of the visible window) and draw_frame + refresh into a real ncurses
+ * the monitor's own refresh (ui_frame, ui/ui.h) against a fake engine port
+ * (src/engine.h) over that table: expiry at most once a simulated second
+ * (flowtab_expire, as engine_expire), the copy under the RCU read lock
+ * (flowtab_collect and the totals, as engine_snapshot), then the UI's
+ * cpanel_update, view_update, view_layout (partial sort of the visible
+ * window) and draw_frame + refresh into a real ncurses
  * screen on a pseudo-terminal of COLS x ROWS (default 200 x 60, TERM
  * xterm-256color, UTF-8 when the C.UTF-8 locale exists), whose other end
  * a second thread drains (a terminal emulator's part: not counted).
@@ -47,11 +48,13 @@
 #include <unistd.h>
 #include <urcu.h>
 
+#include "../src/engine.h"
 #include "../src/flowtab.h"
+#include "../src/opts.h"
 #include "../src/snapshot.h"
 #include "../src/view.h"
-#include "../ui/cpanel.h"
 #include "../ui/draw.h"
+#include "../ui/ui.h"
 
 #define NS 1000000000ull
 #define FRAME_NS (NS / 10) /* -w 0.1 */
@@ -60,12 +63,14 @@
 
 enum phase { PH_FRAME, PH_COPY, PH_UPDATE, PH_LAYOUT, PH_DRAW, PH_COUNT };
 
+/* The fake engine the monitor is handed: its port first. */
 struct bench {
+	struct engine_port port;
 	struct flowtab *ft;
-	struct snapshot snap;
-	struct view *v;
-	struct cpanel *cp;
-	struct draw_ctx dc;
+	struct ui *ui;
+	struct opts o; /* the monitor's settings: -w 0.1, the defaults */
+	int table_rows;
+	int expired; /* the last frame's expiry ran */
 	size_t n;
 	uint64_t rng;
 	uint64_t mono0, wall0, mono, wall; /* simulated clocks */
@@ -81,11 +86,6 @@ static uint64_t clock_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t cpu_ns(void)
-{
-	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static uint64_t xorshift(uint64_t *s)
@@ -190,11 +190,42 @@ static void traffic(struct bench *b, size_t npkts)
 	rcu_read_unlock();
 }
 
-/* pktstat_snapshot's work for one table: the copy under the read lock
- * (inside flowtab_collect), the totals, the clocks. */
-static int take_snapshot(struct bench *b)
+/* ---- the fake engine: the bench's table, its simulated clocks ------ */
+
+static struct bench *of_port(struct engine_port *p)
 {
-	struct snapshot *s = &b->snap;
+	return (struct bench *)p;
+}
+
+static void fake_info(struct engine_port *p, struct engine_info *info)
+{
+	(void)p;
+	info->source = "uiframe";
+	info->backend = "synthetic";
+	info->filter = "";
+	info->threads = 1;
+	info->capture_done = 0;
+	info->capture_error = NULL;
+}
+
+/* engine_expire's work: at most once a simulated second. */
+static void fake_expire(struct engine_port *p)
+{
+	struct bench *b = of_port(p);
+
+	b->expired = 0;
+	if (b->mono - b->last_expire >= NS) {
+		b->last_expire = b->mono;
+		flowtab_expire(b->ft, b->wall, KEEP_NS);
+		b->expired = 1;
+	}
+}
+
+/* engine_snapshot's work for one table: the copy under the read lock
+ * (inside flowtab_collect), the totals, the clocks. */
+static int fake_snapshot(struct engine_port *p, struct snapshot *s)
+{
+	struct bench *b = of_port(p);
 	ssize_t n = flowtab_collect(b->ft, &s->rows, &s->rows_cap);
 
 	if (n < 0)
@@ -217,68 +248,82 @@ static int take_snapshot(struct bench *b)
 	return 0;
 }
 
-/* ui.c's redraw(): the context as the UI fills it, draw, refresh. */
-static int redraw(struct bench *b, int utf8, int color)
+static int fake_tick(struct engine_port *p, const struct snapshot *s)
 {
-	struct draw_ctx *c = &b->dc;
-
-	c->v = b->v;
-	c->source = "uiframe";
-	c->backend = "synthetic";
-	c->filter = "";
-	c->threads = 1;
-	c->utf8 = utf8;
-	c->color = color;
-	c->totals = 1;
-	c->counters = b->cp;
-	c->now_mono = b->mono;
-	c->refresh_ns = FRAME_NS;
-	if (draw_frame(c))
-		return -ENOMEM;
-	refresh();
+	(void)p;
+	(void)s;
 	return 0;
 }
 
-/*
- * One refresh, as ui.c's tick(), each phase timed in @t (ns); expire
- * gets the expiry's time, or 0 when it did not run this frame. The
- * window's layout runs before draw_frame (whose own view_layout then
- * finds the window already in order) so that it can be timed apart.
- */
-static int frame(struct bench *b, int utf8, int color, uint64_t t[PH_COUNT],
-		 uint64_t *expire)
+static size_t fake_counters_read(struct engine_port *p,
+				 struct counters_value *out, size_t max)
 {
-	uint64_t c0, c1, c2, c3, c4, c5;
-	int rc, expired = 0;
+	(void)p;
+	(void)out;
+	(void)max;
+	return 0;
+}
 
-	c0 = cpu_ns();
-	if (b->mono - b->last_expire >= NS) {
-		b->last_expire = b->mono;
-		flowtab_expire(b->ft, b->wall, KEEP_NS);
-		expired = 1;
-	}
-	c1 = cpu_ns();
-	rc = take_snapshot(b);
-	c2 = cpu_ns();
-	if (rc == 0)
-		rc = cpanel_update(b->cp, b->snap.counters, b->snap.ncounters,
-				   b->snap.mono_ns);
-	if (rc == 0)
-		rc = view_update(b->v, &b->snap);
-	c3 = cpu_ns();
-	if (rc == 0 && b->dc.table_rows > 0)
-		rc = view_layout(b->v, (size_t)b->dc.table_rows);
-	c4 = cpu_ns();
-	if (rc == 0)
-		rc = redraw(b, utf8, color);
-	c5 = cpu_ns();
-	view_set_frame_cost(b->v, c5 - c0);
-	*expire = expired ? c1 - c0 : 0;
-	t[PH_FRAME] = c5 - c0;
-	t[PH_COPY] = c2 - c1;
-	t[PH_UPDATE] = c3 - c2;
-	t[PH_LAYOUT] = c4 - c3;
-	t[PH_DRAW] = c5 - c4;
+static int fake_set_filter(struct engine_port *p, const char *expr,
+			   char *err, size_t errlen)
+{
+	(void)p;
+	(void)expr;
+	snprintf(err, errlen, "not in the benchmark");
+	return -ENOTSUP;
+}
+
+static int fake_counter_cmd(struct engine_port *p, const char *line,
+			    char *msg, size_t msglen)
+{
+	(void)p;
+	(void)line;
+	snprintf(msg, msglen, "not in the benchmark");
+	return -ENOTSUP;
+}
+
+static int fake_write_snapshot(struct engine_port *p, const char *path,
+			       char *written, size_t wlen, char *err,
+			       size_t errlen)
+{
+	(void)p;
+	(void)path;
+	(void)written;
+	(void)wlen;
+	snprintf(err, errlen, "not in the benchmark");
+	return -ENOTSUP;
+}
+
+static const struct engine_ops fake_ops = {
+	.info = fake_info,
+	.expire = fake_expire,
+	.snapshot = fake_snapshot,
+	.tick = fake_tick,
+	.set_filter = fake_set_filter,
+	.counter_cmd = fake_counter_cmd,
+	.counters_read = fake_counters_read,
+	.write_snapshot = fake_write_snapshot,
+};
+
+/*
+ * One refresh of the monitor (ui_frame), each phase timed in @t (ns);
+ * expire gets the expiry's time, or 0 when it did not run this frame.
+ */
+static int frame(struct bench *b, uint64_t t[PH_COUNT], uint64_t *expire)
+{
+	struct ui_frame_cost c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = ui_frame(b->ui, &c);
+	b->table_rows = c.table_rows;
+	*expire = b->expired ? c.expire_ns : 0;
+	t[PH_COPY] = c.copy_ns;
+	t[PH_UPDATE] = c.update_ns;
+	t[PH_LAYOUT] = c.layout_ns;
+	t[PH_DRAW] = c.draw_ns;
+	t[PH_FRAME] = c.expire_ns + c.copy_ns + c.update_ns + c.layout_ns +
+		      c.draw_ns;
 	return rc;
 }
 
@@ -302,8 +347,8 @@ static long long quantile_us(uint64_t *v, size_t n, double q)
 }
 
 /* Run @frames frames and print their line. */
-static int run_frames(struct bench *b, int frames, size_t npkts, int utf8,
-		      int color, long long first_us)
+static int run_frames(struct bench *b, int frames, size_t npkts,
+		      long long first_us)
 {
 	uint64_t *t[PH_COUNT], *ex, ph[PH_COUNT], e;
 	size_t nex = 0;
@@ -320,7 +365,7 @@ static int run_frames(struct bench *b, int frames, size_t npkts, int utf8,
 		b->mono += FRAME_NS;
 		b->wall += FRAME_NS;
 		traffic(b, npkts);
-		rc = frame(b, utf8, color, ph, &e);
+		rc = frame(b, ph, &e);
 		for (p = 0; p < PH_COUNT; p++)
 			t[p][i] = ph[p];
 		if (e)
@@ -334,7 +379,7 @@ static int run_frames(struct bench *b, int frames, size_t npkts, int utf8,
 		       "frame_max_us=%lld first_us=%lld copy_us=%lld "
 		       "update_us=%lld layout_us=%lld draw_us=%lld "
 		       "expire_us=%lld\n",
-		       b->n, view_frozen(b->v), frames, b->dc.table_rows,
+		       b->n, view_frozen(ui_view(b->ui)), frames, b->table_rows,
 		       quantile_us(t[PH_FRAME], (size_t)frames, 0.5),
 		       quantile_us(t[PH_FRAME], (size_t)frames, 0.9),
 		       quantile_us(t[PH_FRAME], (size_t)frames, 1.0), first_us,
@@ -427,20 +472,22 @@ static void term_close(struct term *t)
 static int bench_one(size_t n, int frames, size_t npkts, int utf8, int color)
 {
 	struct bench b;
+	struct ui_conf conf;
 	char err[256];
 	uint64_t ph[PH_COUNT], e;
 	long long first_us = -1;
 	int i, rc = 0;
 
 	memset(&b, 0, sizeof(b));
-	snapshot_init(&b.snap);
+	b.port.ops = &fake_ops;
+	b.o.refresh_ns = FRAME_NS;
+	conf = (struct ui_conf){ .o = &b.o, .names = NULL, .numeric = 1 };
 	b.n = n;
 	b.rng = 0x9e3779b97f4a7c15ull ^ n;
 	/* twice the flows: no eviction under pressure (95% of the cap) */
 	b.ft = flowtab_new(2 * n, err, sizeof(err));
-	b.v = view_new();
-	b.cp = cpanel_new();
-	if (!b.ft || !b.v || !b.cp) {
+	b.ui = ui_new(&b.port, &conf, utf8, color);
+	if (!b.ft || !b.ui) {
 		fprintf(stderr, "uiframe: %s\n", b.ft ? "out of memory" : err);
 		rc = -1;
 		goto out;
@@ -461,22 +508,20 @@ static int bench_one(size_t n, int frames, size_t npkts, int utf8, int color)
 		b.mono += FRAME_NS;
 		b.wall += FRAME_NS;
 		traffic(&b, npkts);
-		rc = frame(&b, utf8, color, ph, &e);
+		rc = frame(&b, ph, &e);
 		if (i == 0)
 			first_us = (long long)(ph[PH_FRAME] / 1000);
 	}
 	if (rc == 0)
-		rc = run_frames(&b, frames, npkts, utf8, color, first_us);
+		rc = run_frames(&b, frames, npkts, first_us);
 	if (rc == 0) {
-		view_set_frozen(b.v, 1); /* the `o` key */
-		rc = run_frames(&b, frames, npkts, utf8, color, -1);
+		view_set_frozen(ui_view(b.ui), 1); /* the `o` key */
+		rc = run_frames(&b, frames, npkts, -1);
 	}
 	if (rc)
 		fprintf(stderr, "uiframe: %zu flows: %s\n", n, strerror(-rc));
 out:
-	view_free(b.v);
-	cpanel_free(b.cp);
-	snapshot_free(&b.snap);
+	ui_free(b.ui);
 	flowtab_free(b.ft);
 	return rc ? 1 : 0;
 }

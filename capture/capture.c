@@ -1,6 +1,6 @@
 /*
- * capture.c - the backend table, filter compilation and the error line
- * shared by the backends.
+ * capture.c - filter compilation and the error line shared by the
+ * backends (the backend table is backends.c, which depends on them).
  *
  * Threads: everything here may be called from any thread. cap_compile
  * serialises on one internal static mutex because pcap_compile was not
@@ -21,29 +21,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-
-static const struct cap_ops *const cap_backends[] = {
-	&cap_tpacket3_ops,
-	&cap_pcap_ops,
-	&cap_ebpf_ops,
-};
-
-const struct cap_ops *cap_backend(const char *name)
-{
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < sizeof(cap_backends) / sizeof(cap_backends[0]);
-	     i++)
-		if (!strcmp(cap_backends[i]->name, name))
-			return cap_backends[i];
-	return NULL;
-}
-
-const struct cap_ops *cap_default_backend(void)
-{
-	/* AF_PACKET rings are Linux-only; this file is built for Linux. */
-	return &cap_tpacket3_ops;
-}
 
 /* The kernel's ancillary offsets (linux/filter.h), by value: that header
  * and libpcap's pcap/bpf.h define the same BPF macros. */

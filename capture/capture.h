@@ -5,6 +5,11 @@
  * are called from that thread (open may be called from the main thread
  * before the worker starts). wakeup and set_filter may be called from any
  * thread while dispatch runs.
+ *
+ * A handle carries its operations (libpcap's pcap-int.h habit): callers
+ * hold one pointer and call the cap_* wrappers below. The backend table
+ * (cap_backend) lives in backends.c, above the backends, so that the
+ * helpers here (capture.c) never link back to them.
  */
 #ifndef PKTSTAT_CAPTURE_H
 #define PKTSTAT_CAPTURE_H
@@ -12,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../src/capstats.h" /* struct cap_stats */
 #include "../src/flowkey.h"
 
 struct bpf_program;
@@ -65,18 +71,6 @@ struct cap_flow {
 /* Called for each record, in the capture thread, inside rcu_read_lock. */
 typedef void (*cap_flow_fn)(void *user, const struct cap_flow *f);
 
-/* Running sums since open (PACKET_STATISTICS resets on read). */
-struct cap_stats {
-	uint64_t received;     /* frames handed to the callback */
-	uint64_t kernel_drops; /* tp_drops / ps_drop */
-	uint64_t freezes;      /* tp_freeze_q_cnt */
-	uint64_t if_drops;     /* interface rx_dropped delta / ps_ifdrop */
-	uint64_t filtered;     /* dropped in user space by a filter swap */
-	/* Kernel-side counting (ebpf); 0 for the others. */
-	uint64_t map_full;    /* packets counted as overflow: flow map full */
-	uint64_t prog_errors; /* packets a BPF program could not count */
-};
-
 /* Interface state reported by dispatch. */
 enum cap_link {
 	CAP_LINK_UP,
@@ -109,10 +103,23 @@ struct cap_config {
 /* dispatch return values besides a packet count >= 0 */
 #define CAP_EOF (-4096) /* offline file fully read */
 
-struct cap_handle;
+struct cap_ops;
+
+/*
+ * The base of every backend's handle: its first member, set by the
+ * backend's open, so a struct cap_handle * is also the backend's own
+ * handle (backends cast it back). Read-only after open.
+ */
+struct cap_handle {
+	const struct cap_ops *ops;
+};
 
 struct cap_ops {
 	const char *name;
+	int fanout; /* several handles may share a PACKET_FANOUT group */
+	/* the outer 802.1Q tag arrives in cap_pkt.vlan_tci, not in the
+	 * frame, unless cap_config.add_vlan puts it back */
+	int vlan_stripped;
 	/* Open and activate. Returns 0 or -errno with a line in err. */
 	int (*open)(struct cap_handle **h, const struct cap_config *cfg,
 		    char *err, size_t errlen);
@@ -159,7 +166,80 @@ extern const struct cap_ops cap_tpacket3_ops;
 extern const struct cap_ops cap_pcap_ops;
 extern const struct cap_ops cap_ebpf_ops;
 
-/* Backend by name ("tpacket3", "pcap", "ebpf"), or NULL. */
+/* The operations of a handle, through the handle (see struct cap_ops). */
+static inline int cap_datalink(struct cap_handle *h)
+{
+	return h->ops->datalink(h);
+}
+
+static inline int cap_set_filter(struct cap_handle *h,
+				 const struct bpf_program *prog, char *err,
+				 size_t errlen)
+{
+	return h->ops->set_filter(h, prog, err, errlen);
+}
+
+/* Whether @h compiles a filter expression itself (set_filter_expr: as
+ * libpcap does for its live link), and doing so. */
+static inline int cap_compiles_filters(const struct cap_handle *h)
+{
+	return h->ops->set_filter_expr != NULL;
+}
+
+static inline int cap_set_filter_expr(struct cap_handle *h, const char *expr,
+				      char *err, size_t errlen)
+{
+	return h->ops->set_filter_expr(h, expr, err, errlen);
+}
+
+static inline int cap_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
+			       int timeout_ms, char *err, size_t errlen)
+{
+	return h->ops->dispatch(h, cb, user, timeout_ms, err, errlen);
+}
+
+/* Whether @h delivers flow records (dispatch_flows), not frames. */
+static inline int cap_counts_flows(const struct cap_handle *h)
+{
+	return h->ops->dispatch_flows != NULL;
+}
+
+static inline int cap_dispatch_flows(struct cap_handle *h, cap_flow_fn cb,
+				     void *user, int timeout_ms, char *err,
+				     size_t errlen)
+{
+	return h->ops->dispatch_flows(h, cb, user, timeout_ms, err, errlen);
+}
+
+static inline void cap_wakeup(struct cap_handle *h)
+{
+	h->ops->wakeup(h);
+}
+
+static inline int cap_read_stats(struct cap_handle *h, struct cap_stats *st)
+{
+	return h->ops->stats(h, st);
+}
+
+/* CAP_LINK_UP for a backend that cannot tell (files). */
+static inline enum cap_link cap_link_state(struct cap_handle *h)
+{
+	return h->ops->link ? h->ops->link(h) : CAP_LINK_UP;
+}
+
+static inline const char *cap_name(const struct cap_handle *h)
+{
+	return h->ops->name;
+}
+
+/* Close @h; NULL is a no-op. */
+static inline void cap_close(struct cap_handle *h)
+{
+	if (h)
+		h->ops->close(h);
+}
+
+/* Backend by name ("tpacket3", "pcap", "ebpf"), or NULL (backends.c). */
 const struct cap_ops *cap_backend(const char *name);
 
 /* The platform default backend for live capture. */

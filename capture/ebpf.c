@@ -90,6 +90,7 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #endif
 
 struct ebpf {
+	struct cap_handle base; /* first: the handle callers hold */
 	struct flows_bpf *skel;
 	char name[IF_NAMESIZE];
 	int ifindex;
@@ -337,7 +338,8 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 	if (rc)
 		goto fail;
 	e->link = CAP_LINK_UP;
-	*h = (struct cap_handle *)e;
+	e->base.ops = &cap_ebpf_ops;
+	*h = &e->base;
 	return 0;
 fail:
 	eb_free(e);
@@ -695,6 +697,8 @@ static void eb_close(struct cap_handle *h)
 
 const struct cap_ops cap_ebpf_ops = {
 	.name = "ebpf",
+	.fanout = 0,
+	.vlan_stripped = 0,
 	.open = eb_open,
 	.datalink = eb_datalink,
 	.set_filter = eb_set_filter,

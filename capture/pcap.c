@@ -52,6 +52,7 @@
 #define PC_BATCH 1024
 
 struct pc {
+	struct cap_handle base; /* first: the handle callers hold */
 	pcap_t *p;
 	int live;
 	int efd; /* wakeup eventfd, live only */
@@ -337,7 +338,8 @@ static int pc_open(struct cap_handle **h, const struct cap_config *cfg,
 		(struct bpf_insn){ BPF_RET | BPF_K, 0, 0,
 				   (bpf_u_int32)pcap_snapshot(pc->p) };
 	pc->link = CAP_LINK_UP;
-	*h = (struct cap_handle *)pc;
+	pc->base.ops = &cap_pcap_ops;
+	*h = &pc->base;
 	return 0;
 fail:
 	pc_free(pc);
@@ -966,6 +968,8 @@ static void pc_close(struct cap_handle *h)
 
 const struct cap_ops cap_pcap_ops = {
 	.name = "pcap",
+	.fanout = 0,
+	.vlan_stripped = 0,
 	.open = pc_open,
 	.datalink = pc_datalink,
 	.set_filter = pc_set_filter,

@@ -86,6 +86,7 @@ _Static_assert(offsetof(struct bpf_insn, k) == offsetof(struct sock_filter, k),
 #define TP3_FILTER_ALWAYS UINT_MAX /* "any": every block, user space */
 
 struct tp3 {
+	struct cap_handle base; /* first: the handle callers hold */
 	/* Set by open, read-only afterwards. */
 	int fd;
 	int efd;
@@ -465,7 +466,8 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 	 * the program for Ethernet, which any live Ethernet handle gives */
 	t->cp = cap_compile_handle(t->any ? "lo" : t->name, (int)t->snaplen,
 				   t->dlt);
-	*h = (struct cap_handle *)t;
+	t->base.ops = &cap_tpacket3_ops;
+	*h = &t->base;
 	return 0;
 fail:
 	tp3_free(t);
@@ -945,6 +947,8 @@ static void tp3_close(struct cap_handle *h)
 
 const struct cap_ops cap_tpacket3_ops = {
 	.name = "tpacket3",
+	.fanout = 1,
+	.vlan_stripped = 1,
 	.open = tp3_open,
 	.datalink = tp3_datalink,
 	.set_filter = tp3_set_filter,

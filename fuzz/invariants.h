@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/worker.h"
+#include "../src/worker.h"
 #include "../src/decode.h"
 #include "../src/flowtab.h"
 

@@ -8,7 +8,7 @@
  * counts, sorted by id) from which its next delta is made.
  *
  * Threads: everything here runs on the main thread, registered with
- * liburcu (pktstat_snapshot and the counters' editor calls need it). The
+ * liburcu (the run's snapshot and the counters' editor calls need it). The
  * capture workers never wait for this loop: a snapshot is a copy taken
  * under rcu_read_lock, and a slow client only ever holds its own queue.
  */
@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "counters.h"
-#include "pktstat.h"
+#include "engine.h"
 #include "proto.h"
 #include "snapshot.h"
 
@@ -85,7 +85,7 @@ struct daemon {
 	struct client **cl;
 	int ncl, maxcl;
 	unsigned int next_id;
-	struct pktstat *run;
+	struct engine_port *run; /* the run, through its front-end door */
 };
 
 static uint64_t mono_ns(void)
@@ -376,11 +376,13 @@ static void put_counter(struct client *c, const struct counters_value *v)
 static void put_hello(struct daemon *d, struct client *c)
 {
 	size_t s = proto_buf_begin(&c->out, PROTO_HELLO);
+	struct engine_info in;
 
-	proto_buf_str(&c->out, pktstat_source(d->run));
-	proto_buf_str(&c->out, pktstat_backend(d->run));
-	proto_buf_str(&c->out, pktstat_filter(d->run));
-	proto_buf_u32(&c->out, (uint32_t)pktstat_threads(d->run));
+	d->run->ops->info(d->run, &in);
+	proto_buf_str(&c->out, in.source);
+	proto_buf_str(&c->out, in.backend);
+	proto_buf_str(&c->out, in.filter);
+	proto_buf_u32(&c->out, (uint32_t)in.threads);
 	proto_buf_end(&c->out, s);
 }
 
@@ -394,7 +396,7 @@ static int read_session(struct daemon *d, const char *name,
 
 	if (!v)
 		return -ENOMEM;
-	n = pktstat_counters_read(d->run, v, COUNTERS_MAX);
+	n = d->run->ops->counters_read(d->run, v, COUNTERS_MAX);
 	for (size_t i = 0; i < n && i < COUNTERS_MAX; i++)
 		if (strcmp(v[i].name, name) == 0) {
 			*out = v[i];
@@ -426,7 +428,7 @@ static void run_cmd(struct daemon *d, struct client *c, const uint8_t *p,
 		snprintf(line, sizeof(line), "%s %s%s%s",
 			 proto_verb_name(cmd.verb), cmd.name,
 			 cmd.verb == PROTO_VERB_STOP ? "" : " ", cmd.expr);
-		rc = pktstat_counter_cmd(d->run, line, msg, sizeof(msg));
+		rc = d->run->ops->counter_cmd(d->run, line, msg, sizeof(msg));
 		put_reply(c, rc, msg);
 		logf_("client %u (uid %ld): %s %s%s%s: %s", c->id, (long)c->uid,
 		      proto_verb_name(cmd.verb), cmd.name,
@@ -440,7 +442,7 @@ static void run_cmd(struct daemon *d, struct client *c, const uint8_t *p,
 			put_reply(c, -ENOMEM, "out of memory");
 			return;
 		}
-		n = pktstat_counters_read(d->run, all, COUNTERS_MAX);
+		n = d->run->ops->counters_read(d->run, all, COUNTERS_MAX);
 		if (n > COUNTERS_MAX)
 			n = COUNTERS_MAX;
 		for (size_t i = 0; i < n; i++)
@@ -665,6 +667,7 @@ static void put_totals(struct client *c, const struct snapshot *s,
 {
 	struct proto_buf *b = &c->out;
 	size_t st = proto_buf_begin(b, PROTO_TOTALS);
+	struct engine_info in;
 
 	proto_buf_u64(b, s->wall_ns);
 	proto_buf_u64(b, s->start_ns);
@@ -702,10 +705,11 @@ static void put_totals(struct client *c, const struct snapshot *s,
 		proto_buf_u64(b, s->counters[i].pkts);
 		proto_buf_u64(b, s->counters[i].bytes);
 	}
-	proto_buf_str(b, pktstat_source(d->run));
-	proto_buf_str(b, pktstat_backend(d->run));
-	proto_buf_str(b, pktstat_filter(d->run));
-	proto_buf_u32(b, (uint32_t)pktstat_threads(d->run));
+	d->run->ops->info(d->run, &in);
+	proto_buf_str(b, in.source);
+	proto_buf_str(b, in.backend);
+	proto_buf_str(b, in.filter);
+	proto_buf_u32(b, (uint32_t)in.threads);
 	proto_buf_end(b, st);
 }
 
@@ -844,7 +848,7 @@ static void refresh_monitors(struct daemon *d, uint64_t now)
 	if (!due)
 		return;
 	snapshot_init(&s);
-	if (pktstat_snapshot(d->run, &s) == 0) {
+	if (d->run->ops->snapshot(d->run, &s) == 0) {
 		if (s.nrows)
 			qsort(s.rows, s.nrows, sizeof(*s.rows), row_by_id);
 		for (int i = 0; i < d->ncl; i++) {
@@ -883,9 +887,10 @@ static void watch_tick(struct daemon *d, struct client *c, uint64_t now)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-int daemon_run(struct daemon *d, struct pktstat *run, const sigset_t *sigs,
+int daemon_run(struct daemon *d, struct engine_port *run, const sigset_t *sigs,
 	       char *err, size_t errlen)
 {
+	struct engine_info in;
 	struct pollfd *pfd;
 	int sfd, sig = 0;
 
@@ -900,11 +905,11 @@ int daemon_run(struct daemon *d, struct pktstat *run, const sigset_t *sigs,
 		free(pfd);
 		return -ENOMEM;
 	}
+	run->ops->info(run, &in);
 	logf_("daemon on %s (%s, backend %s), socket %s, %s%s, at most %d "
 	      "clients",
-	      pktstat_source(run),
-	      *pktstat_filter(run) ? pktstat_filter(run) : "no filter",
-	      pktstat_backend(run), d->path, d->have_group ? "group " : "",
+	      in.source, *in.filter ? in.filter : "no filter", in.backend,
+	      d->path, d->have_group ? "group " : "",
 	      d->have_group ? d->group : "root only", d->maxcl);
 	while (!sig) {
 		uint64_t now = mono_ns();
@@ -955,9 +960,9 @@ int daemon_run(struct daemon *d, struct pktstat *run, const sigset_t *sigs,
 			if (si.ssi_signo == SIGUSR1) {
 				char w[4096], e[4400];
 
-				if (pktstat_write_snapshot(run, NULL, w,
-							   sizeof(w), e,
-							   sizeof(e)))
+				if (run->ops->write_snapshot(run, NULL, w,
+							     sizeof(w), e,
+							     sizeof(e)))
 					logf_("%s", e);
 				else
 					logf_("snapshot written to %s", w);
@@ -1005,7 +1010,7 @@ int daemon_run(struct daemon *d, struct pktstat *run, const sigset_t *sigs,
 		for (int i = d->ncl - 1; i >= 0; i--)
 			if (d->cl[i]->out.len && flush_out(d->cl[i], now))
 				drop(d, i, "left (write failed)");
-		pktstat_expire(run);
+		run->ops->expire(run);
 	}
 	if (sig > 0)
 		logf_("stopping on %s, %d client%s", strsignal(sig), d->ncl,

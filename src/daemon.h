@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct pktstat;
+struct engine_port;
 
 #define DAEMON_SOCKET "/run/pktstat.sock"
 #define DAEMON_MAX_CLIENTS 64
@@ -45,7 +45,7 @@ struct daemon *daemon_listen(const struct daemon_conf *conf, char *err,
  * Returns the signal number, or -errno with one line in @err. Logs one
  * line per event on stderr.
  */
-int daemon_run(struct daemon *d, struct pktstat *run, const sigset_t *sigs,
+int daemon_run(struct daemon *d, struct engine_port *run, const sigset_t *sigs,
 	       char *err, size_t errlen);
 
 /* Close every client and the socket. daemon_free(NULL) is a no-op. */

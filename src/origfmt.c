@@ -251,6 +251,8 @@ void origfmt_flows_free(struct origfmt_flow *f, size_t n)
 ssize_t origfmt_collect(const struct snapshot *s, const struct abbrev *ab,
 			int flags, struct origfmt_flow **out)
 {
+	struct snapshot_iter it = { 0 };
+	const struct flowtab_row *r;
 	struct origfmt_flow *f;
 	char desc[ORIGFMT_DESC_MAX];
 	size_t n = 0, m = 0;
@@ -259,9 +261,8 @@ ssize_t origfmt_collect(const struct snapshot *s, const struct abbrev *ab,
 	f = calloc(s->nrows * 2 + 1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	for (size_t i = 0; i < s->nrows; i++) {
-		const struct flowtab_row *r = &s->rows[i];
-
+	for (size_t i = 0; i < s->nrows && (r = snapshot_row_next(s, &it));
+	     i++) {
 		for (int d = 0; d < 2; d++) {
 			if (!r->pkts[d])
 				continue;

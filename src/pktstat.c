@@ -1,14 +1,18 @@
 /*
- * pktstat.c - the run: options, capture threads, the UI or batch loop and
- * the exit sequence.
+ * pktstat.c - the program: options, the privileged writer, the engine
+ * (src/engine.h) and the front ends that run on the main thread - the
+ * monitor (ui/), the daemon (-d), or batch mode with its interval, final,
+ * original-format and tcpstat outputs - beside the exporters (--metrics,
+ * --ipfix) and the --jsonl/--exit-over tick; and the exit sequence.
  *
- * Threads: pktstat_main runs on the main thread, which opens the capture
- * handles, starts one worker per handle (signals blocked, so they reach
- * only the main thread through sigtimedwait or the UI's signalfd), then
- * becomes the UI or batch thread. Exit: stop flag + wakeup -> join workers
- * -> wait for pending call_rcu callbacks (flowtab_barrier) -> exact final
- * snapshot -> capture handles closed -> (terminal already restored by the
- * UI) -> snapshot file and report -> the flow table left to the kernel.
+ * Threads: pktstat_main runs on the main thread, which opens the engine
+ * (capture handles), drops privileges, starts the engine's workers
+ * (signals blocked, so they reach only the main thread through
+ * sigtimedwait or a signalfd), then becomes the UI, daemon or batch
+ * thread. Exit: engine_stop (stop flag + wakeup -> join workers ->
+ * pending call_rcu callbacks) -> exact final snapshot -> capture handles
+ * closed -> (terminal already restored by the UI) -> snapshot file and
+ * report -> the flow table left to the kernel.
  */
 #include "pktstat.h"
 #include "diff.h"
@@ -31,56 +35,46 @@
 #include <urcu.h>
 
 #include "../capture/capture.h"
-#include "../capture/worker.h"
 #include "../ui/ui.h"
 #include "abbrev.h"
 #include "client.h"
-#include "countercmd.h"
 #include "counters.h"
 #include "daemon.h"
-#include "decode.h"
+#include "engine.h"
 #include "ipfix.h"
 #include "metrics.h"
 #include "names.h"
+#include "opts.h"
 #include "privs.h"
 #include "origfmt.h"
 #include "report.h"
 #include "tcpstat.h"
 
 #define DEFAULT_SNAPSHOT "pktstat-snapshot.txt"
-#define MAX_WORKERS 256
 
 struct pktstat {
+	/* first: the run as its front ends see it (the engine's port plus
+	 * the exporters and --jsonl/--exit-over at each refresh) */
+	struct engine_port port;
 	struct opts o;
-	const struct cap_ops *ops;
-	struct flowtab *ft;
-	struct worker *w;
-	int nw;
-	int threads;  /* per interface */
-	char *filter; /* in force, "" for none */
-	char source[512];
-	uint64_t start_wall_ns;
-	uint64_t start_mono_ns;
+	struct engine *eng;
 	struct privs *privs;
 	char snapshot_path[4096];
 	struct names *names;
-	struct tcpstat *tcpstat;   /* tcpstat mode (-o, interval, -a, -b) */
-	struct abbrev *abbrev;	   /* the original's -a/-A patterns */
-	struct counters *counters; /* --count, the UI's counter prompt */
-	struct daemon *daemon;	   /* -d: the socket and its clients */
-	int orig1;		   /* the original's -1 output */
-	uint64_t period_ns;	   /* -1: how long to collect */
-	struct snapshot prev_iv;   /* -l: the previous interval's state */
-	struct pulse_run *tick;	   /* --jsonl, --exit-over; NULL when off */
-	int exit_over;		   /* --exit-over fired */
-	int started_as_root;
-	uint64_t last_expire_ns; /* monotonic */
+	struct tcpstat *tcpstat; /* tcpstat mode (-o, interval, -a, -b) */
+	struct abbrev *abbrev;	 /* the original's -a/-A patterns */
+	struct daemon *daemon;	 /* -d: the socket and its clients */
+	int orig1;		 /* the original's -1 output */
+	uint64_t period_ns;	 /* -1: how long to collect */
+	struct snapshot prev_iv; /* -l: the previous interval's state */
+	struct pulse_run *tick;	 /* --jsonl, --exit-over; NULL when off */
+	int exit_over;		 /* --exit-over fired */
 	/* exporters (front ends of the run's counters) */
-	struct metrics *metrics;      /* --metrics, --metrics-file */
-	uint64_t last_publish_ns;     /* monotonic */
-	uint64_t last_top_ns;	      /* monotonic */
-	struct flowtab_row *top_rows; /* --metrics-top: a collect buffer */
-	size_t top_cap, ntop;
+	struct metrics *metrics;  /* --metrics, --metrics-file */
+	uint64_t last_publish_ns; /* monotonic */
+	uint64_t last_top_ns;	  /* monotonic */
+	struct snapshot top;	  /* --metrics-top: a copy of the rows */
+	size_t ntop;
 	int metrics_file_failed;       /* said once */
 	struct ipfix *ipfix;	       /* --ipfix */
 	struct report_ipfix ipfix_fin; /* its figures at exit, for reports */
@@ -152,407 +146,12 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-const struct opts *pktstat_opts(const struct pktstat *run)
-{
-	return &run->o;
-}
-
-const char *pktstat_filter(const struct pktstat *run)
-{
-	return run->filter ? run->filter : "";
-}
-
-const char *pktstat_source(const struct pktstat *run)
-{
-	return run->source;
-}
-
-const char *pktstat_backend(const struct pktstat *run)
-{
-	return run->ops->name;
-}
-
-int pktstat_threads(const struct pktstat *run)
-{
-	return run->nw;
-}
-
-const char *pktstat_capture_error(const struct pktstat *run)
-{
-	for (int i = 0; i < run->nw; i++) {
-		if (worker_done(&run->w[i]) && run->w[i].status < 0 &&
-		    run->w[i].err[0])
-			return run->w[i].err;
-	}
-	return NULL;
-}
-
-int pktstat_capture_done(const struct pktstat *run)
-{
-	for (int i = 0; i < run->nw; i++)
-		if (!worker_done(&run->w[i]))
-			return 0;
-	return 1;
-}
-
-/*
- * Workers call into the counters only while there is one: with none, the
- * packet path costs nothing (the pointer they load is NULL). A worker
- * still holding the old pointer is fine: the object lives until the run
- * ends, after the workers are joined.
- */
-static void publish_counters(struct pktstat *run)
-{
-	struct counters *c = run->counters && counters_count(run->counters)
-				     ? run->counters
-				     : NULL;
-
-	for (int i = 0; i < run->nw; i++)
-		__atomic_store_n(&run->w[i].counters, c, __ATOMIC_RELEASE);
-}
-
-int pktstat_counter_cmd(struct pktstat *run, const char *line, char *msg,
-			size_t msglen)
-{
-	int rc;
-
-	if (!run->counters) {
-		snprintf(msg, msglen, "counters: not available");
-		return -ENOTSUP;
-	}
-	rc = countercmd_run(run->counters, line, msg, msglen);
-	publish_counters(run);
-	return rc;
-}
-
-size_t pktstat_counters_read(struct pktstat *run, struct counters_value *out,
-			     size_t max)
-{
-	return run->counters ? counters_read(run->counters, out, max) : 0;
-}
-
-/*
- * @in_place: the workers are stopped and the table settled
- * (flowtab_barrier): the rows are the table's own flows, not a copy - at
- * exit, copying a million flows into fresh memory would be most of the
- * stop time.
- */
-static int take_snapshot(struct pktstat *run, struct snapshot *s, int in_place)
-{
-	struct worker_stats sum;
-	ssize_t n;
-
-	memset(&sum, 0, sizeof(sum));
-	/* Totals first, then rows: a packet counted in the totals but not
-	 * yet in a row is possible for a moment, never the reverse. */
-	for (int i = 0; i < run->nw; i++)
-		worker_stats_add(&run->w[i], &sum);
-	if (in_place) {
-		s->table = run->ft;
-		s->nrows = flowtab_count(run->ft);
-	} else {
-		s->table = NULL;
-		n = flowtab_collect(run->ft, &s->rows, &s->rows_cap);
-		if (n < 0)
-			return (int)n;
-		s->nrows = (size_t)n;
-	}
-	s->app_table = run->ft;
-	flowtab_totals(run->ft, s->expired, s->overflow);
-	s->expired_flows = flowtab_expired_flows(run->ft);
-	s->evicted_flows = flowtab_evicted_flows(run->ft);
-	s->pkts = s->bytes = 0;
-	for (int k = 0; k < KIND_COUNT; k++) {
-		s->kind[k].pkts = sum.kind_pkts[k];
-		s->kind[k].bytes = sum.kind_bytes[k];
-		s->pkts += sum.kind_pkts[k];
-		s->bytes += sum.kind_bytes[k];
-	}
-	memcpy(s->err, sum.err, sizeof(s->err));
-	memset(&s->cap, 0, sizeof(s->cap));
-	s->incomplete[0] = '\0';
-	for (int i = 0; run->o.read_file && i < run->nw; i++)
-		if (worker_done(&run->w[i]) && run->w[i].status < 0 &&
-		    run->w[i].status != CAP_EOF)
-			snprintf(s->incomplete, sizeof(s->incomplete), "%s",
-				 run->w[i].err);
-	s->link_down = 0;
-	for (int i = 0; i < run->nw; i++) {
-		struct cap_stats cs;
-
-		memset(&cs, 0, sizeof(cs));
-		if (run->w[i].h && run->ops->stats(run->w[i].h, &cs) == 0) {
-			s->cap.received += cs.received;
-			s->cap.kernel_drops += cs.kernel_drops;
-			s->cap.freezes += cs.freezes;
-			s->cap.if_drops += cs.if_drops;
-			s->cap.filtered += cs.filtered;
-			s->cap.map_full += cs.map_full;
-			s->cap.prog_errors += cs.prog_errors;
-		}
-		if (run->w[i].h && run->ops->link &&
-		    run->ops->link(run->w[i].h) == CAP_LINK_DOWN)
-			s->link_down = 1;
-	}
-	s->mono_ns = now_ns(CLOCK_MONOTONIC);
-	s->wall_ns = now_ns(CLOCK_REALTIME);
-	s->first_ts_ns = sum.first_ts_ns;
-	s->last_ts_ns = sum.last_ts_ns;
-	s->max_flows = flowtab_max(run->ft);
-	free(s->counters);
-	s->counters = NULL;
-	s->ncounters = 0;
-	if (run->counters && counters_count(run->counters)) {
-		size_t n = counters_count(run->counters);
-
-		s->counters = calloc(n, sizeof(*s->counters));
-		if (s->counters)
-			s->ncounters =
-				counters_read(run->counters, s->counters, n);
-	}
-	if (run->o.read_file) {
-		/* Packet time: rates are what a live capture would show. */
-		s->start_ns = sum.first_ts_ns;
-		s->now_ns = sum.last_ts_ns;
-	} else {
-		s->start_ns = run->start_wall_ns;
-		s->now_ns = s->wall_ns;
-	}
-	return 0;
-}
-
-int pktstat_snapshot(struct pktstat *run, struct snapshot *s)
-{
-	return take_snapshot(run, s, 0);
-}
-
-struct names *pktstat_names(const struct pktstat *run)
-{
-	return run->names;
-}
-
-int pktstat_numeric_default(const struct pktstat *run)
-{
-	/* Names by default, root or not: lookups run on the resolver
-	 * thread, after the privilege drop (issue 16.12). */
-	return run->o.numeric > 0;
-}
-
-/* Largest first, ties by flow id: a scrape's ranks do not jitter. */
-static int top_cmp(const void *x, const void *y)
-{
-	const struct flowtab_row *a = x, *b = y;
-	uint64_t ab = a->bytes[0] + a->bytes[1], bb = b->bytes[0] + b->bytes[1];
-
-	if (ab != bb)
-		return ab > bb ? -1 : 1;
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-/* The --metrics-top rows: every live flow copied, the N largest kept. */
-static void collect_top(struct pktstat *run)
-{
-	ssize_t n = flowtab_collect(run->ft, &run->top_rows, &run->top_cap);
-
-	if (n < 0)
-		return; /* out of memory: the previous top stays */
-	qsort(run->top_rows, (size_t)n, sizeof(*run->top_rows), top_cmp);
-	run->ntop = (size_t)n < (size_t)run->o.metrics_top
-			    ? (size_t)n
-			    : (size_t)run->o.metrics_top;
-}
-
-/*
- * Hand the exporters the run's counters: every 500 ms from the tick
- * thread (UI or batch loop), and once more, @final, after the workers
- * stopped (exact figures for a textfile read after the run). The top-N
- * flows cost a copy of the table: every 2 s.
- */
-static void export_tick(struct pktstat *run, int final)
-{
-	struct metrics_iface ifs[OPTS_MAX_IFACES];
-	struct metrics_input in;
-	uint64_t mono = now_ns(CLOCK_MONOTONIC);
-	int nif = run->threads ? run->nw / run->threads : 0;
-	char err[4200];
-
-	if (!run->metrics || !run->ft)
-		return;
-	if (!final && mono - run->last_publish_ns < 500000000ull)
-		return;
-	run->last_publish_ns = mono;
-	memset(&in, 0, sizeof(in));
-	memset(ifs, 0, sizeof(ifs));
-	if (nif > OPTS_MAX_IFACES)
-		nif = OPTS_MAX_IFACES;
-	for (int f = 0; f < nif; f++) {
-		struct worker_stats sum;
-
-		memset(&sum, 0, sizeof(sum));
-		ifs[f].name = run->w[f * run->threads].iface
-				      ? run->w[f * run->threads].iface
-				      : "any";
-		for (int t = 0; t < run->threads; t++) {
-			struct worker *w = &run->w[f * run->threads + t];
-			struct cap_stats cs;
-
-			worker_stats_add(w, &sum);
-			memset(&cs, 0, sizeof(cs));
-			if (w->h && run->ops->stats(w->h, &cs) == 0) {
-				ifs[f].cap.kernel_drops += cs.kernel_drops;
-				ifs[f].cap.freezes += cs.freezes;
-				ifs[f].cap.if_drops += cs.if_drops;
-			}
-		}
-		memcpy(ifs[f].pkts, sum.kind_pkts, sizeof(ifs[f].pkts));
-		memcpy(ifs[f].bytes, sum.kind_bytes, sizeof(ifs[f].bytes));
-		for (int e = 0; e < DEC_ERR_COUNT; e++)
-			in.malformed += sum.err[e];
-	}
-	in.ifaces = ifs;
-	in.nifaces = (size_t)nif;
-	flowtab_totals(run->ft, NULL, in.overflow);
-	in.flows_live = flowtab_count(run->ft);
-	in.flows_max = flowtab_max(run->ft);
-	in.flows_expired = flowtab_expired_flows(run->ft);
-	in.flows_evicted = flowtab_evicted_flows(run->ft);
-	in.start_wall_ns = run->start_wall_ns;
-	struct counters_value *cv = NULL;
-	if (run->counters && counters_count(run->counters)) {
-		size_t n = counters_count(run->counters);
-
-		cv = calloc(n, sizeof(*cv));
-		if (cv) {
-			in.sessions = cv;
-			in.nsessions = counters_read(run->counters, cv, n);
-			if (in.nsessions > n)
-				in.nsessions = n;
-		}
-	}
-	if (run->o.metrics_top && (final || !run->last_top_ns ||
-				   mono - run->last_top_ns >= 2000000000ull)) {
-		run->last_top_ns = mono;
-		collect_top(run);
-	}
-	in.top = run->top_rows;
-	in.ntop = run->ntop;
-	struct metrics_ipfix mx;
-	if (run->ipfix) {
-		struct ipfix_stats st;
-
-		ipfix_get_stats(run->ipfix, &st);
-		mx.records = st.records;
-		mx.drop_records = st.drop_records;
-		mx.drop_pkts = st.drop_pkts;
-		mx.drop_bytes = st.drop_octets;
-		mx.queue_depth = st.queue_depth;
-		mx.send_errors = st.send_errors;
-		in.ipfix = &mx;
-	}
-	if (metrics_publish(run->metrics, &in, err, sizeof(err))) {
-		if (!run->metrics_file_failed)
-			say(err);
-		run->metrics_file_failed = 1;
-	} else {
-		run->metrics_file_failed = 0;
-	}
-	free(cv);
-}
-
-void pktstat_expire(struct pktstat *run)
-{
-	uint64_t now, mono = now_ns(CLOCK_MONOTONIC);
-
-	export_tick(run, 0);
-	/* A walk of the whole table: at most once a second, whatever the
-	 * refresh rate (idle times are seconds anyway). */
-	if (mono - run->last_expire_ns < 1000000000ull)
-		return;
-	run->last_expire_ns = mono;
-
-	if (run->o.read_file) {
-		struct worker_stats sum;
-
-		memset(&sum, 0, sizeof(sum));
-		for (int i = 0; i < run->nw; i++)
-			worker_stats_add(&run->w[i], &sum);
-		now = sum.last_ts_ns;
-	} else {
-		now = now_ns(CLOCK_REALTIME);
-	}
-	if (now > run->o.keep_ns)
-		flowtab_expire(run->ft, now, run->o.keep_ns);
-}
-
+/* What a report says of the run: the engine's part, and the IPFIX
+ * export's figures once it has finished. */
 static void fill_meta(const struct pktstat *run, struct report_meta *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->source = run->source;
-	m->filter = pktstat_filter(run);
-	m->backend = run->ops->name;
-	m->threads = run->nw;
+	engine_report_meta(run->eng, m);
 	m->ipfix = run->ipfix_done ? &run->ipfix_fin : NULL;
-}
-
-int pktstat_pulse(struct pktstat *run, const struct snapshot *s)
-{
-	struct report_meta m;
-	const char *e;
-
-	if (!run->tick || run->exit_over)
-		return run->exit_over;
-	fill_meta(run, &m);
-	if (pulse_tick(run->tick, s, &m))
-		run->exit_over = 1;
-	if ((e = pulse_error(run->tick)))
-		sayf("%s (the --jsonl tee stopped; capture goes on)", e);
-	return run->exit_over;
-}
-
-/* Reports on stdout aggregate as --group-by says; snapshot files keep
- * every flow (so that --diff can compare them). */
-static void fill_meta_groups(const struct pktstat *run, struct report_meta *m)
-{
-	m->group_by = run->o.group_by;
-	m->group_v4_prefix = run->o.group_v4_prefix;
-	m->group_v6_prefix = run->o.group_v6_prefix;
-}
-
-/* Write @s (taken by the caller) to @path, or the configured path. */
-static int write_snapshot_of(struct pktstat *run, const char *path,
-			     struct snapshot *s, char *written, size_t wlen,
-			     char *err, size_t errlen, FILE *tee, int *tee_done)
-{
-	struct report_meta m;
-	int rc;
-
-	if (!path)
-		path = run->snapshot_path;
-	fill_meta(run, &m);
-	m.tee = tee;
-	m.tee_done = tee_done;
-	rc = privs_write_report(run->privs, path, s, &m, err, errlen);
-	if (rc == 0 && written)
-		snprintf(written, wlen, "%s", path);
-	return rc;
-}
-
-int pktstat_write_snapshot(struct pktstat *run, const char *path, char *written,
-			   size_t wlen, char *err, size_t errlen)
-{
-	struct snapshot s;
-	int rc;
-
-	snapshot_init(&s);
-	rc = pktstat_snapshot(run, &s);
-	if (rc)
-		snprintf(err, errlen, "%s: %s",
-			 path ? path : run->snapshot_path, strerror(-rc));
-	else
-		rc = write_snapshot_of(run, path, &s, written, wlen, err,
-				       errlen, NULL, NULL);
-	snapshot_free(&s);
-	return rc;
 }
 
 /*
@@ -587,191 +186,22 @@ static void *final_snap_run(void *arg)
 {
 	struct final_snap *fs = arg;
 
-	fs->rc = write_snapshot_of(fs->run, NULL, fs->s, fs->written,
-				   sizeof(fs->written), fs->err,
-				   sizeof(fs->err), NULL, NULL);
+	struct report_meta m;
+
+	fill_meta(fs->run, &m);
+	fs->rc = engine_write_snapshot_of(fs->run->eng, NULL, fs->s, &m,
+					  fs->written, sizeof(fs->written),
+					  fs->err, sizeof(fs->err));
 	return NULL;
 }
 
-/*
- * The flow table at exit, once the final snapshot is taken: left to the
- * kernel, which takes back the whole address space at once. Unlinking a
- * million flows one by one costs a few hundred milliseconds between `q`
- * and the shell prompt for nothing. Kept in a static so leak checkers see
- * it reachable (volatile: the compiler drops a store nobody reads, and
- * LeakSanitizer saw a leak); every other path (errors, tests) frees it.
- */
-static struct flowtab *volatile table_at_exit;
-
-static void leave_table(struct pktstat *run)
+/* Reports on stdout aggregate as --group-by says; snapshot files keep
+ * every flow (so that --diff can compare them). */
+static void fill_meta_groups(const struct pktstat *run, struct report_meta *m)
 {
-	table_at_exit = run->ft;
-	run->ft = NULL;
-}
-
-/* Compile @expr for @h's link (live: as libpcap would, VLAN tags from
- * the kernel's metadata) and attach it. */
-static int attach_filter(struct pktstat *run, struct cap_handle *h,
-			 const char *expr, char *err, size_t errlen)
-{
-	struct bpf_program prog;
-	int rc;
-
-	if (run->ops->set_filter_expr)
-		return run->ops->set_filter_expr(h, expr, err, errlen);
-	if (!expr || !*expr)
-		return run->ops->set_filter(h, NULL, err, errlen);
-	rc = cap_compile(run->ops->datalink(h), run->o.snaplen, expr, &prog,
-			 err, errlen);
-	if (rc)
-		return rc;
-	rc = run->ops->set_filter(h, &prog, err, errlen);
-	pcap_freecode(&prog);
-	return rc;
-}
-
-int pktstat_set_filter(struct pktstat *run, const char *expr, char *err,
-		       size_t errlen)
-{
-	struct bpf_program prog;
-	char *copy;
-	int rc;
-
-	/* Compile once for every distinct link type first: a bad expression
-	 * leaves every socket on the old filter. */
-	for (int i = 0; expr && *expr && i < run->nw; i++) {
-		rc = cap_compile(run->ops->datalink(run->w[i].h),
-				 run->o.snaplen, expr, &prog, err, errlen);
-		if (rc)
-			return rc;
-		pcap_freecode(&prog);
-	}
-	copy = strdup(expr ? expr : "");
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (int i = 0; i < run->nw; i++) {
-		rc = attach_filter(run, run->w[i].h, copy, err, errlen);
-		if (rc) {
-			free(copy);
-			return rc;
-		}
-	}
-	free(run->filter);
-	run->filter = copy;
-	return 0;
-}
-
-static int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	/* One ring per two CPUs: leave a core for the UI and the system. */
-	if (n <= 2)
-		return 1;
-	return (int)(n / 2 > 8 ? 8 : n / 2);
-}
-
-static int open_capture(struct pktstat *run, char *err, size_t errlen)
-{
-	const struct opts *o = &run->o;
-	const char *ifs[OPTS_MAX_IFACES];
-	int nif = o->n_ifaces, rc;
-
-	if (o->read_file) {
-		run->ops = &cap_pcap_ops;
-		ifs[0] = NULL;
-		nif = 1;
-		run->threads = 1;
-		snprintf(run->source, sizeof(run->source), "%s",
-			 strcmp(o->read_file, "-") ? o->read_file : "stdin");
-	} else {
-		run->ops = o->backend ? cap_backend(o->backend)
-				      : cap_default_backend();
-		if (!run->ops) {
-			snprintf(err, errlen, "%s: backend not available",
-				 o->backend);
-			return -ENOTSUP;
-		}
-		if (nif == 0) {
-			ifs[0] = NULL;
-			nif = 1;
-		} else {
-			memcpy(ifs, o->ifaces, sizeof(ifs[0]) * (size_t)nif);
-		}
-		run->threads = o->threads ? o->threads : default_threads();
-		if (run->ops != &cap_tpacket3_ops || run->tcpstat)
-			run->threads =
-				1; /* no fanout without AF_PACKET; tcpstat
-					     needs packets in time order */
-		run->source[0] = '\0';
-		for (int i = 0; i < nif; i++)
-			snprintf(run->source + strlen(run->source),
-				 sizeof(run->source) - strlen(run->source),
-				 "%s%s", i ? "," : "",
-				 ifs[i] && strcmp(ifs[i], "any") ? ifs[i]
-								 : "any");
-	}
-	if (nif * run->threads > MAX_WORKERS) {
-		snprintf(err, errlen, "too many capture threads (%d)",
-			 nif * run->threads);
-		return -EINVAL;
-	}
-	run->w = calloc((size_t)(nif * run->threads), sizeof(*run->w));
-	if (!run->w) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (int i = 0; i < nif; i++) {
-		struct cap_config cfg = {
-			.iface =
-				ifs[i] && strcmp(ifs[i], "any") ? ifs[i] : NULL,
-			.file = o->read_file,
-			.snaplen = o->snaplen,
-			.bufsize_mb = o->bufsize_mb,
-			.promisc = o->promisc,
-			.add_vlan = o->add_vlan,
-			.fanout_group = run->threads > 1
-						? ((int)getpid() + i) & 0xffff
-						: 0,
-			.block_timeout_ms = 50,
-			.xdp = o->xdp,
-			.bpf_flows = o->ebpf_flows,
-		};
-		for (int t = 0; t < run->threads; t++) {
-			struct worker *w = &run->w[run->nw];
-
-			rc = run->ops->open(&w->h, &cfg, err, errlen);
-			if (rc)
-				return rc;
-			w->ops = run->ops;
-			w->ft = run->ft;
-			w->iface = cfg.iface;
-			run->nw++;
-			rc = attach_filter(run, w->h, run->filter, err, errlen);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-static void stop_workers(struct pktstat *run)
-{
-	for (int i = 0; i < run->nw; i++)
-		worker_stop(&run->w[i]);
-	for (int i = 0; i < run->nw; i++)
-		worker_join(&run->w[i]);
-}
-
-/* First worker error line, if any worker failed. */
-static const char *worker_error(const struct pktstat *run)
-{
-	for (int i = 0; i < run->nw; i++)
-		if (run->w[i].status < 0 && run->w[i].status != CAP_EOF)
-			return run->w[i].err;
-	return NULL;
+	m->group_by = run->o.group_by;
+	m->group_v4_prefix = run->o.group_v4_prefix;
+	m->group_v6_prefix = run->o.group_v6_prefix;
 }
 
 /* The report on @out; 0 or -errno (out of memory, or a failed write,
@@ -785,7 +215,7 @@ static int print_report(struct pktstat *run, FILE *out, int json,
 
 	snapshot_init(&s);
 	if (!taken)
-		rc = pktstat_snapshot(run, &s);
+		rc = engine_snapshot(run->eng, &s);
 	if (rc == 0) {
 		fill_meta(run, &m);
 		fill_meta_groups(run, &m);
@@ -824,7 +254,7 @@ static void print_interval_to(struct pktstat *run, uint64_t end_ns)
 	size_t j = 0, k = 0;
 
 	snapshot_init(&cur);
-	if (pktstat_snapshot(run, &cur))
+	if (engine_snapshot(run->eng, &cur))
 		return;
 	qsort(cur.rows, cur.nrows, sizeof(*cur.rows), row_by_id);
 	if (end_ns)
@@ -870,29 +300,197 @@ static void print_interval_to(struct pktstat *run, uint64_t end_ns)
 	*prev = cur;
 }
 
+/* Largest first, ties by flow id: a scrape's ranks do not jitter. */
+static int top_cmp(const void *x, const void *y)
+{
+	const struct flowtab_row *a = x, *b = y;
+	uint64_t ab = a->bytes[0] + a->bytes[1], bb = b->bytes[0] + b->bytes[1];
+
+	if (ab != bb)
+		return ab > bb ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* The --metrics-top rows: every live flow copied, the N largest kept. */
+static void collect_top(struct pktstat *run)
+{
+	if (engine_snapshot(run->eng, &run->top))
+		return; /* out of memory: the previous top stays */
+	qsort(run->top.rows, run->top.nrows, sizeof(*run->top.rows), top_cmp);
+	run->ntop = run->top.nrows < (size_t)run->o.metrics_top
+			    ? run->top.nrows
+			    : (size_t)run->o.metrics_top;
+}
+
 /*
- * Batch mode: wait for the end of the file, the timeout or a signal,
- * printing interval reports on the way. Returns the terminating signal
- * number, or 0.
+ * Hand the exporters the run's counters: every 500 ms from the tick
+ * thread (UI, daemon or batch loop), and once more, @final, after the
+ * workers stopped (exact figures for a textfile read after the run). The
+ * top-N flows cost a copy of the table: every 2 s.
  */
+static void export_tick(struct pktstat *run, int final)
+{
+	struct engine_iface_stats es[OPTS_MAX_IFACES];
+	struct metrics_iface ifs[OPTS_MAX_IFACES];
+	struct metrics_input in;
+	struct metrics_ipfix mx;
+	struct snapshot tot;
+	uint64_t mono = now_ns(CLOCK_MONOTONIC);
+	char err[4200];
+	int nif;
+
+	if (!run->metrics || !run->eng || !engine_table(run->eng))
+		return;
+	if (!final && mono - run->last_publish_ns < 500000000ull)
+		return;
+	run->last_publish_ns = mono;
+	memset(&in, 0, sizeof(in));
+	memset(ifs, 0, sizeof(ifs));
+	nif = engine_iface_stats(run->eng, es, OPTS_MAX_IFACES);
+	for (int f = 0; f < nif; f++) {
+		ifs[f].name = es[f].name;
+		ifs[f].cap.kernel_drops = es[f].cap.kernel_drops;
+		ifs[f].cap.freezes = es[f].cap.freezes;
+		ifs[f].cap.if_drops = es[f].cap.if_drops;
+		memcpy(ifs[f].pkts, es[f].pkts, sizeof(ifs[f].pkts));
+		memcpy(ifs[f].bytes, es[f].bytes, sizeof(ifs[f].bytes));
+		in.malformed += es[f].malformed;
+	}
+	in.ifaces = ifs;
+	in.nifaces = (size_t)nif;
+	snapshot_init(&tot);
+	engine_snapshot_totals(run->eng, &tot);
+	memcpy(in.overflow, tot.overflow, sizeof(in.overflow));
+	in.flows_live = tot.nrows;
+	in.flows_max = tot.max_flows;
+	in.flows_expired = tot.expired_flows;
+	in.flows_evicted = tot.evicted_flows;
+	in.start_wall_ns = tot.start_ns;
+	in.sessions = tot.counters;
+	in.nsessions = tot.ncounters;
+	if (run->o.metrics_top && (final || !run->last_top_ns ||
+				   mono - run->last_top_ns >= 2000000000ull)) {
+		run->last_top_ns = mono;
+		collect_top(run);
+	}
+	in.top = run->top.rows;
+	in.ntop = run->ntop;
+	if (run->ipfix) {
+		struct ipfix_stats st;
+
+		ipfix_get_stats(run->ipfix, &st);
+		mx.records = st.records;
+		mx.drop_records = st.drop_records;
+		mx.drop_pkts = st.drop_pkts;
+		mx.drop_bytes = st.drop_octets;
+		mx.queue_depth = st.queue_depth;
+		mx.send_errors = st.send_errors;
+		in.ipfix = &mx;
+	}
+	if (metrics_publish(run->metrics, &in, err, sizeof(err))) {
+		if (!run->metrics_file_failed)
+			say(err);
+		run->metrics_file_failed = 1;
+	} else {
+		run->metrics_file_failed = 0;
+	}
+	snapshot_free(&tot);
+}
+
+/* The --jsonl line and the --exit-over check for the snapshot @s just
+ * taken. 1 once --exit-over has fired: the front end ends the run. */
+static int run_pulse(struct pktstat *run, const struct snapshot *s)
+{
+	struct report_meta m;
+	const char *e;
+
+	if (!run->tick || run->exit_over)
+		return run->exit_over;
+	fill_meta(run, &m);
+	if (pulse_tick(run->tick, s, &m))
+		run->exit_over = 1;
+	if ((e = pulse_error(run->tick)))
+		sayf("%s (the --jsonl tee stopped; capture goes on)", e);
+	return run->exit_over;
+}
+
+/* ---- the run's port: the engine's, plus the exporters and the tick --- */
+
+static struct pktstat *of_port(struct engine_port *p)
+{
+	return (struct pktstat *)p;
+}
+
+static void port_info(struct engine_port *p, struct engine_info *info)
+{
+	struct engine_port *e = engine_port(of_port(p)->eng);
+
+	e->ops->info(e, info);
+}
+
+static void port_expire(struct engine_port *p)
+{
+	struct pktstat *run = of_port(p);
+
+	export_tick(run, 0);
+	engine_expire(run->eng);
+}
+
+static int port_snapshot(struct engine_port *p, struct snapshot *s)
+{
+	return engine_snapshot(of_port(p)->eng, s);
+}
+
+static int port_tick(struct engine_port *p, const struct snapshot *s)
+{
+	return run_pulse(of_port(p), s);
+}
+
+static int port_set_filter(struct engine_port *p, const char *expr, char *err,
+			   size_t errlen)
+{
+	return engine_set_filter(of_port(p)->eng, expr, err, errlen);
+}
+
+static int port_counter_cmd(struct engine_port *p, const char *line, char *msg,
+			    size_t msglen)
+{
+	return engine_counter_cmd(of_port(p)->eng, line, msg, msglen);
+}
+
+static size_t port_counters_read(struct engine_port *p,
+				 struct counters_value *out, size_t max)
+{
+	return engine_counters_read(of_port(p)->eng, out, max);
+}
+
+static int port_write_snapshot(struct engine_port *p, const char *path,
+			       char *written, size_t wlen, char *err,
+			       size_t errlen)
+{
+	return engine_write_snapshot(of_port(p)->eng, path, written, wlen, err,
+				     errlen);
+}
+
+static const struct engine_ops run_ops = {
+	.info = port_info,
+	.expire = port_expire,
+	.snapshot = port_snapshot,
+	.tick = port_tick,
+	.set_filter = port_set_filter,
+	.counter_cmd = port_counter_cmd,
+	.counters_read = port_counters_read,
+	.write_snapshot = port_write_snapshot,
+};
+
 /* Say on stderr when an interface goes down or comes back (batch mode:
  * the UI shows it in its header instead). */
-static void report_link_changes(struct pktstat *run, int *was_down)
+static void say_link_change(void *ctx, const char *iface, int down)
 {
-	for (int i = 0; i < run->nw; i++) {
-		int down;
-
-		if (!run->w[i].h || !run->ops->link)
-			continue;
-		down = run->ops->link(run->w[i].h) == CAP_LINK_DOWN;
-		if (down != was_down[i] &&
-		    (i == 0 || run->threads == 1 || i % run->threads == 0))
-			sayf("%s: %s",
-			     run->w[i].iface ? run->w[i].iface : "any",
-			     down ? "interface down, capture paused"
-				  : "interface up, capture resumed");
-		was_down[i] = down;
-	}
+	(void)ctx;
+	sayf("%s: %s", iface,
+	     down ? "interface down, capture paused"
+		  : "interface up, capture resumed");
 }
 
 /* Whether a live --jsonl / --exit-over tick is due (every interval of
@@ -915,18 +513,22 @@ static int batch_pulse(struct pktstat *run, uint64_t end_ns)
 	int fired = 0;
 
 	snapshot_init(&s);
-	if (pktstat_snapshot(run, &s) == 0) {
+	if (engine_snapshot(run->eng, &s) == 0) {
 		if (end_ns)
 			s.now_ns = end_ns;
-		fired = pktstat_pulse(run, &s);
+		fired = run_pulse(run, &s);
 	}
 	snapshot_free(&s);
 	return fired;
 }
 
+/*
+ * Batch mode: wait for the end of the file, the timeout or a signal,
+ * printing interval reports on the way. Returns the terminating signal
+ * number, or 0.
+ */
 static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 {
-	int was_down[MAX_WORKERS] = { 0 };
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
 	uint64_t next_iv = run->o.interval_ns && !run->o.read_file
 				   ? start + run->o.interval_ns
@@ -949,26 +551,22 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 
 		if (run->tcpstat)
 			tcpstat_drain(run->tcpstat, stdout);
-		if (run->nw && run->w[0].iv_ns) {
-			/* -r -l: the worker waits at an interval's end */
-			uint64_t e = __atomic_load_n(&run->w[0].iv_end_ns,
-						     __ATOMIC_ACQUIRE);
+		if (engine_interval_end(run->eng)) {
+			/* -r with -l, --jsonl or --exit-over: the reader
+			 * waits at an interval's end */
+			uint64_t e = engine_interval_end(run->eng);
+			int over = 0;
 
-			if (e) {
-				int over = 0;
-
-				if (run->o.interval_ns)
-					print_interval_to(run, e);
-				if (run->tick)
-					over = batch_pulse(run, e);
-				__atomic_store_n(&run->w[0].iv_end_ns, 0,
-						 __ATOMIC_RELEASE);
-				if (over)
-					return 0; /* --exit-over */
-				continue;
-			}
+			if (run->o.interval_ns)
+				print_interval_to(run, e);
+			if (run->tick)
+				over = batch_pulse(run, e);
+			engine_interval_done(run->eng);
+			if (over)
+				return 0; /* --exit-over */
+			continue;
 		}
-		if (pktstat_capture_done(run))
+		if (engine_capture_done(run->eng))
 			return 0;
 		sig = sigtimedwait(sigs, NULL, &ts);
 		if (sig == SIGUSR1 && run->tcpstat) {
@@ -978,15 +576,15 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 		}
 		if (sig == SIGUSR1) {
 			char e[512];
-			if (pktstat_write_snapshot(run, NULL, NULL, 0, e,
-						   sizeof(e)))
+			if (engine_write_snapshot(run->eng, NULL, NULL, 0, e,
+						  sizeof(e)))
 				say(e);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
 			return sig;
 		if (sig == SIGUSR2)
-			continue; /* re-check pktstat_capture_done */
+			continue; /* re-check engine_capture_done */
 		now = now_ns(CLOCK_MONOTONIC);
 		if (live && run->period_ns && now - start >= run->period_ns)
 			return 0;
@@ -995,37 +593,21 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 			next_iv += run->o.interval_ns;
 		}
 		if (live) {
-			pktstat_expire(run);
-			report_link_changes(run, was_down);
+			port_expire(&run->port);
+			engine_link_changes(run->eng, say_link_change, NULL);
 		}
 	}
-}
-
-/* Close the capture handles (and unmap their rings): the workers are
- * joined and the final snapshot has read their statistics, so the
- * memory is given back before the exit report needs its own. */
-static void close_capture(struct pktstat *run)
-{
-	for (int i = 0; i < run->nw; i++)
-		if (run->w[i].h) {
-			run->ops->close(run->w[i].h);
-			run->w[i].h = NULL;
-		}
 }
 
 static void run_free(struct pktstat *run)
 {
 	metrics_free(run->metrics);
 	ipfix_free(run->ipfix);
-	free(run->top_rows);
-	close_capture(run);
-	free(run->w);
-	flowtab_free(run->ft);
+	snapshot_free(&run->top);
+	engine_free(run->eng);
 	names_free(run->names);
-	free(run->filter);
 	tcpstat_free(run->tcpstat);
 	abbrev_free(run->abbrev);
-	counters_free(run->counters);
 	snapshot_free(&run->prev_iv);
 	pulse_free(run->tick);
 	daemon_free(run->daemon);
@@ -1075,48 +657,29 @@ static int load_abbrevs(struct pktstat *run, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * The seed tools' extras, set up after the capture is open and the
- * privileges dropped: --count counters (the set always exists, for the
- * UI's counter prompt), tcpstat and counter hooks on the workers.
- * Returns 0, -EINVAL (a bad counter expression: a usage error) or
- * another -errno.
- */
-static int setup_seed_modes(struct pktstat *run, char *err, size_t errlen)
+/* The original's -1 report, from a fresh snapshot. 0 or 1 (said). */
+static int print_orig1(struct pktstat *run)
 {
-	const struct opts *o = &run->o;
-	int rc;
+	struct snapshot s;
+	int werr = 0;
 
-	run->counters = counters_new((unsigned)run->nw, err, errlen);
-	if (!run->counters)
-		return -ENOMEM;
-	for (int i = 0; i < run->nw; i++) {
-		rc = counters_prepare_dlt(run->counters,
-					  run->ops->datalink(run->w[i].h), err,
-					  errlen);
-		if (rc && rc != -EINVAL && o->n_counters)
-			return rc;
+	snapshot_init(&s);
+	if (engine_snapshot(run->eng, &s) == 0 &&
+	    origfmt_write_batch(
+		    stdout, &s, snapshot_duration_ns(&s) / 1e9, run->abbrev,
+		    (run->o.per_direction ? ORIGFMT_NOCOMBINE : 0) |
+			    (run->o.numeric == 1 ? 0 : ORIGFMT_SERVICES),
+		    run->o.last	 ? ORIGFMT_SORT_LAST
+		    : run->o.top ? (run->o.unit == OPTS_UNIT_PACKETS
+					    ? ORIGFMT_SORT_PACKETS
+					    : ORIGFMT_SORT_OCTETS)
+				 : ORIGFMT_SORT_DESC) != 0)
+		werr = 1;
+	snapshot_free(&s);
+	if (fflush(stdout) != 0 || werr) {
+		sayf("stdout: %s", strerror(errno ? errno : EIO));
+		return 1;
 	}
-	for (int i = 0; i < o->n_counters; i++) {
-		rc = counters_add(run->counters, o->counters[i].name,
-				  o->counters[i].filter, err, errlen);
-		if (rc)
-			return -EINVAL;
-	}
-	publish_counters(run);
-	for (int i = 0; i < run->nw; i++) {
-		run->w[i].idx = (unsigned)i;
-		run->w[i].tcpstat = run->tcpstat;
-		run->w[i].tcpstat_live = run->tcpstat && !o->read_file;
-	}
-	if (o->read_file && run->period_ns && run->nw)
-		run->w[0].ts_limit_ns = run->period_ns; /* packet time */
-	if (o->read_file && (o->interval_ns || run->tick) && run->nw &&
-	    !run->tcpstat)
-		/* -l, or the --jsonl / --exit-over tick, in packet time */
-		run->w[0].iv_ns = o->interval_ns  ? o->interval_ns
-				  : o->refresh_ns ? o->refresh_ns
-						  : 1000000000ull;
 	return 0;
 }
 
@@ -1147,16 +710,16 @@ static unsigned int link_header_len(int dlt)
 static int start_ipfix(struct pktstat *run, char *err, size_t errlen)
 {
 	struct ipfix_conf c;
+	int dlt = engine_datalink(run->eng);
 
 	memset(&c, 0, sizeof(c));
 	c.spec = run->o.ipfix;
 	c.active_ns = run->o.ipfix_active_ns;
 	c.idle_ns = run->o.ipfix_idle_ns;
-	c.link_hdr =
-		run->nw ? link_header_len(run->ops->datalink(run->w[0].h)) : 0;
+	c.link_hdr = dlt >= 0 ? link_header_len(dlt) : 0;
 	/* tpacket3 strips the outer 802.1Q tag (tp_vlan_tci) unless -v puts
 	 * it back; libpcap and files keep it in the frame */
-	c.vlan_in_frame = !(run->ops == &cap_tpacket3_ops && !run->o.add_vlan);
+	c.vlan_in_frame = engine_vlan_in_frame(run->eng);
 	if (run->o.n_ifaces == 1 && strcmp(run->o.ifaces[0], "any"))
 		c.ingress_ifindex = if_nametoindex(run->o.ifaces[0]);
 	c.offline = run->o.read_file != NULL;
@@ -1167,7 +730,7 @@ static int start_ipfix(struct pktstat *run, char *err, size_t errlen)
 	run->ipfix = ipfix_new(&c, err, errlen);
 	if (!run->ipfix)
 		return -EINVAL;
-	return ipfix_start(run->ipfix, run->ft, err, errlen);
+	return ipfix_start(run->ipfix, engine_table(run->eng), err, errlen);
 }
 
 /* At exit, the workers joined and the table settled: everything still
@@ -1176,7 +739,7 @@ static void finish_ipfix(struct pktstat *run)
 {
 	struct ipfix_stats st;
 
-	ipfix_finish(run->ipfix, run->ft, 10000000000ull);
+	ipfix_finish(run->ipfix, engine_table(run->eng), 10000000000ull);
 	ipfix_get_stats(run->ipfix, &st);
 	run->ipfix_fin = (struct report_ipfix){
 		.collector = ipfix_target(run->ipfix),
@@ -1224,6 +787,7 @@ static int check_export_opts(const struct opts *o, char *err, size_t errlen)
 int pktstat_main(int argc, char **argv)
 {
 	struct pktstat run;
+	struct engine_conf ec;
 	char err[1024];
 	sigset_t sigs;
 	int rc, sig = 0, use_ui, status = 0;
@@ -1233,6 +797,7 @@ int pktstat_main(int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	memset(&fs, 0, sizeof(fs));
+	snapshot_init(&fin);
 	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
 	if (rc) {
 		say(err);
@@ -1295,7 +860,6 @@ int pktstat_main(int argc, char **argv)
 		opts_free(&run.o);
 		return 1;
 	}
-	run.filter = strdup(run.o.filter ? run.o.filter : "");
 	if (run.o.snapshot_path) {
 		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s",
 			 run.o.snapshot_path);
@@ -1371,7 +935,6 @@ int pktstat_main(int argc, char **argv)
 		if (!run.tcpstat) {
 			say(err);
 			opts_free(&run.o);
-			free(run.filter);
 			return OPTS_EXIT_USAGE;
 		}
 		if (run.o.flush)
@@ -1380,7 +943,7 @@ int pktstat_main(int argc, char **argv)
 
 	/* Signals reach only this thread: workers inherit the mask. The
 	 * stop signals keep their default action until the run is set up
-	 * (just before flowtab_new): opening a FIFO nobody writes, or
+	 * (just before the flow table): opening a FIFO nobody writes, or
 	 * compiling a huge filter, must end on ^C, and there is nothing to
 	 * save yet. Even where they came ignored or blocked (a script's
 	 * background job): once set up, they stop the run with its report
@@ -1404,38 +967,50 @@ int pktstat_main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	run.started_as_root = geteuid() == 0;
 
 	/* Before anything is opened or any thread exists. */
 	if (privs_fork(&run.privs, run.o.user, err, sizeof(err))) {
 		say(err);
+		tcpstat_free(run.tcpstat);
 		opts_free(&run.o);
-		free(run.filter);
 		return 1;
 	}
 	rcu_register_thread();
-	run.start_wall_ns = now_ns(CLOCK_REALTIME);
-	run.start_mono_ns = now_ns(CLOCK_MONOTONIC);
-	if (!run.filter) {
-		say("out of memory");
-		status = 1;
-		goto out;
-	}
-	rc = open_capture(&run, err, sizeof(err));
-	if (rc == 0 && run.o.read_file &&
-	    !decode_link_supported(run.ops->datalink(run.w[0].h))) {
-		int dlt = run.ops->datalink(run.w[0].h);
-		const char *name = pcap_datalink_val_to_name(dlt);
-
-		snprintf(err, sizeof(err), "%s: unsupported link type %d (%s)",
-			 run.source, dlt, name ? name : "unknown");
-		rc = -EPROTONOSUPPORT;
-	}
+	ec = (struct engine_conf){
+		.ifaces = run.o.ifaces,
+		.n_ifaces = run.o.n_ifaces,
+		.read_file = run.o.read_file,
+		.backend = run.o.backend,
+		.threads = run.o.threads,
+		.snaplen = run.o.snaplen,
+		.bufsize_mb = run.o.bufsize_mb,
+		.promisc = run.o.promisc,
+		.add_vlan = run.o.add_vlan,
+		.xdp = run.o.xdp,
+		.bpf_flows = run.o.ebpf_flows,
+		.filter = run.o.filter,
+		.max_flows = run.o.max_flows,
+		.keep_ns = run.o.keep_ns,
+		.ts_limit_ns = run.o.read_file ? run.period_ns : 0,
+		/* -l, or the --jsonl / --exit-over tick, in packet time */
+		.iv_ns = !run.o.read_file || run.tcpstat ? 0
+			 : run.o.interval_ns		 ? run.o.interval_ns
+			 : !(run.o.jsonl_path || run.o.exit_over_bps > 0) ? 0
+			 : run.o.refresh_ns ? run.o.refresh_ns
+					    : 1000000000ull,
+		.counters = run.o.counters,
+		.n_counters = run.o.n_counters,
+		.tcpstat = run.tcpstat,
+		.privs = run.privs,
+		.snapshot_path = run.snapshot_path,
+	};
+	rc = engine_open(&run.eng, &ec, err, sizeof(err));
 	if (rc) {
 		say(err);
 		status = 1;
 		goto out;
 	}
+	run.port.ops = &run_ops;
 	if (run.o.daemon) {
 		/* the socket in /run, owned by root: before the drop */
 		struct daemon_conf dc = {
@@ -1452,15 +1027,6 @@ int pktstat_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = load_abbrevs(&run, err, sizeof(err));
-	if (rc) {
-		say(err);
-		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
-		goto out;
-	}
-	/* Before any thread exists (liburcu starts its own in flowtab_new):
-	 * capabilities are per thread, and a thread made before the drop
-	 * would keep them. */
 	if (run.o.jsonl_path || run.o.exit_over_bps > 0) {
 		/* opened while privileged: the file is where it was asked */
 		struct pulse_config pc = {
@@ -1477,7 +1043,17 @@ int pktstat_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (run.ops == &cap_ebpf_ops)
+	rc = load_abbrevs(&run, err, sizeof(err));
+	if (rc) {
+		say(err);
+		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
+		goto out;
+	}
+	/* Before any thread exists (liburcu starts its own in
+	 * engine_make_table): capabilities are per thread, and a thread made
+	 * before the drop would keep them. */
+	/* the ebpf backend's maps are read and its filter swapped later */
+	if (!strcmp(engine_backend(run.eng), cap_ebpf_ops.name))
 		privs_keep_bpf(run.privs);
 	rc = privs_drop(run.privs, err, sizeof(err));
 	if (rc) {
@@ -1485,28 +1061,24 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	rc = setup_seed_modes(&run, err, sizeof(err));
+	/* --count counters: a bad expression is a usage error */
+	rc = engine_prepare(run.eng, err, sizeof(err));
 	if (rc) {
 		say(err);
 		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 		goto out;
 	}
 	/* From here on a stop signal ends the run with its report. Before
-	 * the first thread of ours (liburcu's, in flowtab_new): they inherit
-	 * the blocked mask. */
+	 * the first thread of ours (liburcu's, in engine_make_table): they
+	 * inherit the blocked mask. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	redirect_signals(&sigs);
-	run.ft = flowtab_new(run.o.max_flows, err, sizeof(err));
-	if (!run.ft) {
+	rc = engine_make_table(run.eng, err, sizeof(err));
+	if (rc) {
 		say(err);
 		status = 1;
 		goto out;
 	}
-	flowtab_set_writers(run.ft, (unsigned int)run.nw);
-	if (!run.o.read_file)
-		flowtab_presize(run.ft);
-	for (int i = 0; i < run.nw; i++)
-		run.w[i].ft = run.ft;
 	if (run.o.metrics_addr || run.o.metrics_file) {
 		/* After the privilege drop: libmicrohttpd starts a thread. */
 		run.metrics = metrics_new(run.o.metrics_addr,
@@ -1527,23 +1099,25 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	for (int i = 0; i < run.nw; i++) {
-		run.w[i].notify = pthread_self();
-		run.w[i].notify_sig = SIGUSR2;
-		rc = worker_start(&run.w[i]);
-		if (rc) {
-			fprintf(stderr, "pktstat: cannot start thread: %s\n",
-				strerror(-rc));
-			stop_workers(&run);
-			status = 1;
-			goto out;
-		}
+	rc = engine_start(run.eng, pthread_self(), SIGUSR2, err, sizeof(err));
+	if (rc) {
+		say(err);
+		status = 1;
+		goto out;
 	}
 	if (use_ui) {
+		struct ui_conf uc = {
+			.o = &run.o,
+			/* names by default, root or not: lookups run on the
+			 * resolver thread, after the privilege drop */
+			.numeric = run.o.numeric > 0,
+		};
+
 		/* n toggles names at any time: the resolver thread idles until
 		 * asked. Started after the privilege drop. */
 		run.names = names_new(65536, 256, NULL);
-		rc = ui_run(&run, err, sizeof(err));
+		uc.names = run.names;
+		rc = ui_run(&run.port, &uc, err, sizeof(err));
 		if (rc < 0) {
 			say(err);
 			status = 1;
@@ -1551,7 +1125,7 @@ int pktstat_main(int argc, char **argv)
 			sig = rc - 128;
 		}
 	} else if (run.daemon) {
-		rc = daemon_run(run.daemon, &run, &sigs, err, sizeof(err));
+		rc = daemon_run(run.daemon, &run.port, &sigs, err, sizeof(err));
 		if (rc < 0) {
 			say(err);
 			status = 1;
@@ -1563,27 +1137,25 @@ int pktstat_main(int argc, char **argv)
 	}
 	if (run.tcpstat)
 		tcpstat_release(run.tcpstat);
-	stop_workers(&run);
-	flowtab_barrier(run.ft);
+	engine_stop(run.eng);
 	if (run.tcpstat) {
 		tcpstat_finish(run.tcpstat);
 		if (tcpstat_drain(run.tcpstat, stdout) < 0)
 			status = 1;
 	}
-	if (worker_error(&run)) {
-		say(worker_error(&run));
+	if (engine_error(run.eng)) {
+		say(engine_error(run.eng));
 		status = 1;
 	}
 	if (run.ipfix)
 		finish_ipfix(&run);
 	export_tick(&run, 1); /* the exact final figures */
 	/* One snapshot serves the file and the stdout report. */
-	snapshot_init(&fin);
-	have_fin = take_snapshot(&run, &fin, 1) == 0;
+	have_fin = engine_snapshot_final(run.eng, &fin) == 0;
 	if (have_fin && run.tick)
-		pktstat_pulse(&run, &fin); /* the last, partial interval */
+		run_pulse(&run, &fin); /* the last, partial interval */
 	if (have_fin && !run.orig1)
-		close_capture(&run); /* its ring is not needed for the report */
+		engine_close_capture(run.eng); /* the report needs no ring */
 	want_report = !run.tcpstat && !run.orig1 && !run.daemon &&
 		      (!use_ui || (!run.o.quiet && sig != SIGHUP)) &&
 		      !(run.o.interval_ns && !use_ui);
@@ -1595,22 +1167,30 @@ int pktstat_main(int argc, char **argv)
 			    (run.o.json ? REPORT_JSON : REPORT_TEXT)) {
 			/* One format: made once, written to the snapshot and
 			 * to stdout together. */
-			fs.rc = write_snapshot_of(&run, NULL, &fin, fs.written,
-						  sizeof(fs.written), fs.err,
-						  sizeof(fs.err), stdout,
-						  &fs.tee_done);
+			struct report_meta m;
+
+			fill_meta(&run, &m);
+			m.tee = stdout;
+			m.tee_done = &fs.tee_done;
+			fs.rc = engine_write_snapshot_of(
+				run.eng, NULL, &fin, &m, fs.written,
+				sizeof(fs.written), fs.err, sizeof(fs.err));
 			final_snap_done(&fs, use_ui, &status);
 		} else if (have_fin && want_report &&
 			   pthread_create(&fs.tid, NULL, final_snap_run, &fs) ==
 				   0) {
 			fs.started = 1;
 		} else {
-			fs.rc = have_fin ? write_snapshot_of(
-						   &run, NULL, &fin, fs.written,
+			struct report_meta m;
+
+			fill_meta(&run, &m);
+			fs.rc = have_fin ? engine_write_snapshot_of(
+						   run.eng, NULL, &fin, &m,
+						   fs.written,
 						   sizeof(fs.written), fs.err,
-						   sizeof(fs.err), NULL, NULL)
-					 : pktstat_write_snapshot(
-						   &run, NULL, fs.written,
+						   sizeof(fs.err))
+					 : engine_write_snapshot(
+						   run.eng, NULL, fs.written,
 						   sizeof(fs.written), fs.err,
 						   sizeof(fs.err));
 			final_snap_done(&fs, use_ui, &status);
@@ -1619,28 +1199,8 @@ int pktstat_main(int argc, char **argv)
 	if (run.tcpstat) {
 		/* tcpstat prints only its interval lines */
 	} else if (run.orig1) {
-		struct snapshot s;
-
-		snapshot_init(&s);
-		int werr = 0;
-
-		if (pktstat_snapshot(&run, &s) == 0 &&
-		    origfmt_write_batch(
-			    stdout, &s, snapshot_duration_ns(&s) / 1e9,
-			    run.abbrev,
-			    (run.o.per_direction ? ORIGFMT_NOCOMBINE : 0) |
-				    (run.o.numeric == 1 ? 0 : ORIGFMT_SERVICES),
-			    run.o.last	? ORIGFMT_SORT_LAST
-			    : run.o.top ? (run.o.unit == OPTS_UNIT_PACKETS
-						   ? ORIGFMT_SORT_PACKETS
-						   : ORIGFMT_SORT_OCTETS)
-					: ORIGFMT_SORT_DESC) != 0)
-			werr = 1;
-		snapshot_free(&s);
-		if (fflush(stdout) != 0 || werr) {
-			sayf("stdout: %s", strerror(errno ? errno : EIO));
+		if (print_orig1(&run))
 			status = 1;
-		}
 	} else if (run.daemon) {
 		/* a daemon's stop prints no report: its clients had it */
 	} else if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
@@ -1659,8 +1219,6 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	if (have_fin)
-		leave_table(&run); /* nothing needs it any more */
 	if (fs.started) {
 		pthread_join(fs.tid, NULL);
 		fs.started = 0;

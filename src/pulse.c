@@ -191,16 +191,6 @@ static json_t *flow_json(const struct flowtab_row *r, const struct pulse_top *t,
 			 secs > 0 ? 8.0 * (double)t->dbytes / secs : 0.0);
 }
 
-/* The snapshot's rows, copied or read in place: start with *i = 0 and a
- * zeroed @it; NULL after the last. */
-static const struct flowtab_row *next_row(const struct snapshot *s, size_t *i,
-					  struct flowtab_iter *it)
-{
-	if (s->table)
-		return flowtab_row_next(s->table, it);
-	return *i < s->nrows ? &s->rows[(*i)++] : NULL;
-}
-
 /*
  * The flows' interval counts against the previous tick; the top ones in
  * p->heap (sorted, *ntop of them). Then the current counts become the
@@ -210,14 +200,14 @@ static int flow_deltas(struct pulse_run *p, const struct snapshot *s,
 		       size_t *ntop)
 {
 	struct pulse_prev *cur = malloc((s->nrows + 1) * sizeof(*cur));
-	struct flowtab_iter it = { 0 };
+	struct snapshot_iter it = { 0 };
 	const struct flowtab_row *r;
-	size_t n = 0, i = 0;
+	size_t n = 0;
 
 	*ntop = 0;
 	if (!cur)
 		return -ENOMEM;
-	while (n < s->nrows && (r = next_row(s, &i, &it))) {
+	while (n < s->nrows && (r = snapshot_row_next(s, &it))) {
 		struct pulse_prev key = { r->id, 0, 0 };
 		const struct pulse_prev *old =
 			p->nprev ? bsearch(&key, p->prev, p->nprev,

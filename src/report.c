@@ -628,7 +628,8 @@ static size_t dirs_room(size_t nrows)
  */
 static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 {
-	struct flowtab_iter it = { 0, 0 };
+	struct snapshot_iter it = { 0 };
+	const struct flowtab_row *r;
 	struct report_dir *d;
 	size_t k = 0;
 
@@ -637,14 +638,10 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 	d = mem_alloc_big(dirs_room(s->nrows) * sizeof(*d), 0);
 	if (!d)
 		return NULL;
-	for (size_t i = 0; i < s->nrows; i++) {
-		const struct flowtab_row *r =
-			s->table ? flowtab_row_next(s->table, &it)
-				 : &s->rows[i];
+	for (size_t i = 0; i < s->nrows && (r = snapshot_row_next(s, &it));
+	     i++) {
 		uint64_t pre, pre2;
 
-		if (!r)
-			break;
 		key_prefix(&r->key, &pre, &pre2);
 
 		for (int dir = 0; dir < 2; dir++) {
@@ -1163,18 +1160,13 @@ static struct group_set *collect_groups(const struct snapshot *s,
 	struct group_set *g = group_new((enum group_by)m->group_by,
 					m->group_v4_prefix, m->group_v6_prefix);
 	const struct flowtab_row *r;
-	struct flowtab_iter it = { 0 };
+	struct snapshot_iter it = { 0 };
 	struct group_row *rows;
-	size_t i = 0, n;
+	size_t n;
 
 	if (!g)
 		return NULL;
-	for (;;) {
-		r = s->table	   ? flowtab_row_next(s->table, &it)
-		    : i < s->nrows ? &s->rows[i++]
-				   : NULL;
-		if (!r)
-			break;
+	while ((r = snapshot_row_next(s, &it))) {
 		if (group_add(g, r)) {
 			group_free(g);
 			return NULL;

@@ -1,9 +1,11 @@
 /*
- * snapshot.c - helpers over a copied snapshot: protocol totals derived from
- * the per-kind counts, malformed and exactness summaries, lifetime.
+ * snapshot.c - helpers over a snapshot: the row iterator, protocol totals
+ * derived from the per-kind counts, malformed and exactness summaries,
+ * lifetime.
  *
  * Owns only the rows array of a snapshot. A snapshot belongs to one thread
- * at a time; nothing here touches the live table or any shared state.
+ * at a time; nothing here touches the live table or any shared state (a
+ * table read in place is a stopped one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +138,16 @@ void snapshot_free(struct snapshot *s)
 	free(s->counters);
 	free(s->rows);
 	snapshot_init(s);
+}
+
+const struct flowtab_row *snapshot_row_next(const struct snapshot *s,
+					    struct snapshot_iter *it)
+{
+	if (s->rows_omitted)
+		return NULL;
+	if (s->table)
+		return flowtab_row_next(s->table, &it->ft);
+	if (!s->rows || it->i >= s->nrows)
+		return NULL;
+	return &s->rows[it->i++];
 }

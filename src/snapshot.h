@@ -1,8 +1,10 @@
 /*
  * snapshot.h - a consistent copy of everything a view or report shows.
  *
- * Taken by pktstat_snapshot() (src/pktstat.h); owned by the caller; no
- * pointers into the live table. One thread owns a snapshot at a time.
+ * Taken by the engine (engine_snapshot and friends, src/engine.h); owned by
+ * the caller; no pointers into the live table. One thread owns a snapshot
+ * at a time. Readers walk the rows with snapshot_row_next, whichever way
+ * they were taken.
  */
 #ifndef PKTSTAT_SNAPSHOT_H
 #define PKTSTAT_SNAPSHOT_H
@@ -10,19 +12,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/capture.h"
+#include "capstats.h"
 #include "decode.h"
 #include "flowtab.h"
 
 struct counters_value;
 
 struct snapshot {
-	struct flowtab_row *rows; /* live flows, unordered */
-	size_t nrows;
+	/* The rows: read them with snapshot_row_next. */
+	struct flowtab_row *rows; /* live flows, unordered (a copy) */
+	size_t nrows;		  /* live flows */
 	/* not NULL: the rows are this stopped table's flows, read in place
-	 * by the reports (flowtab_row_next), and @rows is unused */
+	 * (flowtab_row_next), and @rows is unused */
 	const struct flowtab *table;
-	size_t rows_cap; /* allocated rows */
+	size_t rows_cap;  /* allocated rows */
+	int rows_omitted; /* totals only: nrows flows, no rows */
 	/* the table whose app label details the rows show
 	 * (flowtab_app_detail), borrowed; NULL: none */
 	const struct flowtab *app_table;
@@ -86,6 +90,20 @@ int snapshot_exact(const struct snapshot *s);
 
 /* Duration covered, in ns: packet time for files, wall time live. */
 uint64_t snapshot_duration_ns(const struct snapshot *s);
+
+/* A walk over a snapshot's rows: start zeroed. */
+struct snapshot_iter {
+	size_t i;
+	struct flowtab_iter ft;
+};
+
+/*
+ * snapshot_row_next - the next row of @s, copied or read in place alike,
+ * in no particular order; NULL after the last (at once when the rows were
+ * omitted). The row lives as long as the snapshot.
+ */
+const struct flowtab_row *snapshot_row_next(const struct snapshot *s,
+					    struct snapshot_iter *it);
 
 void snapshot_init(struct snapshot *s);
 /* Release rows; snapshot_free on an inited-but-empty snapshot is fine. */

@@ -848,6 +848,8 @@ int view_update(struct view *v, const struct snapshot *s)
 {
 	struct dispstate *d = v->paused ? &v->latest : &v->shown;
 	uint64_t t0 = mono_now(), dt, now;
+	struct snapshot_iter it = { 0 };
+	const struct flowtab_row *r;
 	size_t i, seen = 0;
 	int first;
 	uint32_t guess = 0;
@@ -881,8 +883,7 @@ int view_update(struct view *v, const struct snapshot *s)
 		plan_make(&v->plan, now, dt, v->tot.origin);
 		rings_advance(v);
 	}
-	for (i = 0; i < s->nrows; i++) {
-		const struct flowtab_row *r = &s->rows[i];
+	for (i = 0; i < s->nrows && (r = snapshot_row_next(s, &it)); i++) {
 		struct vent *e = NULL;
 
 		/*
@@ -911,7 +912,7 @@ int view_update(struct view *v, const struct snapshot *s)
 		e->gen = v->gen;
 		ingest_flow(v, e, r, s, dt, &d->vf[i]);
 	}
-	d->nvf = s->nrows;
+	d->nvf = i;
 	/* Prune flows gone, unless every live entry was just seen. */
 	for (i = 0; i < v->ents_hw && v->nlive > seen; i++) {
 		if (v->ents[i].gen && v->ents[i].gen != v->gen)

@@ -5,10 +5,10 @@
  * interval, counter commands).
  *
  * Threads: the main thread, once the capture workers run. The only thread
- * that calls curses. It reaches the capture side only through the
- * pktstat_* calls: a snapshot is a copy taken under the RCU read lock
- * inside pktstat_snapshot, so nothing is held while sorting or drawing and
- * a slow terminal never stalls capture. Signals arrive as data (signalfd),
+ * that calls curses. It reaches the capture side only through its engine
+ * port (src/engine.h): a snapshot is a copy taken under the RCU read lock
+ * inside the engine, so nothing is held while sorting or drawing and a
+ * slow terminal never stalls capture. Signals arrive as data (signalfd),
  * never as handlers, so every exit path can restore the terminal.
  */
 #include <curses.h>
@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../src/engine.h"
 #include "../src/opts.h"
-#include "../src/pktstat.h"
 #include "../src/selfflow.h"
 #include "../src/view.h"
 #include "cpanel.h"
@@ -71,7 +71,8 @@ enum ui_mode {
 #define COUNTER_LABEL_COLS 90
 
 struct ui {
-	struct pktstat *run;
+	struct engine_port *eng;
+	struct ui_conf conf;
 	struct view *v;
 	struct cpanel *cp; /* the named counters shown */
 	struct snapshot snap;
@@ -137,23 +138,25 @@ static int set_timer(struct ui *ui)
 static void redraw(struct ui *ui)
 {
 	struct draw_ctx *c = &ui->dc;
+	struct engine_info info;
 	uint64_t now = mono_ns();
 
 	if (ui->away)
 		return;
+	ui->eng->ops->info(ui->eng, &info);
 	c->v = ui->v;
-	c->source = pktstat_source(ui->run);
-	c->backend = pktstat_backend(ui->run);
-	c->filter = pktstat_filter(ui->run);
-	c->threads = pktstat_threads(ui->run);
+	c->source = info.source;
+	c->backend = info.backend;
+	c->filter = info.filter;
+	c->threads = info.threads;
 	c->utf8 = ui->utf8;
 	c->color = ui->color;
 	c->totals = ui->totals;
 	/* The reason capture stopped, on screen at once (16.8). */
-	c->state = pktstat_capture_error(ui->run);
-	if (!c->state && pktstat_capture_done(ui->run))
-		c->state = pktstat_opts(ui->run)->read_file ? "end of file"
-							    : "capture stopped";
+	c->state = info.capture_error;
+	if (!c->state && info.capture_done)
+		c->state = ui->conf.o->read_file ? "end of file"
+						 : "capture stopped";
 	c->details = ui->details;
 	c->counters = ui->cp;
 	c->now_mono = now;
@@ -197,29 +200,67 @@ static void redraw(struct ui *ui)
 	refresh();
 }
 
-/*
- * One refresh: expire idle flows, copy the state, ingest it, draw. The
- * counters panel is frozen with the display while paused, unless
- * @counters (a counter command just ran: show its effect).
- */
-static void tick(struct ui *ui, int counters)
+static uint64_t cpu_ns(void)
 {
-	uint64_t t0 = mono_ns();
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * One refresh: expire idle flows, copy the state, ingest it, the run's
+ * per-refresh extras (it may end the run: --exit-over), draw. The
+ * counters panel is frozen with the display while paused, unless
+ * @counters (a counter command just ran: show its effect). With @cost,
+ * each phase is timed, the window's layout apart from the drawing (whose
+ * own view_layout then finds the window in order).
+ */
+static int tick_cost(struct ui *ui, int counters, struct ui_frame_cost *cost)
+{
+	uint64_t t0 = mono_ns(), c[6] = { 0 };
 	int rc;
 
-	pktstat_expire(ui->run);
-	rc = pktstat_snapshot(ui->run, &ui->snap);
+	if (cost)
+		c[0] = cpu_ns();
+	ui->eng->ops->expire(ui->eng);
+	if (cost)
+		c[1] = cpu_ns();
+	rc = ui->eng->ops->snapshot(ui->eng, &ui->snap);
+	if (cost)
+		c[2] = cpu_ns();
 	if (rc == 0 && (counters || !view_paused(ui->v, NULL)))
 		rc = cpanel_update(ui->cp, ui->snap.counters,
 				   ui->snap.ncounters, ui->snap.mono_ns);
 	if (rc == 0)
 		rc = view_update(ui->v, &ui->snap);
-	if (rc == 0 && pktstat_pulse(ui->run, &ui->snap))
+	if (rc == 0 && ui->eng->ops->tick(ui->eng, &ui->snap))
 		ui->quit = 1; /* --exit-over */
+	if (cost)
+		c[3] = cpu_ns();
+	if (rc == 0 && cost && ui->dc.table_rows > 0)
+		rc = view_layout(ui->v, (size_t)ui->dc.table_rows);
+	if (cost)
+		c[4] = cpu_ns();
 	if (rc)
 		set_msg(ui, 1, "snapshot: %s", strerror(-rc));
 	redraw(ui);
 	view_set_frame_cost(ui->v, mono_ns() - t0);
+	if (cost) {
+		c[5] = cpu_ns();
+		cost->expire_ns = c[1] - c[0];
+		cost->copy_ns = c[2] - c[1];
+		cost->update_ns = c[3] - c[2];
+		cost->layout_ns = c[4] - c[3];
+		cost->draw_ns = c[5] - c[4];
+		cost->table_rows = ui->dc.table_rows;
+	}
+	return rc;
+}
+
+static void tick(struct ui *ui, int counters)
+{
+	tick_cost(ui, counters, NULL);
 }
 
 /* ---- actions --------------------------------------------------------- */
@@ -228,8 +269,8 @@ static void write_snapshot(struct ui *ui)
 {
 	char written[1024], err[1024];
 
-	if (pktstat_write_snapshot(ui->run, NULL, written, sizeof(written), err,
-				   sizeof(err)))
+	if (ui->eng->ops->write_snapshot(ui->eng, NULL, written,
+					 sizeof(written), err, sizeof(err)))
 		set_msg(ui, 1, "%s", err);
 	else
 		set_msg(ui, 0, "snapshot written to %s", written);
@@ -366,10 +407,13 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		on = !view_paused(ui->v, NULL);
 		view_set_paused(ui->v, on, mono_ns());
 		break;
-	case KA_FILTER:
-		open_prompt(ui, M_FILTER, pktstat_filter(ui->run),
-			    &ui->hist_filter);
+	case KA_FILTER: {
+		struct engine_info info;
+
+		ui->eng->ops->info(ui->eng, &info);
+		open_prompt(ui, M_FILTER, info.filter, &ui->hist_filter);
 		break;
+	}
 	case KA_FIND:
 		open_prompt(ui, M_FIND, view_filter(ui->v), &ui->hist_find);
 		break;
@@ -519,7 +563,7 @@ static void accept_prompt(struct ui *ui)
 	switch (ui->mode) {
 	case M_FILTER:
 		prompt_hist_add(&ui->hist_filter, text);
-		rc = pktstat_set_filter(ui->run, text, err, sizeof(err));
+		rc = ui->eng->ops->set_filter(ui->eng, text, err, sizeof(err));
 		if (rc)
 			set_msg(ui, 1, "filter not changed: %s", err);
 		else if (*text)
@@ -549,7 +593,7 @@ static void accept_prompt(struct ui *ui)
 		break;
 	case M_COUNTER:
 		prompt_hist_add(&ui->hist_counter, text);
-		rc = pktstat_counter_cmd(ui->run, text, err, sizeof(err));
+		rc = ui->eng->ops->counter_cmd(ui->eng, text, err, sizeof(err));
 		set_msg(ui, rc != 0, "%s", err);
 		refresh = 1;
 		break;
@@ -853,9 +897,73 @@ static SCREEN *newterm_capped(void)
 	return scr;
 }
 
+/*
+ * The model side of the monitor, from the configuration: refresh, view,
+ * counters panel, resolver, units, sort. No terminal. 0 or -ENOMEM.
+ */
+static int model_init(struct ui *ui)
+{
+	const struct opts *o = ui->conf.o;
+
+	ui->refresh_ns = o->refresh_ns ? o->refresh_ns : NS;
+	if (ui->refresh_ns < MIN_REFRESH_NS)
+		ui->refresh_ns = MIN_REFRESH_NS;
+	if (ui->refresh_ns > MAX_REFRESH_NS)
+		ui->refresh_ns = MAX_REFRESH_NS;
+	ui->v = view_new();
+	ui->cp = cpanel_new();
+	if (!ui->v || !ui->cp)
+		return -ENOMEM;
+	/* A refresh forced in between keeps the rates of a whole interval
+	 * (set_timer says it again when the interval changes). */
+	view_set_min_interval(ui->v, ui->refresh_ns / 2);
+	/* A file's rates are its own: on packet time, as batch -r. */
+	if (o->read_file)
+		view_set_packet_clock(ui->v, 1);
+	if (!o->read_file) {
+		/* the row that carries this very screen over SSH */
+		struct selfflow sf;
+
+		if (selfflow_parse(&sf, getenv("SSH_CONNECTION")) == 0)
+			view_set_self(ui->v, &sf);
+	}
+	if (ui->conf.names) {
+		view_set_resolver(ui->v, ui_name, ui->conf.names);
+		view_set_numeric(ui->v, ui->conf.numeric);
+	}
+	ui->rate_unit =
+		o->unit == OPTS_UNIT_BYTES ? VIEW_UNIT_BYTES : VIEW_UNIT_BITS;
+	view_set_unit(ui->v, o->unit == OPTS_UNIT_PACKETS ? VIEW_UNIT_PACKETS
+							  : ui->rate_unit);
+	view_set_per_direction(ui->v, o->per_direction);
+	view_set_max_bps(ui->v, o->max_bps); /* 0: the peak, as the original */
+	view_set_numeric(ui->v, ui->conf.numeric);
+	view_set_full_names(ui->v, o->full_names);
+	/* the original pktstat's -t (top: by rate) and -l (last seen) */
+	if (o->last)
+		view_set_sort(ui->v, VIEW_SORT_LAST);
+	else if (o->top)
+		view_set_sort(ui->v, VIEW_SORT_RATE);
+	/* the original's -T is the default here, where there is room */
+	ui->totals = COLUMNS_TOTALS_AUTO;
+	return 0;
+}
+
+static void model_free(struct ui *ui)
+{
+	view_free(ui->v);
+	cpanel_free(ui->cp);
+	snapshot_free(&ui->snap);
+	prompt_hist_free(&ui->hist_filter);
+	prompt_hist_free(&ui->hist_find);
+	prompt_hist_free(&ui->hist_interval);
+	prompt_hist_free(&ui->hist_counter);
+	prompt_free(&ui->prompt);
+}
+
 static int ui_setup(struct ui *ui, char *err, size_t errlen)
 {
-	const struct opts *o = pktstat_opts(ui->run);
+	const struct opts *o = ui->conf.o;
 	const char *nc = getenv("NO_COLOR");
 	struct sigaction sa;
 	sigset_t set, old;
@@ -888,49 +996,14 @@ static int ui_setup(struct ui *ui, char *err, size_t errlen)
 	ui->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (ui->tfd < 0)
 		return fail(err, errlen, "timerfd", errno);
-	ui->refresh_ns = o->refresh_ns ? o->refresh_ns : NS;
-	if (ui->refresh_ns < MIN_REFRESH_NS)
-		ui->refresh_ns = MIN_REFRESH_NS;
-	if (ui->refresh_ns > MAX_REFRESH_NS)
-		ui->refresh_ns = MAX_REFRESH_NS;
-	ui->v = view_new();
-	ui->cp = cpanel_new();
-	rc = ui->v ? set_timer(ui) : 0;
+	rc = model_init(ui);
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	rc = set_timer(ui);
 	if (rc)
 		return fail(err, errlen, "timerfd", -rc);
-	/* A file's rates are its own: on packet time, as batch -r. */
-	if (ui->v && o->read_file)
-		view_set_packet_clock(ui->v, 1);
-	if (ui->v && !o->read_file) {
-		/* the row that carries this very screen over SSH */
-		struct selfflow sf;
-
-		if (selfflow_parse(&sf, getenv("SSH_CONNECTION")) == 0)
-			view_set_self(ui->v, &sf);
-	}
-	if (ui->v && pktstat_names(ui->run)) {
-		view_set_resolver(ui->v, ui_name, pktstat_names(ui->run));
-		view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
-	}
-	if (!ui->v || !ui->cp) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	ui->rate_unit =
-		o->unit == OPTS_UNIT_BYTES ? VIEW_UNIT_BYTES : VIEW_UNIT_BITS;
-	view_set_unit(ui->v, o->unit == OPTS_UNIT_PACKETS ? VIEW_UNIT_PACKETS
-							  : ui->rate_unit);
-	view_set_per_direction(ui->v, o->per_direction);
-	view_set_max_bps(ui->v, o->max_bps); /* 0: the peak, as the original */
-	view_set_numeric(ui->v, pktstat_numeric_default(ui->run));
-	view_set_full_names(ui->v, o->full_names);
-	/* the original pktstat's -t (top: by rate) and -l (last seen) */
-	if (o->last)
-		view_set_sort(ui->v, VIEW_SORT_LAST);
-	else if (o->top)
-		view_set_sort(ui->v, VIEW_SORT_RATE);
-	/* the original's -T is the default here, where there is room */
-	ui->totals = COLUMNS_TOTALS_AUTO;
 
 	ui->utf8 = utf8_locale();
 	ui->scr = newterm_capped();
@@ -980,14 +1053,7 @@ static void ui_teardown(struct ui *ui)
 		pthread_sigmask(SIG_SETMASK, &ui->old_mask, NULL);
 	if (ui->tfd >= 0)
 		close(ui->tfd);
-	view_free(ui->v);
-	cpanel_free(ui->cp);
-	snapshot_free(&ui->snap);
-	prompt_hist_free(&ui->hist_filter);
-	prompt_hist_free(&ui->hist_find);
-	prompt_hist_free(&ui->hist_interval);
-	prompt_hist_free(&ui->hist_counter);
-	prompt_free(&ui->prompt);
+	model_free(ui);
 }
 
 static int loop(struct ui *ui, char *err, size_t errlen)
@@ -1046,7 +1112,8 @@ static int loop(struct ui *ui, char *err, size_t errlen)
 	return 0;
 }
 
-int ui_run(struct pktstat *run, char *err, size_t errlen)
+int ui_run(struct engine_port *eng, const struct ui_conf *conf, char *err,
+	   size_t errlen)
 {
 	struct ui ui;
 	char *saved = NULL;
@@ -1054,7 +1121,8 @@ int ui_run(struct pktstat *run, char *err, size_t errlen)
 	int rc;
 
 	memset(&ui, 0, sizeof(ui));
-	ui.run = run;
+	ui.eng = eng;
+	ui.conf = *conf;
 	ui.sfd = ui.tfd = -1;
 	snapshot_init(&ui.snap);
 	/* The screen yields to the capture: when both want the same core
@@ -1080,4 +1148,42 @@ int ui_run(struct pktstat *run, char *err, size_t errlen)
 		free(saved);
 	}
 	return rc;
+}
+
+struct ui *ui_new(struct engine_port *eng, const struct ui_conf *conf, int utf8,
+		  int color)
+{
+	struct ui *ui = calloc(1, sizeof(*ui));
+
+	if (!ui)
+		return NULL;
+	ui->eng = eng;
+	ui->conf = *conf;
+	ui->sfd = ui->tfd = -1;
+	ui->utf8 = utf8;
+	ui->color = color;
+	snapshot_init(&ui->snap);
+	if (model_init(ui)) {
+		ui_free(ui);
+		return NULL;
+	}
+	return ui;
+}
+
+int ui_frame(struct ui *ui, struct ui_frame_cost *cost)
+{
+	return tick_cost(ui, 0, cost);
+}
+
+struct view *ui_view(struct ui *ui)
+{
+	return ui->v;
+}
+
+void ui_free(struct ui *ui)
+{
+	if (!ui)
+		return;
+	model_free(ui);
+	free(ui);
 }

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <urcu.h>
 
-#include "../../capture/worker.h"
+#include "../../src/worker.h"
 #include "../../src/flowtab.h"
 
 static int canary_value;

@@ -12,9 +12,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "../src/decode.h"
-#include "../src/flowtab.h"
-#include "capture.h"
+#include "../capture/capture.h"
+#include "decode.h"
+#include "flowtab.h"
 
 struct tcpstat;
 struct counters;
@@ -28,8 +28,7 @@ struct worker_stats {
 } __attribute__((aligned(64)));
 
 struct worker {
-	const struct cap_ops *ops;
-	struct cap_handle *h;
+	struct cap_handle *h; /* carries its backend's ops */
 	struct flowtab *ft;
 	const char *iface;    /* for messages; NULL = any */
 	uint64_t ts_limit_ns; /* offline: stop at first_ts + this (0: none) */

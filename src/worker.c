@@ -18,11 +18,11 @@
 #include <string.h>
 #include <urcu.h>
 
-#include "../src/app.h"
-#include "../src/counters.h"
-#include "../src/flowkey.h"
-#include "../src/fragtab.h"
-#include "../src/tcpstat.h"
+#include "app.h"
+#include "counters.h"
+#include "flowkey.h"
+#include "fragtab.h"
+#include "tcpstat.h"
 
 /* Single-writer counter bump: a relaxed load and store, no lock prefix. */
 static inline void bump(uint64_t *c, uint64_t v)
@@ -204,12 +204,12 @@ static void *worker_run(void *arg)
 		rcu_read_lock();
 		/* A backend that counts in the kernel hands over flow
 		 * deltas, not frames (the ebpf backend). */
-		if (w->ops->dispatch_flows)
-			rc = w->ops->dispatch_flows(w->h, worker_flow, w, 100,
-						    w->err, sizeof(w->err));
+		if (cap_counts_flows(w->h))
+			rc = cap_dispatch_flows(w->h, worker_flow, w, 100,
+						w->err, sizeof(w->err));
 		else
-			rc = w->ops->dispatch(w->h, worker_packet, w, 100,
-					      w->err, sizeof(w->err));
+			rc = cap_dispatch(w->h, worker_packet, w, 100, w->err,
+					  sizeof(w->err));
 		/* a backend that did not end its batch (cap_pkt_fn): its
 		 * frames may be gone, account them unread */
 		flowtab_batch_forget_payload(&w->batch);
@@ -235,12 +235,11 @@ static void *worker_run(void *arg)
 			tcpstat_wait_room(w->tcpstat);
 		}
 	}
-	if (w->ops->dispatch_flows && rc >= 0) {
+	if (cap_counts_flows(w->h) && rc >= 0) {
 		/* what the kernel counted after the last delivery */
 		rcu_read_lock();
-		rc = w->ops->dispatch_flows(w->h, worker_flow, w,
-					    CAP_FLOWS_FINAL, w->err,
-					    sizeof(w->err));
+		rc = cap_dispatch_flows(w->h, worker_flow, w, CAP_FLOWS_FINAL,
+					w->err, sizeof(w->err));
 		rcu_read_unlock();
 		if (rc > 0)
 			rc = 0;
@@ -274,7 +273,7 @@ void worker_stop(struct worker *w)
 {
 	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
 	if (w->h)
-		w->ops->wakeup(w->h);
+		cap_wakeup(w->h);
 }
 
 int worker_join(struct worker *w)

@@ -1,0 +1,23 @@
+/*
+ * capstats.h - a capture handle's loss and delivery counters: data only,
+ * shared by the capture backends (which fill it) and the engine and
+ * snapshots (which sum and show it), so neither includes the other.
+ */
+#ifndef PKTSTAT_CAPSTATS_H
+#define PKTSTAT_CAPSTATS_H
+
+#include <stdint.h>
+
+/* Running sums since open (PACKET_STATISTICS resets on read). */
+struct cap_stats {
+	uint64_t received;     /* frames handed to the callback */
+	uint64_t kernel_drops; /* tp_drops / ps_drop */
+	uint64_t freezes;      /* tp_freeze_q_cnt */
+	uint64_t if_drops;     /* interface rx_dropped delta / ps_ifdrop */
+	uint64_t filtered;     /* dropped in user space by a filter swap */
+	/* Kernel-side counting (ebpf); 0 for the others. */
+	uint64_t map_full;    /* packets counted as overflow: flow map full */
+	uint64_t prog_errors; /* packets a BPF program could not count */
+};
+
+#endif

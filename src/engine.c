@@ -1,0 +1,813 @@
+/*
+ * engine.c - the run (see engine.h): capture handles and their workers,
+ * the flow table, the filter in force, the named counters, snapshots,
+ * expiry, link state and snapshot files.
+ *
+ * Threads: one controlling thread (the main thread, registered with
+ * liburcu) calls everything here; the workers (src/worker.c) write the
+ * table and their own statistics, which the snapshots read with relaxed
+ * loads and under rcu_read_lock (inside flowtab_collect). The counters
+ * object is published to the workers with a release store.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../capture/capture.h"
+#include "countercmd.h"
+#include "counters.h"
+#include "decode.h"
+#include "flowtab.h"
+#include "opts.h"
+#include "privs.h"
+#include "report.h"
+#include "worker.h"
+
+#define MAX_WORKERS 256
+#define NS 1000000000ull
+
+static const struct engine_ops engine_port_ops;
+
+struct engine {
+	struct engine_port port; /* first: of_port casts back */
+	struct engine_conf c;
+	const struct cap_ops *ops;
+	struct flowtab *ft;
+	struct worker *w;
+	int nw;
+	int threads;  /* per interface */
+	char *filter; /* in force, "" for none */
+	char source[512];
+	uint64_t start_wall_ns;
+	struct counters *counters; /* --count and the UI's counter prompt */
+	uint64_t last_expire_ns;   /* monotonic */
+	int stopped;
+	int final_taken; /* a final snapshot reads the table in place */
+	int was_down[MAX_WORKERS];
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+const char *engine_filter(const struct engine *e)
+{
+	return e->filter ? e->filter : "";
+}
+
+const char *engine_source(const struct engine *e)
+{
+	return e->source;
+}
+
+const char *engine_backend(const struct engine *e)
+{
+	return e->ops->name;
+}
+
+int engine_threads(const struct engine *e)
+{
+	return e->nw;
+}
+
+const char *engine_capture_error(const struct engine *e)
+{
+	for (int i = 0; i < e->nw; i++) {
+		if (worker_done(&e->w[i]) && e->w[i].status < 0 &&
+		    e->w[i].err[0])
+			return e->w[i].err;
+	}
+	return NULL;
+}
+
+int engine_capture_done(const struct engine *e)
+{
+	for (int i = 0; i < e->nw; i++)
+		if (!worker_done(&e->w[i]))
+			return 0;
+	return 1;
+}
+
+const char *engine_error(const struct engine *e)
+{
+	for (int i = 0; i < e->nw; i++)
+		if (e->w[i].status < 0 && e->w[i].status != CAP_EOF)
+			return e->w[i].err;
+	return NULL;
+}
+
+/*
+ * Workers call into the counters only while there is one: with none, the
+ * packet path costs nothing (the pointer they load is NULL). A worker
+ * still holding the old pointer is fine: the object lives until the run
+ * ends, after the workers are joined.
+ */
+static void publish_counters(struct engine *e)
+{
+	struct counters *c =
+		e->counters && counters_count(e->counters) ? e->counters : NULL;
+
+	for (int i = 0; i < e->nw; i++)
+		__atomic_store_n(&e->w[i].counters, c, __ATOMIC_RELEASE);
+}
+
+int engine_counter_cmd(struct engine *e, const char *line, char *msg,
+		       size_t msglen)
+{
+	int rc;
+
+	if (!e->counters) {
+		snprintf(msg, msglen, "counters: not available");
+		return -ENOTSUP;
+	}
+	rc = countercmd_run(e->counters, line, msg, msglen);
+	publish_counters(e);
+	return rc;
+}
+
+/* Everything but the rows: totals, loss, link state, clocks, counters.
+ * Totals are read before the rows: a packet counted in the totals but not
+ * yet in a row is possible for a moment, never the reverse. */
+static void fill_totals(struct engine *e, struct snapshot *s,
+			struct worker_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < e->nw; i++)
+		worker_stats_add(&e->w[i], sum);
+	s->pkts = s->bytes = 0;
+	for (int k = 0; k < KIND_COUNT; k++) {
+		s->kind[k].pkts = sum->kind_pkts[k];
+		s->kind[k].bytes = sum->kind_bytes[k];
+		s->pkts += sum->kind_pkts[k];
+		s->bytes += sum->kind_bytes[k];
+	}
+	memcpy(s->err, sum->err, sizeof(s->err));
+}
+
+static int fill_rest(struct engine *e, struct snapshot *s,
+		     const struct worker_stats *sum)
+{
+	flowtab_totals(e->ft, s->expired, s->overflow);
+	s->expired_flows = flowtab_expired_flows(e->ft);
+	s->evicted_flows = flowtab_evicted_flows(e->ft);
+	memset(&s->cap, 0, sizeof(s->cap));
+	/* a file that could not be read to its end: the reason */
+	s->incomplete[0] = '\0';
+	for (int i = 0; e->c.read_file && i < e->nw; i++)
+		if (worker_done(&e->w[i]) && e->w[i].status < 0 &&
+		    e->w[i].status != CAP_EOF)
+			snprintf(s->incomplete, sizeof(s->incomplete), "%s",
+				 e->w[i].err);
+	s->link_down = 0;
+	for (int i = 0; i < e->nw; i++) {
+		struct cap_stats cs;
+
+		if (!e->w[i].h)
+			continue;
+		memset(&cs, 0, sizeof(cs));
+		if (cap_read_stats(e->w[i].h, &cs) == 0) {
+			s->cap.received += cs.received;
+			s->cap.kernel_drops += cs.kernel_drops;
+			s->cap.freezes += cs.freezes;
+			s->cap.if_drops += cs.if_drops;
+			s->cap.filtered += cs.filtered;
+			s->cap.map_full += cs.map_full;
+			s->cap.prog_errors += cs.prog_errors;
+		}
+		if (cap_link_state(e->w[i].h) == CAP_LINK_DOWN)
+			s->link_down = 1;
+	}
+	s->mono_ns = now_ns(CLOCK_MONOTONIC);
+	s->wall_ns = now_ns(CLOCK_REALTIME);
+	s->first_ts_ns = sum->first_ts_ns;
+	s->last_ts_ns = sum->last_ts_ns;
+	s->max_flows = flowtab_max(e->ft);
+	s->app_table = e->ft;
+	free(s->counters);
+	s->counters = NULL;
+	s->ncounters = 0;
+	if (e->counters && counters_count(e->counters)) {
+		size_t n = counters_count(e->counters);
+
+		s->counters = calloc(n, sizeof(*s->counters));
+		if (s->counters)
+			s->ncounters =
+				counters_read(e->counters, s->counters, n);
+	}
+	if (e->c.read_file) {
+		/* Packet time: rates are what a live capture would show. */
+		s->start_ns = sum->first_ts_ns;
+		s->now_ns = sum->last_ts_ns;
+	} else {
+		s->start_ns = e->start_wall_ns;
+		s->now_ns = s->wall_ns;
+	}
+	return 0;
+}
+
+int engine_snapshot(struct engine *e, struct snapshot *s)
+{
+	struct worker_stats sum;
+	ssize_t n;
+
+	fill_totals(e, s, &sum);
+	s->table = NULL;
+	s->rows_omitted = 0;
+	n = flowtab_collect(e->ft, &s->rows, &s->rows_cap);
+	if (n < 0)
+		return (int)n;
+	s->nrows = (size_t)n;
+	return fill_rest(e, s, &sum);
+}
+
+int engine_snapshot_totals(struct engine *e, struct snapshot *s)
+{
+	struct worker_stats sum;
+
+	fill_totals(e, s, &sum);
+	s->table = NULL;
+	s->rows_omitted = 1;
+	s->nrows = flowtab_count(e->ft);
+	return fill_rest(e, s, &sum);
+}
+
+/*
+ * The workers are stopped and the table settled (flowtab_barrier): the
+ * rows are the table's own flows, not a copy - at exit, copying a million
+ * flows into fresh memory would be most of the stop time.
+ */
+int engine_snapshot_final(struct engine *e, struct snapshot *s)
+{
+	struct worker_stats sum;
+
+	engine_stop(e);
+	fill_totals(e, s, &sum);
+	s->table = e->ft;
+	s->rows_omitted = 0;
+	s->nrows = flowtab_count(e->ft);
+	e->final_taken = 1;
+	return fill_rest(e, s, &sum);
+}
+
+uint64_t engine_interval_end(struct engine *e)
+{
+	if (!e->nw || !e->w[0].iv_ns)
+		return 0;
+	return __atomic_load_n(&e->w[0].iv_end_ns, __ATOMIC_ACQUIRE);
+}
+
+void engine_interval_done(struct engine *e)
+{
+	if (e->nw)
+		__atomic_store_n(&e->w[0].iv_end_ns, 0, __ATOMIC_RELEASE);
+}
+
+void engine_expire(struct engine *e)
+{
+	uint64_t now, mono = now_ns(CLOCK_MONOTONIC);
+
+	/* A walk of the whole table: at most once a second, whatever the
+	 * refresh rate (idle times are seconds anyway). */
+	if (mono - e->last_expire_ns < NS)
+		return;
+	e->last_expire_ns = mono;
+
+	if (e->c.read_file) {
+		struct worker_stats sum;
+
+		memset(&sum, 0, sizeof(sum));
+		for (int i = 0; i < e->nw; i++)
+			worker_stats_add(&e->w[i], &sum);
+		now = sum.last_ts_ns;
+	} else {
+		now = now_ns(CLOCK_REALTIME);
+	}
+	if (now > e->c.keep_ns)
+		flowtab_expire(e->ft, now, e->c.keep_ns);
+}
+
+void engine_report_meta(const struct engine *e, struct report_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->source = e->source;
+	m->filter = engine_filter(e);
+	m->backend = e->ops->name;
+	m->threads = e->nw;
+}
+
+int engine_write_snapshot_of(struct engine *e, const char *path,
+			     struct snapshot *s, const struct report_meta *m,
+			     char *written, size_t wlen, char *err,
+			     size_t errlen)
+{
+	struct report_meta own;
+	int rc;
+
+	if (!path)
+		path = e->c.snapshot_path;
+	if (!m) {
+		engine_report_meta(e, &own);
+		m = &own;
+	}
+	rc = privs_write_report(e->c.privs, path, s, m, err, errlen);
+	if (rc == 0 && written)
+		snprintf(written, wlen, "%s", path);
+	return rc;
+}
+
+int engine_write_snapshot(struct engine *e, const char *path, char *written,
+			  size_t wlen, char *err, size_t errlen)
+{
+	struct snapshot s;
+	int rc;
+
+	snapshot_init(&s);
+	rc = engine_snapshot(e, &s);
+	if (rc)
+		snprintf(err, errlen, "%s: %s",
+			 path ? path : e->c.snapshot_path, strerror(-rc));
+	else
+		rc = engine_write_snapshot_of(e, path, &s, NULL, written, wlen,
+					      err, errlen);
+	snapshot_free(&s);
+	return rc;
+}
+
+/* Compile @expr for @h's link (live: as libpcap would, VLAN tags from
+ * the kernel's metadata) and attach it. */
+static int attach_filter(struct engine *e, struct cap_handle *h,
+			 const char *expr, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	int rc;
+
+	if (cap_compiles_filters(h))
+		return cap_set_filter_expr(h, expr, err, errlen);
+	if (!expr || !*expr)
+		return cap_set_filter(h, NULL, err, errlen);
+	rc = cap_compile(cap_datalink(h), e->c.snaplen, expr, &prog, err,
+			 errlen);
+	if (rc)
+		return rc;
+	rc = cap_set_filter(h, &prog, err, errlen);
+	pcap_freecode(&prog);
+	return rc;
+}
+
+int engine_set_filter(struct engine *e, const char *expr, char *err,
+		      size_t errlen)
+{
+	struct bpf_program prog;
+	char *copy;
+	int rc;
+
+	/* Compile once for every distinct link type first: a bad expression
+	 * leaves every socket on the old filter. */
+	for (int i = 0; expr && *expr && i < e->nw; i++) {
+		rc = cap_compile(cap_datalink(e->w[i].h), e->c.snaplen, expr,
+				 &prog, err, errlen);
+		if (rc)
+			return rc;
+		pcap_freecode(&prog);
+	}
+	copy = strdup(expr ? expr : "");
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < e->nw; i++) {
+		rc = attach_filter(e, e->w[i].h, copy, err, errlen);
+		if (rc) {
+			free(copy);
+			return rc;
+		}
+	}
+	free(e->filter);
+	e->filter = copy;
+	return 0;
+}
+
+void engine_link_changes(struct engine *e,
+			 void (*fn)(void *ctx, const char *iface, int down),
+			 void *ctx)
+{
+	for (int i = 0; i < e->nw; i++) {
+		int down;
+
+		if (!e->w[i].h)
+			continue;
+		down = cap_link_state(e->w[i].h) == CAP_LINK_DOWN;
+		/* one line per interface, not per fanout thread */
+		if (down != e->was_down[i] &&
+		    (e->threads == 1 || i % e->threads == 0))
+			fn(ctx, e->w[i].iface ? e->w[i].iface : "any", down);
+		e->was_down[i] = down;
+	}
+}
+
+int engine_iface_stats(struct engine *e, struct engine_iface_stats *out,
+		       int max)
+{
+	int nif = e->threads ? e->nw / e->threads : 0;
+
+	if (nif > max)
+		nif = max;
+	for (int f = 0; f < nif; f++) {
+		struct engine_iface_stats *o = &out[f];
+		struct worker_stats sum;
+
+		memset(o, 0, sizeof(*o));
+		memset(&sum, 0, sizeof(sum));
+		o->name = e->w[f * e->threads].iface
+				  ? e->w[f * e->threads].iface
+				  : "any";
+		for (int t = 0; t < e->threads; t++) {
+			struct worker *w = &e->w[f * e->threads + t];
+			struct cap_stats cs;
+
+			worker_stats_add(w, &sum);
+			memset(&cs, 0, sizeof(cs));
+			if (w->h && cap_read_stats(w->h, &cs) == 0) {
+				o->cap.received += cs.received;
+				o->cap.kernel_drops += cs.kernel_drops;
+				o->cap.freezes += cs.freezes;
+				o->cap.if_drops += cs.if_drops;
+				o->cap.filtered += cs.filtered;
+				o->cap.map_full += cs.map_full;
+				o->cap.prog_errors += cs.prog_errors;
+			}
+		}
+		memcpy(o->pkts, sum.kind_pkts, sizeof(o->pkts));
+		memcpy(o->bytes, sum.kind_bytes, sizeof(o->bytes));
+		for (int k = 0; k < DEC_ERR_COUNT; k++)
+			o->malformed += sum.err[k];
+	}
+	return nif;
+}
+
+int engine_datalink(struct engine *e)
+{
+	return e->nw && e->w[0].h ? cap_datalink(e->w[0].h) : -1;
+}
+
+int engine_vlan_in_frame(const struct engine *e)
+{
+	return !e->ops->vlan_stripped || e->c.add_vlan;
+}
+
+size_t engine_counters_read(struct engine *e, struct counters_value *out,
+			    size_t max)
+{
+	return e->counters ? counters_read(e->counters, out, max) : 0;
+}
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* One ring per two CPUs: leave a core for the UI and the system. */
+	if (n <= 2)
+		return 1;
+	return (int)(n / 2 > 8 ? 8 : n / 2);
+}
+
+static int open_capture(struct engine *e, char *err, size_t errlen)
+{
+	const struct engine_conf *c = &e->c;
+	const char *ifs[OPTS_MAX_IFACES];
+	int nif = c->n_ifaces, rc;
+
+	if (nif > OPTS_MAX_IFACES) {
+		snprintf(err, errlen, "too many interfaces (%d)", nif);
+		return -EINVAL;
+	}
+	if (c->read_file) {
+		e->ops = &cap_pcap_ops;
+		ifs[0] = NULL;
+		nif = 1;
+		e->threads = 1;
+		snprintf(e->source, sizeof(e->source), "%s",
+			 strcmp(c->read_file, "-") ? c->read_file : "stdin");
+	} else {
+		e->ops = c->backend ? cap_backend(c->backend)
+				    : cap_default_backend();
+		if (!e->ops) {
+			snprintf(err, errlen, "%s: backend not available",
+				 c->backend);
+			return -ENOTSUP;
+		}
+		if (nif == 0) {
+			ifs[0] = NULL;
+			nif = 1;
+		} else {
+			memcpy(ifs, c->ifaces, sizeof(ifs[0]) * (size_t)nif);
+		}
+		e->threads = c->threads ? c->threads : default_threads();
+		/* no fanout without AF_PACKET; tcpstat needs packets in
+		 * time order */
+		if (!e->ops->fanout || c->tcpstat)
+			e->threads = 1;
+		e->source[0] = '\0';
+		for (int i = 0; i < nif; i++)
+			snprintf(e->source + strlen(e->source),
+				 sizeof(e->source) - strlen(e->source), "%s%s",
+				 i ? "," : "",
+				 ifs[i] && strcmp(ifs[i], "any") ? ifs[i]
+								 : "any");
+	}
+	if (nif * e->threads > MAX_WORKERS) {
+		snprintf(err, errlen, "too many capture threads (%d)",
+			 nif * e->threads);
+		return -EINVAL;
+	}
+	e->w = calloc((size_t)(nif * e->threads), sizeof(*e->w));
+	if (!e->w) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < nif; i++) {
+		struct cap_config cfg = {
+			.iface =
+				ifs[i] && strcmp(ifs[i], "any") ? ifs[i] : NULL,
+			.file = c->read_file,
+			.snaplen = c->snaplen,
+			.bufsize_mb = c->bufsize_mb,
+			.promisc = c->promisc,
+			.add_vlan = c->add_vlan,
+			.fanout_group = e->threads > 1
+						? ((int)getpid() + i) & 0xffff
+						: 0,
+			.block_timeout_ms = 50,
+			.xdp = c->xdp,
+			.bpf_flows = c->bpf_flows,
+		};
+		for (int t = 0; t < e->threads; t++) {
+			struct worker *w = &e->w[e->nw];
+
+			rc = e->ops->open(&w->h, &cfg, err, errlen);
+			if (rc)
+				return rc;
+			w->iface = cfg.iface;
+			e->nw++;
+			rc = attach_filter(e, w->h, e->filter, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int engine_open(struct engine **ep, const struct engine_conf *c, char *err,
+		size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	int rc;
+
+	*ep = NULL;
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->port.ops = &engine_port_ops;
+	e->c = *c;
+	e->filter = strdup(c->filter ? c->filter : "");
+	e->start_wall_ns = now_ns(CLOCK_REALTIME);
+	if (!e->filter) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = open_capture(e, err, errlen);
+	if (rc == 0 && c->read_file &&
+	    !decode_link_supported(cap_datalink(e->w[0].h))) {
+		int dlt = cap_datalink(e->w[0].h);
+		const char *name = pcap_datalink_val_to_name(dlt);
+
+		snprintf(err, errlen, "%s: unsupported link type %d (%s)",
+			 e->source, dlt, name ? name : "unknown");
+		rc = -EPROTONOSUPPORT;
+	}
+	if (rc)
+		goto fail;
+	*ep = e;
+	return 0;
+fail:
+	engine_free(e);
+	return rc;
+}
+
+/* The named counters: the set always exists, for the UI's counter
+ * prompt. */
+int engine_prepare(struct engine *e, char *err, size_t errlen)
+{
+	int rc;
+
+	e->counters = counters_new((unsigned)e->nw, err, errlen);
+	if (!e->counters)
+		return -ENOMEM;
+	for (int i = 0; i < e->nw; i++) {
+		rc = counters_prepare_dlt(e->counters, cap_datalink(e->w[i].h),
+					  err, errlen);
+		if (rc && rc != -EINVAL && e->c.n_counters)
+			return rc;
+	}
+	for (int i = 0; i < e->c.n_counters; i++) {
+		rc = counters_add(e->counters, e->c.counters[i].name,
+				  e->c.counters[i].filter, err, errlen);
+		if (rc)
+			return -EINVAL;
+	}
+	publish_counters(e);
+	return 0;
+}
+
+int engine_make_table(struct engine *e, char *err, size_t errlen)
+{
+	if (e->ft)
+		return 0;
+	e->ft = flowtab_new(e->c.max_flows, err, errlen);
+	if (!e->ft)
+		return -ENOMEM;
+	flowtab_set_writers(e->ft, (unsigned int)e->nw);
+	if (!e->c.read_file)
+		flowtab_presize(e->ft);
+	return 0;
+}
+
+struct flowtab *engine_table(struct engine *e)
+{
+	return e->ft;
+}
+
+int engine_start(struct engine *e, pthread_t notify, int notify_sig, char *err,
+		 size_t errlen)
+{
+	int rc;
+
+	if (!e->counters) {
+		rc = engine_prepare(e, err, errlen);
+		if (rc)
+			return rc;
+	}
+	rc = engine_make_table(e, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 0; i < e->nw; i++) {
+		struct worker *w = &e->w[i];
+
+		w->ft = e->ft;
+		w->idx = (unsigned)i;
+		w->tcpstat = e->c.tcpstat;
+		w->tcpstat_live = e->c.tcpstat && !e->c.read_file;
+	}
+	if (e->c.read_file && e->c.ts_limit_ns && e->nw)
+		e->w[0].ts_limit_ns = e->c.ts_limit_ns; /* packet time */
+	if (e->c.read_file && e->c.iv_ns && e->nw)
+		e->w[0].iv_ns = e->c.iv_ns; /* -l in packet time */
+	e->last_expire_ns = now_ns(CLOCK_MONOTONIC);
+	for (int i = 0; i < e->nw; i++) {
+		e->w[i].notify = notify;
+		e->w[i].notify_sig = notify_sig;
+		rc = worker_start(&e->w[i]);
+		if (rc) {
+			snprintf(err, errlen, "cannot start thread: %s",
+				 strerror(-rc));
+			engine_stop(e);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void engine_stop(struct engine *e)
+{
+	if (e->stopped)
+		return;
+	for (int i = 0; i < e->nw; i++)
+		worker_stop(&e->w[i]);
+	for (int i = 0; i < e->nw; i++)
+		worker_join(&e->w[i]);
+	if (e->ft)
+		flowtab_barrier(e->ft);
+	e->stopped = 1;
+}
+
+void engine_close_capture(struct engine *e)
+{
+	for (int i = 0; i < e->nw; i++) {
+		cap_close(e->w[i].h);
+		e->w[i].h = NULL;
+	}
+}
+
+/*
+ * The flow table at exit, once a final snapshot read it in place: left to
+ * the kernel, which takes back the whole address space at once. Kept in a
+ * static so leak checkers see it reachable (volatile: the compiler drops
+ * a store nobody reads, and LeakSanitizer saw a leak); every other path
+ * (errors, tests) frees it.
+ */
+static struct flowtab *volatile table_at_exit;
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	engine_stop(e);
+	engine_close_capture(e);
+	free(e->w);
+	if (e->final_taken)
+		table_at_exit = e->ft;
+	else
+		flowtab_free(e->ft);
+	free(e->filter);
+	counters_free(e->counters);
+	free(e);
+}
+
+/* ---- the port ------------------------------------------------------- */
+
+static struct engine *of_port(struct engine_port *p)
+{
+	return (struct engine *)p;
+}
+
+static void port_info(struct engine_port *p, struct engine_info *info)
+{
+	struct engine *e = of_port(p);
+
+	info->source = engine_source(e);
+	info->backend = engine_backend(e);
+	info->filter = engine_filter(e);
+	info->threads = engine_threads(e);
+	info->capture_done = engine_capture_done(e);
+	info->capture_error = engine_capture_error(e);
+}
+
+static void port_expire(struct engine_port *p)
+{
+	engine_expire(of_port(p));
+}
+
+static int port_snapshot(struct engine_port *p, struct snapshot *s)
+{
+	return engine_snapshot(of_port(p), s);
+}
+
+static int port_tick(struct engine_port *p, const struct snapshot *s)
+{
+	(void)p;
+	(void)s;
+	return 0;
+}
+
+static size_t port_counters_read(struct engine_port *p,
+				 struct counters_value *out, size_t max)
+{
+	return engine_counters_read(of_port(p), out, max);
+}
+
+static int port_set_filter(struct engine_port *p, const char *expr, char *err,
+			   size_t errlen)
+{
+	return engine_set_filter(of_port(p), expr, err, errlen);
+}
+
+static int port_counter_cmd(struct engine_port *p, const char *line, char *msg,
+			    size_t msglen)
+{
+	return engine_counter_cmd(of_port(p), line, msg, msglen);
+}
+
+static int port_write_snapshot(struct engine_port *p, const char *path,
+			       char *written, size_t wlen, char *err,
+			       size_t errlen)
+{
+	return engine_write_snapshot(of_port(p), path, written, wlen, err,
+				     errlen);
+}
+
+static const struct engine_ops engine_port_ops = {
+	.info = port_info,
+	.expire = port_expire,
+	.snapshot = port_snapshot,
+	.tick = port_tick,
+	.set_filter = port_set_filter,
+	.counter_cmd = port_counter_cmd,
+	.counters_read = port_counters_read,
+	.write_snapshot = port_write_snapshot,
+};
+
+struct engine_port *engine_port(struct engine *e)
+{
+	return &e->port;
+}
