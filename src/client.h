@@ -1,7 +1,7 @@
 /*
  * client.h - the other end of pktstat -d (doc/PROTOCOL): the capstats
  * verbs from the command line, and the connection the remote monitor
- * (--connect) reads its flows through.
+ * (--connect, remote.h and connect.h) reads its flows through.
  *
  * Threads: the main thread; nothing here starts a thread.
  */
@@ -21,14 +21,6 @@
  * from the daemon). watch runs until SIGINT or SIGTERM.
  */
 int client_main(const struct opts *o);
-
-/*
- * client_connect_report - --connect without a terminal (or with -1): the
- * daemon's flows for o->timeout_ns (-t; without it, one refresh), then
- * the report on stdout as a local run prints it (text, or JSON with -j).
- * Returns the exit status (1 after one line on stderr).
- */
-int client_connect_report(const struct opts *o);
 
 /*
  * client_open - connect to the daemon at @path and say hello; on success

@@ -38,6 +38,7 @@
 #include "../ui/ui.h"
 #include "abbrev.h"
 #include "client.h"
+#include "connect.h"
 #include "counters.h"
 #include "daemon.h"
 #include "engine.h"
@@ -841,7 +842,7 @@ int pktstat_main(int argc, char **argv)
 			    "is not available yet; -1 prints the report");
 			status = 1;
 		} else {
-			status = client_connect_report(&run.o);
+			status = connect_report(&run.o);
 		}
 		opts_free(&run.o);
 		return status;
