@@ -40,11 +40,13 @@
  * flowtab_free wait for: liburcu's rcu_barrier aborts when it cannot
  * allocate.
  *
- * Cap policy: overflow, never eviction. A packet of a new flow that finds
- * max_flows flows live (or whose node cannot be allocated) is added to the
- * overflow totals of its kind, exactly, and no flow is created. Live flows
- * keep counting. Per kind, at any quiescent point (workers stopped,
- * flowtab_barrier called):
+ * Cap policy: between expiry passes, overflow: a packet of a new flow that
+ * finds max_flows flows live (or whose node cannot be allocated) is added
+ * to the overflow totals of its kind, exactly, and no flow is created;
+ * live flows keep counting. At an expiry pass above FLOWTAB_HIGH_PCT of
+ * the cap, the least recently seen flows are evicted (flowtab_expire)
+ * into the expired totals. Per kind, at any quiescent point (workers
+ * stopped, flowtab_barrier called):
  *   packets accounted = live flows + expired + overflow  (also for bytes).
  */
 #include <errno.h>

@@ -200,8 +200,10 @@ const struct flowtab_row *flowtab_row_next(const struct flowtab *ft,
 /*
  * flowtab_expire - delete flows whose last packet is older than
  * now_ns - idle_ns; they are freed via call_rcu and their counts folded
- * into the expired totals. Also, when the table is at its cap, the least
- * recently seen flows are not evicted (the cap policy is overflow).
+ * into the expired totals. Also, above FLOWTAB_HIGH_PCT (95%) of the cap,
+ * the least recently seen flows are evicted down to 85% (counted in
+ * flowtab_evicted_flows); between passes a new flow at the cap is
+ * overflow.
  * One thread at a time. Returns the number of flows deleted.
  */
 size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns);
