@@ -1,6 +1,8 @@
 /*
- * connect.c - pktstat --connect without a terminal: a daemon's flows,
- * kept from its stream (remote.h), printed as a local run's report.
+ * connect.c - pktstat --connect: a daemon's flows, kept from its stream
+ * (remote.h), printed as a local run's report, or shown by the monitor
+ * through an engine port of its own (the UI cannot tell it from a local
+ * run, but for the refused capture-filter edit).
  *
  * A front end above the remote copy and the report writer; the client
  * connection (client.h) is below both, so nothing links back here. Main
@@ -9,14 +11,20 @@
 #include "connect.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../ui/ui.h"
+#include "counters.h"
 #include "daemon.h"
+#include "engine.h"
+#include "names.h"
 #include "remote.h"
 #include "report.h"
 
@@ -111,4 +119,187 @@ int connect_report(const struct opts *o)
 	snapshot_free(&s);
 	remote_free(r);
 	return rc ? 1 : 0;
+}
+
+/* ---- the monitor --------------------------------------------------------- */
+
+struct remote_port {
+	struct engine_port port; /* first: the UI holds a pointer to it */
+	struct remote *r;
+	const char *sock;
+	char path[4096]; /* the default snapshot file */
+};
+
+static struct remote_port *of_port(struct engine_port *p)
+{
+	return (struct remote_port *)p;
+}
+
+static void rp_info(struct engine_port *p, struct engine_info *info)
+{
+	struct remote *r = of_port(p)->r;
+
+	info->source = remote_source(r);
+	info->backend = remote_backend(r);
+	info->filter = remote_filter(r);
+	info->threads = remote_threads(r);
+	info->capture_done = *remote_error(r) != 0;
+}
+
+static void rp_expire(struct engine_port *p)
+{
+	/* the daemon expires its flows; here only what it sent is read */
+	remote_poll(of_port(p)->r);
+}
+
+static int rp_snapshot(struct engine_port *p, struct snapshot *s)
+{
+	return remote_snapshot(of_port(p)->r, s);
+}
+
+static int rp_tick(struct engine_port *p, const struct snapshot *s)
+{
+	(void)s;
+	return *remote_error(of_port(p)->r) != 0; /* the daemon went */
+}
+
+static int rp_set_filter(struct engine_port *p, const char *expr, char *err,
+			 size_t errlen)
+{
+	(void)p;
+	(void)expr;
+	snprintf(err, errlen,
+		 "the capture filter is the daemon's, shared by all its "
+		 "clients: / filters this view");
+	return -EPERM;
+}
+
+static int rp_counter_cmd(struct engine_port *p, const char *line, char *msg,
+			  size_t msglen)
+{
+	return remote_counter_cmd(of_port(p)->r, line, msg, msglen);
+}
+
+static size_t rp_counters_read(struct engine_port *p,
+			       struct counters_value *out, size_t max)
+{
+	return remote_counters_read(of_port(p)->r, out, max);
+}
+
+static void rp_meta(struct remote_port *rp, struct report_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->source = remote_source(rp->r);
+	m->filter = remote_filter(rp->r);
+	m->backend = remote_backend(rp->r);
+	m->threads = remote_threads(rp->r);
+}
+
+/* Written by this process: the user's own file and permissions. */
+static int rp_write_snapshot(struct engine_port *p, const char *path,
+			     char *written, size_t wlen, char *err,
+			     size_t errlen)
+{
+	struct remote_port *rp = of_port(p);
+	struct report_meta m;
+	struct snapshot s;
+	int rc;
+
+	if (!path)
+		path = rp->path;
+	snapshot_init(&s);
+	rc = remote_snapshot(rp->r, &s);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	} else {
+		rp_meta(rp, &m);
+		rc = report_write_file(path, &s, &m, err, errlen);
+		if (rc == 0 && written)
+			snprintf(written, wlen, "%s", path);
+	}
+	snapshot_free(&s);
+	return rc;
+}
+
+static const struct engine_ops remote_ops = {
+	.info = rp_info,
+	.expire = rp_expire,
+	.snapshot = rp_snapshot,
+	.tick = rp_tick,
+	.set_filter = rp_set_filter,
+	.counter_cmd = rp_counter_cmd,
+	.counters_read = rp_counters_read,
+	.write_snapshot = rp_write_snapshot,
+};
+
+int connect_monitor(const struct opts *o)
+{
+	struct remote_port rp = { .port = { .ops = &remote_ops } };
+	const char *home = getenv("HOME");
+	struct ui_conf uc = { .o = o };
+	char err[4200], written[4096 + 1];
+	sigset_t sigs;
+	int rc, status = 0;
+
+	rp.sock = o->socket_path ? o->socket_path : DAEMON_SOCKET;
+	if (o->snapshot_path)
+		snprintf(rp.path, sizeof(rp.path), "%s", o->snapshot_path);
+	else
+		snprintf(rp.path, sizeof(rp.path), "%s/pktstat-snapshot.txt",
+			 home && *home ? home : ".");
+	rp.r = remote_open(o->socket_path,
+			   (unsigned int)(o->refresh_ns / 1000000ull), err,
+			   sizeof(err));
+	if (!rp.r) {
+		say(NULL, err);
+		return 1;
+	}
+	/* ui_run reads these through its signalfd */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	uc.numeric = o->numeric >= 0 ? o->numeric : 0;
+	uc.names = names_new(65536, 256, NULL);
+	rc = ui_run(&rp.port, &uc, err, sizeof(err));
+	if (rc < 0) {
+		say(NULL, err);
+		status = 1;
+	}
+	if (*remote_error(rp.r)) {
+		say(rp.sock, remote_error(rp.r));
+		status = 1;
+	}
+	/* as a local monitor: the snapshot file, then the report */
+	if (rp_write_snapshot(&rp.port, NULL, written, sizeof(written), err,
+			      sizeof(err))) {
+		say(NULL, err);
+		status = 1;
+	} else {
+		fprintf(stderr, "pktstat: snapshot written to %s\n", written);
+	}
+	if (!o->quiet && rc != 128 + SIGHUP) {
+		struct report_meta m;
+		struct snapshot s;
+
+		snapshot_init(&s);
+		if (remote_snapshot(rp.r, &s) == 0) {
+			rp_meta(&rp, &m);
+			if (report_write(stdout,
+					 o->json ? REPORT_JSON : REPORT_TEXT,
+					 &s, &m) ||
+			    fflush(stdout)) {
+				say("stdout", strerror(errno ? errno : EIO));
+				status = 1;
+			}
+		}
+		snapshot_free(&s);
+	}
+	names_free(uc.names);
+	remote_free(rp.r);
+	return status;
 }

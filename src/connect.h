@@ -1,5 +1,6 @@
 /*
- * connect.h - pktstat --connect without a terminal (src/connect.c).
+ * connect.h - pktstat --connect: a daemon's capture seen from a client,
+ * as a report or in the full-screen monitor (src/connect.c).
  */
 #ifndef PKTSTAT_CONNECT_H
 #define PKTSTAT_CONNECT_H
@@ -13,5 +14,17 @@
  * Returns the exit status (1 after one line on stderr).
  */
 int connect_report(const struct opts *o);
+
+/*
+ * connect_monitor - --connect on a terminal: the full-screen monitor (the
+ * same screen, keys and reports as a local run) over the daemon's flow
+ * stream, through an engine port whose rows come from the remote copy.
+ * The capture filter belongs to the daemon and all its clients: an edit
+ * is refused with one line (the display filter, /, narrows this view).
+ * Named counters are the daemon's sessions. Snapshots (s, SIGUSR1, the
+ * one at exit) are written by this process, with the user's own
+ * permissions. Returns the exit status.
+ */
+int connect_monitor(const struct opts *o);
 
 #endif

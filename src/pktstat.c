@@ -838,9 +838,7 @@ int pktstat_main(int argc, char **argv)
 			  !run.o.json);
 
 		if (ui) {
-			say("--connect: the full-screen monitor of a daemon "
-			    "is not available yet; -1 prints the report");
-			status = 1;
+			status = connect_monitor(&run.o);
 		} else {
 			status = connect_report(&run.o);
 		}

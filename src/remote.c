@@ -584,6 +584,17 @@ int remote_counter_cmd(struct remote *r, const char *line, char *msg,
 	return rc;
 }
 
+size_t remote_counters_read(const struct remote *r, struct counters_value *out,
+			    size_t max)
+{
+	size_t n = r->tot.ncounters;
+
+	if (n && max)
+		memcpy(out, r->tot.counters,
+		       (n < max ? n : max) * sizeof(*out));
+	return n;
+}
+
 void remote_free(struct remote *r)
 {
 	if (!r)

@@ -64,6 +64,12 @@ int remote_threads(const struct remote *r);
 int remote_counter_cmd(struct remote *r, const char *line, char *msg,
 		       size_t msglen);
 
+/* The daemon's sessions as of the last refresh (up to @max into @out);
+ * returns how many there are. */
+struct counters_value;
+size_t remote_counters_read(const struct remote *r, struct counters_value *out,
+			    size_t max);
+
 /* Close the connection and free. remote_free(NULL) is a no-op. */
 void remote_free(struct remote *r);
 
