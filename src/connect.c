@@ -139,11 +139,13 @@ static void rp_info(struct engine_port *p, struct engine_info *info)
 {
 	struct remote *r = of_port(p)->r;
 
+	memset(info, 0, sizeof(*info));
 	info->source = remote_source(r);
 	info->backend = remote_backend(r);
 	info->filter = remote_filter(r);
 	info->threads = remote_threads(r);
 	info->capture_done = *remote_error(r) != 0;
+	info->capture_error = *remote_error(r) ? remote_error(r) : NULL;
 }
 
 static void rp_expire(struct engine_port *p)
