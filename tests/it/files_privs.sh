@@ -243,6 +243,7 @@ keyname() { # tmux name for a key table entry
 	"' '") echo Space ;;
 	"'"?"'") echo "${1:1:1}" ;;
 	27) echo Escape ;;
+	"'\\r'" | "'\\n'" | KEY_ENTER) echo Enter ;;
 	"CTRL('"?"')") echo "C-$(echo "${1:6:1}" | tr A-Z a-z)" ;;
 	KEY_UP) echo Up ;;
 	KEY_DOWN) echo Down ;;
