@@ -444,11 +444,13 @@ static void pool_write(struct app_entry *e, uint64_t owner, const char *s)
 	uint64_t seq = __atomic_load_n(&e->seq, RELAXED);
 
 	strncpy((char *)w, s, sizeof(w) - 1);
+	/* A seqlock without fences (TSan has none): each store of the body
+	 * is a release, so a reader that sees any of it also sees the odd
+	 * sequence number stored before it, and retries. */
 	__atomic_store_n(&e->seq, seq + 1, RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&e->owner, owner, RELAXED);
+	__atomic_store_n(&e->owner, owner, __ATOMIC_RELEASE);
 	for (int i = 0; i < POOL_WORDS; i++)
-		__atomic_store_n(&e->w[i], w[i], RELAXED);
+		__atomic_store_n(&e->w[i], w[i], __ATOMIC_RELEASE);
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
@@ -526,10 +528,11 @@ static size_t pool_get(const struct app_pool *pl, uint32_t ref, uint64_t owner,
 		s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 		if (s1 & 1)
 			continue;
-		o = __atomic_load_n(&e->owner, RELAXED);
+		/* acquire loads: the second read of seq cannot move above
+		 * them (see pool_write) */
+		o = __atomic_load_n(&e->owner, __ATOMIC_ACQUIRE);
 		for (int i = 0; i < POOL_WORDS; i++)
-			w[i] = __atomic_load_n(&e->w[i], RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			w[i] = __atomic_load_n(&e->w[i], __ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&e->seq, RELAXED);
 		if (s1 != s2)
 			continue;
