@@ -411,7 +411,20 @@ struct feed {
 	int bad; /* a violation was found; why holds it */
 	char *why;
 	size_t whylen;
+	/* frames handed to the worker since its last flush: they must stay
+	 * valid until then (its deferred updates sniff their payload) */
+	uint8_t *held[64];
+	int nheld;
 };
+
+/* End the worker's batch, then give its frames back. In a read-side
+ * section, as worker_run. */
+static void feed_flush(struct feed *f)
+{
+	worker_flush(&f->w);
+	while (f->nheld)
+		free(f->held[--f->nheld]);
+}
 
 static int feed_init(struct feed *f, unsigned int expire_every,
 		     uint64_t idle_ns, char *why, size_t whylen)
@@ -454,8 +467,10 @@ static void feed_packet(struct feed *f, const struct cap_pkt *pkt)
 		free(buf);
 		return;
 	}
+	if (f->nheld == (int)(sizeof(f->held) / sizeof(f->held[0])))
+		feed_flush(f);
 	worker_packet(&f->w, &copy);
-	free(buf);
+	f->held[f->nheld++] = buf;
 	f->pkts++;
 	f->bytes += copy.wirelen;
 	if (copy.ts_ns > f->now_ns)
@@ -473,6 +488,8 @@ static int feed_finish(struct feed *f, struct invariants_run *run)
 	ssize_t n;
 	int rc = f->bad;
 
+	while (f->nheld) /* every path flushed: nothing refers to them */
+		free(f->held[--f->nheld]);
 	flowtab_barrier(f->w.ft);
 	flowtab_totals(f->w.ft, exp, ovf);
 	n = flowtab_collect(f->w.ft, &rows, &cap);
@@ -556,14 +573,14 @@ int invariants_flowtab(const uint8_t *data, size_t size,
 			rcu_read_lock();
 		feed_packet(&f, &pkt);
 		if (held == 13) {
-			worker_flush(&f.w);
+			feed_flush(&f);
 			rcu_read_unlock();
 			flowtab_grow(f.w.ft); /* as worker_run */
 			held = 0;
 		}
 	}
 	if (held) {
-		worker_flush(&f.w);
+		feed_flush(&f);
 		rcu_read_unlock();
 	}
 	return feed_finish(&f, run);
@@ -731,7 +748,7 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 		rcu_read_lock();
 		rc = cap_pcap_ops.dispatch(h, pcap_cb, &pf, 0, err,
 					   sizeof(err));
-		worker_flush(&pf.f.w);
+		feed_flush(&pf.f);
 		rcu_read_unlock();
 		flowtab_grow(pf.f.w.ft); /* as worker_run */
 		if (pf.f.bad)

@@ -28,7 +28,7 @@ done
 
 # host: a host's sent bytes are the bytes of the directions it sent
 hosts_oracle() {
-	jq -r '[.flows[] | select(.srcIp != "-" and .srcIp != "")] |
+	jq -r '[.flows[] | select(.proto != "other")] |
 		(map({h: .srcIp, tx: .size, rx: 0}) + map({h: .dstIp, tx: 0, rx: .size})) |
 		group_by(.h)[] | "\(.[0].h) \(map(.tx) | add) \(map(.rx) | add)"' "$1" | LC_ALL=C sort
 }
