@@ -20,7 +20,9 @@ if [ -z "${UNIT_ONLY:-}" ]; then
 	for s in tests/it/*.sh; do
 		[ -f "$s" ] || continue
 		echo "== it: $(basename "$s")"
+		t0=$SECONDS
 		if timeout 600 bash "$s"; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$s"); fi
+		echo "== it: $(basename "$s"): $((SECONDS - t0)) s"
 	done
 fi
 [ ${#failed[@]} -gt 0 ] && printf 'FAILED: %s\n' "${failed[@]}"
