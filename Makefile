@@ -132,8 +132,9 @@ DEPS_test_ipfix = src/ipfix src/flowtab src/app src/mem src/flowkey src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem
-DEPS_test_view = src/view src/selfflow src/names src/snapshot src/flowkey \
-	src/decode src/flowtab src/app src/mem ui/columns ui/keys ui/prompt
+DEPS_test_view = src/view src/view_rate src/rowsort src/selfflow src/names \
+	src/snapshot src/flowkey src/decode src/flowtab src/app src/mem \
+	ui/columns ui/view_format ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/backends capture/pcap \
 	capture/tpacket3 src/mem capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev

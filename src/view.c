@@ -1,7 +1,10 @@
 /*
- * view.c - the monitor's view model (see view.h): per-flow rate state and
- * history keyed by flow id, the frozen display copy, display filter,
- * sorting of an index array, scrolling and selection.
+ * view.c - the monitor's view model (see view.h): per-flow state keyed by
+ * flow id, the frozen display copy, display filter, the sort keys of the
+ * index array, scrolling and selection. The rates, averages and history
+ * are in view_rate.c, the partial sort in rowsort.c (view_int.h is the
+ * state they share); number formatting and column fitting are the UI's
+ * (ui/view_format.c, ui/columns.c).
  *
  * Owns: the per-flow state pool and its id hash (open addressing, linear
  * probing, backward-shift deletion), the display copy of the flows, the
@@ -26,160 +29,8 @@
 
 #include "names.h"
 #include "view.h"
+#include "view_int.h"
 #include "selfflow.h"
-
-#define NS 1000000000ull
-#define FLOW_W_NS (2 * NS) /* width of a flow history bucket (iftop: 2 s) */
-#define FLOW_SLOTS 21	   /* 40 s of buckets, plus the one sliding out */
-#define TOT_W_NS NS	   /* total-rate history: one bucket per second */
-#define TOT_SLOTS (VIEW_HIST_SECONDS + 2)
-#define MIN_DT_NS 1000000ull /* below this an interval has no rate */
-#define NO_POS UINT32_MAX
-#define EMPTY UINT32_MAX
-
-static const unsigned int horizon[3] = { 1, 5, 20 }; /* buckets */
-
-/*
- * Per-flow ingestion state, keyed by id; lives while the flow does. Its
- * history lives apart, bucket-major: rings[slot][entry] holds the bytes
- * AB, BA and packets AB, BA of one 2 s bucket. Every live flow is seen by
- * every update, so all rings share one bucket grid: an update adds to one
- * contiguous array and clears a bucket for all flows with one memset. The
- * averages are read only for the rows drawn or when sorting by them.
- */
-struct vent {
-	uint64_t id;
-	uint64_t gen; /* update that last saw it; 0 = free slot */
-	uint64_t prev_bytes[2], prev_pkts[2];
-	uint64_t base_bytes[2], base_pkts[2];
-	char *txt;     /* cached filter text, or NULL */
-	uint32_t fpos; /* frozen order position, NO_POS if none */
-	float rate[4]; /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
-};
-
-typedef float bucket[4];
-
-/*
- * What one update does to every flow's ring: every flow shares the
- * interval and the bucket grid, so the fractions of the interval per
- * bucket and the averaging weights are computed once per update.
- */
-struct ringplan {
-	int64_t b1;		 /* newest bucket */
-	unsigned int slot0;	 /* its slot: b1 % FLOW_SLOTS */
-	unsigned int nadd;	 /* buckets the interval covers, newest first */
-	double add[FLOW_SLOTS];	 /* share of the interval per bucket age */
-	double w[3][FLOW_SLOTS]; /* per-second weight per horizon, age */
-	unsigned int nw;	 /* ages with a weight */
-};
-
-/* A row in the order array: keys compared in turn, tie = id, dir. */
-struct sortent {
-	uint64_t k0, k1, k2;
-	uint64_t tie;
-	uint32_t row;
-};
-
-struct totstate {
-	int have_prev;
-	uint64_t prev_mono;
-	uint64_t prev_pkts, prev_bytes;
-	struct flowtab_counts prev_kind[KIND_COUNT];
-	struct cap_stats prev_cap;
-	uint64_t base_pkts, base_bytes;
-	struct flowtab_counts base_kind[KIND_COUNT];
-	uint64_t avg_origin; /* mono the averages start from */
-	uint64_t origin;     /* mono the history starts from */
-	double peak_bps, peak_pps;
-	double bps, pps; /* the last rates, held through a short interval */
-	double proto_bps[PROTO_COUNT], proto_pps[PROTO_COUNT];
-	int64_t last_b;
-	float ring[TOT_SLOTS][4];
-};
-
-/* What is displayed: flows, header totals, history. */
-struct dispstate {
-	struct view_flow *vf;
-	size_t nvf, cap;
-	struct view_totals tot;
-	double hist[VIEW_HIST_SECONDS][2];
-	int valid;
-};
-
-struct view {
-	/* ingestion */
-	struct vent *ents;
-	size_t ents_cap, ents_hw; /* capacity, high-water mark */
-	uint32_t *freel;
-	size_t nfree, freel_cap;
-	bucket *rings[FLOW_SLOTS]; /* [slot][entry] */
-	size_t rings_cap;
-	int64_t rings_b1;     /* newest bucket, INT64_MIN before any */
-	struct ringplan plan; /* of the last update */
-	uint32_t *tab;	      /* id hash: entry index or EMPTY */
-	size_t tab_size, nlive;
-	unsigned int tab_bits;
-	uint64_t gen;
-	struct totstate tot;
-	int packet_clock; /* rates on the snapshots' packet time (files) */
-	uint64_t min_dt;  /* a shorter interval holds the rates */
-	int hold;	  /* this update holds them */
-	uint64_t updates;
-
-	/* m: counts since the mark (the reset baseline) or since the start */
-	int since_start;
-	uint64_t mark_wall_ns; /* 0: no mark set */
-	/* the user's own SSH session: marked, and hidden on request */
-	struct selfflow self;
-	int hide_self, self_seen;
-
-	/* Shown state, and the latest one built while paused. */
-	struct dispstate shown, latest;
-	int paused;
-	uint64_t paused_since;
-
-	/* filter text arena */
-	char *txt;
-	size_t txt_len, txt_cap;
-	int txt_valid;
-
-	/* settings */
-	enum view_sort sort;
-	int reversed;
-	int frozen;
-	uint32_t next_fpos;
-	char filter[VIEW_FILTER_MAX];
-	enum view_unit unit;
-	int per_dir;
-	unsigned int names; /* VIEW_NAMES_* shown */
-	int full_names;	    /* whole host names (-F), not the first label */
-	double max_bits;    /* fixed maximum (-m) in bits/s; 0: the peak */
-	view_name_fn name_fn;
-	void *name_ctx;
-
-	/* rows and order */
-	struct view_row *rows;
-	size_t nrows, rows_cap;
-	int rows_dirty;
-	struct sortent *ord;
-	size_t nord, ord_cap;
-	int ord_dirty;
-	int ord_full; /* ord fully sorted */
-	size_t sorted_lo, sorted_hi;
-	uint32_t *perm; /* scratch for the frozen order */
-	size_t perm_cap;
-
-	/* selection */
-	size_t top, sel, nvis, visible;
-	int sticky;
-	uint64_t sel_tie;
-	int have_sel;
-	enum { PEND_NONE, PEND_HOME, PEND_END, PEND_INDEX } pend;
-	size_t pend_index;
-	long pend_delta;
-
-	uint64_t cost_update, cost_layout, cost_frame;
-};
 
 static uint64_t mono_now(void)
 {
@@ -337,199 +188,6 @@ static void ent_del(struct view *v, uint32_t e)
 	v->nlive--;
 }
 
-/* ---- bucket rings ---------------------------------------------------- */
-
-/* Make @b1 the newest bucket, zeroing the buckets that slid in. */
-static void ring_advance(float (*ring)[4], size_t slots, int64_t *last,
-			 int64_t b1)
-{
-	int64_t b;
-
-	if (*last >= b1)
-		return;
-	if (*last == INT64_MIN || b1 - *last >= (int64_t)slots) {
-		memset(ring, 0, slots * sizeof(*ring));
-	} else {
-		for (b = *last + 1; b <= b1; b++)
-			memset(ring[b % (int64_t)slots], 0, sizeof(*ring));
-	}
-	*last = b1;
-}
-
-/*
- * Spread @d (4 counters) evenly over the time (t1 - dt, t1] into buckets
- * of @w ns: an interval longer than a bucket is not dumped into the last.
- */
-static void ring_add(float (*ring)[4], size_t slots, int64_t *last, uint64_t w,
-		     uint64_t t1, uint64_t dt, const double d[4])
-{
-	int64_t b1 = (int64_t)(t1 / w), b0, b;
-	uint64_t t0 = dt < t1 ? t1 - dt : 0;
-	int i;
-
-	ring_advance(ring, slots, last, b1);
-	if (!d[0] && !d[1] && !d[2] && !d[3])
-		return;
-	b0 = (int64_t)(t0 / w);
-	if (dt == 0 || b0 == b1) {
-		for (i = 0; i < 4; i++)
-			ring[b1 % (int64_t)slots][i] += (float)d[i];
-		return;
-	}
-	if (b0 < b1 - (int64_t)slots + 1)
-		b0 = b1 - (int64_t)slots + 1;
-	for (b = b0; b <= b1; b++) {
-		uint64_t lo = (uint64_t)b * w, hi = lo + w;
-		double frac;
-
-		if (lo < t0)
-			lo = t0;
-		if (hi > t1)
-			hi = t1;
-		if (hi <= lo)
-			continue;
-		frac = (double)(hi - lo) / (double)dt;
-		for (i = 0; i < 4; i++)
-			ring[b % (int64_t)slots][i] += (float)(d[i] * frac);
-	}
-}
-
-static unsigned int slot_of(const struct ringplan *p, unsigned int age)
-{
-	return (p->slot0 + FLOW_SLOTS - age) % FLOW_SLOTS;
-}
-
-/* The plan for an update at @t1 covering the @dt before it. */
-static void plan_make(struct ringplan *p, uint64_t t1, uint64_t dt,
-		      uint64_t origin)
-{
-	uint64_t t0 = dt < t1 ? t1 - dt : 0;
-	unsigned int a, h;
-
-	memset(p, 0, sizeof(*p));
-	p->b1 = (int64_t)(t1 / FLOW_W_NS);
-	p->slot0 = (unsigned int)(p->b1 % FLOW_SLOTS);
-	if (dt == 0 || (int64_t)(t0 / FLOW_W_NS) == p->b1) {
-		p->add[0] = 1.0;
-		p->nadd = 1;
-	} else {
-		for (a = 0; a < FLOW_SLOTS; a++) {
-			uint64_t lo = (uint64_t)(p->b1 - a) * FLOW_W_NS;
-			uint64_t hi = lo + FLOW_W_NS;
-
-			if (hi <= t0)
-				break;
-			if (lo < t0)
-				lo = t0;
-			if (hi > t1)
-				hi = t1;
-			p->add[a] =
-				hi > lo ? (double)(hi - lo) / (double)dt : 0;
-			p->nadd = a + 1;
-		}
-	}
-	/*
-	 * Average over (t1 - k buckets, t1], not before @origin: the newest
-	 * bucket counts whole (it holds data up to t1), an older one by the
-	 * part of it inside the window.
-	 */
-	for (h = 0; h < 3; h++) {
-		uint64_t len = (uint64_t)horizon[h] * FLOW_W_NS;
-		uint64_t ws = len < t1 ? t1 - len : 0;
-		double span;
-
-		if (ws < origin)
-			ws = origin;
-		if (t1 <= ws)
-			continue;
-		span = (double)(t1 - ws) / (double)NS;
-		for (a = 0; a < FLOW_SLOTS && (int64_t)a <= p->b1; a++) {
-			uint64_t lo = (uint64_t)(p->b1 - a) * FLOW_W_NS;
-			uint64_t hi = lo + FLOW_W_NS;
-			double frac = 1.0;
-
-			if (hi <= ws)
-				break;
-			/* A bucket holds data only from @origin on. */
-			if (a > 0 && lo < ws) {
-				uint64_t from = lo < origin ? origin : lo;
-
-				frac = (double)(hi - ws) / (double)(hi - from);
-			}
-			p->w[h][a] = frac / span;
-			if (a + 1 > p->nw)
-				p->nw = a + 1;
-		}
-	}
-}
-
-/* Make the plan's bucket the newest for every flow at once. */
-static void rings_advance(struct view *v)
-{
-	const struct ringplan *p = &v->plan;
-	int64_t b, last = v->rings_b1;
-
-	if (last >= p->b1)
-		return;
-	v->rings_b1 = p->b1;
-	if (!v->ents_hw)
-		return; /* no rings allocated yet */
-	if (last == INT64_MIN || p->b1 - last >= FLOW_SLOTS) {
-		for (b = 0; b < FLOW_SLOTS; b++)
-			memset(v->rings[b], 0, v->ents_hw * sizeof(bucket));
-	} else {
-		for (b = last + 1; b <= p->b1; b++)
-			memset(v->rings[slot_of(p, (unsigned int)(p->b1 - b))],
-			       0, v->ents_hw * sizeof(bucket));
-	}
-}
-
-static void flow_ring_add(struct view *v, uint32_t e, const double d[4])
-{
-	const struct ringplan *p = &v->plan;
-	unsigned int a, i;
-
-	if (!d[0] && !d[1] && !d[2] && !d[3])
-		return;
-	for (a = 0; a < p->nadd; a++) {
-		float *r = v->rings[slot_of(p, a)][e];
-
-		for (i = 0; i < 4; i++)
-			r[i] += (float)(d[i] * p->add[a]);
-	}
-}
-
-/* Fill @f's averages from its ring (the state of the last update). */
-static void flow_avgs(const struct view *v, struct view_flow *f)
-{
-	const struct ringplan *p = &v->plan;
-	double acc[3][4] = { { 0 } };
-	unsigned int a, h, i;
-
-	if (f->avg_ok)
-		return;
-	f->avg_ok = 1;
-	if (f->ent == UINT32_MAX) {
-		memset(f->avg_bps, 0, sizeof(f->avg_bps));
-		memset(f->avg_pps, 0, sizeof(f->avg_pps));
-		return;
-	}
-	for (a = 0; a < p->nw; a++) {
-		const float *r = v->rings[slot_of(p, a)][f->ent];
-
-		for (h = 0; h < 3; h++) {
-			for (i = 0; i < 4; i++)
-				acc[h][i] += r[i] * p->w[h][a];
-		}
-	}
-	for (h = 0; h < 3; h++) {
-		for (i = 0; i < 2; i++) {
-			f->avg_bps[i][h] = (float)acc[h][i];
-			f->avg_pps[i][h] = (float)acc[h][2 + i];
-		}
-	}
-}
-
 /* ---- life cycle ------------------------------------------------------ */
 
 struct view *view_new(void)
@@ -572,16 +230,6 @@ void view_free(struct view *v)
 
 /* ---- ingestion ------------------------------------------------------- */
 
-static uint64_t sub0(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
-
-static double per_s(uint64_t d, uint64_t dt)
-{
-	return dt >= MIN_DT_NS ? (double)d * (double)NS / (double)dt : 0.0;
-}
-
 /* Rates, history and display values of one flow. */
 static void ingest_flow(struct view *v, struct vent *e,
 			const struct flowtab_row *r, const struct snapshot *s,
@@ -598,7 +246,7 @@ static void ingest_flow(struct view *v, struct vent *e,
 		d[2 + i] = (double)dp[i];
 	}
 	if (!v->hold) {
-		flow_ring_add(v, (uint32_t)(e - v->ents), d);
+		view_rate_flow_add(v, (uint32_t)(e - v->ents), d);
 		for (i = 0; i < 2; i++) {
 			e->rate[i] = (float)per_s(db[i], dt);
 			e->rate[2 + i] = (float)per_s(dp[i], dt);
@@ -636,115 +284,6 @@ static void ingest_flow(struct view *v, struct vent *e,
 	for (i = 0; i < 2 && !v->hold; i++) {
 		e->prev_bytes[i] = r->bytes[i];
 		e->prev_pkts[i] = r->pkts[i];
-	}
-}
-
-static void totals_sub(struct flowtab_counts *out,
-		       const struct flowtab_counts *a,
-		       const struct flowtab_counts *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[i].pkts = sub0(a[i].pkts, b[i].pkts);
-		out[i].bytes = sub0(a[i].bytes, b[i].bytes);
-	}
-}
-
-static void cap_sub(struct cap_stats *out, const struct cap_stats *a,
-		    const struct cap_stats *b)
-{
-	out->received = sub0(a->received, b->received);
-	out->kernel_drops = sub0(a->kernel_drops, b->kernel_drops);
-	out->freezes = sub0(a->freezes, b->freezes);
-	out->if_drops = sub0(a->if_drops, b->if_drops);
-	out->filtered = sub0(a->filtered, b->filtered);
-	out->map_full = sub0(a->map_full, b->map_full);
-	out->prog_errors = sub0(a->prog_errors, b->prog_errors);
-}
-
-/*
- * Header totals into @d (the state being built), at @now on the view's
- * clock. A held update (v->hold) shows the last rates and advances
- * nothing: its packets count in the next interval's rates.
- */
-static void ingest_totals(struct view *v, const struct snapshot *s,
-			  uint64_t now, uint64_t dt, struct dispstate *d)
-{
-	struct totstate *t = &v->tot;
-	struct view_totals *o = &d->tot;
-	struct flowtab_counts dk[PROTO_COUNT], cur[PROTO_COUNT],
-		prev[PROTO_COUNT], base[PROTO_COUNT];
-	uint64_t dbytes = sub0(s->bytes, t->prev_bytes);
-	uint64_t dpkts = sub0(s->pkts, t->prev_pkts);
-	double dd[4] = { (double)dbytes, (double)dpkts, 0, 0 };
-	int p;
-
-	snapshot_proto_totals(s->kind, cur);
-	snapshot_proto_totals(t->prev_kind, prev);
-	snapshot_proto_totals(t->base_kind, base);
-	if (!v->hold) {
-		ring_add(t->ring, TOT_SLOTS, &t->last_b, TOT_W_NS, now, dt, dd);
-		t->bps = per_s(dbytes, dt);
-		t->pps = per_s(dpkts, dt);
-		if (t->bps > t->peak_bps)
-			t->peak_bps = t->bps;
-		if (t->pps > t->peak_pps)
-			t->peak_pps = t->pps;
-		totals_sub(dk, cur, prev, PROTO_COUNT);
-		for (p = 0; p < PROTO_COUNT; p++) {
-			t->proto_bps[p] = per_s(dk[p].bytes, dt);
-			t->proto_pps[p] = per_s(dk[p].pkts, dt);
-		}
-	}
-	if (v->since_start)
-		memset(base, 0, sizeof(base));
-	o->pkts = v->since_start ? s->pkts : sub0(s->pkts, t->base_pkts);
-	o->bytes = v->since_start ? s->bytes : sub0(s->bytes, t->base_bytes);
-	o->bps = t->bps;
-	o->pps = t->pps;
-	o->avg_bps = per_s(o->bytes, sub0(now, t->avg_origin));
-	o->avg_pps = per_s(o->pkts, sub0(now, t->avg_origin));
-	o->peak_bps = t->peak_bps;
-	o->peak_pps = t->peak_pps;
-	totals_sub(o->proto, cur, base, PROTO_COUNT);
-	memcpy(o->proto_bps, t->proto_bps, sizeof(o->proto_bps));
-	memcpy(o->proto_pps, t->proto_pps, sizeof(o->proto_pps));
-	o->cap = s->cap;
-	cap_sub(&o->cap_delta, &s->cap, &t->prev_cap);
-	o->exact = snapshot_exact(s);
-	o->link_down = s->link_down;
-	o->flows = s->nrows;
-	o->expired_flows = s->expired_flows;
-	o->malformed = snapshot_malformed(s);
-	o->uptime_ns = snapshot_duration_ns(s);
-	o->mono_ns = s->mono_ns;
-	o->updates = v->updates;
-	if (v->hold)
-		return;
-	t->prev_mono = now;
-	t->prev_pkts = s->pkts;
-	t->prev_bytes = s->bytes;
-	memcpy(t->prev_kind, s->kind, sizeof(t->prev_kind));
-	t->prev_cap = s->cap;
-}
-
-/* The last VIEW_HIST_SECONDS whole seconds of the total-rate ring. */
-static void snap_history(struct view *v, struct dispstate *d)
-{
-	struct totstate *t = &v->tot;
-	int64_t b1 = (int64_t)(t->prev_mono / TOT_W_NS), b;
-	size_t i;
-
-	for (i = 0; i < VIEW_HIST_SECONDS; i++) {
-		b = b1 - VIEW_HIST_SECONDS + (int64_t)i;
-		if (b < 0 || (uint64_t)(b + 1) * TOT_W_NS <= t->origin ||
-		    t->last_b == INT64_MIN || b <= t->last_b - TOT_SLOTS) {
-			d->hist[i][0] = d->hist[i][1] = -1;
-			continue;
-		}
-		d->hist[i][0] = t->ring[b % TOT_SLOTS][0];
-		d->hist[i][1] = t->ring[b % TOT_SLOTS][1];
 	}
 }
 
@@ -880,8 +419,8 @@ int view_update(struct view *v, const struct snapshot *s)
 	v->gen++;
 	v->updates++;
 	if (!v->hold) {
-		plan_make(&v->plan, now, dt, v->tot.origin);
-		rings_advance(v);
+		view_rate_plan(&v->plan, now, dt, v->tot.origin);
+		view_rate_advance(v);
 	}
 	for (i = 0; i < s->nrows && (r = snapshot_row_next(s, &it)); i++) {
 		struct vent *e = NULL;
@@ -918,8 +457,8 @@ int view_update(struct view *v, const struct snapshot *s)
 		if (v->ents[i].gen && v->ents[i].gen != v->gen)
 			ent_del(v, (uint32_t)i);
 	}
-	ingest_totals(v, s, now, dt, d);
-	snap_history(v, d);
+	view_rate_totals(v, s, now, dt, d);
+	view_rate_history(v, d);
 	d->valid = 1;
 	v->tot.have_prev = 1;
 	if (!v->paused)
@@ -944,7 +483,7 @@ void view_set_paused(struct view *v, int paused, uint64_t mono_ns)
 		size_t i;
 
 		for (i = 0; i < v->shown.nvf; i++)
-			flow_avgs(v, &v->shown.vf[i]);
+			view_rate_flow_avgs(v, &v->shown.vf[i]);
 		return;
 	}
 	if (!v->latest.valid)
@@ -1035,9 +574,6 @@ enum view_sort view_sort(const struct view *v, int *reversed)
 }
 
 static int layout_order(struct view *v);
-static void partial_sort(struct sortent *a, size_t n, size_t lo, size_t hi,
-			 int depth);
-static int log2ceil(size_t n);
 
 void view_set_frozen(struct view *v, int frozen)
 {
@@ -1061,7 +597,7 @@ void view_set_frozen(struct view *v, int frozen)
 	v->ord_dirty = 1;
 	if (rc)
 		return;
-	partial_sort(v->ord, v->nord, 0, v->nord, 2 * log2ceil(v->nord));
+	rowsort_window(v->ord, v->nord, 0, v->nord);
 	for (i = 0; i < v->ents_hw; i++)
 		v->ents[i].fpos = NO_POS;
 	for (i = 0; i < d->nvf; i++)
@@ -1278,92 +814,6 @@ void view_reset(struct view *v)
 }
 
 /* ---- row values ------------------------------------------------------ */
-
-double view_unit_rate(enum view_unit unit, double bps, double pps)
-{
-	switch (unit) {
-	case VIEW_UNIT_BYTES:
-		return bps;
-	case VIEW_UNIT_PACKETS:
-		return pps;
-	default:
-		return bps * 8.0;
-	}
-}
-
-const char *view_unit_name(enum view_unit unit)
-{
-	switch (unit) {
-	case VIEW_UNIT_BYTES:
-		return "bytes/s";
-	case VIEW_UNIT_PACKETS:
-		return "pkts/s";
-	default:
-		return "bits/s";
-	}
-}
-
-double view_row_rate(const struct view *v, const struct view_row *r, int which)
-{
-	const struct view_flow *f = r->f;
-	double b, p;
-
-	if (r->dir != VIEW_DIR_BOTH) {
-		if (which == VIEW_RATE_BA)
-			return 0.0;
-		b = f->bps[r->dir];
-		p = f->pps[r->dir];
-	} else if (which == VIEW_RATE_TOTAL) {
-		b = f->bps[0] + f->bps[1];
-		p = f->pps[0] + f->pps[1];
-	} else {
-		b = f->bps[which];
-		p = f->pps[which];
-	}
-	return view_unit_rate(v->unit, b, p);
-}
-
-double view_row_avg(const struct view *v, const struct view_row *r, int h)
-{
-	const struct view_flow *f = r->f;
-	double b, p;
-
-	if (h < 0 || h > 2)
-		return 0.0;
-	/* The view owns the flow copies: filling the cache is not a change
-	 * anybody can see. */
-	flow_avgs(v, (struct view_flow *)f);
-	if (r->dir != VIEW_DIR_BOTH) {
-		b = f->avg_bps[r->dir][h];
-		p = f->avg_pps[r->dir][h];
-	} else {
-		b = (double)f->avg_bps[0][h] + f->avg_bps[1][h];
-		p = (double)f->avg_pps[0][h] + f->avg_pps[1][h];
-	}
-	return view_unit_rate(v->unit, b, p);
-}
-
-double view_row_percent(const struct view *v, const struct view_row *r)
-{
-	const struct view_flow *f = r->f;
-	double b, ref;
-
-	b = r->dir != VIEW_DIR_BOTH ? f->bps[r->dir] : f->bps[0] + f->bps[1];
-	if (b <= 0)
-		return 0.0;
-	/* Bytes over bytes: the same share in any unit but packets. */
-	ref = v->max_bits > 0 ? v->max_bits / 8.0 : v->shown.tot.peak_bps;
-	if (!(ref > 0))
-		return -1.0;
-	return 100.0 * b / ref;
-}
-
-double view_row_pps(const struct view_row *r)
-{
-	if (r->dir != VIEW_DIR_BOTH)
-		return r->f->pps[r->dir];
-	return r->f->pps[0] + r->f->pps[1];
-}
 
 uint64_t view_row_bytes(const struct view_row *r)
 {
@@ -1636,7 +1086,7 @@ static uint64_t dkey(double d)
 }
 
 static void row_key(const struct view *v, const struct view_row *r,
-		    uint32_t idx, struct sortent *e)
+		    uint32_t idx, struct rowsort_ent *e)
 {
 	const struct view_flow *f = r->f;
 	const struct flow_key *k = &f->row.key;
@@ -1693,152 +1143,6 @@ static void row_key(const struct view *v, const struct view_row *r,
 	e->row = idx;
 }
 
-static inline int ent_less(const struct sortent *a, const struct sortent *b)
-{
-	if (a->k0 != b->k0)
-		return a->k0 < b->k0;
-	if (a->k1 != b->k1)
-		return a->k1 < b->k1;
-	if (a->k2 != b->k2)
-		return a->k2 < b->k2;
-	return a->tie < b->tie;
-}
-
-static inline void ent_swap(struct sortent *a, struct sortent *b)
-{
-	struct sortent t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-static void insertion(struct sortent *a, size_t n)
-{
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		struct sortent t = a[i];
-
-		for (j = i; j > 0 && ent_less(&t, &a[j - 1]); j--)
-			a[j] = a[j - 1];
-		a[j] = t;
-	}
-}
-
-static void sift(struct sortent *a, size_t i, size_t n)
-{
-	size_t c;
-
-	while ((c = 2 * i + 1) < n) {
-		if (c + 1 < n && ent_less(&a[c], &a[c + 1]))
-			c++;
-		if (!ent_less(&a[i], &a[c]))
-			return;
-		ent_swap(&a[i], &a[c]);
-		i = c;
-	}
-}
-
-static void heapsort_ents(struct sortent *a, size_t n)
-{
-	size_t i;
-
-	for (i = n / 2; i-- > 0;)
-		sift(a, i, n);
-	for (i = n; i-- > 1;) {
-		ent_swap(&a[0], &a[i]);
-		sift(a, 0, i);
-	}
-}
-
-/* Median-of-three partition; keys are distinct (the tie is unique).
- * Returns the pivot's final index. Needs n >= 3. */
-static size_t partition(struct sortent *a, size_t n)
-{
-	size_t mid = n / 2, i = 0, j = n - 2;
-	struct sortent p;
-
-	if (ent_less(&a[mid], &a[0]))
-		ent_swap(&a[mid], &a[0]);
-	if (ent_less(&a[n - 1], &a[0]))
-		ent_swap(&a[n - 1], &a[0]);
-	if (ent_less(&a[n - 1], &a[mid]))
-		ent_swap(&a[n - 1], &a[mid]);
-	ent_swap(&a[mid], &a[n - 2]);
-	p = a[n - 2];
-	for (;;) {
-		while (ent_less(&a[++i], &p))
-			;
-		while (ent_less(&p, &a[--j]))
-			;
-		if (i >= j)
-			break;
-		ent_swap(&a[i], &a[j]);
-	}
-	ent_swap(&a[i], &a[n - 2]);
-	return i;
-}
-
-/*
- * Put the elements of ranks [lo, hi) of a[0, n) in place, in order:
- * quicksort that only descends into parts overlapping the window, so a
- * window of h rows costs O(n + h log h) on average. Depth-limited: a bad
- * run of pivots ends in heapsort.
- */
-static void partial_sort(struct sortent *a, size_t n, size_t lo, size_t hi,
-			 int depth)
-{
-	while (n > 16) {
-		size_t p, r;
-
-		if (hi > n)
-			hi = n;
-		if (lo >= hi)
-			return;
-		if (depth-- <= 0) {
-			heapsort_ents(a, n);
-			return;
-		}
-		p = partition(a, n);
-		r = p + 1; /* right part is a[r, n) */
-		if (lo < p && hi > r) {
-			/* Both sides: recurse into the smaller. */
-			if (p < n - r) {
-				partial_sort(a, p, lo, hi, depth);
-				a += r;
-				n -= r;
-				lo = lo > r ? lo - r : 0;
-				hi -= r;
-			} else {
-				partial_sort(a + r, n - r, lo > r ? lo - r : 0,
-					     hi - r, depth);
-				n = p;
-			}
-		} else if (lo < p) {
-			n = p;
-		} else if (hi > r) {
-			a += r;
-			n -= r;
-			lo = lo > r ? lo - r : 0;
-			hi -= r;
-		} else {
-			return;
-		}
-	}
-	insertion(a, n);
-}
-
-static int log2ceil(size_t n)
-{
-	int d = 0;
-
-	while (n > 1) {
-		n >>= 1;
-		d++;
-	}
-	return d + 1;
-}
-
 /* Rebuild the order array: filtered rows with their keys, or the frozen
  * order (placed by position: no sort at all). */
 static int layout_order(struct view *v)
@@ -1890,7 +1194,7 @@ static int layout_order(struct view *v)
 		for (i = 0; i < v->nrows; i++) {
 			const struct view_row *w = &v->rows[i];
 			uint32_t pos = w->f->fpos;
-			struct sortent *o;
+			struct rowsort_ent *o;
 
 			if (pos >= span)
 				continue;
@@ -1916,7 +1220,7 @@ static int layout_order(struct view *v)
 /* Index of the selected row in the order, or nord if it is gone. */
 static size_t find_sel(const struct view *v)
 {
-	const struct sortent *s = NULL;
+	const struct rowsort_ent *s = NULL;
 	size_t i, rank = 0;
 
 	for (i = 0; i < v->nord; i++) {
@@ -1939,7 +1243,7 @@ static size_t find_sel(const struct view *v)
 	if (v->ord_full || (i >= v->sorted_lo && i < v->sorted_hi))
 		return i;
 	for (i = 0; i < v->nord; i++)
-		rank += ent_less(&v->ord[i], s);
+		rank += rowsort_less(&v->ord[i], s);
 	return rank;
 }
 
@@ -2011,8 +1315,7 @@ int view_layout(struct view *v, size_t visible)
 	v->visible = visible;
 	if (v->nvis && !v->ord_full &&
 	    (v->top < v->sorted_lo || v->top + v->nvis > v->sorted_hi)) {
-		partial_sort(v->ord, n, v->top, v->top + v->nvis,
-			     2 * log2ceil(n));
+		rowsort_window(v->ord, n, v->top, v->top + v->nvis);
 		v->sorted_lo = v->top;
 		v->sorted_hi = v->top + v->nvis;
 	}
@@ -2079,220 +1382,6 @@ void view_select_index(struct view *v, size_t i)
 const struct view_totals *view_totals(const struct view *v)
 {
 	return &v->shown.tot;
-}
-
-size_t view_history(const struct view *v, double *out, size_t n)
-{
-	size_t i, off;
-
-	if (n > VIEW_HIST_SECONDS)
-		n = VIEW_HIST_SECONDS;
-	off = VIEW_HIST_SECONDS - n;
-	for (i = 0; i < n; i++) {
-		double b = v->shown.hist[off + i][0];
-		double p = v->shown.hist[off + i][1];
-
-		out[i] = b < 0 ? -1.0 : view_unit_rate(v->unit, b, p);
-	}
-	return n;
-}
-
-/* ---- formatting ------------------------------------------------------ */
-
-static int fill(char c, int width, char *buf, size_t len)
-{
-	int i;
-
-	if (width < 0)
-		width = 0;
-	if ((size_t)width >= len)
-		width = len ? (int)len - 1 : 0;
-	for (i = 0; i < width; i++)
-		buf[i] = c;
-	if (len)
-		buf[width] = 0;
-	return width;
-}
-
-/* The first of @cands that fits, else stars. */
-static int fit(char cands[][32], int ncand, int width, char *buf, size_t len)
-{
-	int i;
-
-	for (i = 0; i < ncand; i++) {
-		int n = (int)strlen(cands[i]);
-
-		if (n <= width && (size_t)n < len) {
-			memcpy(buf, cands[i], (size_t)n + 1);
-			return n;
-		}
-	}
-	return fill('*', width, buf, len);
-}
-
-/* 3 significant digits, then fewer, scaled by 1000s. */
-static int si_cands(double x, char cands[][32])
-{
-	static const char prefix[] = " kMGTPEZY";
-	int p = 0, n = 0;
-
-	if (!(x >= 0.0) || isinf(x))
-		x = 0.0;
-	if (x == 0.0) {
-		strcpy(cands[n++], "0");
-		return n;
-	}
-	while (x >= 999.5 && p < 8) {
-		x /= 1000.0;
-		p++;
-	}
-	if (p == 0) {
-		if (x >= 99.95 || x == floor(x))
-			snprintf(cands[n++], 32, "%.0f", x);
-		else if (x >= 9.995)
-			snprintf(cands[n++], 32, "%.1f", x);
-		else
-			snprintf(cands[n++], 32, "%.2f", x);
-		if (x < 99.95) {
-			snprintf(cands[n++], 32, "%.1f", x);
-			snprintf(cands[n++], 32, "%.0f", x);
-		}
-		return n;
-	}
-	if (x >= 99.95)
-		snprintf(cands[n++], 32, "%.0f%c", x, prefix[p]);
-	else if (x >= 9.995)
-		snprintf(cands[n++], 32, "%.1f%c", x, prefix[p]);
-	else
-		snprintf(cands[n++], 32, "%.2f%c", x, prefix[p]);
-	snprintf(cands[n++], 32, "%.1f%c", x, prefix[p]);
-	snprintf(cands[n++], 32, "%.0f%c", x, prefix[p]);
-	return n;
-}
-
-int view_format_rate(double value, int width, char *buf, size_t len)
-{
-	char cands[4][32];
-	int n = si_cands(value, cands);
-
-	return fit(cands, n, width, buf, len);
-}
-
-int view_format_percent(double pct, int width, char *buf, size_t len)
-{
-	char cands[5][32];
-	int n = 0, i, k;
-
-	if (!(pct >= 0.0)) {
-		strcpy(cands[n++], "-");
-	} else if (pct == 0.0) {
-		strcpy(cands[n++], "0%");
-	} else if (pct < 1e15) { /* beyond: stars, as any number */
-		if (pct < 9.95)
-			snprintf(cands[n++], 32, "%.1f%%", pct);
-		snprintf(cands[n++], 32, "%.0f%%", pct);
-		/* Far beyond 100% (-m well below the real rate): "12k%". */
-		if (pct >= 999.5) {
-			k = si_cands(pct, cands + n);
-			for (i = n; i < n + k; i++)
-				strcat(cands[i], "%");
-			n += k;
-		}
-	}
-	return fit(cands, n, width, buf, len);
-}
-
-int view_format_count(uint64_t value, int width, char *buf, size_t len)
-{
-	char cands[5][32];
-	int n;
-
-	snprintf(cands[0], 32, "%llu", (unsigned long long)value);
-	n = 1 + si_cands((double)value, cands + 1);
-	return fit(cands, n, width, buf, len);
-}
-
-int view_format_age(uint64_t ns, int width, char *buf, size_t len)
-{
-	char cands[1][32];
-	uint64_t s = ns / NS;
-
-	if (s < 60)
-		snprintf(cands[0], 32, "%llus", (unsigned long long)s);
-	else if (s < 3600)
-		snprintf(cands[0], 32, "%llum%02llu",
-			 (unsigned long long)(s / 60),
-			 (unsigned long long)(s % 60));
-	else if (s < 86400)
-		snprintf(cands[0], 32, "%lluh%02llu",
-			 (unsigned long long)(s / 3600),
-			 (unsigned long long)(s % 3600 / 60));
-	else
-		snprintf(cands[0], 32, "%llud%02llu",
-			 (unsigned long long)(s / 86400),
-			 (unsigned long long)(s % 86400 / 3600));
-	return fit(cands, 1, width, buf, len);
-}
-
-int view_format_duration(uint64_t ns, char *buf, size_t len)
-{
-	unsigned long long s = ns / NS;
-
-	if (s < 60)
-		return snprintf(buf, len, "%llus", s);
-	if (s < 3600)
-		return snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
-	if (s < 86400)
-		return snprintf(buf, len, "%lluh%02llum%02llus", s / 3600,
-				s % 3600 / 60, s % 60);
-	return snprintf(buf, len, "%llud%02lluh%02llum", s / 86400,
-			s % 86400 / 3600, s % 3600 / 60);
-}
-
-/* ---- columns --------------------------------------------------------- */
-
-size_t view_fit_columns(const struct view_col_spec *c, size_t n, int width,
-			int gap, int *out)
-{
-	size_t i, shown = 0;
-	long used = 0;
-	int prio, maxprio = 0;
-
-	for (i = 0; i < n; i++) {
-		out[i] = c[i].prio >= 0 && c[i].min > 0 ? c[i].min : 0;
-		if (out[i] && c[i].prio > maxprio)
-			maxprio = c[i].prio;
-		if (out[i]) {
-			used += out[i] + (shown ? gap : 0);
-			shown++;
-		}
-	}
-	while (shown && used > width) {
-		size_t drop = n;
-
-		for (i = 0; i < n; i++) {
-			if (out[i] && (drop == n || c[i].prio >= c[drop].prio))
-				drop = i;
-		}
-		used -= out[drop] + (shown > 1 ? gap : 0);
-		out[drop] = 0;
-		shown--;
-	}
-	/* Widen, most important first (leftmost on a tie). */
-	for (prio = 0; prio <= maxprio && used < width; prio++) {
-		for (i = 0; i < n && used < width; i++) {
-			long add;
-
-			if (!out[i] || c[i].prio != prio || out[i] >= c[i].max)
-				continue;
-			add = c[i].max - out[i];
-			if (add > width - used)
-				add = width - used;
-			out[i] += (int)add;
-			used += add;
-		}
-	}
-	return shown;
 }
 
 uint64_t view_cost_update_ns(const struct view *v)

@@ -351,41 +351,6 @@ double view_unit_rate(enum view_unit unit, double bps, double pps);
 /* "bits/s", "bytes/s", "pkts/s" */
 const char *view_unit_name(enum view_unit unit);
 
-/*
- * Number formatting into at most @width characters (and @len - 1 bytes).
- * All return the length written; when even the shortest form does not fit,
- * the result is @width '*' characters (never an overflow).
- *
- * view_format_rate - 3 significant digits with an SI prefix (1000-based):
- *	"0", "999", "1.23k", "12.3M", "123G"; below 1 shows "0.5" style.
- * view_format_count - the exact number when it fits, else as above.
- * view_format_age - "5s", "1m05", "3h07", "2d04".
- * view_format_duration - "59s", "12m03s", "1h02m03s", "3d04h".
- * view_format_percent - "0%" (exactly 0), "0.4%", "9.9%", "10%", "100%",
- *	"250%", "1234%" or "1.23k%" where 5 columns are too few; "-" when
- *	@pct is negative or NaN (no maximum).
- */
-int view_format_rate(double value, int width, char *buf, size_t len);
-int view_format_count(uint64_t value, int width, char *buf, size_t len);
-int view_format_age(uint64_t ns, int width, char *buf, size_t len);
-int view_format_percent(double pct, int width, char *buf, size_t len);
-int view_format_duration(uint64_t ns, char *buf, size_t len);
-
-/*
- * view_fit_columns - choose which of @n columns fit in @width with @gap
- * spaces between shown ones. A column with prio < 0 is hidden. While the
- * minimum widths do not fit, the column with the largest prio (rightmost on
- * a tie) is dropped; the width left over then widens columns towards their
- * max, most important (smallest prio) first. @out[i] gets the width or 0.
- * Returns the number of columns shown.
- */
-struct view_col_spec {
-	int min, max;
-	int prio; /* 1 = most important; < 0 = hidden */
-};
-size_t view_fit_columns(const struct view_col_spec *c, size_t n, int width,
-			int gap, int *out);
-
 /* Cost of the last view_update and view_layout, and of the last whole
  * frame as the UI reports it (ns). */
 uint64_t view_cost_update_ns(const struct view *v);

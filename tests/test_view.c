@@ -16,6 +16,7 @@
 #include "../ui/columns.h"
 #include "../ui/keys.h"
 #include "../ui/prompt.h"
+#include "../ui/view_format.h"
 
 #define NS 1000000000ull
 #define T0 (1000 * NS) /* a monotonic clock far from 0 */

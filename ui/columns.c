@@ -1,5 +1,6 @@
 /*
- * columns.c - the flow table's column table and its cell formatting.
+ * columns.c - the flow table's column table, its cell formatting and the
+ * fitting of columns to the terminal's width.
  *
  * Owns only const data. Pure functions over a view: no curses, any thread
  * that owns the view. Cells are plain ASCII, so a byte is a screen column.
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "columns.h"
+#include "view_format.h"
 
 #define COL_TOTALS_PRIO 3 /* totals asked for (T): before the averages */
 
@@ -190,6 +192,50 @@ int columns_by_sort(int sort)
 			return i;
 	}
 	return -1;
+}
+
+size_t view_fit_columns(const struct view_col_spec *c, size_t n, int width,
+			int gap, int *out)
+{
+	size_t i, shown = 0;
+	long used = 0;
+	int prio, maxprio = 0;
+
+	for (i = 0; i < n; i++) {
+		out[i] = c[i].prio >= 0 && c[i].min > 0 ? c[i].min : 0;
+		if (out[i] && c[i].prio > maxprio)
+			maxprio = c[i].prio;
+		if (out[i]) {
+			used += out[i] + (shown ? gap : 0);
+			shown++;
+		}
+	}
+	while (shown && used > width) {
+		size_t drop = n;
+
+		for (i = 0; i < n; i++) {
+			if (out[i] && (drop == n || c[i].prio >= c[drop].prio))
+				drop = i;
+		}
+		used -= out[drop] + (shown > 1 ? gap : 0);
+		out[drop] = 0;
+		shown--;
+	}
+	/* Widen, most important first (leftmost on a tie). */
+	for (prio = 0; prio <= maxprio && used < width; prio++) {
+		for (i = 0; i < n && used < width; i++) {
+			long add;
+
+			if (!out[i] || c[i].prio != prio || out[i] >= c[i].max)
+				continue;
+			add = c[i].max - out[i];
+			if (add > width - used)
+				add = width - used;
+			out[i] += (int)add;
+			used += add;
+		}
+	}
+	return shown;
 }
 
 size_t columns_layout(const struct view *v, int width, int totals,

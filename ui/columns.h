@@ -93,4 +93,19 @@ int columns_title(int id, const struct view *v, int hotkey, int width,
 /* Column whose sort key is @sort, or -1. */
 int columns_by_sort(int sort);
 
+/*
+ * view_fit_columns - choose which of @n columns fit in @width with @gap
+ * spaces between shown ones. A column with prio < 0 is hidden. While the
+ * minimum widths do not fit, the column with the largest prio (rightmost on
+ * a tie) is dropped; the width left over then widens columns towards their
+ * max, most important (smallest prio) first. @out[i] gets the width or 0.
+ * Returns the number of columns shown.
+ */
+struct view_col_spec {
+	int min, max;
+	int prio; /* 1 = most important; < 0 = hidden */
+};
+size_t view_fit_columns(const struct view_col_spec *c, size_t n, int width,
+			int gap, int *out);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "draw.h"
 #include "keys.h"
+#include "view_format.h"
 
 enum {
 	CP_NEW = 1, /* new flows */

@@ -1,0 +1,187 @@
+/*
+ * view_int.h - the view's private state, shared by the files that make up
+ * the view model (view.c: ingestion, settings, rows, filter, order and
+ * selection; view_rate.c: rates, averages and history). Not for callers:
+ * they see view.h only.
+ */
+#ifndef PKTSTAT_VIEW_INT_H
+#define PKTSTAT_VIEW_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rowsort.h"
+#include "selfflow.h"
+#include "view.h"
+
+#define NS 1000000000ull
+#define FLOW_W_NS (2 * NS) /* width of a flow history bucket (iftop: 2 s) */
+#define FLOW_SLOTS 21	   /* 40 s of buckets, plus the one sliding out */
+#define TOT_W_NS NS	   /* total-rate history: one bucket per second */
+#define TOT_SLOTS (VIEW_HIST_SECONDS + 2)
+#define MIN_DT_NS 1000000ull /* below this an interval has no rate */
+#define NO_POS UINT32_MAX
+#define EMPTY UINT32_MAX
+
+/*
+ * Per-flow ingestion state, keyed by id; lives while the flow does. Its
+ * history lives apart, bucket-major: rings[slot][entry] holds the bytes
+ * AB, BA and packets AB, BA of one 2 s bucket. Every live flow is seen by
+ * every update, so all rings share one bucket grid: an update adds to one
+ * contiguous array and clears a bucket for all flows with one memset. The
+ * averages are read only for the rows drawn or when sorting by them.
+ */
+struct vent {
+	uint64_t id;
+	uint64_t gen; /* update that last saw it; 0 = free slot */
+	uint64_t prev_bytes[2], prev_pkts[2];
+	uint64_t base_bytes[2], base_pkts[2];
+	char *txt;     /* cached filter text, or NULL */
+	uint32_t fpos; /* frozen order position, NO_POS if none */
+	float rate[4]; /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
+};
+
+typedef float bucket[4];
+
+/*
+ * What one update does to every flow's ring: every flow shares the
+ * interval and the bucket grid, so the fractions of the interval per
+ * bucket and the averaging weights are computed once per update.
+ */
+struct ringplan {
+	int64_t b1;		 /* newest bucket */
+	unsigned int slot0;	 /* its slot: b1 % FLOW_SLOTS */
+	unsigned int nadd;	 /* buckets the interval covers, newest first */
+	double add[FLOW_SLOTS];	 /* share of the interval per bucket age */
+	double w[3][FLOW_SLOTS]; /* per-second weight per horizon, age */
+	unsigned int nw;	 /* ages with a weight */
+};
+
+struct totstate {
+	int have_prev;
+	uint64_t prev_mono;
+	uint64_t prev_pkts, prev_bytes;
+	struct flowtab_counts prev_kind[KIND_COUNT];
+	struct cap_stats prev_cap;
+	uint64_t base_pkts, base_bytes;
+	struct flowtab_counts base_kind[KIND_COUNT];
+	uint64_t avg_origin; /* mono the averages start from */
+	uint64_t origin;     /* mono the history starts from */
+	double peak_bps, peak_pps;
+	double bps, pps; /* the last rates, held through a short interval */
+	double proto_bps[PROTO_COUNT], proto_pps[PROTO_COUNT];
+	int64_t last_b;
+	float ring[TOT_SLOTS][4];
+};
+
+/* What is displayed: flows, header totals, history. */
+struct dispstate {
+	struct view_flow *vf;
+	size_t nvf, cap;
+	struct view_totals tot;
+	double hist[VIEW_HIST_SECONDS][2];
+	int valid;
+};
+
+struct view {
+	/* ingestion */
+	struct vent *ents;
+	size_t ents_cap, ents_hw; /* capacity, high-water mark */
+	uint32_t *freel;
+	size_t nfree, freel_cap;
+	bucket *rings[FLOW_SLOTS]; /* [slot][entry] */
+	size_t rings_cap;
+	int64_t rings_b1;     /* newest bucket, INT64_MIN before any */
+	struct ringplan plan; /* of the last update */
+	uint32_t *tab;	      /* id hash: entry index or EMPTY */
+	size_t tab_size, nlive;
+	unsigned int tab_bits;
+	uint64_t gen;
+	struct totstate tot;
+	int packet_clock; /* rates on the snapshots' packet time (files) */
+	uint64_t min_dt;  /* a shorter interval holds the rates */
+	int hold;	  /* this update holds them */
+	uint64_t updates;
+
+	/* m: counts since the mark (the reset baseline) or since the start */
+	int since_start;
+	uint64_t mark_wall_ns; /* 0: no mark set */
+	/* the user's own SSH session: marked, and hidden on request */
+	struct selfflow self;
+	int hide_self, self_seen;
+
+	/* Shown state, and the latest one built while paused. */
+	struct dispstate shown, latest;
+	int paused;
+	uint64_t paused_since;
+
+	/* filter text arena */
+	char *txt;
+	size_t txt_len, txt_cap;
+	int txt_valid;
+
+	/* settings */
+	enum view_sort sort;
+	int reversed;
+	int frozen;
+	uint32_t next_fpos;
+	char filter[VIEW_FILTER_MAX];
+	enum view_unit unit;
+	int per_dir;
+	unsigned int names; /* VIEW_NAMES_* shown */
+	int full_names;	    /* whole host names (-F), not the first label */
+	double max_bits;    /* fixed maximum (-m) in bits/s; 0: the peak */
+	view_name_fn name_fn;
+	void *name_ctx;
+
+	/* rows and order */
+	struct view_row *rows;
+	size_t nrows, rows_cap;
+	int rows_dirty;
+	struct rowsort_ent *ord;
+	size_t nord, ord_cap;
+	int ord_dirty;
+	int ord_full; /* ord fully sorted */
+	size_t sorted_lo, sorted_hi;
+	uint32_t *perm; /* scratch for the frozen order */
+	size_t perm_cap;
+
+	/* selection */
+	size_t top, sel, nvis, visible;
+	int sticky;
+	uint64_t sel_tie;
+	int have_sel;
+	enum { PEND_NONE, PEND_HOME, PEND_END, PEND_INDEX } pend;
+	size_t pend_index;
+	long pend_delta;
+
+	uint64_t cost_update, cost_layout, cost_frame;
+};
+
+static inline uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static inline double per_s(uint64_t d, uint64_t dt)
+{
+	return dt >= MIN_DT_NS ? (double)d * (double)NS / (double)dt : 0.0;
+}
+
+/* view_rate.c: the history rings and the rates (one thread: the view's). */
+/* The plan for an update at @t1 covering the @dt before it. */
+void view_rate_plan(struct ringplan *p, uint64_t t1, uint64_t dt,
+		    uint64_t origin);
+/* Make the plan's bucket the newest for every flow at once. */
+void view_rate_advance(struct view *v);
+/* Add entry @e's deltas @d (bytes AB, BA, packets AB, BA) per the plan. */
+void view_rate_flow_add(struct view *v, uint32_t e, const double d[4]);
+/* Fill @f's averages from its ring (the state of the last update). */
+void view_rate_flow_avgs(const struct view *v, struct view_flow *f);
+/* Header totals into @d at @now on the view's clock (see view_rate.c). */
+void view_rate_totals(struct view *v, const struct snapshot *s, uint64_t now,
+		      uint64_t dt, struct dispstate *d);
+/* The last VIEW_HIST_SECONDS whole seconds of the total-rate ring. */
+void view_rate_history(struct view *v, struct dispstate *d);
+
+#endif
