@@ -503,33 +503,168 @@ int view_paused(const struct view *v, uint64_t *since)
 	return v->paused;
 }
 
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x = (x << 8) | p[i];
+	return x;
+}
+
+/* Non-negative doubles order like their bit patterns. */
+static uint64_t dkey(double d)
+{
+	uint64_t k;
+
+	if (!(d > 0.0))
+		d = 0.0;
+	memcpy(&k, &d, sizeof(k));
+	return k;
+}
+
+/*
+ * Sort keys of a row: k0, then k1 and k2 (zero unless set), ascending; the
+ * row's natural direction and reversal are applied by row_key.
+ */
+typedef void (*sort_key_fn)(const struct view *v, const struct view_row *r,
+			    struct rowsort_ent *e);
+
+static void key_proto(const struct view *v, const struct view_row *r,
+		      struct rowsort_ent *e)
+{
+	const struct flow_key *k = &r->f->row.key;
+
+	(void)v;
+	e->k0 = (uint64_t)k->kind << 8 | k->ipproto;
+}
+
+/* Endpoint @side as shown: for a B->A direction row the sides swap. */
+static void key_endpoint(const struct view_row *r, int side,
+			 struct rowsort_ent *e)
+{
+	const struct flow_key *k = &r->f->row.key;
+
+	if (r->dir == FLOW_DIR_BA)
+		side = !side;
+	e->k0 = be64(side ? k->b : k->a);
+	e->k1 = be64((side ? k->b : k->a) + 8);
+	e->k2 = side ? k->bport : k->aport;
+}
+
+static void key_a(const struct view *v, const struct view_row *r,
+		  struct rowsort_ent *e)
+{
+	(void)v;
+	key_endpoint(r, 0, e);
+}
+
+static void key_b(const struct view *v, const struct view_row *r,
+		  struct rowsort_ent *e)
+{
+	(void)v;
+	key_endpoint(r, 1, e);
+}
+
+static void key_rate_ab(const struct view *v, const struct view_row *r,
+			struct rowsort_ent *e)
+{
+	e->k0 = dkey(view_row_rate(v, r, VIEW_RATE_AB));
+}
+
+static void key_rate_ba(const struct view *v, const struct view_row *r,
+			struct rowsort_ent *e)
+{
+	e->k0 = dkey(view_row_rate(v, r, VIEW_RATE_BA));
+}
+
+static void key_rate(const struct view *v, const struct view_row *r,
+		     struct rowsort_ent *e)
+{
+	e->k0 = dkey(view_row_rate(v, r, VIEW_RATE_TOTAL));
+}
+
+static void key_avg2(const struct view *v, const struct view_row *r,
+		     struct rowsort_ent *e)
+{
+	e->k0 = dkey(view_row_avg(v, r, 0));
+}
+
+static void key_avg10(const struct view *v, const struct view_row *r,
+		      struct rowsort_ent *e)
+{
+	e->k0 = dkey(view_row_avg(v, r, 1));
+}
+
+static void key_avg40(const struct view *v, const struct view_row *r,
+		      struct rowsort_ent *e)
+{
+	e->k0 = dkey(view_row_avg(v, r, 2));
+}
+
+static void key_pps(const struct view *v, const struct view_row *r,
+		    struct rowsort_ent *e)
+{
+	(void)v;
+	e->k0 = dkey(view_row_pps(r));
+}
+
+static void key_bytes(const struct view *v, const struct view_row *r,
+		      struct rowsort_ent *e)
+{
+	(void)v;
+	e->k0 = view_row_bytes(r);
+}
+
+static void key_pkts(const struct view *v, const struct view_row *r,
+		     struct rowsort_ent *e)
+{
+	(void)v;
+	e->k0 = view_row_pkts(r);
+}
+
+static void key_last(const struct view *v, const struct view_row *r,
+		     struct rowsort_ent *e)
+{
+	(void)v;
+	e->k0 = r->f->row.last_ns;
+}
+
+/*
+ * The sortable fields, one entry each (OpenBSD systat's order table): the
+ * name shown, whether numbers-first (descending) is natural, the key.
+ * A new sort key is an enum view_sort member and one line here (and, to
+ * show it, a column in ui/columns.c).
+ */
 static const struct {
 	const char *name;
 	int desc;
-} sort_info[VIEW_SORT_COUNT] = {
-	[VIEW_SORT_PROTO] = { "protocol", 0 },
-	[VIEW_SORT_A] = { "endpoint A", 0 },
-	[VIEW_SORT_B] = { "endpoint B", 0 },
-	[VIEW_SORT_RATE_AB] = { "rate A>B", 1 },
-	[VIEW_SORT_RATE_BA] = { "rate B>A", 1 },
-	[VIEW_SORT_RATE] = { "rate", 1 },
-	[VIEW_SORT_AVG2] = { "2 s average", 1 },
-	[VIEW_SORT_AVG10] = { "10 s average", 1 },
-	[VIEW_SORT_AVG40] = { "40 s average", 1 },
-	[VIEW_SORT_PPS] = { "packets/s", 1 },
-	[VIEW_SORT_BYTES] = { "bytes", 1 },
-	[VIEW_SORT_PKTS] = { "packets", 1 },
-	[VIEW_SORT_LAST] = { "last seen", 1 },
+	sort_key_fn key;
+} sort_fields[VIEW_SORT_COUNT] = {
+	[VIEW_SORT_PROTO] = { "protocol", 0, key_proto },
+	[VIEW_SORT_A] = { "endpoint A", 0, key_a },
+	[VIEW_SORT_B] = { "endpoint B", 0, key_b },
+	[VIEW_SORT_RATE_AB] = { "rate A>B", 1, key_rate_ab },
+	[VIEW_SORT_RATE_BA] = { "rate B>A", 1, key_rate_ba },
+	[VIEW_SORT_RATE] = { "rate", 1, key_rate },
+	[VIEW_SORT_AVG2] = { "2 s average", 1, key_avg2 },
+	[VIEW_SORT_AVG10] = { "10 s average", 1, key_avg10 },
+	[VIEW_SORT_AVG40] = { "40 s average", 1, key_avg40 },
+	[VIEW_SORT_PPS] = { "packets/s", 1, key_pps },
+	[VIEW_SORT_BYTES] = { "bytes", 1, key_bytes },
+	[VIEW_SORT_PKTS] = { "packets", 1, key_pkts },
+	[VIEW_SORT_LAST] = { "last seen", 1, key_last },
 };
 
 const char *view_sort_name(enum view_sort key)
 {
-	return (unsigned)key < VIEW_SORT_COUNT ? sort_info[key].name : "?";
+	return (unsigned)key < VIEW_SORT_COUNT ? sort_fields[key].name : "?";
 }
 
 int view_sort_descending(enum view_sort key)
 {
-	return (unsigned)key < VIEW_SORT_COUNT ? sort_info[key].desc : 0;
+	return (unsigned)key < VIEW_SORT_COUNT ? sort_fields[key].desc : 0;
 }
 
 void view_set_sort(struct view *v, enum view_sort key)
@@ -1064,82 +1199,17 @@ static int row_matches(const struct view *v, const struct view_row *r)
 	return 1;
 }
 
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		x = (x << 8) | p[i];
-	return x;
-}
-
-/* Non-negative doubles order like their bit patterns. */
-static uint64_t dkey(double d)
-{
-	uint64_t k;
-
-	if (!(d > 0.0))
-		d = 0.0;
-	memcpy(&k, &d, sizeof(k));
-	return k;
-}
-
 static void row_key(const struct view *v, const struct view_row *r,
 		    uint32_t idx, struct rowsort_ent *e)
 {
-	const struct view_flow *f = r->f;
-	const struct flow_key *k = &f->row.key;
-	int side;
-
 	e->k1 = e->k2 = 0;
-	switch (v->sort) {
-	case VIEW_SORT_PROTO:
-		e->k0 = (uint64_t)k->kind << 8 | k->ipproto;
-		break;
-	case VIEW_SORT_A:
-	case VIEW_SORT_B:
-		side = v->sort == VIEW_SORT_B;
-		if (r->dir == FLOW_DIR_BA)
-			side = !side;
-		e->k0 = be64(side ? k->b : k->a);
-		e->k1 = be64((side ? k->b : k->a) + 8);
-		e->k2 = side ? k->bport : k->aport;
-		break;
-	case VIEW_SORT_RATE_AB:
-		e->k0 = dkey(view_row_rate(v, r, VIEW_RATE_AB));
-		break;
-	case VIEW_SORT_RATE_BA:
-		e->k0 = dkey(view_row_rate(v, r, VIEW_RATE_BA));
-		break;
-	case VIEW_SORT_RATE:
-		e->k0 = dkey(view_row_rate(v, r, VIEW_RATE_TOTAL));
-		break;
-	case VIEW_SORT_AVG2:
-	case VIEW_SORT_AVG10:
-	case VIEW_SORT_AVG40:
-		e->k0 = dkey(view_row_avg(v, r, v->sort - VIEW_SORT_AVG2));
-		break;
-	case VIEW_SORT_PPS:
-		e->k0 = dkey(view_row_pps(r));
-		break;
-	case VIEW_SORT_BYTES:
-		e->k0 = view_row_bytes(r);
-		break;
-	case VIEW_SORT_PKTS:
-		e->k0 = view_row_pkts(r);
-		break;
-	case VIEW_SORT_LAST:
-	default:
-		e->k0 = f->row.last_ns;
-		break;
-	}
+	sort_fields[v->sort].key(v, r, e);
 	if (view_sort_descending(v->sort) != v->reversed) {
 		e->k0 = ~e->k0;
 		e->k1 = ~e->k1;
 		e->k2 = ~e->k2;
 	}
-	e->tie = f->row.id << 2 | (uint64_t)r->dir;
+	e->tie = r->f->row.id << 2 | (uint64_t)r->dir;
 	e->row = idx;
 }
 

@@ -39,7 +39,8 @@ enum view_unit {
 	VIEW_UNIT_PACKETS,
 };
 
-/* Sort keys, in column order (view_sort_step walks them in this order). */
+/* Sort keys, in column order (view_sort_step walks them in this order).
+ * Each is one line of view.c's sort_fields: its name, direction and key. */
 enum view_sort {
 	VIEW_SORT_PROTO,   /* ascending by default */
 	VIEW_SORT_A,	   /* endpoint A (source of a direction row) */
