@@ -128,7 +128,8 @@ DEPS_test_fragtab = src/fragtab src/flowkey src/decode
 DEPS_test_flowtab = src/flowtab src/app src/mem src/flowkey src/decode
 DEPS_test_opts = src/opts src/group src/flowkey src/decode
 DEPS_test_metrics = src/metrics src/flowkey src/decode
-DEPS_test_ipfix = src/ipfix src/flowtab src/app src/mem src/flowkey src/decode
+DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey \
+	src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem

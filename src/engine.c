@@ -7,7 +7,10 @@
  * liburcu) calls everything here; the workers (src/worker.c) write the
  * table and their own statistics, which the snapshots read with relaxed
  * loads and under rcu_read_lock (inside flowtab_collect). The counters
- * object is published to the workers with a release store.
+ * object is published to the workers with a release store. Observers are
+ * called on the controlling thread, except flow_end (liburcu's call_rcu
+ * thread, through the table's end hook); their list is fixed before the
+ * workers start, so that thread reads it without a lock.
  */
 #include "engine.h"
 
@@ -49,6 +52,13 @@ struct engine {
 	int stopped;
 	int final_taken; /* a final snapshot reads the table in place */
 	int was_down[MAX_WORKERS];
+	/* observers (engine_observe): fixed once the workers start */
+	struct {
+		const struct engine_observer *ob;
+		void *ctx;
+	} obs[ENGINE_MAX_OBSERVERS];
+	int nobs;
+	int started, finished;
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -293,6 +303,60 @@ void engine_expire(struct engine *e)
 	}
 	if (now > e->c.keep_ns)
 		flowtab_expire(e->ft, now, e->c.keep_ns);
+}
+
+void engine_tick(struct engine *e)
+{
+	engine_expire(e);
+	for (int i = 0; i < e->nobs; i++)
+		if (e->obs[i].ob->tick)
+			e->obs[i].ob->tick(e->obs[i].ctx, e);
+}
+
+int engine_observe(struct engine *e, const struct engine_observer *ob,
+		   void *ctx)
+{
+	if (e->started)
+		return -EBUSY;
+	if (e->nobs == ENGINE_MAX_OBSERVERS)
+		return -ENOSPC;
+	e->obs[e->nobs].ob = ob;
+	e->obs[e->nobs].ctx = ctx;
+	e->nobs++;
+	return 0;
+}
+
+/* The table's end hook: each observer's flow_end (call_rcu thread). */
+static void on_flow_end(void *arg, const struct flowtab_row *r, int evicted)
+{
+	struct engine *e = arg;
+
+	for (int i = 0; i < e->nobs; i++)
+		if (e->obs[i].ob->flow_end)
+			e->obs[i].ob->flow_end(e->obs[i].ctx, r, evicted);
+}
+
+void engine_finish(struct engine *e)
+{
+	struct snapshot live;
+
+	engine_stop(e);
+	if (e->finished || !e->ft)
+		return;
+	e->finished = 1;
+	/* the rows only, in place: nothing to allocate, nothing to fail */
+	snapshot_init(&live);
+	live.table = e->ft;
+	live.nrows = flowtab_count(e->ft);
+	for (int i = 0; i < e->nobs; i++)
+		if (e->obs[i].ob->finish)
+			e->obs[i].ob->finish(e->obs[i].ctx, e, &live);
+}
+
+ssize_t engine_collect_rows(struct engine *e, struct flowtab_row **rows,
+			    size_t *cap)
+{
+	return flowtab_collect(e->ft, rows, cap);
 }
 
 void engine_report_meta(const struct engine *e, struct report_meta *m)
@@ -674,6 +738,16 @@ int engine_start(struct engine *e, pthread_t notify, int notify_sig, char *err,
 	if (e->c.read_file && e->c.iv_ns && e->nw)
 		e->w[0].iv_ns = e->c.iv_ns; /* -l in packet time */
 	e->last_expire_ns = now_ns(CLOCK_MONOTONIC);
+	for (int i = 0; i < e->nobs; i++) {
+		if (e->obs[i].ob->flow_end)
+			flowtab_set_end_hook(e->ft, on_flow_end, e);
+		if (e->obs[i].ob->start) {
+			rc = e->obs[i].ob->start(e->obs[i].ctx, e, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	e->started = 1;
 	for (int i = 0; i < e->nw; i++) {
 		e->w[i].notify = notify;
 		e->w[i].notify_sig = notify_sig;
@@ -723,6 +797,8 @@ void engine_free(struct engine *e)
 	if (!e)
 		return;
 	engine_stop(e);
+	if (e->ft)
+		flowtab_set_end_hook(e->ft, NULL, NULL);
 	engine_close_capture(e);
 	free(e->w);
 	if (e->final_taken)
@@ -755,7 +831,7 @@ static void port_info(struct engine_port *p, struct engine_info *info)
 
 static void port_expire(struct engine_port *p)
 {
-	engine_expire(of_port(p));
+	engine_tick(of_port(p));
 }
 
 static int port_snapshot(struct engine_port *p, struct snapshot *s)

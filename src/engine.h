@@ -6,8 +6,9 @@
  *
  * Layers: capture/ (backends) and the core (decode, flowkey, flowtab,
  * counters, worker) are below; the front ends (ui/, the batch and
- * interval reports, tcpstat and original-format printers, later the
- * daemon and exporters) are above and see a run only through this API.
+ * interval reports, tcpstat and original-format printers, the daemon
+ * and the exporters) are above and see a run only through this API; the
+ * exporters plug in as observers (struct engine_observer).
  * The UI reaches it through struct engine_port, an ops table, so a test or
  * benchmark can hand the UI a fake run (bench/uiframe.c does).
  *
@@ -15,9 +16,10 @@
  * engine (the main thread, registered with liburcu), unless stated
  * otherwise. Workers are created with the caller's signal mask: block the
  * signals first. Life cycle:
- *   engine_open -> (drop privileges) -> [engine_prepare] -> engine_start ->
- *   ... ->
- *   engine_stop -> engine_snapshot_final -> reports -> engine_free
+ *   engine_open -> (drop privileges) -> [engine_prepare] ->
+ *   [engine_observe] -> engine_start -> ... engine_tick ... ->
+ *   engine_stop -> engine_finish -> engine_snapshot_final -> reports ->
+ *   engine_free
  */
 #ifndef PKTSTAT_ENGINE_H
 #define PKTSTAT_ENGINE_H
@@ -26,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "capstats.h"
 #include "snapshot.h"
@@ -84,8 +87,7 @@ int engine_make_table(struct engine *e, char *err, size_t errlen);
 
 /*
  * engine_table - the flow table, for front ends that walk it themselves
- * under its own rules (flowtab.h; the IPFIX exporter); NULL before
- * engine_make_table.
+ * under its own rules (flowtab.h); NULL before engine_make_table.
  */
 struct flowtab *engine_table(struct engine *e);
 
@@ -240,8 +242,68 @@ void engine_report_meta(const struct engine *e, struct report_meta *m);
 
 /* Free everything. A table a final snapshot was taken of is left to the
  * kernel (unlinking a million flows one by one delays the exit for
- * nothing). NULL is a no-op. */
+ * nothing). Observers are not called any more. NULL is a no-op. */
 void engine_free(struct engine *e);
+
+/* ---- observers: the exporters' door --------------------------------- */
+
+/*
+ * An observer of the run (the Prometheus and IPFIX exporters): it plugs
+ * into the engine, not into a front end, so it gets the same calls
+ * whichever front end (monitor, daemon, batch loop) drives the run. Every
+ * member may be NULL.
+ */
+struct engine_observer {
+	/* engine_start, the table made, before the workers run: main
+	 * thread. 0, or -errno with one line in @err: the run does not
+	 * start. */
+	int (*start)(void *ctx, struct engine *e, char *err, size_t errlen);
+	/* engine_tick: each refresh of the front end (50 ms to seconds
+	 * apart; none while a file is read in batch mode): main thread.
+	 * Cheap, or rate-limited by the observer. */
+	void (*tick)(void *ctx, struct engine *e);
+	/* a flow left the table (idle expiry, or @evicted under pressure)
+	 * with its final counts: liburcu's call_rcu thread, under
+	 * flowtab_set_end_hook's rules (short, never blocks, no call into
+	 * the engine). A flow still live at the end is never passed. */
+	void (*flow_end)(void *ctx, const struct flowtab_row *r, int evicted);
+	/* engine_finish: the workers joined and the table settled; @live
+	 * holds the live flows' rows only (snapshot_row_next, read in
+	 * place): main thread, observers in the order they were added. */
+	void (*finish)(void *ctx, struct engine *e,
+		       const struct snapshot *live);
+};
+
+#define ENGINE_MAX_OBSERVERS 4
+
+/*
+ * engine_observe - add an observer (@ob and @ctx borrowed: they must
+ * outlive the run) before engine_start. 0, -EBUSY once started, or
+ * -ENOSPC past ENGINE_MAX_OBSERVERS.
+ */
+int engine_observe(struct engine *e, const struct engine_observer *ob,
+		   void *ctx);
+
+/*
+ * engine_tick - a front end's refresh: expiry (engine_expire) and the
+ * observers' tick. The engine's port calls it as its expire op.
+ */
+void engine_tick(struct engine *e);
+
+/*
+ * engine_finish - at the end, before the final snapshot: stop the run
+ * (engine_stop) and call the observers' finish once. Idempotent.
+ */
+void engine_finish(struct engine *e);
+
+/*
+ * engine_collect_rows - copy every live flow into *@rows (grown with
+ * realloc, capacity in *@cap), as flowtab_collect: for an observer's own
+ * thread, which must be registered with liburcu. Any thread, between
+ * engine_start and engine_free. The number of rows or -ENOMEM.
+ */
+ssize_t engine_collect_rows(struct engine *e, struct flowtab_row **rows,
+			    size_t *cap);
 
 /* ---- the front ends' door ------------------------------------------- */
 
@@ -282,8 +344,9 @@ struct engine_port {
 	const struct engine_ops *ops;
 };
 
-/* The engine's own port (its tick does nothing); lives as long as @e. A
- * program with more to do per refresh composes its own around it. */
+/* The engine's own port (its expire op is engine_tick; its tick does
+ * nothing); lives as long as @e. A program with more to do per refresh
+ * composes its own around it. */
 struct engine_port *engine_port(struct engine *e);
 
 #endif

@@ -9,7 +9,7 @@
  *    direction with news is exported when the flow has been idle for the
  *    idle timeout (flowEndReason idleTimeout) or its record has run for
  *    the active timeout (activeTimeout);
- *  - the end hook, when a flow leaves pktstat's table (idleTimeout, or
+ *  - ipfix_flow_end, when a flow leaves pktstat's table (idleTimeout, or
  *    lackOfResources when it was evicted): its final counts, after which
  *    the flow's entry becomes a tombstone;
  *  - ipfix_finish at exit (forcedEnd).
@@ -38,6 +38,7 @@
 #include <urcu.h>
 
 #include "flowkey.h"
+#include "snapshot.h"
 
 #define IPFIX_TEMPLATE_S 10 /* UDP template refresh */
 #define IPFIX_SCAN_NS 1000000000ull
@@ -135,7 +136,8 @@ struct ipfix {
 	struct ipfix_stats st; /* under qlock */
 
 	/* the scanner */
-	struct flowtab *ft;
+	ipfix_collect_fn collect;
+	void *collect_arg;
 	pthread_t scan_tid, send_tid;
 	int scan_started, send_started;
 	pthread_mutex_t slock;
@@ -382,10 +384,8 @@ static void emit_delta(struct ipfix *x, struct ent *e,
 	}
 }
 
-/* The table's end hook (call_rcu thread): the flow's last word. */
-static void on_end(void *arg, const struct flowtab_row *r, int evicted)
+void ipfix_flow_end(struct ipfix *x, const struct flowtab_row *r, int evicted)
 {
-	struct ipfix *x = arg;
 	struct ent *e;
 
 	if (!exportable(&r->key))
@@ -435,7 +435,7 @@ static void scan(struct ipfix *x, struct flowtab_row **rows, size_t *cap)
 	pthread_mutex_lock(&x->lock);
 	gen = ++x->gen;
 	pthread_mutex_unlock(&x->lock);
-	n = flowtab_collect(x->ft, rows, cap);
+	n = x->collect(x->collect_arg, rows, cap);
 	if (n < 0)
 		return; /* out of memory: next time */
 	now = wall_ns();
@@ -886,14 +886,14 @@ struct ipfix *ipfix_new(const struct ipfix_conf *c, char *err, size_t errlen)
 	return x;
 }
 
-int ipfix_start(struct ipfix *x, struct flowtab *ft, char *err, size_t errlen)
+int ipfix_start(struct ipfix *x, ipfix_collect_fn collect, void *arg, char *err,
+		size_t errlen)
 {
-	x->ft = ft;
-	flowtab_set_end_hook(ft, on_end, x);
+	x->collect = collect;
+	x->collect_arg = arg;
 	if (x->c.offline)
 		return 0; /* packet time, not the clock: all at the end */
 	if (pthread_create(&x->scan_tid, NULL, scanner, x)) {
-		flowtab_set_end_hook(ft, NULL, NULL);
 		snprintf(err, errlen, "--ipfix: cannot start a thread");
 		return -EAGAIN;
 	}
@@ -975,16 +975,17 @@ static void stop_sender_by(struct ipfix *x, uint64_t deadline)
 	pthread_mutex_unlock(&x->qlock);
 }
 
-void ipfix_finish(struct ipfix *x, const struct flowtab *ft, uint64_t wait_ns)
+void ipfix_finish(struct ipfix *x, const struct snapshot *live,
+		  uint64_t wait_ns)
 {
 	uint64_t deadline = mono_ns() + wait_ns;
-	struct flowtab_iter it;
+	struct snapshot_iter it;
 	const struct flowtab_row *r;
 
 	stop_scanner(x);
 	memset(&it, 0, sizeof(it));
 	pthread_mutex_lock(&x->lock);
-	while ((r = flowtab_row_next(ft, &it))) {
+	while (live && (r = snapshot_row_next(live, &it))) {
 		struct ent *e;
 
 		if (!exportable(&r->key))
@@ -1015,8 +1016,6 @@ void ipfix_free(struct ipfix *x)
 {
 	if (!x)
 		return;
-	if (x->ft)
-		flowtab_set_end_hook(x->ft, NULL, NULL);
 	stop_scanner(x);
 	if (x->abandoned)
 		return; /* its sender still uses everything (see above) */

@@ -7,10 +7,11 @@
  * Threads (none of them a capture thread; the per-packet path is not
  * touched):
  *  - the scanner, registered with liburcu: every second copies the live
- *    flows (flowtab_collect) and turns what changed since the flow's last
- *    export into records when a timeout says so;
- *  - liburcu's call_rcu thread runs the table's end hook
- *    (flowtab_set_end_hook) for each flow that leaves it: its final
+ *    flows (through the ipfix_collect_fn it was given) and turns what
+ *    changed since the flow's last export into records when a timeout
+ *    says so;
+ *  - ipfix_flow_end, called for each flow that leaves the table (from
+ *    liburcu's call_rcu thread, flowtab_set_end_hook's rules): its final
  *    counts become records at once;
  *  - the sender pops records off a bounded queue and hands them to
  *    libfixbuf. A producer never waits: a record that finds the queue
@@ -35,6 +36,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "flowtab.h"
 
@@ -80,21 +82,41 @@ int ipfix_parse_spec(const char *spec, char *host, size_t hostlen, char *port,
 struct ipfix *ipfix_new(const struct ipfix_conf *c, char *err, size_t errlen);
 
 /*
- * ipfix_start - hook into @ft (its end hook) and start the scanner.
- * Before the capture workers start. 0 or -errno with a line in @err.
+ * A copy of every live flow into *@rows (grown with realloc, capacity in
+ * *@cap), as flowtab_collect: the number of rows or -ENOMEM. Called on the
+ * scanner thread, registered with liburcu.
  */
-int ipfix_start(struct ipfix *x, struct flowtab *ft, char *err, size_t errlen);
+typedef ssize_t (*ipfix_collect_fn)(void *arg, struct flowtab_row **rows,
+				    size_t *cap);
 
 /*
- * ipfix_finish - at exit, once the workers are joined and flowtab_barrier
- * has run: stop the scanner, export what every live flow still holds
- * (flowEndReason forced end), waiting up to @wait_ns in all for room in
- * the queue and for the sender to send everything and stop (at least
- * 2 s for the last message); what is still queued then is counted as
- * dropped and the sender is left to the exit. Main thread, registered
- * with liburcu.
+ * ipfix_start - start the scanner over the flows @collect copies (none
+ * offline: everything goes at exit). Before the capture workers start;
+ * from then on every flow that leaves the table must be passed to
+ * ipfix_flow_end. 0 or -errno with a line in @err.
  */
-void ipfix_finish(struct ipfix *x, const struct flowtab *ft, uint64_t wait_ns);
+int ipfix_start(struct ipfix *x, ipfix_collect_fn collect, void *arg, char *err,
+		size_t errlen);
+
+/*
+ * ipfix_flow_end - a flow left the table (idle expiry, or @evicted under
+ * pressure) with these final counts: its last records. Any one thread at
+ * a time per flow (the table's call_rcu thread); never waits for the
+ * queue.
+ */
+void ipfix_flow_end(struct ipfix *x, const struct flowtab_row *r, int evicted);
+
+/*
+ * ipfix_finish - at exit, once the workers are joined and the table
+ * settled: stop the scanner, export what every live flow of @live still
+ * holds (flowEndReason forced end), waiting up to @wait_ns in all for
+ * room in the queue and for the sender to send everything and stop (at
+ * least 2 s for the last message); what is still queued then is counted
+ * as dropped and the sender is left to the exit. Main thread.
+ */
+struct snapshot;
+void ipfix_finish(struct ipfix *x, const struct snapshot *live,
+		  uint64_t wait_ns);
 
 /* Counters so far. Any thread. */
 void ipfix_get_stats(struct ipfix *x, struct ipfix_stats *st);

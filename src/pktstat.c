@@ -2,15 +2,17 @@
  * pktstat.c - the program: options, the privileged writer, the engine
  * (src/engine.h) and the front ends that run on the main thread - the
  * monitor (ui/), the daemon (-d), or batch mode with its interval, final,
- * original-format and tcpstat outputs - beside the exporters (--metrics,
- * --ipfix) and the --jsonl/--exit-over tick; and the exit sequence.
+ * original-format and tcpstat outputs - the exporters (--metrics,
+ * --ipfix: observers of the engine, src/export.h) and the
+ * --jsonl/--exit-over tick; and the exit sequence.
  *
  * Threads: pktstat_main runs on the main thread, which opens the engine
  * (capture handles), drops privileges, starts the engine's workers
  * (signals blocked, so they reach only the main thread through
  * sigtimedwait or a signalfd), then becomes the UI, daemon or batch
  * thread. Exit: engine_stop (stop flag + wakeup -> join workers ->
- * pending call_rcu callbacks) -> exact final snapshot -> capture handles
+ * pending call_rcu callbacks) -> engine_finish (the exporters' last
+ * records and figures) -> exact final snapshot -> capture handles
  * closed -> (terminal already restored by the UI) -> snapshot file and
  * report -> the flow table left to the kernel.
  */
@@ -20,7 +22,6 @@
 
 #include <errno.h>
 #include <curses.h>
-#include <pcap/pcap.h>
 #include <term.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,9 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <inttypes.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <unistd.h>
 #include <urcu.h>
 
@@ -42,8 +40,7 @@
 #include "counters.h"
 #include "daemon.h"
 #include "engine.h"
-#include "ipfix.h"
-#include "metrics.h"
+#include "export.h"
 #include "names.h"
 #include "opts.h"
 #include "privs.h"
@@ -55,7 +52,7 @@
 
 struct pktstat {
 	/* first: the run as its front ends see it (the engine's port plus
-	 * the exporters and --jsonl/--exit-over at each refresh) */
+	 * --jsonl/--exit-over at each refresh) */
 	struct engine_port port;
 	struct opts o;
 	struct engine *eng;
@@ -70,16 +67,7 @@ struct pktstat {
 	struct snapshot prev_iv; /* -l: the previous interval's state */
 	struct pulse_run *tick;	 /* --jsonl, --exit-over; NULL when off */
 	int exit_over;		 /* --exit-over fired */
-	/* exporters (front ends of the run's counters) */
-	struct metrics *metrics;  /* --metrics, --metrics-file */
-	uint64_t last_publish_ns; /* monotonic */
-	uint64_t last_top_ns;	  /* monotonic */
-	struct snapshot top;	  /* --metrics-top: a copy of the rows */
-	size_t ntop;
-	int metrics_file_failed;       /* said once */
-	struct ipfix *ipfix;	       /* --ipfix */
-	struct report_ipfix ipfix_fin; /* its figures at exit, for reports */
-	int ipfix_done;
+	struct export *exp;	 /* --metrics, --ipfix: engine observers */
 };
 
 /*
@@ -152,7 +140,7 @@ static uint64_t now_ns(clockid_t clk)
 static void fill_meta(const struct pktstat *run, struct report_meta *m)
 {
 	engine_report_meta(run->eng, m);
-	m->ipfix = run->ipfix_done ? &run->ipfix_fin : NULL;
+	m->ipfix = export_ipfix_report(run->exp);
 }
 
 /*
@@ -301,103 +289,6 @@ static void print_interval_to(struct pktstat *run, uint64_t end_ns)
 	*prev = cur;
 }
 
-/* Largest first, ties by flow id: a scrape's ranks do not jitter. */
-static int top_cmp(const void *x, const void *y)
-{
-	const struct flowtab_row *a = x, *b = y;
-	uint64_t ab = a->bytes[0] + a->bytes[1], bb = b->bytes[0] + b->bytes[1];
-
-	if (ab != bb)
-		return ab > bb ? -1 : 1;
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-/* The --metrics-top rows: every live flow copied, the N largest kept. */
-static void collect_top(struct pktstat *run)
-{
-	if (engine_snapshot(run->eng, &run->top))
-		return; /* out of memory: the previous top stays */
-	qsort(run->top.rows, run->top.nrows, sizeof(*run->top.rows), top_cmp);
-	run->ntop = run->top.nrows < (size_t)run->o.metrics_top
-			    ? run->top.nrows
-			    : (size_t)run->o.metrics_top;
-}
-
-/*
- * Hand the exporters the run's counters: every 500 ms from the tick
- * thread (UI, daemon or batch loop), and once more, @final, after the
- * workers stopped (exact figures for a textfile read after the run). The
- * top-N flows cost a copy of the table: every 2 s.
- */
-static void export_tick(struct pktstat *run, int final)
-{
-	struct engine_iface_stats es[OPTS_MAX_IFACES];
-	struct metrics_iface ifs[OPTS_MAX_IFACES];
-	struct metrics_input in;
-	struct metrics_ipfix mx;
-	struct snapshot tot;
-	uint64_t mono = now_ns(CLOCK_MONOTONIC);
-	char err[4200];
-	int nif;
-
-	if (!run->metrics || !run->eng || !engine_table(run->eng))
-		return;
-	if (!final && mono - run->last_publish_ns < 500000000ull)
-		return;
-	run->last_publish_ns = mono;
-	memset(&in, 0, sizeof(in));
-	memset(ifs, 0, sizeof(ifs));
-	nif = engine_iface_stats(run->eng, es, OPTS_MAX_IFACES);
-	for (int f = 0; f < nif; f++) {
-		ifs[f].name = es[f].name;
-		ifs[f].cap.kernel_drops = es[f].cap.kernel_drops;
-		ifs[f].cap.freezes = es[f].cap.freezes;
-		ifs[f].cap.if_drops = es[f].cap.if_drops;
-		memcpy(ifs[f].pkts, es[f].pkts, sizeof(ifs[f].pkts));
-		memcpy(ifs[f].bytes, es[f].bytes, sizeof(ifs[f].bytes));
-		in.malformed += es[f].malformed;
-	}
-	in.ifaces = ifs;
-	in.nifaces = (size_t)nif;
-	snapshot_init(&tot);
-	engine_snapshot_totals(run->eng, &tot);
-	memcpy(in.overflow, tot.overflow, sizeof(in.overflow));
-	in.flows_live = tot.nrows;
-	in.flows_max = tot.max_flows;
-	in.flows_expired = tot.expired_flows;
-	in.flows_evicted = tot.evicted_flows;
-	in.start_wall_ns = tot.start_ns;
-	in.sessions = tot.counters;
-	in.nsessions = tot.ncounters;
-	if (run->o.metrics_top && (final || !run->last_top_ns ||
-				   mono - run->last_top_ns >= 2000000000ull)) {
-		run->last_top_ns = mono;
-		collect_top(run);
-	}
-	in.top = run->top.rows;
-	in.ntop = run->ntop;
-	if (run->ipfix) {
-		struct ipfix_stats st;
-
-		ipfix_get_stats(run->ipfix, &st);
-		mx.records = st.records;
-		mx.drop_records = st.drop_records;
-		mx.drop_pkts = st.drop_pkts;
-		mx.drop_bytes = st.drop_octets;
-		mx.queue_depth = st.queue_depth;
-		mx.send_errors = st.send_errors;
-		in.ipfix = &mx;
-	}
-	if (metrics_publish(run->metrics, &in, err, sizeof(err))) {
-		if (!run->metrics_file_failed)
-			say(err);
-		run->metrics_file_failed = 1;
-	} else {
-		run->metrics_file_failed = 0;
-	}
-	snapshot_free(&tot);
-}
-
 /* The --jsonl line and the --exit-over check for the snapshot @s just
  * taken. 1 once --exit-over has fired: the front end ends the run. */
 static int run_pulse(struct pktstat *run, const struct snapshot *s)
@@ -431,10 +322,7 @@ static void port_info(struct engine_port *p, struct engine_info *info)
 
 static void port_expire(struct engine_port *p)
 {
-	struct pktstat *run = of_port(p);
-
-	export_tick(run, 0);
-	engine_expire(run->eng);
+	engine_tick(of_port(p)->eng);
 }
 
 static int port_snapshot(struct engine_port *p, struct snapshot *s)
@@ -602,9 +490,11 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 
 static void run_free(struct pktstat *run)
 {
-	metrics_free(run->metrics);
-	ipfix_free(run->ipfix);
-	snapshot_free(&run->top);
+	/* the exporters' threads read the engine, its table's end hook
+	 * calls them: stopped in between */
+	if (run->eng)
+		engine_stop(run->eng);
+	export_free(run->exp);
 	engine_free(run->eng);
 	names_free(run->names);
 	tcpstat_free(run->tcpstat);
@@ -684,111 +574,31 @@ static int print_orig1(struct pktstat *run)
 	return 0;
 }
 
-/* Link header bytes in front of the IP header, by link type. */
-static unsigned int link_header_len(int dlt)
+/* The exporters' part of the options. */
+static struct export_conf export_conf_of(const struct opts *o)
 {
-	switch (dlt) {
-	case DLT_EN10MB:
-		return 14;
-	case DLT_LINUX_SLL:
-		return 16;
-#ifdef DLT_LINUX_SLL2
-	case DLT_LINUX_SLL2:
-		return 20;
-#endif
-	case DLT_NULL:
-	case DLT_LOOP:
-		return 4;
-	default: /* DLT_RAW and friends: the frame is the IP packet */
-		return 0;
-	}
-}
+	const char *q = getenv("PKTSTAT_IPFIX_QUEUE");
 
-/*
- * --ipfix: the exporter reads the flow table (a scan each second and the
- * table's end hook), never the capture path. Before the workers start.
- */
-static int start_ipfix(struct pktstat *run, char *err, size_t errlen)
-{
-	struct ipfix_conf c;
-	int dlt = engine_datalink(run->eng);
-
-	memset(&c, 0, sizeof(c));
-	c.spec = run->o.ipfix;
-	c.active_ns = run->o.ipfix_active_ns;
-	c.idle_ns = run->o.ipfix_idle_ns;
-	c.link_hdr = dlt >= 0 ? link_header_len(dlt) : 0;
-	/* tpacket3 strips the outer 802.1Q tag (tp_vlan_tci) unless -v puts
-	 * it back; libpcap and files keep it in the frame */
-	c.vlan_in_frame = engine_vlan_in_frame(run->eng);
-	if (run->o.n_ifaces == 1 && strcmp(run->o.ifaces[0], "any"))
-		c.ingress_ifindex = if_nametoindex(run->o.ifaces[0]);
-	c.offline = run->o.read_file != NULL;
-	/* testing hook: a small queue, to see drops counted */
-	if (getenv("PKTSTAT_IPFIX_QUEUE"))
-		c.queue_len = (size_t)strtoul(getenv("PKTSTAT_IPFIX_QUEUE"),
-					      NULL, 10);
-	run->ipfix = ipfix_new(&c, err, errlen);
-	if (!run->ipfix)
-		return -EINVAL;
-	return ipfix_start(run->ipfix, engine_table(run->eng), err, errlen);
-}
-
-/* At exit, the workers joined and the table settled: everything still
- * unexported goes out, then the line that says how it went. */
-static void finish_ipfix(struct pktstat *run)
-{
-	struct ipfix_stats st;
-
-	ipfix_finish(run->ipfix, engine_table(run->eng), 10000000000ull);
-	ipfix_get_stats(run->ipfix, &st);
-	run->ipfix_fin = (struct report_ipfix){
-		.collector = ipfix_target(run->ipfix),
-		.records = st.records,
-		.pkts = st.pkts,
-		.octets = st.octets,
-		.drop_records = st.drop_records,
-		.drop_pkts = st.drop_pkts,
-		.drop_octets = st.drop_octets,
+	return (struct export_conf){
+		.metrics_addr = o->metrics_addr,
+		.metrics_file = o->metrics_file,
+		.metrics_top = o->metrics_top,
+		.ipfix = o->ipfix,
+		.ipfix_active_ns = o->ipfix_active_ns,
+		.ipfix_idle_ns = o->ipfix_idle_ns,
+		/* testing hook: a small queue, to see drops counted */
+		.ipfix_queue = q ? (size_t)strtoul(q, NULL, 10) : 0,
+		.iface = o->n_ifaces == 1 ? o->ifaces[0] : NULL,
+		.offline = o->read_file != NULL,
+		.say = say,
 	};
-	run->ipfix_done = 1;
-	sayf("ipfix: %" PRIu64 " records (%" PRIu64 " packets, %" PRIu64
-	     " octets) sent to %s; dropped %" PRIu64 " records (%" PRIu64
-	     " packets, %" PRIu64 " octets)",
-	     st.records, st.pkts, st.octets, ipfix_target(run->ipfix),
-	     st.drop_records, st.drop_pkts, st.drop_octets);
-}
-
-/* The exporters' options that opts.c cannot check alone: usage errors. */
-static int check_export_opts(const struct opts *o, char *err, size_t errlen)
-{
-	struct sockaddr_in6 sa;
-	unsigned int salen;
-
-	if (o->metrics_addr &&
-	    metrics_parse_addr(o->metrics_addr, (struct sockaddr *)&sa, &salen,
-			       err, errlen))
-		return -EINVAL;
-	if (o->ipfix) {
-		char h[256], p[16];
-		int tcp;
-
-		if (ipfix_parse_spec(o->ipfix, h, sizeof(h), p, sizeof(p), &tcp,
-				     err, errlen))
-			return -EINVAL;
-	}
-	if (o->metrics_top && !o->metrics_addr && !o->metrics_file) {
-		snprintf(err, errlen,
-			 "--metrics-top: needs --metrics or --metrics-file");
-		return -EINVAL;
-	}
-	return 0;
 }
 
 int pktstat_main(int argc, char **argv)
 {
 	struct pktstat run;
 	struct engine_conf ec;
+	struct export_conf xc;
 	char err[1024];
 	sigset_t sigs;
 	int rc, sig = 0, use_ui, status = 0;
@@ -825,7 +635,8 @@ int pktstat_main(int argc, char **argv)
 			say(err);
 		return rc ? 1 : 0;
 	}
-	if (check_export_opts(&run.o, err, sizeof(err))) {
+	xc = export_conf_of(&run.o);
+	if (export_check(&xc, err, sizeof(err))) {
 		say(err);
 		opts_free(&run.o);
 		return OPTS_EXIT_USAGE;
@@ -1078,22 +889,9 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	if (run.o.metrics_addr || run.o.metrics_file) {
-		/* After the privilege drop: libmicrohttpd starts a thread. */
-		run.metrics = metrics_new(run.o.metrics_addr,
-					  run.o.metrics_file, err, sizeof(err));
-		if (!run.metrics) {
-			say(err);
-			status = 1;
-			goto out;
-		}
-		export_tick(&run, 0);
-		if (run.metrics_file_failed) {
-			status = 1;
-			goto out;
-		}
-	}
-	if (run.o.ipfix && start_ipfix(&run, err, sizeof(err))) {
+	/* After the privilege drop: the exporters start threads. */
+	run.exp = export_new(&xc, run.eng, err, sizeof(err));
+	if (!run.exp && err[0]) {
 		say(err);
 		status = 1;
 		goto out;
@@ -1146,9 +944,8 @@ int pktstat_main(int argc, char **argv)
 		say(engine_error(run.eng));
 		status = 1;
 	}
-	if (run.ipfix)
-		finish_ipfix(&run);
-	export_tick(&run, 1); /* the exact final figures */
+	/* the exporters' last records and exact final figures */
+	engine_finish(run.eng);
 	/* One snapshot serves the file and the stdout report. */
 	have_fin = engine_snapshot_final(run.eng, &fin) == 0;
 	if (have_fin && run.tick)
