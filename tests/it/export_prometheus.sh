@@ -5,12 +5,14 @@
 # the same namespace with a private config and storage directory and a
 # 1 s scrape interval, scrapes it while known frames (tests/gen/mkpcap's
 # Ethernet mix: TCP, UDP, ICMP, ICMPv6, ARP, VLAN, LLDP) arrive from the
-# peer. Checked: Prometheus' HTTP API answers sum(pktstat_packets_total)
+# peer, and then the monitor's (under tmux) and the daemon's /metrics
+# while that mix arrives again. Checked: Prometheus' HTTP API answers sum(pktstat_packets_total)
 # and sum(pktstat_bytes_total) with exactly what the sender sent;
 # promtool check metrics accepts the exposition; the textfile written at
 # exit holds the same totals; a named counter session shows up with its
 # label; a port already in use and a malformed address are one line and
-# a failed exit.
+# a failed exit; Prometheus' sum(pktstat_packets_total) for the monitor
+# and for the daemon = the frames sent while they ran.
 . "$(dirname "$0")/lib.sh"
 need_root
 for t in prometheus promtool curl jq; do
@@ -38,6 +40,12 @@ scrape_configs:
   - job_name: pktstat
     static_configs:
       - targets: ['127.0.0.1:$MPORT']
+  - job_name: monitor
+    static_configs:
+      - targets: ['127.0.0.1:9421']
+  - job_name: daemon
+    static_configs:
+      - targets: ['127.0.0.1:9422']
 EOF
 mkdir "$TMP/tsdb"
 ip netns exec "$NS_CAP" prometheus --config.file="$TMP/prometheus.yml" \
@@ -118,16 +126,15 @@ check "export_prometheus: textfile at exit: $fp packets, $fb bytes = sent" test 
 check "export_prometheus: textfile passes promtool check metrics" promtool check metrics < "$tf"
 check "export_prometheus: no temporary file left beside the textfile" test "$(ls "$TEXT")" = pktstat.prom
 
-# the monitor and the daemon: /metrics while they run
-scrape_sum() { # PORT: sum of pktstat_packets_total, polled until = $sent (5 s)
+# the monitor and the daemon: Prometheus scrapes them while they run
+prom_sum() { # JOB: Prometheus' sum(pktstat_packets_total), polled until = $sent (10 s)
 	local i v
-	for i in $(seq 25); do
-		v=$(ip netns exec "$NS_CAP" curl -s --max-time 1 "http://127.0.0.1:$1/metrics" |
-			awk '/^pktstat_packets_total\{/ { s += $2 } END { print s + 0 }')
+	for i in $(seq 40); do
+		v=$(q "sum(pktstat_packets_total{job=\"$1\"})")
 		[ "$v" = "$sent" ] && break
-		sleep 0.2
+		sleep 0.25
 	done
-	echo "$v"
+	echo "${v:-nothing}"
 }
 tmux_setup export-prom
 before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
@@ -135,8 +142,8 @@ T new-session -d -s ui -x 120 -y 40 \
 	"ip netns exec $NS_CAP env TERM=xterm-256color $PKTSTAT -i veth0 -q --snapshot $TMP/ui.txt --metrics 127.0.0.1:9421; sleep 30"
 wait_capture_ready "$NS_CAP" "$before" || not_ok "monitor: capture socket appeared"
 read -r _ sent _ < <(ip netns exec "$NS_PEER" "$SEND" -n 2 -p 2000 veth1 "$TMP/eth.pcap")
-v=$(scrape_sum 9421)
-check "export_prometheus: monitor: /metrics sum(pktstat_packets_total) = $sent sent (got $v)" test "$v" = "$sent"
+v=$(prom_sum monitor)
+check "export_prometheus: monitor: Prometheus query sum(pktstat_packets_total) = $sent sent (got $v)" test "$v" = "$sent"
 T send-keys -t ui q
 S=$TEXT/d.sock
 before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
@@ -144,8 +151,8 @@ ip netns exec "$NS_CAP" "$PKTSTAT" -d -i veth0 --socket "$S" --metrics 127.0.0.1
 dpid=$!
 wait_capture_ready "$NS_CAP" "$before" || not_ok "daemon: capture socket appeared"
 read -r _ sent _ < <(ip netns exec "$NS_PEER" "$SEND" -n 2 -p 2000 veth1 "$TMP/eth.pcap")
-v=$(scrape_sum 9422)
-check "export_prometheus: daemon: /metrics sum(pktstat_packets_total) = $sent sent (got $v)" test "$v" = "$sent"
+v=$(prom_sum daemon)
+check "export_prometheus: daemon: Prometheus query sum(pktstat_packets_total) = $sent sent (got $v)" test "$v" = "$sent"
 kill -TERM $dpid
 wait $dpid
 finish
