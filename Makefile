@@ -133,9 +133,9 @@ DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem
-DEPS_test_view = src/view src/view_rate src/rowsort src/selfflow src/names \
-	src/snapshot src/flowkey src/decode src/flowtab src/app src/mem \
-	ui/columns ui/view_format ui/keys ui/prompt
+DEPS_test_view = src/view src/view_rate src/rowsort src/group src/selfflow \
+	src/names src/snapshot src/flowkey src/decode src/flowtab src/app \
+	src/mem ui/columns ui/view_format ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/backends capture/pcap \
 	capture/tpacket3 src/mem capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev
@@ -146,6 +146,8 @@ DEPS_test_counters = src/counters
 DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
 DEPS_test_group = src/group src/flowkey src/decode
+DEPS_test_history = src/history src/snapshot src/flowkey src/decode \
+	src/flowtab src/app src/mem
 DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
@@ -285,7 +287,14 @@ $(B)/bench/uiframe: bench/uiframe.c $(B)/libpktstat.a
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) -o $@ \
 		$^ $(LIBS_ALL)
 
-bench bench-quick: $(BIN) $(B)/bench/uiframe
+# bench/histmem: the rewind history's memory (src/history.c) alone.
+$(B)/bench/histmem: bench/histmem.c $(B)/libpktstat.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) -o $@ \
+		$^ $(LIBS_ALL)
+
+bench bench-quick: $(BIN) $(B)/bench/uiframe $(B)/bench/histmem
 	@mkdir -p $(B)/bench
 	@$(if $(Q),echo "  CC      bench/blast.c bench/runtool.c")
 	$(Q)for p in blast runtool; do $(CC) \

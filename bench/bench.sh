@@ -35,6 +35,7 @@ PKTSTAT=$PWD/$B/pktstat
 BLAST=$PWD/$B/bench/blast
 RUNTOOL=$PWD/$B/bench/runtool
 UIFRAME=$PWD/$B/bench/uiframe
+HISTMEM=$PWD/$B/bench/histmem
 PARSE=$PWD/bench/parse.sh
 OPKTSTAT=$(command -v /usr/sbin/pktstat /usr/bin/pktstat 2>/dev/null |
 	head -n1 || true)
@@ -212,11 +213,13 @@ if [ $QUICK = 1 ]; then
 	REPEATS=1
 	LIVE_BUDGET=70 CG_BUDGET=80 OFF_BUDGET=95 UI_BUDGET=105
 	UI_FLOWS="100000" UI_FRAMES=20
+	HIST_PCTS="10"
 else
 	WORKLOADS=${BENCH_WORKLOADS:-L1 L3 U3 L2 L4 L5 L6 L7 L8}
 	REPEATS=3
 	LIVE_BUDGET=680 CG_BUDGET=720 OFF_BUDGET=760 UI_BUDGET=800
 	UI_FLOWS="10000 100000 1000000" UI_FRAMES=30
+	HIST_PCTS="1 10 100"
 fi
 TOOLS=${BENCH_TOOLS:-$ALL_TOOLS pktstat-ui}
 # the idle measurement: every tool (quick: pktstat only)
@@ -762,6 +765,29 @@ for f in $UI_FLOWS; do
 		error="no result (status $st): $(head -c 200 "$WORK/ui-$f.err" |
 			tr -d '\n\"\\')"
 	log "uiframe $f flows: $(tr '\n' ';' < "$WORK/ui-$f.out")"
+done
+
+# ---- rewind history ----------------------------------------------------
+# bench/histmem: the monitor's --history 10m at 100k flows (src/history.c
+# alone: memory and CPU, no network), with 1, 10 and 100 percent of the
+# flows changing every second under the default --history-max.
+for p in $HIST_PCTS; do
+	if ! within "$UI_BUDGET" || [ ! -x "$HISTMEM" ]; then
+		rec type=histmem flows=100000 pct="$p" error="skipped"
+		continue
+	fi
+	st=0
+	line=$(timeout 120 "$HISTMEM" 100000 "$p" 2> "$WORK/hist-$p.err") ||
+		st=$?
+	case $line in
+	"histmem "*)
+		# shellcheck disable=SC2086 # key=value words
+		rec type=histmem status="$st" ${line#histmem } ;;
+	*) rec type=histmem flows=100000 pct="$p" status="$st" \
+		error="no result: $(head -c 200 "$WORK/hist-$p.err" |
+			tr -d '\n\"\\')" ;;
+	esac
+	log "histmem $p%: $line"
 done
 
 rec type=end seconds=$(($(date +%s) - T_START)) \

@@ -68,6 +68,7 @@ class Report:
         self.pcaps = {}
         self.callgrind = []
         self.uiframes = []
+        self.histmem = []
         self.end = {}
         self.idle = {}
         for r in records:
@@ -88,6 +89,8 @@ class Report:
                 self.callgrind.append(r)
             elif t == 'uiframe':
                 self.uiframes.append(r)
+            elif t == 'histmem':
+                self.histmem.append(r)
             elif t == 'idle':
                 self.idle[r['tool']] = r
             elif t == 'end':
@@ -96,7 +99,8 @@ class Report:
                     'idle': {},
                     'workloads': self.workloads, 'live': {},
                     'offline': {}, 'callgrind': {}, 'scaling': {},
-                    'ui_frame': {}, 'targets': [], 'trials': records}
+                    'ui_frame': {}, 'history': {}, 'targets': [],
+                    'trials': records}
         self.text = []
         self.md = []
 
@@ -486,6 +490,47 @@ class Report:
                        'the very first refresh (allocations), not in the '
                        'others.', left=2)
 
+    def section_history(self):
+        """bench/histmem: the rewind history's memory at 100k flows."""
+        rows = []
+        for r in sorted(self.histmem, key=lambda r: r.get('pct', 0)):
+            if 'error' in r:
+                rows.append([fmt(r.get('pct')), '-', '', '', '', '', '', '',
+                             r['error']])
+                continue
+            mb = num(r, 'bytes')
+            d = {'bytes': mb, 'held_s': r.get('held_s'),
+                 'truncated': r.get('truncated'),
+                 'bytes_per_flow_s': num(r, 'bytes_per_flow_s'),
+                 'record_ms': num(r, 'record_us') / 1000
+                 if num(r, 'record_us') is not None else None,
+                 'step_ms': num(r, 'step_us') / 1000
+                 if num(r, 'step_us') is not None else None}
+            self.out['history'][r.get('pct')] = d
+            rows.append([fmt(r.get('pct')), '{:,}'.format(r.get('flows', 0)),
+                         fmt(mb / 1e6 if mb is not None else None, '{:.1f}'),
+                         fmt(d['held_s']),
+                         fmt(d['bytes_per_flow_s'], '{:.1f}'),
+                         fmt(d['record_ms'], '{:.1f}'),
+                         fmt(d['step_ms'], '{:.1f}'),
+                         fmt(num(r, 'rss_kb') / 1e3
+                             if num(r, 'rss_kb') is not None else None,
+                             '{:.1f}'),
+                         'truncated by --history-max' if
+                         r.get('truncated') == 1 else ''])
+        if rows:
+            self.table('Rewind history, --history 10m at 100k flows '
+                       '(bench/histmem)',
+                       ['% changing a second', 'flows', 'MB', 'seconds held',
+                        'bytes / changing flow / s', 'record ms', '[ ms',
+                        'RSS MB', 'notes'], rows,
+                       'The monitor records one snapshot a second; MB is '
+                       'what the history holds (history_bytes), under the '
+                       'default --history-max 256M; record = one second\'s '
+                       'history_record; [ = one step back 30 s into the '
+                       'past (the five seconds the table is rebuilt from).',
+                       left=1)
+
     def section_targets(self):
         rows = []
 
@@ -652,6 +697,7 @@ class Report:
         self.section_callgrind()
         self.section_scaling()
         self.section_ui()
+        self.section_history()
         self.section_targets()
         failed = [t for t in self.out['targets'] if not t['pass']]
         tail = 'targets: %d PASS, %d FAIL; run took %s s' % (

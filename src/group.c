@@ -146,6 +146,12 @@ static int grow_index(struct group_set *g)
 	return 0;
 }
 
+void group_clear(struct group_set *g)
+{
+	g->n = 0;
+	memset(g->index, 0, g->index_size * sizeof(*g->index));
+}
+
 /* The row of @label, created empty if new; NULL when out of memory. */
 static struct group_row *row_of(struct group_set *g, const char *label)
 {
@@ -175,6 +181,7 @@ static struct group_row *row_of(struct group_set *g, const char *label)
 	r = &g->rows[g->n];
 	memset(r, 0, sizeof(*r));
 	snprintf(r->label, sizeof(r->label), "%s", label);
+	r->id = XXH3_64bits_withSeed(label, strlen(label), g->seed);
 	g->index[s] = (uint32_t)(++g->n);
 	return r;
 }
@@ -273,29 +280,120 @@ static void add_to(struct group_row *gr, const struct flowtab_row *r, int tx)
 		gr->last_ns = r->last_ns;
 }
 
-int group_add(struct group_set *g, const struct flowtab_row *r)
+static uint64_t be64(const uint8_t *p)
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+/* The sort key of the group of @r's @side, whose label is @label: numbers
+ * where the label has them (10.0.0.9 before 10.0.0.10), else its text. */
+static void order_of(const struct group_set *g, const struct flowtab_row *r,
+		     int side, const char *label, uint64_t order[3])
+{
+	const struct flow_key *k = &r->key;
+	int fam = flowkey_family(k->kind);
+	uint8_t txt[24] = { 0 };
+
+	order[0] = order[1] = order[2] = 0;
+	switch (g->by) {
+	case GROUP_HOST:
+	case GROUP_NET:
+		if (!fam)
+			break;
+		order[0] = (uint64_t)fam << 56 |
+			   (uint64_t)(g->by == GROUP_NET
+					      ? (fam == 4 ? g->v4_prefix
+							  : g->v6_prefix)
+					      : 0);
+		/* the label is the masked address: parse it back */
+		if (g->by == GROUP_NET) {
+			uint8_t a[16] = { 0 };
+			char tmp[GROUP_LABEL_MAX], *slash;
+
+			snprintf(tmp, sizeof(tmp), "%s", label);
+			slash = strchr(tmp, '/');
+			if (slash)
+				*slash = '\0';
+			if (inet_pton(fam == 4 ? AF_INET : AF_INET6, tmp, a) ==
+			    1) {
+				order[1] = be64(a);
+				order[2] = be64(a + 8);
+			}
+			return;
+		}
+		order[1] = be64(side ? k->b : k->a);
+		order[2] = be64((side ? k->b : k->a) + 8);
+		return;
+	case GROUP_PORT:
+		order[0] = k->kind;
+		if (flowkey_has_ports(k->kind))
+			order[1] = k->aport < k->bport ? k->aport : k->bport;
+		return;
+	case GROUP_PROTO:
+		order[0] = k->kind;
+		return;
+	case GROUP_VLAN:
+		order[0] = k->vlan;
+		return;
+	default:
+		break;
+	}
+	memcpy(txt, label, strnlen(label, sizeof(txt)));
+	order[0] = be64(txt);
+	order[1] = be64(txt + 8);
+	order[2] = be64(txt + 16);
+}
+
+int group_place(struct group_set *g, const struct flowtab_row *r,
+		struct group_place *p)
 {
 	char la[GROUP_LABEL_MAX], lb[GROUP_LABEL_MAX];
 	struct group_row *ga, *gb = NULL;
+	size_t fresh;
 
 	label_of(g, r, 0, la, sizeof(la));
 	label_of(g, r, 1, lb, sizeof(lb));
-	/* both rows first, so a failure adds nothing */
+	/* both rows first, so a failure places nothing */
+	fresh = g->n;
 	ga = row_of(g, la);
+	if (ga && (size_t)(ga - g->rows) >= fresh)
+		order_of(g, r, 0, la, ga->order);
 	if (ga && lb[0] && strcmp(la, lb)) {
 		size_t pos = (size_t)(ga - g->rows);
 
+		fresh = g->n;
 		gb = row_of(g, lb);
+		if (gb && (size_t)(gb - g->rows) >= fresh)
+			order_of(g, r, 1, lb, gb->order);
 		ga = &g->rows[pos]; /* rows may have moved */
 	}
 	if (!ga || (lb[0] && strcmp(la, lb) && !gb))
 		return -ENOMEM;
+	p->row[0] = (size_t)(ga - g->rows);
 	if (gb) {
 		/* two sides: A sent A->B, B sent B->A */
-		add_to(ga, r, FLOW_DIR_AB);
-		add_to(gb, r, FLOW_DIR_BA);
+		p->n = 2;
+		p->tx[0] = FLOW_DIR_AB;
+		p->row[1] = (size_t)(gb - g->rows);
+		p->tx[1] = FLOW_DIR_BA;
 	} else {
-		add_to(ga, r, tx_dir(g, r));
+		p->n = 1;
+		p->tx[0] = tx_dir(g, r);
 	}
+	return 0;
+}
+
+int group_add(struct group_set *g, const struct flowtab_row *r)
+{
+	struct group_place p;
+
+	if (group_place(g, r, &p))
+		return -ENOMEM;
+	for (size_t i = 0; i < p.n; i++)
+		add_to(&g->rows[p.row[i]], r, p.tx[i]);
 	return 0;
 }

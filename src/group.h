@@ -37,6 +37,18 @@ struct group_row {
 	uint64_t bytes[2];
 	uint64_t flows;		    /* flows that count toward it */
 	uint64_t first_ns, last_ns; /* packet time, over its flows */
+	uint64_t id;		    /* the label's hash: same label, same id
+				       for the set's life (group_clear too) */
+	uint64_t order[3];	    /* sort key: addresses and ports as
+				       numbers, not text */
+};
+
+/* Where one flow counts: @n groups (1 or 2), row indexes and, for each,
+ * the flow's direction (FLOW_DIR_AB/BA) that the group sent. */
+struct group_place {
+	size_t n;
+	size_t row[2];
+	int tx[2];
 };
 
 struct group_set;
@@ -61,8 +73,20 @@ struct group_set *group_new(enum group_by by, int v4_prefix, int v6_prefix);
  * flow was added (a new group may stay behind, empty). */
 int group_add(struct group_set *g, const struct flowtab_row *row);
 
+/*
+ * group_place - the groups flow @row counts toward (created empty when
+ * new) into @p, without adding anything: for callers that sum their own
+ * figures per group (the monitor's rates). 0 or -ENOMEM.
+ */
+int group_place(struct group_set *g, const struct flowtab_row *row,
+		struct group_place *p);
+
+/* Forget every group, keeping the set (and its ids: a label seen again
+ * gets the id it had). */
+void group_clear(struct group_set *g);
+
 /* The groups so far, in the order they were first seen; valid until the
- * next group_add or group_free. */
+ * next group_add, group_place, group_clear or group_free. */
 const struct group_row *group_rows(const struct group_set *g, size_t *n);
 
 void group_free(struct group_set *g);

@@ -182,3 +182,59 @@ Test(group, parse_names_and_prefixes)
 	cr_assert_eq(group_parse_prefix("", &v4, &v6), -EINVAL);
 	cr_assert_eq(v4, 16);
 }
+
+Test(group, place_says_where_and_ids_survive_clear)
+{
+	struct group_set *g = group_new(GROUP_HOST, 24, 64);
+	struct flowtab_row r =
+		flow4(KIND_TCP4, "10.0.0.9", "10.0.0.10", 40000, 80, 0, 3, 5);
+	struct group_place p;
+	const struct group_row *rows;
+	uint64_t id9, id10;
+	size_t n;
+
+	cr_assert_eq(group_place(g, &r, &p), 0);
+	cr_assert_eq(p.n, 2);
+	rows = group_rows(g, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(rows[p.row[0]].label, "10.0.0.9");
+	cr_assert_eq(p.tx[0], FLOW_DIR_AB);
+	cr_assert_str_eq(rows[p.row[1]].label, "10.0.0.10");
+	cr_assert_eq(p.tx[1], FLOW_DIR_BA);
+	cr_assert_eq(rows[0].pkts[0], 0, "placed, not added");
+	/* numbers order as numbers: .9 before .10 */
+	cr_assert_lt(rows[p.row[0]].order[2] | rows[p.row[0]].order[1],
+		     rows[p.row[1]].order[2] | rows[p.row[1]].order[1]);
+	id9 = rows[p.row[0]].id;
+	id10 = rows[p.row[1]].id;
+	cr_assert_neq(id9, id10);
+	group_clear(g);
+	group_rows(g, &n);
+	cr_assert_eq(n, 0);
+	/* the other way round after a clear: same ids */
+	r = flow4(KIND_UDP4, "10.0.0.10", "10.0.0.11", 1, 2, 0, 1, 1);
+	cr_assert_eq(group_place(g, &r, &p), 0);
+	rows = group_rows(g, &n);
+	cr_assert_str_eq(rows[p.row[0]].label, "10.0.0.10");
+	cr_assert_eq(rows[p.row[0]].id, id10);
+	group_free(g);
+}
+
+Test(group, port_order_is_numeric)
+{
+	struct group_set *g = group_new(GROUP_PORT, 24, 64);
+	struct flowtab_row a =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.2", 40000, 443, 0, 1, 1);
+	struct flowtab_row b =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.2", 40001, 80, 0, 1, 1);
+	const struct group_row *x, *y;
+
+	cr_assert_eq(group_add(g, &a), 0);
+	cr_assert_eq(group_add(g, &b), 0);
+	x = find(g, "TCP/80");
+	y = find(g, "TCP/443");
+	cr_assert(x && y);
+	cr_assert_eq(x->order[0], y->order[0]);
+	cr_assert_lt(x->order[1], y->order[1]);
+	group_free(g);
+}
