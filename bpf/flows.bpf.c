@@ -28,7 +28,11 @@
  * capture filter translated at run time from libpcap's classic BPF
  * (capture/cbpf.c); it tail-calls jmp[FL_JMP_COUNT] for an accepted
  * packet. With the slot empty the tail call falls through to counting.
- * XDP uses jmp_xdp the same way.
+ * Named counters (--count): after counting, a tail call to
+ * jmp[FL_JMP_COUNTERS], one program translated from all their filters
+ * (cbpf_translate_counters), which reads the packet's count from "cur"
+ * and adds it to the "ctr" slot of each counter that matches; with the
+ * slot empty the call falls through. XDP uses jmp_xdp the same way.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -81,6 +85,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } jmp SEC(".maps");
+
+/* The named counters (--count): counts per slot, written by the counters
+ * program (capture/cbpf.c cbpf_translate_counters) that the loader
+ * builds from their expressions and puts in jmp[FL_JMP_COUNTERS]. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_CTR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fl_ctr);
+} ctr SEC(".maps");
+
+/* What the packet being counted counts (packets, wire bytes), for the
+ * counters program it tail-calls: per CPU, a program runs to its end. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fl_ctr);
+} cur SEC(".maps");
 
 /* The XDP twin of jmp: a program array serves one program type. */
 struct {
@@ -650,6 +673,18 @@ static __always_inline __u32 seg_hdr_len(struct dec *d, int xdp)
 	return d->l4_off;
 }
 
+/* Leave what the packet counted for the counters program. */
+static __always_inline void set_cur(__u64 pkts, __u64 bytes)
+{
+	__u32 zero = 0;
+	struct fl_ctr *c = bpf_map_lookup_elem(&cur, &zero);
+
+	if (c) {
+		c->pkts = pkts;
+		c->bytes = bytes;
+	}
+}
+
 static __always_inline void count_skb(struct __sk_buff *skb)
 {
 	struct dec d = { .ctx = skb, .end = skb->len };
@@ -675,6 +710,7 @@ static __always_inline void count_skb(struct __sk_buff *skb)
 						   (vlan >= 0 ? 4 : 0));
 	}
 	account(&k, dir, pkts, bytes);
+	set_cur(pkts, bytes);
 }
 
 static __always_inline void count_xdp(struct xdp_md *ctx)
@@ -692,6 +728,7 @@ static __always_inline void count_xdp(struct xdp_md *ctx)
 	if (d.flags & F_FRAG)
 		frag_track(&d, &k, &dir, bpf_ktime_get_ns());
 	account(&k, dir, 1, len);
+	set_cur(1, len);
 }
 
 /* TCX_NEXT: let the programs after ours see the packet. */
@@ -702,6 +739,7 @@ int fl_tc(struct __sk_buff *skb)
 {
 	bpf_tail_call(skb, &jmp, FL_JMP_FILTER);
 	count_skb(skb);
+	bpf_tail_call(skb, &jmp, FL_JMP_COUNTERS);
 	return TC_NEXT;
 }
 
@@ -709,6 +747,7 @@ SEC("tc")
 int fl_tc_count(struct __sk_buff *skb)
 {
 	count_skb(skb);
+	bpf_tail_call(skb, &jmp, FL_JMP_COUNTERS);
 	return TC_NEXT;
 }
 
@@ -717,6 +756,7 @@ int fl_xdp(struct xdp_md *ctx)
 {
 	bpf_tail_call(ctx, &jmp_xdp, FL_JMP_FILTER);
 	count_xdp(ctx);
+	bpf_tail_call(ctx, &jmp_xdp, FL_JMP_COUNTERS);
 	return XDP_PASS;
 }
 
@@ -724,5 +764,6 @@ SEC("xdp")
 int fl_xdp_count(struct xdp_md *ctx)
 {
 	count_xdp(ctx);
+	bpf_tail_call(ctx, &jmp_xdp, FL_JMP_COUNTERS);
 	return XDP_PASS;
 }

@@ -69,10 +69,17 @@ struct fl_ctr {
 #define FL_LINK_RAW 1 /* an IP header at offset 0 (tun, wireguard) */
 
 /* Slots of the program array "jmp": the capture filter (absent: count
- * everything) and the counting program it jumps to on accept. */
+ * everything), the counting program it jumps to on accept, and the named
+ * counters' program the counting one jumps to last (absent: none). */
 #define FL_JMP_FILTER 0
 #define FL_JMP_COUNT 1
-#define FL_JMP_SLOTS 2
+#define FL_JMP_COUNTERS 2
+#define FL_JMP_SLOTS 3
+
+/* Slots of the named counters' per-CPU count array "ctr" (struct
+ * fl_ctr): more than there can be counters at once (64), so that a slot
+ * given up is taken again only after many later changes. */
+#define FL_CTR_SLOTS 256
 
 /*
  * The drain handshake (capture/ebpf.c): per CPU, the counting program

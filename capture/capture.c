@@ -66,6 +66,39 @@ int cap_compile(int dlt, int snaplen, const char *expr,
 	return rc;
 }
 
+struct bpf_program *cap_compile_new(struct pcap *cp, int dlt, const char *expr,
+				    char *err, size_t errlen)
+{
+	struct bpf_program *prog = calloc(1, sizeof(*prog));
+	int rc;
+
+	if (!prog) {
+		snprintf(err, errlen, "filter: out of memory");
+		return NULL;
+	}
+	rc = cp ? cap_compile_on(cp, expr, prog, err, errlen)
+		: cap_compile(dlt, 65535, expr, prog, err, errlen);
+	if (rc) {
+		free(prog);
+		return NULL;
+	}
+	return prog;
+}
+
+void cap_prog_free(struct bpf_program *prog)
+{
+	if (!prog)
+		return;
+	pcap_freecode(prog);
+	free(prog);
+}
+
+void cap_compile_handle_close(struct pcap *p)
+{
+	if (p)
+		pcap_close(p);
+}
+
 _Static_assert(sizeof(struct bpf_insn) == sizeof(struct cbpf_insn) &&
 		       offsetof(struct bpf_insn, k) ==
 			       offsetof(struct cbpf_insn, k),

@@ -52,20 +52,31 @@ typedef void (*cap_pkt_fn)(void *user, const struct cap_pkt *pkt);
  *  CAP_FLOW_OVERFLOW  packets of kind key.kind that found the kernel's
  *                     flow map full (pkts[0], bytes[0]; no flow);
  *  CAP_FLOW_MALFORMED pkts[0] packets with decode fault @err (they are
- *                     also in a DELTA or OVERFLOW record).
+ *                     also in a DELTA or OVERFLOW record);
+ *  CAP_FLOW_COUNTER   pkts[0] packets, bytes[0] bytes matched named
+ *                     counter @counter (the id set_counters was given).
  */
 enum cap_flow_type {
 	CAP_FLOW_DELTA,
 	CAP_FLOW_OVERFLOW,
 	CAP_FLOW_MALFORMED,
+	CAP_FLOW_COUNTER,
 };
 
 struct cap_flow {
 	struct flow_key key;
 	uint64_t pkts[2], bytes[2]; /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
 	uint64_t first_ns, last_ns;
-	uint8_t type; /* enum cap_flow_type */
-	uint8_t err;  /* enum dec_err, CAP_FLOW_MALFORMED */
+	uint64_t counter; /* CAP_FLOW_COUNTER */
+	uint8_t type;	  /* enum cap_flow_type */
+	uint8_t err;	  /* enum dec_err, CAP_FLOW_MALFORMED */
+};
+
+/* A named counter for a backend that counts them itself (set_counters):
+ * the caller's id for it and its filter expression ("": every packet). */
+struct cap_counter {
+	uint64_t id;
+	const char *expr;
 };
 
 /* Called for each record, in the capture thread, inside rcu_read_lock. */
@@ -154,6 +165,19 @@ struct cap_ops {
 	 */
 	int (*dispatch_flows)(struct cap_handle *h, cap_flow_fn cb, void *user,
 			      int timeout_ms, char *err, size_t errlen);
+	/*
+	 * Optional, with dispatch_flows: count the named counters @c (@n of
+	 * them, 0: none) in the backend, each packet that passed the capture
+	 * filter against each counter's expression, and deliver their growth
+	 * as CAP_FLOW_COUNTER records. Replaces the previous set at once:
+	 * each packet is counted by the old set or the new one, and a
+	 * counter whose id is in both keeps counting without a gap. On error
+	 * (one line in err: an expression that does not compile or cannot
+	 * run there) the previous set stays. Any thread but the capture
+	 * thread; one call at a time per handle.
+	 */
+	int (*set_counters)(struct cap_handle *h, const struct cap_counter *c,
+			    size_t n, char *err, size_t errlen);
 	/* Make a blocked dispatch return at once. Any thread, signal-safe. */
 	void (*wakeup)(struct cap_handle *h);
 	/* Running sums; link state. Capture thread or any (atomics). */
@@ -209,6 +233,19 @@ static inline int cap_dispatch_flows(struct cap_handle *h, cap_flow_fn cb,
 				     size_t errlen)
 {
 	return h->ops->dispatch_flows(h, cb, user, timeout_ms, err, errlen);
+}
+
+/* Whether @h counts named counters itself (set_counters), and doing so. */
+static inline int cap_counts_counters(const struct cap_handle *h)
+{
+	return h->ops->set_counters != NULL;
+}
+
+static inline int cap_set_counters(struct cap_handle *h,
+				   const struct cap_counter *c, size_t n,
+				   char *err, size_t errlen)
+{
+	return h->ops->set_counters(h, c, n, err, errlen);
 }
 
 static inline void cap_wakeup(struct cap_handle *h)
@@ -286,6 +323,20 @@ int cap_compile_on(struct pcap *p, const char *expr, struct bpf_program *prog,
  * the caller then compiles for the frame as it is. Close with pcap_close.
  */
 struct pcap *cap_compile_handle(const char *iface, int snaplen, int dlt);
+
+/*
+ * cap_compile_new - @expr compiled on the compile handle @cp
+ * (cap_compile_on) or, when @cp is NULL, for link type @dlt
+ * (cap_compile), into a program of its own: for code that must not see
+ * libpcap's headers. NULL with a line in @err. Free with cap_prog_free
+ * (NULL: no-op). Any thread, as cap_compile_on.
+ */
+struct bpf_program *cap_compile_new(struct pcap *cp, int dlt, const char *expr,
+				    char *err, size_t errlen);
+void cap_prog_free(struct bpf_program *prog);
+
+/* pcap_close of a cap_compile_handle (NULL: no-op). */
+void cap_compile_handle_close(struct pcap *p);
 
 /*
  * cap_prog_userspace - the kernel program @kp (cap_compile_on on a live

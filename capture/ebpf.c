@@ -2,12 +2,15 @@
  * ebpf.c - the eBPF backend: bpf/flows.bpf.c counts every frame of one
  * interface in the kernel (tc on ingress and egress, or XDP on ingress)
  * and this loader drains its flow maps into the flow table as cap_flow
- * records (cap_ops.dispatch_flows), with capture filters translated from
- * classic BPF (cbpf.c).
+ * records (cap_ops.dispatch_flows), with capture filters and named
+ * counters translated from classic BPF (cbpf.c): the counters' program
+ * runs after counting, adds each packet to the per-CPU slot of every
+ * counter that matches, and each drain delivers their growth.
  *
  * Threads: open runs on the main thread; dispatch_flows, stats and close
- * on the capture thread (stats on any: atomics); set_filter on any thread
- * (serialised by filt_lock); wakeup only writes an eventfd.
+ * on the capture thread (stats on any: atomics); set_filter and
+ * set_counters on any other thread (serialised by filt_lock and
+ * ctr_lock against the drain); wakeup only writes an eventfd.
  *
  * Exactness: each drain flips the generation the programs write to, waits
  * until every CPU has left the programs that may still write the old
@@ -85,9 +88,18 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
  * take more than microseconds; past this, a program error is counted). */
 #define EBPF_QUIESCE_NS 200000000ull
 
+/* Named counters at once (src/counters.h COUNTERS_MAX). */
+#define EBPF_MAX_COUNTERS 64
+
 #ifndef ARPHRD_RAWIP
 #define ARPHRD_RAWIP 519
 #endif
+
+/* An installed named counter: the caller's id, its slot in "ctr". */
+struct eb_ctr {
+	uint64_t id;
+	uint32_t slot;
+};
 
 struct ebpf {
 	struct cap_handle base; /* first: the handle callers hold */
@@ -101,7 +113,15 @@ struct ebpf {
 	int jmp_fd;
 	int ncpu;
 	pthread_mutex_t filt_lock;
-	int filter_fd; /* under filt_lock */
+	int filter_fd;	 /* under filt_lock */
+	struct pcap *cp; /* tc: a live compile handle (cap_compile_handle) */
+	/* named counters: set_counters and the drain, under ctr_lock */
+	pthread_mutex_t ctr_lock;
+	struct eb_ctr ctrs[EBPF_MAX_COUNTERS];
+	size_t nctrs;
+	uint32_t next_slot;
+	int ctr_fd; /* the installed counters program */
+	uint64_t ctr_prev[FL_CTR_SLOTS][2];
 	/* drain state: capture thread only */
 	struct fl_key *keys;
 	struct fl_val *vals;
@@ -161,12 +181,16 @@ static void eb_free(struct ebpf *e)
 		close(e->links[i]);
 	if (e->filter_fd >= 0)
 		close(e->filter_fd);
+	if (e->ctr_fd >= 0)
+		close(e->ctr_fd);
+	cap_compile_handle_close(e->cp);
 	flows_bpf__destroy(e->skel);
 	if (e->evfd >= 0)
 		close(e->evfd);
 	free(e->keys);
 	free(e->vals);
 	pthread_mutex_destroy(&e->filt_lock);
+	pthread_mutex_destroy(&e->ctr_lock);
 	free(e);
 }
 
@@ -237,7 +261,9 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 	e->evfd = -1;
 	e->filter_fd = -1;
 	e->jmp_fd = -1;
+	e->ctr_fd = -1;
 	pthread_mutex_init(&e->filt_lock, NULL);
+	pthread_mutex_init(&e->ctr_lock, NULL);
 	snprintf(e->name, sizeof(e->name), "%s", cfg->iface);
 	e->ifindex = (int)if_nametoindex(cfg->iface);
 	if (!e->ifindex) {
@@ -334,6 +360,12 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 			goto fail;
 		}
 	}
+	/* tc sees a received VLAN tag in the skb's metadata, as a packet
+	 * socket does: filters and counters compiled as libpcap does for a
+	 * live handle (their 'vlan' reads it), while we have the privileges
+	 * to activate one. XDP sees the frame as it came: compiled for it. */
+	if (!e->xdp)
+		e->cp = cap_compile_handle(e->name, 65535, e->raw ? 12 : 1);
 	rc = eb_attach(e, cfg->xdp, err, errlen);
 	if (rc)
 		goto fail;
@@ -353,8 +385,8 @@ static int eb_datalink(struct cap_handle *h)
 }
 
 /* Load a translated program of @n instructions; fd or -errno. */
-static int load_filter(const struct cbpf_ebpf *insns, size_t n, int xdp,
-		       char *err, size_t errlen)
+static int load_prog(const char *name, const struct cbpf_ebpf *insns, size_t n,
+		     int xdp, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, po);
 	char log[512];
@@ -367,26 +399,26 @@ static int load_filter(const struct cbpf_ebpf *insns, size_t n, int xdp,
 	if (xdp)
 		po.expected_attach_type = BPF_XDP;
 	fd = bpf_prog_load(xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS,
-			   "pktstat_filter", "Dual BSD/GPL",
-			   (const struct bpf_insn *)insns, n, &po);
+			   name, "Dual BSD/GPL", (const struct bpf_insn *)insns,
+			   n, &po);
 	if (fd < 0) {
 		int saved = errno;
 
 		/* retry with the verifier's log for the message */
 		po.log_level = 1;
 		log[0] = '\0';
-		fd = bpf_prog_load(xdp ? BPF_PROG_TYPE_XDP
-				       : BPF_PROG_TYPE_SCHED_CLS,
-				   "pktstat_filter", "Dual BSD/GPL",
-				   (const struct bpf_insn *)insns, n, &po);
+		fd = bpf_prog_load(
+			xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS, name,
+			"Dual BSD/GPL", (const struct bpf_insn *)insns, n, &po);
 		if (fd >= 0)
 			return fd;
 		for (char *p = log; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
 		snprintf(err, errlen,
-			 "filter: the kernel refused its translation: "
+			 "%s: the kernel refused its translation: "
 			 "%s%s%.200s",
+			 strcmp(name, "pktstat_filter") ? "counters" : "filter",
 			 strerror(saved), log[0] ? ": " : "", log);
 		return -saved;
 	}
@@ -410,7 +442,8 @@ static int eb_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 				    errlen);
 		if (rc)
 			return rc;
-		fd = load_filter(out, nout, e->xdp, err, errlen);
+		fd = load_prog("pktstat_filter", out, nout, e->xdp, err,
+			       errlen);
 		free(out);
 		if (fd < 0)
 			return fd;
@@ -436,6 +469,175 @@ static int eb_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 	if (old >= 0)
 		close(old);
 	return 0;
+}
+
+/* Compiled as the programs see the frame (the compile handle's program,
+ * whose 'vlan' reads the skb's tag, for tc), then as set_filter. */
+static int eb_set_filter_expr(struct cap_handle *h, const char *expr, char *err,
+			      size_t errlen)
+{
+	struct ebpf *e = eb_of(h);
+	struct bpf_program *prog;
+	int rc;
+
+	if (!expr || !*expr)
+		return eb_set_filter(h, NULL, err, errlen);
+	prog = cap_compile_new(e->cp, eb_datalink(h), expr, err, errlen);
+	if (!prog)
+		return -EINVAL;
+	rc = eb_set_filter(h, prog, err, errlen);
+	cap_prog_free(prog);
+	return rc;
+}
+
+/* The slot of counter @id in the installed set, or -1. */
+static int64_t ctr_slot_of(const struct ebpf *e, uint64_t id)
+{
+	for (size_t i = 0; i < e->nctrs; i++)
+		if (e->ctrs[i].id == id)
+			return e->ctrs[i].slot;
+	return -1;
+}
+
+/*
+ * Slots for @c: a counter already installed keeps its own; a new one
+ * takes the next slot in turn that neither set uses (the old program
+ * still writes the old set's until the swap), so a slot given up comes
+ * back only after many more changes.
+ */
+static void ctr_assign(struct ebpf *e, const struct cap_counter *c, size_t n,
+		       struct eb_ctr *nc, uint8_t *fresh)
+{
+	uint8_t used[FL_CTR_SLOTS];
+
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < e->nctrs; i++)
+		used[e->ctrs[i].slot] = 1;
+	for (size_t i = 0; i < n; i++) {
+		int64_t s = ctr_slot_of(e, c[i].id);
+
+		nc[i].id = c[i].id;
+		fresh[i] = s < 0;
+		if (s >= 0)
+			nc[i].slot = (uint32_t)s;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t s;
+
+		if (!fresh[i])
+			continue;
+		do
+			s = e->next_slot++ % FL_CTR_SLOTS;
+		while (used[s]);
+		used[s] = 1;
+		nc[i].slot = s;
+	}
+}
+
+static int eb_set_counters(struct cap_handle *h, const struct cap_counter *c,
+			   size_t n, char *err, size_t errlen)
+{
+	struct ebpf *e = eb_of(h);
+	struct bpf_program **progs = NULL;
+	struct cbpf_counter *cc = NULL;
+	struct eb_ctr nc[EBPF_MAX_COUNTERS];
+	uint8_t fresh[EBPF_MAX_COUNTERS];
+	struct cbpf_ebpf *out = NULL;
+	uint64_t *zero = NULL;
+	size_t nout, failed = 0;
+	uint32_t slot = FL_JMP_COUNTERS;
+	int fd = -1, old, rc = 0;
+	char why[256];
+
+	if (n > EBPF_MAX_COUNTERS) {
+		snprintf(err, errlen, "counters: at most %d in the kernel",
+			 EBPF_MAX_COUNTERS);
+		return -ENOSPC;
+	}
+	progs = calloc(n ? n : 1, sizeof(*progs));
+	cc = calloc(n ? n : 1, sizeof(*cc));
+	zero = calloc((size_t)e->ncpu, sizeof(struct fl_ctr));
+	if (!progs || !cc || !zero) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	ctr_assign(e, c, n, nc, fresh);
+	for (size_t i = 0; i < n; i++) {
+		/* for the frame as on the wire, as tpacket3's counters:
+		 * the program puts a stripped tag back (cbpf.h) */
+		progs[i] = cap_compile_new(NULL, eb_datalink(h), c[i].expr, why,
+					   sizeof(why));
+		if (!progs[i]) {
+			snprintf(err, errlen, "counter '%.80s': %s", c[i].expr,
+				 why);
+			rc = -EINVAL;
+			goto out;
+		}
+		cc[i].n = cap_prog_insns(progs[i], &cc[i].insns);
+		cc[i].slot = nc[i].slot;
+	}
+	if (n) {
+		rc = cbpf_translate_counters(
+			cc, n, e->xdp, bpf_map__fd(e->skel->maps.ctr),
+			bpf_map__fd(e->skel->maps.cur), &out, &nout, &failed,
+			why, sizeof(why));
+		if (rc) {
+			snprintf(err, errlen, "counter '%.80s': %s",
+				 c[failed].expr, why);
+			goto out;
+		}
+		fd = load_prog("pktstat_counters", out, nout, e->xdp, err,
+			       errlen);
+		if (fd < 0) {
+			rc = fd;
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&e->ctr_lock);
+	/* A new counter's slot starts from 0 before any program adds to
+	 * it (no program of the installed set writes it). */
+	for (size_t i = 0; i < n; i++) {
+		if (!fresh[i])
+			continue;
+		if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.ctr),
+					&nc[i].slot, zero, BPF_ANY) &&
+		    !rc)
+			rc = -errno;
+		e->ctr_prev[nc[i].slot][0] = 0;
+		e->ctr_prev[nc[i].slot][1] = 0;
+	}
+	/* One map write: each packet runs the old set or the new one. */
+	if (!rc && fd >= 0)
+		rc = bpf_map_update_elem(e->jmp_fd, &slot, &fd, BPF_ANY)
+			     ? -errno
+			     : 0;
+	else if (!rc && e->ctr_fd >= 0)
+		rc = bpf_map_delete_elem(e->jmp_fd, &slot) ? -errno : 0;
+	if (rc) {
+		pthread_mutex_unlock(&e->ctr_lock);
+		snprintf(err, errlen, "%s: cannot install the counters: %s",
+			 e->name, strerror(-rc));
+		goto out;
+	}
+	old = e->ctr_fd;
+	e->ctr_fd = fd;
+	fd = -1;
+	memcpy(e->ctrs, nc, n * sizeof(nc[0]));
+	e->nctrs = n;
+	pthread_mutex_unlock(&e->ctr_lock);
+	if (old >= 0)
+		close(old);
+out:
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; progs && i < n; i++)
+		cap_prog_free(progs[i]);
+	free(progs);
+	free(cc);
+	free(out);
+	free(zero);
+	return rc;
 }
 
 /* Sum one per-CPU array slot of @n u64 words per CPU into @sum. */
@@ -600,6 +802,34 @@ static int drain_counters(struct ebpf *e, cap_flow_fn cb, void *user)
 	return delivered;
 }
 
+/* Deliver the growth of each named counter since the last drain. */
+static int drain_ctrs(struct ebpf *e, cap_flow_fn cb, void *user)
+{
+	uint64_t buf[2 * FL_MAX_CPUS], sum[2];
+	int fd = bpf_map__fd(e->skel->maps.ctr), delivered = 0;
+	struct cap_flow f;
+
+	pthread_mutex_lock(&e->ctr_lock);
+	for (size_t i = 0; i < e->nctrs; i++) {
+		uint64_t *prev = e->ctr_prev[e->ctrs[i].slot];
+
+		if (percpu_sum(fd, e->ctrs[i].slot, buf, e->ncpu, 2, sum) ||
+		    (sum[0] == prev[0] && sum[1] == prev[1]))
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.type = CAP_FLOW_COUNTER;
+		f.counter = e->ctrs[i].id;
+		f.pkts[0] = sum[0] - prev[0];
+		f.bytes[0] = sum[1] - prev[1];
+		prev[0] = sum[0];
+		prev[1] = sum[1];
+		cb(user, &f);
+		delivered++;
+	}
+	pthread_mutex_unlock(&e->ctr_lock);
+	return delivered;
+}
+
 static enum cap_link eb_probe_link(struct ebpf *e)
 {
 	char name[IF_NAMESIZE];
@@ -644,7 +874,8 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 				return rc;
 			n += rc;
 		}
-		return n + drain_counters(e, cb, user);
+		n += drain_counters(e, cb, user);
+		return n + drain_ctrs(e, cb, user);
 	}
 	if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) > 0)
 		if (read(e->evfd, &v, sizeof(v)) < 0)
@@ -657,7 +888,7 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 	rc = drain_map(e, flip(e), cb, user, err, errlen);
 	if (rc < 0)
 		return rc;
-	n = rc + drain_counters(e, cb, user);
+	n = rc + drain_counters(e, cb, user) + drain_ctrs(e, cb, user);
 	l = eb_probe_link(e);
 	__atomic_store_n(&e->link, (int)l, __ATOMIC_RELAXED);
 	if (l == CAP_LINK_GONE) {
@@ -706,8 +937,10 @@ const struct cap_ops cap_ebpf_ops = {
 	.open = eb_open,
 	.datalink = eb_datalink,
 	.set_filter = eb_set_filter,
+	.set_filter_expr = eb_set_filter_expr,
 	.dispatch = NULL,
 	.dispatch_flows = eb_dispatch_flows,
+	.set_counters = eb_set_counters,
 	.wakeup = eb_wakeup,
 	.stats = eb_stats,
 	.link = eb_link,
@@ -727,7 +960,7 @@ int ebpf_filter_load_test(const struct bpf_program *prog, int xdp, char *err,
 			    &nout, err, errlen);
 	if (rc)
 		return rc;
-	rc = load_filter(out, nout, xdp, err, errlen);
+	rc = load_prog("pktstat_filter", out, nout, xdp, err, errlen);
 	free(out);
 	return rc;
 }

@@ -4,7 +4,8 @@
  *
  * Input: 8-byte classic instructions (code le16, jt, jf, k le32), as many
  * as the input holds (a short tail is ignored). Each is translated for
- * every mode. Checked on success: a non-empty program that ends with
+ * every mode, and as two named counters (cbpf_translate_counters, tc
+ * and XDP). Checked on success: a non-empty program that ends with
  * EXIT; every jump lands inside the program and not on the second half of
  * a 64-bit immediate load; only registers 0-10 are named, r10 only as a
  * base. A failure must leave an error line and no output. The kernel is
@@ -90,6 +91,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		check((const struct bpf_insn *)out, nout, mode);
+		free(out);
+	}
+	/* the named counters' program: the input as two counters */
+	for (int xdp = 0; xdp <= 1; xdp++) {
+		struct cbpf_counter c[2] = { { in, n / 2, 7 },
+					     { in + n / 2, n - n / 2, 200 } };
+		struct cbpf_ebpf *out = NULL;
+		size_t nout = 0, failed = 9;
+		char err[256] = "";
+		int rc = cbpf_translate_counters(c, 2, xdp, 3, 4, &out, &nout,
+						 &failed, err, sizeof(err));
+
+		if (rc) {
+			if (out || nout || !err[0] || strchr(err, '\n') ||
+			    failed > 1)
+				fail("counters: failure without one error line",
+				     4 + xdp);
+			continue;
+		}
+		check((const struct bpf_insn *)out, nout, 4 + xdp);
 		free(out);
 	}
 	free(in);

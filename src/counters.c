@@ -39,6 +39,7 @@ struct cnt_slot {
 } __attribute__((aligned(64)));
 
 struct cnt_entry {
+	uint64_t id; /* unique in the set's life: a modify is a new one */
 	char name[COUNTERS_NAME_MAX];
 	char expr[COUNTERS_EXPR_MAX];
 	/* published once each, by CAS (NULL = free) */
@@ -63,6 +64,9 @@ struct counters {
 	int dlts[COUNTERS_MAX_DLT]; /* prepared link types */
 	size_t ndlts;
 	uint64_t pending; /* retired sets not yet freed: rcupend.h */
+	uint64_t next_id; /* under the mutex */
+	counters_hook_fn hook;
+	void *hook_ctx;
 };
 
 /* ---- programs ---------------------------------------------------------- */
@@ -203,6 +207,7 @@ static struct cnt_entry *entry_new(struct counters *c, const char *name,
 	memset(e->slots, 0, sizeof(struct cnt_slot) * c->nworkers);
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->expr, sizeof(e->expr), "%s", expr);
+	e->id = ++c->next_id;
 
 	dlts[nd++] = DLT_EN10MB;
 	for (size_t i = 0; i < c->ndlts; i++)
@@ -246,6 +251,25 @@ static void set_free_cb(struct rcu_head *head)
 	entry_free(s->retired);
 	free(s);
 	rcupend_done(&c->pending); /* last: counters_free may free @c */
+}
+
+/*
+ * Tell the hook (a backend counting in the kernel) about the change from
+ * @old to @ns before it is published; 0, or its error (nothing changes).
+ */
+static int run_hook(struct counters *c, const struct cnt_set *old,
+		    const struct cnt_set *ns, char *err, size_t errlen)
+{
+	struct counters_def od[COUNTERS_MAX], nd[COUNTERS_MAX];
+	size_t no = old ? old->n : 0, nn = ns ? ns->n : 0;
+
+	if (!c->hook)
+		return 0;
+	for (size_t i = 0; i < no; i++)
+		od[i] = (struct counters_def){ old->e[i]->id, old->e[i]->expr };
+	for (size_t i = 0; i < nn; i++)
+		nd[i] = (struct counters_def){ ns->e[i]->id, ns->e[i]->expr };
+	return c->hook(c->hook_ctx, od, no, nd, nn, err, errlen);
 }
 
 /* Publish @ns and retire the old array (and @gone) after a grace period. */
@@ -348,6 +372,12 @@ int counters_add(struct counters *c, const char *name, const char *expr,
 	if (n)
 		memcpy(ns->e, old->e, n * sizeof(ns->e[0]));
 	ns->e[n] = e;
+	rc = run_hook(c, old, ns, err, errlen);
+	if (rc) {
+		entry_free(e);
+		free(ns);
+		goto out;
+	}
 	publish(c, ns, NULL);
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -382,6 +412,12 @@ int counters_modify(struct counters *c, const char *name, const char *expr,
 	}
 	memcpy(ns->e, old->e, old->n * sizeof(ns->e[0]));
 	ns->e[i] = e;
+	rc = run_hook(c, old, ns, err, errlen);
+	if (rc) {
+		entry_free(e);
+		free(ns);
+		goto out;
+	}
 	publish(c, ns, old->e[i]);
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -415,6 +451,11 @@ int counters_remove(struct counters *c, const char *name, char *err,
 		memcpy(ns->e, old->e, (size_t)i * sizeof(ns->e[0]));
 		memcpy(ns->e + i, old->e + i + 1,
 		       (old->n - (size_t)i - 1) * sizeof(ns->e[0]));
+	}
+	rc = run_hook(c, old, ns, err, errlen);
+	if (rc) {
+		free(ns);
+		goto out;
 	}
 	publish(c, ns, old->e[i]);
 out:
@@ -553,4 +594,36 @@ size_t counters_count(struct counters *c)
 	n = c->set ? c->set->n : 0;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+void counters_set_hook(struct counters *c, counters_hook_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&c->lock);
+	c->hook = fn;
+	c->hook_ctx = ctx;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void counters_credit(struct counters *c, unsigned int worker_idx, uint64_t id,
+		     uint64_t pkts, uint64_t bytes)
+{
+	struct cnt_set *s = __atomic_load_n(&c->set, __ATOMIC_ACQUIRE);
+	struct cnt_slot *sl;
+
+	if (!s || worker_idx >= c->nworkers)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->e[i]->id != id)
+			continue;
+		sl = &s->e[i]->slots[worker_idx];
+		__atomic_store_n(&sl->pkts,
+				 __atomic_load_n(&sl->pkts, __ATOMIC_RELAXED) +
+					 pkts,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&sl->bytes,
+				 __atomic_load_n(&sl->bytes, __ATOMIC_RELAXED) +
+					 bytes,
+				 __ATOMIC_RELAXED);
+		return;
+	}
 }

@@ -22,7 +22,9 @@
  *    compare-and-swap (libpcap >= 1.8 compiles thread-safely).
  *  - Matching uses libpcap's userland bpf_filter on the frame as
  *    captured: a VLAN tag the kernel stripped (tp_vlan_tci) is invisible
- *    to "vlan" expressions unless the capture re-inserts it.
+ *    to "vlan" expressions unless the capture re-inserts it. A backend
+ *    that counts in the kernel matches there instead (counters_set_hook,
+ *    counters_credit).
  */
 #ifndef PKTSTAT_COUNTERS_H
 #define PKTSTAT_COUNTERS_H
@@ -121,5 +123,34 @@ size_t counters_read(struct counters *c, struct counters_value *out,
 
 /* Number of counters. Any thread (approximate while editors run). */
 size_t counters_count(struct counters *c);
+
+/*
+ * For a capture backend that counts in the kernel (the ebpf backend):
+ * each change of the set (add, modify, remove) is first offered to a
+ * hook with the set before and after it, each counter as an id (unique
+ * for the object's life; a modified counter gets a new one) and its
+ * expression; an error from the hook refuses the change, with its line
+ * in err. The backend then delivers counts by id (counters_credit).
+ */
+struct counters_def {
+	uint64_t id;
+	const char *expr;
+};
+typedef int (*counters_hook_fn)(void *ctx, const struct counters_def *old,
+				size_t nold, const struct counters_def *new_,
+				size_t nnew, char *err, size_t errlen);
+
+/* Install @fn (NULL: none). Editor thread, before any counter exists. */
+void counters_set_hook(struct counters *c, counters_hook_fn fn, void *ctx);
+
+/*
+ * counters_credit - add @pkts and @bytes to counter @id for worker
+ * @worker_idx (counted elsewhere, e.g. in the kernel). An id no longer
+ * in the set (removed or modified since) is ignored. Capture worker
+ * thread, inside rcu_read_lock, the only writer of its slot, as
+ * counters_packet.
+ */
+void counters_credit(struct counters *c, unsigned int worker_idx, uint64_t id,
+		     uint64_t pkts, uint64_t bytes);
 
 #endif

@@ -126,8 +126,45 @@ static void publish_counters(struct engine *e)
 	struct counters *c =
 		e->counters && counters_count(e->counters) ? e->counters : NULL;
 
+	/* a backend counting them in the kernel hands over their counts
+	 * (CAP_FLOW_COUNTER) from the moment its program is in: always */
 	for (int i = 0; i < e->nw; i++)
-		__atomic_store_n(&e->w[i].counters, c, __ATOMIC_RELEASE);
+		__atomic_store_n(&e->w[i].counters,
+				 e->w[i].h && cap_counts_counters(e->w[i].h)
+					 ? e->counters
+					 : c,
+				 __ATOMIC_RELEASE);
+}
+
+/* counters_hook_fn: every change of the named counters goes first to the
+ * backends that count them in the kernel (counters.h); if one refuses,
+ * those already changed go back to the old set. */
+static int counters_hook(void *ctx, const struct counters_def *old, size_t nold,
+			 const struct counters_def *new_, size_t nnew,
+			 char *err, size_t errlen)
+{
+	struct engine *e = ctx;
+	struct cap_counter cc[COUNTERS_MAX];
+	char e2[256];
+	int rc = 0, i;
+
+	for (size_t k = 0; k < nnew && k < COUNTERS_MAX; k++)
+		cc[k] = (struct cap_counter){ new_[k].id, new_[k].expr };
+	for (i = 0; i < e->nw; i++) {
+		if (!e->w[i].h || !cap_counts_counters(e->w[i].h))
+			continue;
+		rc = cap_set_counters(e->w[i].h, cc, nnew, err, errlen);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		return 0;
+	for (size_t k = 0; k < nold && k < COUNTERS_MAX; k++)
+		cc[k] = (struct cap_counter){ old[k].id, old[k].expr };
+	for (int j = 0; j < i; j++)
+		if (e->w[j].h && cap_counts_counters(e->w[j].h))
+			cap_set_counters(e->w[j].h, cc, nold, e2, sizeof(e2));
+	return rc;
 }
 
 int engine_counter_cmd(struct engine *e, const char *line, char *msg,
@@ -678,6 +715,11 @@ int engine_prepare(struct engine *e, char *err, size_t errlen)
 	e->counters = counters_new((unsigned)e->nw, err, errlen);
 	if (!e->counters)
 		return -ENOMEM;
+	for (int i = 0; i < e->nw; i++)
+		if (e->w[i].h && cap_counts_counters(e->w[i].h)) {
+			counters_set_hook(e->counters, counters_hook, e);
+			break;
+		}
 	for (int i = 0; i < e->nw; i++) {
 		rc = counters_prepare_dlt(e->counters, cap_datalink(e->w[i].h),
 					  err, errlen);

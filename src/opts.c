@@ -896,8 +896,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 	if (o->xdp)
 		o->backend = "ebpf";
 	if (o->backend && !strcmp(o->backend, "ebpf")) {
-		const char *why = o->read_file	  ? "-r"
-				  : o->n_counters ? "--count"
+		const char *why = o->read_file ? "-r"
 				  : o->tcpstat != OPTS_TCPSTAT_OFF
 					  ? "tcpstat output"
 					  : NULL;

@@ -177,6 +177,14 @@ void worker_flow(void *user, const struct cap_flow *f)
 		if (f->err < DEC_ERR_COUNT)
 			bump(&w->st.err[f->err], pkts);
 		return;
+	case CAP_FLOW_COUNTER: {
+		struct counters *c =
+			__atomic_load_n(&w->counters, __ATOMIC_ACQUIRE);
+
+		if (c)
+			counters_credit(c, w->idx, f->counter, pkts, bytes);
+		return;
+	}
 	default:
 		return;
 	}

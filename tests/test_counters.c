@@ -335,3 +335,120 @@ Test(counters, new_needs_workers)
 	cr_assert_null(counters_new(0, err, sizeof(err)));
 	cr_assert(strstr(err, "no capture workers"), "%s", err);
 }
+
+/* What a kernel-counting backend would be told: the last change. */
+struct hook_log {
+	int calls, refuse;
+	size_t nold, nnew;
+	uint64_t new_ids[COUNTERS_MAX];
+	char new_expr[COUNTERS_MAX][64];
+};
+
+static int log_hook(void *ctx, const struct counters_def *old, size_t nold,
+		    const struct counters_def *new_, size_t nnew, char *err,
+		    size_t errlen)
+{
+	struct hook_log *l = ctx;
+
+	(void)old;
+	l->calls++;
+	if (l->refuse) {
+		snprintf(err, errlen, "refused by the backend");
+		return -EINVAL;
+	}
+	l->nold = nold;
+	l->nnew = nnew;
+	for (size_t i = 0; i < nnew; i++) {
+		l->new_ids[i] = new_[i].id;
+		snprintf(l->new_expr[i], sizeof(l->new_expr[i]), "%s",
+			 new_[i].expr);
+	}
+	return 0;
+}
+
+static uint64_t pkts_of(struct counters *c, const char *name)
+{
+	struct counters_value v[COUNTERS_MAX];
+	size_t n = counters_read(c, v, COUNTERS_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return v[i].pkts;
+	return (uint64_t)-1;
+}
+
+Test(counters, hook_sees_each_change_and_can_refuse)
+{
+	char err[256];
+	struct hook_log l;
+	struct counters *c = counters_new(1, err, sizeof(err));
+	uint64_t web_id;
+
+	memset(&l, 0, sizeof(l));
+	counters_set_hook(c, log_hook, &l);
+	cr_assert_eq(counters_add(c, "web", "tcp port 80", err, sizeof(err)),
+		     0);
+	cr_assert_eq(l.calls, 1);
+	cr_assert_eq(l.nold, 0);
+	cr_assert_eq(l.nnew, 1);
+	cr_assert_str_eq(l.new_expr[0], "tcp port 80");
+	web_id = l.new_ids[0];
+	cr_assert_eq(counters_add(c, "dns", "udp port 53", err, sizeof(err)),
+		     0);
+	cr_assert_eq(l.nnew, 2);
+	cr_assert_eq(l.new_ids[0], web_id, "a kept counter keeps its id");
+	cr_assert_neq(l.new_ids[1], web_id);
+	/* refused: nothing changes, the backend's line is the error */
+	l.refuse = 1;
+	cr_assert_eq(counters_add(c, "x", "icmp", err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "refused by the backend");
+	cr_assert_eq(counters_count(c), 2);
+	cr_assert_eq(counters_modify(c, "web", "tcp", err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_eq(counters_remove(c, "dns", err, sizeof(err)), -EINVAL);
+	cr_assert_eq(counters_count(c), 2);
+	l.refuse = 0;
+	/* a modified counter is a new one to the backend */
+	cr_assert_eq(counters_modify(c, "web", "tcp", err, sizeof(err)), 0);
+	cr_assert_neq(l.new_ids[0], web_id);
+	cr_assert_str_eq(l.new_expr[0], "tcp");
+	cr_assert_eq(counters_remove(c, "web", err, sizeof(err)), 0);
+	cr_assert_eq(counters_remove(c, "dns", err, sizeof(err)), 0);
+	cr_assert_eq(l.nnew, 0);
+	counters_free(c);
+}
+
+Test(counters, credit_adds_by_id_and_ignores_old_ids)
+{
+	char err[256];
+	struct hook_log l;
+	struct counters *c = counters_new(2, err, sizeof(err));
+	uint64_t id, old_id;
+
+	memset(&l, 0, sizeof(l));
+	counters_set_hook(c, log_hook, &l);
+	cr_assert_eq(counters_add(c, "a", "udp", err, sizeof(err)), 0);
+	id = l.new_ids[0];
+	rcu_read_lock();
+	counters_credit(c, 0, id, 5, 500);
+	counters_credit(c, 1, id, 2, 200);
+	counters_credit(c, 0, id + 100, 7, 700); /* no such counter */
+	counters_credit(c, 9, id, 7, 700);	 /* no such worker */
+	rcu_read_unlock();
+	cr_assert_eq(pkts_of(c, "a"), 7);
+	counters_zero(c);
+	cr_assert_eq(pkts_of(c, "a"), 0);
+	rcu_read_lock();
+	counters_credit(c, 1, id, 3, 300);
+	rcu_read_unlock();
+	cr_assert_eq(pkts_of(c, "a"), 3);
+	/* after a modify, counts for the old id are the old counter's */
+	old_id = id;
+	cr_assert_eq(counters_modify(c, "a", "tcp", err, sizeof(err)), 0);
+	rcu_read_lock();
+	counters_credit(c, 0, old_id, 4, 400);
+	counters_credit(c, 0, l.new_ids[0], 1, 100);
+	rcu_read_unlock();
+	cr_assert_eq(pkts_of(c, "a"), 1);
+	counters_free(c);
+}

@@ -10,7 +10,11 @@
 # where the kernel has VLAN devices), known frames are sent on the peer:
 # 3 on VLAN 5, 2 on VLAN 7, 2 QinQ 10/20, 4 untagged. Captured at once by
 # tcpdump and by pktstat on both backends (and -i any), with and without
-# -v, with filters `vlan 5`, `vlan`, `vlan 10 and vlan 20` and counters.
+# -v, with filters `vlan 5`, `vlan`, `vlan 10 and vlan 20` and counters;
+# and by the ebpf backend, in the kernel: tc, where the received tag is in
+# the skb's metadata (the translated filter and counters read it as a
+# packet socket's filter does), and XDP (generic), which sees the frame
+# with its tag.
 . "$(dirname "$0")/lib.sh"
 need_root
 SEND=$B/tests/gen/sendframes
@@ -73,6 +77,22 @@ for be in tpacket3 pcap; do
 	pk "$be-5v" --backend $be -v 'vlan 5'
 	pk "$be-c" --backend $be --count 'v5=vlan 5' --count 'v=vlan' --count 'q=vlan 10 and vlan 20'
 done
+# ebpf: programs, no packet socket to wait for (small maps: eight runs)
+eb() { # eb NAME ARGS...: pktstat --backend ebpf -j on veth0 into NAME.json
+	local n=$1
+	shift
+	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf --ebpf-flows 4096 -i veth0 -j -t 60s "$@" > "$TMP/$n.json" 2> "$TMP/$n.err" &
+	pids+=($!)
+}
+progs() { bpftool prog show 2> /dev/null | grep -cE " name $1 "; }
+tc0=$(progs fl_tc)
+xdp0=$(progs fl_xdp)
+eb ebpf-tc-5 'vlan 5'
+eb ebpf-tc-v 'vlan'
+eb ebpf-tc-q 'vlan 10 and vlan 20'
+eb ebpf-tc-c --count 'v5=vlan 5' --count 'v=vlan' --count 'q=vlan 10 and vlan 20'
+# one XDP program per device: the filter and the counters in one run
+eb ebpf-xdp --xdp=generic --count 'v5=vlan 5' --count 'v=vlan' --count 'q=vlan 10 and vlan 20' 'vlan'
 # "any": no kernel filter, the program runs in user space only
 any() { # any NAME ARGS...: pktstat -i any
 	local n=$1
@@ -86,6 +106,10 @@ any any-q 'vlan 10 and vlan 20'
 # every capture's socket open (tcpdump: one each; pktstat: at least one)
 for i in $(seq 100); do
 	[ $(( $(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l) - before )) -ge $ncap ] && break
+	sleep 0.1
+done
+for i in $(seq 100); do
+	[ "$(progs fl_tc)" -ge $((tc0 + 4)) ] && [ "$(progs fl_xdp)" -ge $((xdp0 + 1)) ] && break
 	sleep 0.1
 done
 sleep 1
@@ -111,6 +135,21 @@ for be in tpacket3 pcap; do
 	check "$be: --count q=vlan 10 and vlan 20 ($(cnt "$be-c" q) = $tq)" test "$(cnt "$be-c" q)" = "$tq"
 	check "$be: every frame captured without a filter ($(pkts "$be-c") = 11)" test "$(pkts "$be-c")" = 11
 done
+be=ebpf-tc
+echo "# $be: vlan 5: $(pkts "$be-5"), vlan: $(pkts "$be-v"), vlan 10 and vlan 20: $(pkts "$be-q"); counters v5 $(cnt "$be-c" v5), v $(cnt "$be-c" v), q $(cnt "$be-c" q) of $(pkts "$be-c")"
+check "$be: 'vlan 5' counts what tcpdump counts ($(pkts "$be-5") = $t5)" test "$(pkts "$be-5")" = "$t5"
+check "$be: 'vlan' counts what tcpdump counts ($(pkts "$be-v") = $tv)" test "$(pkts "$be-v")" = "$tv"
+check "$be: 'vlan 10 and vlan 20' counts what tcpdump counts ($(pkts "$be-q") = $tq)" test "$(pkts "$be-q")" = "$tq"
+check "$be: --count v5=vlan 5 ($(cnt "$be-c" v5) = $t5)" test "$(cnt "$be-c" v5)" = "$t5"
+check "$be: --count v=vlan ($(cnt "$be-c" v) = $tv)" test "$(cnt "$be-c" v)" = "$tv"
+check "$be: --count q=vlan 10 and vlan 20 ($(cnt "$be-c" q) = $tq)" test "$(cnt "$be-c" q)" = "$tq"
+check "$be: every frame counted without a filter ($(pkts "$be-c") = 11)" test "$(pkts "$be-c")" = 11
+be=ebpf-xdp
+echo "# $be (generic): vlan: $(pkts "$be"); counters v5 $(cnt "$be" v5), v $(cnt "$be" v), q $(cnt "$be" q)"
+check "$be: 'vlan' counts what tcpdump counts ($(pkts "$be") = $tv)" test "$(pkts "$be")" = "$tv"
+check "$be: --count v5=vlan 5 under it ($(cnt "$be" v5) = $t5)" test "$(cnt "$be" v5)" = "$t5"
+check "$be: --count v=vlan under it ($(cnt "$be" v) = $tv)" test "$(cnt "$be" v)" = "$tv"
+check "$be: --count q=vlan 10 and vlan 20 under it ($(cnt "$be" q) = $tq)" test "$(cnt "$be" q)" = "$tq"
 echo "# -i any: vlan 5: $(pkts any-5), vlan 10 and vlan 20: $(pkts any-q)"
 check "-i any: 'vlan 5' counts what tcpdump counts on veth0 ($(pkts any-5) = $t5)" test "$(pkts any-5)" = "$t5"
 check "-i any: 'vlan 10 and vlan 20' ($(pkts any-q) = $tq)" test "$(pkts any-q)" = "$tq"
