@@ -211,7 +211,8 @@ DEB_PKGS = build-essential pkg-config clang libclang-rt-dev clang-format \
 	libcriterion-dev tcpdump tshark tmux iproute2 jq \
 	netsniff-ng pktstat iftop valgrind tcpstat time \
 	libbpf-dev bpftool libelf-dev zlib1g-dev libmicrohttpd-dev libfixbuf-dev \
-	prometheus nfdump iperf3 openssl dnsutils ethtool libjansson-dev
+	prometheus nfdump python3-ipfix iperf3 openssl dnsutils ethtool \
+	libjansson-dev
 
 deps:
 	@bash tools/deps.sh $(DEB_PKGS)
