@@ -878,34 +878,52 @@ struct app_port {
 	uint8_t ipproto, id;
 };
 
+/* Sorted by (ipproto, lo), ranges of one protocol apart: port_app
+ * bisects it (every report row asks, twice per flow). */
 static const struct app_port app_ports[] = {
-	{ 80, 80, IPPROTO_TCP, APP_HTTP },
-	{ 8080, 8080, IPPROTO_TCP, APP_HTTP },
-	{ 443, 443, IPPROTO_TCP, APP_TLS },
-	{ 8443, 8443, IPPROTO_TCP, APP_TLS },
-	{ 443, 443, IPPROTO_UDP, APP_QUIC },
+	{ 21, 21, IPPROTO_TCP, APP_FTP },
 	{ 22, 22, IPPROTO_TCP, APP_SSH },
-	{ 53, 53, IPPROTO_UDP, APP_DNS },
+	{ 25, 25, IPPROTO_TCP, APP_SMTP },
 	{ 53, 53, IPPROTO_TCP, APP_DNS },
-	{ 5353, 5353, IPPROTO_UDP, APP_DNS },
+	{ 80, 80, IPPROTO_TCP, APP_HTTP },
+	{ 443, 443, IPPROTO_TCP, APP_TLS },
+	{ 587, 587, IPPROTO_TCP, APP_SMTP },
+	{ 1883, 1883, IPPROTO_TCP, APP_MQTT },
 	{ 3389, 3389, IPPROTO_TCP, APP_RDP },
 	{ 5432, 5432, IPPROTO_TCP, APP_PGSQL },
-	{ 1883, 1883, IPPROTO_TCP, APP_MQTT },
-	{ 51820, 51820, IPPROTO_UDP, APP_WIREGUARD },
-	{ 11211, 11211, IPPROTO_TCP, APP_MEMCACHED },
-	{ 11211, 11211, IPPROTO_UDP, APP_MEMCACHED },
-	{ 21, 21, IPPROTO_TCP, APP_FTP },
 	{ 6000, 6063, IPPROTO_TCP, APP_X11 },
-	{ 25, 25, IPPROTO_TCP, APP_SMTP },
-	{ 587, 587, IPPROTO_TCP, APP_SMTP },
+	{ 8080, 8080, IPPROTO_TCP, APP_HTTP },
+	{ 8443, 8443, IPPROTO_TCP, APP_TLS },
+	{ 11211, 11211, IPPROTO_TCP, APP_MEMCACHED },
+	{ 53, 53, IPPROTO_UDP, APP_DNS },
+	{ 443, 443, IPPROTO_UDP, APP_QUIC },
+	{ 5353, 5353, IPPROTO_UDP, APP_DNS },
+	{ 11211, 11211, IPPROTO_UDP, APP_MEMCACHED },
+	{ 51820, 51820, IPPROTO_UDP, APP_WIREGUARD },
 };
+
+static int port_before(const struct app_port *e, uint8_t ipproto,
+		       uint16_t port)
+{
+	return e->ipproto < ipproto || (e->ipproto == ipproto && e->lo <= port);
+}
 
 static unsigned int port_app(uint8_t ipproto, uint16_t port)
 {
-	for (size_t i = 0; i < sizeof(app_ports) / sizeof(*app_ports); i++)
-		if (app_ports[i].ipproto == ipproto &&
-		    port >= app_ports[i].lo && port <= app_ports[i].hi)
-			return app_ports[i].id;
+	size_t lo = 0, hi = sizeof(app_ports) / sizeof(*app_ports);
+
+	/* the first entry not at or before (ipproto, port) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (port_before(&app_ports[mid], ipproto, port))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && app_ports[lo - 1].ipproto == ipproto &&
+	    port <= app_ports[lo - 1].hi)
+		return app_ports[lo - 1].id;
 	return APP_NONE;
 }
 

@@ -889,10 +889,12 @@ static void row_tail(struct ob *o, const struct row_style *st,
 		return;
 	}
 	if (app) {
-		ob_puts(o, ",\"app\":");
-		json_str(o, app_name(app));
-		ob_puts(o, ",\"appSource\":");
-		json_str(o, src);
+		/* names and sources are identifiers (test_app): no escapes */
+		ob_puts(o, ",\"app\":\"");
+		ob_puts(o, app_name(app));
+		ob_puts(o, "\",\"appSource\":\"");
+		ob_puts(o, src);
+		ob_putc(o, '"');
 		if (detail[0]) {
 			ob_puts(o, ",\"appDetail\":");
 			json_str(o, detail);

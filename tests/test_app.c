@@ -313,6 +313,76 @@ Test(app, port_guess_and_names)
 	cr_assert_str_eq(app_name(999), "");
 }
 
+/* Every port of TCP, UDP and one other protocol against the documented
+ * well-known ports, so a reordered or mis-bisected table shows. */
+Test(app, port_guess_every_port)
+{
+	static const struct {
+		uint8_t ipproto;
+		uint16_t lo, hi;
+		unsigned int id;
+	} want[] = {
+		{ IPPROTO_TCP, 21, 21, APP_FTP },
+		{ IPPROTO_TCP, 22, 22, APP_SSH },
+		{ IPPROTO_TCP, 25, 25, APP_SMTP },
+		{ IPPROTO_TCP, 53, 53, APP_DNS },
+		{ IPPROTO_TCP, 80, 80, APP_HTTP },
+		{ IPPROTO_TCP, 443, 443, APP_TLS },
+		{ IPPROTO_TCP, 587, 587, APP_SMTP },
+		{ IPPROTO_TCP, 1883, 1883, APP_MQTT },
+		{ IPPROTO_TCP, 3389, 3389, APP_RDP },
+		{ IPPROTO_TCP, 5432, 5432, APP_PGSQL },
+		{ IPPROTO_TCP, 6000, 6063, APP_X11 },
+		{ IPPROTO_TCP, 8080, 8080, APP_HTTP },
+		{ IPPROTO_TCP, 8443, 8443, APP_TLS },
+		{ IPPROTO_TCP, 11211, 11211, APP_MEMCACHED },
+		{ IPPROTO_UDP, 53, 53, APP_DNS },
+		{ IPPROTO_UDP, 443, 443, APP_QUIC },
+		{ IPPROTO_UDP, 5353, 5353, APP_DNS },
+		{ IPPROTO_UDP, 11211, 11211, APP_MEMCACHED },
+		{ IPPROTO_UDP, 51820, 51820, APP_WIREGUARD },
+	};
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_SCTP };
+	unsigned int hits = 0;
+
+	for (size_t p = 0; p < sizeof(protos); p++) {
+		for (unsigned int port = 0; port <= 65535; port++) {
+			unsigned int id = APP_NONE;
+
+			for (size_t i = 0; i < sizeof(want) / sizeof(*want);
+			     i++)
+				if (want[i].ipproto == protos[p] &&
+				    port >= want[i].lo && port <= want[i].hi)
+					id = want[i].id;
+			cr_assert_eq(app_port_guess(protos[p], (uint16_t)port,
+						    (uint16_t)port),
+				     id, "proto %u port %u", protos[p], port);
+			hits += id != APP_NONE;
+		}
+	}
+	cr_assert_eq(hits, 82);
+}
+
+/* The JSON report writes app names unescaped: they must stay identifiers. */
+Test(app, names_are_identifiers)
+{
+	unsigned int named = 0;
+
+	for (unsigned int id = 1; id < 256; id++) {
+		const char *n = app_name(id);
+
+		if (!*n)
+			continue;
+		named++;
+		for (const char *p = n; *p; p++)
+			cr_assert((*p >= 'a' && *p <= 'z') ||
+					  (*p >= '0' && *p <= '9'),
+				  "app %u name \"%s\"", id, n);
+	}
+	cr_assert_geq(named, 13);
+}
+
 Test(app, payload_of_a_decoded_frame)
 {
 	/* Ethernet + IPv4 (total 44) + TCP (doff 5) + 4 bytes + 6 padding */
