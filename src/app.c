@@ -902,8 +902,7 @@ static const struct app_port app_ports[] = {
 	{ 51820, 51820, IPPROTO_UDP, APP_WIREGUARD },
 };
 
-static int port_before(const struct app_port *e, uint8_t ipproto,
-		       uint16_t port)
+static int port_before(const struct app_port *e, uint8_t ipproto, uint16_t port)
 {
 	return e->ipproto < ipproto || (e->ipproto == ipproto && e->lo <= port);
 }
