@@ -38,6 +38,8 @@ static const struct engine_ops engine_port_ops;
 
 struct engine {
 	struct engine_port port; /* first: of_port casts back */
+	engine_tick_fn tick;	 /* the port's tick (engine_port_set_tick) */
+	void *tick_ctx;
 	struct engine_conf c;
 	const struct cap_ops *ops;
 	struct flowtab *ft;
@@ -883,9 +885,9 @@ static int port_snapshot(struct engine_port *p, struct snapshot *s)
 
 static int port_tick(struct engine_port *p, const struct snapshot *s)
 {
-	(void)p;
-	(void)s;
-	return 0;
+	struct engine *e = of_port(p);
+
+	return e->tick ? e->tick(e->tick_ctx, s) : 0;
 }
 
 static size_t port_counters_read(struct engine_port *p,
@@ -928,4 +930,10 @@ static const struct engine_ops engine_port_ops = {
 struct engine_port *engine_port(struct engine *e)
 {
 	return &e->port;
+}
+
+void engine_port_set_tick(struct engine *e, engine_tick_fn fn, void *ctx)
+{
+	e->tick = fn;
+	e->tick_ctx = ctx;
 }

@@ -344,9 +344,17 @@ struct engine_port {
 	const struct engine_ops *ops;
 };
 
-/* The engine's own port (its expire op is engine_tick; its tick does
- * nothing); lives as long as @e. A program with more to do per refresh
- * composes its own around it. */
+/* The engine's own port (its expire op is engine_tick; its tick is the
+ * one set by engine_port_set_tick, else nothing); lives as long as @e. */
 struct engine_port *engine_port(struct engine *e);
+
+/*
+ * What a program adds to each refresh of its front end (--jsonl,
+ * --exit-over): @fn(@ctx, s) after the refresh's snapshot @s, on the
+ * front end's thread; its result is the port's tick's (1: the run is to
+ * end). NULL: none. Before the front end runs.
+ */
+typedef int (*engine_tick_fn)(void *ctx, const struct snapshot *s);
+void engine_port_set_tick(struct engine *e, engine_tick_fn fn, void *ctx);
 
 #endif

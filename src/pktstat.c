@@ -51,9 +51,6 @@
 #define DEFAULT_SNAPSHOT "pktstat-snapshot.txt"
 
 struct pktstat {
-	/* first: the run as its front ends see it (the engine's port plus
-	 * --jsonl/--exit-over at each refresh) */
-	struct engine_port port;
 	struct opts o;
 	struct engine *eng;
 	struct privs *privs;
@@ -306,71 +303,11 @@ static int run_pulse(struct pktstat *run, const struct snapshot *s)
 	return run->exit_over;
 }
 
-/* ---- the run's port: the engine's, plus the exporters and the tick --- */
-
-static struct pktstat *of_port(struct engine_port *p)
+/* The --jsonl / --exit-over tick at each refresh of the engine's port. */
+static int run_tick(void *ctx, const struct snapshot *s)
 {
-	return (struct pktstat *)p;
+	return run_pulse(ctx, s);
 }
-
-static void port_info(struct engine_port *p, struct engine_info *info)
-{
-	struct engine_port *e = engine_port(of_port(p)->eng);
-
-	e->ops->info(e, info);
-}
-
-static void port_expire(struct engine_port *p)
-{
-	engine_tick(of_port(p)->eng);
-}
-
-static int port_snapshot(struct engine_port *p, struct snapshot *s)
-{
-	return engine_snapshot(of_port(p)->eng, s);
-}
-
-static int port_tick(struct engine_port *p, const struct snapshot *s)
-{
-	return run_pulse(of_port(p), s);
-}
-
-static int port_set_filter(struct engine_port *p, const char *expr, char *err,
-			   size_t errlen)
-{
-	return engine_set_filter(of_port(p)->eng, expr, err, errlen);
-}
-
-static int port_counter_cmd(struct engine_port *p, const char *line, char *msg,
-			    size_t msglen)
-{
-	return engine_counter_cmd(of_port(p)->eng, line, msg, msglen);
-}
-
-static size_t port_counters_read(struct engine_port *p,
-				 struct counters_value *out, size_t max)
-{
-	return engine_counters_read(of_port(p)->eng, out, max);
-}
-
-static int port_write_snapshot(struct engine_port *p, const char *path,
-			       char *written, size_t wlen, char *err,
-			       size_t errlen)
-{
-	return engine_write_snapshot(of_port(p)->eng, path, written, wlen, err,
-				     errlen);
-}
-
-static const struct engine_ops run_ops = {
-	.info = port_info,
-	.expire = port_expire,
-	.snapshot = port_snapshot,
-	.tick = port_tick,
-	.set_filter = port_set_filter,
-	.counter_cmd = port_counter_cmd,
-	.counters_read = port_counters_read,
-	.write_snapshot = port_write_snapshot,
-};
 
 /* Say on stderr when an interface goes down or comes back (batch mode:
  * the UI shows it in its header instead). */
@@ -482,7 +419,7 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 			next_iv += run->o.interval_ns;
 		}
 		if (live) {
-			port_expire(&run->port);
+			engine_tick(run->eng);
 			engine_link_changes(run->eng, say_link_change, NULL);
 		}
 	}
@@ -820,7 +757,7 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	run.port.ops = &run_ops;
+	engine_port_set_tick(run.eng, run_tick, &run);
 	if (run.o.daemon) {
 		/* the socket in /run, owned by root: before the drop */
 		struct daemon_conf dc = {
@@ -914,7 +851,7 @@ int pktstat_main(int argc, char **argv)
 		 * asked. Started after the privilege drop. */
 		run.names = names_new(65536, 256, NULL);
 		uc.names = run.names;
-		rc = ui_run(&run.port, &uc, err, sizeof(err));
+		rc = ui_run(engine_port(run.eng), &uc, err, sizeof(err));
 		if (rc < 0) {
 			say(err);
 			status = 1;
@@ -922,7 +859,8 @@ int pktstat_main(int argc, char **argv)
 			sig = rc - 128;
 		}
 	} else if (run.daemon) {
-		rc = daemon_run(run.daemon, &run.port, &sigs, err, sizeof(err));
+		rc = daemon_run(run.daemon, engine_port(run.eng), &sigs, err,
+				sizeof(err));
 		if (rc < 0) {
 			say(err);
 			status = 1;

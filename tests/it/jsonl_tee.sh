@@ -94,6 +94,24 @@ send_udp 300 1000 250 7200
 wait "$pid"
 check "--exit-over 100M at ~2 Mbit/s: exit 0" test $? = 0
 
+# The monitor: its refreshes tick the engine's port, which writes --jsonl
+# lines and fires --exit-over (the monitor then ends with status 3).
+tmux_setup pktstat-jsonl
+U=$TMP/ui.jsonl
+T new-session -d -s ui -x 120 -y 30 "env TERM=tmux-256color ip netns exec \
+	$NS_CAP $PKTSTAT -i veth0 -w 0.25 --jsonl $U --exit-over 500k; \
+	echo EXITED \$? > $TMP/ui.st; sleep 30"
+wait_capture_ready "$NS_CAP" "$before" || not_ok "monitor capture ready"
+send_udp 1500 1000 500 7300 &
+sender=$!
+for i in $(seq 100); do [ -s "$TMP/ui.st" ] && break; sleep 0.1; done
+wait "$sender"
+check "monitor: --exit-over 500k at ~4 Mbit/s ends it with status 3" \
+	grep -q 'EXITED 3' "$TMP/ui.st"
+check "monitor: --jsonl lines from its refreshes, the last counting packets" \
+	sh -c "[ \$(wc -l < '$U') -ge 2 ] && tail -1 '$U' | jq -e '.totals.packets > 0' > /dev/null"
+tmux_teardown
+
 # bad values
 for bad in "--exit-over 0" "--exit-over 5X" "--jsonl-max 0" "--jsonl-top -1"; do
 	# shellcheck disable=SC2086
