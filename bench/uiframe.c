@@ -166,7 +166,6 @@ static int fill(struct bench *b)
 			account(b, f, FLOW_DIR_BA);
 	}
 	rcu_read_unlock();
-	flowtab_grow(b->ft); /* as a capture worker would have meanwhile */
 	return flowtab_count(b->ft) == b->n ? 0 : -1;
 }
 

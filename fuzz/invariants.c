@@ -575,7 +575,6 @@ int invariants_flowtab(const uint8_t *data, size_t size,
 		if (held == 13) {
 			feed_flush(&f);
 			rcu_read_unlock();
-			flowtab_grow(f.w.ft); /* as worker_run */
 			held = 0;
 		}
 	}
@@ -750,7 +749,6 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 					   sizeof(err));
 		feed_flush(&pf.f);
 		rcu_read_unlock();
-		flowtab_grow(pf.f.w.ft); /* as worker_run */
 		if (pf.f.bad)
 			break;
 		if (rc == CAP_EOF)

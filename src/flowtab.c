@@ -1,6 +1,8 @@
 /*
- * flowtab.c - the flow table: a liburcu lock-free hash table (cds_lfht) of
- * flows, each with per-direction counters. The only user of cds_lfht.
+ * flowtab.c - the flow table: flows in arena chunks, found through a hash
+ * index of our own (a fixed array of buckets, each a chain of flows),
+ * each flow with per-direction counters. liburcu serves the readers'
+ * read-side sections and the reclamation (call_rcu) only.
  *
  * Threads (see flowtab.h): workers account concurrently inside their own
  * rcu_read_lock; collectors copy under a short read-side section; one thread
@@ -8,37 +10,42 @@
  *
  * Memory ordering: a flow's key, table pointer and first counts are written
  * with plain stores before publication, then its id is stored with release;
- * every reader load-acquires the id before touching the rest. (cds_lfht
- * publishes with a full barrier anyway; the pair states the edge in C11
- * terms, which ThreadSanitizer can check: liburcu 0.13's own barriers are
- * invisible to it.) Counters are only touched with relaxed atomics. The one
- * edge TSan cannot see is the grace period before a node is freed: that is
- * what tests/tsan.supp covers, by liburcu's frames only.
+ * every reader load-acquires the id (or the chain pointer that leads to
+ * it) before touching the rest. Counters are only touched with relaxed
+ * atomics. The one edge ThreadSanitizer cannot see is the grace period
+ * before a slot is reused: that is what tests/tsan.supp covers, by
+ * liburcu's frames only.
  *
- * Hint index: beside cds_lfht, a two-way set-associative array of flow
+ * Index: bmask + 1 buckets (half the cap, rounded up to a power of two:
+ * chains of about two flows at the cap), fixed for the table's life, so
+ * it never resizes under its readers. A chain is walked lock-free under
+ * rcu_read_lock (acquire loads of the next pointers). Inserts and
+ * deletes take the lock of the bucket's stripe: an insert walks the chain
+ * again under it and links at the head unless the key is there (two
+ * workers seeing one new flow create it once); a delete unlinks with one
+ * release store and leaves the flow's own next pointer as it was, so a
+ * reader standing on it walks on. The memory is ours, so the batch
+ * pipeline prefetches a new flow's bucket and the chain's first flow.
+ *
+ * Hint index: beside the chains, a two-way set-associative array of flow
  * pointers indexed by the key's hash. A worker that finds its flow there
- * (checked: same key, live) skips the cds_lfht walk, and the batch
+ * (checked: same key, live) skips the chain walk, and the batch
  * pipeline prefetches the set and then the flow a few packets ahead. An
- * entry is a cache only: a miss falls back to cds_lfht. Deletion marks
+ * entry is a cache only: a miss falls back to the chain. Deletion marks
  * the flow dead and clears its entries before call_rcu; a worker that
  * stores an entry re-checks the mark after the store (both sides
  * sequentially consistent), so no entry keeps a flow past its grace
- * period. (Entries point into the arena, which lives as long as the
- * table, so even a stale one could only fail the key and state check.)
- *
- * Buckets: no CDS_LFHT_AUTO_RESIZE. liburcu 0.13's automatic resize runs
- * in a workqueue thread whose creation, work items and flush at
- * cds_lfht_destroy call urcu_die (abort) when an allocation fails; its
- * node accounting (CDS_LFHT_ACCOUNTING) serves only that resize, and
- * asserts on its own allocation. The table is grown here instead, with
- * the synchronous cds_lfht_resize, by a thread outside any read-side
- * section (flowtab_grow: the capture workers between two dispatches),
- * doubling while live flows exceed twice the buckets. It never shrinks.
+ * period. (Entries point into the arena, which stays mapped as long as
+ * the table lives, so even a stale one could only fail the key and state
+ * check.)
  *
  * Reclaim: each deleted flow goes to call_rcu, and the table counts its
  * callbacks still to run (src/rcupend.h), which flowtab_barrier and
  * flowtab_free wait for: liburcu's rcu_barrier aborts when it cannot
- * allocate.
+ * allocate. The callback puts the slot back on its arena chunk's free
+ * list. New flows fill the lowest chunk with room, so after a flood the
+ * survivors sit in few chunks; an expiry pass gives the pages of every
+ * empty chunk (but the one being filled) back to the kernel.
  *
  * Cap policy: between expiry passes, overflow: a packet of a new flow that
  * finds max_flows flows live (or whose node cannot be allocated) is added
@@ -50,7 +57,7 @@
  *   packets accounted = live flows + expired + overflow  (also for bytes).
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +67,6 @@
 #include <unistd.h>
 
 #include <urcu.h>
-#include <urcu/rculfhash.h>
 
 #include "flowtab.h"
 #include "app.h"
@@ -71,27 +77,25 @@
 
 /* Initial and minimum number of hash buckets (powers of two). */
 #define FLOWTAB_MIN_BUCKETS 1024UL
-/* flowtab_grow doubles the buckets while live flows exceed this many a
- * bucket: chains of two flows at most on average. */
-#define FLOWTAB_GROW_LOAD 2
-/* Published flows looked at to find liburcu's bucket array (find_buckets) */
-#define BUCKET_TRIES 64
-/* The low bits of a cds_lfht_node's next pointer are liburcu's flags. */
-#define LFHT_FLAGS ((uintptr_t)7)
+/* Bucket locks: one per stripe of buckets, each on its own cache line. */
+#define LOCK_STRIPES 256
+/* Flows a bucket at the cap, on average. */
+#define FLOWTAB_LOAD 2
 /* Eviction under pressure: above HIGH percent of the cap at an expiry
  * pass, the least recently seen flows go until LOW percent remain. */
 #define FLOWTAB_HIGH_PCT 95
 #define FLOWTAB_LOW_PCT 85
 
 /*
- * One live flow: 144 bytes in an arena slot; with the bucket array capped
- * near one 16-byte bucket per allowed flow, about 165 resident bytes a
- * flow at 1M flows (tested against a 256-byte budget). The app label is
+ * One live flow: 136 bytes in an arena slot, plus its share of the
+ * buckets (8 bytes for two allowed flows) and of the hint index: about
+ * 145 resident bytes a flow at 1M flows (tested against a 256-byte
+ * budget). The app label is
  * one word of the row (r.app), its detail text out of line (struct
  * app_pool): 96 bytes more for a labelled flow only.
  */
 struct flowtab_flow {
-	struct cds_lfht_node node;
+	struct flowtab_flow *next; /* its bucket's chain (see the top) */
 	/* key: immutable once published; id: release-stored last, before
 	 * publication; pkts to last_ns and app: relaxed atomics. r.priv is
 	 * the slot's state: FLOW_FREE, FLOW_LIVE, FLOW_DEAD (see below). A
@@ -106,7 +110,7 @@ struct flowtab_flow {
 
 /*
  * A slot's life: FLOW_FREE (in no table; being set up counts as free),
- * FLOW_LIVE (release-stored once cds_lfht_add_unique put it in the
+ * FLOW_LIVE (release-stored once flow_publish linked it into its
  * table: the walks copy and expire it), FLOW_DEAD (seq_cst-stored once
  * deleted, before its hint slot is cleared and call_rcu; the callback
  * folds its counts and makes it FLOW_FREE again).
@@ -118,7 +122,29 @@ enum { FLOW_FREE, FLOW_LIVE, FLOW_DEAD };
 #define CHUNK_FLOWS_MAX (MEM_HUGE_SIZE / sizeof(struct flowtab_flow))
 
 /*
- * Every live flow, in memory order (the arena chunks), not cds_lfht's
+ * An arena chunk's bookkeeping, under alloc_lock. @used counts its slots
+ * not on its free list (live, dead until their grace period ends, being
+ * set up, or a worker's spare); it is also loaded (relaxed) by the walks,
+ * which skip a chunk with none. A chunk found empty at an expiry pass
+ * gives its pages back to the kernel (MADV_DONTNEED: they read as zeros,
+ * FLOW_FREE, until a new flow touches them) and becomes CHUNK_RELEASED;
+ * its mapping stays, so a stale pointer into it (a hint entry, a walk)
+ * still reads a free slot.
+ */
+enum { CHUNK_RESIDENT, CHUNK_RELEASING, CHUNK_RELEASED };
+
+struct flowtab_stripe {
+	pthread_mutex_t m;
+} __attribute__((aligned(64)));
+struct flowtab_chunk {
+	struct flowtab_flow *free; /* free slots below @bump */
+	uint32_t bump;		   /* slots handed out from the start */
+	uint32_t used;
+	int state;
+};
+
+/*
+ * Every live flow, in memory order (the arena chunks), not the chains'
  * hash order: the hardware prefetcher follows this walk, where the hash
  * order costs a cache miss per flow. Caller
  * holds rcu_read_lock; @ci and @i are size_t scratch. A `break` leaves
@@ -127,8 +153,10 @@ enum { FLOW_FREE, FLOW_LIVE, FLOW_DEAD };
 #define for_each_live(ft, f, ci, i)                                            \
 	for ((ci) = 0;                                                         \
 	     (ci) < __atomic_load_n(&(ft)->nchunks, __ATOMIC_ACQUIRE); (ci)++) \
-		for ((i) = 0,                                                  \
-		    (f) = __atomic_load_n(&(ft)->chunk[ci], __ATOMIC_ACQUIRE); \
+		for ((i) = chunk_in_use(ft, ci) ? 0 : (ft)->chunk_flows,       \
+		    (f) = __atomic_load_n(&(ft)->chunk[ci],                    \
+					  __ATOMIC_ACQUIRE) +                  \
+			  (i);                                                 \
 		     (i) < (ft)->chunk_flows; (i)++, (f)++)                    \
 			if (__atomic_load_n(&(f)->r.priv, __ATOMIC_ACQUIRE) != \
 			    FLOW_LIVE) {                                       \
@@ -171,7 +199,9 @@ struct flowtab_sums {
 
 struct flowtab {
 	/* Read-mostly. */
-	struct cds_lfht *ht;
+	struct flowtab_flow **bkt; /* bucket heads: bmask + 1 */
+	unsigned long bmask;
+	struct flowtab_stripe *lock; /* LOCK_STRIPES bucket locks */
 	uint64_t seed;
 	size_t max;
 	int single;	/* one accounting thread: flowtab_set_writers */
@@ -179,22 +209,16 @@ struct flowtab {
 	unsigned long hmask;
 	struct flowtab_flow **chunk; /* arena chunks, max_chunks pointers */
 	size_t max_chunks, chunk_flows;
-	unsigned long max_buckets; /* pow2_at_least(max) */
-	/* Relaxed atomics, written when the table grows: the bucket count,
-	 * and the flag that lets one thread at a time grow it. */
-	unsigned long buckets;
-	int growing;
-	/* liburcu's bucket array, once find_buckets located it (relaxed;
-	 * 0: not known), and how many more tries it gets */
-	uintptr_t bucket_base;
-	int bucket_tries;
 
 	/* The arena allocator: under alloc_lock. nchunks is also read
-	 * (acquire) by the walks: chunks are published, never freed. */
+	 * (acquire) by the walks: chunks are published, never unmapped
+	 * while the table lives (empty ones give their pages back). */
 	pthread_mutex_t alloc_lock __attribute__((aligned(64)));
 	size_t nchunks;
-	size_t bump; /* slots handed out of the newest chunk */
-	struct flowtab_flow *free_list;
+	struct flowtab_chunk *cmeta; /* max_chunks */
+	uint32_t *by_addr;	     /* chunk indices by base address */
+	size_t cur;		     /* the chunk new flows come from */
+	uint64_t released;	     /* chunks given back so far */
 
 	/* Written on flow creation and deletion. */
 	uint64_t live __attribute__((aligned(64)));
@@ -252,24 +276,11 @@ static int key_equal(const struct flowtab_flow *f, const struct flow_key *key)
 	return diff == 0;
 }
 
-static struct flowtab_flow *node_flow(struct cds_lfht_node *node)
-{
-	return caa_container_of(node, struct flowtab_flow, node);
-}
-
 /* Pairs with the release store in flow_init: makes key/ft/first counts
  * visible. Returns the id. */
 static uint64_t flow_acquire(const struct flowtab_flow *f)
 {
 	return __atomic_load_n(&f->r.id, __ATOMIC_ACQUIRE);
-}
-
-static int flow_match(struct cds_lfht_node *node, const void *key)
-{
-	struct flowtab_flow *f = node_flow(node);
-
-	flow_acquire(f);
-	return key_equal(f, key);
 }
 
 static unsigned int key_kind(const struct flow_key *key)
@@ -332,51 +343,182 @@ static void flow_add(struct flowtab_flow *f, int single, int dir,
 		;
 }
 
+static int chunk_in_use(const struct flowtab *ft, size_t ci)
+{
+	return __atomic_load_n(&ft->cmeta[ci].used, RELAXED) != 0;
+}
+
+static size_t chunk_bytes(const struct flowtab *ft)
+{
+	return ft->chunk_flows * sizeof(struct flowtab_flow);
+}
+
+/* Whether chunk @ci can hand out a slot without a page fault storm:
+ * resident, with a free slot. Caller holds alloc_lock. */
+static int chunk_has_room(const struct flowtab *ft, size_t ci)
+{
+	const struct flowtab_chunk *m = &ft->cmeta[ci];
+
+	return m->state == CHUNK_RESIDENT &&
+	       (m->free || m->bump < ft->chunk_flows);
+}
+
+/* The chunk holding slot @f: a binary search by address. Caller holds
+ * alloc_lock. */
+static size_t chunk_of(const struct flowtab *ft, const struct flowtab_flow *f)
+{
+	size_t lo = 0, hi = ft->nchunks;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((uintptr_t)f < (uintptr_t)ft->chunk[ft->by_addr[mid]])
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return ft->by_addr[lo];
+}
+
+/* Map a new chunk and make it the newest. Caller holds alloc_lock.
+ * Returns its index, or SIZE_MAX (none left, or no memory). */
+static size_t chunk_add(struct flowtab *ft)
+{
+	struct flowtab_flow *c;
+	size_t ci = ft->nchunks, j;
+
+	if (ci >= ft->max_chunks)
+		return SIZE_MAX;
+	c = mem_alloc_big(chunk_bytes(ft), 1);
+	if (!c)
+		return SIZE_MAX;
+	__atomic_store_n(&ft->chunk[ci], c, __ATOMIC_RELEASE);
+	/* insertion into the address order */
+	for (j = ci;
+	     j > 0 && (uintptr_t)ft->chunk[ft->by_addr[j - 1]] > (uintptr_t)c;
+	     j--)
+		ft->by_addr[j] = ft->by_addr[j - 1];
+	ft->by_addr[j] = (uint32_t)ci;
+	__atomic_store_n(&ft->nchunks, ci + 1, __ATOMIC_RELEASE);
+	return ci;
+}
+
 /*
- * A free slot from the arena: the free list first, then the newest
- * chunk, then a new chunk. NULL when max_chunks are all in use (slots
- * waiting for their grace period count) or calloc fails. Any worker.
+ * The chunk to take new slots from once the current one is full: the
+ * lowest resident one with room (so flows pack into few chunks and the
+ * others can empty and be given back), else the lowest released one
+ * (faulted in again), else a new one. SIZE_MAX if none. Caller holds
+ * alloc_lock.
+ */
+static size_t chunk_pick(struct flowtab *ft)
+{
+	size_t ci, rel = SIZE_MAX;
+
+	for (ci = 0; ci < ft->nchunks; ci++) {
+		if (chunk_has_room(ft, ci))
+			return ci;
+		if (rel == SIZE_MAX && ft->cmeta[ci].state == CHUNK_RELEASED)
+			rel = ci;
+	}
+	if (rel == SIZE_MAX)
+		return chunk_add(ft);
+	/* Its pages read as zeros: fault them in at once (mem_alloc_big) */
+	mem_populate_big(ft->chunk[rel], chunk_bytes(ft));
+	ft->cmeta[rel].state = CHUNK_RESIDENT;
+	return rel;
+}
+
+/*
+ * A free slot from the arena: the current chunk's free list or its
+ * untouched end, else another chunk (chunk_pick). NULL when max_chunks
+ * are all in use (slots waiting for their grace period count) or no
+ * memory. Any worker.
  */
 static struct flowtab_flow *slot_alloc(struct flowtab *ft)
 {
 	struct flowtab_flow *f = NULL;
+	struct flowtab_chunk *m;
+	size_t ci;
 
 	pthread_mutex_lock(&ft->alloc_lock);
-	if (ft->free_list) {
-		f = ft->free_list;
-		ft->free_list = f->next_free;
-		if (ft->free_list)
-			__builtin_prefetch(ft->free_list, 1);
-	} else if (ft->nchunks && ft->bump < ft->chunk_flows) {
-		f = &ft->chunk[ft->nchunks - 1][ft->bump++];
+	ci = ft->cur;
+	if (ci >= ft->nchunks || !chunk_has_room(ft, ci)) {
+		ci = chunk_pick(ft);
+		if (ci == SIZE_MAX)
+			goto out;
+		ft->cur = ci;
+	}
+	m = &ft->cmeta[ci];
+	if (m->free) {
+		f = m->free;
+		m->free = f->next_free;
+		if (m->free)
+			__builtin_prefetch(m->free, 1);
+	} else {
+		f = &ft->chunk[ci][m->bump++];
 		/* the next new flow's slot: a write miss taken early */
-		__builtin_prefetch(f + 1, 1);
-		__builtin_prefetch((char *)(f + 2) - 1, 1);
-	} else if (ft->nchunks < ft->max_chunks) {
-		struct flowtab_flow *c =
-			mem_alloc_big(ft->chunk_flows * sizeof(*c), 1);
-
-		if (c) {
-			__atomic_store_n(&ft->chunk[ft->nchunks], c,
-					 __ATOMIC_RELEASE);
-			__atomic_store_n(&ft->nchunks, ft->nchunks + 1,
-					 __ATOMIC_RELEASE);
-			ft->bump = 1;
-			f = c;
+		if (m->bump < ft->chunk_flows) {
+			__builtin_prefetch(f + 1, 1);
+			__builtin_prefetch((char *)(f + 2) - 1, 1);
 		}
 	}
+	__atomic_store_n(&m->used, m->used + 1, RELAXED);
+out:
 	pthread_mutex_unlock(&ft->alloc_lock);
 	return f;
 }
 
-/* Back to the free list: a slot no reader can reach any more. */
+/* Back to its chunk's free list: a slot no reader can reach any more. */
 static void slot_release(struct flowtab *ft, struct flowtab_flow *f)
 {
+	struct flowtab_chunk *m;
+
 	__atomic_store_n(&f->r.priv, FLOW_FREE, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&ft->alloc_lock);
-	f->next_free = ft->free_list;
-	ft->free_list = f;
+	m = &ft->cmeta[chunk_of(ft, f)];
+	f->next_free = m->free;
+	m->free = f;
+	__atomic_store_n(&m->used, m->used - 1, RELAXED);
 	pthread_mutex_unlock(&ft->alloc_lock);
+}
+
+/*
+ * Give the pages of empty chunks back to the kernel, all but the current
+ * one (new flows come from it; at most one chunk's worth of memory stays
+ * for nothing). Chunks below a huge page in size (small caps, calloc'd)
+ * are kept. The expiring thread, outside any read-side section: the
+ * madvise runs without the lock, the chunk marked so that no allocation
+ * takes it meanwhile.
+ */
+static void chunks_release(struct flowtab *ft)
+{
+	size_t ci, n;
+	int rc;
+
+	if (chunk_bytes(ft) < MEM_BIG_MIN)
+		return;
+	n = __atomic_load_n(&ft->nchunks, __ATOMIC_ACQUIRE);
+	for (ci = 0; ci < n; ci++) {
+		struct flowtab_chunk *m = &ft->cmeta[ci];
+
+		if (chunk_in_use(ft, ci))
+			continue; /* the common case: no lock taken */
+		pthread_mutex_lock(&ft->alloc_lock);
+		if (m->used || m->state != CHUNK_RESIDENT || ci == ft->cur) {
+			pthread_mutex_unlock(&ft->alloc_lock);
+			continue;
+		}
+		m->state = CHUNK_RELEASING;
+		m->free = NULL;
+		m->bump = 0;
+		pthread_mutex_unlock(&ft->alloc_lock);
+		rc = mem_release_big(ft->chunk[ci], chunk_bytes(ft));
+		pthread_mutex_lock(&ft->alloc_lock);
+		/* if the kernel refused, the pages are as they were */
+		m->state = rc ? CHUNK_RESIDENT : CHUNK_RELEASED;
+		ft->released += !rc;
+		pthread_mutex_unlock(&ft->alloc_lock);
+	}
 }
 
 /* A slot for a new flow, or NULL (arena full, or an injected failure). */
@@ -398,7 +540,7 @@ static void flow_init(struct flowtab *ft, struct flowtab_flow *f,
 		      const struct flow_key *key, int dir, uint32_t wirelen,
 		      uint64_t ts_ns)
 {
-	cds_lfht_node_init(&f->node);
+	__atomic_store_n(&f->next, NULL, RELAXED);
 	key_store(f, key);
 	for (int d = 0; d < 2; d++) {
 		__atomic_store_n(&f->r.pkts[d], d == dir, RELAXED);
@@ -696,14 +838,11 @@ static uint64_t hint_pick(const uint64_t *set, unsigned long hash)
 }
 
 /* After @f left the table: mark it and clear its entry (see the top). */
-static void hint_forget(struct flowtab *ft, struct flowtab_flow *f)
+static void hint_forget(struct flowtab *ft, struct flowtab_flow *f,
+			unsigned long hash)
 {
-	struct flow_key k;
-	unsigned long hash;
 	uint64_t *set, e;
 
-	key_load(f, &k); /* the key as slots are read: see key_store */
-	hash = (unsigned long)flowkey_hash(&k, ft->seed);
 	set = hint_set(ft, hash);
 	e = (uint64_t)(uintptr_t)f | hint_tag(hash);
 	__atomic_store_n(&f->r.priv, FLOW_DEAD, __ATOMIC_SEQ_CST);
@@ -753,13 +892,67 @@ static struct flowtab_flow *hint_check(uint64_t e, const struct flow_key *key)
 	return key_equal(f, key) ? f : NULL;
 }
 
+/* The head of @hash's bucket, and the lock of its stripe. */
+static struct flowtab_flow **bucket_head(const struct flowtab *ft,
+					 unsigned long hash)
+{
+	return &ft->bkt[hash & ft->bmask];
+}
+
+static pthread_mutex_t *bucket_lock(const struct flowtab *ft,
+				    unsigned long hash)
+{
+	return &ft->lock[hash & (LOCK_STRIPES - 1)].m;
+}
+
+/*
+ * The flow of @key in @hash's chain, or NULL. Caller holds rcu_read_lock
+ * (or the bucket's lock). Lock-free: the chain pointers are acquire-loaded,
+ * pairing with the release stores that link and unlink. A flow being
+ * unlinked meanwhile may still be returned: a packet counted in it is
+ * folded by its call_rcu callback, as for any flow deleted under a
+ * reader.
+ */
+static struct flowtab_flow *chain_find(const struct flowtab *ft,
+				       unsigned long hash,
+				       const struct flow_key *key)
+{
+	struct flowtab_flow *f =
+		__atomic_load_n(bucket_head(ft, hash), __ATOMIC_ACQUIRE);
+
+	for (; f; f = __atomic_load_n(&f->next, __ATOMIC_ACQUIRE)) {
+		if (key_equal(f, key))
+			return f;
+	}
+	return NULL;
+}
+
 /* Unlink @f and hand it to call_rcu. Caller holds rcu_read_lock.
- * Returns 1 if this call removed it. */
+ * Returns 1 if this call removed it. An unlinked flow keeps its next
+ * pointer, so a reader standing on it walks on along the chain. */
 static int flow_delete(struct flowtab *ft, struct flowtab_flow *f)
 {
-	if (cds_lfht_del(ft->ht, &f->node))
+	struct flow_key k;
+	unsigned long hash;
+	struct flowtab_flow **pp, *g;
+	pthread_mutex_t *lock;
+
+	key_load(f, &k);
+	hash = (unsigned long)flowkey_hash(&k, ft->seed);
+	lock = bucket_lock(ft, hash);
+	pthread_mutex_lock(lock);
+	for (pp = bucket_head(ft, hash); (g = __atomic_load_n(pp, RELAXED));
+	     pp = &g->next) {
+		if (g == f)
+			break;
+	}
+	if (g)
+		__atomic_store_n(pp, __atomic_load_n(&f->next, RELAXED),
+				 __ATOMIC_RELEASE);
+	pthread_mutex_unlock(lock);
+	if (!g)
 		return 0; /* already removed */
-	hint_forget(ft, f);
+	hint_forget(ft, f, hash);
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
 	rcupend_add(&ft->sums.pending);
 	call_rcu(&f->rcu, flow_free_cb);
@@ -776,66 +969,21 @@ static unsigned long pow2_at_least(size_t n)
 }
 
 /*
- * Start with up to 4K buckets (64 KB): creating a table links every
- * bucket, and 64K of them were a tenth of a `pktstat -r` of 1M packets
- * over 1k flows (512K: ~0.1 s). A live capture grows it before its
- * workers start (flowtab_presize); otherwise flowtab_grow doubles it as
- * flows arrive, which keeps up with a file (the hint index spares most
- * lookups the chains meanwhile).
+ * Buckets: half the cap rounded up to a power of two (chains of about
+ * FLOWTAB_LOAD flows at the cap), fixed for the table's life: 8 bytes
+ * each, 4 MB at the default cap, mapped zeroed and resident only where
+ * touched.
  */
-static unsigned long flowtab_init_buckets(size_t max)
+static unsigned long flowtab_nbuckets(size_t max)
 {
-	unsigned long b = pow2_at_least(max);
+	unsigned long b = pow2_at_least(max) / FLOWTAB_LOAD;
 
-	if (b > (1UL << 12))
-		b = 1UL << 12;
 	return b < FLOWTAB_MIN_BUCKETS ? FLOWTAB_MIN_BUCKETS : b;
-}
-
-/* Grow to @b buckets (a power of two, at most max_buckets). Registered
- * thread, outside any read-side section; one at a time (holding
- * ft->growing, or alone with the table). */
-static void table_resize(struct flowtab *ft, unsigned long b)
-{
-	if (b <= __atomic_load_n(&ft->buckets, RELAXED))
-		return;
-	/*
-	 * Synchronous. liburcu 0.13 spreads 8K or more new buckets over
-	 * helper threads and, when their calloc or pthread_create fails
-	 * (EAGAIN), links the rest in this thread (partition_resize_helper).
-	 * The buckets themselves are not malloc'd: the array is a mapping
-	 * reserved up to max_buckets and made writable as it grows (that
-	 * mmap aborts only if it fails, which takes strict overcommit).
-	 */
-	cds_lfht_resize(ft->ht, b);
-	__atomic_store_n(&ft->buckets, b, RELAXED);
 }
 
 void flowtab_presize(struct flowtab *ft)
 {
-	unsigned long b = pow2_at_least(ft->max) / 2;
-
-	if (b > (1UL << 19))
-		b = 1UL << 19;
-	table_resize(ft, b); /* before the workers start: nobody else grows */
-}
-
-void flowtab_grow(struct flowtab *ft)
-{
-	size_t live = __atomic_load_n(&ft->live, RELAXED);
-	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
-
-	if (live <= FLOWTAB_GROW_LOAD * b || b >= ft->max_buckets)
-		return; /* the common case: two loads */
-	/* One thread grows; the others keep counting meanwhile. */
-	if (__atomic_exchange_n(&ft->growing, 1, __ATOMIC_ACQUIRE))
-		return;
-	live = __atomic_load_n(&ft->live, RELAXED);
-	b = __atomic_load_n(&ft->buckets, RELAXED);
-	while (b < ft->max_buckets && live > FLOWTAB_GROW_LOAD * b)
-		b <<= 1;
-	table_resize(ft, b);
-	__atomic_store_n(&ft->growing, 0, __ATOMIC_RELEASE);
+	mem_populate_big(ft->bkt, (ft->bmask + 1) * sizeof(*ft->bkt));
 }
 
 /*
@@ -874,16 +1022,7 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		return NULL;
 	}
 
-	/*
-	 * Buckets grow (flowtab_grow) only while live flows outnumber them
-	 * twice, so never past the flows: at most 16 bytes a flow. At the
-	 * default 1M flows growth stops at 512K buckets, chains of about
-	 * two; max_buckets (the cap rounded up to a power of two) is only
-	 * liburcu's bound.
-	 */
-	ft->max_buckets = pow2_at_least(ft->max);
-	ft->buckets = flowtab_init_buckets(ft->max);
-	ft->bucket_tries = BUCKET_TRIES;
+	ft->bmask = flowtab_nbuckets(ft->max) - 1;
 	/*
 	 * Room for twice the cap plus two chunks: deleted flows hold their
 	 * slot until their grace period ends, and a burst of expiry can
@@ -896,43 +1035,36 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	ft->max_chunks =
 		(2 * ft->max + ft->chunk_flows - 1) / ft->chunk_flows + 2;
 	ft->chunk = calloc(ft->max_chunks, sizeof(*ft->chunk));
+	ft->cmeta = calloc(ft->max_chunks, sizeof(*ft->cmeta));
+	ft->by_addr = calloc(ft->max_chunks, sizeof(*ft->by_addr));
+	ft->lock = aligned_alloc(64, LOCK_STRIPES * sizeof(*ft->lock));
+	ft->cur = SIZE_MAX;
 	/* app label details: at most one entry per slot */
 	ft->pool.max = ft->max_chunks * ft->chunk_flows > APP_REF_MAX
 			       ? APP_REF_MAX
 			       : (uint32_t)(ft->max_chunks * ft->chunk_flows);
 	ft->pool.chunk =
 		calloc(ft->pool.max / POOL_CHUNK + 1, sizeof(*ft->pool.chunk));
-	if (!ft->chunk || !ft->pool.chunk) {
+	if (!ft->chunk || !ft->cmeta || !ft->by_addr || !ft->lock ||
+	    !ft->pool.chunk) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
-		free(ft->pool.chunk);
-		free(ft->chunk);
-		free(ft);
-		return NULL;
+		goto fail;
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
 	pthread_mutex_init(&ft->pool.lock, NULL);
+	for (int i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_init(&ft->lock[i].m, NULL);
 	ft->hmask = flowtab_hint_sets(ft->max) - 1;
 	ft->hint = mem_alloc_big(2 * (ft->hmask + 1) * sizeof(*ft->hint), 0);
 	if (!ft->hint) {
 		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
-		free(ft->pool.chunk);
-		free(ft->chunk);
-		free(ft);
-		return NULL;
+		goto fail_locks;
 	}
-	/*
-	 * No flags (see the top). liburcu 0.13 allocates the table header
-	 * with calloc and asserts it (abort); the bucket array is mapped.
-	 */
-	ft->ht = cds_lfht_new(ft->buckets, FLOWTAB_MIN_BUCKETS, ft->max_buckets,
-			      0, NULL);
-	if (!ft->ht) {
-		snprintf(err, errlen, "flow table: cannot create hash table");
+	ft->bkt = mem_alloc_big((ft->bmask + 1) * sizeof(*ft->bkt), 0);
+	if (!ft->bkt) {
+		snprintf(err, errlen, "flow table: %s", strerror(ENOMEM));
 		mem_free_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
-		free(ft->pool.chunk);
-		free(ft->chunk);
-		free(ft);
-		return NULL;
+		goto fail_locks;
 	}
 	/*
 	 * liburcu's call_rcu thread, now rather than at the first expiry of
@@ -944,36 +1076,41 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	 */
 	(void)get_default_call_rcu_data();
 	return ft;
+
+fail_locks:
+	for (int i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_destroy(&ft->lock[i].m);
+	pthread_mutex_destroy(&ft->pool.lock);
+	pthread_mutex_destroy(&ft->alloc_lock);
+fail:
+	free(ft->lock);
+	free(ft->pool.chunk);
+	free(ft->by_addr);
+	free(ft->cmeta);
+	free(ft->chunk);
+	free(ft);
+	return NULL;
 }
 
 void flowtab_free(struct flowtab *ft)
 {
-	struct cds_lfht_iter iter;
-	struct flowtab_flow *f;
 	size_t ci;
 
 	if (!ft)
 		return;
-	/* Callbacks of earlier expiries write into *ft: let them finish. */
+	/* Callbacks of earlier expiries write into *ft: let them finish.
+	 * No other thread uses the table any more (our contract): the
+	 * chains need no unlinking, the memory goes as it is. */
 	rcupend_wait(&ft->sums.pending);
-	/*
-	 * No other thread uses the table any more (our contract), so nothing
-	 * needs a grace period: unlink every node (cds_lfht_destroy wants an
-	 * empty table), destroy the table, free the arena. Unlinked in hash
-	 * order: each node's predecessor is then the one just unlinked, in
-	 * cache (in memory order every unlink walked a cold bucket chain).
-	 */
-	rcu_read_lock();
-	cds_lfht_for_each_entry(ft->ht, &iter, f, node)
-	{
-		cds_lfht_del(ft->ht, &f->node);
-	}
-	rcu_read_unlock();
-	cds_lfht_destroy(ft->ht, NULL);
+	mem_free_big(ft->bkt, (ft->bmask + 1) * sizeof(*ft->bkt));
+	for (int i = 0; i < LOCK_STRIPES; i++)
+		pthread_mutex_destroy(&ft->lock[i].m);
+	free(ft->lock);
 	for (ci = 0; ci < ft->nchunks; ci++)
-		mem_free_big(ft->chunk[ci],
-			     ft->chunk_flows * sizeof(**ft->chunk));
+		mem_free_big(ft->chunk[ci], chunk_bytes(ft));
 	free(ft->chunk);
+	free(ft->cmeta);
+	free(ft->by_addr);
 	for (ci = 0; ci < ft->pool.nchunks; ci++)
 		free(ft->pool.chunk[ci]);
 	free(ft->pool.chunk);
@@ -984,133 +1121,11 @@ void flowtab_free(struct flowtab *ft)
 }
 
 /*
- * Where liburcu keeps the buckets, to prefetch the one a new flow will be
- * linked after (flowtab_batch_add). Every insert reads that bucket and
- * the node after it, both cold once the table outgrows the caches (perf:
- * a third of the capture time at 100k flows, most of it at 1M), and
- * liburcu offers no way to name them. For a table of max_buckets (more
- * than it starts with), liburcu 0.13 reserves one mapping of max_buckets
- * nodes of 16 bytes, bucket i at index i, and makes its front writable as
- * the table grows: in /proc/self/maps, a read-write part and, until the
- * table is full, an inaccessible rest, together exactly that size. A
- * published node's successor is often a bucket; the mapping holding it
- * is taken for the array only if it has that shape. Anything else (a
- * small table liburcu callocs, another layout) leaves the base unknown,
- * and nothing is prefetched. A wrong guess could only prefetch useless
- * lines: the one load, of a bucket's next pointer, is made only inside
- * the read-write part found here, which liburcu never unmaps while the
- * table lives.
- */
-static int maps_line(const char *line, uintptr_t *lo, uintptr_t *hi,
-		     char perm[5])
-{
-	unsigned long a, b;
-
-	if (sscanf(line, "%lx-%lx %4s", &a, &b, perm) != 3)
-		return 0;
-	*lo = a;
-	*hi = b;
-	return 1;
-}
-
-static uintptr_t bucket_array_at(uintptr_t addr, size_t want)
-{
-	char buf[8192], perm[5], perm2[5];
-	uintptr_t lo = 0, hi = 0, lo2, hi2, base = 0;
-	size_t have = 0;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	while ((n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
-		char *line = buf, *nl;
-
-		have += (size_t)n;
-		buf[have] = '\0';
-		while ((nl = strchr(line, '\n')) != NULL) {
-			*nl = '\0';
-			if (found) {
-				/* the line after the read-write part */
-				if (maps_line(line, &lo2, &hi2, perm2) &&
-				    lo2 == hi && !strcmp(perm2, "---p") &&
-				    hi2 - lo == want)
-					base = lo;
-				goto out;
-			}
-			if (maps_line(line, &lo, &hi, perm) && addr >= lo &&
-			    addr < hi) {
-				if (strcmp(perm, "rw-p") || hi - lo > want ||
-				    (addr - lo) % sizeof(struct cds_lfht_node))
-					goto out;
-				if (hi - lo == want) {
-					base = lo; /* the table is full */
-					goto out;
-				}
-				found = 1;
-			}
-			line = nl + 1;
-		}
-		have -= (size_t)(line - buf);
-		memmove(buf, line, have);
-		if (have == sizeof(buf) - 1)
-			have = 0; /* an absurd line: drop it */
-	}
-out:
-	close(fd);
-	return base;
-}
-
-static void find_buckets(struct flowtab *ft, struct flowtab_flow *f)
-{
-	uintptr_t next = (uintptr_t)__atomic_load_n(&f->node.next, RELAXED) &
-			 ~LFHT_FLAGS;
-	uintptr_t base;
-	size_t ci;
-
-	if (!next || __atomic_sub_fetch(&ft->bucket_tries, 1, RELAXED) < 0)
-		return;
-	for (ci = 0; ci < __atomic_load_n(&ft->nchunks, __ATOMIC_ACQUIRE);
-	     ci++) {
-		uintptr_t c = (uintptr_t)__atomic_load_n(&ft->chunk[ci],
-							 __ATOMIC_ACQUIRE);
-
-		if (next >= c &&
-		    next < c + mem_big_len(ft->chunk_flows * sizeof(*f)))
-			return; /* a flow, not a bucket: try the next one */
-	}
-	base = bucket_array_at(next,
-			       ft->max_buckets * sizeof(struct cds_lfht_node));
-	if (base)
-		__atomic_store_n(&ft->bucket_base, base, RELAXED);
-}
-
-/* The bucket a new flow of @hash would be linked after. */
-static struct cds_lfht_node *bucket_of(const struct flowtab *ft, uintptr_t base,
-				       unsigned long hash)
-{
-	unsigned long b = __atomic_load_n(&ft->buckets, RELAXED);
-
-	return (struct cds_lfht_node *)(base +
-					(hash & (b - 1)) *
-						sizeof(struct cds_lfht_node));
-}
-
-/* ... and the node that bucket points to. */
-static void bucket_next_prefetch(const struct flowtab *ft, uintptr_t base,
-				 unsigned long hash)
-{
-	uintptr_t next = (uintptr_t)__atomic_load_n(
-		&bucket_of(ft, base, hash)->next, RELAXED);
-
-	__builtin_prefetch((const void *)(next & ~LFHT_FLAGS));
-}
-
-/*
  * Publish @f - a new flow holding this packet, its live slot reserved -
- * with cds_lfht_add_unique. Returns the flow the packet is counted in:
- * @f, or the one another worker inserted first; then @f was never seen
- * by anyone, its live slot is given back and it is the caller's again.
+ * at the head of its bucket's chain, unless another worker linked the
+ * same key first. Returns the flow the packet is counted in: @f, or the
+ * other one; then @f was never seen by anyone, its live slot is given
+ * back and it is the caller's again.
  */
 static struct flowtab_flow *flow_publish(struct flowtab *ft,
 					 struct flowtab_flow *f,
@@ -1118,25 +1133,31 @@ static struct flowtab_flow *flow_publish(struct flowtab *ft,
 					 const struct flow_key *key, int dir,
 					 uint32_t wirelen, uint64_t ts_ns)
 {
-	struct cds_lfht_node *node =
-		cds_lfht_add_unique(ft->ht, hash, flow_match, key, &f->node);
+	pthread_mutex_t *lock = bucket_lock(ft, hash);
+	struct flowtab_flow **head = bucket_head(ft, hash), *got;
 
-	if (node == &f->node) {
+	pthread_mutex_lock(lock);
+	got = chain_find(ft, hash, key);
+	if (!got) {
+		__atomic_store_n(&f->next, __atomic_load_n(head, RELAXED),
+				 RELAXED);
 		__atomic_store_n(&f->r.priv, FLOW_LIVE, __ATOMIC_RELEASE);
-		if (__builtin_expect(
-			    !__atomic_load_n(&ft->bucket_base, RELAXED), 0))
-			find_buckets(ft, f);
-		return f;
+		/* the flow's fields, then its link: readers acquire-load it */
+		__atomic_store_n(head, f, __ATOMIC_RELEASE);
 	}
+	pthread_mutex_unlock(lock);
+	if (!got)
+		return f;
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
-	f = node_flow(node);
-	flow_add(f, ft->single, dir, wirelen, ts_ns);
-	return f;
+	flow_add(got, ft->single, dir, wirelen, ts_ns);
+	return got;
 }
 
 /*
- * The slow path: find the flow in cds_lfht or add it, and remember it in
- * @slot. Returns with the packet counted.
+ * The slow path: find the flow in its chain or add it, and remember it
+ * in @slot. Returns with the packet counted, or NULL (overflow). With
+ * @spare (the batched path), a slot that lost an insert race is kept
+ * there for the next new flow rather than freed.
  */
 static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
 					 unsigned long hash,
@@ -1144,49 +1165,34 @@ static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
 					 uint32_t wirelen, uint64_t ts_ns,
 					 void **spare)
 {
-	struct cds_lfht_iter iter;
-	struct cds_lfht_node *node;
 	struct flowtab_flow *f, *got;
 
-	/*
-	 * With a spare slot (the batched path): insert first, and learn from
-	 * cds_lfht_add_unique whether the flow existed - one walk of the
-	 * bucket chain instead of a lookup and then an insert. The slot
-	 * stays spare when the flow existed.
-	 */
-	if (spare && live_reserve(ft)) {
-		f = *spare ? *spare : flow_slot(ft);
-		if (f) {
-			flow_init(ft, f, key, dir, wirelen, ts_ns);
-			got = flow_publish(ft, f, hash, key, dir, wirelen,
-					   ts_ns);
-			*spare = got == f ? NULL : f;
-			hint_store(slot, hash, got);
-			return got;
-		}
-		__atomic_fetch_sub(&ft->live, 1, RELAXED);
-	}
-
-	cds_lfht_lookup(ft->ht, hash, flow_match, key, &iter);
-	node = cds_lfht_iter_get_node(&iter);
-	if (node) {
-		f = node_flow(node);
+	f = chain_find(ft, hash, key);
+	if (f) {
 		flow_add(f, ft->single, dir, wirelen, ts_ns);
 		hint_store(slot, hash, f);
 		return f;
 	}
-
 	if (!live_reserve(ft))
 		goto overflow;
-	f = flow_slot(ft);
+	if (spare && *spare) {
+		f = *spare;
+		*spare = NULL;
+	} else {
+		f = flow_slot(ft);
+	}
 	if (!f) {
 		__atomic_fetch_sub(&ft->live, 1, RELAXED);
 		goto overflow;
 	}
 	flow_init(ft, f, key, dir, wirelen, ts_ns);
 	got = flow_publish(ft, f, hash, key, dir, wirelen, ts_ns);
-	if (got != f)
-		slot_release(ft, f);
+	if (got != f) {
+		if (spare)
+			*spare = f;
+		else
+			slot_release(ft, f);
+	}
 	hint_store(slot, hash, got);
 	return got;
 
@@ -1221,8 +1227,6 @@ void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
 		 uint64_t last_ns)
 {
 	unsigned long hash;
-	struct cds_lfht_iter iter;
-	struct cds_lfht_node *node;
 	struct flowtab_flow *f, *got;
 	uint64_t old;
 
@@ -1230,11 +1234,8 @@ void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
 		return;
 	dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
 	hash = (unsigned long)flowkey_hash(key, ft->seed);
-	cds_lfht_lookup(ft->ht, hash, flow_match, key, &iter);
-	node = cds_lfht_iter_get_node(&iter);
-	if (node) {
-		f = node_flow(node);
-	} else {
+	f = chain_find(ft, hash, key);
+	if (!f) {
 		if (!live_reserve(ft))
 			goto overflow;
 		f = flow_slot(ft);
@@ -1300,8 +1301,9 @@ static void pend_account(struct flowtab *ft, struct flowtab_batch *b,
 /* Packets this far behind the newest have their slot read and their
  * flow prefetched; the oldest (FLOWTAB_BATCH behind) is accounted. */
 #define BATCH_LOAD (FLOWTAB_BATCH / 2)
-/* New flows: the bucket is prefetched at BATCH_LOAD, the node after it
- * read and prefetched at BATCH_NEXT. */
+/* A packet with no hint (likely a new flow) has its bucket prefetched
+ * at BATCH_LOAD, and the first flow of that chain at BATCH_NEXT: the
+ * insert walks both, cold once the table outgrows the caches. */
 #define BATCH_NEXT (BATCH_LOAD + 2)
 
 void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
@@ -1330,7 +1332,6 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 			&b->e[(b->head - 1 - BATCH_LOAD) % FLOWTAB_BATCH];
 		uint64_t e = hint_pick(hint_set(ft, q->hash), q->hash);
 		const char *f = (const char *)hint_ptr(e);
-		uintptr_t base = __atomic_load_n(&ft->bucket_base, RELAXED);
 
 		q->cand = e;
 		q->loaded = 1;
@@ -1339,18 +1340,17 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 			__builtin_prefetch(f + 64, 1);
 			__builtin_prefetch(f + sizeof(struct flowtab_flow) - 1,
 					   1);
-		} else if (base) {
-			/* likely a new flow: its bucket, for the insert */
-			__builtin_prefetch(bucket_of(ft, base, q->hash));
+		} else {
+			__builtin_prefetch(bucket_head(ft, q->hash));
 		}
-		if (base && b->n > BATCH_NEXT) {
-			/* two packets on, the node after that bucket */
+		if (b->n > BATCH_NEXT) {
 			struct flowtab_pend *r =
 				&b->e[(b->head - 1 - BATCH_NEXT) %
 				      FLOWTAB_BATCH];
 
 			if (!r->cand)
-				bucket_next_prefetch(ft, base, r->hash);
+				__builtin_prefetch(__atomic_load_n(
+					bucket_head(ft, r->hash), RELAXED));
 		}
 	}
 }
@@ -1368,6 +1368,9 @@ void flowtab_batch_flush(struct flowtab *ft, struct flowtab_batch *b)
 		b->n--;
 	}
 }
+
+/* A collect buffer at least this big shrinks when four times too big. */
+#define COLLECT_SHRINK_MIN ((size_t)1 << 20)
 
 /* Copy at most @cap flows; *@more set if some did not fit. */
 static size_t collect_some(struct flowtab *ft, struct flowtab_row *rows,
@@ -1397,6 +1400,8 @@ static size_t collect_some(struct flowtab *ft, struct flowtab_row *rows,
 		r->last_ns = __atomic_load_n(&f->r.last_ns, RELAXED);
 		r->app = __atomic_load_n(&f->r.app, RELAXED);
 		r->priv = FLOW_LIVE;
+		r->priv_evicted = 0;
+		r->spare = 0;
 	}
 out:
 	rcu_read_unlock();
@@ -1413,6 +1418,17 @@ ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
 	/* Room for what may be inserted while we copy; never realloc while
 	 * holding the read lock. */
 	want += want / 8 + 64;
+	/* A buffer four times too big (the flows of a flood expired) shrinks
+	 * to size, and its pages go back to the kernel. */
+	if (*cap / 4 > want && *cap * sizeof(**rows) >= COLLECT_SHRINK_MIN) {
+		struct flowtab_row *p = realloc(*rows, want * sizeof(*p));
+
+		if (p) {
+			*rows = p;
+			*cap = want;
+			malloc_trim(0);
+		}
+	}
 	for (;;) {
 		if (*cap < want) {
 			struct flowtab_row *p;
@@ -1439,7 +1455,8 @@ const struct flowtab_row *flowtab_row_next(const struct flowtab *ft,
 	size_t nchunks = __atomic_load_n(&ft->nchunks, __ATOMIC_ACQUIRE);
 
 	for (; it->chunk < nchunks; it->chunk++, it->slot = 0)
-		while (it->slot < ft->chunk_flows) {
+		while (it->slot < ft->chunk_flows &&
+		       chunk_in_use(ft, it->chunk)) {
 			const struct flowtab_flow *f =
 				&ft->chunk[it->chunk][it->slot++];
 
@@ -1562,7 +1579,11 @@ size_t flowtab_expire(struct flowtab *ft, uint64_t now_ns, uint64_t idle_ns)
 		n += flow_delete(ft, f);
 	}
 	rcu_read_unlock();
-	return n + evict_pressure(ft);
+	n += evict_pressure(ft);
+	/* the chunks emptied by earlier passes (their flows' grace periods
+	 * have mostly ended by now) */
+	chunks_release(ft);
+	return n;
 }
 
 uint64_t flowtab_evicted_flows(const struct flowtab *ft)
@@ -1580,14 +1601,22 @@ size_t flowtab_max(const struct flowtab *ft)
 	return ft->max;
 }
 
-int flowtab_buckets_located(const struct flowtab *ft)
+size_t flowtab_arena_bytes(struct flowtab *ft)
 {
-	return __atomic_load_n(&ft->bucket_base, RELAXED) != 0;
+	size_t ci, n = 0;
+
+	pthread_mutex_lock(&ft->alloc_lock);
+	for (ci = 0; ci < ft->nchunks; ci++)
+		n += ft->cmeta[ci].state != CHUNK_RELEASED;
+	pthread_mutex_unlock(&ft->alloc_lock);
+	return n * (chunk_bytes(ft) < MEM_BIG_MIN
+			    ? chunk_bytes(ft)
+			    : mem_big_len(chunk_bytes(ft)));
 }
 
 size_t flowtab_buckets(const struct flowtab *ft)
 {
-	return __atomic_load_n(&ft->buckets, RELAXED);
+	return ft->bmask + 1;
 }
 
 void flowtab_totals(const struct flowtab *ft,

@@ -1,5 +1,5 @@
 /*
- * flowtab.h - the flow table: the only user of liburcu's cds_lfht.
+ * flowtab.h - the flow table: flows, their hash index, expiry and the cap.
  *
  * Threads: any number of capture workers account packets concurrently;
  * readers (UI, reports) collect copies without ever blocking them; exactly
@@ -12,11 +12,12 @@
  * period, so an increment racing with the delete is never lost. The table
  * counts its callbacks still to run: flowtab_barrier and flowtab_free wait
  * for that count, not for liburcu's rcu_barrier (which aborts when it
- * cannot allocate).
+ * cannot allocate). Flows live in 2 MiB arena chunks; a chunk left empty
+ * gives its pages back to the kernel at the next expiry pass.
  *
- * Size: the hash buckets grow only through flowtab_presize and
- * flowtab_grow, which whoever feeds the table calls outside its read-side
- * sections (capture workers: between two dispatches).
+ * Size: the hash buckets are fixed at creation (half the cap, rounded up
+ * to a power of two), mapped zeroed and resident where touched;
+ * flowtab_presize faults them in at once for a live capture.
  *
  * Cap: at most max_flows live entries. A packet of a new flow that finds
  * the table full is counted in the "overflow" totals for its kind (and
@@ -81,8 +82,9 @@ void flowtab_free(struct flowtab *ft);
 /*
  * flowtab_account - add one packet of @wirelen bytes in direction @dir to
  * the flow @key, creating it if needed. Capture worker thread; the caller
- * holds rcu_read_lock. Lock-free: relaxed atomic adds on the flow's
- * counters, cds_lfht_add_unique on insert (the loser frees its node).
+ * holds rcu_read_lock. Lock-free but for a new flow: relaxed atomic adds
+ * on the flow's counters; an insert takes its bucket stripe's lock (two
+ * workers inserting one key: the loser frees its slot).
  * @ts_ns is the packet's timestamp; last-seen never moves backwards.
  */
 void flowtab_account(struct flowtab *ft, const struct flow_key *key, int dir,
@@ -214,12 +216,13 @@ size_t flowtab_count(const struct flowtab *ft);
 /* Configured cap. */
 size_t flowtab_max(const struct flowtab *ft);
 
+/* Bytes of flow slots resident now: the arena's chunks, less those an
+ * expiry pass gave back to the kernel once empty (tests, diagnostics).
+ * Any thread. */
+size_t flowtab_arena_bytes(struct flowtab *ft);
+
 /* Number of hash buckets now (tests, diagnostics). Any thread. */
 size_t flowtab_buckets(const struct flowtab *ft);
-
-/* Whether the accounting path found liburcu's bucket array, to prefetch
- * a new flow's bucket (tests, diagnostics). Any thread. */
-int flowtab_buckets_located(const struct flowtab *ft);
 
 /*
  * flowtab_totals - per-kind totals of flows already expired and of packets
@@ -244,26 +247,11 @@ uint64_t flowtab_evicted_flows(const struct flowtab *ft);
 void flowtab_barrier(struct flowtab *ft);
 
 /*
- * flowtab_presize - grow the bucket array now to half the cap's (at most
- * 512K buckets, 8 MB), for a live capture: a flood of new flows (1M a
- * second) otherwise grows the table while the workers capture, and long
- * chains or a worker busy growing the table drop packets. At the default
- * cap flowtab_grow then never needs to grow it. Takes ~0.1 s at the
- * default cap. Call from a registered thread, outside any read-side
- * section, before the workers start.
+ * flowtab_presize - fault the bucket array in now (4 MB at the default
+ * cap), for a live capture: a flood of new flows then takes no page
+ * faults on it. Any registered thread, before the workers start.
  */
 void flowtab_presize(struct flowtab *ft);
-
-/*
- * flowtab_grow - if the live flows exceed twice the buckets, double the
- * buckets (several times if need be, up to the cap rounded up to a power
- * of two), synchronously in the calling thread; otherwise return after two
- * loads. Whoever accounts packets calls it often (a capture worker after
- * each dispatch). One thread grows at a time; another calling meanwhile
- * returns at once. Registered thread, outside any read-side section
- * (cds_lfht_resize's rule).
- */
-void flowtab_grow(struct flowtab *ft);
 
 /*
  * flowtab_set_writers - how many threads will call flowtab_account /

@@ -3,6 +3,7 @@
  */
 #include "mem.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -10,7 +11,7 @@
 #endif
 
 /* Below this, malloc's memory is as good. */
-#define BIG_ALLOC (256 * 1024)
+#define BIG_ALLOC MEM_BIG_MIN
 
 void *mem_alloc_big(size_t size, int populate)
 {
@@ -31,12 +32,31 @@ void *mem_alloc_big(size_t size, int populate)
 		munmap(p, (size_t)(a - p));
 	munmap(a + len, (size_t)(p + MEM_HUGE_SIZE - a));
 	(void)madvise(a, len, MADV_HUGEPAGE);
-	if (populate && madvise(a, len, MADV_POPULATE_WRITE) != 0) {
-		/* an older kernel: touch each page */
+	if (populate)
+		mem_populate_big(a, size);
+	return a;
+}
+
+void mem_populate_big(void *p, size_t size)
+{
+	size_t len = mem_big_len(size);
+	volatile char *a = p;
+
+	if (!p || size < BIG_ALLOC)
+		return;
+	if (madvise(p, len, MADV_POPULATE_WRITE) != 0) {
+		/* an older kernel: touch each page (zeros: a fresh mapping,
+		 * or one given back, reads as zeros) */
 		for (size_t off = 0; off < len; off += 4096)
 			a[off] = 0;
 	}
-	return a;
+}
+
+int mem_release_big(void *p, size_t size)
+{
+	if (!p || size < BIG_ALLOC)
+		return -EINVAL;
+	return madvise(p, mem_big_len(size), MADV_DONTNEED) ? -errno : 0;
 }
 
 void mem_free_big(void *p, size_t size)

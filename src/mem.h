@@ -50,4 +50,20 @@ static inline size_t mem_big_len(size_t size)
 
 void mem_free_big(void *p, size_t size);
 
+/* Below this size mem_alloc_big's memory is malloc's: the two calls
+ * below do nothing to it. */
+#define MEM_BIG_MIN ((size_t)256 * 1024)
+
+/*
+ * mem_release_big - give the pages of a mem_alloc_big region of @size
+ * bytes back to the kernel (MADV_DONTNEED): it stays mapped and reads as
+ * zeros, and it is resident again only where it is written. 0, or -errno
+ * (-EINVAL for a region below MEM_BIG_MIN, which is left alone).
+ */
+int mem_release_big(void *p, size_t size);
+
+/* mem_populate_big - fault a mem_alloc_big region in at once, as
+ * mem_alloc_big does with @populate (after mem_release_big). */
+void mem_populate_big(void *p, size_t size);
+
 #endif

@@ -3,11 +3,8 @@
  *
  * Threads: worker_run is the capture thread; it registers with liburcu,
  * holds rcu_read_lock for one dispatch (one ring block at most) at a time
- * and never waits on anything but the backend's poll. Between two
- * dispatches, outside the read-side section, it grows the flow table when
- * flows outnumber its buckets (flowtab_grow; a live table presized at the
- * default cap never needs it). Stats are written only by this thread;
- * other threads read them with relaxed loads.
+ * and never waits on anything but the backend's poll. Stats are written
+ * only by this thread; other threads read them with relaxed loads.
  */
 #include "worker.h"
 
@@ -223,7 +220,6 @@ static void *worker_run(void *arg)
 		flowtab_batch_forget_payload(&w->batch);
 		worker_flush(w);
 		rcu_read_unlock();
-		flowtab_grow(w->ft);
 		if (rc == CAP_EOF || rc < 0)
 			break;
 		rc = 0;

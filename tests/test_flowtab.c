@@ -513,8 +513,8 @@ static void distinct_key(uint32_t n, struct flow_key *k)
 }
 
 /* One packet each to flows @first .. @first + @n - 1, 64 to a read-side
- * section, as a worker; with @grow, flowtab_grow after each section. */
-static void feed_flows(struct flowtab *ft, uint32_t first, uint32_t n, int grow)
+ * section, as a worker. */
+static void feed_flows(struct flowtab *ft, uint32_t first, uint32_t n)
 {
 	struct flow_key k;
 
@@ -525,8 +525,6 @@ static void feed_flows(struct flowtab *ft, uint32_t first, uint32_t n, int grow)
 			flowtab_account(ft, &k, 0, 1, i);
 		}
 		rcu_read_unlock();
-		if (grow)
-			flowtab_grow(ft);
 	}
 }
 
@@ -550,51 +548,34 @@ static void assert_flows(struct flowtab *ft, uint32_t n, uint64_t pkts)
 	free(rows);
 }
 
-/* Doubling while live flows exceed twice the buckets, in the caller,
- * several times in one call if it fell behind; nothing lost or doubled. */
-Test(flowtab, grows_by_doubling_outside_the_read_lock)
+/* Buckets: half the cap rounded up to a power of two, at least 1024,
+ * fixed for the table's life; 40k flows, then each again: nothing lost
+ * or doubled. */
+Test(flowtab, buckets_are_half_the_cap_and_fixed)
 {
 	struct flowtab *ft = new_table(FLOWTAB_DEFAULT_MAX);
+	struct flowtab *small = new_table(10);
 
-	cr_assert_eq(flowtab_buckets(ft), 4096);
-	feed_flows(ft, 0, 8192, 0);
-	cr_assert_eq(flowtab_buckets(ft), 4096, "grew without flowtab_grow");
-	flowtab_grow(ft);
-	cr_assert_eq(flowtab_buckets(ft), 4096, "grew at twice the buckets");
-	feed_flows(ft, 8192, 1, 0);
-	flowtab_grow(ft);
-	cr_assert_eq(flowtab_buckets(ft), 8192);
-	feed_flows(ft, 8193, 40000 - 8193, 0);
-	flowtab_grow(ft); /* 40000 flows: 8K -> 16K -> 32K */
-	cr_assert_eq(flowtab_buckets(ft), 32768, "%zu buckets",
-		     flowtab_buckets(ft));
-	feed_flows(ft, 0, 40000, 1); /* every flow found again */
-	cr_assert_eq(flowtab_buckets(ft), 32768);
+	cr_assert_eq(flowtab_buckets(small), 1024);
+	flowtab_free(small);
+	cr_assert_eq(flowtab_buckets(ft), 1UL << 19);
+	feed_flows(ft, 0, 40000);
+	feed_flows(ft, 0, 40000); /* every flow found again */
+	cr_assert_eq(flowtab_buckets(ft), 1UL << 19);
 	assert_flows(ft, 40000, 2);
 	flowtab_free(ft);
 }
 
-/* New flows have their bucket prefetched once the table knows where
- * liburcu keeps the buckets: it finds them in a presized table (a live
- * capture) and in one grown from its first 4K buckets (a file), and the
- * batched path stays exact with the prefetches on. */
-Test(flowtab, finds_the_buckets_and_stays_exact_with_prefetch)
+/* The batched path (with its bucket and chain prefetches) stays exact:
+ * 20k flows, then 100k more each twice through the pipeline, near the
+ * cap (chains of about two flows). */
+Test(flowtab, batched_path_stays_exact_on_long_chains)
 {
-	struct flowtab *live = new_table(FLOWTAB_DEFAULT_MAX);
-	struct flowtab *file = new_table(FLOWTAB_DEFAULT_MAX);
+	struct flowtab *file = new_table(131072);
 	struct flowtab_batch *b = calloc(1, sizeof(*b));
 	struct flow_key k;
 
-	flowtab_presize(live);
-	cr_assert(!flowtab_buckets_located(live), "located before a flow");
-	feed_flows(live, 0, 100, 0);
-	cr_assert(flowtab_buckets_located(live),
-		  "bucket array not found in a presized table");
-	feed_flows(file, 0, 20000, 1);
-	cr_assert_gt(flowtab_buckets(file), 4096);
-	cr_assert(flowtab_buckets_located(file),
-		  "bucket array not found in a grown table");
-	/* 100k more flows, each twice, through the pipeline */
+	feed_flows(file, 0, 20000);
 	for (int pass = 0; pass < 2; pass++)
 		for (uint32_t i = 0; i < 100000;) {
 			rcu_read_lock();
@@ -604,24 +585,22 @@ Test(flowtab, finds_the_buckets_and_stays_exact_with_prefetch)
 			}
 			flowtab_batch_flush(file, b);
 			rcu_read_unlock();
-			flowtab_grow(file);
 		}
-	feed_flows(file, 0, 20000, 1); /* the first ones' second packet */
+	feed_flows(file, 0, 20000); /* the first ones' second packet */
 	assert_flows(file, 120000, 2);
 	free(b);
-	flowtab_free(live);
 	flowtab_free(file);
 }
 
-/* A live capture presizes to half the cap (rounded up to a power of two):
- * filled to the cap, it never grows while the workers run. */
-Test(flowtab, presized_table_never_grows_up_to_its_cap)
+/* A live capture faults its buckets in first (flowtab_presize): their
+ * number stays, and the table filled to its cap is exact. */
+Test(flowtab, presized_table_exact_up_to_its_cap)
 {
 	struct flowtab *ft = new_table(100000);
 
 	flowtab_presize(ft);
 	cr_assert_eq(flowtab_buckets(ft), 65536);
-	feed_flows(ft, 0, 100000, 1);
+	feed_flows(ft, 0, 100000);
 	cr_assert_eq(flowtab_buckets(ft), 65536, "%zu buckets",
 		     flowtab_buckets(ft));
 	assert_flows(ft, 100000, 1);
@@ -730,7 +709,6 @@ static void *writer_main(void *arg)
 			w->fed[k->kind].bytes += len;
 		}
 		rcu_read_unlock();
-		flowtab_grow(r->ft); /* as a worker between dispatches */
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -956,9 +934,9 @@ out:
 }
 
 /*
- * Writers insert new flows and grow the table between their read-side
- * sections (one of them at a time grows it) while a reader collects: no
- * flow is lost or created twice across the resizes.
+ * Writers insert new flows into shared chains (a table capped at its 60k
+ * flows: chains of about two) while a reader collects: no flow is lost
+ * or created twice.
  */
 struct grow {
 	struct flowtab *ft;
@@ -989,7 +967,6 @@ static void *grow_writer_main(void *arg)
 			flowtab_account(g->ft, &k, 0, 1, i);
 		}
 		rcu_read_unlock();
-		flowtab_grow(g->ft);
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -1025,7 +1002,7 @@ static int run_grow(char *msg, size_t msglen)
 	ssize_t n;
 	int rc = -1;
 
-	g.ft = flowtab_new(FLOWTAB_DEFAULT_MAX, err, sizeof(err));
+	g.ft = flowtab_new(NW * PER, err, sizeof(err));
 	CHECK(g.ft, "flowtab_new: %s", err);
 	pthread_barrier_init(&g.start, NULL, NW + 1);
 	for (int i = 0; i < NW; i++) {
@@ -1040,9 +1017,6 @@ static int run_grow(char *msg, size_t msglen)
 	pthread_join(tr, NULL);
 	pthread_barrier_destroy(&g.start);
 
-	/* 60000 flows: 4K -> 8K -> 16K -> 32K buckets, no further */
-	CHECK(flowtab_buckets(g.ft) == 32768, "%zu buckets, want 32768",
-	      flowtab_buckets(g.ft));
 	CHECK(g.collects > 0, "the reader never collected");
 	n = flowtab_collect(g.ft, &rows, &cap);
 	CHECK(n == NW * PER, "%zd flows, want %d", n, NW * PER);
@@ -1061,11 +1035,21 @@ out:
 	return rc;
 }
 
-Test(flowtab, concurrent_growth_keeps_every_flow_once)
+Test(flowtab, concurrent_inserts_keep_every_flow_once)
 {
 	char msg[256] = "";
 
 	cr_assert_eq(run_grow(msg, sizeof(msg)), 0, "%s", msg);
+}
+
+/* Many short-lived flows in 2 MiB chunks: chunks empty and are given
+ * back while the writers take new slots; the totals stay exact. */
+Test(flowtab, concurrent_churn_through_released_chunks_exact)
+{
+	char msg[256] = "";
+
+	cr_assert_eq(run_race(100000, 60000, 200000, msg, sizeof(msg)), 0, "%s",
+		     msg);
 }
 
 Test(flowtab, concurrent_writers_reader_expiry_exact)
@@ -1128,10 +1112,9 @@ Test(flowtab, a_million_flows_fit_in_256_bytes_each, .timeout = 120)
 			flowtab_account(ft, &k, 0, 100, j);
 		}
 		rcu_read_unlock();
-		flowtab_grow(ft);
 	}
 	cr_assert_eq(flowtab_count(ft), N);
-	/* Grown in this thread, up to 512K buckets (8 MB) and no further. */
+	/* 512K buckets (4 MB) */
 	cr_assert_eq(flowtab_buckets(ft), 1UL << 19, "%zu buckets",
 		     flowtab_buckets(ft));
 	after = rss_bytes();
@@ -1139,6 +1122,56 @@ Test(flowtab, a_million_flows_fit_in_256_bytes_each, .timeout = 120)
 		    (double)(after - before) / N);
 	cr_assert_leq((after - before) / N, 256, "%zu resident bytes per flow",
 		      (after - before) / N);
+	flowtab_free(ft);
+}
+
+/*
+ * Expired flows give their memory back: 200k flows fill 13 arena chunks;
+ * once they all expired and their grace periods ended, the next expiry
+ * pass returns every empty chunk but the one new flows come from, a
+ * collect buffer four times too big shrinks, and the process's resident
+ * size falls by at least as much as the arena gave back. New flows afterwards
+ * are counted exactly in chunks faulted in again.
+ */
+Test(flowtab, empty_chunks_go_back_to_the_kernel, .timeout = 60)
+{
+	enum { N = 200000 };
+	struct flowtab *ft = new_table(FLOWTAB_DEFAULT_MAX);
+	struct flowtab_row *rows = NULL;
+	size_t full, empty, rss_full, rss_empty, cap = 0;
+	ssize_t n;
+
+	feed_flows(ft, 0, N);
+	cr_assert_eq(flowtab_count(ft), N);
+	cr_assert_eq(collect(ft, &rows, &cap), N);
+	full = flowtab_arena_bytes(ft);
+	rss_full = rss_bytes();
+	cr_assert_geq(full, (size_t)N * 128, "%zu arena bytes", full);
+	cr_assert_eq(flowtab_expire(ft, UINT64_MAX, 0), N);
+	flowtab_barrier(ft);
+	cr_assert_eq(flowtab_expire(ft, UINT64_MAX, 0), 0);
+	/* the collect buffer shrinks to size too */
+	cr_assert_eq(collect(ft, &rows, &cap), 0);
+	cr_assert_leq(cap, 64, "collect buffer of %zu rows kept", cap);
+	empty = flowtab_arena_bytes(ft);
+	rss_empty = rss_bytes();
+	cr_log_info("arena %zu -> %zu bytes, RSS %zu -> %zu bytes", full, empty,
+		    rss_full, rss_empty);
+	cr_assert_leq(empty, (size_t)2 << 20, "%zu arena bytes kept", empty);
+	cr_assert_geq(rss_full - rss_empty, (full - empty) * 9 / 10,
+		      "RSS fell by %zu bytes of %zu given back",
+		      rss_full - rss_empty, full - empty);
+	/* again, through chunks faulted in anew: every flow once, exact */
+	feed_flows(ft, N, N);
+	feed_flows(ft, N, N);
+	n = collect(ft, &rows, &cap);
+	cr_assert_eq(n, N);
+	for (ssize_t i = 0; i < n; i++)
+		cr_assert_eq(rows[i].pkts[0], 2, "flow %llu: %llu packets",
+			     (unsigned long long)rows[i].id,
+			     (unsigned long long)rows[i].pkts[0]);
+	cr_assert_leq(flowtab_arena_bytes(ft), full);
+	free(rows);
 	flowtab_free(ft);
 }
 #endif
@@ -1195,17 +1228,22 @@ int main(int argc, char **argv)
 		failed++;
 	}
 	msg[0] = 0;
+	if (run_race(100000, 60000, 200000, msg, sizeof(msg))) {
+		fprintf(stderr, "FAIL flowtab::concurrent_churn: %s\n", msg);
+		failed++;
+	}
+	msg[0] = 0;
 	if (run_same_keys(msg, sizeof(msg))) {
 		fprintf(stderr, "FAIL flowtab::racing_inserts: %s\n", msg);
 		failed++;
 	}
 	msg[0] = 0;
 	if (run_grow(msg, sizeof(msg))) {
-		fprintf(stderr, "FAIL flowtab::concurrent_growth: %s\n", msg);
+		fprintf(stderr, "FAIL flowtab::concurrent_inserts: %s\n", msg);
 		failed++;
 	}
 	rcu_unregister_thread();
-	fprintf(stderr, "test_flowtab (tsan driver): 4 scenarios, %d failed\n",
+	fprintf(stderr, "test_flowtab (tsan driver): 5 scenarios, %d failed\n",
 		failed);
 	return failed ? 1 : 0;
 }

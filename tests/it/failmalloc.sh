@@ -4,18 +4,14 @@
 # every N over start-up, capture and report of `pktstat -r`. Each run must
 # end cleanly: exit 0 with exact totals (flows that cannot get an entry
 # are counted in overflow), or exit 1 with one "pktstat: ..." line. Never
-# a crash, and nothing at all once start-up is over: the flow table
-# grows itself (no liburcu resize workqueue) and waits for its own
-# call_rcu callbacks (no rcu_barrier), so exit allocates nothing in
-# liburcu.
+# a crash, and nothing at all once start-up is over: the flow table's
+# index is its own (no liburcu hash table, no resize workqueue) and the
+# table waits for its own call_rcu callbacks (no rcu_barrier), so exit
+# allocates nothing in liburcu.
 #
-# The one exception is three allocations liburcu 0.13 makes inside
+# The one exception is the allocations liburcu 0.13 makes inside
 # flowtab_new, before the first packet is read, and answers with abort
 # because none of its calls can report the failure:
-#  - cds_lfht_new callocs the table's header and asserts it
-#    (__default_alloc_cds_lfht: Assertion `ht' failed; when every later
-#    allocation fails too, glibc cannot format that message and prints
-#    "Unexpected error.");
 #  - get_default_call_rcu_data (its call_rcu thread, started here rather
 #    than at a live capture's first expiry) mallocs the thread's data and
 #    calls pthread_create, whose TLS calloc fails with EAGAIN; both end

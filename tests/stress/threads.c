@@ -119,7 +119,6 @@ static void *writer_run(void *arg)
 		if (i % 64 == 63 || i == wr->npkts - 1) {
 			worker_flush(&wr->w);
 			rcu_read_unlock();
-			flowtab_grow(wr->w.ft); /* as worker_run */
 		}
 	}
 	rcu_unregister_thread();
