@@ -126,13 +126,13 @@ DEPS_test_decode = src/decode
 DEPS_test_flowkey = src/flowkey src/decode
 DEPS_test_fragtab = src/fragtab src/flowkey src/decode
 DEPS_test_flowtab = src/flowtab src/app src/mem src/flowkey src/decode
-DEPS_test_opts = src/opts src/group src/flowkey src/decode
+DEPS_test_opts = src/opts src/group src/app src/flowkey src/decode
 DEPS_test_metrics = src/metrics src/flowkey src/decode
 DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey \
 	src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
-	src/flowtab src/app src/mem
+	src/flowtab src/app src/mem src/procs
 DEPS_test_view = src/view src/view_rate src/rowsort src/group src/selfflow \
 	src/names src/snapshot src/flowkey src/decode src/flowtab src/app \
 	src/mem ui/columns ui/view_format ui/keys ui/prompt
@@ -145,18 +145,19 @@ DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode \
 DEPS_test_counters = src/counters
 DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
-DEPS_test_group = src/group src/flowkey src/decode
+DEPS_test_group = src/group src/app src/flowkey src/decode
 DEPS_test_history = src/history src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem
 DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/fragtab \
-	src/mem src/proto src/app \
+	src/mem src/proto src/app src/procs src/procres \
 	src/tcpstat src/counters \
 	src/worker capture/capture capture/pcap capture/tpacket3 \
 	capture/ebpf capture/cbpf
 DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/mem
+DEPS_test_procs = src/procs src/procres
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
 DEPS_test_bench_parse = tests/test_bench_parse
 
@@ -255,10 +256,11 @@ fmt-check:
 # time; fails on any finding. make test runs it (tests/it/fuzz_smoke.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
-FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf fuzz_app
+FUZZ_TARGETS ?= fuzz_decode fuzz_flowtab fuzz_pcapfile fuzz_proto fuzz_cbpf fuzz_app \
+	fuzz_procs
 FUZZ_DEPS = $(DEPS_test_fuzz_regress) fuzz/fastrcu
 FUZZ_BINS = $(patsubst %,$(B)/fuzz/%,fuzz_decode fuzz_flowtab fuzz_pcapfile \
-	fuzz_proto fuzz_cbpf fuzz_app)
+	fuzz_proto fuzz_cbpf fuzz_app fuzz_procs)
 DEPS_test_proto = src/proto src/counters
 FUZZ_LDFLAGS = -fsanitize=fuzzer,address,undefined
 

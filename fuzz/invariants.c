@@ -32,6 +32,8 @@
 #include "../src/app.h"
 #include "../src/counters.h"
 #include "../src/flowkey.h"
+#include "../src/procres.h"
+#include "../src/procs.h"
 #include "../src/proto.h"
 
 /* Time base and tick of the flowtab target's synthetic clock. */
@@ -395,6 +397,133 @@ int invariants_app(const uint8_t *data, size_t size, struct invariants_run *run,
 		if (!rc && hit && g2.id != id)
 			rc = fail(why, whylen, "label %u replaced by %u", id,
 				  g2.id);
+	}
+	free(buf);
+	return rc;
+}
+
+/* ---- process attribution: the resolver's parsers and the store ---------- */
+
+struct diag_check {
+	uint8_t proto;
+	int bad;
+	char *why;
+	size_t whylen;
+};
+
+static void diag_sock(void *arg, const struct procres_sock *s)
+{
+	struct diag_check *c = arg;
+
+	if (c->bad)
+		return;
+	if (!s->inode || (s->family != 4 && s->family != 6) ||
+	    s->ipproto != c->proto)
+		c->bad = fail(c->why, c->whylen,
+			      "diag socket: inode %" PRIu64 " family %u",
+			      s->inode, s->family);
+}
+
+static int printable(const char *s, size_t len)
+{
+	size_t n = strnlen(s, len);
+
+	if (n == len)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int procs_store_run(const uint8_t *data, size_t size, char *why,
+			   size_t whylen)
+{
+	char err[128];
+	struct procs *p = procs_new(-1, err, sizeof(err));
+	int rc = 0;
+
+	if (!p)
+		return fail(why, whylen, "procs_new: %s", err);
+	for (size_t off = 0; !rc && size - off >= sizeof(struct procs_msg);
+	     off += sizeof(struct procs_msg)) {
+		struct procs_msg m;
+		struct flowtab_row r;
+		struct procs_info pi;
+
+		memcpy(&m, data + off, sizeof(m));
+		procs_apply(p, &m);
+		memset(&r, 0, sizeof(r));
+		r.key.kind = (uint8_t)((m.family == 4 ? KIND_TCP4 : KIND_TCP6) +
+				       (m.ipproto == IPPROTO_UDP));
+		memcpy(r.key.a, m.laddr, 16);
+		memcpy(r.key.b, m.raddr, 16);
+		r.key.aport = m.lport;
+		r.key.bport = m.rport;
+		r.first_ns = m.time_ns;
+		for (int swap = 0; !rc && swap < 2; swap++) {
+			int side = procs_lookup(p, &r, &pi);
+
+			if (side < -1 || side > 1)
+				rc = fail(why, whylen, "lookup side %d", side);
+			else if (side >= 0 &&
+				 (!printable(pi.comm, sizeof(pi.comm)) ||
+				  !printable(pi.user, sizeof(pi.user)) ||
+				  !printable(pi.cgroup, sizeof(pi.cgroup)) ||
+				  !printable(pi.cmdline, sizeof(pi.cmdline)) ||
+				  pi.pid < 0))
+				rc = fail(why, whylen, "stored info not clean");
+			memcpy(r.key.a, m.raddr, 16);
+			memcpy(r.key.b, m.laddr, 16);
+			r.key.aport = m.rport;
+			r.key.bport = m.lport;
+		}
+	}
+	procs_free(p);
+	return rc;
+}
+
+int invariants_procs(const uint8_t *data, size_t size,
+		     struct invariants_run *run, char *why, size_t whylen)
+{
+	uint8_t *buf;
+	int rc = 0;
+
+	(void)run;
+	if (size < 2)
+		return 0;
+	/* exactly the input's bytes, so ASan sees any read past them */
+	buf = malloc(size - 2 ? size - 2 : 1);
+	if (!buf)
+		return fail(why, whylen, "out of memory");
+	memcpy(buf, data + 2, size - 2);
+	switch (data[0] % 4) {
+	case 0: {
+		struct diag_check c = { data[1] & 1 ? IPPROTO_UDP : IPPROTO_TCP,
+					0, why, whylen };
+		int r = procres_parse_diag(buf, size - 2, c.proto, diag_sock,
+					   &c);
+
+		rc = c.bad;
+		if (!rc && (r > 1 || r < -4095))
+			rc = fail(why, whylen, "parse_diag returned %d", r);
+		break;
+	}
+	case 1: {
+		char out[128];
+
+		procres_parse_cgroup((const char *)buf, size - 2, out,
+				     sizeof(out));
+		if (strnlen(out, sizeof(out)) == sizeof(out))
+			rc = fail(why, whylen, "cgroup not terminated");
+		break;
+	}
+	case 2:
+		(void)procres_parse_fdlink((const char *)buf, size - 2);
+		break;
+	default:
+		rc = procs_store_run(buf, size - 2, why, whylen);
+		break;
 	}
 	free(buf);
 	return rc;

@@ -97,8 +97,20 @@ int invariants_check_totals(const struct worker_stats *st,
  * its detail NUL-terminated and printable (no quote, no backslash). @run
  * is unused.
  */
-int invariants_app(const uint8_t *data, size_t size,
-		   struct invariants_run *run, char *why, size_t whylen);
+int invariants_app(const uint8_t *data, size_t size, struct invariants_run *run,
+		   char *why, size_t whylen);
+
+/*
+ * invariants_procs - fuzz_procs's input: byte 0 picks the parser (mod 4):
+ * 0 an inet_diag dump reply (byte 1 bit 0: UDP) for procres_parse_diag,
+ * 1 a /proc/PID/cgroup text, 2 a /proc/PID/fd link, 3 a run of struct
+ * procs_msg records applied to a store, each followed by lookups of flows
+ * built from the record's own addresses. Sockets must come out with a
+ * known family and an inode, strings NUL-terminated and printable,
+ * lookups answer a side or -1. @run is unused.
+ */
+int invariants_procs(const uint8_t *data, size_t size,
+		     struct invariants_run *run, char *why, size_t whylen);
 
 /*
  * invariants_decode - fuzz_decode's input: byte 0 selects the link type,

@@ -61,6 +61,7 @@ struct engine {
 	} obs[ENGINE_MAX_OBSERVERS];
 	int nobs;
 	int started, finished;
+	struct procs *procs; /* engine_set_procs, borrowed */
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -241,6 +242,7 @@ static int fill_rest(struct engine *e, struct snapshot *s,
 	s->last_ts_ns = sum->last_ts_ns;
 	s->max_flows = flowtab_max(e->ft);
 	s->app_table = e->ft;
+	s->procs = e->procs;
 	free(s->counters);
 	s->counters = NULL;
 	s->ncounters = 0;
@@ -749,6 +751,11 @@ int engine_make_table(struct engine *e, char *err, size_t errlen)
 	if (!e->c.read_file)
 		flowtab_presize(e->ft);
 	return 0;
+}
+
+void engine_set_procs(struct engine *e, struct procs *p)
+{
+	e->procs = p;
 }
 
 struct flowtab *engine_table(struct engine *e)

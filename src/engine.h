@@ -92,6 +92,14 @@ int engine_make_table(struct engine *e, char *err, size_t errlen);
 struct flowtab *engine_table(struct engine *e);
 
 /*
+ * engine_set_procs - the process store (procs.h) whose owners the
+ * snapshots' rows are looked up in, borrowed (it must outlive every
+ * snapshot taken); NULL: none (a file, --no-procs).
+ */
+struct procs;
+void engine_set_procs(struct engine *e, struct procs *p);
+
+/*
  * engine_start - create the flow table (and the named counters) and start
  * the workers; each sends @notify_sig to @notify when it ends (0: none).
  * After the privilege drop: liburcu starts threads of its own here.

@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <xxhash.h>
 
+#include "app.h"
 #include "decode.h"
 #include "flowkey.h"
 
@@ -27,11 +28,15 @@ struct group_set {
 	uint32_t *index;   /* row position + 1; 0 = empty */
 	size_t index_size; /* power of two */
 	uint64_t seed;
+	group_proc_fn proc_fn; /* GROUP_PROC's namer, or NULL */
+	void *proc_arg;
 };
 
 static const char *const group_names[GROUP_COUNT] = {
-	[GROUP_FLOW] = "flow", [GROUP_HOST] = "host",	[GROUP_NET] = "net",
-	[GROUP_PORT] = "port", [GROUP_PROTO] = "proto", [GROUP_VLAN] = "vlan",
+	[GROUP_FLOW] = "flow",	  [GROUP_HOST] = "host",
+	[GROUP_NET] = "net",	  [GROUP_PORT] = "port",
+	[GROUP_PROTO] = "proto",  [GROUP_VLAN] = "vlan",
+	[GROUP_PROC] = "process", [GROUP_APP] = "app",
 };
 
 const char *group_name(enum group_by by)
@@ -102,6 +107,12 @@ struct group_set *group_new(enum group_by by, int v4_prefix, int v6_prefix)
 		g->seed = 0x9e3779b97f4a7c15ull;
 	}
 	return g;
+}
+
+void group_set_proc(struct group_set *g, group_proc_fn fn, void *arg)
+{
+	g->proc_fn = fn;
+	g->proc_arg = arg;
 }
 
 void group_free(struct group_set *g)
@@ -253,6 +264,23 @@ static void label_of(const struct group_set *g, const struct flowtab_row *r,
 		else
 			snprintf(buf, len, "untagged");
 		return;
+	case GROUP_APP: {
+		unsigned int app = APP_WORD_ID(r->app);
+		const char *guess = "";
+
+		if (side)
+			return;
+		if (!app) {
+			app = app_port_guess(k->ipproto, k->aport, k->bport);
+			guess = "?";
+		}
+		snprintf(buf, len, "%s%s", app ? app_name(app) : "-",
+			 app ? guess : "");
+		return;
+	}
+	case GROUP_PROC:
+		/* done by group_add: the namer also says the side */
+		return;
 	default:
 		return;
 	}
@@ -355,8 +383,20 @@ int group_place(struct group_set *g, const struct flowtab_row *r,
 	struct group_row *ga, *gb = NULL;
 	size_t fresh;
 
-	label_of(g, r, 0, la, sizeof(la));
-	label_of(g, r, 1, lb, sizeof(lb));
+	int tx = -1;
+
+	if (g->by == GROUP_PROC) {
+		/* the process's side is the one that sent */
+		lb[0] = '\0';
+		tx = g->proc_fn ? g->proc_fn(g->proc_arg, r, la, sizeof(la))
+				: -1;
+		if (tx < 0)
+			snprintf(la, sizeof(la), "-");
+		tx = tx == 1 ? FLOW_DIR_BA : FLOW_DIR_AB;
+	} else {
+		label_of(g, r, 0, la, sizeof(la));
+		label_of(g, r, 1, lb, sizeof(lb));
+	}
 	/* both rows first, so a failure places nothing */
 	fresh = g->n;
 	ga = row_of(g, la);
@@ -382,7 +422,7 @@ int group_place(struct group_set *g, const struct flowtab_row *r,
 		p->tx[1] = FLOW_DIR_BA;
 	} else {
 		p->n = 1;
-		p->tx[0] = tx_dir(g, r);
+		p->tx[0] = tx >= 0 ? tx : tx_dir(g, r);
 	}
 	return 0;
 }

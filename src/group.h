@@ -1,6 +1,7 @@
 /*
  * group.h - aggregate flows into groups: by host, network, service port,
- * protocol or VLAN (the table's `g` key and --group-by).
+ * protocol, VLAN, local process or application label (the table's `g`
+ * key and --group-by).
  *
  * A group's counts are the exact sums of its flows' counts. A flow counts
  * toward the groups of both its endpoints for the keys that have two
@@ -26,6 +27,8 @@ enum group_by {
 	GROUP_PORT, /* service: the lower port of TCP/UDP flows */
 	GROUP_PROTO,
 	GROUP_VLAN,
+	GROUP_PROC, /* the local process, named by group_set_proc's function */
+	GROUP_APP,  /* the app label (app.h); "http?" from the port alone */
 	GROUP_COUNT
 };
 
@@ -53,7 +56,8 @@ struct group_place {
 
 struct group_set;
 
-/* "flow", "host", "net", "port", "proto", "vlan" (also used by the UI). */
+/* "flow", "host", "net", "port", "proto", "vlan", "process", "app" (also
+ * used by the UI). */
 const char *group_name(enum group_by by);
 
 /* Parse a name as above into @by: 0 or -EINVAL. */
@@ -68,6 +72,18 @@ int group_parse_prefix(const char *s, int *v4, int *v6);
  * given prefix lengths for GROUP_NET. NULL when out of memory.
  */
 struct group_set *group_new(enum group_by by, int v4_prefix, int v6_prefix);
+
+/*
+ * group_proc_fn - GROUP_PROC's namer: the process owning the local socket
+ * of row @r, as a label ("curl[1234]") in @buf (@len bytes); returns the
+ * side owning it (0 = A, 1 = B: what that side sent is the group's "tx"),
+ * or -1 when unknown (the flow joins the group "-").
+ */
+typedef int (*group_proc_fn)(void *arg, const struct flowtab_row *r, char *buf,
+			     size_t len);
+
+/* Set @g's namer for GROUP_PROC (without one every flow is "-"). */
+void group_set_proc(struct group_set *g, group_proc_fn fn, void *arg);
 
 /* Add one flow's counts to its group(s). 0, or -ENOMEM: no count of the
  * flow was added (a new group may stay behind, empty). */

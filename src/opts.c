@@ -23,6 +23,7 @@ enum {
 	OPT_THREADS,
 	OPT_MAX_FLOWS,
 	OPT_NO_COLOR,
+	OPT_NO_PROCS,
 	OPT_SNAPSHOT,
 	OPT_COUNT,
 	OPT_TOP,
@@ -78,7 +79,7 @@ static const struct opts_def opts_defs[] = {
 	{ "exit-over", 1, OPT_EXIT_OVER, "RATE",
 	  "exit with status 3 when traffic exceeds RATE bit/s (800k, 1G)" },
 	{ "group-by", 1, OPT_GROUP_BY, "KEY",
-	  "report groups: host, net, port, proto or vlan" },
+	  "groups: host, net, port, proto, vlan, process, app" },
 	{ "group-prefix", 1, OPT_GROUP_PREFIX, "V4,V6",
 	  "network prefix lengths for net groups (24,64)" },
 	{ "diff", 0, OPT_DIFF, NULL,
@@ -106,6 +107,8 @@ static const struct opts_def opts_defs[] = {
 	{ "per-direction", 0, 'c', NULL, "one row per direction" },
 	{ "no-promisc", 0, 'P', NULL, "do not put the interface in promisc" },
 	{ "no-color", 0, OPT_NO_COLOR, NULL, "no colours (also NO_COLOR)" },
+	{ "no-procs", 0, OPT_NO_PROCS, NULL,
+	  "do not name the processes of flows (live)" },
 	{ "quiet", 0, 'q', NULL, "no report on stdout after the UI quits" },
 	{ "snapshot", 1, OPT_SNAPSHOT, "FILE",
 	  "snapshot file (.json, .csv, else text)" },
@@ -585,6 +588,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case 'P':
 			o->promisc = 0;
+			break;
+		case OPT_NO_PROCS:
+			o->no_procs = 1;
 			break;
 		case OPT_NO_COLOR:
 			o->no_color = 1;

@@ -75,6 +75,7 @@ struct opts {
 	int numeric;		   /* -n, -1 = default (names unless root) */
 	int per_direction;	   /* -c: one row per direction */
 	int no_color;		   /* --no-color or NO_COLOR */
+	int no_procs;		   /* --no-procs: no process attribution */
 	int quiet;		   /* -q: no final report on stdout */
 	const char *snapshot_path; /* --snapshot */
 	const char *user;	   /* -Z, NULL = default */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <urcu.h>
 
@@ -44,6 +45,8 @@
 #include "names.h"
 #include "opts.h"
 #include "privs.h"
+#include "procres.h"
+#include "procs.h"
 #include "origfmt.h"
 #include "report.h"
 #include "tcpstat.h"
@@ -54,6 +57,8 @@ struct pktstat {
 	struct opts o;
 	struct engine *eng;
 	struct privs *privs;
+	struct procs *procs;	 /* who owns the flows' sockets */
+	struct procres *procres; /* the resolver, when in this process */
 	char snapshot_path[4096];
 	struct names *names;
 	struct tcpstat *tcpstat; /* tcpstat mode (-o, interval, -a, -b) */
@@ -425,6 +430,50 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 	}
 }
 
+/* Processes are named for live captures whose flows are shown or
+ * reported (not a file's: its sockets are gone; not tcpstat's lines nor a
+ * daemon's stream, which carry no processes). */
+static int want_procs(const struct pktstat *run)
+{
+	return !run->o.read_file && !run->o.no_procs && !run->tcpstat &&
+	       !run->o.daemon;
+}
+
+/*
+ * The process store, fed by the root parent's resolver (privs.h) or, when
+ * there is none (not started as root, -Z root), by a resolver thread of
+ * ours that sees what this user may see. After the privilege drop, with
+ * the signals blocked. A failure costs the names only: said once.
+ */
+static void start_procs(struct pktstat *run)
+{
+	char err[256];
+	int fd = privs_procs_fd(run->privs);
+
+	if (fd < 0) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+			sayf("processes not named: socketpair: %s",
+			     strerror(errno));
+			return;
+		}
+		run->procres = procres_start(sv[0], err, sizeof(err));
+		if (!run->procres) {
+			sayf("processes not named: %s", err);
+			close(sv[1]);
+			return;
+		}
+		fd = sv[1];
+	}
+	run->procs = procs_new(fd, err, sizeof(err));
+	if (!run->procs) {
+		sayf("processes not named: %s", err);
+		return;
+	}
+	engine_set_procs(run->eng, run->procs);
+}
+
 static void run_free(struct pktstat *run)
 {
 	/* the exporters' threads read the engine, its table's end hook
@@ -432,6 +481,8 @@ static void run_free(struct pktstat *run)
 	if (run->eng)
 		engine_stop(run->eng);
 	export_free(run->exp);
+	procs_free(run->procs);
+	procres_stop(run->procres);
 	engine_free(run->eng);
 	names_free(run->names);
 	tcpstat_free(run->tcpstat);
@@ -716,7 +767,8 @@ int pktstat_main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 
 	/* Before anything is opened or any thread exists. */
-	if (privs_fork(&run.privs, run.o.user, err, sizeof(err))) {
+	if (privs_fork(&run.privs, run.o.user,
+		       want_procs(&run) ? PRIVS_PROCS : 0, err, sizeof(err))) {
 		say(err);
 		tcpstat_free(run.tcpstat);
 		opts_free(&run.o);
@@ -826,6 +878,8 @@ int pktstat_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (want_procs(&run))
+		start_procs(&run);
 	/* After the privilege drop: the exporters start threads. */
 	run.exp = export_new(&xc, run.eng, err, sizeof(err));
 	if (!run.exp && err[0]) {

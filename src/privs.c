@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procres.h"
+
 struct privs {
 	int sock; /* to the privileged parent, -1 if none */
 	int forked;
@@ -34,6 +36,7 @@ struct privs {
 	gid_t gid;
 	char user[64];
 	int keep_bpf; /* privs_keep_bpf */
+	int procs_fd; /* the resolver's socket (PRIVS_PROCS), -1 if none */
 };
 
 /* Request header on the socket, then the path. The answer is a tag: 'F'
@@ -226,10 +229,11 @@ static void parent_loop(int sock, pid_t pid)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
-int privs_fork(struct privs **pp, const char *user, char *err, size_t errlen)
+int privs_fork(struct privs **pp, const char *user, unsigned int flags,
+	       char *err, size_t errlen)
 {
 	struct privs *p = calloc(1, sizeof(*p));
-	int sv[2];
+	int sv[2], pv[2] = { -1, -1 };
 	pid_t pid;
 
 	if (!p) {
@@ -237,6 +241,7 @@ int privs_fork(struct privs **pp, const char *user, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	p->sock = -1;
+	p->procs_fd = -1;
 	*pp = p;
 	if (geteuid() != 0)
 		return 0;
@@ -259,22 +264,50 @@ int privs_fork(struct privs **pp, const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -errno;
 	}
+	if ((flags & PRIVS_PROCS) &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pv) < 0)
+		pv[0] = pv[1] = -1; /* no processes named: not fatal */
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		if (pv[0] >= 0) {
+			close(pv[0]);
+			close(pv[1]);
+		}
 		return -errno;
 	}
 	if (pid > 0) {
 		close(sv[1]);
+		if (pv[0] >= 0) {
+			char rerr[256];
+
+			close(pv[1]);
+			/* its own thread, all signals blocked; it ends
+			 * with the child's end of the socket */
+			if (!procres_start(pv[0], rerr, sizeof(rerr)))
+				fprintf(stderr, "pktstat: %s\n", rerr);
+		}
 		parent_loop(sv[0], pid);
 	}
 	close(sv[0]);
+	if (pv[0] >= 0)
+		close(pv[0]);
+	p->procs_fd = pv[1];
 	p->sock = sv[1];
 	p->forked = 1;
 	return 0;
+}
+
+int privs_procs_fd(struct privs *p)
+{
+	int fd = p ? p->procs_fd : -1;
+
+	if (p)
+		p->procs_fd = -1;
+	return fd;
 }
 
 void privs_keep_bpf(struct privs *p)
@@ -430,5 +463,7 @@ void privs_free(struct privs *p)
 		return;
 	if (p->sock >= 0)
 		close(p->sock);
+	if (p->procs_fd >= 0)
+		close(p->procs_fd);
 	free(p);
 }

@@ -28,8 +28,21 @@ struct privs;
  * *@p set; the parent never returns: it exits with the child's status.
  * Without root it only allocates *@p. 0 or -errno with a line in @err.
  * Must be called before any thread is started.
+ *
+ * With PRIVS_PROCS in @flags, the forked parent also runs the process
+ * resolver (procres.h) on a thread of its own: only root reads every
+ * process's /proc/PID/fd, and the child, which parses packets, keeps no
+ * capability for it (CAP_SYS_PTRACE would let it read any process's
+ * memory). The child takes the resolver's socket with privs_procs_fd.
  */
-int privs_fork(struct privs **p, const char *user, char *err, size_t errlen);
+#define PRIVS_PROCS 1u
+int privs_fork(struct privs **p, const char *user, unsigned int flags,
+	       char *err, size_t errlen);
+
+/* privs_procs_fd - the child's end of the forked parent's resolver
+ * socket, handed over (the caller closes it), or -1: not forked, or no
+ * PRIVS_PROCS (resolve in this process, procres_start). */
+int privs_procs_fd(struct privs *p);
 
 /*
  * privs_drop - after sockets, rings and files are open: switch to the

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "procs.h"
 #include "counters.h"
 #include "flowkey.h"
 #include "mem.h"
@@ -832,8 +833,78 @@ static inline char *put_text(char *p, const char *s, size_t len)
 	return p + len;
 }
 
-/* The extra columns, in CSV (always, empty when unknown) */
+/* The extra columns, in CSV (always, empty when unknown); then, for a
+ * live run that names processes (snapshot.procs), the process's. */
 static const char *const tail_cols[] = { "app", "appSource", "appDetail" };
+static const char *const proc_cols[] = { "pid", "comm", "user", "cgroup" };
+
+/*
+ * The process of row @r's flow, where the run names them: pid, comm,
+ * user and cgroup in JSON (each only when known), CSV columns (empty when
+ * unknown), a "process:" line in text. Nothing at all when the snapshot
+ * has no process store (a file): the reports of files stay as they were.
+ */
+static void row_proc(struct ob *o, const struct row_style *st,
+		     const struct snapshot *s, const struct flowtab_row *r)
+{
+	struct procs_info pi;
+	int side;
+
+	if (!s || !s->procs)
+		return;
+	side = procs_lookup(s->procs, r, &pi);
+	if (side < 0) {
+		memset(&pi, 0, sizeof(pi));
+		pi.uid = PROCS_UID_NONE;
+	}
+	if (st->csv) {
+		ob_putc(o, ',');
+		if (pi.pid)
+			ob_printf(o, "%d", (int)pi.pid);
+		ob_putc(o, ',');
+		if (pi.pid)
+			csv_str(o, pi.comm);
+		ob_putc(o, ',');
+		if (pi.user[0])
+			csv_str(o, pi.user);
+		ob_putc(o, ',');
+		if (pi.pid && pi.cgroup[0])
+			csv_str(o, pi.cgroup);
+		return;
+	}
+	if (st->text) {
+		if (side < 0 || (!pi.pid && !pi.user[0]))
+			return;
+		ob_puts(o, "\n    process: ");
+		if (pi.pid) {
+			text_str(o, pi.comm);
+			ob_printf(o, "[%d]", (int)pi.pid);
+		} else {
+			ob_putc(o, '-');
+		}
+		if (pi.user[0]) {
+			ob_puts(o, " user ");
+			text_str(o, pi.user);
+		}
+		if (pi.pid && pi.cgroup[0]) {
+			ob_puts(o, " cgroup ");
+			text_str(o, pi.cgroup);
+		}
+		return;
+	}
+	if (pi.pid) {
+		ob_printf(o, ",\"pid\":%d,\"comm\":", (int)pi.pid);
+		json_str(o, pi.comm);
+	}
+	if (pi.user[0]) {
+		ob_puts(o, ",\"user\":");
+		json_str(o, pi.user);
+	}
+	if (pi.pid && pi.cgroup[0]) {
+		ob_puts(o, ",\"cgroup\":");
+		json_str(o, pi.cgroup);
+	}
+}
 
 /*
  * After the fixed fields: the row's app label, where known (JSON and
@@ -870,6 +941,7 @@ static void row_tail(struct ob *o, const struct row_style *st,
 		ob_putc(o, ',');
 		if (detail[0])
 			csv_str(o, detail);
+		row_proc(o, st, s, r);
 		return;
 	}
 	if (st->text) {
@@ -886,6 +958,7 @@ static void row_tail(struct ob *o, const struct row_style *st,
 				ob_putc(o, ')');
 			}
 		}
+		row_proc(o, st, s, r);
 		return;
 	}
 	if (app) {
@@ -900,6 +973,7 @@ static void row_tail(struct ob *o, const struct row_style *st,
 			json_str(o, detail);
 		}
 	}
+	row_proc(o, st, s, r);
 }
 
 /*
@@ -1152,6 +1226,20 @@ static int group_order(const void *a, const void *b)
 	return strcmp(x->label, y->label);
 }
 
+/* group.h's namer for GROUP_PROC: "comm[pid]", or the socket's user when
+ * only that is known. */
+static int group_proc_name(void *arg, const struct flowtab_row *r, char *buf,
+			   size_t len)
+{
+	struct procs_info pi;
+	int side = procs_lookup(arg, r, &pi);
+
+	if (side < 0 || (!pi.pid && !pi.user[0]))
+		return -1;
+	procs_label(&pi, 1, buf, len);
+	return side;
+}
+
 /*
  * The rows of a --group-by report: every live flow of @s added to its
  * groups, sorted. NULL when out of memory.
@@ -1168,6 +1256,7 @@ static struct group_set *collect_groups(const struct snapshot *s,
 
 	if (!g)
 		return NULL;
+	group_set_proc(g, group_proc_name, s->procs);
 	while ((r = snapshot_row_next(s, &it))) {
 		if (group_add(g, r)) {
 			group_free(g);
@@ -1303,6 +1392,12 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		     f++) {
 			ob_putc(o, ',');
 			ob_puts(o, tail_cols[f]);
+		}
+	if (fmt == REPORT_CSV && s->procs)
+		for (size_t f = 0; f < sizeof(proc_cols) / sizeof(*proc_cols);
+		     f++) {
+			ob_putc(o, ',');
+			ob_puts(o, proc_cols[f]);
 		}
 	if (fmt == REPORT_CSV)
 		ob_putc(o, '\n');

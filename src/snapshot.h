@@ -17,6 +17,7 @@
 #include "flowtab.h"
 
 struct counters_value;
+struct procs;
 
 struct snapshot {
 	/* The rows: read them with snapshot_row_next. */
@@ -30,6 +31,9 @@ struct snapshot {
 	/* the table whose app label details the rows show
 	 * (flowtab_app_detail), borrowed; NULL: none */
 	const struct flowtab *app_table;
+	/* the store the rows' processes are looked up in (procs_lookup),
+	 * borrowed; NULL: processes not known (a file, --no-procs) */
+	struct procs *procs;
 
 	/* Every packet seen, per kind; equals live + expired + overflow. */
 	struct flowtab_counts kind[KIND_COUNT];

@@ -31,6 +31,7 @@ static const struct {
 	{ "fuzz_pcapfile-", invariants_pcapfile },
 	{ "fuzz_proto-", invariants_proto },
 	{ "fuzz_app-", invariants_app },
+	{ "fuzz_procs-", invariants_procs },
 };
 
 static void setup(void)
@@ -153,6 +154,11 @@ Test(fuzz_regress, pcapfile_inputs_keep_invariants)
 Test(fuzz_regress, app_inputs_keep_invariants)
 {
 	cr_assert_geq(replay_all("fuzz_app-", invariants_app), 10);
+}
+
+Test(fuzz_regress, procs_inputs_keep_invariants)
+{
+	cr_assert_geq(replay_all("fuzz_procs-", invariants_procs), 4);
 }
 
 /* A file no target claims would never be replayed. */

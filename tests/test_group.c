@@ -1,4 +1,5 @@
-/* test_group.c - flows aggregated by host, network, port, protocol, VLAN. */
+/* test_group.c - flows aggregated by host, network, port, protocol, VLAN,
+ * process and app. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -6,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
+#include "app.h"
 #include "flowkey.h"
 #include "group.h"
 
@@ -236,5 +240,83 @@ Test(group, port_order_is_numeric)
 	cr_assert(x && y);
 	cr_assert_eq(x->order[0], y->order[0]);
 	cr_assert_lt(x->order[1], y->order[1]);
+	group_free(g);
+}
+
+/* GROUP_PROC's namer for the tests: flows to port 80 are curl's on side
+ * A, port 53 named's on side B, the rest unknown. */
+static int fake_proc(void *arg, const struct flowtab_row *r, char *buf,
+		     size_t len)
+{
+	(void)arg;
+	if (r->key.bport == 80) {
+		snprintf(buf, len, "curl[42]");
+		return 0;
+	}
+	if (r->key.aport == 53 || r->key.bport == 53) {
+		snprintf(buf, len, "named[7]");
+		return 1;
+	}
+	return -1;
+}
+
+Test(group, process_groups_by_the_namers_label_and_side)
+{
+	struct group_set *g = group_new(GROUP_PROC, 24, 64);
+	struct flowtab_row r1 =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.2", 40000, 80, 0, 3, 5);
+	struct flowtab_row r2 =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.3", 40001, 80, 0, 1, 1);
+	struct flowtab_row r3 =
+		flow4(KIND_UDP4, "10.0.0.1", "10.0.0.9", 5000, 53, 0, 2, 4);
+	struct flowtab_row r4 =
+		flow4(KIND_UDP4, "10.0.0.1", "10.0.0.9", 5000, 99, 0, 1, 0);
+	const struct group_row *c, *n, *u;
+	enum group_by by;
+
+	cr_assert_eq(group_parse("process", &by), 0);
+	cr_assert_eq(by, GROUP_PROC);
+	cr_assert_str_eq(group_name(GROUP_PROC), "process");
+	group_set_proc(g, fake_proc, NULL);
+	cr_assert_eq(group_add(g, &r1), 0);
+	cr_assert_eq(group_add(g, &r2), 0);
+	cr_assert_eq(group_add(g, &r3), 0);
+	cr_assert_eq(group_add(g, &r4), 0);
+	c = find(g, "curl[42]");
+	n = find(g, "named[7]");
+	u = find(g, "-");
+	cr_assert(c && n && u);
+	cr_assert_eq(c->flows, 2);
+	cr_assert_eq(c->pkts[0], 4); /* curl on side A sent A->B */
+	cr_assert_eq(c->pkts[1], 6);
+	cr_assert_eq(n->pkts[0], 4); /* named on side B sent B->A */
+	cr_assert_eq(n->pkts[1], 2);
+	cr_assert_eq(u->flows, 1);
+	group_free(g);
+}
+
+Test(group, app_groups_by_label_port_guess_marked)
+{
+	struct group_set *g = group_new(GROUP_APP, 24, 64);
+	struct flowtab_row r1 =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.2", 40000, 8080, 0, 1, 1);
+	struct flowtab_row r2 =
+		flow4(KIND_TCP4, "10.0.0.1", "10.0.0.2", 40001, 443, 0, 1, 1);
+	struct flowtab_row r3 =
+		flow4(KIND_UDP4, "10.0.0.1", "10.0.0.2", 40002, 7, 0, 1, 1);
+	enum group_by by;
+
+	cr_assert_eq(group_parse("app", &by), 0);
+	cr_assert_eq(by, GROUP_APP);
+	r1.key.ipproto = IPPROTO_TCP;
+	r2.key.ipproto = IPPROTO_TCP;
+	r3.key.ipproto = IPPROTO_UDP;
+	r1.app = APP_WORD(APP_HTTP, 1, 0); /* from the payload */
+	cr_assert_eq(group_add(g, &r1), 0);
+	cr_assert_eq(group_add(g, &r2), 0);
+	cr_assert_eq(group_add(g, &r3), 0);
+	cr_assert_not_null(find(g, "http"));
+	cr_assert_not_null(find(g, "tls?"));
+	cr_assert_not_null(find(g, "-"));
 	group_free(g);
 }

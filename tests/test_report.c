@@ -11,7 +11,10 @@
 
 #include <urcu.h>
 
+#include <netinet/in.h>
+
 #include "flowtab.h"
+#include "procs.h"
 #include "report.h"
 
 static void v4(uint8_t *a, int x)
@@ -738,4 +741,64 @@ Test(report, every_field_matches_a_printf_reference)
 		free(w);
 		snapshot_free(&s);
 	}
+}
+
+/* Process fields: only with a store (a live run); each where known. */
+Test(report, process_fields_where_known_and_only_live)
+{
+	struct snapshot s;
+	struct procs_msg m;
+	char err[128], *j, *c, *t;
+	struct procs *p = procs_new(-1, err, sizeof(err));
+
+	cr_assert_not_null(p);
+	fixture(&s);
+	/* 10.0.0.1:40000 -> 10.0.0.2:80 is curl's, as user alice */
+	memset(&m, 0, sizeof(m));
+	m.op = PROCS_OP_ADD;
+	m.ipproto = IPPROTO_TCP;
+	m.family = 4;
+	v4(m.laddr, 1);
+	v4(m.raddr, 2);
+	m.lport = 40000;
+	m.rport = 80;
+	m.info.pid = 4242;
+	m.info.uid = 1000;
+	snprintf(m.info.comm, sizeof(m.info.comm), "curl");
+	snprintf(m.info.user, sizeof(m.info.user), "alice");
+	snprintf(m.info.cgroup, sizeof(m.info.cgroup), "/user.slice/a,b");
+	cr_assert_eq(procs_apply(p, &m), 0);
+
+	j = render(&s, REPORT_JSON); /* no store: as before */
+	cr_assert_null(strstr(j, "\"pid\""), "%s", j);
+	free(j);
+	c = render(&s, REPORT_CSV);
+	cr_assert_null(strstr(c, ",pid,"), "%s", c);
+	free(c);
+
+	s.procs = p;
+	j = render(&s, REPORT_JSON);
+	cr_assert(strstr(j, "\"srcPort\":40000,\"dstPort\":80,"), "%s", j);
+	cr_assert(strstr(j, "\"pid\":4242,\"comm\":\"curl\",\"user\":\"alice\","
+			    "\"cgroup\":\"/user.slice/a,b\"}"),
+		  "%s", j);
+	/* both directions of the flow, no other flow */
+	cr_assert_eq(strstr(strstr(j, "\"pid\"") + 1, "\"pid\"") != NULL, 1);
+	cr_assert_null(strstr(strstr(strstr(j, "\"pid\"") + 1, "\"pid\"") + 1,
+			      "\"pid\""));
+	free(j);
+	c = render(&s, REPORT_CSV);
+	cr_assert(strstr(c, "appDetail,pid,comm,user,cgroup\n"), "%s", c);
+	cr_assert(strstr(c, ",4242,\"curl\",\"alice\",\"/user.slice/a,b\"\n"),
+		  "%s", c);
+	cr_assert(strstr(c, "5353\",\"\",,,,,\n") || strstr(c, ",,,,,,\n"),
+		  "%s", c);
+	free(c);
+	t = render(&s, REPORT_TEXT);
+	cr_assert(strstr(t, "\n    process: curl[4242] user alice cgroup "
+			    "/user.slice/a,b\n"),
+		  "%s", t);
+	free(t);
+	snapshot_free(&s);
+	procs_free(p);
 }

@@ -1,0 +1,92 @@
+/*
+ * procres.h - the process resolver: which process owns each local TCP and
+ * UDP socket, sent to the store (procs.h) as what changed.
+ *
+ * Every tick, sock_diag netlink (inet_diag: TCP and UDP, IPv4 and IPv6)
+ * lists the sockets with their inode, owner uid and addresses; a socket
+ * not seen before is matched to a process through the socket:[INODE]
+ * links of /proc/PID/fd (the nethogs technique), with comm, cmdline and
+ * cgroup read from /proc/PID. The /proc walk runs only when a new socket's
+ * owner is not known yet, and at most once per PROCRES_SCAN_GAP or ten
+ * times its own last duration, whichever is longer; the dump waits twenty
+ * times its own duration: the resolver takes at most about 15% of one CPU
+ * however many sockets there are. A socket no process holds (the kernel's
+ * own) triggers no walk after the first that missed it.
+ *
+ * Threads: procres_start runs it on a thread of its own (all signals
+ * blocked); it ends when procres_stop is called or the store's end of the
+ * socket is closed. Reads /proc as whoever runs it: as root, every
+ * process; otherwise the user's own (other sockets keep only their uid).
+ */
+#ifndef PKTSTAT_PROCRES_H
+#define PKTSTAT_PROCRES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCRES_TICK_MS 200
+#define PROCRES_SCAN_GAP_MS 200
+
+struct procres;
+
+/*
+ * procres_start - resolve on a new thread, sending struct procs_msg
+ * records into @fd (a SOCK_SEQPACKET socket; owned from now on). NULL
+ * with one line in @err on failure.
+ */
+struct procres *procres_start(int fd, char *err, size_t errlen);
+
+/* Stop and join the thread, close the socket. NULL is a no-op. */
+void procres_stop(struct procres *r);
+
+/* One socket of an inet_diag reply. Addresses as in a flow key: IPv4 in
+ * the first 4 bytes (IPv4-mapped IPv6 ones made IPv4). */
+struct procres_sock {
+	uint64_t inode;
+	uint32_t uid;
+	uint8_t ipproto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t family;	 /* 4 or 6 */
+	uint8_t state;	 /* TCP_* (UDP: TCP_ESTABLISHED when connected) */
+	uint16_t lport, rport;
+	uint8_t laddr[16], raddr[16];
+};
+
+typedef void (*procres_sock_fn)(void *arg, const struct procres_sock *s);
+
+/*
+ * procres_parse_diag - one datagram (@len bytes at @buf) of a
+ * SOCK_DIAG_BY_FAMILY dump reply for @ipproto: @fn for each socket that
+ * has an inode. Every read is bounds-checked (the bytes are the kernel's,
+ * but the parser is fuzzed as if they were anyone's). Returns 1 at the
+ * dump's end (NLMSG_DONE), 0 when more datagrams follow, -errno for an
+ * NLMSG_ERROR or a malformed message. Pure.
+ */
+int procres_parse_diag(const void *buf, size_t len, uint8_t ipproto,
+		       procres_sock_fn fn, void *arg);
+
+/*
+ * procres_parse_cgroup - the cgroup of a /proc/PID/cgroup text (@len
+ * bytes): the v2 line's path ("0::/system.slice/x.service"), else the
+ * name=systemd v1 line's; "" when neither. Pure.
+ */
+void procres_parse_cgroup(const char *text, size_t len, char *out,
+			  size_t outlen);
+
+/* procres_parse_fdlink - the inode of a /proc/PID/fd link's text
+ * ("socket:[12345]"), or 0 when it is not a socket. Pure. */
+uint64_t procres_parse_fdlink(const char *s, size_t len);
+
+/* How many ticks (dumps) and /proc walks the thread has made. Any
+ * thread. */
+void procres_counts(struct procres *r, uint64_t *ticks, uint64_t *walks);
+
+/* Measurement (tools, the man page's figures): one full resolve in this
+ * process: the dump, a /proc walk; the sockets found, how many got a
+ * process, and the time each part took. */
+struct procres_cost {
+	size_t sockets, owned, fds;
+	uint64_t dump_ns, scan_ns;
+};
+int procres_measure(struct procres_cost *c, char *err, size_t errlen);
+
+#endif
