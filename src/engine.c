@@ -407,6 +407,14 @@ void engine_report_meta(const struct engine *e, struct report_meta *m)
 	m->filter = engine_filter(e);
 	m->backend = e->ops->name;
 	m->threads = e->nw;
+	/* The monitor's table grouped (g): its snapshots say so, and list
+	 * the groups after every flow. */
+	if (e->c.snapshot_group_by && *e->c.snapshot_group_by) {
+		m->group_by = *e->c.snapshot_group_by;
+		m->group_v4_prefix = e->c.group_v4_prefix;
+		m->group_v6_prefix = e->c.group_v6_prefix;
+		m->group_with_flows = 1;
+	}
 }
 
 int engine_write_snapshot_of(struct engine *e, const char *path,

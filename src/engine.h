@@ -60,6 +60,10 @@ struct engine_conf {
 	struct tcpstat *tcpstat;   /* per-packet tcpstat sink, or NULL */
 	struct privs *privs;	   /* writes snapshot files (privs.h) */
 	const char *snapshot_path; /* default path of engine_write_snapshot */
+	/* NULL, or the monitor's table grouping (enum group_by, kept up to
+	 * date by the UI): while not 0, snapshot files add the groups */
+	const int *snapshot_group_by;
+	int group_v4_prefix, group_v6_prefix; /* of its net groups */
 };
 
 /*
@@ -245,7 +249,8 @@ int engine_write_snapshot_of(struct engine *e, const char *path,
 			     char *written, size_t wlen, char *err,
 			     size_t errlen);
 
-/* Fill @m (zeroed first) with the source, filter, backend and threads. */
+/* Fill @m (zeroed first) with the source, filter, backend and threads,
+ * and the monitor's grouping (snapshot_group_by) while there is one. */
 void engine_report_meta(const struct engine *e, struct report_meta *m);
 
 /* Free everything. A table a final snapshot was taken of is left to the

@@ -547,20 +547,16 @@ int history_record(struct history *h, const struct snapshot *s, uint64_t t_ns)
 		h->started = 1;
 	}
 	n = 1 + (int64_t)((sub0(t_ns, h->t0) + NS / 2) / NS);
-	if (h->nsec && n < history_newest(h))
-		n = history_newest(h); /* never backwards */
-	if (!h->nsec || n != history_newest(h)) {
-		if (secs_reserve(h))
-			goto fail;
-		sec = sec_at(h, h->nsec);
-		sec->sec = n;
-		sec->rec_first = h->next_rec;
-		h->nsec++;
-	}
-	sec = sec_at(h, h->nsec - 1);
-	/* a cursor on the second that changes now is stale */
-	if (h->cur_sec >= n)
-		h->cur_sec = HISTORY_NONE;
+	/* A second already recorded keeps the state first recorded in it:
+	 * refreshes faster than one a second cost nothing more. */
+	if (h->nsec && n <= history_newest(h))
+		return 0;
+	if (secs_reserve(h))
+		goto fail;
+	sec = sec_at(h, h->nsec);
+	sec->sec = n;
+	sec->rec_first = h->next_rec;
+	h->nsec++;
 	h->pass++;
 	while ((r = snapshot_row_next(s, &it))) {
 		uint32_t f = flow_find(h, r->id);

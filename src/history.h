@@ -5,7 +5,8 @@
  * Model. history_record is given each refresh's snapshot with the time it
  * stands for. Times are numbered in whole seconds from the first record
  * (rounded: refreshes a second apart land on consecutive numbers however
- * their phase jitters); a second recorded twice keeps the later state.
+ * their phase jitters); a second recorded twice keeps the first state
+ * (a refresh more than once a second costs nothing more).
  * The history keeps, per second, the snapshot's header (totals, capture
  * statistics, times) and one delta record per flow that changed since
  * the second before; per flow it keeps the latest counts. A second's flow

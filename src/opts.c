@@ -9,6 +9,7 @@
  */
 #include "opts.h"
 #include "group.h"
+#include "history.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +39,8 @@ enum {
 	OPT_DIFF,
 	OPT_GROUP_BY,
 	OPT_GROUP_PREFIX,
+	OPT_HISTORY,
+	OPT_HISTORY_MAX,
 	OPT_METRICS,
 	OPT_METRICS_FILE,
 	OPT_METRICS_TOP,
@@ -82,6 +85,10 @@ static const struct opts_def opts_defs[] = {
 	  "groups: host, net, port, proto, vlan, process, app" },
 	{ "group-prefix", 1, OPT_GROUP_PREFIX, "V4,V6",
 	  "network prefix lengths for net groups (24,64)" },
+	{ "history", 1, OPT_HISTORY, "DURATION",
+	  "monitor: keep DURATION for rewind ([ ]; 10m; 0: off)" },
+	{ "history-max", 1, OPT_HISTORY_MAX, "SIZE",
+	  "memory cap of --history (256M); beyond: the oldest go" },
 	{ "diff", 0, OPT_DIFF, NULL,
 	  "compare two snapshots: --diff OLD.json NEW.json" },
 	{ "timeout", 1, 't', "DURATION", "stop after DURATION (10m0s, 30s)" },
@@ -403,6 +410,8 @@ static void opts_defaults(struct opts *o)
 	o->group_v6_prefix = 64;
 	o->jsonl_top = 100;
 	o->jsonl_max = 100000000ull;
+	o->history_ns = HISTORY_DEFAULT_S * 1000000000ull;
+	o->history_max = HISTORY_DEFAULT_MAX;
 	o->snaplen = 65535;
 	o->bufsize_mb = 8;
 	o->promisc = 1;
@@ -721,6 +730,20 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		case OPT_GROUP_PREFIX:
 			if (group_parse_prefix(a, &o->group_v4_prefix,
 					       &o->group_v6_prefix))
+				goto bad;
+			break;
+		case OPT_HISTORY:
+			/* 0 is off; else 1 s to a day */
+			if (!strcmp(a, "0"))
+				o->history_ns = 0;
+			else if (opts_parse_duration(a, &o->history_ns) ||
+				 (o->history_ns &&
+				  (o->history_ns < 1000000000ull ||
+				   o->history_ns > 86400000000000ull)))
+				goto bad;
+			break;
+		case OPT_HISTORY_MAX:
+			if (parse_size(a, &o->history_max))
 				goto bad;
 			break;
 		case OPT_RELATIVE: {

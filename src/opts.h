@@ -107,6 +107,8 @@ struct opts {
 	double exit_over_bps;	/* --exit-over, 0 = off */
 	int group_by;		/* --group-by: enum group_by */
 	int group_v4_prefix, group_v6_prefix; /* --group-prefix */
+	uint64_t history_ns;		      /* --history, 0 = off */
+	uint64_t history_max;		      /* --history-max, bytes */
 	int diff;			      /* --diff OLD NEW */
 	const char *diff_old, *diff_new;
 	/* exporters */

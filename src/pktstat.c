@@ -70,6 +70,7 @@ struct pktstat {
 	struct pulse_run *tick;	 /* --jsonl, --exit-over; NULL when off */
 	int exit_over;		 /* --exit-over fired */
 	struct export *exp;	 /* --metrics, --ipfix: engine observers */
+	int ui_group_by; /* the monitor's grouping (g): snapshots record it */
 };
 
 /*
@@ -193,6 +194,7 @@ static void fill_meta_groups(const struct pktstat *run, struct report_meta *m)
 	m->group_by = run->o.group_by;
 	m->group_v4_prefix = run->o.group_v4_prefix;
 	m->group_v6_prefix = run->o.group_v6_prefix;
+	m->group_with_flows = 0;
 }
 
 /* The report on @out; 0 or -errno (out of memory, or a failed write,
@@ -802,6 +804,10 @@ int pktstat_main(int argc, char **argv)
 		.tcpstat = run.tcpstat,
 		.privs = run.privs,
 		.snapshot_path = run.snapshot_path,
+		/* the monitor's grouping (g), for its snapshot files */
+		.snapshot_group_by = &run.ui_group_by,
+		.group_v4_prefix = run.o.group_v4_prefix,
+		.group_v6_prefix = run.o.group_v6_prefix,
 	};
 	rc = engine_open(&run.eng, &ec, err, sizeof(err));
 	if (rc) {
@@ -899,6 +905,7 @@ int pktstat_main(int argc, char **argv)
 			/* names by default, root or not: lookups run on the
 			 * resolver thread, after the privilege drop */
 			.numeric = run.o.numeric > 0,
+			.group_by = &run.ui_group_by,
 		};
 
 		/* n toggles names at any time: the resolver thread idles until

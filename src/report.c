@@ -1349,6 +1349,35 @@ static int report_write_groups(struct ob *o, enum report_format fmt,
 	return 0;
 }
 
+/* The groups after the flows (report_meta's group_with_flows): JSON
+ * closes the flows array and adds them; text lists them before the tail. */
+static int write_groups_after(struct ob *o, enum report_format fmt,
+			      struct snapshot *s,
+			      const struct report_meta *meta, double secs)
+{
+	struct group_set *g = collect_groups(s, meta);
+	const char *by = group_name((enum group_by)meta->group_by);
+	const struct group_row *rows;
+	size_t n;
+
+	if (!g)
+		return -ENOMEM;
+	rows = group_rows(g, &n);
+	if (fmt == REPORT_JSON)
+		ob_printf(o, "\n],\"groupBy\":\"%s\",\"groups\":[", by);
+	else
+		ob_printf(o, "groups by %s:\n", by);
+	for (size_t i = 0; i < n; i++) {
+		if (fmt == REPORT_JSON)
+			ob_puts(o, i ? ",\n" : "\n");
+		write_group(o, fmt, &rows[i], by, secs);
+	}
+	if (fmt == REPORT_JSON)
+		ob_puts(o, "\n]}\n");
+	group_free(g);
+	return 0;
+}
+
 int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		 const struct report_meta *meta)
 {
@@ -1359,6 +1388,11 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	struct ob *o;
 	size_t nd = 0;
 	int err, rc = 0, grouped = meta && meta->group_by;
+	int also = grouped && meta->group_with_flows &&
+		   (fmt == REPORT_JSON || fmt == REPORT_TEXT);
+
+	if (grouped && meta->group_with_flows)
+		grouped = 0;
 
 	row_style_init(&st, fmt == REPORT_JSON_ARRAY ? REPORT_JSON : fmt);
 	o = malloc(sizeof(*o));
@@ -1414,9 +1448,11 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 			ob_putc(o, '\n');
 		row_write(o, &st, &c);
 	}
+	if (also && (rc = write_groups_after(o, fmt, s, meta, secs)))
+		goto done;
 	if (fmt == REPORT_JSON_ARRAY)
 		ob_puts(o, "]\n");
-	else if (fmt == REPORT_JSON)
+	else if (fmt == REPORT_JSON && !also)
 		ob_puts(o, "\n]}\n");
 	else if (fmt == REPORT_TEXT)
 		write_text_tail(o, s, meta, secs);

@@ -41,6 +41,10 @@ struct report_meta {
 	/* --group-by: rows are groups of flows (group.h), not flows */
 	int group_by; /* enum group_by; 0 = GROUP_FLOW */
 	int group_v4_prefix, group_v6_prefix;
+	/* with group_by: every flow, and the groups after them (JSON:
+	 * "groupBy" and "groups"; text: a "groups by KEY" part; CSV: the
+	 * flows only) -- a snapshot of the monitor's grouped table */
+	int group_with_flows;
 	/* --ipfix: the export's final figures, NULL when it is off */
 	const struct report_ipfix *ipfix;
 };

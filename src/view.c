@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "group.h"
 #include "names.h"
 #include "view.h"
 #include "view_int.h"
@@ -221,6 +222,11 @@ void view_free(struct view *v)
 	free(v->tab);
 	free(v->shown.vf);
 	free(v->latest.vf);
+	free(v->shown.gvf);
+	free(v->latest.gvf);
+	free(v->shown.gx);
+	free(v->latest.gx);
+	group_free(v->gs);
 	free(v->txt);
 	free(v->rows);
 	free(v->ord);
@@ -383,6 +389,112 @@ static void shown_changed(struct view *v)
 		v->frozen = 0; /* out of memory: sort instead */
 }
 
+/* ---- groups (g) ------------------------------------------------------ */
+
+static void group_acc(struct view_flow *g, struct vgroup *x,
+		      const struct view_flow *f, int tx)
+{
+	int rx = !tx, h;
+
+	g->row.pkts[0] += f->row.pkts[tx];
+	g->row.pkts[1] += f->row.pkts[rx];
+	g->row.bytes[0] += f->row.bytes[tx];
+	g->row.bytes[1] += f->row.bytes[rx];
+	g->bytes[0] += f->bytes[tx];
+	g->bytes[1] += f->bytes[rx];
+	g->pkts[0] += f->pkts[tx];
+	g->pkts[1] += f->pkts[rx];
+	g->bps[0] += f->bps[tx];
+	g->bps[1] += f->bps[rx];
+	g->pps[0] += f->pps[tx];
+	g->pps[1] += f->pps[rx];
+	for (h = 0; h < 3; h++) {
+		g->avg_bps[0][h] += f->avg_bps[tx][h];
+		g->avg_bps[1][h] += f->avg_bps[rx][h];
+		g->avg_pps[0][h] += f->avg_pps[tx][h];
+		g->avg_pps[1][h] += f->avg_pps[rx][h];
+	}
+	if (!g->row.first_ns ||
+	    (f->row.first_ns && f->row.first_ns < g->row.first_ns))
+		g->row.first_ns = f->row.first_ns;
+	if (f->row.last_ns > g->row.last_ns)
+		g->row.last_ns = f->row.last_ns;
+	if (f->age_ns < g->age_ns)
+		g->age_ns = f->age_ns;
+	/* new while all its flows are, idle while all are; yours if any */
+	g->flags &= f->flags | ~(unsigned)(VIEW_ROW_NEW | VIEW_ROW_IDLE);
+	g->flags |= f->flags & VIEW_ROW_SELF;
+	x->flows++;
+}
+
+/*
+ * The groups of @d's flows into d->gvf: every figure of a group is the
+ * sum of its flows' (a flow between two groups counts in both, group.h),
+ * the sent side being the group's. O(flows): one label and hash each.
+ */
+static int build_groups(struct view *v, struct dispstate *d)
+{
+	const struct group_row *gr;
+	size_t i, j, n, ng = 0;
+
+	d->ngvf = 0;
+	if (!v->group_by)
+		return 0;
+	group_clear(v->gs);
+	for (i = 0; i < d->nvf; i++) {
+		struct view_flow *f = &d->vf[i];
+		struct group_place p;
+
+		if (group_place(v->gs, &f->row, &p))
+			return -ENOMEM;
+		group_rows(v->gs, &n);
+		if (n > ng) {
+			if (grow((void **)&d->gvf, &d->gcap, n,
+				 sizeof(*d->gvf)) ||
+			    grow((void **)&d->gx, &d->gxcap, n, sizeof(*d->gx)))
+				return -ENOMEM;
+			memset(d->gvf + ng, 0, (n - ng) * sizeof(*d->gvf));
+			memset(d->gx + ng, 0, (n - ng) * sizeof(*d->gx));
+			for (j = ng; j < n; j++) {
+				d->gvf[j].flags = VIEW_ROW_NEW | VIEW_ROW_IDLE;
+				d->gvf[j].age_ns = UINT64_MAX;
+			}
+			ng = n;
+		}
+		view_rate_flow_avgs(v, f);
+		for (j = 0; j < p.n; j++)
+			group_acc(&d->gvf[p.row[j]], &d->gx[p.row[j]], f,
+				  p.tx[j]);
+	}
+	gr = group_rows(v->gs, &n);
+	for (j = 0; j < n; j++) {
+		struct view_flow *g = &d->gvf[j];
+
+		snprintf(d->gx[j].label, sizeof(d->gx[j].label), "%s",
+			 gr[j].label);
+		memcpy(d->gx[j].order, gr[j].order, sizeof(gr[j].order));
+		g->row.id = gr[j].id;
+		g->avg_ok = 1;
+		g->ent = UINT32_MAX;
+		g->fpos = NO_POS;
+		g->txt = UINT32_MAX;
+		if (g->age_ns == UINT64_MAX)
+			g->age_ns = 0;
+	}
+	d->ngvf = n;
+	return 0;
+}
+
+/* The group of a shown row, or NULL for a flow row. */
+static const struct vgroup *row_group(const struct view *v,
+				      const struct view_flow *f)
+{
+	if (!v->group_by || f < v->shown.gvf ||
+	    f >= v->shown.gvf + v->shown.ngvf)
+		return NULL;
+	return &v->shown.gx[f - v->shown.gvf];
+}
+
 int view_update(struct view *v, const struct snapshot *s)
 {
 	struct dispstate *d = v->paused ? &v->latest : &v->shown;
@@ -459,6 +571,11 @@ int view_update(struct view *v, const struct snapshot *s)
 	}
 	view_rate_totals(v, s, now, dt, d);
 	view_rate_history(v, d);
+	if (build_groups(v, d)) {
+		d->ngvf = 0;
+		v->cost_update = mono_now() - t0;
+		return -ENOMEM;
+	}
 	d->valid = 1;
 	v->tot.have_prev = 1;
 	if (!v->paused)
@@ -755,7 +872,7 @@ void view_set_frozen(struct view *v, int frozen)
 
 int view_frozen(const struct view *v)
 {
-	return v->frozen;
+	return v->frozen && !v->group_by;
 }
 
 int view_filter_set(struct view *v, const char *text)
@@ -912,6 +1029,60 @@ int view_self_seen(const struct view *v)
 	return v->self_seen;
 }
 
+int view_set_group(struct view *v, int by, int v4_prefix, int v6_prefix)
+{
+	struct group_set *gs = NULL;
+
+	if (by < 0 || by >= GROUP_COUNT)
+		return -EINVAL;
+	if (by == v->group_by &&
+	    (!by || (v4_prefix == v->group_v4 && v6_prefix == v->group_v6)))
+		return 0;
+	if (by && !(gs = group_new((enum group_by)by, v4_prefix, v6_prefix)))
+		return -ENOMEM;
+	group_free(v->gs);
+	v->gs = gs;
+	v->group_by = by;
+	v->group_v4 = v4_prefix;
+	v->group_v6 = v6_prefix;
+	/* at once, paused or not: the groups of what is shown */
+	if (build_groups(v, &v->shown) ||
+	    (v->latest.valid && build_groups(v, &v->latest))) {
+		v->shown.ngvf = v->latest.ngvf = 0;
+		return -ENOMEM;
+	}
+	v->txt_valid = 0;
+	v->rows_dirty = 1;
+	v->ord_dirty = 1;
+	return 0;
+}
+
+int view_group(const struct view *v)
+{
+	return v->group_by;
+}
+
+int view_copy_settings(struct view *dst, const struct view *src)
+{
+	dst->sort = src->sort;
+	dst->reversed = src->reversed;
+	memcpy(dst->filter, src->filter, sizeof(dst->filter));
+	dst->unit = src->unit;
+	dst->per_dir = src->per_dir;
+	dst->names = src->names;
+	dst->full_names = src->full_names;
+	dst->max_bits = src->max_bits;
+	dst->name_fn = src->name_fn;
+	dst->name_ctx = src->name_ctx;
+	dst->self = src->self;
+	dst->hide_self = src->hide_self;
+	if (!dst->updates)
+		dst->packet_clock = src->packet_clock;
+	dst->rows_dirty = 1;
+	dst->ord_dirty = 1;
+	return view_set_group(dst, src->group_by, src->group_v4, src->group_v6);
+}
+
 void view_reset(struct view *v)
 {
 	struct totstate *t = &v->tot;
@@ -934,6 +1105,10 @@ void view_reset(struct view *v)
 		for (i = 0; i < d->nvf; i++) {
 			memset(d->vf[i].bytes, 0, sizeof(d->vf[i].bytes));
 			memset(d->vf[i].pkts, 0, sizeof(d->vf[i].pkts));
+		}
+		for (i = 0; i < d->ngvf; i++) {
+			memset(d->gvf[i].bytes, 0, sizeof(d->gvf[i].bytes));
+			memset(d->gvf[i].pkts, 0, sizeof(d->gvf[i].pkts));
 		}
 		d->tot.pkts = d->tot.bytes = 0;
 		d->tot.avg_bps = d->tot.avg_pps = 0;
@@ -1027,6 +1202,15 @@ int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
 	const char *svc;
 
 	port[0] = note[0] = 0;
+	if (row_group(v, r->f)) {
+		/* a group: its label, then how many flows */
+		if (side)
+			snprintf(host, hlen, "%llu",
+				 (unsigned long long)row_group(v, r->f)->flows);
+		else
+			snprintf(host, hlen, "%s", row_group(v, r->f)->label);
+		return 0;
+	}
 	view_row_endpoint(r, side, num, sizeof(num));
 	if (flowkey_has_ports(k->kind) && (colon = strrchr(num, ':')) &&
 	    (num[0] != '[' || colon > strchr(num, ']')))
@@ -1089,8 +1273,20 @@ static int build_rows(struct view *v)
 
 	if (grow((void **)&v->rows, &v->rows_cap,
 		 v->per_dir ? 2 * v->shown.nvf : v->shown.nvf,
+		 sizeof(*v->rows)) ||
+	    grow((void **)&v->rows, &v->rows_cap, v->shown.ngvf,
 		 sizeof(*v->rows)))
 		return -ENOMEM;
+	if (v->group_by) {
+		/* groups: one row each, sent and received */
+		for (i = 0; i < v->shown.ngvf; i++)
+			v->rows[n++] = (struct view_row){ &v->shown.gvf[i],
+							  VIEW_DIR_BOTH };
+		v->nrows = n;
+		v->rows_dirty = 0;
+		v->ord_dirty = 1;
+		return 0;
+	}
 	for (i = 0; i < v->shown.nvf; i++) {
 		const struct view_flow *f = &v->shown.vf[i];
 
@@ -1146,6 +1342,19 @@ static int build_text(struct view *v)
 	size_t i;
 
 	v->txt_len = 0;
+	for (i = 0; v->group_by && i < v->shown.ngvf; i++) {
+		/* a group's text is its label */
+		struct view_flow *g = &v->shown.gvf[i];
+		size_t n = strlen(v->shown.gx[i].label) + 1, k;
+
+		if (grow((void **)&v->txt, &v->txt_cap, v->txt_len + n, 1))
+			return -ENOMEM;
+		for (k = 0; k < n; k++)
+			v->txt[v->txt_len + k] = (char)tolower(
+				(unsigned char)v->shown.gx[i].label[k]);
+		g->txt = (uint32_t)v->txt_len;
+		v->txt_len += n;
+	}
 	for (i = 0; i < v->shown.nvf; i++) {
 		struct view_flow *f = &v->shown.vf[i];
 		struct vent *e = ent_find(v, f->row.id);
@@ -1202,8 +1411,18 @@ static int row_matches(const struct view *v, const struct view_row *r)
 static void row_key(const struct view *v, const struct view_row *r,
 		    uint32_t idx, struct rowsort_ent *e)
 {
+	const struct vgroup *x = row_group(v, r->f);
+
 	e->k1 = e->k2 = 0;
-	sort_fields[v->sort].key(v, r, e);
+	if (x && (v->sort == VIEW_SORT_PROTO || v->sort == VIEW_SORT_A ||
+		  v->sort == VIEW_SORT_B)) {
+		/* a group: by label (numbers as numbers), or by flows (B) */
+		e->k0 = v->sort == VIEW_SORT_B ? x->flows : x->order[0];
+		e->k1 = v->sort == VIEW_SORT_B ? 0 : x->order[1];
+		e->k2 = v->sort == VIEW_SORT_B ? 0 : x->order[2];
+	} else {
+		sort_fields[v->sort].key(v, r, e);
+	}
 	if (view_sort_descending(v->sort) != v->reversed) {
 		e->k0 = ~e->k0;
 		e->k1 = ~e->k1;
@@ -1225,7 +1444,7 @@ static int layout_order(struct view *v)
 		return -ENOMEM;
 	if (grow((void **)&v->ord, &v->ord_cap, v->nrows, sizeof(*v->ord)))
 		return -ENOMEM;
-	if (!v->frozen) {
+	if (!v->frozen || v->group_by) {
 		for (i = 0; i < v->nrows; i++) {
 			if (row_matches(v, &v->rows[i]))
 				row_key(v, &v->rows[i], (uint32_t)i,

@@ -258,6 +258,31 @@ int view_hide_self(const struct view *v);
 int view_self_seen(const struct view *v);
 
 /*
+ * Group-by (the g key). view_set_group makes the rows groups of flows by
+ * @by (enum group_by, group.h; GROUP_FLOW = 0: flows again), networks
+ * with the given prefix lengths, at once (paused or not). A group row's
+ * counts, rates and averages are the sums of its flows' (a flow between
+ * two groups counts in both), direction 0 what the group sent, 1 what it
+ * received; view_row_endpoint_parts gives its label (side 0) and its
+ * number of flows (side 1). Totals are the flows' as ever. Sorting by
+ * endpoint A or protocol sorts by the label (numbers as numbers), by B
+ * by the number of flows; the display filter matches the label. The row
+ * order is not frozen while grouped. 0, -EINVAL or -ENOMEM (then no
+ * groups are shown until the next update).
+ */
+int view_set_group(struct view *v, int by, int v4_prefix, int v6_prefix);
+int view_group(const struct view *v);
+
+/*
+ * view_copy_settings - @src's display settings into @dst: sort and its
+ * direction, display filter, unit, rows per direction, names, -m, the
+ * resolver, the SSH session and whether it is hidden, the grouping; and
+ * the clock while @dst has ingested nothing. Not copied: counts, marks,
+ * pause, a frozen order, the selection. 0 or -ENOMEM (grouping).
+ */
+int view_copy_settings(struct view *dst, const struct view *src);
+
+/*
  * view_layout - order the rows for a window of @visible rows: apply the
  * display filter, sort (only what the window needs), follow the selected
  * flow, clamp the scroll offset. Call before reading rows or after any

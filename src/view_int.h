@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "group.h"
 #include "rowsort.h"
 #include "selfflow.h"
 #include "view.h"
@@ -74,10 +75,21 @@ struct totstate {
 	float ring[TOT_SLOTS][4];
 };
 
-/* What is displayed: flows, header totals, history. */
+/* A group row's own (g), beside its view_flow in gvf. */
+struct vgroup {
+	char label[GROUP_LABEL_MAX];
+	uint64_t flows;
+	uint64_t order[3]; /* group.h's sort key */
+};
+
+/* What is displayed: flows, header totals, history; grouped, the groups
+ * too (gvf and gx side by side, built from vf at each update). */
 struct dispstate {
 	struct view_flow *vf;
 	size_t nvf, cap;
+	struct view_flow *gvf;
+	struct vgroup *gx;
+	size_t ngvf, gcap, gxcap;
 	struct view_totals tot;
 	double hist[VIEW_HIST_SECONDS][2];
 	int valid;
@@ -109,6 +121,10 @@ struct view {
 	/* the user's own SSH session: marked, and hidden on request */
 	struct selfflow self;
 	int hide_self, self_seen;
+
+	/* g: rows are groups of flows (group.h), not flows */
+	int group_by, group_v4, group_v6;
+	struct group_set *gs; /* reused: a label keeps its id */
 
 	/* Shown state, and the latest one built while paused. */
 	struct dispstate shown, latest;

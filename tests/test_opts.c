@@ -244,3 +244,27 @@ Test(opts, exporters)
 	cr_assert_str_eq(err, "--metrics-top 1001: invalid value");
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--metrics", ""), -EINVAL);
 }
+
+Test(opts, history_window_and_cap)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 0), 0);
+	cr_assert_eq(o.history_ns, 600000000000ull, "10m by default");
+	cr_assert_eq(o.history_max, 256000000ull);
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 4, "--history", "2m30s",
+			   "--history-max", "64M"),
+		     0);
+	cr_assert_eq(o.history_ns, 150000000000ull);
+	cr_assert_eq(o.history_max, 64000000ull);
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--history", "0"), 0);
+	cr_assert_eq(o.history_ns, 0, "0: off");
+	opts_free(&o);
+	cr_assert_neq(parse(&o, err, sizeof(err), 2, "--history", "500ms"), 0);
+	cr_assert(strstr(err, "history"), "%s", err);
+	cr_assert_neq(parse(&o, err, sizeof(err), 2, "--history", "2d"), 0);
+	cr_assert_neq(parse(&o, err, sizeof(err), 2, "--history-max", "x"), 0);
+}

@@ -1833,3 +1833,156 @@ Test(view, hundred_thousand_flows_cost, .timeout = 60)
 	free(s.rows);
 	view_free(v);
 }
+
+/* ---- group-by (g) ---------------------------------------------------- */
+
+/* Three flows over four hosts, a second of traffic after a baseline. */
+static struct view *three_hosts(void)
+{
+	struct view *v = view_new();
+	struct fake f;
+	int k;
+
+	cr_assert_not_null(v);
+	for (k = 0; k < 2; k++) {
+		struct flowtab_row *r[3];
+
+		fake_init(&f, T0 + (uint64_t)k * NS);
+		r[0] = add4(&f, 1, KIND_TCP4, 0x0a000001, 1001, 0x0a000002, 80);
+		r[1] = add4(&f, 2, KIND_TCP4, 0x0a000001, 1002, 0x0a00000a, 80);
+		r[2] = add4(&f, 3, KIND_UDP4, 0x0a000002, 53, 0x0a000009, 5000);
+		if (k) {
+			set_counts(r[0], 1000, 500, 10, 5);
+			set_counts(r[1], 2000, 100, 20, 1);
+			set_counts(r[2], 300, 700, 3, 7);
+		}
+		cr_assert_eq(view_update(v, &f.s), 0);
+	}
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	return v;
+}
+
+static const struct view_row *row_labelled(struct view *v, const char *label)
+{
+	char host[64], port[16], note[16];
+
+	cr_assert_eq(view_layout(v, 50), 0);
+	for (size_t i = 0; i < view_nvisible(v); i++) {
+		const struct view_row *r = view_row_at(v, i);
+
+		view_row_endpoint_parts(v, r, 0, host, sizeof(host), port,
+					sizeof(port), note, sizeof(note));
+		if (!strcmp(host, label))
+			return r;
+	}
+	return NULL;
+}
+
+Test(view, group_by_host_sums_its_flows)
+{
+	struct view *v = three_hosts();
+	const struct view_row *r;
+	char buf[64], port[16], note[16];
+	uint64_t want = 0, got = 0;
+
+	cr_assert_eq(view_layout(v, 50), 0);
+	for (size_t i = 0; i < view_nvisible(v); i++)
+		want += view_row_bytes(view_row_at(v, i));
+	cr_assert_eq(view_set_group(v, 1 /* GROUP_HOST */, 24, 64), 0);
+	cr_assert_eq(view_group(v), 1);
+	cr_assert_eq(view_layout(v, 50), 0);
+	cr_assert_eq(view_count(v), 4, "four hosts");
+	r = row_labelled(v, "10.0.0.1");
+	cr_assert_not_null(r);
+	/* it sent A->B of flows 1 and 2, received their B->A */
+	cr_assert_eq(r->f->bytes[0], 3000);
+	cr_assert_eq(r->f->bytes[1], 600);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_AB), 3000.0, 1e-6);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_BA), 600.0, 1e-6);
+	view_row_endpoint_parts(v, r, 1, buf, sizeof(buf), port, sizeof(port),
+				note, sizeof(note));
+	cr_assert_str_eq(buf, "2", "its flows");
+	r = row_labelled(v, "10.0.0.2");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->f->bytes[0], 500 + 300, "B of flow 1, A of flow 3");
+	cr_assert_eq(r->f->bytes[1], 1000 + 700);
+	cr_assert_eq(r->f->pkts[0], 5 + 3);
+	/* every flow lies between two hosts: the groups hold it twice */
+	for (size_t i = 0; i < view_nvisible(v); i++)
+		got += view_row_bytes(view_row_at(v, i));
+	cr_assert_eq(got, 2 * want);
+	/* by label, numbers as numbers: .1 .2 .9 .10 */
+	view_set_sort(v, VIEW_SORT_A);
+	cr_assert_eq(view_layout(v, 50), 0);
+	{
+		static const char *const order[] = { "10.0.0.1", "10.0.0.2",
+						     "10.0.0.9", "10.0.0.10" };
+
+		for (size_t i = 0; i < 4; i++) {
+			view_row_endpoint_parts(v, view_row_at(v, i), 0, buf,
+						sizeof(buf), port, sizeof(port),
+						note, sizeof(note));
+			cr_assert_str_eq(buf, order[i]);
+		}
+	}
+	/* the display filter matches the label */
+	cr_assert_eq(view_filter_set(v, "10.0.0.1"), 0);
+	cr_assert_eq(view_layout(v, 50), 0);
+	cr_assert_eq(view_count(v), 2, ".1 and .10");
+	cr_assert_eq(view_filter_set(v, ""), 0);
+	/* service ports, then flows again */
+	cr_assert_eq(view_set_group(v, 3 /* GROUP_PORT */, 24, 64), 0);
+	cr_assert_eq(view_layout(v, 50), 0);
+	cr_assert_eq(view_count(v), 2);
+	r = row_labelled(v, "TCP/80");
+	cr_assert_not_null(r);
+	cr_assert_eq(r->f->bytes[0], 600, "the server's replies");
+	cr_assert_eq(view_set_group(v, 0, 24, 64), 0);
+	cr_assert_eq(view_layout(v, 50), 0);
+	cr_assert_eq(view_count(v), 3);
+	view_free(v);
+}
+
+Test(view, groups_follow_updates_and_pause)
+{
+	struct view *v = three_hosts();
+	const struct view_row *r;
+	struct fake f;
+
+	cr_assert_eq(view_set_group(v, 1, 24, 64), 0);
+	view_set_paused(v, 1, T0 + NS);
+	fake_init(&f, T0 + 2 * NS);
+	set_counts(add4(&f, 1, KIND_TCP4, 0x0a000001, 1001, 0x0a000002, 80),
+		   5000, 500, 50, 5);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	r = row_labelled(v, "10.0.0.1");
+	cr_assert_eq(r->f->bytes[0], 3000, "paused: frozen");
+	view_set_paused(v, 0, T0 + 2 * NS);
+	cr_assert_eq(view_layout(v, 50), 0);
+	cr_assert_eq(view_count(v), 2, "only flow 1 is left");
+	r = row_labelled(v, "10.0.0.1");
+	cr_assert_eq(r->f->bytes[0], 5000);
+	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_AB), 4000.0, 1e-6);
+	view_free(v);
+}
+
+Test(view, copy_settings_carries_sort_filter_grouping)
+{
+	struct view *a = three_hosts(), *b = view_new();
+	int rev;
+
+	view_set_sort(a, VIEW_SORT_BYTES);
+	view_set_sort(a, VIEW_SORT_BYTES); /* reversed */
+	cr_assert_eq(view_filter_set(a, "tcp"), 0);
+	cr_assert_eq(view_set_group(a, 2 /* GROUP_NET */, 16, 48), 0);
+	view_set_per_direction(a, 1);
+	cr_assert_eq(view_copy_settings(b, a), 0);
+	cr_assert_eq(view_sort(b, &rev), VIEW_SORT_BYTES);
+	cr_assert_eq(rev, 1);
+	cr_assert_str_eq(view_filter(b), "tcp");
+	cr_assert_eq(view_group(b), 2);
+	cr_assert_eq(view_unit(b), VIEW_UNIT_BYTES);
+	cr_assert_eq(view_per_direction(b), 1);
+	view_free(a);
+	view_free(b);
+}

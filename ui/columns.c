@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../src/group.h"
 #include "columns.h"
 #include "view_format.h"
 
@@ -238,11 +239,31 @@ size_t view_fit_columns(const struct view_col_spec *c, size_t n, int width,
 	return shown;
 }
 
+/* The first column's title for a grouping (g). */
+static const char *group_title(int by)
+{
+	switch (by) {
+	case GROUP_HOST:
+		return "Host";
+	case GROUP_NET:
+		return "Network";
+	case GROUP_PORT:
+		return "Service";
+	case GROUP_PROTO:
+		return "Protocol";
+	case GROUP_VLAN:
+		return "VLAN";
+	default:
+		return group_name((enum group_by)by);
+	}
+}
+
 size_t columns_layout(const struct view *v, int width, int totals,
 		      int widths[COL_COUNT])
 {
 	struct view_col_spec spec[COL_COUNT];
-	int i, fixed, per_dir = view_per_direction(v);
+	int grouped = view_group(v) != GROUP_FLOW;
+	int i, fixed, per_dir = view_per_direction(v) && !grouped;
 	int pkts = view_unit(v) == VIEW_UNIT_PACKETS;
 
 	view_max_bps(v, &fixed);
@@ -262,7 +283,8 @@ size_t columns_layout(const struct view *v, int width, int totals,
 		if (c->sort >= 0 && c->sort == (int)view_sort(v, NULL) &&
 		    !view_frozen(v))
 			spec[i].prio = 0;
-		if (hidden)
+		/* Groups: the label says the protocol where it matters */
+		if (hidden || (grouped && i == COL_PROTO))
 			spec[i].prio = -1;
 	}
 	return view_fit_columns(spec, COL_COUNT, width, 1, widths);
@@ -325,8 +347,20 @@ int columns_title(int id, const struct view *v, int hotkey, int width,
 		return 0;
 	}
 	t = table[id].title;
-	if (view_per_direction(v) && table[id].title_dir)
+	if (view_per_direction(v) && table[id].title_dir &&
+	    view_group(v) == GROUP_FLOW)
 		t = table[id].title_dir;
+	if (view_group(v) != GROUP_FLOW) {
+		/* a group's row: what it is, its flows, sent, received */
+		if (id == COL_A)
+			t = group_title(view_group(v));
+		else if (id == COL_B)
+			t = "Flows";
+		else if (id == COL_AB)
+			t = "Sent";
+		else if (id == COL_BA)
+			t = "Rcvd";
+	}
 	/* The rate column's title names the unit of every rate column. */
 	if (id == COL_RATE)
 		t = view_unit(v) == VIEW_UNIT_BITS    ? "bits/s"

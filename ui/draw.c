@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../src/group.h"
 #include "draw.h"
 #include "keys.h"
 #include "view_format.h"
@@ -220,6 +221,14 @@ static int draw_title(struct draw_ctx *c, int y)
 	mark_field(c, &right);
 	if (view_self_seen(c->v) && !view_hide_self(c->v))
 		fld(&right, 6, A_NORMAL, "@ssh: yours, counted");
+	if (view_group(c->v))
+		fld(&right, 1, A_BOLD, "by %s",
+		    group_name((enum group_by)view_group(c->v)));
+	if (c->hist_trunc)
+		fld(&right, 2, attr(c, CP_BAD, A_BOLD), "history truncated");
+	if (c->rewind)
+		fld(&right, 0, attr(c, CP_PAUSE, A_REVERSE) | A_BOLD,
+		    " %s REWIND ", c->rewind);
 	if (view_paused(c->v, &since)) {
 		view_format_duration(c->now_mono > since ? c->now_mono - since
 							 : 0,

@@ -27,12 +27,14 @@ struct draw_ctx {
 	struct view *v;
 	const char *source, *backend, *filter;
 	int threads;
-	int utf8;	   /* the locale's codeset is UTF-8: block graph */
-	int color;	   /* colours in use (draw_init's answer) */
-	int totals;	   /* the total bytes/packets columns are on (T) */
-	const char *state; /* "end of file", "eth0: interface removed", or
+	int utf8;	    /* the locale's codeset is UTF-8: block graph */
+	int color;	    /* colours in use (draw_init's answer) */
+	int totals;	    /* the total bytes/packets columns are on (T) */
+	const char *state;  /* "end of file", "eth0: interface removed", or
 			      NULL: shown at the title's right */
-	int details;	   /* the header's details are on (the key) */
+	int details;	    /* the header's details are on (the key) */
+	const char *rewind; /* "-0:42" while rewound, else NULL */
+	int hist_trunc;	    /* the rewind history was cut by its cap */
 	const struct cpanel *counters; /* named counters, or NULL */
 	uint64_t now_mono;	       /* for the pause duration */
 	uint64_t refresh_ns;

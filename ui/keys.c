@@ -103,6 +103,19 @@ static const struct key_binding table[] = {
 	{ 'H', KA_HIDE_SELF, 0, "H", NULL,
 	  "Hide or show your own SSH session's row (marked @ssh; it is "
 	  "still counted in the totals)" },
+	{ 'g', KA_GROUP, 0, "g", NULL,
+	  "Group the table: by host, network (--group-prefix: /24 and /64), "
+	  "service port, protocol, VLAN, process, app, then flows again; "
+	  "totals stay exact, sort, find and snapshots work on the groups" },
+	{ '[', KA_REWIND, -1, "[", NULL,
+	  "Rewind one second (--history): the table as it was then, in "
+	  "the same sort and grouping; capture goes on. Any live key "
+	  "returns to now" },
+	{ ']', KA_REWIND, 1, "]", NULL,
+	  "One second forward while rewound; past the newest: now" },
+	{ '{', KA_REWIND, -10, "{", NULL, "Rewind ten seconds" },
+	{ '}', KA_REWIND, 10, "}", NULL,
+	  "Ten seconds forward while rewound; past the newest: now" },
 	{ '\r', KA_DETAIL, 0, "Enter", NULL,
 	  "Details of the selected flow: both directions, first and last "
 	  "seen, rates, names and numbers; any key goes back" },
@@ -142,6 +155,14 @@ static const struct {
 	{ "since mark 14:02:11",
 	  "Counts, totals and averages are since the mark set with m at "
 	  "that time; \"since start\" after M (rates are the same)" },
+	{ "-0:42 REWIND", "The table is as it was 42 seconds ago ([ ] { }); "
+			  "counts are since the start, rates over that "
+			  "second; capture goes on. \"history truncated\": "
+			  "--history-max made the oldest seconds go" },
+	{ "by host", "The table is grouped (g): one row per host, network, "
+		     "service, protocol, VLAN, process or app; Sent and "
+		     "Rcvd are what the group sent and received, Flows how "
+		     "many flows count toward it" },
 	{ "@ssh", "A row ending in @ssh is your own SSH session (from "
 		  "$SSH_CONNECTION): the monitor's screen updates travel on "
 		  "it. \"@ssh: yours, counted\" in the title says it is in "
@@ -206,6 +227,27 @@ int keys_sort_key(int sort)
 	for (i = 0; i < NKEYS; i++) {
 		if (table[i].action == KA_SORT && table[i].arg == sort)
 			return table[i].key;
+	}
+	return 0;
+}
+
+/* What works on a rewound table; any other key returns to now first. */
+static const enum key_action rewind_ok[] = {
+	KA_QUIT,      KA_REDRAW,  KA_HELP,	KA_SORT,       KA_SORT_PREV,
+	KA_SORT_NEXT, KA_UP,	  KA_DOWN,	KA_PGUP,       KA_PGDN,
+	KA_HOME,      KA_END,	  KA_FIND,	KA_CLEAR_FIND, KA_BITS,
+	KA_BYTES,     KA_PACKETS, KA_DIRECTION, KA_NUMERIC,    KA_TOTALS,
+	KA_MOUSE,     KA_DETAILS, KA_DETAIL,	KA_TIMINGS,    KA_HIDE_SELF,
+	KA_GROUP,     KA_REWIND,
+};
+
+int keys_rewind_ok(enum key_action action)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rewind_ok) / sizeof(rewind_ok[0]); i++) {
+		if (rewind_ok[i] == action)
+			return 1;
 	}
 	return 0;
 }

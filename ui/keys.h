@@ -46,6 +46,8 @@ enum key_action {
 	KA_MARK,      /* set the mark: counts since now */
 	KA_SINCE,     /* counts since the mark or since the start */
 	KA_HIDE_SELF, /* hide or show the user's own SSH session */
+	KA_GROUP,     /* the next grouping of the table */
+	KA_REWIND,    /* arg: seconds to move in the history (- = back) */
 	KA_COUNT
 };
 
@@ -63,6 +65,13 @@ const struct key_binding *keys_table(size_t *n);
 
 /* Binding of @key, or NULL. */
 const struct key_binding *keys_lookup(int key);
+
+/*
+ * keys_rewind_ok - whether @action works on a rewound table (sorting,
+ * grouping, scrolling, finding, units, help); any other key is a live
+ * key: it returns to now first.
+ */
+int keys_rewind_ok(enum key_action action);
 
 /* The key that sorts by @sort (enum view_sort), or 0. */
 int keys_sort_key(int sort);

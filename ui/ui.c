@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "../src/engine.h"
+#include "../src/group.h"
+#include "../src/history.h"
 #include "../src/opts.h"
 #include "../src/selfflow.h"
 #include "../src/view.h"
@@ -41,6 +43,7 @@
 #include "keys.h"
 #include "prompt.h"
 #include "ui.h"
+#include "view_format.h"
 
 #include "../src/names.h"
 
@@ -74,6 +77,13 @@ struct ui {
 	struct engine_port *eng;
 	struct ui_conf conf;
 	struct view *v;
+	/* rewind: the history recorded at each refresh (NULL: off), and
+	 * while rewound the table of second rw_sec in a view of its own */
+	struct history *hist;
+	struct view *rv;
+	int64_t rw_sec;
+	struct snapshot rsnap;
+	char rw_label[64];
 	struct cpanel *cp; /* the named counters shown */
 	struct snapshot snap;
 	SCREEN *scr;
@@ -104,6 +114,12 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+/* The table shown: the rewound one, else the live one. */
+static struct view *cur(const struct ui *ui)
+{
+	return ui->rv ? ui->rv : ui->v;
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -144,7 +160,9 @@ static void redraw(struct ui *ui)
 	if (ui->away)
 		return;
 	ui->eng->ops->info(ui->eng, &info);
-	c->v = ui->v;
+	c->v = cur(ui);
+	c->rewind = ui->rv ? ui->rw_label : NULL;
+	c->hist_trunc = ui->rv && history_truncated(ui->hist);
 	c->source = info.source;
 	c->backend = info.backend;
 	c->filter = info.filter;
@@ -208,6 +226,154 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- rewind ---------------------------------------------------------- */
+
+/* The history's clock: packet time for a file (its own seconds, however
+ * fast it is read), else CLOCK_MONOTONIC, as the view's rates. */
+static uint64_t hist_clock(const struct ui *ui)
+{
+	return ui->conf.o->read_file ? ui->snap.now_ns : ui->snap.mono_ns;
+}
+
+/* "-0:42", "-1:02:03": how far second @sec is behind the newest. */
+static void rewind_label(struct ui *ui)
+{
+	int64_t d = history_newest(ui->hist) - ui->rw_sec;
+
+	if (d < 0)
+		d = 0;
+	if (d >= 3600)
+		snprintf(ui->rw_label, sizeof(ui->rw_label),
+			 "-%lld:%02lld:%02lld", (long long)(d / 3600),
+			 (long long)(d / 60 % 60), (long long)(d % 60));
+	else
+		snprintf(ui->rw_label, sizeof(ui->rw_label), "-%lld:%02lld",
+			 (long long)(d / 60), (long long)(d % 60));
+}
+
+/*
+ * The table of second @sec (held) in a new view with the shown one's
+ * settings: fed the seconds 40, 10, 2 and 1 before it (those held) and
+ * then @sec itself, so that rates are over that second's refresh and
+ * the 2/10/40 s averages over the seconds before it. Counts are since
+ * the start. 0 or -errno (the shown table stays).
+ */
+static int rewind_build(struct ui *ui, int64_t sec)
+{
+	static const int64_t back[] = { 40, 10, 2, 1, 0 };
+	struct view *nv = view_new();
+	int64_t fed = HISTORY_NONE, at;
+	size_t i;
+	int rc = 0;
+
+	if (!nv)
+		return -ENOMEM;
+	view_copy_settings(nv, cur(ui));
+	view_set_since_start(nv, 1);
+	for (i = 0; i < sizeof(back) / sizeof(back[0]) && !rc; i++) {
+		at = history_floor(ui->hist, sec - back[i]);
+		if (at == HISTORY_NONE)
+			at = history_oldest(ui->hist);
+		if (at == HISTORY_NONE || at > sec ||
+		    (fed != HISTORY_NONE && at <= fed))
+			continue;
+		rc = history_snapshot(ui->hist, at, &ui->rsnap);
+		if (rc == 0)
+			rc = view_update(nv, &ui->rsnap);
+		fed = at;
+	}
+	if (rc || fed == HISTORY_NONE) {
+		view_free(nv);
+		return rc ? rc : -ENOENT;
+	}
+	view_free(ui->rv);
+	ui->rv = nv;
+	ui->rw_sec = sec;
+	rewind_label(ui);
+	return 0;
+}
+
+/* Back to now: the live table, with what was changed while rewound
+ * (sort, grouping, find, units). */
+static void rewind_stop(struct ui *ui)
+{
+	if (!ui->rv)
+		return;
+	view_copy_settings(ui->v, ui->rv);
+	view_free(ui->rv);
+	ui->rv = NULL;
+}
+
+/* After a refresh: the label moves on; a second that aged out of the
+ * history is replaced by the oldest held. */
+static void rewind_follow(struct ui *ui)
+{
+	int64_t oldest;
+
+	if (!ui->rv)
+		return;
+	oldest = history_oldest(ui->hist);
+	if (oldest != HISTORY_NONE && ui->rw_sec < oldest &&
+	    rewind_build(ui, oldest) == 0)
+		set_msg(ui, 1,
+			"that second left the history: the oldest "
+			"held is shown");
+	rewind_label(ui);
+}
+
+/* [ ] { }: move @delta seconds in the history. */
+static void rewind_move(struct ui *ui, int delta)
+{
+	int64_t newest, oldest, from, to, at;
+	char win[32];
+
+	if (!ui->hist) {
+		set_msg(ui, 1, "rewind is off (--history 0)");
+		return;
+	}
+	newest = history_newest(ui->hist);
+	oldest = history_oldest(ui->hist);
+	if (newest == HISTORY_NONE || newest == oldest) {
+		if (delta > 0 || !ui->rv)
+			set_msg(ui, 1, "%s",
+				history_truncated(ui->hist)
+					? "nothing to rewind: the flows need "
+					  "more than --history-max"
+					: "nothing to rewind yet");
+		return;
+	}
+	from = ui->rv ? ui->rw_sec : newest;
+	to = from + delta;
+	if (to >= newest) {
+		if (ui->rv)
+			set_msg(ui, 0, "back to now");
+		else
+			set_msg(ui, 0, "this is now: [ and { rewind");
+		rewind_stop(ui);
+		return;
+	}
+	if (to < oldest) {
+		to = oldest;
+		view_format_duration((uint64_t)(newest - oldest) *
+					     1000000000ull,
+				     win, sizeof(win));
+		set_msg(ui, 1, "the oldest second held (%s of history%s)", win,
+			history_truncated(ui->hist)
+				? ", truncated by --history-max"
+				: "");
+	}
+	at = history_floor(ui->hist, to);
+	/* Forward past a second no refresh recorded: the next one held. */
+	while (delta > 0 && at <= from && to < newest)
+		at = history_floor(ui->hist, ++to);
+	if (at == HISTORY_NONE || at >= newest) {
+		rewind_stop(ui);
+		return;
+	}
+	if (rewind_build(ui, at))
+		set_msg(ui, 1, "rewind: out of memory");
+}
+
 /*
  * One refresh: expire idle flows, copy the state, ingest it, the run's
  * per-refresh extras (it may end the run: --exit-over), draw. The
@@ -234,6 +400,11 @@ static int tick_cost(struct ui *ui, int counters, struct ui_frame_cost *cost)
 				   ui->snap.ncounters, ui->snap.mono_ns);
 	if (rc == 0)
 		rc = view_update(ui->v, &ui->snap);
+	if (rc == 0 && ui->hist) {
+		/* out of memory: the history says "truncated" */
+		(void)history_record(ui->hist, &ui->snap, hist_clock(ui));
+		rewind_follow(ui);
+	}
 	if (rc == 0 && ui->eng->ops->tick(ui->eng, &ui->snap))
 		ui->quit = 1; /* --exit-over */
 	if (cost)
@@ -280,7 +451,7 @@ static void set_unit(struct ui *ui, enum view_unit u)
 {
 	if (u != VIEW_UNIT_PACKETS)
 		ui->rate_unit = u;
-	view_set_unit(ui->v, u);
+	view_set_unit(cur(ui), u);
 	set_msg(ui, 0, "rates in %s", view_unit_name(u));
 }
 
@@ -310,11 +481,11 @@ static void on_mouse(struct ui *ui)
 	if (getmouse(&ev) != OK)
 		return;
 	if (ev.bstate & BUTTON4_PRESSED) {
-		view_scroll(ui->v, -WHEEL_ROWS, page(ui));
+		view_scroll(cur(ui), -WHEEL_ROWS, page(ui));
 		return;
 	}
 	if (ev.bstate & BUTTON5_PRESSED) {
-		view_scroll(ui->v, WHEEL_ROWS, page(ui));
+		view_scroll(cur(ui), WHEEL_ROWS, page(ui));
 		return;
 	}
 	if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
@@ -328,15 +499,15 @@ static void on_mouse(struct ui *ui)
 			if (ui->dc.col_w[i] && ev.x >= ui->dc.col_x[i] &&
 			    ev.x < ui->dc.col_x[i] + ui->dc.col_w[i] &&
 			    columns_get(i)->sort >= 0)
-				view_set_sort(ui->v, columns_get(i)->sort);
+				view_set_sort(cur(ui), columns_get(i)->sort);
 		}
 		return;
 	}
 	if (ev.y >= ui->dc.table_y &&
 	    ev.y < ui->dc.table_y + ui->dc.table_rows &&
-	    (size_t)(ev.y - ui->dc.table_y) < view_nvisible(ui->v))
-		view_select_index(ui->v,
-				  view_top(ui->v) +
+	    (size_t)(ev.y - ui->dc.table_y) < view_nvisible(cur(ui)))
+		view_select_index(cur(ui),
+				  view_top(cur(ui)) +
 					  (size_t)(ev.y - ui->dc.table_y));
 }
 
@@ -372,40 +543,40 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		ui->dc.help_top = 0;
 		break;
 	case KA_SORT:
-		view_set_sort(ui->v, (enum view_sort)k->arg);
+		view_set_sort(cur(ui), (enum view_sort)k->arg);
 		break;
 	case KA_SORT_PREV:
-		view_sort_step(ui->v, -1, visible_sort_mask(ui));
+		view_sort_step(cur(ui), -1, visible_sort_mask(ui));
 		break;
 	case KA_SORT_NEXT:
-		view_sort_step(ui->v, 1, visible_sort_mask(ui));
+		view_sort_step(cur(ui), 1, visible_sort_mask(ui));
 		break;
 	case KA_FREEZE:
-		on = !view_frozen(ui->v);
-		view_set_frozen(ui->v, on);
+		on = !view_frozen(cur(ui));
+		view_set_frozen(cur(ui), on);
 		set_msg(ui, 0, on ? "row order frozen" : "rows sorted again");
 		break;
 	case KA_UP:
-		view_scroll(ui->v, -1, page(ui));
+		view_scroll(cur(ui), -1, page(ui));
 		break;
 	case KA_DOWN:
-		view_scroll(ui->v, 1, page(ui));
+		view_scroll(cur(ui), 1, page(ui));
 		break;
 	case KA_PGUP:
-		view_scroll(ui->v, -(long)page(ui), page(ui));
+		view_scroll(cur(ui), -(long)page(ui), page(ui));
 		break;
 	case KA_PGDN:
-		view_scroll(ui->v, (long)page(ui), page(ui));
+		view_scroll(cur(ui), (long)page(ui), page(ui));
 		break;
 	case KA_HOME:
-		view_select_home(ui->v);
+		view_select_home(cur(ui));
 		break;
 	case KA_END:
-		view_select_end(ui->v);
+		view_select_end(cur(ui));
 		break;
 	case KA_PAUSE:
-		on = !view_paused(ui->v, NULL);
-		view_set_paused(ui->v, on, mono_ns());
+		on = !view_paused(cur(ui), NULL);
+		view_set_paused(cur(ui), on, mono_ns());
 		break;
 	case KA_FILTER: {
 		struct engine_info info;
@@ -415,10 +586,10 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		break;
 	}
 	case KA_FIND:
-		open_prompt(ui, M_FIND, view_filter(ui->v), &ui->hist_find);
+		open_prompt(ui, M_FIND, view_filter(cur(ui)), &ui->hist_find);
 		break;
 	case KA_CLEAR_FIND:
-		view_filter_set(ui->v, "");
+		view_filter_set(cur(ui), "");
 		break;
 	case KA_BITS:
 		set_unit(ui, VIEW_UNIT_BITS);
@@ -427,13 +598,13 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		set_unit(ui, VIEW_UNIT_BYTES);
 		break;
 	case KA_PACKETS:
-		set_unit(ui, view_unit(ui->v) == VIEW_UNIT_PACKETS
+		set_unit(ui, view_unit(cur(ui)) == VIEW_UNIT_PACKETS
 				     ? ui->rate_unit
 				     : VIEW_UNIT_PACKETS);
 		break;
 	case KA_DIRECTION:
-		on = !view_per_direction(ui->v);
-		view_set_per_direction(ui->v, on);
+		on = !view_per_direction(cur(ui));
+		view_set_per_direction(cur(ui), on);
 		set_msg(ui, 0,
 			on ? "one row per direction"
 			   : "one row per conversation");
@@ -451,10 +622,10 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		};
 		size_t i, nc = sizeof(cycle) / sizeof(cycle[0]);
 
-		for (i = 0; i < nc && cycle[i] != view_names(ui->v); i++)
+		for (i = 0; i < nc && cycle[i] != view_names(cur(ui)); i++)
 			;
 		i = (i + 1) % nc;
-		view_set_names(ui->v, cycle[i]);
+		view_set_names(cur(ui), cycle[i]);
 		set_msg(ui, 0, "%s", said[i]);
 		break;
 	}
@@ -469,14 +640,14 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 			break;
 		}
 		ui->totals = COLUMNS_TOTALS_ON;
-		columns_layout(ui->v, COLS, ui->totals, w);
+		columns_layout(cur(ui), COLS, ui->totals, w);
 		if (w[COL_BYTES] || w[COL_PKTS])
 			set_msg(ui, 0, "total columns on");
 		else
 			set_msg(ui, 1,
 				"total columns on, but no room at %d columns%s",
 				COLS,
-				view_per_direction(ui->v) ? "" : " (try c)");
+				view_per_direction(cur(ui)) ? "" : " (try c)");
 		break;
 	}
 	case KA_RESET:
@@ -486,30 +657,30 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		view_mark(ui->v,
+		view_mark(cur(ui),
 			  (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec);
 		cpanel_reset(ui->cp);
 		set_msg(ui, 0, "mark set: counts since now (M: since start)");
 		break;
 	}
 	case KA_SINCE:
-		view_set_since_start(ui->v, !view_since_start(ui->v));
+		view_set_since_start(cur(ui), !view_since_start(cur(ui)));
 		set_msg(ui, 0, "counts since %s",
-			view_since_start(ui->v) ? "the start"
-			: view_mark_time(ui->v) ? "the mark"
-						: "the last reset");
+			view_since_start(cur(ui)) ? "the start"
+			: view_mark_time(cur(ui)) ? "the mark"
+						  : "the last reset");
 		tick(ui, 0);
 		break;
 	case KA_HIDE_SELF:
-		if (!view_self_known(ui->v)) {
+		if (!view_self_known(cur(ui))) {
 			set_msg(ui, 1,
 				"no SSH session of yours known "
 				"($SSH_CONNECTION is not set)");
 			break;
 		}
-		view_set_hide_self(ui->v, !view_hide_self(ui->v));
+		view_set_hide_self(cur(ui), !view_hide_self(cur(ui)));
 		set_msg(ui, 0, "your SSH session's row is %s",
-			view_hide_self(ui->v) ? "hidden" : "shown");
+			view_hide_self(cur(ui)) ? "hidden" : "shown");
 		break;
 	case KA_INTERVAL:
 		snprintf(buf, sizeof(buf), "%g", (double)ui->refresh_ns / 1e9);
@@ -536,18 +707,43 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 					    : "header details off");
 		break;
 	case KA_DETAIL:
-		if (view_selected(ui->v) < view_count(ui->v))
+		if (view_group(cur(ui)))
+			set_msg(ui, 1,
+				"details are for flows (g: back to flows)");
+		else if (view_selected(cur(ui)) < view_count(cur(ui)))
 			ui->mode = M_DETAIL;
 		else
 			set_msg(ui, 1, "no row selected");
+		break;
+	case KA_GROUP: {
+		const struct opts *o = ui->conf.o;
+		int by = (view_group(cur(ui)) + 1) % GROUP_COUNT;
+
+		if (view_set_group(cur(ui), by, o->group_v4_prefix,
+				   o->group_v6_prefix)) {
+			set_msg(ui, 1, "group by %s: out of memory",
+				group_name((enum group_by)by));
+			break;
+		}
+		if (ui->conf.group_by)
+			*ui->conf.group_by = by;
+		if (by)
+			set_msg(ui, 0, "grouped by %s (g: next)",
+				group_name((enum group_by)by));
+		else
+			set_msg(ui, 0, "one row per flow");
+		break;
+	}
+	case KA_REWIND:
+		rewind_move(ui, k->arg);
 		break;
 	case KA_TIMINGS:
 		set_msg(ui, 0,
 			"last frame %.2f ms (update %.2f, layout %.2f); "
 			"refresh %.3g s",
-			(double)view_frame_cost_ns(ui->v) / 1e6,
-			(double)view_cost_update_ns(ui->v) / 1e6,
-			(double)view_cost_layout_ns(ui->v) / 1e6,
+			(double)view_frame_cost_ns(cur(ui)) / 1e6,
+			(double)view_cost_update_ns(cur(ui)) / 1e6,
+			(double)view_cost_layout_ns(cur(ui)) / 1e6,
 			(double)ui->refresh_ns / 1e9);
 		break;
 	}
@@ -616,13 +812,13 @@ static void on_prompt_key(struct ui *ui, int ch)
 		break;
 	case PROMPT_CANCEL:
 		if (ui->mode == M_FIND)
-			view_filter_set(ui->v, ""); /* Esc clears */
+			view_filter_set(cur(ui), ""); /* Esc clears */
 		ui->mode = M_NORMAL;
 		break;
 	case PROMPT_EDITED:
 		/* The display filter applies as you type. */
 		if (ui->mode == M_FIND)
-			view_filter_set(ui->v, ui->prompt.buf);
+			view_filter_set(cur(ui), ui->prompt.buf);
 		break;
 	case PROMPT_FULL:
 		/* Never a silent cut: the key is refused, and said so. */
@@ -692,8 +888,14 @@ static void on_key(struct ui *ui, int ch)
 		break;
 	}
 	k = keys_lookup(ch);
-	if (k)
-		do_action(ui, k);
+	if (!k)
+		return;
+	if (ui->rv && !keys_rewind_ok(k->action)) {
+		/* a live key: now first */
+		rewind_stop(ui);
+		set_msg(ui, 0, "back to now");
+	}
+	do_action(ui, k);
 }
 
 /*
@@ -946,11 +1148,29 @@ static int model_init(struct ui *ui)
 		view_set_sort(ui->v, VIEW_SORT_RATE);
 	/* the original's -T is the default here, where there is room */
 	ui->totals = COLUMNS_TOTALS_AUTO;
+	/* --group-by: the table starts grouped */
+	if (o->group_by &&
+	    view_set_group(ui->v, o->group_by, o->group_v4_prefix,
+			   o->group_v6_prefix))
+		return -ENOMEM;
+	if (ui->conf.group_by)
+		*ui->conf.group_by = o->group_by;
+	snapshot_init(&ui->rsnap);
+	if (o->history_ns) {
+		ui->hist = history_new(o->history_ns / NS, o->history_max);
+		if (!ui->hist)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
 static void model_free(struct ui *ui)
 {
+	view_free(ui->rv);
+	ui->rv = NULL;
+	history_free(ui->hist);
+	ui->hist = NULL;
+	snapshot_free(&ui->rsnap);
 	view_free(ui->v);
 	cpanel_free(ui->cp);
 	snapshot_free(&ui->snap);

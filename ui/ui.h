@@ -23,6 +23,9 @@ struct ui_conf {
 				 colours */
 	struct names *names;  /* the asynchronous resolver, or NULL */
 	int numeric;	      /* numeric addresses at start */
+	int *group_by;	      /* NULL, or kept up to date with the table's
+				 grouping (g, enum group_by): the run's
+				 snapshots record it */
 };
 
 /*
