@@ -135,7 +135,7 @@ DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem src/procs
 DEPS_test_view = src/view src/view_rate src/rowsort src/group src/selfflow \
 	src/names src/snapshot src/flowkey src/decode src/flowtab src/app \
-	src/mem ui/columns ui/view_format ui/keys ui/prompt
+	src/mem src/procs ui/columns ui/view_format ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/backends capture/pcap \
 	capture/tpacket3 src/mem capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev

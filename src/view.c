@@ -29,6 +29,7 @@
 
 #include "group.h"
 #include "names.h"
+#include "procs.h"
 #include "view.h"
 #include "view_int.h"
 #include "selfflow.h"
@@ -427,6 +428,20 @@ static void group_acc(struct view_flow *g, struct vgroup *x,
 	x->flows++;
 }
 
+/* group.h's namer for process groups: "comm[pid]", or the socket's
+ * user when only that is known (as the reports name them). */
+static int proc_name(void *arg, const struct flowtab_row *r, char *buf,
+		     size_t len)
+{
+	struct procs_info pi;
+	int side = procs_lookup(arg, r, &pi);
+
+	if (side < 0 || (!pi.pid && !pi.user[0]))
+		return -1;
+	procs_label(&pi, 1, buf, len);
+	return side;
+}
+
 /*
  * The groups of @d's flows into d->gvf: every figure of a group is the
  * sum of its flows' (a flow between two groups counts in both, group.h),
@@ -441,6 +456,7 @@ static int build_groups(struct view *v, struct dispstate *d)
 	if (!v->group_by)
 		return 0;
 	group_clear(v->gs);
+	group_set_proc(v->gs, proc_name, v->procs);
 	for (i = 0; i < d->nvf; i++) {
 		struct view_flow *f = &d->vf[i];
 		struct group_place p;
@@ -571,6 +587,7 @@ int view_update(struct view *v, const struct snapshot *s)
 	}
 	view_rate_totals(v, s, now, dt, d);
 	view_rate_history(v, d);
+	v->procs = s->procs;
 	if (build_groups(v, d)) {
 		d->ngvf = 0;
 		v->cost_update = mono_now() - t0;
@@ -1076,6 +1093,8 @@ int view_copy_settings(struct view *dst, const struct view *src)
 	dst->name_ctx = src->name_ctx;
 	dst->self = src->self;
 	dst->hide_self = src->hide_self;
+	if (!dst->procs)
+		dst->procs = src->procs;
 	if (!dst->updates)
 		dst->packet_clock = src->packet_clock;
 	dst->rows_dirty = 1;

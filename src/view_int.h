@@ -125,6 +125,7 @@ struct view {
 	/* g: rows are groups of flows (group.h), not flows */
 	int group_by, group_v4, group_v6;
 	struct group_set *gs; /* reused: a label keeps its id */
+	struct procs *procs;  /* the last snapshot's, for process groups */
 
 	/* Shown state, and the latest one built while paused. */
 	struct dispstate shown, latest;

@@ -253,6 +253,10 @@ static const char *group_title(int by)
 		return "Protocol";
 	case GROUP_VLAN:
 		return "VLAN";
+	case GROUP_PROC:
+		return "Process";
+	case GROUP_APP:
+		return "App";
 	default:
 		return group_name((enum group_by)by);
 	}

@@ -295,7 +295,7 @@ sleep 0.5
 check "every key of the table has a tmux name (unmapped:${unmapped:- none})" test -z "$unmapped"
 alive=0
 # the title row: flows, or a grouping's first column after g
-screen | grep -qE '^(Proto|Host|Network|Service|Protocol|VLAN)' && alive=1
+screen | grep -qE '^(Proto|Host|Network|Service|Protocol|VLAN|Process|App)' && alive=1
 check "all $pressed keys pressed: the monitor is still up" test $alive = 1
 T send-keys -t ui q
 wait_file "$TMP/$tag.rc" 10
