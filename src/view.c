@@ -21,6 +21,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,37 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	*p = q;
 	*cap = n;
 	return 0;
+}
+
+/* Arrays from this size on are mappings of their own (view_new). */
+#define VIEW_MMAP_MIN (256 * 1024)
+
+/* An array of this many bytes or more shrinks when four times too big. */
+#define SHRINK_MIN_BYTES ((size_t)1 << 20)
+
+/*
+ * grow, and the other way: an array at least SHRINK_MIN_BYTES big with
+ * four times the room @need takes (the flows of a flood expired) is cut
+ * to twice @need. Returns 1 if it shrank (its memory may have moved),
+ * 0, or -ENOMEM (the array intact).
+ */
+static int fit(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = 64;
+	void *q;
+
+	if (need > *cap)
+		return grow(p, cap, need, size);
+	if (*cap * size < SHRINK_MIN_BYTES || *cap / 4 <= need)
+		return 0;
+	while (n < 2 * need)
+		n *= 2;
+	q = realloc(*p, n * size);
+	if (!q)
+		return 0; /* keep the bigger one */
+	*p = q;
+	*cap = n;
+	return 1;
 }
 
 /* ---- id hash -------------------------------------------------------- */
@@ -143,6 +175,14 @@ static int reserve(struct view *v, size_t more)
 	if (grow((void **)&v->freel, &v->freel_cap, v->ents_cap,
 		 sizeof(*v->freel)))
 		return -ENOMEM;
+	if (v->col_free_cap < v->ents_cap) {
+		size_t cap = v->col_free_cap;
+
+		if (grow((void **)&v->col_free, &cap, v->ents_cap,
+			 sizeof(*v->col_free)))
+			return -ENOMEM;
+		v->col_free_cap = v->ents_cap;
+	}
 	while (size < 2 * need) {
 		size *= 2;
 		bits++;
@@ -166,15 +206,14 @@ static int reserve(struct view *v, size_t more)
 
 static struct vent *ent_new(struct view *v, uint64_t id)
 {
-	int i;
 	uint32_t e = v->nfree ? v->freel[--v->nfree] : (uint32_t)v->ents_hw++;
 	struct vent *x = &v->ents[e];
 
 	memset(x, 0, sizeof(*x));
 	x->id = id;
 	x->fpos = NO_POS;
-	for (i = 0; i < FLOW_SLOTS; i++)
-		memset(v->rings[i][e], 0, sizeof(bucket));
+	x->b0 = INT64_MIN;
+	x->col = NO_COL;
 	tab_put(v, e);
 	v->nlive++;
 	return x;
@@ -183,6 +222,7 @@ static struct vent *ent_new(struct view *v, uint64_t id)
 static void ent_del(struct view *v, uint32_t e)
 {
 	tab_del(v, e);
+	view_rate_flow_drop(v, e);
 	free(v->ents[e].txt);
 	v->ents[e].txt = NULL;
 	v->ents[e].gen = 0;
@@ -198,6 +238,14 @@ struct view *view_new(void)
 
 	if (!v)
 		return NULL;
+	/*
+	 * The view's arrays grow to megabytes per 10k flows: from 256 KiB on
+	 * they are mappings of their own (a fixed threshold, not glibc's
+	 * sliding one), so realloc moves pages instead of copying them (and
+	 * making untouched room resident), and cutting or freeing one gives
+	 * its pages back at once. Process-wide, and harmless elsewhere.
+	 */
+	mallopt(M_MMAP_THRESHOLD, VIEW_MMAP_MIN);
 	v->sort = VIEW_SORT_RATE;
 	v->unit = VIEW_UNIT_BITS;
 	v->rows_dirty = 1;
@@ -220,6 +268,7 @@ void view_free(struct view *v)
 	for (i = 0; i < FLOW_SLOTS; i++)
 		free(v->rings[i]);
 	free(v->freel);
+	free(v->col_free);
 	free(v->tab);
 	free(v->shown.vf);
 	free(v->latest.vf);
@@ -511,6 +560,93 @@ static const struct vgroup *row_group(const struct view *v,
 	return &v->shown.gx[f - v->shown.gvf];
 }
 
+/* Compaction is worth it from this many entries handed out. */
+#define COMPACT_MIN 4096
+
+/* A hash of @n entries at most half full: its size and bits. */
+static void tab_dims(size_t n, size_t *size, unsigned int *bits)
+{
+	*size = 1024;
+	*bits = 10;
+	while (*size < 2 * n) {
+		*size *= 2;
+		(*bits)++;
+	}
+}
+
+/*
+ * After a flood: fewer than a quarter of the entries handed out are live.
+ * Move the live ones to the front, in order (the update's walk relies on
+ * it), their rings columns too, cut the arrays to twice what is live,
+ * rebuild the id hash, and give the memory back to the kernel
+ * (malloc_trim). Not while paused (the shown flows keep their entries);
+ * the shown flows are pointed at their entries' new places. Allocates
+ * nothing it needs: a failed realloc keeps the bigger array.
+ */
+static void view_compact(struct view *v)
+{
+	size_t i, n = 0, cap = 64, size;
+	unsigned int bits, sl;
+	uint32_t *tab;
+
+	if (v->paused || v->ents_hw < COMPACT_MIN || v->nlive * 4 > v->ents_hw)
+		return;
+	view_rate_compact(v);
+	for (i = 0; i < v->ents_hw; i++) {
+		if (!v->ents[i].gen)
+			continue;
+		if (i != n)
+			v->ents[n] = v->ents[i];
+		n++;
+	}
+	v->ents_hw = n;
+	v->nfree = 0;
+	while (cap < 2 * n)
+		cap *= 2;
+	fit((void **)&v->ents, &v->ents_cap, cap / 2, sizeof(*v->ents));
+	fit((void **)&v->freel, &v->freel_cap, cap / 2, sizeof(*v->freel));
+	if (v->rings_cap > v->ents_cap) {
+		/* the columns in use are fewer than the entries */
+		for (sl = 0; sl < FLOW_SLOTS; sl++) {
+			void *q = realloc(v->rings[sl],
+					  v->ents_cap * sizeof(bucket));
+
+			if (q)
+				v->rings[sl] = q;
+		}
+		v->rings_cap = v->ents_cap;
+	}
+	if (v->col_free_cap > v->ents_cap) {
+		void *q = realloc(v->col_free,
+				  v->ents_cap * sizeof(*v->col_free));
+
+		if (q) {
+			v->col_free = q;
+			v->col_free_cap = v->ents_cap;
+		}
+	}
+	tab_dims(n, &size, &bits);
+	if (size < v->tab_size && (tab = malloc(size * sizeof(*tab)))) {
+		free(v->tab);
+		v->tab = tab;
+		v->tab_size = size;
+		v->tab_bits = bits;
+	}
+	memset(v->tab, 0xff, v->tab_size * sizeof(*v->tab));
+	for (i = 0; i < n; i++)
+		tab_put(v, (uint32_t)i);
+	for (i = 0; i < v->shown.nvf; i++) {
+		struct vent *e = ent_find(v, v->shown.vf[i].row.id);
+
+		v->shown.vf[i].ent = e ? (uint32_t)(e - v->ents) : UINT32_MAX;
+	}
+	free(v->latest.vf);
+	v->latest.vf = NULL;
+	v->latest.cap = v->latest.nvf = 0;
+	v->latest.valid = 0;
+	v->compacted = 1;
+}
+
 int view_update(struct view *v, const struct snapshot *s)
 {
 	struct dispstate *d = v->paused ? &v->latest : &v->shown;
@@ -518,12 +654,14 @@ int view_update(struct view *v, const struct snapshot *s)
 	struct snapshot_iter it = { 0 };
 	const struct flowtab_row *r;
 	size_t i, seen = 0;
-	int first;
+	int first, rc;
 	uint32_t guess = 0;
 
-	if (reserve(v, s->nrows) ||
-	    grow((void **)&d->vf, &d->cap, s->nrows, sizeof(*d->vf)))
+	view_compact(v);
+	rc = fit((void **)&d->vf, &d->cap, s->nrows, sizeof(*d->vf));
+	if (rc < 0 || reserve(v, s->nrows))
 		return -ENOMEM;
+	v->compacted |= rc;
 	/* Files: packet time (the file's own rates, however fast it is
 	 * read); before the first packet there is no packet time yet. */
 	now = v->packet_clock ? s->now_ns : s->mono_ns;
@@ -1288,13 +1426,12 @@ const char *view_row_proto(const struct view_row *r)
 
 static int build_rows(struct view *v)
 {
-	size_t i, n = 0;
+	size_t i, n = 0, need;
 
-	if (grow((void **)&v->rows, &v->rows_cap,
-		 v->per_dir ? 2 * v->shown.nvf : v->shown.nvf,
-		 sizeof(*v->rows)) ||
-	    grow((void **)&v->rows, &v->rows_cap, v->shown.ngvf,
-		 sizeof(*v->rows)))
+	need = v->per_dir ? 2 * v->shown.nvf : v->shown.nvf;
+	if (v->shown.ngvf > need)
+		need = v->shown.ngvf;
+	if (fit((void **)&v->rows, &v->rows_cap, need, sizeof(*v->rows)) < 0)
 		return -ENOMEM;
 	if (v->group_by) {
 		/* groups: one row each, sent and received */
@@ -1461,8 +1598,13 @@ static int layout_order(struct view *v)
 		return -ENOMEM;
 	if (v->filter[0] && !v->txt_valid && build_text(v))
 		return -ENOMEM;
-	if (grow((void **)&v->ord, &v->ord_cap, v->nrows, sizeof(*v->ord)))
+	if (fit((void **)&v->ord, &v->ord_cap, v->nrows, sizeof(*v->ord)) < 0)
 		return -ENOMEM;
+	if (v->compacted) {
+		/* the arrays cut since the flood: their pages back too */
+		malloc_trim(0);
+		v->compacted = 0;
+	}
 	if (!v->frozen || v->group_by) {
 		for (i = 0; i < v->nrows; i++) {
 			if (row_matches(v, &v->rows[i]))

@@ -26,21 +26,28 @@
 
 /*
  * Per-flow ingestion state, keyed by id; lives while the flow does. Its
- * history lives apart, bucket-major: rings[slot][entry] holds the bytes
- * AB, BA and packets AB, BA of one 2 s bucket. Every live flow is seen by
+ * history (the bytes AB, BA and packets AB, BA of each 2 s bucket) is two
+ * adjacent buckets inline while the flow's traffic in the window fits in
+ * them (a flood's flows: one packet, spread by one update over at most
+ * two buckets), and otherwise a column of the rings, bucket-major:
+ * rings[slot][column]. Every live flow is seen by
  * every update, so all rings share one bucket grid: an update adds to one
- * contiguous array and clears a bucket for all flows with one memset. The
- * averages are read only for the rows drawn or when sorting by them.
+ * contiguous array and clears a bucket for all columns with one memset.
+ * The averages are read only for the rows drawn or when sorting by them.
  */
 struct vent {
 	uint64_t id;
 	uint64_t gen; /* update that last saw it; 0 = free slot */
 	uint64_t prev_bytes[2], prev_pkts[2];
 	uint64_t base_bytes[2], base_pkts[2];
-	char *txt;     /* cached filter text, or NULL */
-	uint32_t fpos; /* frozen order position, NO_POS if none */
-	float rate[4]; /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
+	char *txt;	 /* cached filter text, or NULL */
+	int64_t b0;	 /* one[0]'s bucket number, INT64_MIN: none */
+	float one[2][4]; /* buckets b0 and b0 - 1, while col is NO_COL */
+	uint32_t col;	 /* its rings column, or NO_COL */
+	uint32_t fpos;	 /* frozen order position, NO_POS if none */
+	float rate[4];	 /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
 };
+#define NO_COL UINT32_MAX
 
 typedef float bucket[4];
 
@@ -101,8 +108,12 @@ struct view {
 	size_t ents_cap, ents_hw; /* capacity, high-water mark */
 	uint32_t *freel;
 	size_t nfree, freel_cap;
-	bucket *rings[FLOW_SLOTS]; /* [slot][entry] */
-	size_t rings_cap;
+	bucket *rings[FLOW_SLOTS]; /* [slot][column] */
+	size_t rings_cap;	   /* columns allocated (as ents_cap) */
+	size_t cols_hw;		   /* columns handed out */
+	uint32_t *col_free;	   /* columns given back */
+	size_t ncol_free, col_free_cap;
+	int compacted;	      /* arrays cut since the last malloc_trim */
 	int64_t rings_b1;     /* newest bucket, INT64_MIN before any */
 	struct ringplan plan; /* of the last update */
 	uint32_t *tab;	      /* id hash: entry index or EMPTY */
@@ -195,6 +206,10 @@ void view_rate_advance(struct view *v);
 void view_rate_flow_add(struct view *v, uint32_t e, const double d[4]);
 /* Fill @f's averages from its ring (the state of the last update). */
 void view_rate_flow_avgs(const struct view *v, struct view_flow *f);
+/* Give entry @e's rings column back (the entry is being deleted). */
+void view_rate_flow_drop(struct view *v, uint32_t e);
+/* Renumber the rings columns 0 .. in use - 1 (view_compact). */
+void view_rate_compact(struct view *v);
 /* Header totals into @d at @now on the view's clock (see view_rate.c). */
 void view_rate_totals(struct view *v, const struct snapshot *s, uint64_t now,
 		      uint64_t dt, struct dispstate *d);

@@ -148,31 +148,136 @@ void view_rate_advance(struct view *v)
 	if (last >= p->b1)
 		return;
 	v->rings_b1 = p->b1;
-	if (!v->ents_hw)
-		return; /* no rings allocated yet */
+	if (!v->cols_hw)
+		return; /* no columns in use yet */
 	if (last == INT64_MIN || p->b1 - last >= FLOW_SLOTS) {
 		for (b = 0; b < FLOW_SLOTS; b++)
-			memset(v->rings[b], 0, v->ents_hw * sizeof(bucket));
+			memset(v->rings[b], 0, v->cols_hw * sizeof(bucket));
 	} else {
 		for (b = last + 1; b <= p->b1; b++)
 			memset(v->rings[slot_of(p, (unsigned int)(p->b1 - b))],
-			       0, v->ents_hw * sizeof(bucket));
+			       0, v->cols_hw * sizeof(bucket));
 	}
+}
+
+/* Whether @x's inline buckets still lie in the window ending at @b1. */
+static int inline_live(const struct vent *x, int64_t b1)
+{
+	return x->b0 != INT64_MIN && x->b0 <= b1 && b1 - x->b0 < FLOW_SLOTS;
+}
+
+/* A rings column for @x, holding its inline buckets. The rings have room
+ * for ents_cap columns (view.c's reserve), so this cannot fail. */
+static void col_take(struct view *v, struct vent *x)
+{
+	const struct ringplan *p = &v->plan;
+	uint32_t c = v->ncol_free ? v->col_free[--v->ncol_free]
+				  : (uint32_t)v->cols_hw++;
+	unsigned int s;
+
+	for (s = 0; s < FLOW_SLOTS; s++)
+		memset(v->rings[s][c], 0, sizeof(bucket));
+	if (inline_live(x, p->b1)) {
+		unsigned int age = (unsigned int)(p->b1 - x->b0);
+
+		memcpy(v->rings[slot_of(p, age)][c], x->one[0], sizeof(bucket));
+		if (age + 1 < FLOW_SLOTS)
+			memcpy(v->rings[slot_of(p, age + 1)][c], x->one[1],
+			       sizeof(bucket));
+	}
+	x->col = c;
+	x->b0 = INT64_MIN;
+}
+
+/* Add the plan's share of @d to @x's inline buckets if they can hold it
+ * (the newest bucket and the one before it); 0 if they cannot. */
+static int inline_add(const struct ringplan *p, struct vent *x,
+		      const double d[4])
+{
+	unsigned int a, i;
+
+	if (p->nadd > 2)
+		return 0;
+	if (!inline_live(x, p->b1)) {
+		memset(x->one, 0, sizeof(x->one));
+		x->b0 = p->b1;
+	} else if (x->b0 == p->b1 - 1 && !x->one[1][0] && !x->one[1][1] &&
+		   !x->one[1][2] && !x->one[1][3]) {
+		/* one bucket on: the older one was empty */
+		memcpy(x->one[1], x->one[0], sizeof(x->one[1]));
+		memset(x->one[0], 0, sizeof(x->one[0]));
+		x->b0 = p->b1;
+	} else if (x->b0 != p->b1) {
+		return 0;
+	}
+	for (a = 0; a < p->nadd; a++)
+		for (i = 0; i < 4; i++)
+			x->one[a][i] += (float)(d[i] * p->add[a]);
+	return 1;
 }
 
 void view_rate_flow_add(struct view *v, uint32_t e, const double d[4])
 {
 	const struct ringplan *p = &v->plan;
+	struct vent *x = &v->ents[e];
 	unsigned int a, i;
 
 	if (!d[0] && !d[1] && !d[2] && !d[3])
 		return;
+	if (x->col == NO_COL) {
+		if (inline_add(p, x, d))
+			return;
+		col_take(v, x);
+	}
 	for (a = 0; a < p->nadd; a++) {
-		float *r = v->rings[slot_of(p, a)][e];
+		float *r = v->rings[slot_of(p, a)][x->col];
 
 		for (i = 0; i < 4; i++)
 			r[i] += (float)(d[i] * p->add[a]);
 	}
+}
+
+void view_rate_flow_drop(struct view *v, uint32_t e)
+{
+	struct vent *x = &v->ents[e];
+
+	if (x->col != NO_COL)
+		v->col_free[v->ncol_free++] = x->col;
+	x->col = NO_COL;
+	x->b0 = INT64_MIN;
+}
+
+void view_rate_compact(struct view *v)
+{
+	uint32_t *map;
+	size_t i, n = 0;
+	unsigned int s;
+
+	if (!v->ncol_free)
+		return;
+	map = v->col_free; /* reused: old column -> new, or NO_COL */
+	for (i = 0; i < v->cols_hw; i++)
+		map[i] = NO_COL;
+	for (i = 0; i < v->ents_hw; i++) {
+		if (v->ents[i].gen && v->ents[i].col != NO_COL)
+			map[v->ents[i].col] = 0;
+	}
+	for (i = 0; i < v->cols_hw; i++) {
+		if (map[i] == NO_COL)
+			continue;
+		map[i] = (uint32_t)n;
+		if (i != n)
+			for (s = 0; s < FLOW_SLOTS; s++)
+				memcpy(v->rings[s][n], v->rings[s][i],
+				       sizeof(bucket));
+		n++;
+	}
+	for (i = 0; i < v->ents_hw; i++) {
+		if (v->ents[i].gen && v->ents[i].col != NO_COL)
+			v->ents[i].col = map[v->ents[i].col];
+	}
+	v->cols_hw = n;
+	v->ncol_free = 0;
 }
 
 /* Fill @f's averages from its ring (the state of the last update). */
@@ -180,6 +285,7 @@ void view_rate_flow_avgs(const struct view *v, struct view_flow *f)
 {
 	const struct ringplan *p = &v->plan;
 	double acc[3][4] = { { 0 } };
+	const struct vent *x;
 	unsigned int a, h, i;
 
 	if (f->avg_ok)
@@ -190,9 +296,17 @@ void view_rate_flow_avgs(const struct view *v, struct view_flow *f)
 		memset(f->avg_pps, 0, sizeof(f->avg_pps));
 		return;
 	}
+	x = &v->ents[f->ent];
 	for (a = 0; a < p->nw; a++) {
-		const float *r = v->rings[slot_of(p, a)][f->ent];
+		const float *r;
 
+		if (x->col != NO_COL)
+			r = v->rings[slot_of(p, a)][x->col];
+		else if (inline_live(x, p->b1) && a >= p->b1 - x->b0 &&
+			 a - (p->b1 - x->b0) < 2)
+			r = x->one[a - (p->b1 - x->b0)];
+		else
+			continue;
 		for (h = 0; h < 3; h++) {
 			for (i = 0; i < 4; i++)
 				acc[h][i] += r[i] * p->w[h][a];
@@ -205,6 +319,7 @@ void view_rate_flow_avgs(const struct view *v, struct view_flow *f)
 		}
 	}
 }
+
 static void totals_sub(struct flowtab_counts *out,
 		       const struct flowtab_counts *a,
 		       const struct flowtab_counts *b, size_t n)

@@ -1986,3 +1986,84 @@ Test(view, copy_settings_carries_sort_filter_grouping)
 	view_free(a);
 	view_free(b);
 }
+
+/*
+ * A flood of one-packet flows comes and goes (issue 17.7): its flows keep
+ * their history inline (no ring columns), and once they are gone the view
+ * compacts; two survivors - one sending steadily (a rings column, moved
+ * down once the column before it, a flow gone at 20 s, is free), one that
+ * sent once (inline) - keep exact rates and 2/10/40 s averages through
+ * it, and the next flood is ingested as the first was.
+ */
+Test(view, flood_comes_and_goes_survivors_exact)
+{
+	enum { FLOOD = 20000 };
+	struct view *v = view_new();
+	static struct flowtab_row rows[FLOOD + 3];
+	struct snapshot s;
+	const struct view_row *r;
+	size_t i;
+	int sec;
+
+	memset(&s, 0, sizeof(s));
+	s.rows = rows;
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	for (sec = 0; sec <= 50; sec++) {
+		/* the flood lives in seconds 10-14 and 30-34 */
+		int flood = (sec >= 10 && sec < 15) || (sec >= 30 && sec < 35);
+
+		s.mono_ns = T0 + (uint64_t)sec * NS;
+		s.nrows = 0;
+		/* 3: 2000 B/s until it goes at 20 s; 1: 1000 B/s all
+		 * along; 2: 500 B once, at second 1 */
+		for (i = 0; i < 3; i++) {
+			uint64_t id = i ? i : 3;
+			struct flowtab_row *x;
+
+			if (id == 3 && sec >= 20)
+				continue;
+			x = &rows[s.nrows++];
+			memset(x, 0, sizeof(*x));
+			x->id = id;
+			x->key.kind = KIND_UDP4;
+			x->key.aport = (uint16_t)id;
+			x->bytes[0] = id == 3	 ? (uint64_t)sec * 2000
+				      : id == 1	 ? (uint64_t)sec * 1000
+				      : sec >= 1 ? 500
+						 : 0;
+			x->pkts[0] = x->bytes[0] / 100;
+		}
+		for (i = 0; flood && i < FLOOD; i++) {
+			struct flowtab_row *x = &rows[s.nrows++];
+
+			memset(x, 0, sizeof(*x));
+			x->id = 100 + i + (sec >= 30 ? FLOOD : 0);
+			x->key.kind = KIND_UDP4;
+			x->key.aport = (uint16_t)(1000 + i);
+			x->bytes[0] = 60;
+			x->pkts[0] = 1;
+		}
+		cr_assert_eq(view_update(v, &s), 0);
+		cr_assert_eq(view_layout(v, 10), 0);
+		cr_assert_eq(view_count(v), s.nrows, "second %d", sec);
+	}
+	cr_assert_eq(view_count(v), 2);
+	for (i = 0; i < 2; i++) {
+		r = view_row_at(v, i);
+		if (r->f->row.id == 1) {
+			cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL),
+					   1000.0, 1e-6);
+			for (int h = 0; h < 3; h++)
+				cr_assert_float_eq(view_row_avg(v, r, h),
+						   1000.0, 1.0, "horizon %d",
+						   h);
+		} else {
+			cr_assert_eq(r->f->row.id, 2);
+			cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL),
+					   0.0, 1e-9);
+			/* its one bucket is 50 s old: out of every window */
+			cr_assert_float_eq(view_row_avg(v, r, 2), 0.0, 1e-9);
+		}
+	}
+	view_free(v);
+}

@@ -1,0 +1,84 @@
+#!/bin/bash
+# The monitor's memory under a flood of new flows, and after they expire
+# (issue 17.7): the full-screen monitor in tmux captures veth0 of a
+# namespace made here while bench/blast sends FLOWS one-frame UDP flows
+# (each its own source address) at its maximum rate; -k KEEP keeps every
+# flow past the end of the flood, so the live flows level off at what was
+# captured (read on screen), then all expire together.
+#
+# Checked, each figure printed: the peak resident memory of the
+# capturing process (VmHWM) stays within the README's bound for the whole
+# monitor (table, rate history, screen state): PER_FLOW bytes per live
+# flow + 64 MB; once every flood flow has expired (the screen says flows
+# 0) the idle monitor gives the memory back: its RSS falls to within 16
+# MB of what it was before the flood, and under a quarter of its peak; q
+# still exits 0. FLOOD_MON_FLOWS overrides.
+. "$(dirname "$0")/lib.sh"
+need_root
+BLAST=$B/bench/blast
+FLOWS=${FLOOD_MON_FLOWS:-250000}
+KEEP=8
+BASE_MB=64
+PER_FLOW=1024 # README: Memory
+SLACK_MB=16 # what an idle monitor may keep after the flood (malloc's pools)
+tmux_setup flood_monitor
+netns_setup || { not_ok "namespace set-up"; finish; exit 1; }
+echo "# flood_monitor: $FLOWS one-frame UDP flows at blast's maximum rate, -k $KEEP"
+
+before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
+T new-session -d -s ui -x 100 -y 30 \
+	"env LC_ALL=C.UTF-8 TERM=tmux-256color ip netns exec $NS_CAP $PKTSTAT -i veth0 -k $KEEP; echo EXITED \$?; sleep 60"
+wait_capture_ready "$NS_CAP" "$before" || not_ok "capture socket appeared"
+wait_for 'flows 0' > /dev/null
+pane=$(T list-panes -t ui -F '#{pane_pid}')
+# the pane's shell runs ip netns exec, which becomes pktstat (the
+# privileged writer); its child captures and draws
+writer=$(child_of "$pane")
+cpid=$(child_of "$writer")
+st() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$cpid/status" 2> /dev/null; }
+flows_on_screen() { screen | grep -o 'flows [0-9]*' | head -1 | cut -d' ' -f2; }
+sleep 1
+base_kb=$(st VmRSS)
+echo "# capturing process $cpid: RSS $((base_kb / 1024)) MB before the flood"
+
+# samples "ms kB flows" every 0.2 s until told to stop
+( s0=$(date +%s%N)
+  while [ ! -e "$TMP/stop" ] && kill -0 "$cpid" 2> /dev/null; do
+	echo "$(( ($(date +%s%N) - s0) / 1000000 )) $(st VmRSS) $(flows_on_screen)"
+	sleep 0.2
+  done > "$TMP/samples" ) &
+spid=$!
+t0=$(date +%s%N)
+ip netns exec "$NS_PEER" "$BLAST" -n "$FLOWS" -f "$FLOWS" -m udp4 -t 30 veth1 > "$TMP/blast.out"
+brc=$?
+t1=$(date +%s%N)
+echo "# blast: $(cat "$TMP/blast.out") (exit $brc), $(( (t1 - t0) / 1000000 )) ms"
+sleep 2 # the last frames counted, two screen refreshes
+live=$(flows_on_screen)
+hwm_kb=$(st VmHWM)
+# every flood flow expires KEEP s after its frame; the screen then says
+# flows 0 (an expiry pass runs at most once a second)
+wait_for '[^d] flows 0 ' $((KEEP + 15)) > /dev/null
+gone=$?
+t2=$(date +%s%N)
+sleep 3 # the grace periods end; the next expiry pass gives chunks back
+idle_kb=$(st VmRSS)
+touch "$TMP/stop"
+wait $spid
+max_flows=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$TMP/samples")
+max_rss=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$TMP/samples")
+nsamp=$(wc -l < "$TMP/samples")
+echo "# samples: $nsamp; most flows on screen $max_flows, $live after the flood; sampled RSS max $((max_rss / 1024)) MB; peak (VmHWM) $((hwm_kb / 1024)) MB; all expired $(( (t2 - t1) / 1000000 )) ms after the flood; RSS then $((idle_kb / 1024)) MB"
+check "flood_monitor: blast sent all $FLOWS frames (exit $brc)" test "$brc" -eq 0
+live=${live:-0}
+check "flood_monitor: at least half the flood's flows live at once ($live of $FLOWS)" test "$live" -ge $((FLOWS / 2)) -a "$live" -le "$FLOWS"
+check "flood_monitor: the screen's flow count levelled off ($max_flows sampled, $live after the flood)" test "$max_flows" -le $((live + live / 50 + 10))
+[ "$live" -gt 0 ] && echo "# peak bytes a live flow over the idle monitor: $(( (hwm_kb - base_kb) * 1024 / live ))"
+budget_kb=$(( (live * PER_FLOW / 1024 + BASE_MB * 1024) * ASAN_RSS_FACTOR ))
+check "flood_monitor: peak RSS $((hwm_kb / 1024)) MB within $((budget_kb / 1024)) MB ($PER_FLOW B x $live live flows + $BASE_MB MB, factor $ASAN_RSS_FACTOR)" test "$hwm_kb" -le "$budget_kb"
+check "flood_monitor: every flood flow expired (the screen says flows 0)" test "$gone" -eq 0
+check "flood_monitor: idle RSS after expiry $((idle_kb / 1024)) MB within $SLACK_MB MB of the $((base_kb / 1024)) MB before" test "$idle_kb" -le $(( base_kb + SLACK_MB * 1024 * ASAN_RSS_FACTOR ))
+check "flood_monitor: idle RSS after expiry under a quarter of the peak" test $((idle_kb * 4)) -le "$hwm_kb"
+T send-keys -t ui q
+check "flood_monitor: q exits 0" wait_for 'EXITED 0'
+finish
