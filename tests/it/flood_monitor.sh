@@ -4,7 +4,9 @@
 # namespace made here while bench/blast sends FLOWS one-frame UDP flows
 # (each its own source address) at its maximum rate; -k KEEP keeps every
 # flow past the end of the flood, so the live flows level off at what was
-# captured (read on screen), then all expire together.
+# captured (read on screen), then all expire together. Rewind's history
+# is off (--history 0): it keeps past seconds on purpose, within its own
+# --history-max.
 #
 # Checked, each figure printed: the peak resident memory of the
 # capturing process (VmHWM) stays within the README's bound for the whole
@@ -23,11 +25,11 @@ PER_FLOW=1024 # README: Memory
 SLACK_MB=16 # what an idle monitor may keep after the flood (malloc's pools)
 tmux_setup flood_monitor
 netns_setup || { not_ok "namespace set-up"; finish; exit 1; }
-echo "# flood_monitor: $FLOWS one-frame UDP flows at blast's maximum rate, -k $KEEP"
+echo "# flood_monitor: $FLOWS one-frame UDP flows at blast's maximum rate, -k $KEEP --history 0"
 
 before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
 T new-session -d -s ui -x 100 -y 30 \
-	"env LC_ALL=C.UTF-8 TERM=tmux-256color ip netns exec $NS_CAP $PKTSTAT -i veth0 -k $KEEP; echo EXITED \$?; sleep 60"
+	"env LC_ALL=C.UTF-8 TERM=tmux-256color ip netns exec $NS_CAP $PKTSTAT -i veth0 -k $KEEP --history 0; echo EXITED \$?; sleep 60"
 wait_capture_ready "$NS_CAP" "$before" || not_ok "capture socket appeared"
 wait_for 'flows 0' > /dev/null
 pane=$(T list-panes -t ui -F '#{pane_pid}')
