@@ -19,8 +19,12 @@
  *
  * Queue: a ring of records under x->qlock between the producers and the
  * sender; a push never waits (except at exit, bounded): when full, the
- * record is dropped and counted. The sender converts records to the
- * template's layout, appends them to a manual-mode fBuf and emits a
+ * record is dropped and counted. The scanner waits before a row's
+ * records instead, while the sender makes progress (wait_room), so only
+ * the flows leaving the table in a burst (the call_rcu thread, which
+ * must not hold back every later free) and a stalled sender lose
+ * records. The sender converts records to the template's layout,
+ * appends them to a manual-mode fBuf and emits a
  * message when it is full or the queue is empty; a message the transport
  * refuses counts its records as dropped, and the next record rebuilds the
  * session (a new TCP connection). Over UDP the templates are sent again
@@ -42,6 +46,7 @@
 
 #define IPFIX_TEMPLATE_S 10 /* UDP template refresh */
 #define IPFIX_SCAN_NS 1000000000ull
+#define IPFIX_STALL_NS 1000000000ull /* sender without progress: stalled */
 #define TID_V4 256
 #define TID_V6 257
 
@@ -133,6 +138,8 @@ struct ipfix {
 	size_t qcap, qhead, qlen;
 	int sender_stop;
 	int abandoned;	       /* the sender missed the exit deadline */
+	uint64_t progress_ns;  /* monotonic: the sender last took records */
+	uint64_t stalled_ns;   /* a waiting scanner gave up then (0: never) */
 	struct ipfix_stats st; /* under qlock */
 
 	/* the scanner */
@@ -143,6 +150,7 @@ struct ipfix {
 	pthread_mutex_t slock;
 	pthread_cond_t scond;
 	int scan_stop;
+	int scan_abort; /* atomic: stop_scanner wants the scan to end */
 
 	/* libfixbuf: the sender's alone (and ipfix_new's before it starts) */
 	fbInfoModel_t *model;
@@ -426,6 +434,50 @@ static void sweep(struct ipfix *x, uint64_t gen)
 	}
 }
 
+/*
+ * The scanner waits for room in the queue for a row's records (at most
+ * two) while the sender is making progress: records that go idle or
+ * reach the active timeout together (a table of a million flows that
+ * fell silent at once) are sent, not dropped, and only the scan is
+ * slower. A sender that took nothing for IPFIX_STALL_NS (a collector
+ * that stopped reading TCP) no longer holds it: records that find the
+ * queue full are then dropped and counted. Returns -1 when stop_scanner
+ * wants the scan to end (the rows left are ipfix_finish's).
+ */
+static int wait_room(struct ipfix *x)
+{
+	uint64_t since = mono_ns();
+	int rc = 0;
+
+	pthread_mutex_lock(&x->qlock);
+	while (x->qlen && x->qlen + 2 > x->qcap && !x->sender_stop) {
+		uint64_t now = mono_ns(), last;
+		struct timespec ts;
+
+		if (__atomic_load_n(&x->scan_abort, __ATOMIC_ACQUIRE)) {
+			rc = -1;
+			break;
+		}
+		/* still stalled since an earlier wait gave up: no new wait */
+		if (x->stalled_ns && x->progress_ns < x->stalled_ns)
+			break;
+		last = x->progress_ns > since ? x->progress_ns : since;
+		if (now - last > IPFIX_STALL_NS) {
+			x->stalled_ns = now;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&x->qspace, &x->qlock, &ts);
+	}
+	pthread_mutex_unlock(&x->qlock);
+	return rc;
+}
+
 /* One pass over a copy of the live flows. Scanner thread. */
 static void scan(struct ipfix *x, struct flowtab_row **rows, size_t *cap)
 {
@@ -468,8 +520,18 @@ static void scan(struct ipfix *x, struct flowtab_row **rows, size_t *cap)
 				reason = IPFIX_END_ACTIVE;
 		}
 		if (reason) {
-			emit_delta(x, e, r, reason, 0);
-			e->since_ns = reason == IPFIX_END_ACTIVE ? now : 0;
+			/* room for its records first, the lock let go (the
+			 * end hook takes it): the flow may have left then */
+			pthread_mutex_unlock(&x->lock);
+			if (wait_room(x))
+				break;
+			pthread_mutex_lock(&x->lock);
+			e = ent_find(x, r->id);
+			if (e && !e->tomb) {
+				emit_delta(x, e, r, reason, 0);
+				e->since_ns =
+					reason == IPFIX_END_ACTIVE ? now : 0;
+			}
 		}
 		pthread_mutex_unlock(&x->lock);
 	}
@@ -817,8 +879,10 @@ static void *sender(void *arg)
 			x->qlen--;
 		}
 		stop = x->sender_stop && !x->qlen;
-		if (n)
+		if (n) {
+			x->progress_ns = mono_ns();
 			pthread_cond_broadcast(&x->qspace);
+		}
 		pthread_mutex_unlock(&x->qlock);
 		for (size_t i = 0; i < n; i++)
 			send_one(x, &batch[i]);
@@ -905,6 +969,7 @@ static void stop_scanner(struct ipfix *x)
 {
 	if (!x->scan_started)
 		return;
+	__atomic_store_n(&x->scan_abort, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&x->slock);
 	x->scan_stop = 1;
 	pthread_cond_signal(&x->scond);

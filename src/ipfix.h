@@ -14,9 +14,10 @@
  *    liburcu's call_rcu thread, flowtab_set_end_hook's rules): its final
  *    counts become records at once;
  *  - the sender pops records off a bounded queue and hands them to
- *    libfixbuf. A producer never waits: a record that finds the queue
- *    full is dropped and counted (records, packets, octets), as is a
- *    message the transport refuses.
+ *    libfixbuf. The scanner waits for room while the sender makes
+ *    progress; the flows leaving the table never wait: a record that
+ *    finds the queue full then is dropped and counted (records, packets,
+ *    octets), as is a message the transport refuses.
  * Deltas: the module keeps, per flow id, what it exported so far; the
  * flow table itself carries nothing more.
  *

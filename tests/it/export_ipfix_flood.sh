@@ -6,9 +6,14 @@
 # with --ipfix to nfcapd on the namespace's loopback and -k 1, so that
 # flows leave the table (and their records the end hook) in bursts of
 # hundreds of thousands. Then 100,000 flows again with a 256-record
-# export queue (PKTSTAT_IPFIX_QUEUE, a testing hook) that must overflow.
+# export queue (PKTSTAT_IPFIX_QUEUE, a testing hook) that must overflow:
+# the flows' last records come from the table's end hook, which never
+# waits. And 20,000 flows a third time through a 256-record queue, with
+# -k 60 and --ipfix-idle 1s: their records now come from the once-a-second
+# scan (idle timeout), which waits for room while the sender makes
+# progress, so none may be dropped.
 # Before stopping pktstat, the script waits (30 s at most) until /metrics
-# shows every frame counted, no flow left and the export queue empty.
+# shows every frame counted and a record sent or dropped for every flow.
 # Checked each time: the capture exact (every frame blast sent reached
 # veth0 and pktstat's totals = veth0's rx delta, no kernel drops); the
 # records nfcapd stored = the records pktstat reports sent; the records
@@ -26,6 +31,7 @@ BLAST=$B/bench/blast
 FLOWS=${FLOOD_IPFIX_FLOWS:-1000000}
 PPS=${FLOOD_IPFIX_PPS:-0}
 SMALL_FLOWS=100000
+IDLE_FLOWS=20000
 RING_MB=256 # ~140 B a frame in the ring: the whole flood, whatever the lag
 PORT=4739
 netns_setup || { not_ok "namespace set-up"; finish; exit 1; }
@@ -35,8 +41,9 @@ at_exit_extra() {
 }
 rxp() { ip netns exec "$NS_CAP" cat "/sys/class/net/veth0/statistics/rx_$1"; }
 
-run_case() { # NAME FLOWS QUEUE
+run_case() { # NAME FLOWS QUEUE PKTSTAT-OPTIONS...
 	local name=$1 flows=$2 queue=$3 before pid rc t0
+	shift 3
 	t0=$(date +%s%N)
 	rm -rf "$TMP/nf" && mkdir "$TMP/nf"
 	ip netns exec "$NS_CAP" nfcapd -w "$TMP/nf" -b 127.0.0.1 -p $PORT \
@@ -46,24 +53,22 @@ run_case() { # NAME FLOWS QUEUE
 	rx0=$(rxp packets); rb0=$(rxp bytes)
 	before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
 	ip netns exec "$NS_CAP" env ${queue:+PKTSTAT_IPFIX_QUEUE=$queue} \
-		"$PKTSTAT" -i veth0 -1 -j -b $RING_MB -k 1 -t 60s \
+		"$PKTSTAT" -i veth0 -1 -j -b $RING_MB -t 60s "$@" \
 		--ipfix 127.0.0.1:$PORT --metrics 127.0.0.1:9419 \
 		> "$TMP/$name.json" 2> "$TMP/$name.err" &
 	pid=$!
 	wait_capture_ready "$NS_CAP" "$before" || not_ok "$name: capture socket appeared"
 	ip netns exec "$NS_PEER" "$BLAST" -n "$flows" -f "$flows" -r "$PPS" \
 		-m mix -t 60 veth1 > "$TMP/$name.blast"
-	# every frame counted, every flow idle past -k and expired, its
-	# record sent: the exporter's queue is empty and the table too
+	# every frame counted, and every flow's one record sent or dropped
 	# (polled, 30 s at most)
-	local i m n
+	local i m n x
 	for i in $(seq 120); do
 		sleep 0.25
 		m=$(ip netns exec "$NS_CAP" curl -s --max-time 2 http://127.0.0.1:9419/metrics)
 		n=$(echo "$m" | awk '/^pktstat_packets_total\{/ { s += $2 } END { print s + 0 }')
-		[ "$n" = "$flows" ] &&
-			echo "$m" | grep -q '^pktstat_ipfix_queue_records 0$' &&
-			echo "$m" | grep -q '^pktstat_flows 0$' && break
+		x=$(echo "$m" | awk '/^pktstat_ipfix_(dropped_)?records_total / { s += $2 } END { print s + 0 }')
+		[ "$n" = "$flows" ] && [ "$x" = "$flows" ] && break
 	done
 	echo "$m" > "$TMP/$name.prom"
 	kill -INT $pid
@@ -92,8 +97,10 @@ run_case() { # NAME FLOWS QUEUE
 	PROM_DROP=$(sed -n 's/^pktstat_ipfix_dropped_records_total \([0-9]*\)$/\1/p' "$TMP/$name.prom")
 }
 
-run_case flood-1m "$FLOWS" ""
-run_case flood-queue-256 $SMALL_FLOWS 256
+run_case flood-1m "$FLOWS" "" -k 1
+run_case flood-queue-256 $SMALL_FLOWS 256 -k 1
 check "flood-queue-256: the small queue dropped records ($DROPPED), counted" test "$DROPPED" -gt 0
 check "flood-queue-256: /metrics showed drops during the run (${PROM_DROP:-none})" test "${PROM_DROP:-0}" -gt 0
+run_case idle-queue-256 $IDLE_FLOWS 256 -k 60 --ipfix-idle 1s
+check "idle-queue-256: the scanner waited for the sender: no record dropped ($DROPPED)" test "$DROPPED" = 0
 finish
