@@ -50,6 +50,53 @@ static uint16_t fold_type(const uint8_t (*tab)[2], size_t n, uint16_t type)
 	return type;
 }
 
+/* Message type names (RFC 792, 950, 1256; RFC 4443, 4861, 2710, 3810,
+ * 4620). Type 0 is left out: an echo reply is folded into type 8, so a
+ * key's type 0 is a message too short to carry one. */
+static const struct {
+	uint8_t v6, type;
+	const char *name;
+} icmp_names[] = {
+	{ 0, 3, "unreach" },
+	{ 0, 4, "source quench" },
+	{ 0, 5, "redirect" },
+	{ 0, 8, "echo" },
+	{ 0, 9, "router advert" },
+	{ 0, 10, "router solicit" },
+	{ 0, 11, "time exceeded" },
+	{ 0, 12, "param problem" },
+	{ 0, 13, "timestamp" },
+	{ 0, 15, "info" },
+	{ 0, 17, "mask" },
+	{ 1, 1, "unreach" },
+	{ 1, 2, "too big" },
+	{ 1, 3, "time exceeded" },
+	{ 1, 4, "param problem" },
+	{ 1, 128, "echo" },
+	{ 1, 130, "mld query" },
+	{ 1, 131, "mld report" },
+	{ 1, 132, "mld done" },
+	{ 1, 133, "router solicit" },
+	{ 1, 134, "router advert" },
+	{ 1, 135, "neighbor solicit" },
+	{ 1, 136, "neighbor advert" },
+	{ 1, 137, "redirect" },
+	{ 1, 139, "node info" },
+	{ 1, 143, "mld2 report" },
+};
+
+const char *flowkey_icmp_type_name(int kind, unsigned int type)
+{
+	int v6 = kind == KIND_ICMP6;
+
+	if (!flowkey_is_icmp(kind))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_LEN(icmp_names); i++)
+		if (icmp_names[i].type == type && icmp_names[i].v6 == v6)
+			return icmp_names[i].name;
+	return NULL;
+}
+
 static const char *const kind_names[KIND_COUNT] = {
 	[KIND_TCP4] = "TCP",	 [KIND_UDP4] = "UDP", [KIND_ICMP4] = "ICMPv4",
 	[KIND_IP4] = "IPv4",	 [KIND_TCP6] = "TCP", [KIND_UDP6] = "UDP",

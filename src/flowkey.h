@@ -94,6 +94,14 @@ static inline int flowkey_is_icmp(int kind)
 }
 
 /*
+ * flowkey_icmp_type_name - the name of ICMP (@kind KIND_ICMP4) or ICMPv6
+ * (KIND_ICMP6) message type @type as a key holds it (a reply folded into
+ * its request: "echo"), e.g. "unreach", "neighbor solicit"; NULL for a
+ * type without a name here or another kind. Const strings, any thread.
+ */
+const char *flowkey_icmp_type_name(int kind, unsigned int type);
+
+/*
  * Protocol name as dkorunic/pktstat spells it: "TCP", "UDP", "ICMPv4",
  * "ICMPv6", "IPv4", "IPv6", "ARP", "other".
  */

@@ -1012,6 +1012,22 @@ static void row_write(struct ob *o, const struct row_style *st,
 	p += st->proto_len[kind];
 	p = put_text(put_sep(p, st, F_SRC), src->s, src->len);
 	p = put_text(put_sep(p, st, F_DST), dst->s, dst->len);
+	if (st->text && flowkey_is_icmp(k->kind)) {
+		/* the message type, as the monitor and -1 show it: echo and
+		 * port unreachable rows differ (JSON has icmpType) */
+		const char *t = flowkey_icmp_type_name(k->kind, k->aport);
+
+		memcpy(p, ", type: ", 8);
+		p += 8;
+		if (t) {
+			size_t tl = strlen(t);
+
+			memcpy(p, t, tl);
+			p += tl;
+		} else {
+			p = put_u64(p, k->aport);
+		}
+	}
 	if (st->nf > F_SRCIP) {
 		int ports = flowkey_has_ports(k->kind);
 		int icmp = flowkey_is_icmp(k->kind);

@@ -124,6 +124,40 @@ Test(flowkey, icmp_echo_and_reply_are_one_flow)
 	cr_assert_eq(k1.ipproto, 1);
 }
 
+/* Message types by name, as a key holds them (replies folded into their
+ * request), per family; nothing for other kinds or unnamed types. */
+Test(flowkey, icmp_type_names)
+{
+	static const struct {
+		int kind;
+		unsigned int type;
+		const char *name;
+	} t[] = {
+		{ KIND_ICMP4, 8, "echo" },
+		{ KIND_ICMP4, 3, "unreach" },
+		{ KIND_ICMP4, 11, "time exceeded" },
+		{ KIND_ICMP4, 0, NULL }, /* folded into 8: too short */
+		{ KIND_ICMP4, 135, NULL },
+		{ KIND_ICMP6, 128, "echo" },
+		{ KIND_ICMP6, 1, "unreach" },
+		{ KIND_ICMP6, 135, "neighbor solicit" },
+		{ KIND_ICMP6, 136, "neighbor advert" },
+		{ KIND_ICMP6, 8, NULL },
+		{ KIND_UDP4, 8, NULL },
+		{ KIND_TCP6, 128, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *n = flowkey_icmp_type_name(t[i].kind, t[i].type);
+
+		if (!t[i].name)
+			cr_assert_null(n, "kind %d type %u: %s", t[i].kind,
+				       t[i].type, n);
+		else
+			cr_assert_str_eq(n, t[i].name);
+	}
+}
+
 Test(flowkey, icmp_query_reply_pairs_fold)
 {
 	static const uint16_t v4[][2] = { { 0, 8 },   { 8, 8 },	  { 14, 13 },

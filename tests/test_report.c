@@ -13,6 +13,7 @@
 
 #include <netinet/in.h>
 
+#include "flowkey.h"
 #include "flowtab.h"
 #include "procs.h"
 #include "report.h"
@@ -570,7 +571,7 @@ static void ref_row(const struct flowtab_row *r, int dir, double secs,
 	static const char *const units[] = { "bps", "Kbps", "Mbps", "Gbps",
 					     "Tbps" };
 	const struct flow_key *k = &r->key;
-	char addr[2][64], ep[2][80], rate[64];
+	char addr[2][64], ep[2][80], rate[64], type[40] = "";
 	int ports = k->kind == KIND_TCP4 || k->kind == KIND_UDP4 ||
 		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
 	int icmp = k->kind == KIND_ICMP4 || k->kind == KIND_ICMP6;
@@ -605,10 +606,15 @@ static void ref_row(const struct flowtab_row *r, int dir, double secs,
 		u++;
 	}
 	snprintf(rate, sizeof(rate), "%.2f %s", v, units[u]);
+	if (icmp && flowkey_icmp_type_name(k->kind, k->aport))
+		snprintf(type, sizeof(type), ", type: %s",
+			 flowkey_icmp_type_name(k->kind, k->aport));
+	else if (icmp)
+		snprintf(type, sizeof(type), ", type: %u", k->aport);
 	snprintf(w->text, sizeof(w->text),
 		 "bitrate: %s, packets: %llu, bytes: %llu, proto: %s, "
-		 "src: %s, dst: %s\n",
-		 rate, pk, by, proto[k->kind], ep[dir], ep[!dir]);
+		 "src: %s, dst: %s%s\n",
+		 rate, pk, by, proto[k->kind], ep[dir], ep[!dir], type);
 }
 
 /* @got starts with @want, or the first difference is shown. */

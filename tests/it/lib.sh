@@ -62,10 +62,10 @@ json_canon() {
 	       (.protocols | to_entries[] | "proto \(.key) \(.value.packets) \(.value.bytes)"),
 	       "total \(.totals.packets) \(.totals.bytes)"' | LC_ALL=C sort
 }
-# the same from the text report
+# the same from the text report (an ICMP row's ", type: echo" left out)
 text_canon() {
 	{
-		sed -n 's/^bitrate: [^,]*, packets: \([0-9]*\), bytes: \([0-9]*\), proto: \([^,]*\), src: \([^,]*\), dst: \(.*\)$/flow \3 \4 \5 \1 \2/p'
+		sed -n 's/^bitrate: [^,]*, packets: \([0-9]*\), bytes: \([0-9]*\), proto: \([^,]*\), src: \([^,]*\), dst: \([^,]*\)\(, type: .*\)\{0,1\}$/flow \3 \4 \5 \1 \2/p'
 	} < "$1"
 	sed -n 's/^  \([A-Za-z0-9]*\) *packets: \([0-9]*\), bytes: \([0-9]*\),.*/proto \1 \2 \3/p' < "$1"
 	sed -n 's/^Read total packets: \([0-9]*\), total bytes: \([0-9]*\) in.*/total \1 \2/p' < "$1"
