@@ -132,7 +132,7 @@ DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey
 	src/decode
 DEPS_test_names = src/names
 DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
-	src/flowtab src/app src/mem src/procs
+	src/flowtab src/app src/mem src/procs src/filterlog
 DEPS_test_view = src/view src/view_rate src/rowsort src/group src/selfflow \
 	src/names src/snapshot src/flowkey src/decode src/flowtab src/app \
 	src/mem src/procs ui/columns ui/view_format ui/keys ui/prompt
@@ -150,6 +150,8 @@ DEPS_test_history = src/history src/snapshot src/flowkey src/decode \
 	src/flowtab src/app src/mem
 DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
+DEPS_test_snapname = src/snapname
+DEPS_test_filterlog = src/filterlog
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/fragtab \
 	src/mem src/proto src/app src/procs src/procres \

@@ -20,13 +20,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "../ui/summary.h"
 #include "../ui/ui.h"
 #include "counters.h"
 #include "daemon.h"
 #include "engine.h"
 #include "names.h"
 #include "remote.h"
+#include "opts.h"
 #include "report.h"
+#include "snapname.h"
 
 static volatile sig_atomic_t stop_sig;
 
@@ -127,7 +130,8 @@ struct remote_port {
 	struct engine_port port; /* first: the UI holds a pointer to it */
 	struct remote *r;
 	const char *sock;
-	char path[4096]; /* the default snapshot file */
+	char path[4096]; /* the default snapshot file, or ... */
+	char dir[4096];	 /* ... new timestamped files here */
 };
 
 static struct remote_port *of_port(struct engine_port *p)
@@ -205,19 +209,30 @@ static int rp_write_snapshot(struct engine_port *p, const char *path,
 	struct remote_port *rp = of_port(p);
 	struct report_meta m;
 	struct snapshot s;
-	int rc;
+	char name[4200];
+	int rc, flags = 0;
 
-	if (!path)
+	if (!path && rp->dir[0]) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snapname_make(rp->dir,
+			      (uint64_t)ts.tv_sec * 1000000000ull +
+				      (uint64_t)ts.tv_nsec,
+			      name, sizeof(name));
+		path = name;
+		flags = REPORT_SAVE_NEW;
+	} else if (!path) {
 		path = rp->path;
+	}
 	snapshot_init(&s);
 	rc = remote_snapshot(rp->r, &s);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 	} else {
 		rp_meta(rp, &m);
-		rc = report_write_file(path, &s, &m, err, errlen);
-		if (rc == 0 && written)
-			snprintf(written, wlen, "%s", path);
+		rc = report_write_file(path, flags, &s, &m, written, wlen, err,
+				       errlen);
 	}
 	snapshot_free(&s);
 	return rc;
@@ -237,18 +252,17 @@ static const struct engine_ops remote_ops = {
 int connect_monitor(const struct opts *o)
 {
 	struct remote_port rp = { .port = { .ops = &remote_ops } };
-	const char *home = getenv("HOME");
 	struct ui_conf uc = { .o = o };
 	char err[4200], written[4096 + 1];
 	sigset_t sigs;
-	int rc, status = 0;
+	int rc, src, status = 0;
 
 	rp.sock = o->socket_path ? o->socket_path : DAEMON_SOCKET;
-	if (o->snapshot_path)
-		snprintf(rp.path, sizeof(rp.path), "%s", o->snapshot_path);
-	else
-		snprintf(rp.path, sizeof(rp.path), "%s/pktstat-snapshot.txt",
-			 home && *home ? home : ".");
+	if (snapname_resolve(o->snapshot_path, rp.dir, sizeof(rp.dir), rp.path,
+			     sizeof(rp.path)) < 0) {
+		say(NULL, "--snapshot: file name too long");
+		return OPTS_EXIT_USAGE;
+	}
 	rp.r = remote_open(o->socket_path,
 			   (unsigned int)(o->refresh_ns / 1000000ull), err,
 			   sizeof(err));
@@ -276,14 +290,10 @@ int connect_monitor(const struct opts *o)
 		say(rp.sock, remote_error(rp.r));
 		status = 1;
 	}
-	/* as a local monitor: the snapshot file, then the report */
-	if (rp_write_snapshot(&rp.port, NULL, written, sizeof(written), err,
-			      sizeof(err))) {
-		say(NULL, err);
-		status = 1;
-	} else {
-		fprintf(stderr, "pktstat: snapshot written to %s\n", written);
-	}
+	/* as a local monitor: the snapshot file, the summary (or with
+	 * --report the whole report), and last where the snapshot went */
+	src = rp_write_snapshot(&rp.port, NULL, written, sizeof(written), err,
+				sizeof(err));
 	if (!o->quiet && rc != 128 + SIGHUP) {
 		struct report_meta m;
 		struct snapshot s;
@@ -291,15 +301,25 @@ int connect_monitor(const struct opts *o)
 		snapshot_init(&s);
 		if (remote_snapshot(rp.r, &s) == 0) {
 			rp_meta(&rp, &m);
-			if (report_write(stdout,
-					 o->json ? REPORT_JSON : REPORT_TEXT,
-					 &s, &m) ||
+			if ((o->report || o->json
+				     ? report_write(stdout,
+						    o->json ? REPORT_JSON
+							    : REPORT_TEXT,
+						    &s, &m)
+				     : summary_write(stdout, &s, &m,
+						     SUMMARY_TOP)) ||
 			    fflush(stdout)) {
 				say("stdout", strerror(errno ? errno : EIO));
 				status = 1;
 			}
 		}
 		snapshot_free(&s);
+	}
+	if (src) {
+		say(NULL, err);
+		status = 1;
+	} else {
+		fprintf(stderr, "pktstat: snapshot written to %s\n", written);
 	}
 	names_free(uc.names);
 	remote_free(rp.r);

@@ -25,10 +25,12 @@
 #include "countercmd.h"
 #include "counters.h"
 #include "decode.h"
+#include "filterlog.h"
 #include "flowtab.h"
 #include "opts.h"
 #include "privs.h"
 #include "report.h"
+#include "snapname.h"
 #include "worker.h"
 
 #define MAX_WORKERS 256
@@ -170,17 +172,65 @@ static int counters_hook(void *ctx, const struct counters_def *old, size_t nold,
 	return rc;
 }
 
+/* The counters as they are: names and expressions, @max at most. */
+static size_t counters_now(struct engine *e, struct counters_value *v,
+			   size_t max)
+{
+	size_t n = counters_read(e->counters, v, max);
+
+	return n < max ? n : max;
+}
+
+/* Note in the filter log what a counter command changed: counters made
+ * or given a new expression, counters stopped. */
+static void note_counters(struct engine *e, const struct counters_value *was,
+			  size_t nwas, const struct counters_value *now,
+			  size_t nnow)
+{
+	uint64_t t = now_ns(CLOCK_REALTIME);
+	size_t i, j;
+
+	for (i = 0; i < nnow; i++) {
+		for (j = 0; j < nwas && strcmp(was[j].name, now[i].name); j++)
+			;
+		if (j == nwas || strcmp(was[j].expr, now[i].expr))
+			filterlog_add(e->c.filters, t, FILTERLOG_COUNTER,
+				      now[i].name, now[i].expr);
+	}
+	for (j = 0; j < nwas; j++) {
+		for (i = 0; i < nnow && strcmp(was[j].name, now[i].name); i++)
+			;
+		if (i == nnow)
+			filterlog_add(e->c.filters, t, FILTERLOG_COUNTER,
+				      was[j].name, NULL);
+	}
+}
+
 int engine_counter_cmd(struct engine *e, const char *line, char *msg,
 		       size_t msglen)
 {
+	struct counters_value *was = NULL, *now = NULL;
+	size_t nwas = 0, nnow = 0, max = COUNTERS_MAX;
 	int rc;
 
 	if (!e->counters) {
 		snprintf(msg, msglen, "counters: not available");
 		return -ENOTSUP;
 	}
+	if (e->c.filters) {
+		was = calloc(max, sizeof(*was));
+		now = calloc(max, sizeof(*now));
+		if (was && now)
+			nwas = counters_now(e, was, max);
+	}
 	rc = countercmd_run(e->counters, line, msg, msglen);
 	publish_counters(e);
+	if (rc == 0 && was && now) {
+		nnow = counters_now(e, now, max);
+		note_counters(e, was, nwas, now, nnow);
+	}
+	free(was);
+	free(now);
 	return rc;
 }
 
@@ -415,6 +465,7 @@ void engine_report_meta(const struct engine *e, struct report_meta *m)
 		m->group_v6_prefix = e->c.group_v6_prefix;
 		m->group_with_flows = 1;
 	}
+	m->filters = e->c.filters;
 }
 
 int engine_write_snapshot_of(struct engine *e, const char *path,
@@ -423,18 +474,24 @@ int engine_write_snapshot_of(struct engine *e, const char *path,
 			     size_t errlen)
 {
 	struct report_meta own;
-	int rc;
+	char name[4200];
+	int flags = 0;
 
-	if (!path)
+	if (!path && e->c.snapshot_dir) {
+		/* a new file named after now, never over another */
+		snapname_make(e->c.snapshot_dir, now_ns(CLOCK_REALTIME), name,
+			      sizeof(name));
+		path = name;
+		flags = REPORT_SAVE_NEW;
+	} else if (!path) {
 		path = e->c.snapshot_path;
+	}
 	if (!m) {
 		engine_report_meta(e, &own);
 		m = &own;
 	}
-	rc = privs_write_report(e->c.privs, path, s, m, err, errlen);
-	if (rc == 0 && written)
-		snprintf(written, wlen, "%s", path);
-	return rc;
+	return privs_write_report(e->c.privs, path, flags, s, m, written, wlen,
+				  err, errlen);
 }
 
 int engine_write_snapshot(struct engine *e, const char *path, char *written,
@@ -447,7 +504,10 @@ int engine_write_snapshot(struct engine *e, const char *path, char *written,
 	rc = engine_snapshot(e, &s);
 	if (rc)
 		snprintf(err, errlen, "%s: %s",
-			 path ? path : e->c.snapshot_path, strerror(-rc));
+			 path		     ? path
+			 : e->c.snapshot_dir ? e->c.snapshot_dir
+					     : e->c.snapshot_path,
+			 strerror(-rc));
 	else
 		rc = engine_write_snapshot_of(e, path, &s, NULL, written, wlen,
 					      err, errlen);
@@ -506,6 +566,8 @@ int engine_set_filter(struct engine *e, const char *expr, char *err,
 	}
 	free(e->filter);
 	e->filter = copy;
+	filterlog_add(e->c.filters, now_ns(CLOCK_REALTIME), FILTERLOG_CAPTURE,
+		      NULL, copy);
 	return 0;
 }
 
@@ -699,6 +761,9 @@ int engine_open(struct engine **ep, const struct engine_conf *c, char *err,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if (*e->filter)
+		filterlog_add(c->filters, e->start_wall_ns, FILTERLOG_CAPTURE,
+			      NULL, e->filter);
 	rc = open_capture(e, err, errlen);
 	if (rc == 0 && c->read_file &&
 	    !decode_link_supported(cap_datalink(e->w[0].h))) {
@@ -743,6 +808,10 @@ int engine_prepare(struct engine *e, char *err, size_t errlen)
 				  e->c.counters[i].filter, err, errlen);
 		if (rc)
 			return -EINVAL;
+		filterlog_add(e->c.filters, e->start_wall_ns, FILTERLOG_COUNTER,
+			      e->c.counters[i].name,
+			      e->c.counters[i].filter ? e->c.counters[i].filter
+						      : "");
 	}
 	publish_counters(e);
 	return 0;

@@ -34,6 +34,7 @@
 #include "snapshot.h"
 
 struct engine;
+struct filterlog;
 struct privs;
 struct tcpstat;
 struct opts_counter;
@@ -64,6 +65,12 @@ struct engine_conf {
 	 * date by the UI): while not 0, snapshot files add the groups */
 	const int *snapshot_group_by;
 	int group_v4_prefix, group_v6_prefix; /* of its net groups */
+	/* or, when not NULL, the directory of new timestamped snapshot
+	 * files (snapname.h), never replaced */
+	const char *snapshot_dir;
+	/* the filters in force noted here with their times (capture filter,
+	 * counters), or NULL; borrowed, also given to reports */
+	struct filterlog *filters;
 };
 
 /*
@@ -228,10 +235,11 @@ void engine_link_changes(struct engine *e,
 
 /*
  * engine_write_snapshot - write a fresh snapshot to @path (format by
- * extension) or to the configured path when @path is NULL, through the
- * privileged writer (temporary name, fsync, rename, 0600, no link
- * followed). 0 or -errno with "path: reason" in @err; @written (if not
- * NULL) gets the path.
+ * extension) or, when @path is NULL, to the configured file or a new
+ * timestamped file in the configured directory, through the privileged
+ * writer (temporary name, fsync, rename, 0600, no link followed; in the
+ * directory, never over an existing file). 0 or -errno with "path:
+ * reason" in @err; @written (if not NULL) gets the path written.
  */
 int engine_write_snapshot(struct engine *e, const char *path, char *written,
 			  size_t wlen, char *err, size_t errlen);

@@ -57,6 +57,7 @@ enum {
 	OPT_MAX_CLIENTS,
 	OPT_XDP,
 	OPT_EBPF_FLOWS,
+	OPT_REPORT,
 };
 
 /* One table: getopt_long's options and the --help text come from it. */
@@ -116,9 +117,11 @@ static const struct opts_def opts_defs[] = {
 	{ "no-color", 0, OPT_NO_COLOR, NULL, "no colours (also NO_COLOR)" },
 	{ "no-procs", 0, OPT_NO_PROCS, NULL,
 	  "do not name the processes of flows (live)" },
-	{ "quiet", 0, 'q', NULL, "no report on stdout after the UI quits" },
-	{ "snapshot", 1, OPT_SNAPSHOT, "FILE",
-	  "snapshot file (.json, .csv, else text)" },
+	{ "quiet", 0, 'q', NULL, "nothing on stdout after the UI quits" },
+	{ "report", 0, OPT_REPORT, NULL,
+	  "the whole report after the UI quits, not a summary" },
+	{ "snapshot", 1, OPT_SNAPSHOT, "FILE|DIR/",
+	  "snapshot file (.json, .csv, else text) or directory" },
 	{ "user", 1, 'Z', "USER", "drop privileges to USER (nobody)" },
 	{ "count", 1, OPT_COUNT, "NAME=EXPR",
 	  "named BPF counter (repeatable)" },
@@ -603,6 +606,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_NO_COLOR:
 			o->no_color = 1;
+			break;
+		case OPT_REPORT:
+			o->report = 1;
 			break;
 		case 'q':
 			o->quiet = 1;

@@ -77,7 +77,8 @@ struct opts {
 	int no_color;		   /* --no-color or NO_COLOR */
 	int no_procs;		   /* --no-procs: no process attribution */
 	int quiet;		   /* -q: no final report on stdout */
-	const char *snapshot_path; /* --snapshot */
+	int report; /* --report: the whole report after the UI, not a summary */
+	const char *snapshot_path; /* --snapshot FILE or DIR/ */
 	const char *user;	   /* -Z, NULL = default */
 	struct opts_counter counters[OPTS_MAX_COUNTERS];
 	int n_counters;

@@ -34,6 +34,7 @@
 #include <urcu.h>
 
 #include "../capture/capture.h"
+#include "../ui/summary.h"
 #include "../ui/ui.h"
 #include "abbrev.h"
 #include "client.h"
@@ -42,6 +43,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "export.h"
+#include "filterlog.h"
 #include "names.h"
 #include "opts.h"
 #include "privs.h"
@@ -49,17 +51,18 @@
 #include "procs.h"
 #include "origfmt.h"
 #include "report.h"
+#include "snapname.h"
 #include "tcpstat.h"
-
-#define DEFAULT_SNAPSHOT "pktstat-snapshot.txt"
 
 struct pktstat {
 	struct opts o;
 	struct engine *eng;
 	struct privs *privs;
-	struct procs *procs;	 /* who owns the flows' sockets */
-	struct procres *procres; /* the resolver, when in this process */
-	char snapshot_path[4096];
+	struct procs *procs;	   /* who owns the flows' sockets */
+	struct procres *procres;   /* the resolver, when in this process */
+	char snapshot_path[4096];  /* --snapshot FILE, or ... */
+	char snapshot_dir[4096];   /* ... new timestamped files here */
+	struct filterlog *filters; /* the filters in force, with times */
 	struct names *names;
 	struct tcpstat *tcpstat; /* tcpstat mode (-o, interval, -a, -b) */
 	struct abbrev *abbrev;	 /* the original's -a/-A patterns */
@@ -158,6 +161,7 @@ struct final_snap {
 	pthread_t tid;
 	int started, rc;
 	int tee_done; /* the stdout report was made with the snapshot */
+	int pending;  /* written (or tried): final_snap_done to say so */
 	char written[4096 + 1];
 	char err[4096 + 256];
 };
@@ -285,6 +289,7 @@ static void print_interval_to(struct pktstat *run, uint64_t end_ns)
 	delta.start_ns = prev->now_ns ? prev->now_ns : cur.start_ns;
 	fill_meta(run, &m);
 	fill_meta_groups(run, &m);
+	m.interval = 1;
 	report_write(stdout, run->o.json ? REPORT_JSON_ARRAY : REPORT_TEXT,
 		     &delta, &m);
 	fflush(stdout);
@@ -492,6 +497,7 @@ static void run_free(struct pktstat *run)
 	snapshot_free(&run->prev_iv);
 	pulse_free(run->tick);
 	daemon_free(run->daemon);
+	filterlog_free(run->filters);
 	privs_free(run->privs);
 	opts_free(&run->o);
 }
@@ -594,7 +600,7 @@ int pktstat_main(int argc, char **argv)
 	int rc, sig = 0, use_ui, status = 0;
 	struct snapshot fin;
 	struct final_snap fs;
-	int have_fin = 0, want_report = 0;
+	int have_fin = 0, want_report = 0, want_summary = 0;
 
 	memset(&run, 0, sizeof(run));
 	memset(&fs, 0, sizeof(fs));
@@ -660,17 +666,17 @@ int pktstat_main(int argc, char **argv)
 		opts_free(&run.o);
 		return 1;
 	}
-	if (run.o.snapshot_path) {
-		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s",
-			 run.o.snapshot_path);
-	} else {
-		const char *home = getenv("HOME");
-
-		/* Home, not the working directory: as root, a directory
-		 * owned by another user is refused for safety. */
-		snprintf(run.snapshot_path, sizeof(run.snapshot_path), "%s%s%s",
-			 home && *home ? home : ".", "/", DEFAULT_SNAPSHOT);
+	/* New timestamped files in the snapshot directory (by default under
+	 * home, not the working directory: as root, a directory owned by
+	 * another user is refused for safety), or the one file named. */
+	if (snapname_resolve(run.o.snapshot_path, run.snapshot_dir,
+			     sizeof(run.snapshot_dir), run.snapshot_path,
+			     sizeof(run.snapshot_path)) < 0) {
+		say("--snapshot: file name too long");
+		opts_free(&run.o);
+		return OPTS_EXIT_USAGE;
 	}
+
 	use_ui = (!run.o.daemon && run.o.mode == OPTS_MODE_UI) ||
 		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
 		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns &&
@@ -777,6 +783,12 @@ int pktstat_main(int argc, char **argv)
 		return 1;
 	}
 	rcu_register_thread();
+	run.filters = filterlog_new();
+	if (!run.filters) {
+		say("out of memory");
+		status = 1;
+		goto out;
+	}
 	ec = (struct engine_conf){
 		.ifaces = run.o.ifaces,
 		.n_ifaces = run.o.n_ifaces,
@@ -808,6 +820,8 @@ int pktstat_main(int argc, char **argv)
 		.snapshot_group_by = &run.ui_group_by,
 		.group_v4_prefix = run.o.group_v4_prefix,
 		.group_v6_prefix = run.o.group_v6_prefix,
+		.snapshot_dir = run.snapshot_dir[0] ? run.snapshot_dir : NULL,
+		.filters = run.filters,
 	};
 	rc = engine_open(&run.eng, &ec, err, sizeof(err));
 	if (rc) {
@@ -906,6 +920,7 @@ int pktstat_main(int argc, char **argv)
 			 * resolver thread, after the privilege drop */
 			.numeric = run.o.numeric > 0,
 			.group_by = &run.ui_group_by,
+			.filters = run.filters,
 		};
 
 		/* n toggles names at any time: the resolver thread idles until
@@ -951,15 +966,25 @@ int pktstat_main(int argc, char **argv)
 		run_pulse(&run, &fin); /* the last, partial interval */
 	if (have_fin && !run.orig1)
 		engine_close_capture(run.eng); /* the report needs no ring */
+	/* After the monitor: a summary, unless --report (or -j) asks for
+	 * the whole report; -q and a hung-up terminal: nothing. */
+	want_summary = use_ui && !run.o.report && !run.o.json && !run.o.quiet &&
+		       sig != SIGHUP;
 	want_report = !run.tcpstat && !run.orig1 && !run.daemon &&
-		      (!use_ui || (!run.o.quiet && sig != SIGHUP)) &&
+		      (!use_ui || ((run.o.report || run.o.json) &&
+				   !run.o.quiet && sig != SIGHUP)) &&
 		      !(run.o.interval_ns && !use_ui);
 	if (use_ui || run.o.snapshot_path) {
+		enum report_format sf =
+			run.snapshot_dir[0]
+				? REPORT_JSON
+				: report_format_for(run.snapshot_path);
+
 		fs.run = &run;
 		fs.s = &fin;
+		fs.pending = 1;
 		if (have_fin && want_report &&
-		    report_format_for(run.snapshot_path) ==
-			    (run.o.json ? REPORT_JSON : REPORT_TEXT)) {
+		    sf == (run.o.json ? REPORT_JSON : REPORT_TEXT)) {
 			/* One format: made once, written to the snapshot and
 			 * to stdout together. */
 			struct report_meta m;
@@ -970,7 +995,6 @@ int pktstat_main(int argc, char **argv)
 			fs.rc = engine_write_snapshot_of(
 				run.eng, NULL, &fin, &m, fs.written,
 				sizeof(fs.written), fs.err, sizeof(fs.err));
-			final_snap_done(&fs, use_ui, &status);
 		} else if (have_fin && want_report &&
 			   pthread_create(&fs.tid, NULL, final_snap_run, &fs) ==
 				   0) {
@@ -988,7 +1012,6 @@ int pktstat_main(int argc, char **argv)
 						   run.eng, NULL, fs.written,
 						   sizeof(fs.written), fs.err,
 						   sizeof(fs.err));
-			final_snap_done(&fs, use_ui, &status);
 		}
 	}
 	if (run.tcpstat) {
@@ -998,7 +1021,20 @@ int pktstat_main(int argc, char **argv)
 			status = 1;
 	} else if (run.daemon) {
 		/* a daemon's stop prints no report: its clients had it */
-	} else if (!use_ui || (!run.o.quiet && sig != SIGHUP)) {
+	} else if (want_summary) {
+		struct report_meta m;
+
+		fill_meta(&run, &m);
+		rc = have_fin ? summary_write(stdout, &fin, &m, SUMMARY_TOP)
+			      : -ENOMEM;
+		if (rc == -EIO) {
+			sayf("stdout: %s", strerror(errno ? errno : EIO));
+			status = 1;
+		} else if (rc) {
+			sayf("summary: %s", strerror(-rc));
+			status = 1;
+		}
+	} else if (want_report || (run.o.interval_ns && !use_ui)) {
 		rc = 0;
 		if (run.o.interval_ns && !use_ui)
 			print_interval(&run); /* the last, partial interval */
@@ -1017,9 +1053,10 @@ int pktstat_main(int argc, char **argv)
 	if (fs.started) {
 		pthread_join(fs.tid, NULL);
 		fs.started = 0;
-		final_snap_done(&fs, use_ui, &status);
 	}
 	snapshot_free(&fin);
+	if (fs.pending && fs.rc)
+		status = 1; /* said last, below */
 	if (run.exit_over && status == 0) {
 		char r[32], lim[32];
 
@@ -1029,6 +1066,11 @@ int pktstat_main(int argc, char **argv)
 		sayf("traffic reached %s, over --exit-over %s", r, lim);
 		status = PULSE_EXIT_OVER;
 	}
+	/* Where the snapshot went, or why it did not: the last line the
+	 * user sees. */
+	fflush(stdout);
+	if (fs.pending)
+		final_snap_done(&fs, use_ui, &status);
 out:
 	run_free(&run);
 	rcu_unregister_thread();

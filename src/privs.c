@@ -44,11 +44,13 @@ struct privs {
  * byte a struct privs_reply; or 'E' and the reply at once (refused). */
 struct privs_req {
 	uint32_t path_len;
+	uint32_t flags; /* report_save's: REPORT_SAVE_NEW */
 };
 
 struct privs_reply {
 	int32_t rc;
 	char err[512];
+	char written[4096]; /* the name the file was given */
 };
 
 static volatile sig_atomic_t child_pid;
@@ -153,7 +155,7 @@ static int lend_file(FILE *out, void *ctx)
 	return n == 1 && commit == 'C' ? 0 : -EPIPE;
 }
 
-static int recv_req(int sock, char *path, size_t plen)
+static int recv_req(int sock, char *path, size_t plen, int *flags)
 {
 	struct privs_req req;
 	ssize_t n;
@@ -169,6 +171,7 @@ static int recv_req(int sock, char *path, size_t plen)
 	if (n != (ssize_t)req.path_len)
 		return -1;
 	path[n] = '\0';
+	*flags = (int)(req.flags & REPORT_SAVE_NEW);
 	return 0;
 }
 
@@ -176,7 +179,7 @@ static void parent_loop(int sock, pid_t pid)
 {
 	struct sigaction sa;
 	char path[4096];
-	int status = 0;
+	int status = 0, flags = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward_signal;
@@ -202,12 +205,13 @@ static void parent_loop(int sock, pid_t pid)
 		sigfillset(&all);
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
 	}
-	while (recv_req(sock, path, sizeof(path)) == 0) {
+	while (recv_req(sock, path, sizeof(path), &flags) == 0) {
 		struct privs_reply rep;
 		struct lend_ctx lc = { sock, 0 };
 
 		memset(&rep, 0, sizeof(rep));
-		rep.rc = report_save(path, lend_file, &lc, rep.err,
+		rep.rc = report_save(path, flags, lend_file, &lc, rep.written,
+				     sizeof(rep.written), rep.err,
 				     sizeof(rep.err));
 		if (!lc.lent) {
 			/* refused before the file was lent */
@@ -389,8 +393,9 @@ static int recv_tag(int sock, char *tag, int *fd)
 	return 0;
 }
 
-int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
-		       const struct report_meta *m, char *err, size_t errlen)
+int privs_write_report(struct privs *p, const char *path, int flags,
+		       struct snapshot *s, const struct report_meta *m,
+		       char *written, size_t wlen, char *err, size_t errlen)
 {
 	struct privs_req req;
 	struct privs_reply rep;
@@ -400,12 +405,14 @@ int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 	size_t got = 0;
 
 	if (!p || p->sock < 0)
-		return report_write_file(path, s, m, err, errlen);
+		return report_write_file(path, flags, s, m, written, wlen, err,
+					 errlen);
 	if (strlen(path) >= 4096) {
 		snprintf(err, errlen, "%.64s...: file name too long", path);
 		return -ENAMETOOLONG;
 	}
 	req.path_len = (uint32_t)strlen(path);
+	req.flags = (uint32_t)flags;
 	if (write(p->sock, &req, sizeof(req)) != (ssize_t)sizeof(req) ||
 	    write(p->sock, path, req.path_len) != (ssize_t)req.path_len ||
 	    recv_tag(p->sock, &tag, &fd) < 0) {
@@ -454,6 +461,9 @@ int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
 		snprintf(err, errlen, "%s", rep.err);
 		return rep.rc;
 	}
+	rep.written[sizeof(rep.written) - 1] = '\0';
+	if (written && wlen)
+		snprintf(written, wlen, "%s", rep.written);
 	return 0;
 }
 

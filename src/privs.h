@@ -60,10 +60,13 @@ void privs_keep_bpf(struct privs *p);
 
 /*
  * privs_write_report - write a report of @s to @path safely (report_save
- * rules), through the privileged parent when there is one.
+ * rules and @flags: REPORT_SAVE_NEW never replaces a file), through the
+ * privileged parent when there is one; the name written goes to
+ * @written (may be NULL).
  */
-int privs_write_report(struct privs *p, const char *path, struct snapshot *s,
-		       const struct report_meta *m, char *err, size_t errlen);
+int privs_write_report(struct privs *p, const char *path, int flags,
+		       struct snapshot *s, const struct report_meta *m,
+		       char *written, size_t wlen, char *err, size_t errlen);
 
 /* privs_free(NULL) is a no-op. */
 void privs_free(struct privs *p);

@@ -39,6 +39,7 @@
 #include "app.h"
 #include "procs.h"
 #include "counters.h"
+#include "filterlog.h"
 #include "flowkey.h"
 #include "mem.h"
 
@@ -481,20 +482,31 @@ static void text_str(struct ob *o, const char *s)
 	ob_mem(o, run, (size_t)(p - run));
 }
 
-/* @ns as a JSON value: an ISO-8601 UTC string, or null for 0 (no time:
- * a file without packets). */
-static void fmt_time(uint64_t ns, char *buf, size_t len)
+/* @ns as ISO-8601 UTC with microseconds ("2026-12-06T21:00:05.250000Z");
+ * "" for 0 (no time: a file without packets). */
+static void iso_time(uint64_t ns, char *buf, size_t len)
 {
 	time_t t = (time_t)(ns / 1000000000ull);
 	struct tm tm;
 
-	if (!ns || !gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "null");
+	buf[0] = 0;
+	if (!ns || !gmtime_r(&t, &tm))
 		return;
-	}
-	strftime(buf, len, "\"%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + strlen(buf), len - strlen(buf), ".%06uZ\"",
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%06uZ",
 		 (unsigned)(ns % 1000000000ull / 1000));
+}
+
+/* @ns as a JSON value: iso_time's string, or null for 0. */
+static void fmt_time(uint64_t ns, char *buf, size_t len)
+{
+	char iso[48];
+
+	iso_time(ns, iso, sizeof(iso));
+	if (!iso[0])
+		snprintf(buf, len, "null");
+	else
+		snprintf(buf, len, "\"%s\"", iso);
 }
 
 enum report_format report_format_for(const char *path)
@@ -738,6 +750,8 @@ struct row_style {
 	uint8_t sep_len[F_COUNT + 1];
 	char proto[KIND_COUNT][SEP_PAD];
 	uint8_t proto_len[KIND_COUNT];
+	/* JSON rows of an interval report (-l): ,"start":..,"end":.. */
+	char stamp[192];
 };
 
 /* The style of @fmt (REPORT_JSON_ARRAY's rows are REPORT_JSON's). The
@@ -961,6 +975,8 @@ static void row_tail(struct ob *o, const struct row_style *st,
 		row_proc(o, st, s, r);
 		return;
 	}
+	if (st->stamp[0])
+		ob_puts(o, st->stamp);
 	if (app) {
 		/* names and sources are identifiers (test_app): no escapes */
 		ob_puts(o, ",\"app\":\"");
@@ -1053,6 +1069,61 @@ static void row_write(struct ob *o, const struct row_style *st,
 
 /* ---- formats ------------------------------------------------------------ */
 
+/* The filter history (filterlog.h), when there is one: text lines. */
+static void text_filters(struct ob *o, const struct filterlog *l)
+{
+	const struct filterlog_entry *e;
+	char t[48];
+
+	for (size_t i = 0; (e = filterlog_at(l, i)); i++) {
+		iso_time(e->wall_ns, t, sizeof(t));
+		ob_printf(o, "%s  %s %s ", i ? "" : "Filters in force:\n", t,
+			  filterlog_kind_name(e->kind));
+		if (e->name) {
+			text_str(o, e->name);
+			ob_putc(o, ' ');
+		}
+		ob_puts(o, "= ");
+		text_str(o, !e->text   ? "(stopped)"
+			    : *e->text ? e->text
+				       : "(none)");
+		ob_putc(o, '\n');
+	}
+	if (filterlog_omitted(l))
+		ob_printf(o, "  (%" PRIu64 " later changes not kept)\n",
+			  filterlog_omitted(l));
+}
+
+/* The same in JSON: ,"filterHistory":[{time, kind, [name,] filter}] */
+static void json_filters(struct ob *o, const struct filterlog *l)
+{
+	const struct filterlog_entry *e;
+	char t[64];
+
+	if (!filterlog_count(l))
+		return;
+	ob_puts(o, ",\"filterHistory\":[");
+	for (size_t i = 0; (e = filterlog_at(l, i)); i++) {
+		fmt_time(e->wall_ns, t, sizeof(t));
+		ob_printf(o, "%s{\"time\":%s,\"kind\":\"%s\"", i ? "," : "", t,
+			  filterlog_kind_name(e->kind));
+		if (e->name) {
+			ob_puts(o, ",\"name\":");
+			json_str(o, e->name);
+		}
+		ob_puts(o, ",\"filter\":");
+		if (e->text)
+			json_str(o, e->text);
+		else
+			ob_puts(o, "null");
+		ob_putc(o, '}');
+	}
+	ob_putc(o, ']');
+	if (filterlog_omitted(l))
+		ob_printf(o, ",\"filterHistoryOmitted\":%" PRIu64,
+			  filterlog_omitted(l));
+}
+
 static void write_text_tail(struct ob *o, const struct snapshot *s,
 			    const struct report_meta *m, double secs)
 {
@@ -1089,6 +1160,7 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 		text_str(o, s->counters[c].expr);
 		ob_puts(o, ")\n");
 	}
+	text_filters(o, m->filters);
 	ob_printf(o, "Malformed: %" PRIu64, snapshot_malformed(s));
 	for (int e = 1; e < DEC_ERR_COUNT; e++)
 		if (s->err[e])
@@ -1219,6 +1291,7 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 			  x->records, x->pkts, x->octets, x->drop_records,
 			  x->drop_pkts, x->drop_octets);
 	}
+	json_filters(o, m->filters);
 	ob_puts(o, ",\"counters\":[");
 	for (size_t c = 0; c < s->ncounters; c++) {
 		ob_puts(o, c ? ",{\"name\":" : "{\"name\":");
@@ -1229,6 +1302,30 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 			  s->counters[c].pkts, s->counters[c].bytes);
 	}
 	ob_puts(o, "],\"flows\":[");
+}
+
+/*
+ * An interval report (-l) says which interval it covers: a first line in
+ * text, the interval's start and end in each JSON row (the one-line array
+ * stays dkorunic/pktstat's, its rows gain two keys).
+ */
+static void interval_stamp(struct ob *o, struct row_style *st,
+			   enum report_format fmt, const struct snapshot *s)
+{
+	uint64_t end = s->start_ns ? s->start_ns + snapshot_duration_ns(s) : 0;
+	char t0[64], t1[64];
+
+	if (fmt == REPORT_TEXT) {
+		iso_time(s->start_ns, t0, sizeof(t0));
+		iso_time(end, t1, sizeof(t1));
+		ob_printf(o, "Interval: %s to %s\n", t0[0] ? t0 : "-",
+			  t1[0] ? t1 : "-");
+	} else if (fmt != REPORT_CSV) {
+		fmt_time(s->start_ns, t0, sizeof(t0));
+		fmt_time(end, t1, sizeof(t1));
+		snprintf(st->stamp, sizeof(st->stamp),
+			 ",\"start\":%s,\"end\":%s", t0, t1);
+	}
 }
 
 /* Group order: bytes descending, then the label. */
@@ -1425,6 +1522,8 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	o->err = 0;
 	if (fmt == REPORT_JSON)
 		write_json_head(o, s, meta, secs);
+	if (meta && meta->interval)
+		interval_stamp(o, &st, fmt, s);
 	if (grouped) {
 		rc = report_write_groups(o, fmt, s, meta, secs);
 		goto done;
@@ -1533,14 +1632,86 @@ static int check_components(const char *dir, char *err, size_t errlen,
 	return 0;
 }
 
-int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
-		size_t errlen)
+/* mkdir -p of @dir's missing components, each 0700 (a new snapshot
+ * directory: the files in it are 0600 anyway). 0 or -errno. */
+static int make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		char c = buf[i];
+
+		if (c != '/' && c != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = c;
+	}
+	return 0;
+}
+
+/* @path with "-@n" before its extension: "a/x.json" -> "a/x-2.json". */
+static void numbered(const char *path, unsigned int n, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(slash ? slash + 1 : path, '.');
+
+	if (!n) {
+		snprintf(buf, len, "%s", path);
+		return;
+	}
+	if (!dot || dot == (slash ? slash + 1 : path))
+		dot = path + strlen(path);
+	snprintf(buf, len, "%.*s-%u%s", (int)(dot - path), path, n, dot);
+}
+
+/*
+ * Give the finished temporary file @tmp a name that nothing has: @path,
+ * else @path-1, @path-2 ... (RENAME_NOREPLACE, or link on a file system
+ * without it: either fails with EEXIST instead of replacing). The name
+ * taken goes to @final. 0 or -errno.
+ */
+static int rename_fresh(const char *tmp, const char *path, char *final,
+			size_t flen)
+{
+	char name[PATH_MAX];
+
+	for (unsigned int n = 0; n < 1000; n++) {
+		numbered(path, n, name, sizeof(name));
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, name,
+			      RENAME_NOREPLACE) == 0) {
+			snprintf(final, flen, "%s", name);
+			return 0;
+		}
+		if (errno == EINVAL || errno == ENOSYS) {
+			if (link(tmp, name) == 0) {
+				unlink(tmp);
+				snprintf(final, flen, "%s", name);
+				return 0;
+			}
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int report_save(const char *path, int flags, report_fill_fn fill, void *ctx,
+		char *final, size_t flen, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX], pcopy[PATH_MAX];
+	int fresh = flags & REPORT_SAVE_NEW;
 	struct stat st;
 	int fd = -1, dfd = -1, rc;
 	FILE *f = NULL;
 
+	if (final && flen)
+		final[0] = '\0';
 	if (!path || !*path || strlen(path) + 32 >= PATH_MAX) {
 		snprintf(err, errlen, "%.64s...: file name too long",
 			 path ? path : "");
@@ -1548,7 +1719,8 @@ int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 	}
 	snprintf(pcopy, sizeof(pcopy), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", dirname(pcopy));
-	if (lstat(path, &st) == 0) {
+	/* a new name is never an existing file: nothing to check there */
+	if (!fresh && lstat(path, &st) == 0) {
 		if (S_ISLNK(st.st_mode)) {
 			snprintf(err, errlen, "%s: is a symbolic link, refused",
 				 path);
@@ -1567,13 +1739,18 @@ int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 				 "%s: has other hard links, refused", path);
 			return -EMLINK;
 		}
-	} else if (errno == ENAMETOOLONG) {
+	} else if (!fresh && errno == ENAMETOOLONG) {
 		snprintf(err, errlen, "%.64s...: file name too long", path);
 		return -ENAMETOOLONG;
 	}
 	rc = check_components(dir, err, errlen, path);
 	if (rc)
 		return rc;
+	if (fresh && (rc = make_dirs(dir)) != 0) {
+		snprintf(err, errlen, "%s: cannot make the directory: %s", path,
+			 strerror(-rc));
+		return rc;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		rc = -errno;
@@ -1625,9 +1802,17 @@ int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
 		rc = -errno;
 	if (rc)
 		goto fail;
-	if (rename(tmp, path) != 0) {
-		rc = -errno;
-		goto fail;
+	if (fresh) {
+		rc = rename_fresh(tmp, path, final, flen);
+		if (rc)
+			goto fail;
+	} else {
+		if (rename(tmp, path) != 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (final && flen)
+			snprintf(final, flen, "%s", path);
 	}
 	(void)fsync(dfd);
 	close(dfd);
@@ -1653,12 +1838,14 @@ static int fill_report(FILE *out, void *ctx)
 	return report_write(out, report_format_for(fr->m->path), fr->s, fr->m);
 }
 
-int report_write_file(const char *path, struct snapshot *s,
-		      const struct report_meta *meta, char *err, size_t errlen)
+int report_write_file(const char *path, int flags, struct snapshot *s,
+		      const struct report_meta *meta, char *final, size_t flen,
+		      char *err, size_t errlen)
 {
 	struct report_meta m = *meta;
 	struct fill_report fr = { s, &m };
 
 	m.path = path;
-	return report_save(path, fill_report, &fr, err, errlen);
+	return report_save(path, flags, fill_report, &fr, final, flen, err,
+			   errlen);
 }

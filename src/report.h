@@ -18,7 +18,8 @@ enum report_format {
 	REPORT_JSON_ARRAY, /* dkorunic/pktstat: one compact array, one line */
 };
 
-/* Context printed in reports beside the snapshot. */
+struct filterlog;
+
 /* --ipfix at exit: what reached the collector and what was lost. */
 struct report_ipfix {
 	const char *collector; /* "HOST:PORT/udp" */
@@ -47,6 +48,12 @@ struct report_meta {
 	int group_with_flows;
 	/* --ipfix: the export's final figures, NULL when it is off */
 	const struct report_ipfix *ipfix;
+	/* the filters in force during the run, with times (filterlog.h);
+	 * NULL or empty: none printed */
+	const struct filterlog *filters;
+	/* an interval report (-l): the interval's start and end are said
+	 * (a text line, each JSON row's "start" and "end") */
+	int interval;
 };
 
 /*
@@ -68,15 +75,24 @@ enum report_format report_format_for(const char *path);
  */
 void report_format_bitrate(double bps, char *buf, size_t len);
 
+/* report_save's flags: */
+#define REPORT_SAVE_NEW \
+	0x1 /* never replace: @path if free, else the first
+			       free of NAME-1.EXT, NAME-2.EXT ...; missing
+			       directories are made (0700) */
+
 /*
  * report_write_file - write a report to @path safely: a temporary file in
  * the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), fsync,
- * rename over @path, fsync the directory. A symlink at @path is refused.
- * On failure no temporary file is left and the old file is intact.
- * Returns 0 or -errno with "path: reason" in @err.
+ * rename over @path (or, with REPORT_SAVE_NEW, to a name nothing has),
+ * fsync the directory. A symlink at @path is refused. On failure no
+ * temporary file is left and the old file is intact. The name written
+ * goes to @final (may be NULL). Returns 0 or -errno with "path: reason"
+ * in @err.
  */
-int report_write_file(const char *path, struct snapshot *s,
-		      const struct report_meta *meta, char *err, size_t errlen);
+int report_write_file(const char *path, int flags, struct snapshot *s,
+		      const struct report_meta *meta, char *final, size_t flen,
+		      char *err, size_t errlen);
 
 /* Writes a report body into @out; 0 or -errno. */
 typedef int (*report_fill_fn)(FILE *out, void *ctx);
@@ -84,9 +100,10 @@ typedef int (*report_fill_fn)(FILE *out, void *ctx);
 /*
  * report_save - the safe file writer behind report_write_file, for any
  * content @fill produces: temp file, fsync, rename, 0600, symlinks, hard
- * links and (as root) other-writable directories refused. Any thread.
+ * links and (as root) other-writable directories refused; @flags and
+ * @final as report_write_file's. Any thread.
  */
-int report_save(const char *path, report_fill_fn fill, void *ctx, char *err,
-		size_t errlen);
+int report_save(const char *path, int flags, report_fill_fn fill, void *ctx,
+		char *final, size_t flen, char *err, size_t errlen);
 
 #endif

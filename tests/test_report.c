@@ -192,8 +192,9 @@ Test(report, safe_file_written_0600, .init = mkdir_fixture, .fini = rm_fixture)
 
 	fixture(&s);
 	snprintf(path, sizeof(path), "%s/snap.json", dir);
-	cr_assert_eq(report_write_file(path, &s, &meta, err, sizeof(err)), 0,
-		     "%s", err);
+	cr_assert_eq(report_write_file(path, 0, &s, &meta, NULL, 0, err,
+				       sizeof(err)),
+		     0, "%s", err);
 	umask(old);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);
@@ -214,7 +215,8 @@ Test(report, symlink_refused_and_target_untouched, .init = mkdir_fixture,
 	cr_assert(write(fd, "keep", 4) == 4);
 	close(fd);
 	cr_assert_eq(symlink(target, path), 0);
-	cr_assert_eq(report_write_file(path, &s, &meta, err, sizeof(err)),
+	cr_assert_eq(report_write_file(path, 0, &s, &meta, NULL, 0, err,
+				       sizeof(err)),
 		     -ELOOP);
 	cr_assert(strstr(err, path) && strstr(err, "symbolic link"), "%s", err);
 	fd = open(target, O_RDONLY);
@@ -234,14 +236,18 @@ Test(report, bad_targets_one_line_no_temp_left, .init = mkdir_fixture,
 
 	fixture(&s);
 	snprintf(path, sizeof(path), "%s/missing/snap.txt", dir);
-	cr_assert_lt(report_write_file(path, &s, &meta, err, sizeof(err)), 0);
+	cr_assert_lt(report_write_file(path, 0, &s, &meta, NULL, 0, err,
+				       sizeof(err)),
+		     0);
 	cr_assert(strstr(err, path) != NULL, "%s", err);
 	cr_assert_null(strchr(err, '\n'));
-	cr_assert_eq(report_write_file(dir, &s, &meta, err, sizeof(err)),
-		     -EISDIR);
+	cr_assert_eq(
+		report_write_file(dir, 0, &s, &meta, NULL, 0, err, sizeof(err)),
+		-EISDIR);
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	cr_assert_eq(report_write_file(longp, &s, &meta, err, sizeof(err)),
+	cr_assert_eq(report_write_file(longp, 0, &s, &meta, NULL, 0, err,
+				       sizeof(err)),
 		     -ENAMETOOLONG);
 	cr_assert(strstr(err, "too long") != NULL);
 	snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
@@ -250,6 +256,51 @@ Test(report, bad_targets_one_line_no_temp_left, .init = mkdir_fixture,
 		n++;
 	pclose(ls);
 	cr_assert_eq(n, 0, "temporary files left behind");
+	snapshot_free(&s);
+}
+
+/* REPORT_SAVE_NEW: an existing file is never replaced, the next free
+ * name (NAME-1.EXT, NAME-2.EXT) is taken and said; missing directories
+ * are made, 0700; a symlink in the way is not followed. */
+Test(report, new_file_never_replaces, .init = mkdir_fixture, .fini = rm_fixture)
+{
+	struct snapshot s;
+	char path[600], sub[256], got[700], want[700], err[800];
+	char buf[16] = { 0 };
+	struct stat st;
+	int fd;
+
+	fixture(&s);
+	snprintf(sub, sizeof(sub), "%s/a/b", dir);
+	snprintf(path, sizeof(path), "%s/snap.json", sub);
+	cr_assert_eq(report_write_file(path, REPORT_SAVE_NEW, &s, &meta, got,
+				       sizeof(got), err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_str_eq(got, path);
+	cr_assert_eq(stat(sub, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700);
+	/* the first file stays; the second and third get numbers */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	cr_assert(write(fd, "first", 5) == 5);
+	close(fd);
+	cr_assert_eq(report_write_file(path, REPORT_SAVE_NEW, &s, &meta, got,
+				       sizeof(got), err, sizeof(err)),
+		     0, "%s", err);
+	snprintf(want, sizeof(want), "%s/snap-1.json", sub);
+	cr_assert_str_eq(got, want);
+	snprintf(want, sizeof(want), "%s/snap-2.json", sub);
+	cr_assert_eq(symlink("/nonexistent-target", want), 0);
+	cr_assert_eq(report_write_file(path, REPORT_SAVE_NEW, &s, &meta, got,
+				       sizeof(got), err, sizeof(err)),
+		     0, "%s", err);
+	snprintf(want, sizeof(want), "%s/snap-3.json", sub);
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(lstat(want, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	fd = open(path, O_RDONLY);
+	cr_assert(read(fd, buf, sizeof(buf)) == 5);
+	close(fd);
+	cr_assert_str_eq(buf, "first");
 	snapshot_free(&s);
 }
 
@@ -264,7 +315,9 @@ Test(report, replaces_atomically, .init = mkdir_fixture, .fini = rm_fixture)
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	cr_assert(write(fd, "old", 3) == 3);
 	close(fd);
-	cr_assert_eq(report_write_file(path, &s, &meta, err, sizeof(err)), 0);
+	cr_assert_eq(report_write_file(path, 0, &s, &meta, NULL, 0, err,
+				       sizeof(err)),
+		     0);
 	fd = open(path, O_RDONLY);
 	cr_assert(read(fd, buf, sizeof(buf) - 1) > 10);
 	close(fd);

@@ -32,6 +32,7 @@
 #include "../src/engine.h"
 #include "../src/group.h"
 #include "../src/history.h"
+#include "../src/filterlog.h"
 #include "../src/opts.h"
 #include "../src/selfflow.h"
 #include "../src/view.h"
@@ -436,6 +437,18 @@ static void tick(struct ui *ui, int counters)
 
 /* ---- actions --------------------------------------------------------- */
 
+/* The display filter now in force, into the run's filter history (a
+ * snapshot says what was looked at, and since when). */
+static void note_find(struct ui *ui)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	filterlog_add(ui->conf.filters,
+		      (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec,
+		      FILTERLOG_DISPLAY, NULL, view_filter(cur(ui)));
+}
+
 static void write_snapshot(struct ui *ui)
 {
 	char written[1024], err[1024];
@@ -590,6 +603,7 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		break;
 	case KA_CLEAR_FIND:
 		view_filter_set(cur(ui), "");
+		note_find(ui);
 		break;
 	case KA_BITS:
 		set_unit(ui, VIEW_UNIT_BITS);
@@ -769,6 +783,7 @@ static void accept_prompt(struct ui *ui)
 		break;
 	case M_FIND:
 		prompt_hist_add(&ui->hist_find, text);
+		note_find(ui);
 		break;
 	case M_INTERVAL:
 		if (opts_parse_duration(text, &ns) || ns == 0) {
@@ -811,8 +826,10 @@ static void on_prompt_key(struct ui *ui, int ch)
 		accept_prompt(ui);
 		break;
 	case PROMPT_CANCEL:
-		if (ui->mode == M_FIND)
+		if (ui->mode == M_FIND) {
 			view_filter_set(cur(ui), ""); /* Esc clears */
+			note_find(ui);
+		}
 		ui->mode = M_NORMAL;
 		break;
 	case PROMPT_EDITED:

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct engine_port;
+struct filterlog;
 struct names;
 struct opts;
 struct view;
@@ -26,6 +27,9 @@ struct ui_conf {
 	int *group_by;	      /* NULL, or kept up to date with the table's
 				 grouping (g, enum group_by): the run's
 				 snapshots record it */
+	/* the run's filter history: display filters are noted there as
+	 * they are set (filterlog.h), or NULL */
+	struct filterlog *filters;
 };
 
 /*

@@ -5,6 +5,9 @@ PKTSTAT=${PKTSTAT:-$B/pktstat}
 GEN=${GEN:-$B/tests/gen/mkpcap}
 TMP=$(mktemp -d /tmp/pktstat-it.XXXXXX)
 chmod 700 "$TMP"
+# Snapshots a test does not name go to its own temp dir, not the home of
+# whoever runs the tests (snapname.h's default directory)
+export XDG_STATE_HOME=$TMP/state
 FAILS=0
 PASSES=0
 cleanup_tmp() { rm -rf "$TMP"; }

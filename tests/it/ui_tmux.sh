@@ -55,7 +55,7 @@ for geom in "80 24 C.UTF-8" "200 60 C"; do
 	check "$tag: q exits with status 0" wait_for 'EXITED 0'
 	check "$tag: snapshot written on q with every packet" sh -c "test \"\$(jq .totals.packets '$TMP/snap.json')\" = 162"
 	check "$tag: snapshot is mode 0600" test "$(stat -c %a "$TMP/snap.json")" = 600
-	check "$tag: report printed after the terminal is restored" wait_for 'Read total packets: 162'
+	check "$tag: a summary printed after the terminal is restored" wait_for 'eth[.]pcap: 162 packets, [0-9]* bytes in'
 done
 
 # SIGHUP: the session is killed (an SSH drop) - the snapshot still lands
