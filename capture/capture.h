@@ -86,7 +86,9 @@ typedef void (*cap_flow_fn)(void *user, const struct cap_flow *f);
 enum cap_link {
 	CAP_LINK_UP,
 	CAP_LINK_DOWN, /* capture paused until the interface comes back */
-	CAP_LINK_GONE, /* interface deleted: the worker stops */
+	CAP_LINK_GONE, /* interface deleted: capture resumes on one of that
+			  name when it comes (tpacket3 without fanout),
+			  else the worker stops */
 };
 
 /* What a backend is opened with (from the command line). */

@@ -37,7 +37,11 @@
  *  - Taking the interface down reports ENETDOWN through SO_ERROR (POLLERR)
  *    and unhooks the socket; bringing it up re-hooks it, so capture
  *    resumes by itself. Deleting it reports ENETDOWN too; the socket is
- *    then dead (its ifindex is gone).
+ *    then unbound (its ifindex is gone), ring and filter intact. A bind
+ *    to an interface made later under the same name hooks it again and
+ *    needs no privilege (CAP_NET_RAW is checked when the socket is
+ *    made), but a socket in a fanout group cannot be bound again
+ *    (packet_do_bind: EINVAL): those stop for good.
  *  - On loopback every frame is seen twice, outgoing and incoming.
  */
 #include "capture.h"
@@ -96,7 +100,10 @@ struct tp3 {
 	unsigned int block_nr;
 	unsigned int tov_ms;
 	int any;
-	int ifindex; /* 0 for any */
+	int ifindex; /* 0 for any; atomic: a removed interface's
+			successor changes it (capture thread) */
+	int fanout;  /* in a fanout group: cannot be bound again */
+	int promisc;
 	int dlt;
 	uint32_t snaplen;
 	int add_vlan;
@@ -113,6 +120,7 @@ struct tp3 {
 	int ufilt_meta;		   /* it reads a CAP_META_LEN prefix */
 	unsigned int ufilt_blocks; /* blocks left to filter in user space */
 	uint64_t gone_ms;	   /* when the interface was found deleted */
+	uint64_t probe_ms;	   /* removed: when to look for it next */
 	uint8_t *scratch;	   /* snaplen + 64: VLAN re-insertion, "any" */
 
 	/* Filter hand-over: set_filter -> dispatch. */
@@ -124,9 +132,11 @@ struct tp3 {
 	/* Statistics. */
 	pthread_mutex_t stats_lock;
 	uint64_t drops, freezes, ifdrops; /* under stats_lock */
-	uint64_t received;		  /* atomic, written by dispatch */
-	uint64_t filtered;		  /* atomic, written by dispatch */
-	int link;			  /* atomic enum cap_link */
+	uint64_t ifdrop_prev; /* under stats_lock: of removed ones */
+	uint64_t rebinds;     /* atomic: bound again after a removal */
+	uint64_t received;    /* atomic, written by dispatch */
+	uint64_t filtered;    /* atomic, written by dispatch */
+	int link;	      /* atomic enum cap_link */
 };
 
 static struct tp3 *tp3_of(struct cap_handle *h)
@@ -179,7 +189,8 @@ static int tp3_read_ifdrop(const struct tp3 *t, uint64_t *v)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	ok = fscanf(f, "%d", &idx) == 1 && idx == t->ifindex;
+	ok = fscanf(f, "%d", &idx) == 1 &&
+	     idx == __atomic_load_n(&t->ifindex, __ATOMIC_RELAXED);
 	fclose(f);
 	if (!ok)
 		return -1;
@@ -424,6 +435,8 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 			goto fail;
 		}
 	}
+	t->promisc = cfg->promisc && !t->any;
+	t->fanout = cfg->fanout_group != 0;
 	if (cfg->fanout_group) {
 		/* HASH is the kernel's symmetric flow hash
 		 * (__skb_get_hash_symmetric): both directions of a flow
@@ -784,7 +797,7 @@ static enum cap_link tp3_probe_link(struct tp3 *t)
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_ifindex = t->ifindex;
+	ifr.ifr_ifindex = __atomic_load_n(&t->ifindex, __ATOMIC_RELAXED);
 	if (ioctl(t->fd, SIOCGIFNAME, &ifr) < 0 ||
 	    ioctl(t->fd, SIOCGIFFLAGS, &ifr) < 0) {
 		if (errno == ENODEV || errno == ENXIO)
@@ -845,6 +858,89 @@ static int tp3_wait(struct tp3 *t, int timeout_ms, char *err, size_t errlen)
 	return (pfd[0].revents & POLLIN) != 0;
 }
 
+/* How often a removed interface is looked for by name. */
+#define TP3_PROBE_MS 100
+
+/*
+ * The interface was deleted and the ring drained: if one of the same
+ * name and link type exists now, bind the socket to it (ring, filter and
+ * counts carry on; promiscuous mode is asked for again). 0 when bound,
+ * else -errno: not there (ENODEV), another link type (EPROTOTYPE).
+ */
+static int tp3_rebind(struct tp3 *t)
+{
+	struct sockaddr_ll sll;
+	struct ifreq ifr;
+	uint64_t ifd = 0;
+	int idx, so = 0, have;
+	socklen_t sl = sizeof(so);
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->name, sizeof(ifr.ifr_name));
+	if (ioctl(t->fd, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	idx = ifr.ifr_ifindex;
+	/* the decoder, the filters and the counters are for our link type */
+	if (ioctl(t->fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	if (tp3_dlt(ifr.ifr_hwaddr.sa_family) != t->dlt)
+		return -EPROTOTYPE;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = idx;
+	if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+	if (t->promisc) {
+		struct packet_mreq mr;
+
+		memset(&mr, 0, sizeof(mr));
+		mr.mr_ifindex = idx;
+		mr.mr_type = PACKET_MR_PROMISC;
+		/* best effort, as the capture goes on without it */
+		(void)setsockopt(t->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
+				 sizeof(mr));
+	}
+	__atomic_store_n(&t->ifindex, idx, __ATOMIC_RELAXED);
+	/* rx_dropped starts again with the new interface */
+	have = tp3_read_ifdrop(t, &ifd) == 0;
+	pthread_mutex_lock(&t->stats_lock);
+	t->ifdrop_prev = t->ifdrops;
+	t->ifdrop_base = ifd;
+	t->have_ifdrop = have;
+	pthread_mutex_unlock(&t->stats_lock);
+	t->gone_ms = 0;
+	__atomic_store_n(&t->link, tp3_probe_link(t), __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->rebinds, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Removed and drained: look for the interface every TP3_PROBE_MS,
+ * sleeping in between on the wakeup eventfd. 1 once bound again (the
+ * next call reads the ring), else 0. */
+static int tp3_wait_back(struct tp3 *t, int timeout_ms)
+{
+	struct pollfd pfd = { t->efd, POLLIN, 0 };
+	uint64_t now = tp3_now_ms();
+
+	if (now >= t->probe_ms) {
+		t->probe_ms = now + TP3_PROBE_MS;
+		if (tp3_rebind(t) == 0)
+			return 1;
+	}
+	if (timeout_ms < 0 || timeout_ms > TP3_PROBE_MS)
+		timeout_ms = TP3_PROBE_MS;
+	if (poll(&pfd, 1, timeout_ms) > 0) {
+		uint64_t v;
+
+		if (read(t->efd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: nothing to consume. */
+		}
+	}
+	return 0;
+}
+
 static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 			int timeout_ms, char *err, size_t errlen)
 {
@@ -863,10 +959,15 @@ static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 	      TP_STATUS_USER)) {
 		if (link == CAP_LINK_GONE) {
 			/* Deleted: drain what the retire timer still hands
-			 * over, then report it once and for all. */
+			 * over, then wait for an interface of that name (in
+			 * a fanout group: report it once and for all). */
 			uint64_t waited = tp3_now_ms() - t->gone_ms;
 
 			if (waited > 2 * (uint64_t)t->tov_ms + 20) {
+				if (!t->fanout) {
+					tp3_wait_back(t, timeout_ms);
+					return 0;
+				}
 				snprintf(err, errlen, "%s: interface removed",
 					 t->name);
 				return -ENODEV;
@@ -924,13 +1025,14 @@ static int tp3_stats(struct cap_handle *h, struct cap_stats *st)
 	/* A failed read (interface renamed or gone) keeps the last value. */
 	if (t->have_ifdrop && tp3_read_ifdrop(t, &ifd) == 0 &&
 	    ifd >= t->ifdrop_base)
-		t->ifdrops = ifd - t->ifdrop_base;
+		t->ifdrops = t->ifdrop_prev + ifd - t->ifdrop_base;
 	st->kernel_drops = t->drops;
 	st->freezes = t->freezes;
 	st->if_drops = t->ifdrops;
 	pthread_mutex_unlock(&t->stats_lock);
 	st->received = __atomic_load_n(&t->received, __ATOMIC_RELAXED);
 	st->filtered = __atomic_load_n(&t->filtered, __ATOMIC_RELAXED);
+	st->rebinds = __atomic_load_n(&t->rebinds, __ATOMIC_RELAXED);
 	return rc;
 }
 

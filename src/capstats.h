@@ -18,6 +18,9 @@ struct cap_stats {
 	/* Kernel-side counting (ebpf); 0 for the others. */
 	uint64_t map_full;    /* packets counted as overflow: flow map full */
 	uint64_t prog_errors; /* packets a BPF program could not count */
+	/* times capture resumed on an interface of the same name after
+	 * the one it was on had been removed */
+	uint64_t rebinds;
 };
 
 #endif

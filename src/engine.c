@@ -55,7 +55,8 @@ struct engine {
 	uint64_t last_expire_ns;   /* monotonic */
 	int stopped;
 	int final_taken; /* a final snapshot reads the table in place */
-	int was_down[MAX_WORKERS];
+	int was_state[MAX_WORKERS]; /* engine_link_changes: enum cap_link */
+	char gone[320];		    /* a removed interface, said */
 	/* observers (engine_observe): fixed once the workers start */
 	struct {
 		const struct engine_observer *ob;
@@ -94,14 +95,30 @@ int engine_threads(const struct engine *e)
 	return e->nw;
 }
 
-const char *engine_capture_error(const struct engine *e)
+/* The first live interface that is removed now ("uxa0: interface
+ * removed"), into e->gone, or NULL. */
+static const char *gone_now(struct engine *e)
+{
+	for (int i = 0; i < e->nw; i++) {
+		if (e->w[i].h && !worker_done(&e->w[i]) &&
+		    cap_link_state(e->w[i].h) == CAP_LINK_GONE) {
+			snprintf(e->gone, sizeof(e->gone),
+				 "%s: interface removed",
+				 e->w[i].iface ? e->w[i].iface : "any");
+			return e->gone;
+		}
+	}
+	return NULL;
+}
+
+const char *engine_capture_error(struct engine *e)
 {
 	for (int i = 0; i < e->nw; i++) {
 		if (worker_done(&e->w[i]) && e->w[i].status < 0 &&
 		    e->w[i].err[0])
 			return e->w[i].err;
 	}
-	return NULL;
+	return gone_now(e);
 }
 
 int engine_capture_done(const struct engine *e)
@@ -112,11 +129,21 @@ int engine_capture_done(const struct engine *e)
 	return 1;
 }
 
-const char *engine_error(const struct engine *e)
+const char *engine_error(struct engine *e)
 {
 	for (int i = 0; i < e->nw; i++)
 		if (e->w[i].status < 0 && e->w[i].status != CAP_EOF)
 			return e->w[i].err;
+	/* stopped while waiting for a removed interface to come back */
+	for (int i = 0; i < e->nw; i++) {
+		if (e->w[i].h && cap_link_state(e->w[i].h) == CAP_LINK_GONE) {
+			snprintf(e->gone, sizeof(e->gone),
+				 "%s: interface removed, not back when "
+				 "capture stopped",
+				 e->w[i].iface ? e->w[i].iface : "any");
+			return e->gone;
+		}
+	}
 	return NULL;
 }
 
@@ -282,6 +309,7 @@ static int fill_rest(struct engine *e, struct snapshot *s,
 			s->cap.filtered += cs.filtered;
 			s->cap.map_full += cs.map_full;
 			s->cap.prog_errors += cs.prog_errors;
+			s->cap.rebinds += cs.rebinds;
 		}
 		if (cap_link_state(e->w[i].h) == CAP_LINK_DOWN)
 			s->link_down = 1;
@@ -572,20 +600,22 @@ int engine_set_filter(struct engine *e, const char *expr, char *err,
 }
 
 void engine_link_changes(struct engine *e,
-			 void (*fn)(void *ctx, const char *iface, int down),
+			 void (*fn)(void *ctx, const char *iface, int state,
+				    int was),
 			 void *ctx)
 {
 	for (int i = 0; i < e->nw; i++) {
-		int down;
+		int st;
 
-		if (!e->w[i].h)
+		if (!e->w[i].h || worker_done(&e->w[i]))
 			continue;
-		down = cap_link_state(e->w[i].h) == CAP_LINK_DOWN;
+		st = (int)cap_link_state(e->w[i].h);
 		/* one line per interface, not per fanout thread */
-		if (down != e->was_down[i] &&
+		if (st != e->was_state[i] &&
 		    (e->threads == 1 || i % e->threads == 0))
-			fn(ctx, e->w[i].iface ? e->w[i].iface : "any", down);
-		e->was_down[i] = down;
+			fn(ctx, e->w[i].iface ? e->w[i].iface : "any", st,
+			   e->was_state[i]);
+		e->was_state[i] = st;
 	}
 }
 

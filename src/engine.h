@@ -124,12 +124,15 @@ int engine_start(struct engine *e, pthread_t notify, int notify_sig, char *err,
  * table no longer changes. Idempotent. */
 void engine_stop(struct engine *e);
 
-/* The first worker's error line once stopped, or NULL. */
-const char *engine_error(const struct engine *e);
+/* The first worker's error line once stopped, or that an interface was
+ * removed and had not come back ("uxa0: interface removed, not back when
+ * capture stopped"), or NULL. Valid until the next call. */
+const char *engine_error(struct engine *e);
 
-/* Why a capture thread stopped ("uxa0: interface removed"), or NULL while
- * every one runs or ended cleanly (end of file). Valid for the run. */
-const char *engine_capture_error(const struct engine *e);
+/* Why a capture thread stopped, or that an interface is removed now and
+ * capture waits for it ("uxa0: interface removed"), or NULL while every
+ * one runs or ended cleanly (end of file). Valid until the next call. */
+const char *engine_capture_error(struct engine *e);
 
 /* Whether capture has ended (file fully read, interface gone). Any
  * thread. */
@@ -226,11 +229,13 @@ int engine_counter_cmd(struct engine *e, const char *line, char *msg,
 
 /*
  * engine_link_changes - for each interface whose state changed since the
- * last call (down: capture paused; up again), call @fn with its name and
- * the new state. For front ends without a screen header.
+ * last call (enum cap_link: down, capture paused; removed, capture waits
+ * for one of that name; up again), call @fn with its name, the new state
+ * and the one before. For front ends without a screen header.
  */
 void engine_link_changes(struct engine *e,
-			 void (*fn)(void *ctx, const char *iface, int down),
+			 void (*fn)(void *ctx, const char *iface, int state,
+				    int was),
 			 void *ctx);
 
 /*

@@ -69,14 +69,14 @@ struct opts {
 	int threads;	       /* --threads, 0 = auto */
 	size_t max_flows;      /* --max-flows */
 	enum opts_mode mode;
-	uint64_t refresh_ns;	   /* -w, default 1 s */
-	uint64_t keep_ns;	   /* -k, default 10 s */
-	enum opts_unit unit;	   /* -B bytes, -p packets */
-	int numeric;		   /* -n, -1 = default (names unless root) */
-	int per_direction;	   /* -c: one row per direction */
-	int no_color;		   /* --no-color or NO_COLOR */
-	int no_procs;		   /* --no-procs: no process attribution */
-	int quiet;		   /* -q: no final report on stdout */
+	uint64_t refresh_ns; /* -w, default 1 s */
+	uint64_t keep_ns;    /* -k, default 10 s */
+	enum opts_unit unit; /* -B bytes, -p packets */
+	int numeric;	     /* -n, -1 = default (names unless root) */
+	int per_direction;   /* -c: one row per direction */
+	int no_color;	     /* --no-color or NO_COLOR */
+	int no_procs;	     /* --no-procs: no process attribution */
+	int quiet;	     /* -q: no final report on stdout */
 	int report; /* --report: the whole report after the UI, not a summary */
 	const char *snapshot_path; /* --snapshot FILE or DIR/ */
 	const char *user;	   /* -Z, NULL = default */

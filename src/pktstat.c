@@ -321,14 +321,20 @@ static int run_tick(void *ctx, const struct snapshot *s)
 	return run_pulse(ctx, s);
 }
 
-/* Say on stderr when an interface goes down or comes back (batch mode:
- * the UI shows it in its header instead). */
-static void say_link_change(void *ctx, const char *iface, int down)
+/* Say on stderr when an interface goes down, is removed or comes back
+ * (batch mode: the UI shows it in its header instead). */
+static void say_link_change(void *ctx, const char *iface, int state, int was)
 {
 	(void)ctx;
 	sayf("%s: %s", iface,
-	     down ? "interface down, capture paused"
-		  : "interface up, capture resumed");
+	     state == CAP_LINK_GONE
+		     ? "interface removed, capture waits for it to come back"
+	     : was == CAP_LINK_GONE
+		     ? (state == CAP_LINK_DOWN
+				? "interface back but down, capture paused"
+				: "interface back, capture resumed")
+	     : state == CAP_LINK_DOWN ? "interface down, capture paused"
+				      : "interface up, capture resumed");
 }
 
 /* Whether a live --jsonl / --exit-over tick is due (every interval of

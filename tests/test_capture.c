@@ -1274,15 +1274,40 @@ Test(capture, pcap_link_down_and_up, .init = net_up, .fini = net_down,
 	link_down_and_up(&cap_pcap_ops);
 }
 
-static void interface_deleted(const struct cap_ops *ops)
+/* The veth pair of net_up again (deleting one end took both). */
+static void net_veth_again(void)
+{
+	cr_assert_eq(
+		sh("set -e; A=%s; B=%s;"
+		   "ip link add %s netns $A address 02:00:00:00:00:01 type veth"
+		   " peer name %s netns $B address 02:00:00:00:00:02;"
+		   "ip -n $B addr add 10.77.0.2/24 dev %s;"
+		   "ip -n $A link set %s up; ip -n $B link set %s up;"
+		   "ip -n $B neigh replace 10.77.0.1 lladdr 02:00:00:00:00:01"
+		   " dev %s nud permanent",
+		   net.nsa, net.nsb, net.va, net.vb, net.vb, net.va, net.vb,
+		   net.vb),
+		0, "veth set-up failed");
+}
+
+/*
+ * Deleted: what was captured before is delivered; then, with @resumes
+ * (tpacket3 without fanout), the handle waits for an interface of that
+ * name and captures on it; otherwise the end, with the reason.
+ */
+static void interface_deleted(const struct cap_ops *ops, int fanout,
+			      int resumes)
 {
 	static const struct burst b[] = { { 9999, 4, 20 } };
+	static const struct burst b2[] = { { 9999, 3, 20 } };
 	struct cap_config cfg = {
 		.snaplen = 65535,
 		.bufsize_mb = 1,
 		.block_timeout_ms = 300,
+		.fanout_group = fanout,
 	};
 	struct cap_handle *h;
+	struct cap_stats st;
 	struct coll c = { 0 };
 	char err[256] = "";
 	char want[64];
@@ -1296,32 +1321,57 @@ static void interface_deleted(const struct cap_ops *ops)
 	send_from_b(b, 1, 0);
 	cr_assert_eq(sh("ip -n %s link del %s", net.nsa, net.va), 0);
 	t0 = now_ms();
-	while (now_ms() - t0 < 3000) {
+	while (now_ms() - t0 < (resumes ? 1000 : 3000)) {
 		rc = ops->dispatch(h, coll_cb, &c, 50, err, sizeof(err));
 		if (rc < 0)
 			break;
 	}
-	cr_assert_eq(rc, -ENODEV, "rc %d %s", rc, err);
-	snprintf(want, sizeof(want), "%s: interface removed", net.va);
-	cr_assert_str_eq(err, want);
-	cr_assert_eq(ops->link(h), CAP_LINK_GONE);
 	/* What was captured before the delete was still delivered. */
 	cr_assert_eq(c.n, 4);
+	cr_assert_eq(ops->link(h), CAP_LINK_GONE);
+	if (!resumes) {
+		cr_assert_eq(rc, -ENODEV, "rc %d %s", rc, err);
+		snprintf(want, sizeof(want), "%s: interface removed", net.va);
+		cr_assert_str_eq(err, want);
+		ops->close(h);
+		return;
+	}
+	cr_assert_geq(rc, 0, "rc %d %s", rc, err);
+	net_veth_again();
+	t0 = now_ms();
+	while (now_ms() - t0 < 3000 && ops->link(h) != CAP_LINK_UP) {
+		rc = ops->dispatch(h, coll_cb, &c, 50, err, sizeof(err));
+		cr_assert_geq(rc, 0, "rc %d %s", rc, err);
+	}
+	cr_assert_eq(ops->link(h), CAP_LINK_UP);
+	cr_assert_eq(ops->stats(h, &st), 0);
+	cr_assert_eq(st.rebinds, 1);
+	send_from_b(b2, 1, 0);
+	collect(ops, h, &c, 7, 3000, 50);
+	cr_assert_eq(c.n, 7, "after the return: %zu frames", (size_t)c.n);
 	ops->close(h);
 }
 
-Test(capture, tpacket3_interface_deleted, .init = net_up, .fini = net_down,
-     .timeout = 10)
+Test(capture, tpacket3_interface_deleted_and_back, .init = net_up,
+     .fini = net_down, .timeout = 15)
 {
 	NEED_ROOT();
-	interface_deleted(&cap_tpacket3_ops);
+	interface_deleted(&cap_tpacket3_ops, 0, 1);
+}
+
+/* A socket in a fanout group cannot be bound again: the end. */
+Test(capture, tpacket3_fanout_interface_deleted, .init = net_up,
+     .fini = net_down, .timeout = 10)
+{
+	NEED_ROOT();
+	interface_deleted(&cap_tpacket3_ops, (getpid() + 7) & 0xffff, 0);
 }
 
 Test(capture, pcap_interface_deleted, .init = net_up, .fini = net_down,
      .timeout = 10)
 {
 	NEED_ROOT();
-	interface_deleted(&cap_pcap_ops);
+	interface_deleted(&cap_pcap_ops, 0, 0);
 }
 
 Test(capture, tpacket3_vlan_tag, .init = net_up, .fini = net_down,

@@ -103,6 +103,8 @@ struct ui {
 	struct draw_ctx dc;
 	int quit, rc;
 	int away; /* continued in the background: the terminal is not ours */
+	char gone_if[64]; /* the interface last said to be removed */
+	uint64_t rebinds; /* capture resumed on a removed one: times seen */
 	struct sigaction old_usr1, old_tstp;
 	int usr1_set, tstp_set;
 	sigset_t old_mask;
@@ -160,6 +162,7 @@ static void redraw(struct ui *ui)
 
 	if (ui->away)
 		return;
+	memset(&info, 0, sizeof(info));
 	ui->eng->ops->info(ui->eng, &info);
 	c->v = cur(ui);
 	c->rewind = ui->rv ? ui->rw_label : NULL;
@@ -171,8 +174,18 @@ static void redraw(struct ui *ui)
 	c->utf8 = ui->utf8;
 	c->color = ui->color;
 	c->totals = ui->totals;
-	/* The reason capture stopped, on screen at once (16.8). */
+	/* The reason capture stopped, or the interface that is removed
+	 * (capture waits for it), on screen at once (16.8). */
 	c->state = info.capture_error;
+	if (info.capture_error) {
+		const char *e =
+			strstr(info.capture_error, ": interface removed");
+
+		if (e)
+			snprintf(ui->gone_if, sizeof(ui->gone_if), "%.*s",
+				 (int)(e - info.capture_error),
+				 info.capture_error);
+	}
 	if (!c->state && info.capture_done)
 		c->state = ui->conf.o->read_file ? "end of file"
 						 : "capture stopped";
@@ -405,6 +418,14 @@ static int tick_cost(struct ui *ui, int counters, struct ui_frame_cost *cost)
 		/* out of memory: the history says "truncated" */
 		(void)history_record(ui->hist, &ui->snap, hist_clock(ui));
 		rewind_follow(ui);
+	}
+	if (rc == 0 && ui->snap.cap.rebinds > ui->rebinds) {
+		/* a removed interface came back: the status line says so */
+		ui->rebinds = ui->snap.cap.rebinds;
+		set_msg(ui, 0, "%s: interface back, capture resumed",
+			ui->gone_if[0]	? ui->gone_if
+			: ui->dc.source ? ui->dc.source
+					: "capture");
 	}
 	if (rc == 0 && ui->eng->ops->tick(ui->eng, &ui->snap))
 		ui->quit = 1; /* --exit-over */
