@@ -1303,50 +1303,6 @@ int view_row_endpoint(const struct view_row *r, int side, char *buf, size_t len)
 	return flowkey_format_endpoint(&r->f->row.key, side ? 1 : 0, buf, len);
 }
 
-/* ICMP and ICMPv6 message types (folded: a reply shows as its request). */
-static const char *icmp_type_name(int kind, unsigned int t)
-{
-	static const struct {
-		uint8_t v6, type;
-		const char *name;
-	} names[] = {
-		{ 0, 0, "echo" },
-		{ 0, 3, "unreach" },
-		{ 0, 4, "source quench" },
-		{ 0, 5, "redirect" },
-		{ 0, 8, "echo" },
-		{ 0, 9, "router advert" },
-		{ 0, 10, "router solicit" },
-		{ 0, 11, "time exceeded" },
-		{ 0, 12, "param problem" },
-		{ 0, 13, "timestamp" },
-		{ 0, 15, "info" },
-		{ 0, 17, "mask" },
-		{ 1, 1, "unreach" },
-		{ 1, 2, "too big" },
-		{ 1, 3, "time exceeded" },
-		{ 1, 4, "param problem" },
-		{ 1, 128, "echo" },
-		{ 1, 130, "mld query" },
-		{ 1, 131, "mld report" },
-		{ 1, 132, "mld done" },
-		{ 1, 133, "router solicit" },
-		{ 1, 134, "router advert" },
-		{ 1, 135, "neighbor solicit" },
-		{ 1, 136, "neighbor advert" },
-		{ 1, 137, "redirect" },
-		{ 1, 139, "node info" },
-		{ 1, 143, "mld2 report" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (names[i].type == t && names[i].v6 == (kind == KIND_ICMP6))
-			return names[i].name;
-	}
-	return NULL;
-}
-
 int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
 			    int side, char *host, size_t hlen, char *port,
 			    size_t plen, char *note, size_t nlen)
@@ -1396,7 +1352,7 @@ int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
 	}
 	/* The ICMP message type, beside the second endpoint (16.6). */
 	if (flowkey_is_icmp(k->kind) && side == 1) {
-		const char *t = icmp_type_name(k->kind, k->aport);
+		const char *t = flowkey_icmp_type_name(k->kind, k->aport);
 
 		if (t)
 			snprintf(note, nlen, "%s", t);
