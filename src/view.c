@@ -1809,3 +1809,13 @@ uint64_t view_frame_cost_ns(const struct view *v)
 {
 	return v->cost_frame;
 }
+
+size_t view_nflows(const struct view *v)
+{
+	return v->shown.nvf;
+}
+
+const struct view_flow *view_flow_at(const struct view *v, size_t i)
+{
+	return i < v->shown.nvf ? &v->shown.vf[i] : NULL;
+}

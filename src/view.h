@@ -313,6 +313,14 @@ void view_select_home(struct view *v);
 void view_select_end(struct view *v);
 void view_select_index(struct view *v, size_t i);
 
+/*
+ * The flows shown (frozen while paused), in no particular order and
+ * whatever the display filter: for views that aggregate them (the host
+ * view). Valid until the next view_update or unpause.
+ */
+size_t view_nflows(const struct view *v);
+const struct view_flow *view_flow_at(const struct view *v, size_t i);
+
 /* Totals and capture health for the header. */
 const struct view_totals *view_totals(const struct view *v);
 

@@ -639,6 +639,127 @@ static void draw_rows(struct draw_ctx *c, int y, int rows)
 	}
 }
 
+/* ---- host view ------------------------------------------------------- */
+
+enum {
+	HC_HOST,
+	HC_TX,
+	HC_RX,
+	HC_RATE,
+	HC_TXB,
+	HC_RXB,
+	HC_BYTES,
+	HC_FLOWS,
+	HC_COUNT
+};
+
+/*
+ * The host view (V): per host, the rates it sends (TX) and receives (RX)
+ * and its bytes each way since the start (or the mark), busiest first;
+ * the last line sums the link as iftop's footer does. Columns that do not
+ * fit go whole, the least useful first; numbers are never cut.
+ */
+static void draw_hosts(struct draw_ctx *c, int y, int rows)
+{
+	static const struct view_col_spec spec[HC_COUNT] = {
+		[HC_HOST] = { 15, 39, 1 },  [HC_TX] = { 10, 10, 2 },
+		[HC_RX] = { 10, 10, 2 },    [HC_RATE] = { 10, 10, 4 },
+		[HC_TXB] = { 10, 14, 3 },   [HC_RXB] = { 10, 14, 3 },
+		[HC_BYTES] = { 10, 14, 5 }, [HC_FLOWS] = { 6, 8, 6 },
+	};
+	const char *unit = view_unit_name(view_unit(c->v));
+	const struct view_totals *t = view_totals(c->v);
+	size_t n = hosts_count(c->hosts), i;
+	char title[HC_COUNT][32], cell[64], line[LINE_MAX_BYTES], a[16], b[16];
+	int w[HC_COUNT], k, off;
+	attr_t base = attr(c, CP_TITLE, A_REVERSE);
+
+	snprintf(title[HC_HOST], 32, "Host");
+	snprintf(title[HC_TX], 32, "TX %s", unit);
+	snprintf(title[HC_RX], 32, "RX %s", unit);
+	snprintf(title[HC_RATE], 32, "%s", unit);
+	snprintf(title[HC_TXB], 32, "TX bytes");
+	snprintf(title[HC_RXB], 32, "RX bytes");
+	snprintf(title[HC_BYTES], 32, "Bytes");
+	snprintf(title[HC_FLOWS], 32, "Flows");
+	view_fit_columns(spec, HC_COUNT, COLS, 1, w);
+	if (rows < 1)
+		rows = 1;
+	if (c->host_top + (size_t)rows > n)
+		c->host_top = n > (size_t)rows ? n - (size_t)rows : 0;
+	move(y, 0);
+	attron(base);
+	for (k = 0; k < COLS; k++)
+		mvaddch(y, k, ' ');
+	attroff(base);
+	for (k = 0, off = 0; k < HC_COUNT; k++) {
+		if (!w[k])
+			continue;
+		off += snprintf(line + off, sizeof(line) - (size_t)off,
+				k == HC_HOST ? "%s%-*s" : "%s%*s",
+				off ? " " : "", w[k], title[k]);
+	}
+	put(y, 0, line, base | A_BOLD);
+	for (i = 0; i < (size_t)rows; i++) {
+		const struct hosts_row *r =
+			hosts_row(c->hosts, c->host_top + i);
+		int yy = y + 1 + (int)i;
+
+		move(yy, 0);
+		clrtoeol();
+		if (!r)
+			continue;
+		for (k = 0, off = 0; k < HC_COUNT; k++) {
+			double tx = view_unit_rate(view_unit(c->v), r->bps[0],
+						   r->pps[0]);
+			double rx = view_unit_rate(view_unit(c->v), r->bps[1],
+						   r->pps[1]);
+
+			if (!w[k])
+				continue;
+			if (k == HC_HOST)
+				snprintf(cell, sizeof(cell), "%-*.*s", w[k],
+					 w[k], r->label);
+			else if (k == HC_TX || k == HC_RX || k == HC_RATE)
+				view_format_rate(k == HC_TX   ? tx
+						 : k == HC_RX ? rx
+							      : tx + rx,
+						 w[k], cell, sizeof(cell));
+			else
+				view_format_count(k == HC_TXB	? r->bytes[0]
+						  : k == HC_RXB ? r->bytes[1]
+						  : k == HC_BYTES
+							  ? r->bytes[0] +
+								    r->bytes[1]
+							  : r->flows,
+						  w[k], cell, sizeof(cell));
+			/* the host is padded already: one format */
+			off += snprintf(line + off, sizeof(line) - (size_t)off,
+					"%s%*s", off ? " " : "", w[k], cell);
+		}
+		put(yy, 0, line, A_NORMAL);
+	}
+	/* iftop's footer: the link's figures */
+	rate_text(c->v, t->bps, t->pps, a, sizeof(a));
+	rate_text(c->v, t->peak_bps, t->peak_pps, b, sizeof(b));
+	{
+		struct fields l = { .n = 0 };
+		char cum[24];
+
+		view_format_count(t->bytes, 14, cum, sizeof(cum));
+		fld(&l, 1, A_BOLD, "hosts %zu", n);
+		fld(&l, 2, A_NORMAL, "link now %s %s", a, unit);
+		fld(&l, 3, A_NORMAL, "peak %s", b);
+		fld(&l, 2, A_NORMAL, "cum %s bytes", cum);
+		fld(&l, 4, A_NORMAL,
+		    "(a host's TX+RX counts each flow it "
+		    "is in)");
+		move(y + 1 + rows, 0);
+		clrtoeol();
+		put_fields(y + 1 + rows, 0, COLS, &l);
+	}
+}
+
 /* ---- status line ----------------------------------------------------- */
 
 static void draw_status(struct draw_ctx *c, int y)
@@ -676,12 +797,23 @@ static void draw_status(struct draw_ctx *c, int y)
 		return;
 	}
 	/* Right: which rows are on screen, and the display filter's count. */
-	if (!cnt)
+	if (c->hosts) {
+		size_t hn = hosts_count(c->hosts);
+		size_t shown = c->table_rows > 0 ? (size_t)c->table_rows : 0;
+
+		if (c->host_top + shown > hn)
+			shown = hn - c->host_top;
+		if (!hn)
+			snprintf(rows, sizeof(rows), "no hosts");
+		else
+			snprintf(rows, sizeof(rows), "hosts %zu-%zu of %zu",
+				 c->host_top + 1, c->host_top + shown, hn);
+	} else if (!cnt)
 		snprintf(rows, sizeof(rows), "no rows");
 	else
 		snprintf(rows, sizeof(rows), "rows %zu-%zu of %zu", top + 1,
 			 top + view_nvisible(c->v), cnt);
-	if (*view_filter(c->v))
+	if (*view_filter(c->v) && !c->hosts)
 		snprintf(buf, sizeof(buf), " find: %s (%zu) ",
 			 view_filter(c->v), cnt);
 	else
@@ -1009,6 +1141,14 @@ int draw_frame(struct draw_ctx *c)
 			want = left - 3;
 		if (want >= 2)
 			y = draw_counters(c, y, want);
+	}
+	if (c->hosts) {
+		/* titles, rows, the link's line, the status line */
+		rows = LINES - y - 3;
+		c->table_rows = rows > 0 ? rows : 1;
+		draw_hosts(c, y, rows);
+		draw_status(c, LINES - 1);
+		return 0;
 	}
 	/* Titles, at least one row, the status line. */
 	rows = LINES - y - 2;

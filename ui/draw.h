@@ -14,6 +14,7 @@
 #include "../src/view.h"
 #include "columns.h"
 #include "cpanel.h"
+#include "hosts.h"
 #include "prompt.h"
 
 /* Smallest usable terminal; below it a one-line notice is drawn. */
@@ -43,6 +44,8 @@ struct draw_ctx {
 	const char *prompt_label;    /* a prompt is open: its label ... */
 	const struct prompt *prompt; /* ... and editor; else NULL */
 	const char *question;	     /* a y/n question, or NULL */
+	const struct hosts *hosts;   /* the host view (V) instead of flows */
+	size_t host_top;	     /* its first row shown (clamped here) */
 	int help;		     /* the help screen is shown */
 	int detail;		     /* the selected flow's details */
 	size_t help_top;	     /* its first line */

@@ -116,6 +116,10 @@ static const struct key_binding table[] = {
 	{ '{', KA_REWIND, -10, "{", NULL, "Rewind ten seconds" },
 	{ '}', KA_REWIND, 10, "}", NULL,
 	  "Ten seconds forward while rewound; past the newest: now" },
+	{ 'V', KA_HOSTS, 0, "V", NULL,
+	  "Host view: per host, what it sends (TX) and receives (RX) now "
+	  "and its bytes each way since the start or the mark, busiest "
+	  "first, and the link's total; V again for the flows" },
 	{ '\r', KA_DETAIL, 0, "Enter", NULL,
 	  "Details of the selected flow: both directions, first and last "
 	  "seen, rates, names and numbers; any key goes back" },
@@ -197,6 +201,13 @@ static const struct {
 	{ "rows 1-20 of N", "The rows on screen and how many there are "
 			    "(that match the display filter: find, with its "
 			    "count)" },
+	{ "TX, RX", "Host view (V): what a host sent and received, now (TX "
+		    "bits/s, RX bits/s; the next column both) and since the "
+		    "start or the mark (TX bytes, RX bytes, Bytes); Flows: "
+		    "the flows it is an end of. A flow between two hosts "
+		    "counts in both" },
+	{ "link now, cum", "Host view's last line: the link's rate now and "
+			   "its bytes since the start (or the mark)" },
 };
 
 #define NLEGEND (sizeof(legend) / sizeof(legend[0]))

@@ -48,6 +48,7 @@ enum key_action {
 	KA_HIDE_SELF, /* hide or show the user's own SSH session */
 	KA_GROUP,     /* the next grouping of the table */
 	KA_REWIND,    /* arg: seconds to move in the history (- = back) */
+	KA_HOSTS,     /* the host view: per host sent and received */
 	KA_COUNT
 };
 

@@ -37,6 +37,7 @@
 #include "../src/selfflow.h"
 #include "../src/view.h"
 #include "cpanel.h"
+#include "hosts.h"
 
 /* How much lower than the capture the UI thread runs. */
 #define UI_NICE 5
@@ -85,7 +86,9 @@ struct ui {
 	int64_t rw_sec;
 	struct snapshot rsnap;
 	char rw_label[64];
-	struct cpanel *cp; /* the named counters shown */
+	struct cpanel *cp;   /* the named counters shown */
+	struct hosts *hosts; /* the host view's table */
+	int host_view;	     /* V: hosts instead of flows */
 	struct snapshot snap;
 	SCREEN *scr;
 	int sfd, tfd;
@@ -195,6 +198,7 @@ static void redraw(struct ui *ui)
 	c->refresh_ns = ui->refresh_ns;
 	c->msg = ui->msg[0] && now < ui->msg_until ? ui->msg : NULL;
 	c->msg_err = ui->msg_err;
+	c->hosts = ui->host_view ? ui->hosts : NULL;
 	c->help = ui->mode == M_HELP;
 	c->detail = ui->mode == M_DETAIL;
 	c->prompt = NULL;
@@ -388,6 +392,20 @@ static void rewind_move(struct ui *ui, int delta)
 		set_msg(ui, 1, "rewind: out of memory");
 }
 
+/* The host view's table from the shown table's flows (frozen while
+ * paused, as they are; rewound, as they were). 0 or -ENOMEM. */
+static int fill_hosts(struct ui *ui)
+{
+	const struct view *v = cur(ui);
+	size_t n = view_nflows(v);
+	int rc = 0;
+
+	hosts_clear(ui->hosts);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = hosts_add(ui->hosts, view_flow_at(v, i));
+	return rc ? rc : hosts_sort(ui->hosts);
+}
+
 /*
  * One refresh: expire idle flows, copy the state, ingest it, the run's
  * per-refresh extras (it may end the run: --exit-over), draw. The
@@ -419,6 +437,8 @@ static int tick_cost(struct ui *ui, int counters, struct ui_frame_cost *cost)
 		(void)history_record(ui->hist, &ui->snap, hist_clock(ui));
 		rewind_follow(ui);
 	}
+	if (rc == 0 && ui->host_view)
+		rc = fill_hosts(ui);
 	if (rc == 0 && ui->snap.cap.rebinds > ui->rebinds) {
 		/* a removed interface came back: the status line says so */
 		ui->rebinds = ui->snap.cap.rebinds;
@@ -507,6 +527,18 @@ static size_t page(const struct ui *ui)
 	return ui->dc.table_rows > 1 ? (size_t)ui->dc.table_rows : 1;
 }
 
+/* Move the host view's first row by @delta (drawing clamps the end). */
+static void host_scroll(struct ui *ui, long delta)
+{
+	size_t top = ui->dc.host_top;
+
+	if (delta < 0)
+		ui->dc.host_top =
+			(size_t)-delta > top ? 0 : top - (size_t)-delta;
+	else
+		ui->dc.host_top = top + (size_t)delta;
+}
+
 static void on_mouse(struct ui *ui)
 {
 	MEVENT ev;
@@ -591,22 +623,52 @@ static void do_action(struct ui *ui, const struct key_binding *k)
 		set_msg(ui, 0, on ? "row order frozen" : "rows sorted again");
 		break;
 	case KA_UP:
-		view_scroll(cur(ui), -1, page(ui));
+		if (ui->host_view)
+			host_scroll(ui, -1);
+		else
+			view_scroll(cur(ui), -1, page(ui));
 		break;
 	case KA_DOWN:
-		view_scroll(cur(ui), 1, page(ui));
+		if (ui->host_view)
+			host_scroll(ui, 1);
+		else
+			view_scroll(cur(ui), 1, page(ui));
 		break;
 	case KA_PGUP:
-		view_scroll(cur(ui), -(long)page(ui), page(ui));
+		if (ui->host_view)
+			host_scroll(ui, -(long)page(ui));
+		else
+			view_scroll(cur(ui), -(long)page(ui), page(ui));
 		break;
 	case KA_PGDN:
-		view_scroll(cur(ui), (long)page(ui), page(ui));
+		if (ui->host_view)
+			host_scroll(ui, (long)page(ui));
+		else
+			view_scroll(cur(ui), (long)page(ui), page(ui));
 		break;
 	case KA_HOME:
-		view_select_home(cur(ui));
+		if (ui->host_view)
+			ui->dc.host_top = 0;
+		else
+			view_select_home(cur(ui));
 		break;
 	case KA_END:
-		view_select_end(cur(ui));
+		if (ui->host_view)
+			host_scroll(ui, (long)hosts_count(ui->hosts));
+		else
+			view_select_end(cur(ui));
+		break;
+	case KA_HOSTS:
+		ui->host_view = !ui->host_view;
+		ui->dc.host_top = 0;
+		if (ui->host_view && fill_hosts(ui))
+			set_msg(ui, 1, "out of memory: host view incomplete");
+		else
+			set_msg(ui, 0,
+				ui->host_view
+					? "host view: sent (TX) and received "
+					  "(RX) per host; V: flows"
+					: "flows");
 		break;
 	case KA_PAUSE:
 		on = !view_paused(cur(ui), NULL);
@@ -1152,7 +1214,8 @@ static int model_init(struct ui *ui)
 		ui->refresh_ns = MAX_REFRESH_NS;
 	ui->v = view_new();
 	ui->cp = cpanel_new();
-	if (!ui->v || !ui->cp)
+	ui->hosts = hosts_new();
+	if (!ui->v || !ui->cp || !ui->hosts)
 		return -ENOMEM;
 	/* A refresh forced in between keeps the rates of a whole interval
 	 * (set_timer says it again when the interval changes). */
@@ -1211,6 +1274,7 @@ static void model_free(struct ui *ui)
 	snapshot_free(&ui->rsnap);
 	view_free(ui->v);
 	cpanel_free(ui->cp);
+	hosts_free(ui->hosts);
 	snapshot_free(&ui->snap);
 	prompt_hist_free(&ui->hist_filter);
 	prompt_hist_free(&ui->hist_find);

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The monitor's screen as a new user meets it (issue 16), in tmux: -r rates
-# on packet time equal to batch -r, rates continuous across a counter
-# command, prompts whose pre-filled value typing replaces, filters longer
-# than any buffer, the "too small" notice, the header's numbers never cut.
+# on packet time equal to batch -r (ui_session.sh: rates continuous
+# across counter commands), prompts whose pre-filled value typing
+# replaces, filters longer
+# than any buffer, the "too small" notice, the header's numbers never cut,
+# nor the flow table's and the host view's cells.
 . "$(dirname "$0")/lib.sh"
 tmux_setup pktstat-scr
 keys() { T send-keys -t ui "$@"; sleep 0.3; }
@@ -128,6 +130,38 @@ print('line1 %s line2 %s' % ('whole' if t else 'CUT', 'whole' if ok else 'CUT'))
 sys.exit(0 if ok and t else 1)
 PY
 }
+# cells_whole FILE: in the flow table (rows under "Proto") and the host
+# view (rows under "Host"), every cell after the endpoints is a whole
+# number as the columns print them (3 digits and an SI prefix, an exact
+# count, a percentage, an age, "-", or "***" when it does not fit)
+cells_whole() {
+	/usr/bin/python3 - "$1" <<'PY'
+import re, sys
+num = re.compile(r'([0-9]+(\.[0-9]+)?[kMGT]?%?|\*+|-|[0-9]+[smhd]([0-9]+)?)$')
+lines = open(sys.argv[1]).read().split('\n')
+bad, n, skip, table = [], 0, 0, None
+for l in lines:
+    if l.startswith('Proto'):
+        table, skip = 'flows', 3
+        continue
+    if l.startswith('Host '):
+        table, skip = 'hosts', 1
+        continue
+    if table is None or not l.strip() or l.startswith('hosts ') or \
+            re.match(r'^(q Quit|rows |find:)', l):
+        if l.startswith('hosts '):
+            table = None
+        continue
+    if table == 'flows' and not re.match(r'^(UDP|TCP|ICMPv[46]|IPv[46]|ARP|other) ', l):
+        continue
+    for t in l.split()[skip:]:
+        n += 1
+        if not num.match(t):
+            bad.append(t)
+print('%d cells, %d not whole: %s' % (n, len(bad), ' '.join(bad[:8])))
+sys.exit(0 if n and not bad else 1)
+PY
+}
 for geom in "80 24" "100 30" "200 60"; do
 	set -- $geom
 	start "$1" "$2" "$PKTSTAT" -r "$TMP/many.pcap"
@@ -143,6 +177,11 @@ for geom in "80 24" "100 30" "200 60"; do
 		check "80x24: at least 18 flow rows ($rows)" test "$rows" -ge 18
 		check "80x24: footer says which rows are shown" grep -q "rows 1-$rows of 1032" "$TMP/hdr.screen"
 	fi
+	check "${1}x$2: every number in the flow table is whole" cells_whole "$TMP/hdr.screen"
+	keys V
+	screen > "$TMP/hosts.screen"
+	check "${1}x$2: host view: every number whole" cells_whole "$TMP/hosts.screen"
+	check "${1}x$2: host view: the footer counts every host (1033)" grep -q '^hosts 1033  ' "$TMP/hosts.screen"
 	keys q
 done
 

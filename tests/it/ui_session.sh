@@ -4,7 +4,8 @@
 # is; the whole report only with --report; nothing with -q; a snapshot
 # error as the last line), snapshot files named after the time in the
 # snapshot directory and never written over, with every filter in force
-# and when it was set; ICMP types in a text snapshot. Live, in a namespace: creating a counter
+# and when it was set; ICMP types in a text snapshot; the host view (V)
+# against the snapshot's flows. Live, in a namespace: creating a counter
 # (C) leaves the rates and the peak as they were (16.4); a removed
 # interface is named on screen, the monitor stays up and capture resumes
 # when an interface of that name comes back (16.8), in the monitor and
@@ -40,6 +41,13 @@ T send-keys -t ui -l '10.0.0.7'; keys Enter
 keys C
 T send-keys -t ui -l 'new x1 udp'; keys Enter
 check "counter x1 made" wait_for 'counter x1 added'
+# the host view (V): per host sent and received, exact bytes
+keys V
+check "V: the host view's titles" wait_for '^Host  *TX bits/s  *RX bits/s  *bits/s  *TX bytes  *RX bytes  *Bytes  *Flows'
+check "V: the link's line (hosts, now, cum)" wait_for '^hosts [0-9]*  link now .* cum 74027 bytes'
+screen > "$TMP/hosts.screen"
+keys V
+check "V again: the flows" wait_for '^Proto'
 # three snapshots at once and one at q: four files, none written over
 keys s; keys s; keys s
 keys q
@@ -65,6 +73,18 @@ check "summary: says how many more flows the snapshot has" \
 	sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -q '\\.\\.\\. 5 more: every flow is in the snapshot'"
 check "no per-flow report after the monitor (no 'bitrate:' lines)" \
 	sh -c "! tmux -L $SOCK capture-pane -p -t ui | grep -q '^bitrate: '"
+# the snapshot's flows summed per address: sent (as src) and received
+jq -r '.flows[] | select(.srcIp != "" and (.proto | test("^(TCP|UDP|ICMP)"))) | "\(.srcIp) \(.dstIp) \(.size)"' "$snap" |
+	awk '{ tx[$1] += $3; rx[$2] += $3 } END { for (h in tx) print h, tx[h], rx[h] + 0; for (h in rx) if (!(h in tx)) print h, 0, rx[h] }' |
+	sort > "$TMP/hosts.want"
+bad=0; n=0
+while read -r h tx rx; do
+	n=$((n + 1))
+	line=$(grep -E "^$(echo "$h" | sed 's/[.]/[.]/g') " "$TMP/hosts.screen")
+	set -- $line
+	[ "${5:-x}" = "$tx" ] && [ "${6:-x}" = "$rx" ] || { bad=$((bad + 1)); echo "# $h: want TX $tx RX $rx, screen: $line"; }
+done < "$TMP/hosts.want"
+check "V: each host's TX and RX bytes are its flows' ($n hosts)" test "$bad" = 0 -a "$n" -ge 10
 # every filter in force, with the time it was set (within the run)
 fh=$(jq -c '[.filterHistory[] | [.kind, .name, .filter]]' "$snap")
 echo "# filterHistory: $fh"
