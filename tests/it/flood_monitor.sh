@@ -14,7 +14,9 @@
 # flow + 64 MB; once every flood flow has expired (the screen says flows
 # 0) the idle monitor gives the memory back: its RSS falls to within 16
 # MB of what it was before the flood, and under a quarter of its peak; q
-# still exits 0. FLOOD_MON_FLOWS overrides.
+# still exits 0 (under ASan: with no report). The memory checks are for
+# the release build: ASan's allocator keeps freed memory in quarantine
+# and its slow UI lags the screen. FLOOD_MON_FLOWS overrides.
 . "$(dirname "$0")/lib.sh"
 need_root
 BLAST=$B/bench/blast
@@ -36,7 +38,13 @@ pane=$(T list-panes -t ui -F '#{pane_pid}')
 # the pane's shell runs ip netns exec, which becomes pktstat (the
 # privileged writer); its child captures and draws
 writer=$(child_of "$pane")
-cpid=$(child_of "$writer")
+cpid=$([ -n "$writer" ] && child_of "$writer")
+if [ -z "$cpid" ]; then
+	screen | sed 's/^/# | /'
+	not_ok "flood_monitor: the monitor is running (its capturing process found)"
+	finish
+	exit 1
+fi
 st() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$cpid/status" 2> /dev/null; }
 flows_on_screen() { screen | grep -o 'flows [0-9]*' | head -1 | cut -d' ' -f2; }
 sleep 1
@@ -73,14 +81,18 @@ nsamp=$(wc -l < "$TMP/samples")
 echo "# samples: $nsamp; most flows on screen $max_flows, $live after the flood; sampled RSS max $((max_rss / 1024)) MB; peak (VmHWM) $((hwm_kb / 1024)) MB; all expired $(( (t2 - t1) / 1000000 )) ms after the flood; RSS then $((idle_kb / 1024)) MB"
 check "flood_monitor: blast sent all $FLOWS frames (exit $brc)" test "$brc" -eq 0
 live=${live:-0}
-check "flood_monitor: at least half the flood's flows live at once ($live of $FLOWS)" test "$live" -ge $((FLOWS / 2)) -a "$live" -le "$FLOWS"
-check "flood_monitor: the screen's flow count levelled off ($max_flows sampled, $live after the flood)" test "$max_flows" -le $((live + live / 50 + 10))
-[ "$live" -gt 0 ] && echo "# peak bytes a live flow over the idle monitor: $(( (hwm_kb - base_kb) * 1024 / live ))"
-budget_kb=$(( (live * PER_FLOW / 1024 + BASE_MB * 1024) * ASAN_RSS_FACTOR ))
-check "flood_monitor: peak RSS $((hwm_kb / 1024)) MB within $((budget_kb / 1024)) MB ($PER_FLOW B x $live live flows + $BASE_MB MB, factor $ASAN_RSS_FACTOR)" test "$hwm_kb" -le "$budget_kb"
 check "flood_monitor: every flood flow expired (the screen says flows 0)" test "$gone" -eq 0
-check "flood_monitor: idle RSS after expiry $((idle_kb / 1024)) MB within $SLACK_MB MB of the $((base_kb / 1024)) MB before" test "$idle_kb" -le $(( base_kb + SLACK_MB * 1024 * ASAN_RSS_FACTOR ))
-check "flood_monitor: idle RSS after expiry under a quarter of the peak" test $((idle_kb * 4)) -le "$hwm_kb"
+if [ "$ASAN_RSS_FACTOR" -ne 1 ]; then
+	echo "# ASan build: memory checks skipped (quarantine, a lagging screen)"
+else
+	check "flood_monitor: at least half the flood's flows live at once ($live of $FLOWS)" test "$live" -ge $((FLOWS / 2)) -a "$live" -le "$FLOWS"
+	check "flood_monitor: the screen's flow count levelled off ($max_flows sampled, $live after the flood)" test "$max_flows" -le $((live + live / 50 + 10))
+	[ "$live" -gt 0 ] && echo "# peak bytes a live flow over the idle monitor: $(( (hwm_kb - base_kb) * 1024 / live ))"
+	budget_kb=$(( live * PER_FLOW / 1024 + BASE_MB * 1024 ))
+	check "flood_monitor: peak RSS $((hwm_kb / 1024)) MB within $((budget_kb / 1024)) MB ($PER_FLOW B x $live live flows + $BASE_MB MB)" test "$hwm_kb" -le "$budget_kb"
+	check "flood_monitor: idle RSS after expiry $((idle_kb / 1024)) MB within $SLACK_MB MB of the $((base_kb / 1024)) MB before" test "$idle_kb" -le $(( base_kb + SLACK_MB * 1024 ))
+	check "flood_monitor: idle RSS after expiry under a quarter of the peak" test $((idle_kb * 4)) -le "$hwm_kb"
+fi
 T send-keys -t ui q
 check "flood_monitor: q exits 0" wait_for 'EXITED 0'
 finish
