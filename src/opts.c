@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,14 +205,31 @@ void opts_usage(FILE *out)
 	}
 }
 
-static int set_err(char *err, size_t errlen, const char *fmt, const char *a,
-		   const char *b)
+/* A usage error: one line in @err; returns -EINVAL. */
+__attribute__((format(printf, 3, 4))) static int
+usage_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	snprintf(err, errlen, fmt, a, b);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
-int opts_parse_duration(const char *s, uint64_t *ns)
+/* How parse_secs reads a time. */
+#define SECS_UNITS 0x1	 /* Go-style units too ("1m30s", "300ms") */
+#define SECS_NOSIGN 0x2	 /* a bare number without a leading + or - */
+#define SECS_DIGIT 0x4	 /* a bare number starting with a digit or '.' */
+#define SECS_NONZERO 0x8 /* more than 0 ns */
+
+/*
+ * parse_secs - the one reader of times: a bare number of seconds
+ * (fractions and exponents as strtod reads them; at most 1e9), else, with
+ * SECS_UNITS, a sum of numbers with units (ns, us, µs, ms, s, m, h; at
+ * most 1e18 ns). Into nanoseconds, rounded; 0 or -EINVAL.
+ */
+static int parse_secs(const char *s, unsigned int flags, uint64_t *ns)
 {
 	static const struct {
 		const char *unit;
@@ -221,27 +239,25 @@ int opts_parse_duration(const char *s, uint64_t *ns)
 		{ "ms", 1e6 },	 { "s", 1e9 },	{ "m", 60e9 },
 		{ "h", 3600e9 },
 	};
-	double total = 0;
+	double total = 0, v;
 	const char *p = s;
+	char *end;
 
 	if (!s || !*s)
 		return -EINVAL;
-	{
-		/* A bare number means seconds (a convenience Go lacks). */
-		char *end;
-		double v;
-
-		errno = 0;
-		v = strtod(s, &end);
-		if (*s != '-' && *s != '+' && end != s && !*end && !errno &&
-		    v >= 0 && v <= 1e9) {
-			*ns = (uint64_t)llround(v * 1e9);
-			return 0;
-		}
+	errno = 0;
+	v = strtod(s, &end);
+	if (end != s && !*end && !errno && v <= 1e9 &&
+	    ((flags & SECS_NONZERO) ? v > 0 : v >= 0) &&
+	    !((flags & SECS_NOSIGN) && (*s == '-' || *s == '+')) &&
+	    !((flags & SECS_DIGIT) &&
+	      !((*s >= '0' && *s <= '9') || *s == '.'))) {
+		*ns = (uint64_t)llround(v * 1e9);
+		return (flags & SECS_NONZERO) && !*ns ? -EINVAL : 0;
 	}
+	if (!(flags & SECS_UNITS))
+		return -EINVAL;
 	while (*p) {
-		char *end;
-		double v;
 		size_t best = 0, bestlen = 0;
 
 		if (!((*p >= '0' && *p <= '9') || *p == '.'))
@@ -263,10 +279,22 @@ int opts_parse_duration(const char *s, uint64_t *ns)
 		total += v * units[best].mult;
 		p += bestlen;
 	}
-	if (total > 1e18)
+	if (total > 1e18 || ((flags & SECS_NONZERO) && !llround(total)))
 		return -EINVAL;
 	*ns = (uint64_t)llround(total);
 	return 0;
+}
+
+/* Go's durations, a bare number meaning seconds (a convenience Go lacks). */
+int opts_parse_duration(const char *s, uint64_t *ns)
+{
+	return parse_secs(s, SECS_UNITS | SECS_NOSIGN, ns);
+}
+
+/* -w, -k, --seconds: more than 0; "0.5", "+2", " 2" or a duration. */
+static int parse_seconds(const char *s, uint64_t *ns)
+{
+	return parse_secs(s, SECS_UNITS | SECS_NONZERO, ns);
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -280,20 +308,6 @@ static int parse_long(const char *s, long min, long max, long *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
-}
-
-/* Seconds with fractions ("0.5") into ns; must be > 0. */
-static int parse_seconds(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e9)
-		return opts_parse_duration(s, ns) == 0 && *ns ? 0 : -EINVAL;
-	*ns = (uint64_t)llround(v * 1e9);
-	return *ns ? 0 : -EINVAL;
 }
 
 /* A positive number (rates in bits per second: "1e6" allowed). */
@@ -313,17 +327,7 @@ static int parse_positive(const char *s, double *out)
 /* tcpstat's trailing interval: a lone non-negative number of seconds. */
 static int is_interval(const char *s, uint64_t *ns)
 {
-	char *end;
-	double v;
-
-	if (!*s || !((*s >= '0' && *s <= '9') || *s == '.'))
-		return 0;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || v < 0 || v > 1e9)
-		return 0;
-	*ns = (uint64_t)llround(v * 1e9);
-	return 1;
+	return parse_secs(s, SECS_DIGIT, ns) == 0;
 }
 
 static char *join_args(int n, char **v)
@@ -432,7 +436,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 	struct option lopts[N_DEFS + 1];
 	char shorts[N_DEFS * 2 + 4];
 	size_t ns = 0;
-	int c, li;
+	int c, li, rc;
 	long v;
 	char *end_mc;
 	const char *filter_arg = NULL;
@@ -471,33 +475,31 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 				snprintf(flag, sizeof(flag), "-%c", optopt);
 			else
 				snprintf(flag, sizeof(flag), "%s", what);
-			opts_free(o);
-			return set_err(err, errlen,
-				       c == ':' ? "%s: missing argument%s"
-						: "%s: unknown option%s",
-				       flag, "");
+			rc = usage_err(err, errlen,
+				       c == ':' ? "%s: missing argument"
+						: "%s: unknown option",
+				       flag);
+			goto fail;
 		}
 		if (c == '?' && !optopt && argv[optind - 1][0] == '-' &&
 		    strcmp(argv[optind - 1], "-?") != 0) {
-			opts_free(o);
-			return set_err(err, errlen, "%s: unknown option%s",
-				       argv[optind - 1], "");
+			rc = usage_err(err, errlen, "%s: unknown option",
+				       argv[optind - 1]);
+			goto fail;
 		}
 		switch (c) {
 		case 'i':
 			if (o->n_ifaces >= OPTS_MAX_IFACES) {
-				opts_free(o);
-				return set_err(err, errlen,
-					       "-i %s: too many interfaces%s",
-					       a, "");
+				rc = usage_err(err, errlen,
+					       "-i %s: too many interfaces", a);
+				goto fail;
 			}
 			/* Opened twice, every packet would count twice. */
 			for (int k = 0; k < o->n_ifaces; k++) {
 				if (strcmp(o->ifaces[k], a) == 0) {
-					opts_free(o);
-					return set_err(err, errlen,
-						       "-i %s: given twice%s",
-						       a, "");
+					rc = usage_err(err, errlen,
+						       "-i %s: given twice", a);
+					goto fail;
 				}
 			}
 			o->ifaces[o->n_ifaces++] = a;
@@ -516,8 +518,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 				goto bad;
 			break;
 		case 'l':
-			if (opts_parse_duration(a, &o->interval_ns) ||
-			    !o->interval_ns)
+			if (parse_secs(a,
+				       SECS_UNITS | SECS_NOSIGN | SECS_NONZERO,
+				       &o->interval_ns))
 				goto bad;
 			break;
 		case 's':
@@ -536,11 +539,11 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		case OPT_BACKEND:
 			if (strcmp(a, "tpacket3") && strcmp(a, "pcap") &&
 			    strcmp(a, "ebpf")) {
-				opts_free(o);
-				return set_err(err, errlen,
+				rc = usage_err(err, errlen,
 					       "--backend %s: unknown backend "
-					       "(tpacket3, pcap or ebpf)%s",
-					       a, "");
+					       "(tpacket3, pcap or ebpf)",
+					       a);
+				goto fail;
 			}
 			o->backend = a;
 			break;
@@ -552,11 +555,11 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			else if (!strcmp(a, "generic"))
 				o->xdp = OPTS_XDP_GENERIC;
 			else {
-				opts_free(o);
-				return set_err(err, errlen,
+				rc = usage_err(err, errlen,
 					       "--xdp=%s: unknown mode (auto, "
-					       "native or generic)%s",
-					       a, "");
+					       "native or generic)",
+					       a);
+				goto fail;
 			}
 			break;
 		case OPT_EBPF_FLOWS:
@@ -625,18 +628,16 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			const char *eq = strchr(a, '=');
 
 			if (!eq || eq == a || !eq[1]) {
-				opts_free(o);
-				return set_err(
+				rc = usage_err(
 					err, errlen,
-					"--count %s: expected NAME=FILTER%s", a,
-					"");
+					"--count %s: expected NAME=FILTER", a);
+				goto fail;
 			}
 			if (o->n_counters >= OPTS_MAX_COUNTERS) {
-				opts_free(o);
-				return set_err(
-					err, errlen,
-					"--count %s: too many counters%s", a,
-					"");
+				rc = usage_err(err, errlen,
+					       "--count %s: too many counters",
+					       a);
+				goto fail;
 			}
 			o->counters[o->n_counters].name = strndup(a, eq - a);
 			o->counters[o->n_counters].filter = eq + 1;
@@ -646,10 +647,10 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		case 'a':
 		case 'A':
 			if (o->n_abbrevs >= OPTS_MAX_ABBREV) {
-				opts_free(o);
-				return set_err(err, errlen,
+				rc = usage_err(err, errlen,
 					       "-%s %s: too many abbreviations",
 					       c == 'a' ? "a" : "A", a);
+				goto fail;
 			}
 			o->abbrevs[o->n_abbrevs].is_file = c == 'A';
 			o->abbrevs[o->n_abbrevs].arg = a;
@@ -833,9 +834,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			o->help = 1;
 			break;
 		default:
-			opts_free(o);
-			return set_err(err, errlen, "unknown option%s%s", "",
-				       "");
+			rc = usage_err(err, errlen, "unknown option");
+			goto fail;
 		}
 		continue;
 	bad:
@@ -844,8 +844,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			snprintf(flag, sizeof(flag), "--%s", lopts[li].name);
 		else
 			snprintf(flag, sizeof(flag), "-%c", c);
-		opts_free(o);
-		return set_err(err, errlen, "%s %s: invalid value", flag, a);
+		rc = usage_err(err, errlen, "%s %s: invalid value", flag, a);
+		goto fail;
 	}
 	/* tcpstat: "pktstat -r f.pcap -o FMT 2" or "pktstat -r f.pcap 2": a
 	 * lone trailing number is the interval, never a filter (a number is
@@ -858,19 +858,17 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		optind++;
 	}
 	if (o->tcpstat != OPTS_TCPSTAT_OFF && o->json) {
-		opts_free(o);
-		return set_err(err, errlen,
+		rc = usage_err(err, errlen,
 			       "-j: not available with tcpstat output (-o, "
-			       "--accounting, --bandwidth)%s%s",
-			       "", "");
+			       "--accounting, --bandwidth)");
+		goto fail;
 	}
 	if (o->diff) {
 		if (argc - optind != 2 || filter_arg) {
-			opts_free(o);
-			return set_err(err, errlen,
+			rc = usage_err(err, errlen,
 				       "--diff: needs two snapshot files, "
-				       "OLD.json NEW.json%s%s",
-				       "", "");
+				       "OLD.json NEW.json");
+			goto fail;
 		}
 		o->diff_old = argv[optind];
 		o->diff_new = argv[optind + 1];
@@ -879,54 +877,52 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 	if (optind < argc && opts_is_verb(argv[optind])) {
 		/* client mode: "pktstat [--socket PATH] VERB ARGS..." */
 		if (o->daemon || o->connect) {
-			opts_free(o);
-			return set_err(
-				err, errlen,
-				"%s: a client command cannot be combined "
-				"with %s",
-				argv[optind], o->daemon ? "-d" : "--connect");
+			rc = usage_err(err, errlen,
+				       "%s: a client command cannot be "
+				       "combined with %s",
+				       argv[optind],
+				       o->daemon ? "-d" : "--connect");
+			goto fail;
 		}
 		o->client_argc = argc - optind;
 		o->client_argv = argv + optind;
 		optind = argc;
 	}
 	if (o->daemon && (o->read_file || o->connect)) {
-		opts_free(o);
-		return set_err(err, errlen, "-d: cannot be combined with %s%s",
-			       o->read_file ? "-r" : "--connect", "");
+		rc = usage_err(err, errlen, "-d: cannot be combined with %s",
+			       o->read_file ? "-r" : "--connect");
+		goto fail;
 	}
 	if (!o->daemon && (o->group || o->pidfile)) {
-		opts_free(o);
-		return set_err(err, errlen, "%s: only with -d (daemon)%s",
-			       o->group ? "-g" : "--pidfile", "");
+		rc = usage_err(err, errlen, "%s: only with -d (daemon)",
+			       o->group ? "-g" : "--pidfile");
+		goto fail;
 	}
 	if (optind < argc) {
 		if (filter_arg) {
-			opts_free(o);
-			return set_err(err, errlen,
+			rc = usage_err(err, errlen,
 				       "%s: a filter was given with -f and as "
-				       "trailing arguments%s",
-				       argv[optind], "");
+				       "trailing arguments",
+				       argv[optind]);
+			goto fail;
 		}
 		o->filter = join_args(argc - optind, argv + optind);
 	} else if (filter_arg) {
 		o->filter = strdup(filter_arg);
 	}
 	if ((optind < argc || filter_arg) && !o->filter) {
-		opts_free(o);
 		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	if (o->read_file && o->n_ifaces) {
-		opts_free(o);
-		return set_err(err, errlen,
-			       "-r %s: cannot be combined with -i%s",
-			       o->read_file, "");
+		rc = usage_err(err, errlen, "-r %s: cannot be combined with -i",
+			       o->read_file);
+		goto fail;
 	}
 	if (o->xdp && o->backend && strcmp(o->backend, "ebpf")) {
-		opts_free(o);
-		return set_err(err, errlen,
-			       "--xdp: only with --backend ebpf%s%s", "", "");
+		rc = usage_err(err, errlen, "--xdp: only with --backend ebpf");
+		goto fail;
 	}
 	if (o->xdp)
 		o->backend = "ebpf";
@@ -937,12 +933,12 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 					  : NULL;
 
 		if (why) {
-			opts_free(o);
-			return set_err(err, errlen,
-				       "--backend ebpf: not with %s (it "
-				       "counts in the kernel: no frames "
-				       "reach pktstat)%s",
-				       why, "");
+			rc = usage_err(
+				err, errlen,
+				"--backend ebpf: not with %s (it counts in the "
+				"kernel: no frames reach pktstat)",
+				why);
+			goto fail;
 		}
 	}
 	if (!o->no_color) {
@@ -951,6 +947,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			o->no_color = 1;
 	}
 	return 0;
+fail:
+	opts_free(o);
+	return rc;
 }
 
 int opts_is_verb(const char *word)

@@ -142,6 +142,144 @@ Test(opts, durations)
 	cr_assert_eq(opts_parse_duration("-1s", &ns), -EINVAL);
 }
 
+/*
+ * One parser reads every time, with each option's own rules kept: -t and
+ * Go durations refuse a sign and take 0; -w, -k and --seconds take a
+ * sign or leading blank but not 0; -l takes no 0; tcpstat's trailing
+ * interval is a plain number only (else it is a filter).
+ */
+static int secs_of(const char *flag, const char *v, uint64_t *out, int which)
+{
+	struct opts o;
+	char err[256];
+	int rc = parse(&o, err, sizeof(err), 2, flag, v);
+
+	if (rc == 0) {
+		*out = which == 'w'   ? o.refresh_ns
+		       : which == 'k' ? o.keep_ns
+		       : which == 'l' ? o.interval_ns
+		       : which == 's' ? o.seconds_ns
+				      : o.timeout_ns;
+		opts_free(&o);
+	} else {
+		cr_assert(strstr(err, "invalid value") != NULL, "%s", err);
+		cr_assert(strstr(err, v) != NULL, "%s", err);
+	}
+	return rc;
+}
+
+Test(opts, seconds_rules_per_option)
+{
+	uint64_t ns = 0;
+
+	/* -w: fractions, signs, leading blanks, units; never 0 */
+	cr_assert_eq(secs_of("-w", "+2", &ns, 'w'), 0);
+	cr_assert_eq(ns, 2000000000ull);
+	cr_assert_eq(secs_of("-w", " 2", &ns, 'w'), 0);
+	cr_assert_eq(ns, 2000000000ull);
+	cr_assert_eq(secs_of("-w", "1m30s", &ns, 'w'), 0);
+	cr_assert_eq(ns, 90000000000ull);
+	cr_assert_eq(secs_of("-w", "1e-3", &ns, 'w'), 0);
+	cr_assert_eq(ns, 1000000ull);
+	cr_assert_eq(secs_of("-w", "0", &ns, 'w'), -EINVAL);
+	cr_assert_eq(secs_of("-w", "0s", &ns, 'w'), -EINVAL);
+	cr_assert_eq(secs_of("-w", "1e-12", &ns, 'w'), -EINVAL);
+	cr_assert_eq(secs_of("-w", "2e9", &ns, 'w'), -EINVAL);
+	cr_assert_eq(secs_of("-w", "2 ", &ns, 'w'), -EINVAL);
+	cr_assert_eq(secs_of("-k", "-0", &ns, 'k'), -EINVAL);
+	cr_assert_eq(secs_of("-k", "300ms", &ns, 'k'), 0);
+	cr_assert_eq(ns, 300000000ull);
+	cr_assert_eq(secs_of("--seconds", "0.25", &ns, 's'), 0);
+	cr_assert_eq(ns, 250000000ull);
+	/* -t: a duration; 0 allowed, no sign */
+	cr_assert_eq(secs_of("-t", "0", &ns, 't'), 0);
+	cr_assert_eq(ns, 0);
+	cr_assert_eq(secs_of("-t", "+2", &ns, 't'), -EINVAL);
+	cr_assert_eq(secs_of("-t", "1e9", &ns, 't'), 0);
+	cr_assert_eq(ns, 1000000000ull * 1000000000ull);
+	cr_assert_eq(secs_of("-t", "1\xc2\xb5s", &ns, 't'), 0);
+	cr_assert_eq(ns, 1000);
+	/* -l: a duration, not 0 */
+	cr_assert_eq(secs_of("-l", "500ms", &ns, 'l'), 0);
+	cr_assert_eq(ns, 500000000ull);
+	cr_assert_eq(secs_of("-l", "0", &ns, 'l'), -EINVAL);
+	cr_assert_eq(secs_of("-l", "0s", &ns, 'l'), -EINVAL);
+	cr_assert_eq(opts_parse_duration("1e-12", &ns), 0);
+	cr_assert_eq(ns, 0);
+	cr_assert_eq(opts_parse_duration(" -0", &ns), 0);
+	cr_assert_eq(ns, 0);
+	cr_assert_eq(opts_parse_duration("1h0.5m", &ns), 0);
+	cr_assert_eq(ns, 3630000000000ull);
+	cr_assert_eq(opts_parse_duration("2e18ns", &ns), -EINVAL);
+}
+
+Test(opts, trailing_interval_is_a_plain_number)
+{
+	struct opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, sizeof(err), 3, "-r", "f", ".5"), 0, "%s",
+		     err);
+	cr_assert_eq(o.tcpstat_interval_given, 1);
+	cr_assert_eq(o.tcpstat_interval_ns, 500000000ull);
+	cr_assert_null(o.filter);
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 3, "-r", "f", "0"), 0, "%s",
+		     err);
+	cr_assert_eq(o.tcpstat_interval_given, 1);
+	cr_assert_eq(o.tcpstat_interval_ns, 0);
+	opts_free(&o);
+	/* units, a sign or a blank: not an interval, so the filter */
+	cr_assert_eq(parse(&o, err, sizeof(err), 3, "-r", "f", "1s"), 0, "%s",
+		     err);
+	cr_assert_eq(o.tcpstat_interval_given, 0);
+	cr_assert_str_eq(o.filter, "1s");
+	opts_free(&o);
+	cr_assert_eq(parse(&o, err, sizeof(err), 3, "-r", "f", "+2"), 0, "%s",
+		     err);
+	cr_assert_eq(o.tcpstat_interval_given, 0);
+	cr_assert_str_eq(o.filter, "+2");
+	opts_free(&o);
+}
+
+/* Every usage error is one line naming what is wrong, with no printf
+ * leftovers, and leaves nothing allocated (opts_free is safe after). */
+Test(opts, usage_errors_one_clean_line)
+{
+	static const char *const cases[][4] = {
+		{ "-i", "lo", "-i", "lo" },
+		{ "--backend", "dpdk", NULL, NULL },
+		{ "--xdp=bogus", NULL, NULL, NULL },
+		{ "--count", "x", NULL, NULL },
+		{ "-d", "-r", "f", NULL },
+		{ "-g", "wheel", NULL, NULL },
+		{ "-j", "-o", "%p", NULL },
+		{ "--diff", "a", NULL, NULL },
+		{ "-f", "tcp", "udp", NULL },
+		{ "--xdp", "--backend", "pcap", NULL },
+		{ "--backend", "ebpf", "-r", "f" },
+	};
+	struct opts o;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = 0;
+
+		while (n < 4 && cases[i][n])
+			n++;
+		err[0] = 0;
+		cr_assert_eq(parse(&o, err, sizeof(err), n, cases[i][0],
+				   cases[i][1], cases[i][2], cases[i][3]),
+			     -EINVAL, "case %zu", i);
+		cr_assert(err[0] && !strchr(err, '\n') && !strstr(err, "%s") &&
+				  !strstr(err, "(null)"),
+			  "case %zu: %s", i, err);
+		cr_assert_null(o.filter, "case %zu", i);
+		cr_assert_eq(o.n_counters, 0, "case %zu", i);
+		opts_free(&o);
+	}
+}
+
 Test(opts, help_and_version)
 {
 	struct opts o;
