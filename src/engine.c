@@ -888,13 +888,23 @@ int engine_start(struct engine *e, pthread_t notify, int notify_sig, char *err,
 
 		w->ft = e->ft;
 		w->idx = (unsigned)i;
-		w->tcpstat = e->c.tcpstat;
-		w->tcpstat_live = e->c.tcpstat && !e->c.read_file;
+		w->nsinks = 0;
 	}
-	if (e->c.read_file && e->c.ts_limit_ns && e->nw)
+	/* The personalities' packet sinks, in the order they see a frame:
+	 * a file's packet-time limit and interval stops, then tcpstat. */
+	if (e->c.read_file && e->c.ts_limit_ns && e->nw) {
 		e->w[0].ts_limit_ns = e->c.ts_limit_ns; /* packet time */
-	if (e->c.read_file && e->c.iv_ns && e->nw)
+		worker_add_sink(&e->w[0], &worker_sink_ts_limit, &e->w[0]);
+	}
+	if (e->c.read_file && e->c.iv_ns && e->nw) {
 		e->w[0].iv_ns = e->c.iv_ns; /* -l in packet time */
+		worker_add_sink(&e->w[0], &worker_sink_interval, &e->w[0]);
+	}
+	for (int i = 0; e->c.tcpstat && i < e->nw; i++)
+		worker_add_sink(&e->w[i],
+				e->c.read_file ? &worker_sink_tcpstat_file
+					       : &worker_sink_tcpstat_live,
+				e->c.tcpstat);
 	e->last_expire_ns = now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < e->nobs; i++) {
 		if (e->obs[i].ob->flow_end)

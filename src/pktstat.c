@@ -955,11 +955,9 @@ int pktstat_main(int argc, char **argv)
 	if (run.tcpstat)
 		tcpstat_release(run.tcpstat);
 	engine_stop(run.eng);
-	if (run.tcpstat) {
-		tcpstat_finish(run.tcpstat);
-		if (tcpstat_drain(run.tcpstat, stdout) < 0)
-			status = 1;
-	}
+	/* the worker's tcpstat sink queued the last lines as it ended */
+	if (run.tcpstat && tcpstat_drain(run.tcpstat, stdout) < 0)
+		status = 1;
 	if (engine_error(run.eng)) {
 		say(engine_error(run.eng));
 		status = 1;

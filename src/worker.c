@@ -76,6 +76,96 @@ static void worker_interval(struct worker *w, uint64_t ts_ns)
 	}
 }
 
+/* ---- packet sinks (worker.h) ----------------------------------------- */
+
+static int sink_tcpstat_packet(void *ctx, const struct dec_pkt *d,
+			       const struct cap_pkt *pkt)
+{
+	tcpstat_packet(ctx, d, pkt->dlt, pkt->wirelen, pkt->ts_ns);
+	return 0;
+}
+
+/* Backpressure: a slow reader of the lines slows the capture. */
+static void sink_tcpstat_wait(void *ctx)
+{
+	tcpstat_wait_room(ctx);
+}
+
+/* Live: close quiet intervals by the clock, leaving 200 ms for frames
+ * still in the ring. */
+static void sink_tcpstat_tick_live(void *ctx)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tcpstat_advance(ctx, (uint64_t)ts.tv_sec * 1000000000ull +
+				     (uint64_t)ts.tv_nsec - 200000000ull);
+	tcpstat_wait_room(ctx);
+}
+
+/* The last interval and the summary, once the last packet is in. */
+static void sink_tcpstat_finish(void *ctx)
+{
+	tcpstat_finish(ctx);
+}
+
+const struct worker_sink_ops worker_sink_tcpstat_live = {
+	.name = "tcpstat",
+	.packet = sink_tcpstat_packet,
+	.tick = sink_tcpstat_tick_live,
+	.finish = sink_tcpstat_finish,
+};
+
+const struct worker_sink_ops worker_sink_tcpstat_file = {
+	.name = "tcpstat",
+	.packet = sink_tcpstat_packet,
+	.tick = sink_tcpstat_wait,
+	.finish = sink_tcpstat_finish,
+};
+
+static int sink_ts_limit_packet(void *ctx, const struct dec_pkt *d,
+				const struct cap_pkt *pkt)
+{
+	struct worker *w = ctx;
+	uint64_t first = __atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED);
+
+	(void)d;
+	if (first && pkt->ts_ns >= first + w->ts_limit_ns) {
+		__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return 0;
+}
+
+const struct worker_sink_ops worker_sink_ts_limit = {
+	.name = "time limit",
+	.packet = sink_ts_limit_packet,
+};
+
+static int sink_interval_packet(void *ctx, const struct dec_pkt *d,
+				const struct cap_pkt *pkt)
+{
+	(void)d;
+	worker_interval(ctx, pkt->ts_ns);
+	return 0;
+}
+
+const struct worker_sink_ops worker_sink_interval = {
+	.name = "interval",
+	.packet = sink_interval_packet,
+};
+
+int worker_add_sink(struct worker *w, const struct worker_sink_ops *ops,
+		    void *ctx)
+{
+	if (w->nsinks == WORKER_MAX_SINKS)
+		return -ENOSPC;
+	w->sinks[w->nsinks].ops = ops;
+	w->sinks[w->nsinks].ctx = ctx;
+	w->nsinks++;
+	return 0;
+}
+
 /*
  * Counter programs are compiled for the frame as it was on the wire: a
  * tag the kernel stripped goes back in first, on a copy (the frame is
@@ -105,17 +195,11 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 		flowtab_batch_flush(w->ft, &w->batch);
 		return;
 	}
-	if (w->ts_limit_ns) {
-		uint64_t first =
-			__atomic_load_n(&w->st.first_ts_ns, __ATOMIC_RELAXED);
-		if (first && pkt->ts_ns >= first + w->ts_limit_ns) {
-			__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
-			return;
-		}
-	}
-	if (w->iv_ns)
-		worker_interval(w, pkt->ts_ns);
 	decode_frame(pkt->dlt, pkt->data, pkt->caplen, pkt->vlan_tci, &d);
+	for (int i = 0; i < w->nsinks; i++)
+		if (w->sinks[i].ops->packet &&
+		    w->sinks[i].ops->packet(w->sinks[i].ctx, &d, pkt))
+			return;
 	dir = flowkey_from_pkt(&d, &key);
 	if (__builtin_expect(d.flags & DEC_F_FRAG, 0))
 		worker_fragment(w, &d, pkt->ts_ns, &key, &dir);
@@ -125,9 +209,6 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	if ((d.flags & DEC_F_PORTS) &&
 	    !app_payload(&d, pkt->data, pkt->caplen, &off, &len) && len)
 		flowtab_batch_payload(&w->batch, pkt->data + off, len);
-	if (w->tcpstat)
-		tcpstat_packet(w->tcpstat, &d, pkt->dlt, pkt->wirelen,
-			       pkt->ts_ns);
 	/* NULL while there are no counters (pktstat.c publishes it): the
 	 * common case costs one load, not a call. */
 	counters = __atomic_load_n(&w->counters, __ATOMIC_ACQUIRE);
@@ -223,21 +304,9 @@ static void *worker_run(void *arg)
 		if (rc == CAP_EOF || rc < 0)
 			break;
 		rc = 0;
-		if (w->tcpstat) {
-			if (w->tcpstat_live) {
-				struct timespec ts;
-
-				/* close quiet intervals by the clock, leaving
-				 * 200 ms for frames still in the ring */
-				clock_gettime(CLOCK_REALTIME, &ts);
-				tcpstat_advance(w->tcpstat,
-						(uint64_t)ts.tv_sec *
-								1000000000ull +
-							(uint64_t)ts.tv_nsec -
-							200000000ull);
-			}
-			tcpstat_wait_room(w->tcpstat);
-		}
+		for (int i = 0; i < w->nsinks; i++)
+			if (w->sinks[i].ops->tick)
+				w->sinks[i].ops->tick(w->sinks[i].ctx);
 	}
 	if (cap_counts_flows(w->h) && rc >= 0) {
 		/* what the kernel counted after the last delivery */
@@ -249,6 +318,9 @@ static void *worker_run(void *arg)
 			rc = 0;
 	}
 	rcu_unregister_thread();
+	for (int i = 0; i < w->nsinks; i++)
+		if (w->sinks[i].ops->finish)
+			w->sinks[i].ops->finish(w->sinks[i].ctx);
 	worker_release(w);
 	w->status = rc;
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);

@@ -20,6 +20,38 @@ struct tcpstat;
 struct counters;
 struct fragtab;
 
+/*
+ * A packet sink: what a personality adds to every worker's path, besides
+ * the flow table and the totals every run keeps (dkorunic's report, the
+ * monitor): tcpstat's interval lines, a file's packet-time limit, -l's
+ * interval stops on a file. A worker walks its list (worker_add_sink)
+ * in order; a run without any walks nothing.
+ */
+struct worker_sink_ops {
+	const char *name;
+	/* each frame, decoded, before it is counted; the worker's thread,
+	 * in its read-side section. Nonzero: the frame is not counted. */
+	int (*packet)(void *ctx, const struct dec_pkt *d,
+		      const struct cap_pkt *pkt);
+	/* between two dispatches, outside the read-side section */
+	void (*tick)(void *ctx);
+	/* once, when the worker ends (its thread) */
+	void (*finish)(void *ctx);
+};
+
+/* tcpstat's lines (ctx: the struct tcpstat): live, quiet intervals close
+ * by the clock too; from a file, by packet time alone. */
+extern const struct worker_sink_ops worker_sink_tcpstat_live;
+extern const struct worker_sink_ops worker_sink_tcpstat_file;
+/* A file's -t/-1/--seconds: the worker stops at its first packet plus
+ * ts_limit_ns of packet time (ctx: the worker). */
+extern const struct worker_sink_ops worker_sink_ts_limit;
+/* A file's -l (and --jsonl/--exit-over) stops at each iv_ns of packet
+ * time for the report (ctx: the worker; see iv_end_ns). */
+extern const struct worker_sink_ops worker_sink_interval;
+
+#define WORKER_MAX_SINKS 4
+
 struct worker_stats {
 	uint64_t kind_pkts[KIND_COUNT];
 	uint64_t kind_bytes[KIND_COUNT];
@@ -37,8 +69,11 @@ struct worker {
 	 * waits until the reporting thread, having taken its snapshot,
 	 * stores 0 there (or worker_stop); iv_next_ns is the worker's */
 	uint64_t iv_ns, iv_next_ns, iv_end_ns;
-	struct tcpstat *tcpstat;   /* tcpstat interval lines, or NULL */
-	int tcpstat_live;	   /* close intervals by the clock too */
+	struct {
+		const struct worker_sink_ops *ops;
+		void *ctx;
+	} sinks[WORKER_MAX_SINKS];
+	int nsinks;
 	struct counters *counters; /* named BPF counters, or NULL */
 	unsigned idx;		   /* this worker's counter slot */
 	struct worker_stats st;
@@ -81,6 +116,11 @@ void worker_flush(struct worker *w);
  * table). The worker's thread when it ends; a direct caller of
  * worker_packet when done. Idempotent. */
 void worker_release(struct worker *w);
+
+/* worker_add_sink - append @ops with @ctx to @w's sinks, before
+ * worker_start. 0, or -ENOSPC past WORKER_MAX_SINKS. */
+int worker_add_sink(struct worker *w, const struct worker_sink_ops *ops,
+		    void *ctx);
 
 /* Start the thread (registered with liburcu). 0 or -errno. */
 int worker_start(struct worker *w);

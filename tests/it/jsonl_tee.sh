@@ -112,6 +112,21 @@ check "monitor: --jsonl lines from its refreshes, the last counting packets" \
 	sh -c "[ \$(wc -l < '$U') -ge 2 ] && tail -1 '$U' | jq -e '.totals.packets > 0' > /dev/null"
 tmux_teardown
 
+# tcpstat live (-o): the worker's tcpstat sink closes quiet intervals by
+# the clock, so lines come while nothing arrives, and its finish prints
+# the last one.
+ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -o '%n\n' --flush --seconds 4 1 \
+	> "$TMP/ts.out" 2> "$TMP/ts.err" &
+pid=$!
+wait_capture_ready "$NS_CAP" "$before" || not_ok "tcpstat capture ready"
+send_udp 40 100 100 7400
+sleep 2.5
+mid=$(wc -l < "$TMP/ts.out")
+wait "$pid"
+check "tcpstat live: lines while quiet ($mid after ~3 s)" test "$mid" -ge 2
+check "tcpstat live: the 40 datagrams counted in its lines" \
+	awk '{ s += $1 } END { exit !(s >= 40 && NR >= 3) }' "$TMP/ts.out"
+
 # bad values
 for bad in "--exit-over 0" "--exit-over 5X" "--jsonl-max 0" "--jsonl-top -1"; do
 	# shellcheck disable=SC2086
