@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "group.h"
+#include "app.h"
 #include "names.h"
 #include "procs.h"
 #include "view.h"
@@ -335,6 +336,15 @@ static void ingest_flow(struct view *v, struct vent *e,
 		}
 		out->fpos = e->fpos;
 		out->txt = UINT32_MAX;
+		/* named once known: a flow's process never changes */
+		if (!e->proc[0] && s->procs) {
+			struct procs_info pi;
+
+			if (procs_lookup(s->procs, r, &pi) >= 0 &&
+			    (pi.pid || pi.user[0]))
+				procs_label(&pi, 1, e->proc, sizeof(e->proc));
+		}
+		memcpy(out->proc, e->proc, sizeof(out->proc));
 	}
 	/* Held: the next interval counts these packets. */
 	for (i = 0; i < 2 && !v->hold; i++) {
@@ -662,6 +672,8 @@ int view_update(struct view *v, const struct snapshot *s)
 	if (rc < 0 || reserve(v, s->nrows))
 		return -ENOMEM;
 	v->compacted |= rc;
+	v->procs = s->procs;
+	v->app_table = s->app_table;
 	/* Files: packet time (the file's own rates, however fast it is
 	 * read); before the first packet there is no packet time yet. */
 	now = v->packet_clock ? s->now_ns : s->mono_ns;
@@ -725,7 +737,6 @@ int view_update(struct view *v, const struct snapshot *s)
 	}
 	view_rate_totals(v, s, now, dt, d);
 	view_rate_history(v, d);
-	v->procs = s->procs;
 	if (build_groups(v, d)) {
 		d->ngvf = 0;
 		v->cost_update = mono_now() - t0;
@@ -903,6 +914,50 @@ static void key_last(const struct view *v, const struct view_row *r,
 	e->k0 = r->f->row.last_ns;
 }
 
+/* Up to 16 bytes of @t as a big-endian pair: byte order is text order. */
+static void key_text(const char *t, struct rowsort_ent *e)
+{
+	uint8_t b[16] = { 0 };
+
+	memcpy(b, t, strnlen(t, sizeof(b)));
+	e->k0 = be64(b);
+	e->k1 = be64(b + 8);
+}
+
+/* Known first in the natural (ascending) order: unknown gets the top
+ * byte set, above any printable text. */
+static void key_proc(const struct view *v, const struct view_row *r,
+		     struct rowsort_ent *e)
+{
+	size_t n = strnlen(r->f->proc, sizeof(r->f->proc));
+	uint8_t b[8] = { 0 };
+
+	(void)v;
+	if (!n) {
+		e->k0 = UINT64_MAX;
+		return;
+	}
+	key_text(r->f->proc, e);
+	if (n > 16)
+		memcpy(b, r->f->proc + 16, n - 16 < 8 ? n - 16 : 8);
+	e->k2 = be64(b);
+}
+
+static void key_app(const struct view *v, const struct view_row *r,
+		    struct rowsort_ent *e)
+{
+	int guess = 0;
+	const char *a = view_row_app(r, &guess);
+
+	(void)v;
+	if (!a[0]) {
+		e->k0 = UINT64_MAX;
+		return;
+	}
+	key_text(a, e);
+	e->k2 = (uint64_t)guess; /* a label seen before a guess */
+}
+
 /*
  * The sortable fields, one entry each (OpenBSD systat's order table): the
  * name shown, whether numbers-first (descending) is natural, the key.
@@ -927,6 +982,8 @@ static const struct {
 	[VIEW_SORT_BYTES] = { "bytes", 1, key_bytes },
 	[VIEW_SORT_PKTS] = { "packets", 1, key_pkts },
 	[VIEW_SORT_LAST] = { "last seen", 1, key_last },
+	[VIEW_SORT_PROC] = { "process", 0, key_proc },
+	[VIEW_SORT_APP] = { "app", 0, key_app },
 };
 
 const char *view_sort_name(enum view_sort key)
@@ -1233,6 +1290,8 @@ int view_copy_settings(struct view *dst, const struct view *src)
 	dst->hide_self = src->hide_self;
 	if (!dst->procs)
 		dst->procs = src->procs;
+	if (!dst->app_table)
+		dst->app_table = src->app_table;
 	if (!dst->updates)
 		dst->packet_clock = src->packet_clock;
 	dst->rows_dirty = 1;
@@ -1373,6 +1432,42 @@ int view_row_endpoint_text(const struct view *v, const struct view_row *r,
 			note[0] ? " " : "", note);
 }
 
+const char *view_row_app(const struct view_row *r, int *guess)
+{
+	const struct flow_key *k = &r->f->row.key;
+	unsigned int app = APP_WORD_ID(r->f->row.app);
+
+	if (guess)
+		*guess = 0;
+	if (!app) {
+		app = app_port_guess(k->ipproto, k->aport, k->bport);
+		if (guess)
+			*guess = app != 0;
+	}
+	return app_name(app);
+}
+
+size_t view_row_app_detail(const struct view *v, const struct view_row *r,
+			   char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	if (!v->app_table || !APP_WORD_ID(r->f->row.app))
+		return 0;
+	return flowtab_app_detail(v->app_table, &r->f->row, buf, len);
+}
+
+int view_row_proc_info(const struct view *v, const struct view_row *r,
+		       struct procs_info *out)
+{
+	return procs_lookup(v->procs, &r->f->row, out) >= 0;
+}
+
+int view_has_procs(const struct view *v)
+{
+	return v->procs != NULL;
+}
+
 const char *view_row_proto(const struct view_row *r)
 {
 	return flowkey_proto_name(r->f->row.key.kind);
@@ -1446,6 +1541,18 @@ static int flow_text(const struct flow_key *k, char *buf, size_t len)
 	return n + m;
 }
 
+/* "\1proc\1app", lowercased, into @buf (room @len): its length. */
+static size_t lower_labels(const struct view_flow *f, char *buf, size_t len)
+{
+	struct view_row r = { f, VIEW_DIR_BOTH };
+	int n = snprintf(buf, len, "\1%s\1%s", f->proc, view_row_app(&r, NULL));
+	size_t m = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+
+	for (size_t i = 0; i < m; i++)
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+	return m;
+}
+
 /* Formatting addresses is the costly part: each flow's text is cached in
  * its state entry for its whole life, and copied into an arena per build. */
 static int build_text(struct view *v)
@@ -1481,11 +1588,17 @@ static int build_text(struct view *v)
 				e->txt = strdup(tmp);
 		}
 		n = strlen(t) + 1;
-		if (grow((void **)&v->txt, &v->txt_cap, v->txt_len + n, 1))
+		/* the process and app labels join the cached text here:
+		 * they become known later than the addresses */
+		if (grow((void **)&v->txt, &v->txt_cap,
+			 v->txt_len + n + 2 * VIEW_PROC_MAX + 4, 1))
 			return -ENOMEM;
 		memcpy(v->txt + v->txt_len, t, n);
 		f->txt = (uint32_t)v->txt_len;
-		v->txt_len += n;
+		v->txt_len += n - 1;
+		v->txt_len += lower_labels(f, v->txt + v->txt_len,
+					   2 * VIEW_PROC_MAX + 4);
+		v->txt[v->txt_len++] = '\0';
 	}
 	v->txt_valid = 1;
 	return 0;

@@ -55,6 +55,8 @@ enum view_sort {
 	VIEW_SORT_BYTES,
 	VIEW_SORT_PKTS,
 	VIEW_SORT_LAST, /* most recently seen first */
+	VIEW_SORT_PROC, /* process label, unknown last */
+	VIEW_SORT_APP,	/* app label, unknown last */
 	VIEW_SORT_COUNT
 };
 
@@ -69,6 +71,7 @@ enum view_sort {
 #define VIEW_NEW_NS 2000000000ull
 #define VIEW_HIST_SECONDS 60 /* total-rate history: one value per second */
 #define VIEW_FILTER_MAX 256
+#define VIEW_PROC_MAX 28
 
 /* What the view keeps of one flow for display (frozen while paused). */
 struct view_flow {
@@ -83,6 +86,9 @@ struct view_flow {
 	uint32_t txt;		    /* internal: filter text offset */
 	uint32_t ent;		    /* internal: state entry */
 	int avg_ok;		    /* internal: averages filled */
+	/* the local process, procs_label's "comm[pid]" (or the socket's
+	 * user alone); "" while unknown: once known it stays */
+	char proc[VIEW_PROC_MAX];
 };
 
 /* One display row: a flow, or one direction of it. */
@@ -160,9 +166,10 @@ int view_frozen(const struct view *v);
 
 /*
  * view_filter_set - show only rows whose protocol (as shown, or icmp4,
- * icmp6), address or port text contains every space-separated term of
- * @text (case-insensitive, ANDed); "" or NULL shows all. Totals are not
- * affected. Returns 0, or -EINVAL when longer than VIEW_FILTER_MAX - 1.
+ * icmp6), address, port, process (comm[pid], as shown) or app label text
+ * contains every space-separated term of @text (case-insensitive, ANDed);
+ * "" or NULL shows all. Totals are not affected. Returns 0, or -EINVAL
+ * when longer than VIEW_FILTER_MAX - 1.
  */
 int view_filter_set(struct view *v, const char *text);
 const char *view_filter(const struct view *v);
@@ -379,6 +386,28 @@ int view_row_endpoint_text(const struct view *v, const struct view_row *r,
 			   int side, char *buf, size_t len);
 /* Protocol name of the row (flowkey_proto_name). */
 const char *view_row_proto(const struct view_row *r);
+/*
+ * view_row_app - the row's app label (app_name), "" when none; *@guess
+ * (may be NULL) gets 1 when it is only the port's guess (shown "http?").
+ */
+const char *view_row_app(const struct view_row *r, int *guess);
+/*
+ * view_row_app_detail - the app label's detail text ("GET /x host=y"),
+ * read from the run's table through the last snapshot's app_table (a
+ * lock-free copy, flowtab_app_detail): its length, 0 when none.
+ */
+size_t view_row_app_detail(const struct view *v, const struct view_row *r,
+			   char *buf, size_t len);
+/*
+ * view_row_proc_info - the process owning the row's local socket, looked
+ * up now in the last snapshot's process store (procs_lookup): 1 with @out
+ * filled, 0 when not known (no store: a file).
+ */
+struct procs_info;
+int view_row_proc_info(const struct view *v, const struct view_row *r,
+		       struct procs_info *out);
+/* Whether the run names processes at all (live, not --no-procs). */
+int view_has_procs(const struct view *v);
 
 /* Scale a byte/packet rate to the unit (bits = bytes * 8). */
 double view_unit_rate(enum view_unit unit, double bps, double pps);

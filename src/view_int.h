@@ -46,6 +46,7 @@ struct vent {
 	uint32_t col;	 /* its rings column, or NO_COL */
 	uint32_t fpos;	 /* frozen order position, NO_POS if none */
 	float rate[4];	 /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
+	char proc[VIEW_PROC_MAX]; /* the process, once known; "" before */
 };
 #define NO_COL UINT32_MAX
 
@@ -161,6 +162,9 @@ struct view {
 	double max_bits;    /* fixed maximum (-m) in bits/s; 0: the peak */
 	view_name_fn name_fn;
 	void *name_ctx;
+	/* the last snapshot's app table, borrowed (it lives as long as the
+	 * run); its process store is procs above */
+	const struct flowtab *app_table;
 
 	/* rows and order */
 	struct view_row *rows;

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <netinet/in.h>
+
+#include "../src/app.h"
+#include "../src/procs.h"
 #include "../src/selfflow.h"
 #include "../src/view.h"
 #include "../ui/columns.h"
@@ -1254,10 +1258,12 @@ Test(view, columns_fit_40_80_200)
 	size_t n;
 
 	n = columns_layout(v, 200, 1, w);
-	cr_assert_eq(n, COL_COUNT, "everything fits in 200");
+	cr_assert_eq(n, COL_COUNT - 1,
+		     "everything fits in 200 but Process (no process store)");
+	cr_assert_eq(w[COL_PROC], 0);
 	cr_assert_leq(used_width(w, COL_COUNT), 200);
 	for (i = 0; i < COL_COUNT; i++)
-		cr_assert_geq(w[i], columns_get(i)->min);
+		cr_assert(i == COL_PROC || w[i] >= columns_get(i)->min);
 
 	n = columns_layout(v, 80, 1, w);
 	cr_assert_leq(used_width(w, COL_COUNT), 80);
@@ -2066,4 +2072,93 @@ Test(view, flood_comes_and_goes_survivors_exact)
 		}
 	}
 	view_free(v);
+}
+
+/* Process and App: named once known, sorted (unknown last), matched by
+ * the display filter, shown when there is room, Process only live. */
+Test(view, process_and_app_columns_sort_filter)
+{
+	struct view *v = view_new();
+	struct fake f;
+	struct flowtab_row *r;
+	struct procs_msg m;
+	struct procs_info pi;
+	char err[128], cell[64];
+	uint64_t got[8];
+	int w[COL_COUNT];
+	struct procs *p = procs_new(-1, err, sizeof(err));
+
+	cr_assert_not_null(p);
+	fake_init(&f, T0);
+	r = add4(&f, 1, KIND_TCP4, 0x0a000001, 40000, 0x0a000002, 443);
+	r->key.ipproto = IPPROTO_TCP;
+	r = add4(&f, 2, KIND_TCP4, 0x0a000001, 40001, 0x0a000002, 80);
+	r->key.ipproto = IPPROTO_TCP;
+	r->app = APP_WORD(APP_HTTP, 1, 0);
+	r = add4(&f, 3, KIND_UDP4, 0x0a000001, 40002, 0x0a000002, 9);
+	r->key.ipproto = IPPROTO_UDP;
+	f.s.procs = p;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "", "nobody known yet");
+
+	/* flow 3's socket becomes known: named at the next update */
+	memset(&m, 0, sizeof(m));
+	m.op = PROCS_OP_ADD;
+	m.ipproto = IPPROTO_UDP;
+	m.family = 4;
+	m.laddr[0] = 10;
+	m.laddr[3] = 1;
+	m.raddr[0] = 10;
+	m.raddr[3] = 2;
+	m.lport = 40002;
+	m.rport = 9;
+	m.info.pid = 77;
+	snprintf(m.info.comm, sizeof(m.info.comm), "Sender");
+	snprintf(m.info.user, sizeof(m.info.user), "alice");
+	snprintf(m.info.cmdline, sizeof(m.info.cmdline), "sender --fast");
+	cr_assert_eq(procs_apply(p, &m), 0);
+	f.s.mono_ns += NS;
+	cr_assert_eq(view_update(v, &f.s), 0);
+
+	view_set_sort(v, VIEW_SORT_PROC);
+	cr_assert_eq(ids(v, 10, got), 3);
+	cr_assert_eq(got[0], 3, "known first in the natural order");
+	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "Sender[77]");
+	cr_assert_eq(view_row_proc_info(v, view_row_at(v, 0), &pi), 1);
+	cr_assert_str_eq(pi.cmdline, "sender --fast");
+	columns_cell(COL_PROC, v, view_row_at(v, 1), 10, cell, sizeof(cell));
+	cr_assert_str_eq(cell, "-         ");
+
+	view_set_sort(v, VIEW_SORT_APP);
+	cr_assert_eq(ids(v, 10, got), 3);
+	cr_assert_eq(got[0], 2, "http");
+	cr_assert_eq(got[1], 1, "tls? (a guess)");
+	cr_assert_eq(got[2], 3, "none last");
+	columns_cell(COL_APP, v, view_row_at(v, 1), 6, cell, sizeof(cell));
+	cr_assert_str_eq(cell, "tls?  ");
+
+	/* the filter matches the process (any case) and the app */
+	cr_assert_eq(count_for(v, "sender"), 1);
+	cr_assert_eq(count_for(v, "[77]"), 1);
+	cr_assert_eq(count_for(v, "http"), 1);
+	cr_assert_eq(count_for(v, "tls udp"), 0);
+	cr_assert_eq(count_for(v, ""), 3);
+
+	/* the socket closes and its tuple is reused: the flow keeps its
+	 * name (once known, never changed) */
+	m.info.pid = 78;
+	cr_assert_eq(procs_apply(p, &m), 0);
+	f.s.mono_ns += NS;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_sort(v, VIEW_SORT_PROC);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "Sender[77]");
+
+	columns_layout(v, 200, 1, w);
+	cr_assert(w[COL_PROC] && w[COL_APP], "both at 200 columns, live");
+	columns_layout(v, 80, 1, w);
+	cr_assert(w[COL_PROC], "the sort key's column stays");
+	view_free(v);
+	procs_free(p);
 }

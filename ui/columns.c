@@ -136,6 +136,28 @@ static int fmt_last(const struct view *v, const struct view_row *r, int width,
 	return view_format_age(r->f->age_ns, width, buf, len);
 }
 
+/* The process as procs_label names it, "-" while unknown. */
+static int fmt_proc(const struct view *v, const struct view_row *r, int width,
+		    char *buf, size_t len)
+{
+	(void)v;
+	return snprintf(buf, len, "%.*s", width,
+			r->f->proc[0] ? r->f->proc : "-");
+}
+
+/* The app label, "http?" for a port's guess, "-" for none. */
+static int fmt_app(const struct view *v, const struct view_row *r, int width,
+		   char *buf, size_t len)
+{
+	int guess;
+	const char *a = view_row_app(r, &guess);
+
+	(void)v;
+	if (!a[0])
+		return snprintf(buf, len, "%.*s", width, "-");
+	return snprintf(buf, len, "%.*s%s", width - guess, a, guess ? "?" : "");
+}
+
 /*
  * Endpoints are wide enough for "192.168.100.20:54321"; at 80 columns the
  * table shows protocol, endpoints, both directions, rate, 10 s average and
@@ -177,6 +199,11 @@ static const struct column table[COL_COUNT] = {
 		       COL_F_TOTALS, fmt_pkts },
 	[COL_LAST] = { "Last", NULL, 5, 5, COL_RIGHT, VIEW_SORT_LAST, 3, 0, 0,
 		       fmt_last },
+	/* last: dropped before the columns of their priority */
+	[COL_PROC] = { "Process", NULL, 18, 24, COL_LEFT, VIEW_SORT_PROC, 5, 0,
+		       COL_F_PROCS, fmt_proc },
+	[COL_APP] = { "App", NULL, 5, 11, COL_LEFT, VIEW_SORT_APP, 6, 0, 0,
+		      fmt_app },
 };
 
 const struct column *columns_get(int id)
@@ -275,7 +302,8 @@ size_t columns_layout(const struct view *v, int width, int totals,
 		const struct column *c = &table[i];
 		int hidden = ((c->flags & COL_F_CONV) && per_dir) ||
 			     ((c->flags & COL_F_TOTALS) && !totals) ||
-			     ((c->flags & COL_F_BITS) && pkts);
+			     ((c->flags & COL_F_BITS) && pkts) ||
+			     ((c->flags & COL_F_PROCS) && !view_has_procs(v));
 
 		spec[i].min = c->min;
 		spec[i].max = c->max;

@@ -25,6 +25,8 @@ enum col_id {
 	COL_BYTES,
 	COL_PKTS,
 	COL_LAST,
+	COL_PROC,
+	COL_APP,
 	COL_COUNT
 };
 
@@ -33,6 +35,7 @@ enum col_align { COL_LEFT, COL_RIGHT };
 #define COL_F_CONV 0x1	 /* hidden with one row per direction */
 #define COL_F_TOTALS 0x2 /* hidden when the totals columns are off (T) */
 #define COL_F_BITS 0x4	 /* hidden when rates are in packets */
+#define COL_F_PROCS 0x8	 /* hidden when the run names no process (files) */
 
 /*
  * A formatter writes the cell's text for @r in at most @width columns

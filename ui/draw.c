@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "../src/group.h"
+#include "../src/app.h"
+#include "../src/procs.h"
 #include "draw.h"
 #include "keys.h"
 #include "view_format.h"
@@ -984,6 +986,60 @@ static int draw_help(struct draw_ctx *c)
 }
 
 /*
+ * The detail view's process and app lines from line @y: pid, user,
+ * cgroup (and its unit or container), command line; the app label and its
+ * detail text. Unknown is said so, once (a file has no sockets at all).
+ * Returns the next line.
+ */
+static int draw_detail_proc(struct draw_ctx *c, const struct view_row *r, int y)
+{
+	char line[LINE_MAX_BYTES], detail[APP_DETAIL_MAX], shortcg[64];
+	struct procs_info pi;
+	int guess;
+	const char *app = view_row_app(r, &guess);
+
+	if (!view_has_procs(c->v)) {
+		put(y++, 0, "process: not known (no sockets: read from a file)",
+		    A_NORMAL);
+	} else if (!view_row_proc_info(c->v, r, &pi) ||
+		   (!pi.pid && !pi.user[0])) {
+		put(y++, 0, "process: not known (yet)", A_NORMAL);
+	} else {
+		if (pi.pid)
+			snprintf(line, sizeof(line),
+				 "process: %s  pid %d  user %s (uid %u)",
+				 pi.comm, (int)pi.pid, pi.user,
+				 (unsigned)pi.uid);
+		else
+			snprintf(line, sizeof(line),
+				 "process: not known  user %s (uid %u)",
+				 pi.user, (unsigned)pi.uid);
+		put(y++, 0, line, A_NORMAL);
+		if (pi.pid && pi.cgroup[0]) {
+			procs_cgroup_short(pi.cgroup, shortcg, sizeof(shortcg));
+			snprintf(line, sizeof(line), "cgroup:  %s%s%s%s",
+				 pi.cgroup, shortcg[0] ? "  (" : "", shortcg,
+				 shortcg[0] ? ")" : "");
+			put(y++, 0, line, A_NORMAL);
+		}
+		if (pi.pid && pi.cmdline[0]) {
+			snprintf(line, sizeof(line), "command: %s", pi.cmdline);
+			put(y++, 0, line, A_NORMAL);
+		}
+	}
+	if (!app[0]) {
+		put(y++, 0, "app:     not known", A_NORMAL);
+		return y;
+	}
+	view_row_app_detail(c->v, r, detail, sizeof(detail));
+	snprintf(line, sizeof(line), "app:     %s%s%s%s", app,
+		 guess ? " (a guess from the port)" : "", detail[0] ? "  " : "",
+		 detail);
+	put(y++, 0, line, A_NORMAL);
+	return y;
+}
+
+/*
  * The selected flow in full (Enter): both directions, first and last
  * seen, rates and averages, names and numbers, the -1 style description.
  */
@@ -1057,6 +1113,8 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 	snprintf(line, sizeof(line), "%s:%s%s%s", view_row_proto(r), na,
 		 f->row.pkts[1] ? " <-> " : " -> ", nb);
 	put(y++, 0, line, A_NORMAL);
+	y++;
+	y = draw_detail_proc(c, r, y);
 	put(LINES - 1, 0, "any key goes back", attr(c, CP_BAR, A_REVERSE));
 }
 

@@ -26,8 +26,8 @@ static const struct key_binding table[] = {
 	{ 'e', KA_FILTER, 0, "e", "Filter", "Edit the capture (BPF) filter" },
 	{ '/', KA_FIND, 0, "/", "Find",
 	  "Display filter: show only rows whose protocol (as shown, or icmp4, "
-	  "icmp6), address or port contain every space-separated term; the "
-	  "footer shows how many match" },
+	  "icmp6), address, port, process or app contain every "
+	  "space-separated term; the footer shows how many match" },
 	{ 27, KA_CLEAR_FIND, 0, "Esc", NULL, "Clear the display filter" },
 	{ 't', KA_SORT, VIEW_SORT_RATE, "t", NULL,
 	  "Sort by rate (again: reverse)" },
@@ -55,6 +55,10 @@ static const struct key_binding table[] = {
 	  "Sort by total bytes (again: reverse)" },
 	{ 'S', KA_SORT, VIEW_SORT_PKTS, "S", NULL,
 	  "Sort by total packets (again: reverse)" },
+	{ 'u', KA_SORT, VIEW_SORT_PROC, "u", NULL,
+	  "Sort by process (again: reverse)" },
+	{ 'A', KA_SORT, VIEW_SORT_APP, "A", NULL,
+	  "Sort by app label (again: reverse)" },
 	{ '<', KA_SORT_PREV, 0, "<", "Sort", "Sort by the column to the left" },
 	{ '>', KA_SORT_NEXT, 0, ">", NULL, "Sort by the column to the right" },
 	{ 'o', KA_FREEZE, 0, "o", NULL,
@@ -195,6 +199,12 @@ static const struct {
 	{ "Pkt/s", "Packets per second, both directions" },
 	{ "Bytes, Pkts", "Totals since the start (or r), both directions" },
 	{ "Last", "Time since the flow's last packet (5s, 1m05, 3h07)" },
+	{ "Process", "Live: the local process of the flow's socket, "
+		     "comm[pid] (or its user alone); - while not known "
+		     "(never guessed); Enter shows pid, user, cgroup and "
+		     "command line" },
+	{ "App", "The application label from the payload (http, tls, dns, "
+		 "...); http? is a guess from the port; - none" },
 	{ "***", "A number too wide for its column" },
 	{ "colours", "Bold green: a flow first seen less than 2 s ago; "
 		     "dim: no packet in the last interval" },

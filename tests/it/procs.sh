@@ -54,7 +54,7 @@ PYEOF
 # a sender (read from stdin: nobody cannot read $TMP): send.py NAME KIND
 # PORT [CGROUP]: names itself NAME, waits (2 s at most) to be moved into
 # the cgroup if one is named (ip netns exec has its own /sys: the script
-# moves it), sends for about 4 s
+# moves it), sends for about 6 s
 cat > "$TMP/send.py" << 'PYEOF'
 import os, socket, sys, time
 name, kind, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -64,7 +64,7 @@ if len(sys.argv) > 4:
         if sys.argv[4] in open("/proc/self/cgroup").read():
             break
         time.sleep(0.05)
-end = time.time() + 4
+end = time.time() + 6
 dst = ("10.77.0.2", port)
 if kind == "stream":
     s = socket.create_connection(dst, timeout=5)
@@ -86,13 +86,17 @@ PYEOF
 ip netns exec "$NS_PEER" $PY "$TMP/sink.py" &
 PIDS="$!"
 before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
-ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 6s --snapshot "$TMP/r.json" \
+ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 8s --snapshot "$TMP/r.json" \
 	> "$TMP/r.txt" 2> "$TMP/r.err" &
 PKT=$!
-ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 6s -j --group-by process \
+ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --group-by process \
 	> "$TMP/g.json" 2> "$TMP/g.err" &
 PKT2=$!
-wait_capture_ready "$NS_CAP" "$((before + 1))" || not_ok "captures ready"
+# the monitor too, wide enough for the Process and App columns
+tmux_setup procs
+T new-session -d -s ui -x 200 -y 40 \
+	"env TERM=xterm-256color LC_ALL=C.UTF-8 ip netns exec $NS_CAP $PKTSTAT -i veth0 -w 0.3 -q -t 10s; sleep 30"
+wait_capture_ready "$NS_CAP" "$((before + 2))" || not_ok "captures ready"
 sleep 0.3
 if [ -n "$CGROOT" ] && mkdir "$CGROOT/pktstat-proc-$$" 2> /dev/null; then
 	CG=$CGROOT/pktstat-proc-$$
@@ -109,6 +113,21 @@ ip netns exec "$NS_CAP" $PY - pst-cg stream 5004 ${CG:+pktstat-proc-$$} < "$TMP/
 P_CG=$!
 [ -n "$CG" ] && echo "$P_CG" > "$CG/cgroup.procs"
 PIDS="$PIDS $P_STREAM $P_UDP $P_SHORT $P_CG"
+check "monitor: Process and App columns" wait_for 'Process.*App' 5
+check "monitor: the UDP sender named in its row" wait_for "pst-udp\[$P_UDP\]" 5
+T send-keys -t ui u
+check "monitor: u sorts by process" wait_for 'sort: process' 3
+T send-keys -t ui /
+T send-keys -t ui -l "pst-stream"
+T send-keys -t ui Enter
+check "monitor: the display filter matches the process" \
+	sh -c "sleep 0.8; tmux -L $SOCK capture-pane -p -t ui | grep -q 'pst-stream\[' &&
+		! tmux -L $SOCK capture-pane -p -t ui | grep -q 'pst-udp\['"
+T send-keys -t ui Enter
+check "monitor: Enter shows the pid, user and command line" \
+	wait_for "process: pst-stream  pid $P_STREAM  user nobody" 3
+screen | grep -q "command: /usr/bin/python3 - pst-stream stream 5001" ||
+	not_ok "monitor: the command line in the details"
 wait $PKT $PKT2
 
 # rows of port P (either direction), as "pid comm user cgroup"
