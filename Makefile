@@ -155,12 +155,12 @@ DEPS_test_hosts = ui/hosts src/group src/app src/flowkey src/decode
 DEPS_test_filterlog = src/filterlog
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
 	src/fragtab \
-	src/mem src/proto src/app src/procs src/procres \
+	src/mem src/proto src/app src/procs src/procres src/procs_bpf \
 	src/tcpstat src/counters \
 	src/worker capture/capture capture/pcap capture/tpacket3 \
 	capture/ebpf capture/cbpf
 DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/mem
-DEPS_test_procs = src/procs src/procres
+DEPS_test_procs = src/procs src/procres src/procs_bpf
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
 DEPS_test_bench_parse = tests/test_bench_parse
 

@@ -26,6 +26,7 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_NO_COLOR,
 	OPT_NO_PROCS,
+	OPT_PROCS_EBPF,
 	OPT_SNAPSHOT,
 	OPT_COUNT,
 	OPT_TOP,
@@ -118,6 +119,8 @@ static const struct opts_def opts_defs[] = {
 	{ "no-color", 0, OPT_NO_COLOR, NULL, "no colours (also NO_COLOR)" },
 	{ "no-procs", 0, OPT_NO_PROCS, NULL,
 	  "do not name the processes of flows (live)" },
+	{ "procs-ebpf", 0, OPT_PROCS_EBPF, NULL,
+	  "name short connections with eBPF too (on with -backend ebpf)" },
 	{ "quiet", 0, 'q', NULL, "nothing on stdout after the UI quits" },
 	{ "report", 0, OPT_REPORT, NULL,
 	  "the whole report after the UI quits, not a summary" },
@@ -606,6 +609,9 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_NO_PROCS:
 			o->no_procs = 1;
+			break;
+		case OPT_PROCS_EBPF:
+			o->procs_ebpf = 1;
 			break;
 		case OPT_NO_COLOR:
 			o->no_color = 1;

@@ -76,6 +76,7 @@ struct opts {
 	int per_direction;   /* -c: one row per direction */
 	int no_color;	     /* --no-color or NO_COLOR */
 	int no_procs;	     /* --no-procs: no process attribution */
+	int procs_ebpf;	     /* --procs-ebpf: the eBPF attributor */
 	int quiet;	     /* -q: no final report on stdout */
 	int report; /* --report: the whole report after the UI, not a summary */
 	const char *snapshot_path; /* --snapshot FILE or DIR/ */

@@ -452,6 +452,13 @@ static int want_procs(const struct pktstat *run)
 	       !run->o.daemon;
 }
 
+/* The eBPF attributor too: with the ebpf backend, or --procs-ebpf. */
+static int want_procs_ebpf(const struct pktstat *run)
+{
+	return run->o.procs_ebpf ||
+	       (run->o.backend && !strcmp(run->o.backend, "ebpf"));
+}
+
 /*
  * The process store, fed by the root parent's resolver (privs.h) or, when
  * there is none (not started as root, -Z root), by a resolver thread of
@@ -460,7 +467,7 @@ static int want_procs(const struct pktstat *run)
  */
 static void start_procs(struct pktstat *run)
 {
-	char err[256];
+	char err[256], warn[256];
 	int fd = privs_procs_fd(run->privs);
 
 	if (fd < 0) {
@@ -471,12 +478,16 @@ static void start_procs(struct pktstat *run)
 			     strerror(errno));
 			return;
 		}
-		run->procres = procres_start(sv[0], err, sizeof(err));
+		run->procres = procres_start(
+			sv[0], want_procs_ebpf(run) ? PROCRES_EBPF : 0, warn,
+			sizeof(warn), err, sizeof(err));
 		if (!run->procres) {
 			sayf("processes not named: %s", err);
 			close(sv[1]);
 			return;
 		}
+		if (warn[0])
+			say(warn);
 		fd = sv[1];
 	}
 	run->procs = procs_new(fd, err, sizeof(err));
@@ -782,7 +793,10 @@ int pktstat_main(int argc, char **argv)
 
 	/* Before anything is opened or any thread exists. */
 	if (privs_fork(&run.privs, run.o.user,
-		       want_procs(&run) ? PRIVS_PROCS : 0, err, sizeof(err))) {
+		       !want_procs(&run)       ? 0
+		       : want_procs_ebpf(&run) ? PRIVS_PROCS | PRIVS_PROCS_EBPF
+					       : PRIVS_PROCS,
+		       err, sizeof(err))) {
 		say(err);
 		tcpstat_free(run.tcpstat);
 		opts_free(&run.o);

@@ -286,13 +286,18 @@ int privs_fork(struct privs **pp, const char *user, unsigned int flags,
 	if (pid > 0) {
 		close(sv[1]);
 		if (pv[0] >= 0) {
-			char rerr[256];
+			char rerr[256], warn[256];
 
 			close(pv[1]);
 			/* its own thread, all signals blocked; it ends
 			 * with the child's end of the socket */
-			if (!procres_start(pv[0], rerr, sizeof(rerr)))
+			if (!procres_start(
+				    pv[0],
+				    flags & PRIVS_PROCS_EBPF ? PROCRES_EBPF : 0,
+				    warn, sizeof(warn), rerr, sizeof(rerr)))
 				fprintf(stderr, "pktstat: %s\n", rerr);
+			else if (warn[0])
+				fprintf(stderr, "pktstat: %s\n", warn);
 		}
 		parent_loop(sv[0], pid);
 	}

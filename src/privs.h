@@ -36,6 +36,7 @@ struct privs;
  * memory). The child takes the resolver's socket with privs_procs_fd.
  */
 #define PRIVS_PROCS 1u
+#define PRIVS_PROCS_EBPF 2u /* and the eBPF attributor (procres.h) */
 int privs_fork(struct privs **p, const char *user, unsigned int flags,
 	       char *err, size_t errlen);
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "procs.h"
+#include "procs_bpf.h"
 
 struct rsock {
 	struct procres_sock s;
@@ -85,8 +86,9 @@ struct procres {
 	uint64_t next_walk_ns;
 	size_t fds; /* descriptors the last walk looked at */
 	pthread_t thread;
-	int dead;	  /* the store is gone */
-	uint64_t dump_ns; /* the last dump's duration */
+	int dead;		  /* the store is gone */
+	uint64_t dump_ns;	  /* the last dump's duration */
+	struct procs_bpf_ctx *pb; /* the eBPF attributor, or NULL */
 	atomic_ulong ticks, walks;
 };
 
@@ -610,21 +612,74 @@ static void tick(struct procres *r)
 	r->cur = t;
 }
 
+/* One record of the eBPF attributor: the owner it saw at the packet
+ * (comm as at the socket's creation), with the user's name and, while
+ * the process lives, its cgroup and command line. */
+static void seen_one(void *arg, const struct procres_sock *s, int32_t pid,
+		     const char *comm)
+{
+	struct procres *r = arg;
+	struct procs_msg m;
+	ssize_t n;
+
+	if (r->dead)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.op = PROCS_OP_SEEN;
+	m.ipproto = s->ipproto;
+	m.family = s->family;
+	m.lport = s->lport;
+	m.rport = s->rport;
+	memcpy(m.laddr, s->laddr, 16);
+	memcpy(m.raddr, s->raddr, 16);
+	m.time_ns = real_ns() + PROCRES_SEEN_NS;
+	m.info.uid = s->uid;
+	snprintf(m.info.user, sizeof(m.info.user), "%s", uid_name(r, s->uid));
+	if (pid > 0) {
+		const struct pidinfo *pi = pid_info(r, pid);
+
+		m.info.pid = pid;
+		snprintf(m.info.comm, sizeof(m.info.comm), "%s", comm);
+		memcpy(m.info.cgroup, pi->cgroup, sizeof(m.info.cgroup));
+		memcpy(m.info.cmdline, pi->cmdline, sizeof(m.info.cmdline));
+	}
+	do
+		n = send(r->fd, &m, sizeof(m), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		r->dead = 1;
+}
+
 static void *resolver_main(void *arg)
 {
 	struct procres *r = arg;
+	uint64_t next_tick = 0;
 
 	while (!r->dead) {
 		struct pollfd pf[2] = { { r->stop[0], POLLIN, 0 },
 					{ r->fd, 0, 0 } };
+		uint64_t now = mono_ns();
 		int wait_ms;
 
-		tick(r);
-		/* the dump: at most a twentieth of the time (the walks have
-		 * their own bound) */
-		wait_ms = (int)(r->dump_ns * 20 / 1000000);
-		if (wait_ms < PROCRES_TICK_MS)
-			wait_ms = PROCRES_TICK_MS;
+		if (r->pb)
+			procs_bpf_drain(r->pb, seen_one, r);
+		if (now >= next_tick) {
+			uint64_t gap;
+
+			tick(r);
+			/* the dump: at most a twentieth of the time (the
+			 * walks have their own bound) */
+			gap = r->dump_ns * 20;
+			if (gap < PROCRES_TICK_MS * 1000000ull)
+				gap = PROCRES_TICK_MS * 1000000ull;
+			next_tick = mono_ns() + gap;
+		}
+		now = mono_ns();
+		wait_ms = next_tick > now
+				  ? (int)((next_tick - now) / 1000000) + 1
+				  : 0;
+		if (r->pb && wait_ms > PROCRES_EBPF_MS)
+			wait_ms = PROCRES_EBPF_MS;
 		if (poll(pf, 2, wait_ms) > 0 &&
 		    (pf[0].revents || (pf[1].revents & (POLLHUP | POLLERR))))
 			break;
@@ -670,6 +725,7 @@ static void procres_free(struct procres *r)
 			close(r->stop[i]);
 	if (r->fd >= 0)
 		close(r->fd);
+	procs_bpf_close(r->pb);
 	free(r->buf);
 	free(r->cur.v);
 	free(r->prev.v);
@@ -677,13 +733,16 @@ static void procres_free(struct procres *r)
 	free(r);
 }
 
-struct procres *procres_start(int fd, char *err, size_t errlen)
+struct procres *procres_start(int fd, unsigned int flags, char *warn,
+			      size_t warnlen, char *err, size_t errlen)
 {
 	struct procres *r;
 	sigset_t all, old;
 	int rc;
 
 	err[0] = '\0';
+	if (warn && warnlen)
+		warn[0] = '\0';
 	r = procres_new(fd, err, errlen);
 	if (!r) {
 		close(fd);
@@ -692,6 +751,13 @@ struct procres *procres_start(int fd, char *err, size_t errlen)
 	if (err[0]) {
 		procres_free(r);
 		return NULL;
+	}
+	if (flags & PROCRES_EBPF) {
+		char e[256];
+
+		r->pb = procs_bpf_open(e, sizeof(e));
+		if (!r->pb && warn)
+			snprintf(warn, warnlen, "%s", e);
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -31,10 +31,18 @@ struct procres;
 
 /*
  * procres_start - resolve on a new thread, sending struct procs_msg
- * records into @fd (a SOCK_SEQPACKET socket; owned from now on). NULL
- * with one line in @err on failure.
+ * records into @fd (a SOCK_SEQPACKET socket; owned from now on). With
+ * PROCRES_EBPF, also load the eBPF attributor (procs_bpf.h, root only)
+ * and drain it every PROCRES_EBPF_MS: what it records goes to the store
+ * as PROCS_OP_SEEN. If it cannot be loaded, @warn (when not NULL) gets
+ * one line saying why and the resolver runs without it. NULL with one
+ * line in @err on failure.
  */
-struct procres *procres_start(int fd, char *err, size_t errlen);
+#define PROCRES_EBPF 1u
+#define PROCRES_EBPF_MS 50
+#define PROCRES_SEEN_NS 2000000000ull /* SEEN: closed this long after */
+struct procres *procres_start(int fd, unsigned int flags, char *warn,
+			      size_t warnlen, char *err, size_t errlen);
 
 /* Stop and join the thread, close the socket. NULL is a no-op. */
 void procres_stop(struct procres *r);

@@ -213,9 +213,10 @@ int procs_apply(struct procs *p, const struct procs_msg *mm)
 	struct procs_msg m = *mm;
 	struct pkey k;
 	size_t s;
-	int rc = 0;
+	int rc = 0, created = 0;
 
-	if ((m.op != PROCS_OP_ADD && m.op != PROCS_OP_GONE) ||
+	if ((m.op != PROCS_OP_ADD && m.op != PROCS_OP_GONE &&
+	     m.op != PROCS_OP_SEEN) ||
 	    (m.ipproto != IPPROTO_TCP && m.ipproto != IPPROTO_UDP) ||
 	    (m.family != 4 && m.family != 6))
 		return -EINVAL;
@@ -270,15 +271,26 @@ int procs_apply(struct procs *p, const struct procs_msg *mm)
 			p->ents = e;
 			p->cap = cap;
 		}
+		memset(&p->ents[p->n], 0, sizeof(p->ents[0]));
 		p->ents[p->n].k = k;
 		p->index[s] = (uint32_t)++p->n;
+		created = 1;
 		p->ports[proto_slot(k.ipproto)][k.lport]++;
 	}
 	{
 		struct pent *e = &p->ents[p->index[s] - 1];
 
-		e->gone_ns = 0;
-		e->info = m.info;
+		if (m.op == PROCS_OP_ADD) {
+			e->gone_ns = 0;
+			e->info = m.info;
+		} else if (created || e->gone_ns) {
+			/* new, or a closed socket's tuple used again */
+			e->gone_ns = m.time_ns ? m.time_ns : 1;
+			e->info = m.info;
+		} else if (!e->info.pid) {
+			/* open, its owner not found by the resolver yet */
+			e->info = m.info;
+		}
 	}
 out:
 	p->st.sockets = p->n;

@@ -38,6 +38,10 @@ struct procs_info {
 enum procs_op {
 	PROCS_OP_ADD = 1, /* a socket seen, or its owner now known */
 	PROCS_OP_GONE,	  /* the socket is closed */
+	/* seen at a packet by the eBPF attributor, which does not see the
+	 * close: a socket not known open is taken as closed at time_ns (a
+	 * little after the packet) unless the resolver finds it open */
+	PROCS_OP_SEEN,
 };
 
 /*

@@ -16,6 +16,7 @@
 
 #include "procres.h"
 #include "procs.h"
+#include "procs_bpf.h"
 
 static struct procs_msg msg4(int op, int proto, const char *la, int lp,
 			     const char *ra, int rp, int pid, const char *comm)
@@ -361,7 +362,7 @@ Test(procres, names_our_own_connection)
 		r.first_ns = 1;
 	}
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	res = procres_start(sv[0], err, sizeof(err));
+	res = procres_start(sv[0], 0, NULL, 0, err, sizeof(err));
 	cr_assert_not_null(res, "%s", err);
 	p = procs_new(sv[1], err, sizeof(err));
 	cr_assert_not_null(p, "%s", err);
@@ -380,4 +381,52 @@ Test(procres, names_our_own_connection)
 	close(as);
 	close(cs);
 	close(ls);
+}
+
+/* What the eBPF attributor saw: a new tuple counts as closed at time_ns
+ * unless the resolver knows it open; it never replaces an open socket's
+ * known owner. */
+Test(procs, seen_records_close_themselves_and_defer_to_the_resolver)
+{
+	struct procs *p = store();
+	struct procs_msg m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40000,
+				  "10.0.0.1", 80, 42, "curl");
+	struct flowtab_row r =
+		row4(KIND_TCP4, "10.0.0.1", 80, "10.0.0.2", 40000, 2000);
+	struct procs_info pi;
+
+	m.time_ns = 5000;
+	cr_assert_eq(procs_apply(p, &m), 0);
+	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(pi.pid, 42);
+	r.first_ns = 6000; /* a flow begun after: not this socket */
+	cr_assert_eq(procs_lookup(p, &r, &pi), -1);
+	/* the resolver finds it open: open, its owner */
+	m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
+		 42, "curl");
+	cr_assert_eq(procs_apply(p, &m), 0);
+	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	/* a late record of another owner does not replace it */
+	m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
+		 43, "other");
+	m.time_ns = 7000;
+	cr_assert_eq(procs_apply(p, &m), 0);
+	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(pi.pid, 42);
+	procs_free(p);
+}
+
+Test(procs_bpf, cgroup2_mount_point_from_mountinfo)
+{
+	const char mi[] =
+		"24 29 0:22 / /sys rw,nosuid - sysfs sysfs rw\n"
+		"30 24 0:26 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
+		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 "
+		"cgroup2 rw\n";
+	char out[128];
+
+	cr_assert_eq(procs_bpf_cgroup_root(mi, strlen(mi), out, sizeof(out)),
+		     0);
+	cr_assert_str_eq(out, "/sys/fs/cgroup/unified");
+	cr_assert_eq(procs_bpf_cgroup_root(mi, 80, out, sizeof(out)), -ENOENT);
 }

@@ -1,12 +1,16 @@
 #!/bin/bash
-# Process attribution, live (tpacket3): in a namespace, small python3
-# senders of known pid and comm - a long-lived TCP stream run as nobody,
-# a UDP sender, a loop of short connections, and a TCP sender in a cgroup
-# of its own - send to a peer namespace while pktstat captures. The JSON
-# report must name each flow's pid, comm, user (and that cgroup) exactly;
-# a short connection is either named right or not at all (never another
-# process); --group-by process sums by "comm[pid]"; the text report has
-# the process line. A file (-r) names no process and says nothing per row.
+# Process attribution, live: in a namespace, small python3 senders of
+# known pid and comm - a long-lived TCP stream run as nobody, a UDP
+# sender, a loop of short connections (each a few ms), and a TCP sender
+# in a cgroup of its own - send to a peer namespace while pktstat
+# captures, three times at once: tpacket3 (the /proc resolver), the ebpf
+# backend (with the eBPF attributor) and the monitor. The JSON reports
+# must name each flow's pid, comm, user (and that cgroup) exactly; with
+# tpacket3 a short connection is either named right or not at all (never
+# another process), with ebpf every one is named; --group-by process sums
+# by "comm[pid]"; the text report has the process line; the monitor shows
+# the Process and App columns, sorts and filters by process and shows the
+# details. A file (-r) names no process and says nothing per row.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 need_root
@@ -92,11 +96,17 @@ PKT=$!
 ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --group-by process \
 	> "$TMP/g.json" 2> "$TMP/g.err" &
 PKT2=$!
+# nsenter, not ip netns exec (which mounts a /sys without the cgroup v2
+# hierarchy the attributor attaches to)
+nsenter --net=/run/netns/"$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --backend ebpf \
+	> "$TMP/e.json" 2> "$TMP/e.err" &
+PKT3=$!
 # the monitor too, wide enough for the Process and App columns
 tmux_setup procs
 T new-session -d -s ui -x 200 -y 40 \
-	"env TERM=xterm-256color LC_ALL=C.UTF-8 ip netns exec $NS_CAP $PKTSTAT -i veth0 -w 0.3 -q -t 10s; sleep 30"
+	"env TERM=xterm-256color LC_ALL=C.UTF-8 ip netns exec $NS_CAP $PKTSTAT -i veth0 -w 0.3 -k 60 -q -t 30s; sleep 30"
 wait_capture_ready "$NS_CAP" "$((before + 2))" || not_ok "captures ready"
+sleep 0.5 # the ebpf backend's programs: no packet socket to wait for
 sleep 0.3
 if [ -n "$CGROOT" ] && mkdir "$CGROOT/pktstat-proc-$$" 2> /dev/null; then
 	CG=$CGROOT/pktstat-proc-$$
@@ -128,13 +138,14 @@ check "monitor: Enter shows the pid, user and command line" \
 	wait_for "process: pst-stream  pid $P_STREAM  user nobody" 3
 screen | grep -q "command: /usr/bin/python3 - pst-stream stream 5001" ||
 	not_ok "monitor: the command line in the details"
-wait $PKT $PKT2
+wait $PKT $PKT2 $PKT3
 
-# rows of port P (either direction), as "pid comm user cgroup"
+# rows of port P (either direction) in report R (r.json), as
+# "pid comm user cgroup"
 rows() {
 	jq -r --argjson p "$1" '.flows[] | select(.srcPort == $p or .dstPort == $p) |
 		"\(.pid // "-") \(.comm // "-") \(.user // "-") \(.cgroup // "-")"' \
-		"$TMP/r.json" | sort -u
+		"$TMP/${2:-r}.json" | sort -u
 }
 check "report written" test -s "$TMP/r.json"
 check "stream (nobody): pid $P_STREAM pst-stream nobody" \
@@ -155,6 +166,16 @@ short_wrong=$(jq --argjson p "$P_SHORT" '[.flows[] | select((.dstPort == 5003 or
 echo "# short connections: $short_named of $short_all named by the resolver (tpacket3)"
 check "short connections: several flows, none named wrongly" \
 	test "$short_all" -ge 10 -a "$short_wrong" -eq 0
+check "ebpf: report written, no error line" test -s "$TMP/e.json" -a ! -s "$TMP/e.err"
+check "ebpf: stream (nobody): pid $P_STREAM pst-stream nobody" \
+	test "$(rows 5001 e | cut -d' ' -f1-3)" = "$P_STREAM pst-stream nobody"
+check "ebpf: udp sender: pid $P_UDP pst-udp root" \
+	test "$(rows 5002 e | cut -d' ' -f1-3)" = "$P_UDP pst-udp root"
+e_all=$(jq '[.flows[] | select(.dstPort == 5003)] | length' "$TMP/e.json")
+e_named=$(jq --argjson p "$P_SHORT" '[.flows[] | select(.dstPort == 5003 and .pid == $p and .comm == "pst-short" and .user == "root")] | length' "$TMP/e.json")
+echo "# short connections: $e_named of $e_all named with the eBPF attributor"
+check "ebpf: every short connection named (pid, comm, user)" \
+	test "$e_all" -ge 10 -a "$e_named" = "$e_all"
 check "text report: a process line for the stream" \
 	grep -q "^    process: pst-stream\[$P_STREAM\] user nobody" "$TMP/r.txt"
 check "--group-by process: pst-udp[$P_UDP] with its flow" \

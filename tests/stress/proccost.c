@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		perror("proccost: socketpair");
 		return 1;
 	}
-	r = procres_start(sv[0], err, sizeof(err));
+	r = procres_start(sv[0], 0, NULL, 0, err, sizeof(err));
 	p = r ? procs_new(sv[1], err, sizeof(err)) : NULL;
 	if (!p) {
 		fprintf(stderr, "proccost: %s\n", err);
