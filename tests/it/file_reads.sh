@@ -6,7 +6,8 @@
 # is 1 wherever the read failed. Times: seconds at and after 2^31 (pcap
 # keeps 32 unsigned bits, libpcap reads them signed), one definition of
 # start, end and duration (packet time) with the bitrates from it, and
-# null start/end for a file without packets.
+# null start/end for a file without packets; -r -l reports per second of
+# packet time, each saying which interval it covers.
 . "$(dirname "$0")/lib.sh"
 "$GEN" eth "$TMP/eth.pcap" "$TMP/eth.exp"
 "$GEN" sll "$TMP/sll.pcap" "$TMP/sll.exp"
@@ -118,6 +119,12 @@ check "-r -l 1s: one report per second of packet time" \
 "$PKTSTAT" -r "$TMP/iv.pcap" -l 1s > "$TMP/iv.txt"
 check "-r -l 1s, text: the same five reports" \
 	test "$(sed -n 's/^Read total packets: \([0-9]*\),.* in \(.*\) seconds$/\1@\2/p' "$TMP/iv.txt" | tr '\n' ' ')" = "2@1.00 1@1.00 1@1.00 0@1.00 2@0.70 "
+# 16: each interval report says which interval it covers (packet time)
+T0=2023-11-14T22:13
+check "-r -l 1s, text: each report starts with its interval" \
+	test "$(sed -n 's/^Interval: \(.*\) to \(.*\)$/\1>\2/p' "$TMP/iv.txt" | tr '\n' ' ')" = "$T0:20.000000Z>$T0:21.000000Z $T0:21.000000Z>$T0:22.000000Z $T0:22.000000Z>$T0:23.000000Z $T0:23.000000Z>$T0:24.000000Z $T0:24.000000Z>$T0:24.700000Z "
+check "-r -l 1s, JSON: each row carries its interval's start and end" \
+	test "$(jq -c '[.[] | "\(.start)>\(.end)"] | unique | .[]' "$TMP/iv.json" | tr -d '"' | tr '\n' ' ')" = "$T0:20.000000Z>$T0:21.000000Z $T0:21.000000Z>$T0:22.000000Z $T0:22.000000Z>$T0:23.000000Z $T0:24.000000Z>$T0:24.700000Z "
 run empty "$TMP/empty.pcap"
 check "no packets: start and end null, duration 0, valid JSON, exit 0" \
 	test "$RC $(jqv empty '"\(.start) \(.end) \(.duration) \(.totals.packets)"')" = "0 null null 0 0"

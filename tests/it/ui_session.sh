@@ -38,6 +38,9 @@ start 100 40 HOME="$H" XDG_STATE_HOME= "$PKTSTAT" -r "$TMP/eth.pcap" -n \
 check "screen up" wait_for '^Proto'
 keys /
 T send-keys -t ui -l '10.0.0.7'; keys Enter
+keys e
+T send-keys -t ui -l 'not port 9'; keys Enter
+check "capture filter changed" wait_for 'capture filter: not port 9'
 keys C
 T send-keys -t ui -l 'new x1 udp'; keys Enter
 check "counter x1 made" wait_for 'counter x1 added'
@@ -88,8 +91,8 @@ check "V: each host's TX and RX bytes are its flows' ($n hosts)" test "$bad" = 0
 # every filter in force, with the time it was set (within the run)
 fh=$(jq -c '[.filterHistory[] | [.kind, .name, .filter]]' "$snap")
 echo "# filterHistory: $fh"
-check "snapshot: the filters in force in order (counter web, display, counter x1)" \
-	test "$fh" = '[["counter","web","tcp port 80"],["display",null,"10.0.0.7"],["counter","x1","udp"]]'
+check "snapshot: the filters in force in order (counter web, display, capture, counter x1)" \
+	test "$fh" = '[["counter","web","tcp port 80"],["display",null,"10.0.0.7"],["capture",null,"not port 9"],["counter","x1","udp"]]'
 check "snapshot: each with its time, during the run" \
 	jq -e "$JQ_ISO [.filterHistory[].time | iso] | all(. >= $t0 and . <= $t1 + 1)" "$snap"
 
