@@ -147,7 +147,10 @@ static const struct {
 	{ "sort: rate v", "The sort column; v is descending, ^ ascending; "
 			  "\"order frozen\" after o" },
 	{ "end of file", "A -r file has been read to its end; live, the "
-			 "reason capture stopped on an interface" },
+			 "reason capture stopped on an interface, or "
+			 "\"eth0: interface removed\" while capture waits "
+			 "for one of that name (the status line says when "
+			 "it is back)" },
 	{ "PAUSED 5s", "The display is paused (Space) for that long; "
 		       "capture goes on counting" },
 	{ "total, avg, peak",
