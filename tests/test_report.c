@@ -16,6 +16,7 @@
 #include "flowkey.h"
 #include "flowtab.h"
 #include "procs.h"
+#include "group.h"
 #include "report.h"
 
 static void v4(uint8_t *a, int x)
@@ -860,4 +861,50 @@ Test(report, process_fields_where_known_and_only_live)
 	free(t);
 	snapshot_free(&s);
 	procs_free(p);
+}
+
+/* The monitor's snapshot while its table is grouped: every flow, then
+ * the groups (JSON, text); CSV keeps the flows only. */
+Test(report, flows_then_groups_for_a_grouped_monitor)
+{
+	struct report_meta m = meta;
+	struct snapshot s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	fixture(&s);
+	m.group_by = GROUP_PROTO;
+	m.group_with_flows = 1;
+	out = open_memstream(&buf, &len);
+	cr_assert_eq(report_write(out, REPORT_JSON, &s, &m), 0);
+	fclose(out);
+	cr_assert(strstr(buf, "\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\"") ||
+			  strstr(buf, "\"proto\":\"TCP\""),
+		  "the flows: %s", buf);
+	cr_assert(strstr(buf, "],\"groupBy\":\"proto\",\"groups\":["), "%s",
+		  buf);
+	cr_assert(strstr(buf, "{\"group\":\"UDP\","), "%s", buf);
+	cr_assert(strstr(buf, "\"packets\":22,\"bytes\":6000"), "%s", buf);
+	cr_assert(strstr(buf, "\n]}\n") == buf + len - 4, "one document");
+	free(buf);
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	cr_assert_eq(report_write(out, REPORT_TEXT, &s, &m), 0);
+	fclose(out);
+	cr_assert(strstr(buf, "proto: TCP, src: 10.0.0.1:40000"), "%s", buf);
+	cr_assert(strstr(buf, "groups by proto:\n"), "%s", buf);
+	cr_assert(strstr(buf, "packets: 15, bytes: 1500, proto: TCP, sent"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "groups by proto:") <
+			  strstr(buf, "Read total packets"),
+		  "%s", buf);
+	free(buf);
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	cr_assert_eq(report_write(out, REPORT_CSV, &s, &m), 0);
+	fclose(out);
+	cr_assert_null(strstr(buf, "group"), "CSV: flows only\n%s", buf);
+	free(buf);
+	snapshot_free(&s);
 }

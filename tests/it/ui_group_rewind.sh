@@ -1,6 +1,6 @@
 #!/bin/bash
 # The monitor's group-by (g) and rewind ([ ] { }), in tmux on live UDP
-# traffic in a namespace, sent in two phases four seconds apart:
+# traffic in a namespace, sent in two phases three seconds apart:
 #   phase 1: flow 1 10.79.0.2:41000 -> :7000, 20 a second for 3 s (60);
 #            flow 2 10.79.0.3:41001 -> :7001, 10; flow 3 10.79.1.4:41002
 #            -> :7000, 5;
@@ -18,7 +18,7 @@ ip -n "$NS_CAP" addr add 10.79.0.1/24 dev veth0
 ip -n "$NS_PEER" addr add 10.79.0.2/24 dev veth1
 ip -n "$NS_PEER" addr add 10.79.0.3/24 dev veth1
 ip -n "$NS_PEER" addr add 10.79.1.4/24 dev veth1
-keys() { T send-keys -t ui "$@"; sleep 0.4; }
+keys() { T send-keys -t ui "$@"; sleep 0.3; }
 # row_field REGEX N: field N of the first screen row whose first field
 # matches REGEX (a negative N counts from the end: -1 is the last)
 row_field() {
@@ -46,37 +46,39 @@ send 10.79.0.3 41001 7001 10 0 &
 send 10.79.1.4 41002 7000 5 0 &
 send 10.79.0.2 41000 7000 60 0.05
 wait_for '10.79.0.2:41000.* 60  *[0-9]*s' 5 > /dev/null
-sleep 4
+sleep 3
 # phase 2
 send 10.79.0.2 41003 7002 30 0
 send 10.79.0.2 41000 7000 7 0
 check "phase 2 on screen" wait_for '10.79.0.1:7002'
 check "flow 1: 67 packets in all" wait_for '10.79.0.2:41000.* 67  *[0-9]*s'
-sleep 1.5
+sleep 1
 
 # ---- rewind: step back to the gap, then into phase 1 ----------------------
 pkts_of() { row_field "^$1\$" -2; } # the Pkts column of a flow's row
 gap=0 in1=0 pps1= label=
-for i in $(seq 15); do
-	keys '['
-	label=$(screen | grep -o -- '-[0-9]:[0-9][0-9] REWIND' | head -1)
+# field N of flow B's row on screen $scr (N < 0: from the end)
+fl() { awk -v b="$1" -v n="$2" '$3 == b { print $(NF + 1 + n); exit }' <<< "$scr"; }
+for i in $(seq 20); do
+	T send-keys -t ui '['
+	sleep 0.2
+	scr=$(screen)
+	label=$(grep -o -- '-[0-9]:[0-9][0-9] REWIND' <<< "$scr" | head -1)
 	[ -n "$label" ] || continue
-	f1=$(screen | awk '$3 == "10.79.0.2:41000" { print $(NF-1); exit }')
-	if [ $gap = 0 ] && ! screen | grep -q ':7002'; then
+	f1=$(fl 10.79.0.2:41000 -2)
+	if [ $gap = 0 ] && ! grep -q ':7002' <<< "$scr"; then
 		gap=1
 		echo "# gap at $label: flow 1 shows $f1 packets"
 		check "rewound to the gap ($label): flow 1 shows phase 1's 60" test "$f1" = 60
-		check "rewound: flow 2 shows its 10" test \
-			"$(screen | awk '$3 == "10.79.0.3:41001" { print $(NF-1); exit }')" = 10
-		check "rewound: flow 3 shows its 5" test \
-			"$(screen | awk '$3 == "10.79.1.4:41002" { print $(NF-1); exit }')" = 5
+		check "rewound: flow 2 shows its 10" test "$(fl 10.79.0.3:41001 -2)" = 10
+		check "rewound: flow 3 shows its 5" test "$(fl 10.79.1.4:41002 -2)" = 5
 		check "rewound: the header's protocol table says 75 UDP" test \
-			"$(screen | awk '$1 == "pkts" { print $5; exit }')" = 75
+			"$(awk '$1 == "pkts" { print $5; exit }' <<< "$scr")" = 75
 	fi
 	if [ $gap = 1 ] && [ -n "$f1" ] && [ "$f1" -ge 15 ] && [ "$f1" -le 45 ]; then
 		in1=1
 		# Pkt/s: the fourth field from the end (Pkt/s Bytes Pkts Last)
-		pps1=$(screen | awk '$3 == "10.79.0.2:41000" { print $(NF-3); exit }')
+		pps1=$(fl 10.79.0.2:41000 -4)
 		echo "# inside phase 1 at $label: flow 1 $f1 packets, $pps1 a second"
 		break
 	fi
@@ -147,8 +149,8 @@ check "service UDP/7000: flows 1 and 3, 72 packets" test \
 keys /
 T send-keys -t ui -l '7002'
 keys Enter
-check "find on groups: one row, UDP/7002" wait_for 'find: 7002 (1)' 3
-check "find on groups: the row is UDP/7002" test "$(row_field '^UDP/' 1)" = UDP/7002
+check "find on groups: one row, UDP/7002" test \
+	"$(screen | grep -c '^UDP/') $(row_field '^UDP/' 1)" = "1 UDP/7002"
 keys Escape
 keys g
 check "g: by proto, the UDP group holds all 112" wait_for '^UDP  *4 .* 112  ' 3
