@@ -7,7 +7,9 @@
 #
 # Environment: B (build directory, build/release), BENCH_KEEP=1 keeps the
 # work directory, BENCH_WORKLOADS / BENCH_TOOLS (space-separated ids)
-# restrict the live part while developing.
+# restrict the live part while developing, BENCH_PARTS selects the parts
+# (live ebpf callgrind offline ui; default all of them, quick: all but
+# ebpf), BENCH_EBPF_WORKLOADS the ebpf part's workloads (E1 E2 D1).
 #
 # Every trial: the tool starts in the capture namespace (under
 # bench/runtool, which reports its rusage and stop time); once its packet
@@ -186,18 +188,29 @@ rec type=meta mode="$([ $QUICK = 1 ] && echo quick || echo full)" \
 # twice the packets, pktstat without and then with its full-screen UI
 # (tmux, 200x60, -w 0.1), so that 100k flows are on screen for most of
 # the burst: the UI must not cost the capture a packet.
-PKTSTAT3="pktstat pktstat-t2 pktstat-pcap pktstat-ebpf"
+PKTSTAT3="pktstat pktstat-t2 pktstat-pcap"
 declare -A WL=(
 	[L1]="udp4 60 1 0 300000 $PKTSTAT3 tcpdump netsniff"
 	[L2]="mix 60 1000 0 500000 $PKTSTAT3 tcpdump netsniff tshark"
 	[L3]="mix 60 100000 0 500000 all"
 	[U3]="mix 60 100000 0 1000000 pktstat pktstat-ui"
-	[L4]="mix 60 1000000 0 1000000 pktstat tcpdump pktstat-ebpf"
+	[L4]="mix 60 1000000 0 1000000 pktstat tcpdump"
 	[L5]="udp4 1514 1000 0 300000 all"
 	[L6]="udp4 60 1000 100000 50000 all"
 	[L7]="udp4 60 1000 300000 150000 tcpdump pktstat pktstat-t2 netsniff"
 	[L8]="udp4 60 1000 1000000 500000 tcpdump pktstat pktstat-t2 netsniff"
+	# the ebpf part: the kernel path against a ring copy, same traffic
+	# (none = the generator alone); -st: the same with the kernel timing
+	# the programs (kernel.bpf_stats_enabled costs two clock reads a
+	# run: not in the rates); D1: four generators at once, a 2 MB ring
+	# against flow maps of 2 MB
+	[E1]="mix 60 100000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st"
+	[E2]="mix 60 1000000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st"
+	[D1]="mix 60 100000 0 2000000 pktstat-2m pktstat-ebpf-2m"
 )
+# generator processes per workload (default 1)
+declare -A WL_GENS=([D1]=4)
+EBPF_TOOLS="none pktstat-ebpf pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m"
 # in this order within a workload: the baseline first, so that a trial
 # skipped for time is never tcpdump's ("all" in a workload; the UI trial
 # only where named)
@@ -210,21 +223,42 @@ ALL_TOOLS="tcpdump $PKTSTAT3 netsniff tshark opktstat iftop"
 # The UI frame benchmark (bench/uiframe) starts only before UI_BUDGET.
 if [ $QUICK = 1 ]; then
 	WORKLOADS=${BENCH_WORKLOADS:-L3 U3}
+	PARTS=${BENCH_PARTS:-live callgrind offline ui}
 	REPEATS=1
 	LIVE_BUDGET=70 CG_BUDGET=80 OFF_BUDGET=95 UI_BUDGET=105
 	UI_FLOWS="100000" UI_FRAMES=20
 	HIST_PCTS="10"
 else
 	WORKLOADS=${BENCH_WORKLOADS:-L1 L3 U3 L2 L4 L5 L6 L7 L8}
+	PARTS=${BENCH_PARTS:-live ebpf callgrind offline ui}
 	REPEATS=3
 	LIVE_BUDGET=680 CG_BUDGET=720 OFF_BUDGET=760 UI_BUDGET=800
 	UI_FLOWS="10000 100000 1000000" UI_FRAMES=30
 	HIST_PCTS="1 10 100"
 fi
-TOOLS=${BENCH_TOOLS:-$ALL_TOOLS pktstat-ui}
+EBPF_WORKLOADS=${BENCH_EBPF_WORKLOADS:-E1 E2 D1}
+# the ebpf part's trials start only before this (it runs after live)
+EBPF_BUDGET=$((QUICK ? 100 : 640))
+TOOLS=${BENCH_TOOLS:-$ALL_TOOLS pktstat-ui $EBPF_TOOLS}
+# part NAME: is this part of the benchmark selected?
+part() {
+	case " $PARTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+part ebpf || EBPF_WORKLOADS=""
+part live || WORKLOADS=""
 # the idle measurement: every tool (quick: pktstat only)
 IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
 RING_MB=8
+# ebpf_2m_flows: flow map entries whose two maps take 2 MB, as a 2 MB
+# ring (an entry: its key and overhead, 96 bytes, and a 48-byte value per
+# possible CPU)
+ebpf_2m_flows() {
+	local cpus
+	cpus=$(awk -F- '{ print ($NF ~ /^[0-9]+$/ ? $NF + 1 : 1) }' \
+		/sys/devices/system/cpu/possible 2>/dev/null || echo 1)
+	echo $((2 * 1024 * 1024 / (2 * (96 + 48 * cpus))))
+}
 
 # wl_tools WORKLOAD: the tools it runs, in order, among TOOLS
 wl_tools() {
@@ -236,19 +270,21 @@ wl_tools() {
 	done
 }
 
-for w in $WORKLOADS; do
+for w in $WORKLOADS $EBPF_WORKLOADS; do
 	read -r mix size flows rate count _ <<< "${WL[$w]}"
 	rec type=workload id="$w" mix="$mix" size="$size" flows="$flows" \
-		rate="$rate" count="$count" tools="$(wl_tools "$w" | xargs)"
+		rate="$rate" count="$count" tools="$(wl_tools "$w" | xargs)" \
+		gens="${WL_GENS[$w]:-1}"
 done
 rec type=config repeats="$REPEATS" ring_mb="$RING_MB" tools="$TOOLS" \
-	workloads="$WORKLOADS"
+	workloads="$WORKLOADS" ebpf_workloads="$EBPF_WORKLOADS" \
+	parts="$PARTS" ebpf_2m_flows="$(ebpf_2m_flows)"
 
 # has_tool TOOL: installed here?
 has_tool() {
 	case $1 in
 	pktstat-ui) command -v tmux > /dev/null ;;
-	pktstat*) return 0 ;;
+	pktstat* | none) return 0 ;;
 	tcpdump) command -v tcpdump > /dev/null ;;
 	netsniff) command -v netsniff-ng > /dev/null ;;
 	tshark) command -v tshark > /dev/null ;;
@@ -275,11 +311,20 @@ tool_cmd() {
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --threads 2
 			-b $((RING_MB / 2)) --snapshot "$WORK/snap/$id.json")
 		;;
-	pktstat-ebpf)
-		# counted in the kernel (tc on veth0): no ring; the flow map
-		# holds the flows of 100 ms, 1M entries covers any workload
+	pktstat-ebpf | pktstat-ebpf-st)
+		# counted in the kernel (tc on veth0): no ring; the flow maps
+		# at their default size (32 MB each)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend ebpf
-			--ebpf-flows 131072 --snapshot "$WORK/snap/$id.json")
+			--snapshot "$WORK/snap/$id.json")
+		;;
+	pktstat-2m)
+		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j -b 2
+			--snapshot "$WORK/snap/$id.json")
+		;;
+	pktstat-ebpf-2m)
+		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend ebpf
+			--ebpf-flows "$(ebpf_2m_flows)"
+			--snapshot "$WORK/snap/$id.json")
 		;;
 	pktstat-pcap)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend pcap
@@ -428,6 +473,54 @@ reap() {
 	fi
 }
 
+# blast_run WORKLOAD COUNT RATE FLOWS SIZE MIX EST: the workload's
+# generators (WL_GENS, each COUNT / N frames, all at once) on veth1; one
+# line "sent=N bytes=B seconds=S pps=R" for them all (pps: their sum)
+blast_run() {
+	local w=$1 count=$2 rate=$3 flows=$4 size=$5 mix=$6 est=$7
+	local n=${WL_GENS[$w]:-1} i pids=() out
+	if [ "$n" = 1 ]; then
+		ip netns exec "$BNS_GEN" "$BLAST" -n "$count" -r "$rate" \
+			-f "$flows" -s "$size" -m "$mix" -t $((est + 10)) \
+			veth1 || true
+		return 0
+	fi
+	for ((i = 0; i < n; i++)); do
+		ip netns exec "$BNS_GEN" "$BLAST" -n $((count / n)) -r "$rate" \
+			-f "$flows" -s "$size" -m "$mix" -t $((est + 10)) \
+			veth1 > "$WORK/t/gen-$i.out" 2>/dev/null &
+		pids+=($!)
+		BG_PIDS+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || true
+		bg_reaped "$i"
+	done
+	out=$(cat "$WORK/t"/gen-*.out)
+	rm -f "$WORK/t"/gen-*.out
+	awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		s += v["sent"]; b += v["bytes"]; p += v["pps"]
+		if (v["seconds"] > t) t = v["seconds"] }
+		END { printf "sent=%.0f bytes=%.0f seconds=%s pps=%.0f\n", s, b, t, p }' \
+		<<< "$out"
+}
+
+# none_trial WORKLOAD REP EST: the generator alone, nothing capturing
+none_trial() {
+	local w=$1 rep=$2 est=$3 mix size flows rate count gen rx0 rx1
+	read -r mix size flows rate count _ <<< "${WL[$w]}"
+	rx0=$(rx_packets)
+	gen=$(blast_run "$w" "$count" "$rate" "$flows" "$size" "$mix" "$est")
+	rx1=$(rx_packets)
+	rec type=live workload="$w" tool=none rep="$rep" \
+		gen_sent="$(kv_get sent "$gen")" \
+		gen_bytes="$(kv_get bytes "$gen")" \
+		gen_secs="$(kv_get seconds "$gen")" \
+		gen_pps="$(kv_get pps "$gen")" rx=$((rx1 - rx0)) status=0
+	log "$w-none-$rep: sent $(kv_get sent "$gen") at $(kv_get pps "$gen")" \
+		"pps with nothing capturing, rx $((rx1 - rx0))"
+}
+
 # live_trial WORKLOAD TOOL REP
 live_trial() {
 	local w=$1 tool=$2 rep=$3
@@ -438,6 +531,10 @@ live_trial() {
 	# expected burst length (at 200k pps if as fast as possible), for the
 	# self-stopping tools' window and the generator's own bound
 	est=$(((count / (rate > 0 ? rate : 200000)) + 1))
+	if [ "$tool" = none ]; then
+		none_trial "$w" "$rep" "$est"
+		return 0
+	fi
 	win=$((est + 2 > 4 ? est + 2 : 4))
 	tool_cmd "$tool" "$id" "$win"
 	sig=$(stop_signal "$tool")
@@ -459,11 +556,19 @@ live_trial() {
 		pid=$!
 		BG_PIDS+=("$pid")
 	fi
-	if [ "$tool" = pktstat-ebpf ]; then
-		# no packet socket: wait for its programs, and have the
+	local bpf0="0 0" bpf1="0 0" is_ebpf=0 b0
+	case $tool in pktstat-ebpf*) is_ebpf=1 ;; esac
+	if [ $is_ebpf = 1 ]; then
+		# no packet socket: wait for its programs; -st: have the
 		# kernel time them (kernel.bpf_stats_enabled)
-		wait_bpf 20 && bpf_stats_on
-		bpf0=$(bpf_run fl_tc)
+		b0=$(bpf_count fl_tc)
+		if ! wait_bpf "$b0" 20; then
+			log "$id: no BPF program after 20 s"
+		fi
+		if [ "$tool" = pktstat-ebpf-st ]; then
+			bpf_stats_on
+			bpf0=$(bpf_run fl_tc "$(tree_pids "$pid")")
+		fi
 	elif ! wait_sockets "$n0" 20; then
 		log "$id: no capture socket after 20 s"
 		kill -TERM "$pid" 2>/dev/null || true
@@ -472,14 +577,13 @@ live_trial() {
 			error="no capture socket"
 		return 0
 	fi
-	local rx0 rx1 ns0 ns1 tk0 tk1 t0 t1 gen rss bpf0="0 0" bpf1="0 0"
+	local rx0 rx1 ns0 ns1 tk0 tk1 t0 t1 gen rss
 	ts1=$(now_ns)
 	rx0=$(rx_packets)
 	ns0=$(tree_runtime_ns "$pid")
 	tk0=$(tree_cpu "$pid")
 	t0=$(now_ns)
-	gen=$(ip netns exec "$BNS_GEN" "$BLAST" -n "$count" -r "$rate" \
-		-f "$flows" -s "$size" -m "$mix" -t $((est + 10)) veth1) || true
+	gen=$(blast_run "$w" "$count" "$rate" "$flows" "$size" "$mix" "$est")
 	if [ "$tool" = iftop ]; then
 		# iftop only looks at the clock when a packet arrives: a
 		# trickle of the same frames lets it reach its -s deadline
@@ -505,8 +609,8 @@ live_trial() {
 	tk1=$(tree_cpu "$pid")
 	rss=$(tree_rss_kb "$pid")
 	rx1=$(rx_packets)
-	if [ "$tool" = pktstat-ebpf ]; then
-		bpf1=$(bpf_run fl_tc)
+	if [ "$tool" = pktstat-ebpf-st ]; then
+		bpf1=$(bpf_run fl_tc "$(tree_pids "$pid")")
 		bpf_stats_off
 	fi
 	# a tool gone before the end of the window: its CPU is unknown and
@@ -533,11 +637,15 @@ live_trial() {
 	local ru parsed
 	ru=$(cat "$d/$id.ru" 2>/dev/null || echo "")
 	parsed=$(parse_tool "$tool" "$id")
-	local snap_ok=-1
+	local snap_ok=-1 ovf=-1
 	case $tool in
 	pktstat*)
 		snap_ok=0
 		[ -s "$WORK/snap/$id.json" ] && snap_ok=1
+		ovf=$(head -c 65536 "$WORK/snap/$id.json" 2>/dev/null |
+			grep -Eo '"overflowPackets":[0-9]+' | head -n1 |
+			grep -Eo '[0-9]+$' || true)
+		ovf=${ovf:--1}
 		;;
 	esac
 	rec type=live workload="$w" tool="$tool" rep="$rep" \
@@ -560,6 +668,7 @@ live_trial() {
 		stop_us="$(kv_get stop_us "$ru")" \
 		timed_out="$(kv_get timed_out "$ru")" \
 		status="$st" snapshot_ok="$snap_ok" ui_flows="$ui_flows" \
+		overflow="$ovf" \
 		ready_ms=$(((ts1 - ts0) / 1000000)) \
 		burst_ms=$(((ts2 - ts1) / 1000000)) \
 		settle_ms=$(((t1 - ts2) / 1000000)) \
@@ -590,7 +699,9 @@ idle_trial() {
 		"${CMD[@]}" > "$d/$id.out" 2> "$d/$id.err" < /dev/null &
 	pid=$!
 	BG_PIDS+=("$pid")
-	if { [ "$tool" = pktstat-ebpf ] && wait_bpf 20; } ||
+	local b0
+	b0=$(bpf_count fl_tc)
+	if { [ "$tool" = pktstat-ebpf ] && wait_bpf "$b0" 20; } ||
 		{ [ "$tool" != pktstat-ebpf ] && wait_sockets "$n0" 20; }; then
 		ns0=$(tree_runtime_ns "$pid")
 		t0=$(now_ns)
@@ -617,11 +728,16 @@ idle_trial() {
 }
 
 # ---- live ---------------------------------------------------------------
+if part live || part ebpf; then
 bench_netns_setup
 log "namespaces $BNS_CAP and $BNS_GEN ready"
 for tool in $IDLE_TOOLS; do
-	# (the UI's own cost is bench/uiframe's, below)
-	[ "$tool" = pktstat-ui ] && continue
+	# (the UI's own cost is bench/uiframe's, below; the ebpf part's
+	# variants idle as pktstat-ebpf does)
+	case " pktstat-ui none pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m " in
+	*" $tool "*) continue ;;
+	esac
+	case $tool in pktstat-ebpf) part ebpf || continue ;; esac
 	has_tool "$tool" && idle_trial "$tool"
 done
 # repeat by repeat, so that a run cut short by its time budget still has
@@ -649,7 +765,29 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 		done
 	done
 done
+
+# ---- the ebpf backend ---------------------------------------------------
+# E1/E2: 100k and 1M mixed flows at the generator's maximum, against the
+# generator alone, tcpdump and tpacket3; D1: the DoS run. Repeat by repeat
+# as above.
+for ((rep = 1; rep <= REPEATS; rep++)); do
+	for w in $EBPF_WORKLOADS; do
+		read -r mix size flows rate count _ <<< "${WL[$w]}"
+		log "ebpf repeat $rep, workload $w: $mix frames of $size" \
+			"bytes, $flows flows, ${WL_GENS[$w]:-1} generator(s)" \
+			"at max, $count packets"
+		for tool in $(wl_tools "$w"); do
+			if ! within "$EBPF_BUDGET"; then
+				rec type=live workload="$w" tool="$tool" \
+					rep="$rep" error="skipped: time budget"
+				continue
+			fi
+			live_trial "$w" "$tool" "$rep"
+		done
+	done
+done
 bench_netns_teardown
+fi
 
 # ---- instructions per packet (callgrind) --------------------------------
 # The same generator writes the pcaps: 100k packets (quick: 10k) of the
@@ -660,7 +798,7 @@ else
 	OFF_PKTS=1000000 OFF_FLOWS="1000 100000" CG_PKTS=100000
 	CG_FLOWS="1000 100000"
 fi
-if command -v valgrind > /dev/null; then
+if part callgrind && command -v valgrind > /dev/null; then
 	for f in $CG_FLOWS; do
 		if ! within "$CG_BUDGET"; then
 			rec type=callgrind flows="$f" packets="$CG_PKTS" \
@@ -690,6 +828,7 @@ if command -v valgrind > /dev/null; then
 fi
 
 # ---- offline ------------------------------------------------------------
+part offline || OFF_FLOWS=""
 for f in $OFF_FLOWS; do
 	"$BLAST" -n "$OFF_PKTS" -f "$f" -m mix -w "$WORK/off-$f.pcap" > /dev/null
 	chmod 644 "$WORK/off-$f.pcap"
@@ -747,6 +886,7 @@ done
 # layout, curses draw into a 200x60 pseudo-terminal) with N flows, in
 # thread CPU time, sorted and then with the order frozen (`o`); one
 # record per N and order. Nothing else runs in the trial: no namespace.
+part ui || UI_FLOWS=""
 for f in $UI_FLOWS; do
 	if ! within "$UI_BUDGET"; then
 		rec type=uiframe flows="$f" error="skipped: time budget"

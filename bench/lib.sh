@@ -55,13 +55,17 @@ packet_sockets() {
 	in_cap cat /proc/net/packet | tail -n +2 | wc -l
 }
 
-# wait_bpf SECS: until pktstat's tc program (fl_tc) is loaded, at most SECS
-# seconds (the ebpf backend opens no packet socket)
+# bpf_count NAME: how many BPF programs named NAME are loaded (anyone's)
+bpf_count() {
+	bpftool prog show 2> /dev/null | grep -c " name $1 " || true
+}
+# wait_bpf N SECS: until more than N programs named fl_tc are loaded
+# (pktstat's tc program: the ebpf backend opens no packet socket), at
+# most SECS seconds
 wait_bpf() {
 	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		bpftool prog show 2> /dev/null | grep -q ' name fl_tc ' &&
-			{ sleep 0.3; return 0; }
+	for ((i = 0; i < $2 * 10; i++)); do
+		[ "$(bpf_count fl_tc)" -gt "$1" ] && { sleep 0.3; return 0; }
 		sleep 0.1
 	done
 	return 1
@@ -70,12 +74,17 @@ wait_bpf() {
 # kernel.bpf_stats_enabled is 1 (it costs two clock reads a run)
 bpf_stats_on() { sysctl -qw kernel.bpf_stats_enabled=1; }
 bpf_stats_off() { sysctl -qw kernel.bpf_stats_enabled=0; }
-# bpf_run NAME: "RUN_TIME_NS RUN_CNT" summed over the programs named NAME
-# (0 0 without any); the tail-called counting program is timed inside
-# its caller
+# bpf_run NAME PIDS: "RUN_TIME_NS RUN_CNT" summed over the programs named
+# NAME held by one of PIDS (whitespace-separated; 0 0 without any); the
+# tail-called programs (filter, counting, counters) are timed inside
+# their caller
 bpf_run() {
 	bpftool -j prog show 2> /dev/null | jq -r --arg n "$1" \
-		'[.[] | select(.name == $n)] | "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
+		--arg pids "$2" '($pids | split("\\s+"; null) |
+		map(select(length > 0) | tonumber)) as $p |
+		[.[] | select(.name == $n) |
+		 select(any(.pids[]?.pid; . as $x | $p | any(. == $x)))] |
+		"\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
 }
 
 # wait_sockets N SECS: until the capture namespace has more than N packet

@@ -26,6 +26,10 @@ TOOL_LABEL = {
     'opktstat': 'pktstat 1.8.5 (Debian)',
     'iftop': 'iftop -t (~: from bytes)',
     'pktstat-ui': 'pktstat full-screen UI, -w 0.1, 200x60',
+    'none': 'nothing capturing (the generator alone)',
+    'pktstat-ebpf-st': 'pktstat ebpf backend, programs timed',
+    'pktstat-2m': 'pktstat tpacket3, 2 MB ring',
+    'pktstat-ebpf-2m': 'pktstat ebpf backend, 2 MB of flow maps',
 }
 PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap', 'pktstat-ebpf')
 
@@ -99,7 +103,8 @@ class Report:
                     'idle': {},
                     'workloads': self.workloads, 'live': {},
                     'offline': {}, 'callgrind': {}, 'scaling': {},
-                    'ui_frame': {}, 'history': {}, 'targets': [],
+                    'ui_frame': {}, 'history': {}, 'ebpf': {},
+                    'targets': [],
                     'trials': records}
         self.text = []
         self.md = []
@@ -182,6 +187,10 @@ class Report:
             'timed_out': sum(1 for r in ts if r.get('timed_out') == 1),
             'early_exit': sum(1 for r in ts if r.get('early_exit') == 1),
             'ui_flows_all': [num(r, 'ui_flows') for r in ts],
+            'overflow': med([num(r, 'overflow') for r in ts]),
+            'bpf_ns_per_run': med([num(r, 'bpf_run_ns') / num(r, 'bpf_run_cnt')
+                                   if num(r, 'bpf_run_cnt') else None
+                                   for r in ts]),
         }
         notes = []
         want = self.config.get('repeats')
@@ -289,6 +298,68 @@ class Report:
                                'counted', 'counted/rx', 'kernel drops',
                                'CPU s/Mpkt', 'CPU vs tcpdump',
                                'excl. idle', 'max RSS MB', 'notes'], rows)
+
+    def section_ebpf(self):
+        """The ebpf part: per workload, each tool's generator rate
+        (against the generator alone and against tcpdump), exactness,
+        tool CPU per packet against tcpdump's, BPF time per packet."""
+        rows = []
+        for wl in self.config.get('ebpf_workloads', '').split():
+            w = self.workloads.get(wl)
+            if not w:
+                continue
+            data = {}
+            for tool in w.get('tools', '').split():
+                row = self.live_row(wl, tool)
+                if row:
+                    data[tool] = row
+            none = data.get('none', {}).get('gen_pps')
+            td = data.get('tcpdump', {})
+            for tool, row in data.items():
+                g, c = row['gen_pps'], row['cpu_s_per_mpkt']
+                row['gen_vs_none'] = g / none if g and none else None
+                row['gen_vs_tcpdump'] = (g / td['gen_pps'] if g and
+                                         td.get('gen_pps') else None)
+                row['cpu_vs_tcpdump'] = (c / td['cpu_s_per_mpkt']
+                                         if c is not None and
+                                         td.get('cpu_s_per_mpkt') else None)
+                counted = '-' if tool == 'none' else fmt_ratio(row['ratio'])
+                rows.append([
+                    wl, TOOL_LABEL.get(tool, tool),
+                    '{:,}'.format(w['flows']),
+                    str(w.get('gens', 1)),
+                    fmt(g), fmt(row['gen_vs_none'], '{:.2f}'),
+                    fmt(row['gen_vs_tcpdump'], '{:.2f}'),
+                    fmt(row['rx']), counted,
+                    fmt(row['drops']), fmt(row['overflow']),
+                    fmt(c and c * 1000, '{:.0f}'),
+                    fmt(row['cpu_vs_tcpdump'], '{:.2f}'),
+                    fmt(row['bpf_ns_per_run'], '{:.0f}'),
+                    '; '.join(row['notes'])])
+            self.out['ebpf'][wl] = data
+        if rows:
+            self.table('eBPF backend: 60-78 B mixed frames, generator(s) '
+                       'at their maximum (medians of %s)' %
+                       self.config.get('repeats'),
+                       ['workload', 'tool', 'flows', 'generators',
+                        'pps sent', 'vs none', 'vs tcpdump', 'rx (ref)',
+                        'counted/rx', 'kernel drops', 'overflow',
+                        'tool CPU ns/pkt', 'CPU vs tcpdump',
+                        'BPF ns/pkt', 'notes'], rows,
+                       'pps sent: the generator\'s rate with the tool '
+                       'attached (over a veth the receive path, ring copy '
+                       'or BPF program, runs on the sender\'s core); vs '
+                       'none: against the generator alone; tool CPU: the '
+                       'tool\'s own threads (the kernel path is not in '
+                       'it); BPF ns/pkt: run_time_ns / run_cnt of the tc '
+                       'program with kernel.bpf_stats_enabled=1, tail '
+                       'calls included (trial "programs timed" only: the '
+                       'timing costs two clock reads a packet); overflow: '
+                       'packets counted in the protocol totals whose flow '
+                       'found the kernel map (ebpf) or table full. '
+                       'D1: four generators at once, a 2 MB ring against '
+                       '%s-entry flow maps (2 MB for both).' %
+                       fmt(self.config.get('ebpf_2m_flows')), left=2)
 
     def section_idle(self):
         rows = []
@@ -561,6 +632,58 @@ class Report:
                     'kernel drops ' + ', '.join(
                         fmt(d) for d in row['drops_all']) +
                     ('; ' + '; '.join(row['notes']) if row['notes'] else ''))
+        # the ebpf backend: exact, tool CPU and the generator's rate
+        eb = self.out['ebpf']
+        for wl, label in (('E1', '100k'), ('E2', '1M')):
+            d = eb.get(wl)
+            if d is None:
+                continue
+            ts = [r for t in ('pktstat-ebpf', 'pktstat-ebpf-st')
+                  for r in [d.get(t)] if r]
+            ratios = [x for r in ts for x in r['ratios']]
+            drops = [x for r in ts for x in r['drops_all']]
+            add('ebpf: every packet counted at max rate, 60 B, %s mixed '
+                'flows' % label,
+                bool(ratios) and all(x == 1.0 for x in ratios) and
+                all(x in (0, None) for x in drops),
+                'counted/rx ' + ', '.join(fmt_ratio(x) for x in ratios),
+                'overflow (in the totals) %s' % ', '.join(
+                    fmt(r['overflow']) for r in ts))
+            e, t = d.get('pktstat-ebpf'), d.get('tcpdump')
+            r = e and e.get('cpu_vs_tcpdump')
+            add('ebpf: tool CPU/packet <= 0.5x tcpdump, %s flows' % label,
+                r is not None and r <= 0.5, fmt(r, '{:.2f}x'),
+                'ebpf %s vs tcpdump %s ns/packet; tpacket3 %s' % (
+                    fmt(e and e['cpu_s_per_mpkt'] and
+                        e['cpu_s_per_mpkt'] * 1000, '{:.0f}'),
+                    fmt(t and t['cpu_s_per_mpkt'] and
+                        t['cpu_s_per_mpkt'] * 1000, '{:.0f}'),
+                    fmt(d.get('pktstat', {}).get('cpu_s_per_mpkt') and
+                        d['pktstat']['cpu_s_per_mpkt'] * 1000, '{:.0f}')))
+            r = e and e.get('gen_vs_tcpdump')
+            st = d.get('pktstat-ebpf-st')
+            add('ebpf: generator max with ebpf >= with tcpdump, %s flows'
+                % label, r is not None and r >= 1.0, fmt(r, '{:.2f}x'),
+                'ebpf %s, tcpdump %s, tpacket3 %s, none %s pps; BPF %s '
+                'ns/packet' % (
+                    fmt(e and e['gen_pps']), fmt(t and t['gen_pps']),
+                    fmt(d.get('pktstat', {}).get('gen_pps')),
+                    fmt(d.get('none', {}).get('gen_pps')),
+                    fmt(st and st['bpf_ns_per_run'], '{:.0f}')))
+        d = eb.get('D1')
+        if d is not None:
+            e, t = d.get('pktstat-ebpf-2m'), d.get('pktstat-2m')
+            ok = (e is not None and t is not None and e['repeats'] > 0 and
+                  all(x == 1.0 for x in e['ratios']) and
+                  (t['drops'] or 0) > 0)
+            add('DoS (4 generators at max): ebpf with 2 MB of flow maps '
+                'exact while tpacket3 with a 2 MB ring reports drops', ok,
+                'ebpf counted/rx %s; tpacket3 drops %s' % (
+                    e and ', '.join(fmt_ratio(x) for x in e['ratios']),
+                    t and ', '.join(fmt(x) for x in t['drops_all'])),
+                'ebpf overflow %s; tpacket3 counted/rx %s' % (
+                    fmt(e and e['overflow']),
+                    t and ', '.join(fmt_ratio(x) for x in t['ratios'])))
         # the capture with the full-screen UI at -w 0.1, 100k flows shown
         row = live.get('U3', {}).get('pktstat-ui')
         name = ('exact at max rate with the UI running (-w 0.1, 100k '
@@ -693,6 +816,7 @@ class Report:
         self.header()
         self.section_idle()
         self.section_live()
+        self.section_ebpf()
         self.section_offline()
         self.section_callgrind()
         self.section_scaling()

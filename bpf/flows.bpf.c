@@ -567,9 +567,12 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 		nv.first_ns = now;
 		nv.last_ns = now;
 		rc = bpf_map_update_elem(map, k, &nv, BPF_NOEXIST);
-		if (!rc)
+		if (!rc) {
+			cc->inserts++;
 			goto out;
-		v = bpf_map_lookup_elem(map, k); /* another CPU made it */
+		}
+		/* -EEXIST: another CPU made it; else the map is full */
+		v = rc == -17 ? bpf_map_lookup_elem(map, k) : 0;
 		if (!v) {
 			struct fl_ctr *o;
 

@@ -87,12 +87,14 @@ struct fl_ctr {
  * map write. The loader flips gen, then waits until each CPU's exit has
  * reached the enter it read after the flip: from then on no program
  * writes the map of the old generation, which the loader reads whole and
- * empties. One cache line per CPU.
+ * empties. One cache line per CPU. The loader also reads inserts
+ * (plain, racy: a hint) to drain early when the map fills.
  */
 #define FL_MAX_CPUS 1024
 struct fl_cpu {
 	__u64 enter, exit;
-	__u64 pad[6];
+	__u64 inserts; /* flows this CPU added to a map: the fill hint */
+	__u64 pad[5];
 };
 
 #endif

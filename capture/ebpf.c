@@ -79,10 +79,16 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_MAP_BYTES (32u << 20)
 #define EBPF_FLOWS_MIN 4096u
 #define EBPF_FLOWS_MAX 262144u
-/* A generation is drained at most this often (the UI refreshes every
- * second): each drain empties the map, and the next packet of each flow
- * is an insert again. */
-#define EBPF_DRAIN_NS 500000000ull
+/* A generation is drained this often (the UI refreshes every second),
+ * or sooner once it has taken EBPF_FILL_PCT of the map's entries (then
+ * flows past the map's size go to the overflow totals only under more
+ * new flows a second than the drains keep up with): each drain empties
+ * the map, the next packet of each flow is an insert again (in the
+ * kernel) and one record more (here), so draining often costs both. */
+#define EBPF_DRAIN_NS 1000000000ull
+#define EBPF_FILL_PCT 50
+/* How often the fill is looked at between drains (in shared memory). */
+#define EBPF_FILL_POLL_MS 10
 #define EBPF_BATCH 4096
 /* How long a drain waits for a CPU still in the program (never seen to
  * take more than microseconds; past this, a program error is counted). */
@@ -129,6 +135,8 @@ struct ebpf {
 	uint64_t cnt_prev[FL_CNT_COUNT];
 	int final_done;
 	uint64_t last_drain_ns;
+	uint32_t flows;	      /* entries of each flow map */
+	uint64_t ins_at_flip; /* the inserts of all CPUs at the last flip */
 	/* relaxed atomics */
 	uint64_t received, map_full, prog_errors, filtered;
 	int link;
@@ -330,6 +338,7 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		goto fail;
 	}
 	e->skel->rodata->cfg_link = e->raw ? FL_LINK_RAW : FL_LINK_ETH;
+	e->flows = flows;
 	bpf_map__set_max_entries(e->skel->maps.flows0, flows);
 	bpf_map__set_max_entries(e->skel->maps.flows1, flows);
 	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
@@ -653,6 +662,24 @@ static int percpu_sum(int fd, uint32_t key, uint64_t *buf, int ncpu, size_t n,
 	return 0;
 }
 
+/* Flows the programs have added to the maps, all CPUs (a hint). */
+static uint64_t inserts(const struct ebpf *e)
+{
+	uint64_t n = 0;
+
+	for (int c = 0; c < e->ncpu; c++)
+		n += __atomic_load_n(&e->skel->bss->cpus[c].inserts,
+				     __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Whether the current generation's map is past EBPF_FILL_PCT full. */
+static int filling(const struct ebpf *e)
+{
+	return (inserts(e) - e->ins_at_flip) * 100 >=
+	       (uint64_t)e->flows * EBPF_FILL_PCT;
+}
+
 /*
  * Flip the generation and wait until no program still writes the old
  * one's map; returns that map's fd.
@@ -664,6 +691,7 @@ static int flip(struct ebpf *e)
 	int old = (int)(g & 1);
 
 	__atomic_store_n(&e->skel->bss->gen, g + 1, __ATOMIC_SEQ_CST);
+	e->ins_at_flip = inserts(e);
 #ifndef __SANITIZE_THREAD__
 	/* the programs' side is not C11: a full barrier, whatever the
 	 * compiler makes of the store (TSan builds have no fences) */
@@ -699,6 +727,7 @@ static int drain_map(struct ebpf *e, int fd, cap_flow_fn cb, void *user,
 	uint32_t tok = 0;
 	void *in = NULL;
 	int delivered = 0;
+	uint64_t got = 0;
 
 	for (;;) {
 		uint32_t count = EBPF_BATCH;
@@ -707,9 +736,12 @@ static int drain_map(struct ebpf *e, int fd, cap_flow_fn cb, void *user,
 		int end = rc < 0 && errno == ENOENT;
 
 		if (rc < 0 && !end) {
+			int saved = errno;
+
+			__atomic_fetch_add(&e->received, got, __ATOMIC_RELAXED);
 			snprintf(err, errlen, "%s: reading the flow map: %s",
-				 e->name, strerror(errno));
-			return -errno;
+				 e->name, strerror(saved));
+			return -saved;
 		}
 		for (uint32_t i = 0; i < count; i++) {
 			struct cap_flow f;
@@ -732,8 +764,7 @@ static int drain_map(struct ebpf *e, int fd, cap_flow_fn cb, void *user,
 			}
 			f.first_ns += (uint64_t)off;
 			f.last_ns += (uint64_t)off;
-			__atomic_fetch_add(&e->received, f.pkts[0] + f.pkts[1],
-					   __ATOMIC_RELAXED);
+			got += f.pkts[0] + f.pkts[1];
 			cb(user, &f);
 			delivered++;
 		}
@@ -741,6 +772,7 @@ static int drain_map(struct ebpf *e, int fd, cap_flow_fn cb, void *user,
 			break;
 		in = &tok;
 	}
+	__atomic_fetch_add(&e->received, got, __ATOMIC_RELAXED);
 	return delivered;
 }
 
@@ -877,13 +909,26 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 		n += drain_counters(e, cb, user);
 		return n + drain_ctrs(e, cb, user);
 	}
-	if (timeout_ms > 0 && poll(&pfd, 1, timeout_ms) > 0)
-		if (read(e->evfd, &v, sizeof(v)) < 0)
-			v = 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (now - e->last_drain_ns < EBPF_DRAIN_NS)
-		return 0;
+	/* wait in short steps, looking at the map's fill */
+	for (int waited = 0;;) {
+		int step = timeout_ms - waited < EBPF_FILL_POLL_MS
+				   ? timeout_ms - waited
+				   : EBPF_FILL_POLL_MS;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull +
+		      (uint64_t)ts.tv_nsec;
+		if (now - e->last_drain_ns >= EBPF_DRAIN_NS || filling(e))
+			break;
+		if (step <= 0)
+			return 0;
+		if (poll(&pfd, 1, step) > 0) {
+			if (read(e->evfd, &v, sizeof(v)) < 0)
+				v = 0;
+			return 0; /* woken: the caller looks at its stop flag */
+		}
+		waited += step;
+	}
 	e->last_drain_ns = now;
 	rc = drain_map(e, flip(e), cb, user, err, errlen);
 	if (rc < 0)
