@@ -250,14 +250,14 @@ part live || WORKLOADS=""
 # the idle measurement: every tool (quick: pktstat only)
 IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
 RING_MB=8
-# ebpf_2m_flows: flow map entries whose two maps take 2 MB, as a 2 MB
-# ring (an entry: its key and overhead, 96 bytes, and a 48-byte value per
-# possible CPU)
+# ebpf_2m_flows: flow table slots whose two generations take at most 2 MB,
+# as a 2 MB ring (96 bytes a slot, a power of two: 8192, 1.5 MB)
 ebpf_2m_flows() {
-	local cpus
-	cpus=$(awk -F- '{ print ($NF ~ /^[0-9]+$/ ? $NF + 1 : 1) }' \
-		/sys/devices/system/cpu/possible 2>/dev/null || echo 1)
-	echo $((2 * 1024 * 1024 / (2 * (96 + 48 * cpus))))
+	local n=16
+	while [ $((n * 4 * 96)) -le $((2 * 1024 * 1024)) ]; do
+		n=$((n * 2))
+	done
+	echo "$n"
 }
 
 # wl_tools WORKLOAD: the tools it runs, in order, among TOOLS
@@ -934,7 +934,9 @@ rec type=end seconds=$(($(date +%s) - T_START)) \
 	load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 log "done in $(($(date +%s) - T_START)) s; writing the report"
 # a full run is the one the README quotes: results/latest.*; a quick run
-# writes results/quick.* and leaves those alone
+# writes results/quick.*, a run of some parts results/partial.*
 NAME=$([ $QUICK = 1 ] && echo quick || echo latest)
+# a full run of some parts only (BENCH_PARTS) leaves latest.* alone too
+[ $QUICK = 0 ] && [ -n "${BENCH_PARTS:-}" ] && NAME=partial
 mkdir -p bench/results
 python3 bench/report.py "$RECORDS" "bench/results/$NAME"

@@ -75,15 +75,20 @@ wait_bpf() {
 bpf_stats_on() { sysctl -qw kernel.bpf_stats_enabled=1; }
 bpf_stats_off() { sysctl -qw kernel.bpf_stats_enabled=0; }
 # bpf_run NAME PIDS: "RUN_TIME_NS RUN_CNT" summed over the programs named
-# NAME held by one of PIDS (whitespace-separated; 0 0 without any); the
-# tail-called programs (filter, counting, counters) are timed inside
-# their caller
+# NAME that one of PIDS (whitespace-separated) holds open (their ids from
+# /proc/PID/fdinfo: this bpftool cannot list a program's processes); 0 0
+# without any. The tail-called programs (filter, counting, counters) are
+# timed inside their caller.
 bpf_run() {
+	local p ids=
+	for p in $2; do
+		ids+=" $(cat /proc/"$p"/fdinfo/* 2> /dev/null |
+			awk '$1 == "prog_id:" { print $2 }' | xargs)"
+	done
 	bpftool -j prog show 2> /dev/null | jq -r --arg n "$1" \
-		--arg pids "$2" '($pids | split("\\s+"; null) |
+		--arg ids "$ids" '($ids | split(" ") |
 		map(select(length > 0) | tonumber)) as $p |
-		[.[] | select(.name == $n) |
-		 select(any(.pids[]?.pid; . as $x | $p | any(. == $x)))] |
+		[.[] | select(.name == $n) | select(.id as $x | $p | index([$x]))] |
 		"\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
 }
 

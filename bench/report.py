@@ -29,7 +29,7 @@ TOOL_LABEL = {
     'none': 'nothing capturing (the generator alone)',
     'pktstat-ebpf-st': 'pktstat ebpf backend, programs timed',
     'pktstat-2m': 'pktstat tpacket3, 2 MB ring',
-    'pktstat-ebpf-2m': 'pktstat ebpf backend, 2 MB of flow maps',
+    'pktstat-ebpf-2m': 'pktstat ebpf backend, 1.5 MB of flow tables',
 }
 PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap', 'pktstat-ebpf')
 
@@ -358,7 +358,7 @@ class Report:
                        'packets counted in the protocol totals whose flow '
                        'found the kernel map (ebpf) or table full. '
                        'D1: four generators at once, a 2 MB ring against '
-                       '%s-entry flow maps (2 MB for both).' %
+                       'flow tables of %s slots (1.5 MB for both).' %
                        fmt(self.config.get('ebpf_2m_flows')), left=2)
 
     def section_idle(self):
@@ -676,7 +676,7 @@ class Report:
             ok = (e is not None and t is not None and e['repeats'] > 0 and
                   all(x == 1.0 for x in e['ratios']) and
                   (t['drops'] or 0) > 0)
-            add('DoS (4 generators at max): ebpf with 2 MB of flow maps '
+            add('DoS (4 generators at max): ebpf with <= 2 MB of flow tables '
                 'exact while tpacket3 with a 2 MB ring reports drops', ok,
                 'ebpf counted/rx %s; tpacket3 drops %s' % (
                     e and ', '.join(fmt_ratio(x) for x in e['ratios']),

@@ -18,11 +18,12 @@
  * counts its 4 bytes). A GSO or GRO aggregate counts as its gso_segs
  * segments, each with its own copy of the headers.
  *
- * Exact, no LRU: the flows of the current generation (gen & 1) go to
- * flows0 or flows1. A flow that finds its map full is added to the
- * per-protocol overflow counters instead, never dropped. The loader
- * flips gen, waits for the programs still running on the old generation
- * (the fl_cpu enter/exit counts, see flows.h) and then owns that map.
+ * Exact, no LRU: the flows of the current generation (gen & 1) go to its
+ * half of "table" (struct fl_slot: lock-free open addressing). A flow
+ * that finds no slot is added to the per-protocol overflow counters
+ * instead, never dropped. The loader flips gen, waits for the programs
+ * still running on the old generation (the fl_cpu enter/exit counts, see
+ * flows.h), then reads that half through its mapping and clears it.
  *
  * Filters: the attached program first tail-calls jmp[FL_JMP_FILTER], a
  * capture filter translated at run time from libpcap's classic BPF
@@ -49,21 +50,20 @@ const volatile __u32 cfg_link = FL_LINK_ETH;
 __u32 gen;
 struct fl_cpu cpus[FL_MAX_CPUS];
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536); /* the loader sets --ebpf-flows */
-	/* preallocated (no BPF_F_NO_PREALLOC): a per-CPU value allocated at
-	 * each insert cost ~10 us a new flow */
-	__type(key, struct fl_key);
-	__type(value, struct fl_val);
-} flows0 SEC(".maps");
+/* Set by the loader before load: slots per generation - 1 (a power of
+ * two - 1), and the hash's random seed (crafted keys cannot aim at one
+ * chain of probes without it). */
+const volatile __u32 cfg_mask = 65535;
+const volatile __u64 cfg_seed = 0;
 
+/* Both generations' flow tables, generation g at slots g * (mask + 1). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct fl_key);
-	__type(value, struct fl_val);
-} flows1 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * 65536); /* the loader sets --ebpf-flows */
+	__type(key, __u32);
+	__type(value, struct fl_slot);
+} table SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -537,61 +537,96 @@ static __always_inline void cnt_add(__u32 slot, __u64 v)
 		*c += v;
 }
 
-/* Add the packet to its flow in the current generation's map, or to the
- * overflow counters when that map is full. */
+/* The key's hash: a multiply-xorshift mix of its five words, seeded. */
+static __always_inline __u64 key_hash(const __u64 *w)
+{
+	__u64 h = cfg_seed;
+
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static __always_inline void to_overflow(__u32 kind, __u64 pkts, __u64 bytes)
+{
+	struct fl_ctr *o;
+
+	if (kind >= FL_KIND_COUNT)
+		kind = FL_KIND_OTHER;
+	o = bpf_map_lookup_elem(&ovf, &kind);
+	if (o) {
+		o->pkts += pkts;
+		o->bytes += bytes;
+	}
+	cnt_add(FL_CNT_MAP_FULL, pkts);
+}
+
+/* Add the packet to its flow in the current generation's table, or to the
+ * overflow counters when its FL_PROBES slots are all other flows'. */
 static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 				    __u64 bytes)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
+	union {
+		struct fl_key k;
+		__u64 w[5];
+	} key;
 	struct fl_cpu *cc;
-	struct fl_val *v, nv;
-	__u64 now = bpf_ktime_get_ns();
-	void *map;
-	__u32 kind = k->kind;
-	int rc;
+	__u64 now = bpf_ktime_get_ns(), h, tag, st;
+	__u32 base, mask = cfg_mask;
 
 	if (cpu >= FL_MAX_CPUS) {
 		cnt_add(FL_CNT_PROG_ERR, 1);
 		return;
 	}
+	__builtin_memcpy(&key.k, k, sizeof(key.k));
+	h = key_hash(key.w);
+	tag = (h | 2) & ~1ull; /* never 0; bit 0: the key is written */
+	dir &= 1;
 	cc = &cpus[cpu];
 	/* A fetching atomic: a full barrier before gen is read. */
 	if (__sync_fetch_and_add(&cc->enter, 1) == ~0ull)
 		return;
-	map = *(volatile __u32 *)&gen & 1 ? (void *)&flows1 : (void *)&flows0;
-	v = bpf_map_lookup_elem(map, k);
-	if (!v) {
-		__builtin_memset(&nv, 0, sizeof(nv));
-		nv.pkts[dir & 1] = pkts;
-		nv.bytes[dir & 1] = bytes;
-		nv.first_ns = now;
-		nv.last_ns = now;
-		rc = bpf_map_update_elem(map, k, &nv, BPF_NOEXIST);
-		if (!rc) {
-			cc->inserts++;
-			goto out;
-		}
-		/* -EEXIST: another CPU made it; else the map is full */
-		v = rc == -17 ? bpf_map_lookup_elem(map, k) : 0;
-		if (!v) {
-			struct fl_ctr *o;
+	base = *(volatile __u32 *)&gen & 1 ? mask + 1 : 0;
+	for (__u32 i = 0; i < FL_PROBES; i++) {
+		__u32 idx = base + (((__u32)h + i) & mask);
+		struct fl_slot *s = bpf_map_lookup_elem(&table, &idx);
 
-			if (kind >= FL_KIND_COUNT)
-				kind = FL_KIND_OTHER;
-			o = bpf_map_lookup_elem(&ovf, &kind);
-			if (o) {
-				o->pkts += pkts;
-				o->bytes += bytes;
+		if (!s)
+			break;
+		st = *(volatile __u64 *)&s->state;
+		if (!st) {
+			st = __sync_val_compare_and_swap(&s->state, 0, tag);
+			if (!st) {
+				/* ours: the key, then bit 0 (a full barrier) */
+				for (int j = 0; j < 5; j++)
+					s->kw[j] = key.w[j];
+				s->first_ns = now;
+				s->last_ns = now;
+				__sync_fetch_and_add(&s->pkts[dir], pkts);
+				__sync_fetch_and_add(&s->bytes[dir], bytes);
+				__sync_lock_test_and_set(&s->state, tag | 1);
+				cc->inserts++;
+				goto out;
 			}
-			cnt_add(FL_CNT_MAP_FULL, pkts);
-			goto out;
 		}
+		if ((st | 1) != (tag | 1))
+			continue;
+		/* the same hash: a flow being written by another CPU this
+		 * instant is taken as ours (the 62-bit hash is the key then) */
+		if ((st & 1) && (s->kw[0] != key.w[0] || s->kw[1] != key.w[1] ||
+				 s->kw[2] != key.w[2] || s->kw[3] != key.w[3] ||
+				 s->kw[4] != key.w[4]))
+			continue;
+		__sync_fetch_and_add(&s->pkts[dir], pkts);
+		__sync_fetch_and_add(&s->bytes[dir], bytes);
+		s->last_ns = now;
+		goto out;
 	}
-	v->pkts[dir & 1] += pkts;
-	v->bytes[dir & 1] += bytes;
-	if (!v->first_ns)
-		v->first_ns = now;
-	v->last_ns = now;
+	to_overflow(k->kind, pkts, bytes);
 out:
 	__sync_fetch_and_add(&cc->exit, 1);
 }

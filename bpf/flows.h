@@ -17,12 +17,27 @@ struct fl_key {
 	__u8 ipproto;
 };
 
-/* One flow's counts on one CPU since its map entry was created. Times
- * are CLOCK_MONOTONIC ns (bpf_ktime_get_ns); 0 = no packet on this CPU. */
-struct fl_val {
+/*
+ * One slot of the flow table ("table": an mmapped array, two generations
+ * of cfg_mask + 1 slots each, open addressing with linear probing): a
+ * flow's counts since its slot was claimed. The programs claim a free
+ * slot (state 0) with a compare-and-swap to the key's hash tag (bit 0
+ * clear: being written), write the key and times, then set bit 0 (the
+ * key is there); counts are atomic adds, shared by the CPUs. Times are
+ * CLOCK_MONOTONIC ns (bpf_ktime_get_ns). No lock, so no interrupt masking
+ * on the packet path (a BPF hash map's bucket lock and free list mask
+ * interrupts at each insert: costly under a hypervisor).
+ */
+struct fl_slot {
+	__u64 state;
+	union {
+		struct fl_key key;
+		__u64 kw[5];
+	};
 	__u64 pkts[2], bytes[2];
 	__u64 first_ns, last_ns;
 };
+#define FL_PROBES 32 /* slots looked at before a flow goes to overflow */
 
 /* Per-protocol counts of packets whose flow found its map full. */
 struct fl_ctr {

@@ -14,9 +14,10 @@
  *
  * Exactness: each drain flips the generation the programs write to, waits
  * until every CPU has left the programs that may still write the old
- * generation's map (flows.h, the enter/exit counts), then reads that map
- * whole and empties it (batch lookup-and-delete): no count is read twice
- * or lost, and idle flows leave the map at every drain. Overflow and the
+ * generation's table (flows.h, the enter/exit counts), then reads that
+ * table whole through its mapping and clears it (struct fl_slot): no
+ * count is read twice or lost, and idle flows leave the table at every
+ * drain. Overflow and the
  * malformed and loss counters are per-CPU running sums: a drain delivers
  * their growth since the previous one.
  *
@@ -43,6 +44,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,23 +76,22 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_TCX_INGRESS 46
 #define EBPF_TCX_EGRESS 47
 
-/* Default flow map size: what fits in this many bytes per map (its
- * entries are preallocated: an insert then takes no allocation, which
- * cost ~10 us a new flow), as a power of two within these bounds. */
+/* Default flow table size: the power of two of slots whose two
+ * generations fit in this many bytes, within these bounds. */
 #define EBPF_MAP_BYTES (32u << 20)
 #define EBPF_FLOWS_MIN 4096u
 #define EBPF_FLOWS_MAX 262144u
 /* A generation is drained this often (the UI refreshes every second),
- * or sooner once it has taken EBPF_FILL_PCT of the map's entries (then
- * flows past the map's size go to the overflow totals only under more
- * new flows a second than the drains keep up with): each drain empties
- * the map, the next packet of each flow is an insert again (in the
- * kernel) and one record more (here), so draining often costs both. */
+ * or sooner once it has taken EBPF_FILL_PCT of the table's slots (open
+ * addressing stays short below half full; flows go to the overflow
+ * totals only under more new flows a second than the drains keep up
+ * with): each drain clears the table, the next packet of each flow
+ * claims a slot again (in the kernel) and is one record more (here), so
+ * draining often costs both. */
 #define EBPF_DRAIN_NS 1000000000ull
 #define EBPF_FILL_PCT 50
 /* How often the fill is looked at between drains (in shared memory). */
 #define EBPF_FILL_POLL_MS 10
-#define EBPF_BATCH 4096
 /* How long a drain waits for a CPU still in the program (never seen to
  * take more than microseconds; past this, a program error is counted). */
 #define EBPF_QUIESCE_NS 200000000ull
@@ -129,8 +131,8 @@ struct ebpf {
 	int ctr_fd; /* the installed counters program */
 	uint64_t ctr_prev[FL_CTR_SLOTS][2];
 	/* drain state: capture thread only */
-	struct fl_key *keys;
-	struct fl_val *vals;
+	struct fl_slot *tbl; /* both generations' tables, mmapped */
+	size_t tbl_len;
 	uint64_t ovf_prev[FL_KIND_COUNT][2];
 	uint64_t cnt_prev[FL_CNT_COUNT];
 	int final_done;
@@ -195,8 +197,8 @@ static void eb_free(struct ebpf *e)
 	flows_bpf__destroy(e->skel);
 	if (e->evfd >= 0)
 		close(e->evfd);
-	free(e->keys);
-	free(e->vals);
+	if (e->tbl)
+		munmap(e->tbl, e->tbl_len);
 	pthread_mutex_destroy(&e->filt_lock);
 	pthread_mutex_destroy(&e->ctr_lock);
 	free(e);
@@ -313,18 +315,20 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		goto fail;
 	}
 	if (!flows) {
-		/* an entry: its key and overhead, a value per CPU */
-		size_t per = 96 + (size_t)e->ncpu * sizeof(struct fl_val);
-
+		/* a slot in each generation */
 		flows = EBPF_FLOWS_MAX;
-		while (flows > EBPF_FLOWS_MIN && flows * per > EBPF_MAP_BYTES)
+		while (flows > EBPF_FLOWS_MIN &&
+		       (size_t)flows * 2 * sizeof(struct fl_slot) >
+			       EBPF_MAP_BYTES)
 			flows /= 2;
 	}
-	e->keys = calloc(EBPF_BATCH, sizeof(*e->keys));
-	e->vals =
-		calloc((size_t)EBPF_BATCH * (size_t)e->ncpu, sizeof(*e->vals));
+	/* a power of two (the probe wraps with a mask), at most as asked */
+	while (flows & (flows - 1))
+		flows &= flows - 1;
+	if (flows < 16)
+		flows = 16;
 	e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!e->keys || !e->vals || e->evfd < 0) {
+	if (e->evfd < 0) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
@@ -339,8 +343,12 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 	}
 	e->skel->rodata->cfg_link = e->raw ? FL_LINK_RAW : FL_LINK_ETH;
 	e->flows = flows;
-	bpf_map__set_max_entries(e->skel->maps.flows0, flows);
-	bpf_map__set_max_entries(e->skel->maps.flows1, flows);
+	e->skel->rodata->cfg_mask = flows - 1;
+	if (getrandom((void *)&e->skel->rodata->cfg_seed,
+		      sizeof(e->skel->rodata->cfg_seed),
+		      0) != (ssize_t)sizeof(e->skel->rodata->cfg_seed))
+		e->skel->rodata->cfg_seed = (uint64_t)mono_to_real_ns();
+	bpf_map__set_max_entries(e->skel->maps.table, 2 * flows);
 	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_tc_count, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_xdp, e->xdp);
@@ -353,6 +361,17 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 			 rc == -EPERM ? " (needs CAP_BPF, CAP_NET_ADMIN and "
 					"CAP_PERFMON, or root)"
 				      : "");
+		goto fail;
+	}
+	e->tbl_len = (size_t)2 * flows * sizeof(struct fl_slot);
+	e->tbl_len = (e->tbl_len + 4095) & ~(size_t)4095;
+	e->tbl = mmap(NULL, e->tbl_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      bpf_map__fd(e->skel->maps.table), 0);
+	if (e->tbl == MAP_FAILED) {
+		rc = -errno;
+		e->tbl = NULL;
+		snprintf(err, errlen, "ebpf: cannot map the flow table: %s",
+			 strerror(-rc));
 		goto fail;
 	}
 	{
@@ -715,62 +734,39 @@ static int flip(struct ebpf *e)
 			}
 		}
 	}
-	return bpf_map__fd(old ? e->skel->maps.flows1 : e->skel->maps.flows0);
+	return old;
 }
 
-/* Deliver and delete every entry of map @fd. Returns records or -errno. */
-static int drain_map(struct ebpf *e, int fd, cap_flow_fn cb, void *user,
-		     char *err, size_t errlen)
+/*
+ * Deliver and clear every flow of generation @g's table, which no program
+ * writes any more (flip). Returns the records delivered.
+ */
+static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct fl_slot *t = e->tbl + (size_t)g * e->flows;
 	int64_t off = mono_to_real_ns();
-	uint32_t tok = 0;
-	void *in = NULL;
-	int delivered = 0;
 	uint64_t got = 0;
+	int delivered = 0;
 
-	for (;;) {
-		uint32_t count = EBPF_BATCH;
-		int rc = bpf_map_lookup_and_delete_batch(fd, in, &tok, e->keys,
-							 e->vals, &count, &bo);
-		int end = rc < 0 && errno == ENOENT;
+	for (uint32_t i = 0; i < e->flows; i++) {
+		struct fl_slot *sl = &t[i];
+		struct cap_flow f;
 
-		if (rc < 0 && !end) {
-			int saved = errno;
-
-			__atomic_fetch_add(&e->received, got, __ATOMIC_RELAXED);
-			snprintf(err, errlen, "%s: reading the flow map: %s",
-				 e->name, strerror(saved));
-			return -saved;
+		if (!__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE))
+			continue;
+		memset(&f, 0, sizeof(f));
+		memcpy(&f.key, &sl->key, sizeof(f.key));
+		f.type = CAP_FLOW_DELTA;
+		for (int d = 0; d < 2; d++) {
+			f.pkts[d] = sl->pkts[d];
+			f.bytes[d] = sl->bytes[d];
 		}
-		for (uint32_t i = 0; i < count; i++) {
-			struct cap_flow f;
-			const struct fl_val *v =
-				&e->vals[(size_t)i * (size_t)e->ncpu];
-
-			memset(&f, 0, sizeof(f));
-			memcpy(&f.key, &e->keys[i], sizeof(f.key));
-			f.type = CAP_FLOW_DELTA;
-			for (int c = 0; c < e->ncpu; c++) {
-				for (int d = 0; d < 2; d++) {
-					f.pkts[d] += v[c].pkts[d];
-					f.bytes[d] += v[c].bytes[d];
-				}
-				if (v[c].first_ns &&
-				    (!f.first_ns || v[c].first_ns < f.first_ns))
-					f.first_ns = v[c].first_ns;
-				if (v[c].last_ns > f.last_ns)
-					f.last_ns = v[c].last_ns;
-			}
-			f.first_ns += (uint64_t)off;
-			f.last_ns += (uint64_t)off;
-			got += f.pkts[0] + f.pkts[1];
-			cb(user, &f);
-			delivered++;
-		}
-		if (end)
-			break;
-		in = &tok;
+		f.first_ns = sl->first_ns + (uint64_t)off;
+		f.last_ns = sl->last_ns + (uint64_t)off;
+		memset(sl, 0, sizeof(*sl));
+		got += f.pkts[0] + f.pkts[1];
+		cb(user, &f);
+		delivered++;
 	}
 	__atomic_fetch_add(&e->received, got, __ATOMIC_RELAXED);
 	return delivered;
@@ -889,7 +885,7 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 	enum cap_link l;
 	struct timespec ts;
 	uint64_t v, now;
-	int n = 0, rc;
+	int n = 0;
 
 	if (timeout_ms == CAP_FLOWS_FINAL) {
 		if (e->final_done)
@@ -901,10 +897,7 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 		e->nlinks = 0;
 		e->final_done = 1;
 		for (int i = 0; i < 2; i++) {
-			rc = drain_map(e, flip(e), cb, user, err, errlen);
-			if (rc < 0)
-				return rc;
-			n += rc;
+			n += drain_map(e, flip(e), cb, user);
 		}
 		n += drain_counters(e, cb, user);
 		return n + drain_ctrs(e, cb, user);
@@ -930,10 +923,8 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 		waited += step;
 	}
 	e->last_drain_ns = now;
-	rc = drain_map(e, flip(e), cb, user, err, errlen);
-	if (rc < 0)
-		return rc;
-	n = rc + drain_counters(e, cb, user) + drain_ctrs(e, cb, user);
+	n = drain_map(e, flip(e), cb, user);
+	n += drain_counters(e, cb, user) + drain_ctrs(e, cb, user);
 	l = eb_probe_link(e);
 	__atomic_store_n(&e->link, (int)l, __ATOMIC_RELAXED);
 	if (l == CAP_LINK_GONE) {
