@@ -737,7 +737,12 @@ for tool in $IDLE_TOOLS; do
 	case " pktstat-ui none pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m " in
 	*" $tool "*) continue ;;
 	esac
-	case $tool in pktstat-ebpf) part ebpf || continue ;; esac
+	# only the tools the selected workloads run
+	used=0
+	for w in $WORKLOADS $EBPF_WORKLOADS; do
+		case " $(wl_tools "$w" | xargs) " in *" $tool "*) used=1 ;; esac
+	done
+	[ $used = 1 ] || continue
 	has_tool "$tool" && idle_trial "$tool"
 done
 # repeat by repeat, so that a run cut short by its time budget still has
