@@ -315,8 +315,10 @@ size_t columns_layout(const struct view *v, int width, int totals,
 		if (c->sort >= 0 && c->sort == (int)view_sort(v, NULL) &&
 		    !view_frozen(v))
 			spec[i].prio = 0;
-		/* Groups: the label says the protocol where it matters */
-		if (hidden || (grouped && i == COL_PROTO))
+		/* Groups: the label says the protocol where it matters; a
+		 * group has no one process or app (g groups by them) */
+		if (hidden || (grouped && (i == COL_PROTO || i == COL_PROC ||
+					   i == COL_APP)))
 			spec[i].prio = -1;
 	}
 	return view_fit_columns(spec, COL_COUNT, width, 1, widths);

@@ -19,11 +19,20 @@ ip -n "$NS_PEER" addr add 10.79.0.2/24 dev veth1
 ip -n "$NS_PEER" addr add 10.79.0.3/24 dev veth1
 ip -n "$NS_PEER" addr add 10.79.1.4/24 dev veth1
 keys() { T send-keys -t ui "$@"; sleep 0.3; }
-# row_field REGEX N: field N of the first screen row whose first field
-# matches REGEX (a negative N counts from the end: -1 is the last)
+# col_of NAME: which field of a table row column NAME is, from the title
+# row of the screen on stdin (a flow row's endpoints are one field each,
+# their titles "Endpoint A" and "Endpoint B" two words)
+col_of() {
+	awk -v c="$1" '/ Pkts +Last/ { off = $1 == "Proto" ? 2 : 0
+		for (i = 1; i <= NF; i++) if ($i == c) { print i - off; exit } }'
+}
+# row_field REGEX NAME: column NAME (or a field number) of the first
+# screen row whose first field matches REGEX
 row_field() {
-	screen | awk -v re="$1" -v n="$2" '$1 ~ re {
-		i = n < 0 ? NF + 1 + n : n; print $i; exit }'
+	local scr i
+	scr=$(screen)
+	case $2 in [0-9]*) i=$2 ;; *) i=$(col_of "$2" <<< "$scr") ;; esac
+	awk -v re="$1" -v i="${i:-0}" '$1 ~ re { print $i; exit }' <<< "$scr"
 }
 send() { # send SRC SPORT DPORT COUNT GAP: COUNT datagrams of 100 bytes
 	ip netns exec "$NS_PEER" timeout 10 /usr/bin/python3 -c '
@@ -55,30 +64,31 @@ check "flow 1: 67 packets in all" wait_for '10.79.0.2:41000.* 67  *[0-9]*s'
 sleep 1
 
 # ---- rewind: step back to the gap, then into phase 1 ----------------------
-pkts_of() { row_field "^$1\$" -2; } # the Pkts column of a flow's row
 gap=0 in1=0 pps1= label=
-# field N of flow B's row on screen $scr (N < 0: from the end)
-fl() { awk -v b="$1" -v n="$2" '$3 == b { print $(NF + 1 + n); exit }' <<< "$scr"; }
+# column NAME of flow B's row (endpoint B: the sender) on screen $scr
+fl() {
+	awk -v b="$1" -v i="$(col_of "$2" <<< "$scr")" \
+		'$3 == b { print $i; exit }' <<< "$scr"
+}
 for i in $(seq 20); do
 	T send-keys -t ui '['
 	sleep 0.2
 	scr=$(screen)
 	label=$(grep -o -- '-[0-9]:[0-9][0-9] REWIND' <<< "$scr" | head -1)
 	[ -n "$label" ] || continue
-	f1=$(fl 10.79.0.2:41000 -2)
+	f1=$(fl 10.79.0.2:41000 Pkts)
 	if [ $gap = 0 ] && ! grep -q ':7002' <<< "$scr"; then
 		gap=1
 		echo "# gap at $label: flow 1 shows $f1 packets"
 		check "rewound to the gap ($label): flow 1 shows phase 1's 60" test "$f1" = 60
-		check "rewound: flow 2 shows its 10" test "$(fl 10.79.0.3:41001 -2)" = 10
-		check "rewound: flow 3 shows its 5" test "$(fl 10.79.1.4:41002 -2)" = 5
+		check "rewound: flow 2 shows its 10" test "$(fl 10.79.0.3:41001 Pkts)" = 10
+		check "rewound: flow 3 shows its 5" test "$(fl 10.79.1.4:41002 Pkts)" = 5
 		check "rewound: the header's protocol table says 75 UDP" test \
 			"$(awk '$1 == "pkts" { print $5; exit }' <<< "$scr")" = 75
 	fi
 	if [ $gap = 1 ] && [ -n "$f1" ] && [ "$f1" -ge 15 ] && [ "$f1" -le 45 ]; then
 		in1=1
-		# Pkt/s: the fourth field from the end (Pkt/s Bytes Pkts Last)
-		pps1=$(fl 10.79.0.2:41000 -4)
+		pps1=$(fl 10.79.0.2:41000 Pkt/s)
 		echo "# inside phase 1 at $label: flow 1 $f1 packets, $pps1 a second"
 		break
 	fi
@@ -94,7 +104,7 @@ check "g while rewound: grouped by host, still rewound" \
 	sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -q 'REWIND' &&
 		tmux -L $SOCK capture-pane -p -t ui | grep -q 'by host'"
 check "rewound host 10.79.0.2: the packets flow 1 had then ($f1)" test \
-	"$(row_field '^10[.]79[.]0[.]2$' -2)" = "$f1"
+	"$(row_field '^10[.]79[.]0[.]2$' Pkts)" = "$f1"
 keys g
 keys g
 keys g
@@ -129,7 +139,7 @@ check "the snapshot records the grouping" test \
 check "the snapshot still lists every flow" test \
 	"$(jq '[.flows[] | select(.proto == "UDP")] | length' "$TMP/snap.json")" = 4
 for h in 10.79.0.1 10.79.0.2 10.79.0.3 10.79.1.4; do
-	scr=$(row_field "^${h//./[.]}\$" -2)
+	scr=$(row_field "^${h//./[.]}\$" Pkts)
 	snap=$(jq --arg h "$h" '.groups[] | select(.group == $h) | .packets' "$TMP/snap.json")
 	batch=$(jq --arg h "$h" '.groups[] | select(.group == $h) | .packets' "$TMP/batch.json")
 	check "host $h: screen $scr = snapshot $snap = batch --group-by $batch" \
@@ -140,12 +150,12 @@ check "host 10.79.0.2: 2 flows, sent 97" test \
 keys g
 check "g: by net" wait_for 'by net' 3
 check "net 10.79.0.0/24: 4 flows, 112 packets" test \
-	"$(row_field '^10[.]79[.]0[.]0/24$' 2) $(row_field '^10[.]79[.]0[.]0/24$' -2)" = "4 112"
-check "net 10.79.1.0/24: 5 packets" test "$(row_field '^10[.]79[.]1[.]0/24$' -2)" = 5
+	"$(row_field '^10[.]79[.]0[.]0/24$' 2) $(row_field '^10[.]79[.]0[.]0/24$' Pkts)" = "4 112"
+check "net 10.79.1.0/24: 5 packets" test "$(row_field '^10[.]79[.]1[.]0/24$' Pkts)" = 5
 keys g
 check "g: by port" wait_for 'by port' 3
 check "service UDP/7000: flows 1 and 3, 72 packets" test \
-	"$(row_field '^UDP/7000$' 2) $(row_field '^UDP/7000$' -2)" = "2 72"
+	"$(row_field '^UDP/7000$' 2) $(row_field '^UDP/7000$' Pkts)" = "2 72"
 keys /
 T send-keys -t ui -l '7002'
 keys Enter
