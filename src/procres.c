@@ -325,7 +325,8 @@ static int dump_all(struct procres *r)
 			if (e && e != -ENOENT && e != -EAFNOSUPPORT)
 				rc = e;
 		}
-	qsort(r->cur.v, r->cur.n, sizeof(*r->cur.v), by_inode);
+	if (r->cur.n) /* v is NULL before the first socket */
+		qsort(r->cur.v, r->cur.n, sizeof(*r->cur.v), by_inode);
 	return rc;
 }
 
@@ -412,7 +413,8 @@ static void walk_proc(struct procres *r)
 		closedir(fdd);
 	}
 	closedir(d);
-	qsort(r->ipm, r->nipm, sizeof(*r->ipm), by_ipair);
+	if (r->nipm)
+		qsort(r->ipm, r->nipm, sizeof(*r->ipm), by_ipair);
 }
 
 static int32_t ipm_find(const struct procres *r, uint64_t inode)

@@ -103,7 +103,7 @@ nsenter --net=/run/netns/"$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --backend ebpf \
 PKT3=$!
 # the monitor too, wide enough for the Process and App columns
 tmux_setup procs
-T new-session -d -s ui -x 200 -y 40 \
+T new-session -d -s ui -x 200 -y 60 \
 	"env TERM=xterm-256color LC_ALL=C.UTF-8 ip netns exec $NS_CAP $PKTSTAT -i veth0 -w 0.3 -k 60 -q -t 30s; sleep 30"
 wait_capture_ready "$NS_CAP" "$((before + 2))" || not_ok "captures ready"
 sleep 0.5 # the ebpf backend's programs: no packet socket to wait for
@@ -124,14 +124,17 @@ P_CG=$!
 [ -n "$CG" ] && echo "$P_CG" > "$CG/cgroup.procs"
 PIDS="$PIDS $P_STREAM $P_UDP $P_SHORT $P_CG"
 check "monitor: Process and App columns" wait_for 'Process.*App' 5
-check "monitor: the UDP sender named in its row" wait_for "pst-udp\[$P_UDP\]" 5
 T send-keys -t ui u
 check "monitor: u sorts by process" wait_for 'sort: process' 3
+# named rows first: the short connections' unnamed ones go below
+check "monitor: the UDP sender named in its row" wait_for "pst-udp\[$P_UDP\]" 5
 T send-keys -t ui /
 T send-keys -t ui -l "pst-stream"
 T send-keys -t ui Enter
-check "monitor: the display filter matches the process" \
-	sh -c "sleep 0.8; tmux -L $SOCK capture-pane -p -t ui | grep -q 'pst-stream\[' &&
+check "monitor: the display filter matches the process (one row)" \
+	wait_for 'find: pst-stream (1)' 5
+check "monitor: the filtered table has the stream, not the UDP sender" \
+	sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -q 'pst-stream\[' &&
 		! tmux -L $SOCK capture-pane -p -t ui | grep -q 'pst-udp\['"
 T send-keys -t ui Enter
 check "monitor: Enter shows the pid, user and command line" \
