@@ -1172,8 +1172,13 @@ int draw_frame(struct draw_ctx *c)
 			return 0;
 		}
 	}
-	/* Before the header, which names the "%" column's maximum. */
-	columns_layout(c->v, COLS, c->totals, c->col_w);
+	/* Before the header, which names the "%" column's maximum. The
+	 * columns leave room for the " @ssh" mark of your own session's row
+	 * (they widen to the whole width otherwise). */
+	columns_layout(
+		c->v,
+		COLS - (view_self_seen(c->v) && !view_hide_self(c->v) ? 6 : 0),
+		c->totals, c->col_w);
 	/*
 	 * Two header lines: the flow table is the product (80x24 shows 20
 	 * rows). The details (losses by kind, the rate graph, protocol
