@@ -112,6 +112,8 @@ struct cap_config {
 
 /* dispatch_flows' timeout for the last call: detach and drain all. */
 #define CAP_FLOWS_FINAL (-1)
+/* dispatch's timeout for the last call: deliver what was captured. */
+#define CAP_DRAIN (-2)
 
 /* dispatch return values besides a packet count >= 0 */
 #define CAP_EOF (-4096) /* offline file fully read */
@@ -153,7 +155,11 @@ struct cap_ops {
 	/*
 	 * Wait up to timeout_ms (or until wakeup) and deliver what is ready
 	 * (a whole ring block at most). Returns frames delivered (>= 0),
-	 * CAP_EOF, or -errno with a line in err.
+	 * CAP_EOF, or -errno with a line in err. With timeout_ms
+	 * CAP_DRAIN (the worker's last call, once stopped): take no new
+	 * frames and deliver those already in the ring or buffer, within a
+	 * bounded time (a live backend; a file returns 0); stats then
+	 * count what was left unread.
 	 */
 	int (*dispatch)(struct cap_handle *h, cap_pkt_fn cb, void *user,
 			int timeout_ms, char *err, size_t errlen);

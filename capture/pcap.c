@@ -589,6 +589,34 @@ static int pc_dispatch_live(struct pc *pc, struct pc_ctx *ctx, int timeout_ms,
 }
 
 /*
+ * Live, the worker's last call (CAP_DRAIN): read what libpcap's ring
+ * holds without waiting (the handle is nonblocking), then wait once for
+ * the block being filled to retire and read that too; two retire
+ * periods at most, however busy the link.
+ */
+static int pc_drain(struct pc *pc, struct pc_ctx *ctx)
+{
+	uint64_t end = pc_now_ms() + 2 * (uint64_t)pc->tov_ms + 20, now;
+	int total = 0, waited = 0, n;
+
+	while ((now = pc_now_ms()) < end) {
+		struct pollfd pfd = { pc->sfd, POLLIN, 0 };
+
+		n = pc_read(pc, ctx);
+		if (n > 0) {
+			total += n;
+			continue;
+		}
+		if ((n < 0 && n != PCAP_ERROR_BREAK) || waited)
+			break;
+		waited = 1;
+		if (poll(&pfd, 1, (int)(end - now)) < 0 && errno != EINTR)
+			break;
+	}
+	return total;
+}
+
+/*
  * The line for a file libpcap could not read to the end, @frames records
  * in: says what was not counted, for the report's "not exact" reason.
  * libpcap 1.10 reads later pcapng sections, but not a link type other
@@ -885,6 +913,8 @@ static int pc_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 	struct pc_ctx ctx = { pc, cb, user, 0 };
 	int n;
 
+	if (timeout_ms == CAP_DRAIN) /* a file stops where it is */
+		return pc->live ? pc_drain(pc, &ctx) : 0;
 	if (pc->live)
 		return pc_dispatch_live(pc, &ctx, timeout_ms, err, errlen);
 	if (__atomic_exchange_n(&pc->woken, 0, __ATOMIC_ACQ_REL))

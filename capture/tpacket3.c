@@ -134,8 +134,11 @@ struct tp3 {
 	uint64_t drops, freezes, ifdrops; /* under stats_lock */
 	uint64_t ifdrop_prev; /* under stats_lock: of removed ones */
 	uint64_t rebinds;     /* atomic: bound again after a removal */
+	uint64_t queued;      /* under stats_lock: frames put in the ring */
 	uint64_t received;    /* atomic, written by dispatch */
 	uint64_t filtered;    /* atomic, written by dispatch */
+	uint64_t walked;      /* atomic: frames read from the ring */
+	int drained;	      /* atomic: the stop's drain is over */
 	int link;	      /* atomic enum cap_link */
 };
 
@@ -706,7 +709,7 @@ static int tp3_walk_block(struct tp3 *t, struct tpacket_block_desc *bd,
 	uint32_t num = bd->hdr.bh1.num_pkts;
 	size_t off = bd->hdr.bh1.offset_to_first_pkt;
 	int filter = t->ufilt && t->ufilt_blocks;
-	uint64_t delivered = 0, dropped = 0;
+	uint64_t delivered = 0, dropped = 0, walked = 0;
 
 	for (uint32_t i = 0; i < num; i++) {
 		uint8_t *f = (uint8_t *)bd + off;
@@ -725,6 +728,7 @@ static int tp3_walk_block(struct tp3 *t, struct tpacket_block_desc *bd,
 		    th->tp_mac > rem || th->tp_snaplen > rem - th->tp_mac ||
 		    th->tp_next_offset >= rem)
 			break;
+		walked++;
 		if (th->tp_next_offset)
 			__builtin_prefetch(f + th->tp_next_offset);
 		sll = (struct sockaddr_ll *)(f + TPACKET_ALIGN(sizeof(*th)));
@@ -784,6 +788,7 @@ static int tp3_walk_block(struct tp3 *t, struct tpacket_block_desc *bd,
 		__atomic_fetch_add(&t->received, delivered, __ATOMIC_RELAXED);
 	if (dropped)
 		__atomic_fetch_add(&t->filtered, dropped, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->walked, walked, __ATOMIC_RELAXED);
 	return (int)delivered;
 }
 
@@ -941,12 +946,90 @@ static int tp3_wait_back(struct tp3 *t, int timeout_ms)
 	return 0;
 }
 
+/* Hand over the frames of the user-owned block @bd and give it back. */
+static int tp3_take_block(struct tp3 *t, struct tpacket_block_desc *bd,
+			  cap_pkt_fn cb, void *user)
+{
+	int n;
+
+	tp3_sync_filter(t);
+	n = tp3_walk_block(t, bd, cb, user);
+	if (n > 0) /* end of batch, while the block is still ours */
+		cb(user, NULL);
+	/* The kernel zeroes it when it opens the block again; until then
+	 * the drain reads 0 there: nothing being filled. */
+	bd->hdr.bh1.num_pkts = 0;
+	/* Kernel owns block. */
+	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
+			 __ATOMIC_RELEASE);
+	t->cur = t->cur + 1 == t->block_nr ? 0 : t->cur + 1;
+	return n;
+}
+
+/* The longest a stop's drain takes, whatever the ring holds. */
+#define TP3_DRAIN_MS 500
+
+/*
+ * dispatch with CAP_DRAIN, once stopped: no frame enters any more (a
+ * filter that rejects all; the kernel counts none it rejects), and every
+ * frame already in the ring is handed over, block after block, then the
+ * one the kernel is filling, once its retire timer hands it over (two
+ * retire periods at most); TP3_DRAIN_MS in all. After it, stats say how
+ * many frames the kernel put in the ring and nobody read (unread).
+ */
+static int tp3_drain(struct tp3 *t, cap_pkt_fn cb, void *user, char *err,
+		     size_t errlen)
+{
+	struct sock_filter none[1] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	uint64_t start = tp3_now_ms(), end = start + TP3_DRAIN_MS, now;
+	uint64_t retire = 0;
+	int total = 0;
+
+	if (__atomic_load_n(&t->drained, __ATOMIC_RELAXED))
+		return 0;
+	/* best effort: on failure the drain still ends by the clock, and
+	 * the count says what was left */
+	(void)tp3_attach(t, none, 1);
+	for (;;) {
+		struct tpacket_block_desc *bd =
+			(struct tpacket_block_desc *)(t->ring +
+						      (size_t)t->cur *
+							      t->block_size);
+
+		now = tp3_now_ms();
+		if (now >= end)
+			break;
+		if (__atomic_load_n(&bd->hdr.bh1.block_status,
+				    __ATOMIC_ACQUIRE) &
+		    TP_STATUS_USER) {
+			total += tp3_take_block(t, bd, cb, user);
+			continue;
+		}
+		/* the block being filled: frames the kernel counted in it
+		 * come with its retirement */
+		if (!__atomic_load_n(&bd->hdr.bh1.num_pkts, __ATOMIC_ACQUIRE))
+			break;
+		if (!retire) {
+			retire = now + 2 * (uint64_t)t->tov_ms + 20;
+			if (retire < end)
+				end = retire;
+		}
+		if (tp3_wait(t, (int)(end - now), err, errlen) < 0)
+			break;
+	}
+	__atomic_store_n(&t->drained, 1, __ATOMIC_RELEASE);
+	return total;
+}
+
 static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 			int timeout_ms, char *err, size_t errlen)
 {
 	struct tp3 *t = tp3_of(h);
 	struct tpacket_block_desc *bd;
 	int n, link = __atomic_load_n(&t->link, __ATOMIC_RELAXED);
+
+	if (timeout_ms == CAP_DRAIN)
+		return tp3_drain(t, cb, user, err, errlen);
 
 	/* While down (only then) look at the interface on every call. */
 	if (link == CAP_LINK_DOWN) {
@@ -983,16 +1066,7 @@ static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 		      TP_STATUS_USER))
 			return 0;
 	}
-	/* User owns block. */
-	tp3_sync_filter(t);
-	n = tp3_walk_block(t, bd, cb, user);
-	if (n > 0) /* end of batch, while the block is still ours */
-		cb(user, NULL);
-	/* Kernel owns block. */
-	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
-			 __ATOMIC_RELEASE);
-	t->cur = t->cur + 1 == t->block_nr ? 0 : t->cur + 1;
-	return n;
+	return tp3_take_block(t, bd, cb, user);
 }
 
 static void tp3_wakeup(struct cap_handle *h)
@@ -1017,6 +1091,9 @@ static int tp3_stats(struct cap_handle *h, struct cap_stats *st)
 	/* Reading resets the kernel's counters: keep running sums. */
 	memset(&ks, 0, sizeof(ks));
 	if (getsockopt(t->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
+		/* tp_packets counts the drops too (TPACKET_V3) */
+		if (ks.tp_packets > ks.tp_drops)
+			t->queued += ks.tp_packets - ks.tp_drops;
 		t->drops += ks.tp_drops;
 		t->freezes += ks.tp_freeze_q_cnt;
 	} else {
@@ -1029,6 +1106,12 @@ static int tp3_stats(struct cap_handle *h, struct cap_stats *st)
 	st->kernel_drops = t->drops;
 	st->freezes = t->freezes;
 	st->if_drops = t->ifdrops;
+	/* once drained, frames in the ring were read or left unread */
+	if (__atomic_load_n(&t->drained, __ATOMIC_ACQUIRE)) {
+		uint64_t w = __atomic_load_n(&t->walked, __ATOMIC_RELAXED);
+
+		st->unread = t->queued > w ? t->queued - w : 0;
+	}
 	pthread_mutex_unlock(&t->stats_lock);
 	st->received = __atomic_load_n(&t->received, __ATOMIC_RELAXED);
 	st->filtered = __atomic_load_n(&t->filtered, __ATOMIC_RELAXED);

@@ -21,6 +21,9 @@ struct cap_stats {
 	/* times capture resumed on an interface of the same name after
 	 * the one it was on had been removed */
 	uint64_t rebinds;
+	/* frames the kernel put in the ring that were not read by the
+	 * time capture stopped (after its drain); 0 while running */
+	uint64_t unread;
 };
 
 #endif

@@ -310,6 +310,7 @@ static int fill_rest(struct engine *e, struct snapshot *s,
 			s->cap.map_full += cs.map_full;
 			s->cap.prog_errors += cs.prog_errors;
 			s->cap.rebinds += cs.rebinds;
+			s->cap.unread += cs.unread;
 		}
 		if (cap_link_state(e->w[i].h) == CAP_LINK_DOWN)
 			s->link_down = 1;
@@ -649,6 +650,7 @@ int engine_iface_stats(struct engine *e, struct engine_iface_stats *out,
 				o->cap.filtered += cs.filtered;
 				o->cap.map_full += cs.map_full;
 				o->cap.prog_errors += cs.prog_errors;
+				o->cap.unread += cs.unread;
 			}
 		}
 		memcpy(o->pkts, sum.kind_pkts, sizeof(o->pkts));

@@ -1173,8 +1173,9 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 	text_str(o, m->filter && *m->filter ? m->filter : "(none)");
 	ob_printf(o,
 		  "\nLoss: kernel drops: %" PRIu64 ", freezes: %" PRIu64
-		  ", interface drops: %" PRIu64,
-		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops);
+		  ", interface drops: %" PRIu64 ", unread at stop: %" PRIu64,
+		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops,
+		  s->cap.unread);
 	/* kernel-side counting: the map-full packets are in the overflow
 	 * totals; program errors are packets not counted */
 	if (m->backend && !strcmp(m->backend, "ebpf"))
@@ -1190,6 +1191,11 @@ static void write_text_tail(struct ob *o, const struct snapshot *s,
 		ob_puts(o, "NOT exact (");
 		text_str(o, s->incomplete);
 		ob_puts(o, ")\n");
+	} else if (s->cap.unread && !s->cap.kernel_drops && !s->cap.freezes) {
+		ob_printf(o,
+			  "NOT exact (%" PRIu64
+			  " frames left unread in the ring at stop)\n",
+			  s->cap.unread);
 	} else {
 		ob_puts(o, "NOT exact (packets were lost)\n");
 	}
@@ -1270,9 +1276,10 @@ static void write_json_head(struct ob *o, const struct snapshot *s,
 	ob_printf(o,
 		  ",\"capture\":{\"received\":%" PRIu64
 		  ",\"kernelDrops\":%" PRIu64 ",\"freezes\":%" PRIu64
-		  ",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64,
+		  ",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64
+		  ",\"unreadAtStop\":%" PRIu64,
 		  s->cap.received, s->cap.kernel_drops, s->cap.freezes,
-		  s->cap.if_drops, s->cap.filtered);
+		  s->cap.if_drops, s->cap.filtered, s->cap.unread);
 	if (m->backend && !strcmp(m->backend, "ebpf"))
 		ob_printf(o,
 			  ",\"mapFull\":%" PRIu64 ",\"programErrors\":%" PRIu64,

@@ -100,7 +100,7 @@ uint64_t snapshot_malformed(const struct snapshot *s)
 
 /*
  * Exact means nothing was lost at the capture point: no ring drops, no
- * queue freezes. The interface's rx_dropped is reported beside it but not
+ * queue freezes, no frame left unread in the ring at stop. The interface's rx_dropped is reported beside it but not
  * counted here: it also counts frames the stack discards after the tap
  * (unknown ethertypes, QinQ without a handler), which the capture saw.
  */
@@ -108,7 +108,8 @@ int snapshot_exact(const struct snapshot *s)
 {
 	/* map_full packets are counted (as overflow); prog_errors not */
 	return s->cap.kernel_drops == 0 && s->cap.freezes == 0 &&
-	       s->cap.prog_errors == 0 && !s->incomplete[0];
+	       s->cap.prog_errors == 0 && s->cap.unread == 0 &&
+	       !s->incomplete[0];
 }
 
 /*

@@ -88,8 +88,9 @@ void snapshot_proto_totals(const struct flowtab_counts kind[KIND_COUNT],
 uint64_t snapshot_malformed(const struct snapshot *s);
 
 /* Whether the counts are exact: no ring drops and no queue freezes (the
- * interface's rx_dropped also counts frames the capture did see), and
- * nothing left unread (@incomplete). */
+ * interface's rx_dropped also counts frames the capture did see), no
+ * frame left in the ring at stop (cap.unread), and nothing left unread
+ * (@incomplete). */
 int snapshot_exact(const struct snapshot *s);
 
 /* Duration covered, in ns: packet time for files, wall time live. */

@@ -308,6 +308,16 @@ static void *worker_run(void *arg)
 			if (w->sinks[i].ops->tick)
 				w->sinks[i].ops->tick(w->sinks[i].ctx);
 	}
+	if (!cap_counts_flows(w->h) && rc == 0) {
+		/* stopped: what is already in the ring is read before the
+		 * end (bounded); what is not, the stats count as unread */
+		rcu_read_lock();
+		(void)cap_dispatch(w->h, worker_packet, w, CAP_DRAIN, w->err,
+				   sizeof(w->err));
+		flowtab_batch_forget_payload(&w->batch);
+		worker_flush(w);
+		rcu_read_unlock();
+	}
 	if (cap_counts_flows(w->h) && rc >= 0) {
 		/* what the kernel counted after the last delivery */
 		rcu_read_lock();

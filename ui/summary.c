@@ -100,11 +100,17 @@ int summary_write(FILE *out, const struct snapshot *s,
 		fputs("counts NOT exact (", out);
 		put_plain(out, s->incomplete);
 		fputs(")\n", out);
-	} else {
+	} else if (!s->cap.unread) {
 		fprintf(out,
 			"counts NOT exact (%" PRIu64 " packets lost in the "
 			"kernel)\n",
 			s->cap.kernel_drops + s->cap.freezes);
+	} else {
+		fprintf(out,
+			"counts NOT exact (%" PRIu64 " packets lost in the "
+			"kernel, %" PRIu64 " frames left unread in the ring at "
+			"stop)\n",
+			s->cap.kernel_drops + s->cap.freezes, s->cap.unread);
 	}
 	snapshot_proto_totals(s->kind, proto);
 	for (int p = 0; p < PROTO_COUNT; p++) {
