@@ -336,13 +336,17 @@ static void ingest_flow(struct view *v, struct vent *e,
 		}
 		out->fpos = e->fpos;
 		out->txt = UINT32_MAX;
-		/* named once known: a flow's process never changes */
-		if (!e->proc[0] && s->procs) {
+		/* named once known: a flow's process never changes (its
+		 * user alone, the resolver not having found the process
+		 * yet, is shown but looked up again) */
+		if (!e->proc_final && s->procs) {
 			struct procs_info pi;
 
 			if (procs_lookup(s->procs, r, &pi) >= 0 &&
-			    (pi.pid || pi.user[0]))
+			    (pi.pid || pi.user[0])) {
 				procs_label(&pi, 1, e->proc, sizeof(e->proc));
+				e->proc_final = pi.pid != 0;
+			}
 		}
 		memcpy(out->proc, e->proc, sizeof(out->proc));
 	}

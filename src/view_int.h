@@ -47,6 +47,7 @@ struct vent {
 	uint32_t fpos;	 /* frozen order position, NO_POS if none */
 	float rate[4];	 /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
 	char proc[VIEW_PROC_MAX]; /* the process, once known; "" before */
+	int proc_final;		  /* proc names the process (not a user) */
 };
 #define NO_COL UINT32_MAX
 

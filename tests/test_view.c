@@ -2102,7 +2102,8 @@ Test(view, process_and_app_columns_sort_filter)
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "", "nobody known yet");
 
-	/* flow 3's socket becomes known: named at the next update */
+	/* flow 3's socket becomes known, first its user alone, then its
+	 * process: named at the next updates */
 	memset(&m, 0, sizeof(m));
 	m.op = PROCS_OP_ADD;
 	m.ipproto = IPPROTO_UDP;
@@ -2117,11 +2118,18 @@ Test(view, process_and_app_columns_sort_filter)
 	snprintf(m.info.comm, sizeof(m.info.comm), "Sender");
 	snprintf(m.info.user, sizeof(m.info.user), "alice");
 	snprintf(m.info.cmdline, sizeof(m.info.cmdline), "sender --fast");
+	m.info.pid = 0;
+	cr_assert_eq(procs_apply(p, &m), 0);
+	f.s.mono_ns += NS;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_sort(v, VIEW_SORT_PROC);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "alice", "user only");
+	m.info.pid = 77;
 	cr_assert_eq(procs_apply(p, &m), 0);
 	f.s.mono_ns += NS;
 	cr_assert_eq(view_update(v, &f.s), 0);
 
-	view_set_sort(v, VIEW_SORT_PROC);
 	cr_assert_eq(ids(v, 10, got), 3);
 	cr_assert_eq(got[0], 3, "known first in the natural order");
 	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "Sender[77]");
