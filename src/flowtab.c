@@ -19,12 +19,14 @@
  * Index: bmask + 1 buckets (half the cap, rounded up to a power of two:
  * chains of about two flows at the cap), fixed for the table's life, so
  * it never resizes under its readers. A chain is walked lock-free under
- * rcu_read_lock (acquire loads of the next pointers). Inserts and
- * deletes take the lock of the bucket's stripe: an insert walks the chain
- * again under it and links at the head unless the key is there (two
- * workers seeing one new flow create it once); a delete unlinks with one
- * release store and leaves the flow's own next pointer as it was, so a
- * reader standing on it walks on. The memory is ours, so the batch
+ * rcu_read_lock (acquire loads of the next pointers). An insert takes
+ * the lock of the bucket's stripe and links at the head unless the key
+ * went in meanwhile (two workers seeing one new flow create it once; the
+ * chain is walked again under the lock only if its head moved). Only the expiring thread deletes: it unlinks
+ * with one release store, under the stripe's lock only when the flow is
+ * the chain's head (the one pointer inserts write), and leaves the
+ * flow's own next pointer as it was, so a reader standing on it walks
+ * on. The memory is ours, so the batch
  * pipeline prefetches a new flow's bucket and the chain's first flow.
  *
  * Hint index: beside the chains, a two-way set-associative array of flow
@@ -45,7 +47,8 @@
  * allocate. The callback puts the slot back on its arena chunk's free
  * list. New flows fill the lowest chunk with room, so after a flood the
  * survivors sit in few chunks; an expiry pass gives the pages of every
- * empty chunk (but the one being filled) back to the kernel.
+ * chunk that stayed empty for a few passes (but the one being filled)
+ * back to the kernel.
  *
  * Cap policy: between expiry passes, overflow: a packet of a new flow that
  * finds max_flows flows live (or whose node cannot be allocated) is added
@@ -141,7 +144,16 @@ struct flowtab_chunk {
 	uint32_t bump;		   /* slots handed out from the start */
 	uint32_t used;
 	int state;
+	unsigned int idle; /* expiry passes that found it empty in a row */
 };
+
+/*
+ * Expiry passes (about one a second) a chunk must be found empty in a row
+ * before its pages go back: under a flood at the cap, chunks empty and
+ * fill again every pass, and faulting 2 MiB back in (a huge page the
+ * kernel may first have to compact memory for) stalled the capture.
+ */
+#define CHUNK_IDLE_PASSES 4
 
 /*
  * Every live flow, in memory order (the arena chunks), not the chains'
@@ -483,9 +495,9 @@ static void slot_release(struct flowtab *ft, struct flowtab_flow *f)
 }
 
 /*
- * Give the pages of empty chunks back to the kernel, all but the current
- * one (new flows come from it; at most one chunk's worth of memory stays
- * for nothing). Chunks below a huge page in size (small caps, calloc'd)
+ * Give the pages of chunks found empty at CHUNK_IDLE_PASSES passes in a
+ * row back to the kernel, all but the current one (new flows come from
+ * it; at most one chunk's worth of memory stays for nothing). Chunks below a huge page in size (small caps, calloc'd)
  * are kept. The expiring thread, outside any read-side section: the
  * madvise runs without the lock, the chunk marked so that no allocation
  * takes it meanwhile.
@@ -501,8 +513,12 @@ static void chunks_release(struct flowtab *ft)
 	for (ci = 0; ci < n; ci++) {
 		struct flowtab_chunk *m = &ft->cmeta[ci];
 
-		if (chunk_in_use(ft, ci))
-			continue; /* the common case: no lock taken */
+		if (chunk_in_use(ft, ci)) {
+			m->idle = 0; /* the common case: no lock taken */
+			continue;
+		}
+		if (++m->idle < CHUNK_IDLE_PASSES)
+			continue;
 		pthread_mutex_lock(&ft->alloc_lock);
 		if (m->used || m->state != CHUNK_RESIDENT || ci == ft->cur) {
 			pthread_mutex_unlock(&ft->alloc_lock);
@@ -906,8 +922,9 @@ static pthread_mutex_t *bucket_lock(const struct flowtab *ft,
 }
 
 /*
- * The flow of @key in @hash's chain, or NULL. Caller holds rcu_read_lock
- * (or the bucket's lock). Lock-free: the chain pointers are acquire-loaded,
+ * The flow of @key in @hash's chain, or NULL; the head the walk started
+ * from in *@head0 (flow_publish). Caller holds rcu_read_lock (or the
+ * bucket's lock). Lock-free: the chain pointers are acquire-loaded,
  * pairing with the release stores that link and unlink. A flow being
  * unlinked meanwhile may still be returned: a packet counted in it is
  * folded by its call_rcu callback, as for any flow deleted under a
@@ -915,11 +932,13 @@ static pthread_mutex_t *bucket_lock(const struct flowtab *ft,
  */
 static struct flowtab_flow *chain_find(const struct flowtab *ft,
 				       unsigned long hash,
-				       const struct flow_key *key)
+				       const struct flow_key *key,
+				       struct flowtab_flow **head0)
 {
 	struct flowtab_flow *f =
 		__atomic_load_n(bucket_head(ft, hash), __ATOMIC_ACQUIRE);
 
+	*head0 = f;
 	for (; f; f = __atomic_load_n(&f->next, __ATOMIC_ACQUIRE)) {
 		if (key_equal(f, key))
 			return f;
@@ -927,31 +946,52 @@ static struct flowtab_flow *chain_find(const struct flowtab *ft,
 	return NULL;
 }
 
-/* Unlink @f and hand it to call_rcu. Caller holds rcu_read_lock.
- * Returns 1 if this call removed it. An unlinked flow keeps its next
- * pointer, so a reader standing on it walks on along the chain. */
+/*
+ * Unlink @f and hand it to call_rcu. Caller holds rcu_read_lock; the
+ * expiring thread (the only one that deletes). Returns 1 if this call
+ * removed it. Inserts only ever write a bucket's head, so a flow further
+ * down its chain is unlinked without a lock (one release store into its
+ * predecessor, which no one else writes), and the head under the
+ * stripe's lock, held for that store only: a capture worker inserting
+ * into the stripe never waits behind a walk of cold memory (nor behind
+ * this thread preempted in one). An unlinked flow keeps its next
+ * pointer, so a reader standing on it walks on.
+ */
 static int flow_delete(struct flowtab *ft, struct flowtab_flow *f)
 {
 	struct flow_key k;
 	unsigned long hash;
-	struct flowtab_flow **pp, *g;
+	struct flowtab_flow **head, **pp, *g;
 	pthread_mutex_t *lock;
+	int done = 0;
 
 	key_load(f, &k);
 	hash = (unsigned long)flowkey_hash(&k, ft->seed);
+	head = bucket_head(ft, hash);
 	lock = bucket_lock(ft, hash);
-	pthread_mutex_lock(lock);
-	for (pp = bucket_head(ft, hash); (g = __atomic_load_n(pp, RELAXED));
-	     pp = &g->next) {
-		if (g == f)
+	while (!done) {
+		for (pp = head; (g = __atomic_load_n(pp, __ATOMIC_ACQUIRE));
+		     pp = &g->next) {
+			if (g == f)
+				break;
+		}
+		if (!g)
+			return 0; /* already removed */
+		if (pp != head) {
+			__atomic_store_n(pp, __atomic_load_n(&f->next, RELAXED),
+					 __ATOMIC_RELEASE);
 			break;
+		}
+		pthread_mutex_lock(lock);
+		if (__atomic_load_n(head, RELAXED) == f) {
+			__atomic_store_n(head,
+					 __atomic_load_n(&f->next, RELAXED),
+					 __ATOMIC_RELEASE);
+			done = 1;
+		}
+		pthread_mutex_unlock(lock);
+		/* else a new flow went in at the head: walk again */
 	}
-	if (g)
-		__atomic_store_n(pp, __atomic_load_n(&f->next, RELAXED),
-				 __ATOMIC_RELEASE);
-	pthread_mutex_unlock(lock);
-	if (!g)
-		return 0; /* already removed */
 	hint_forget(ft, f, hash);
 	__atomic_fetch_sub(&ft->live, 1, RELAXED);
 	rcupend_add(&ft->sums.pending);
@@ -1123,21 +1163,24 @@ void flowtab_free(struct flowtab *ft)
 /*
  * Publish @f - a new flow holding this packet, its live slot reserved -
  * at the head of its bucket's chain, unless another worker linked the
- * same key first. Returns the flow the packet is counted in: @f, or the
- * other one; then @f was never seen by anyone, its live slot is given
- * back and it is the caller's again.
+ * same key first. @head0: the head of the caller's lock-free walk that
+ * did not find the key; if the head is still that, no flow went in
+ * since (none is freed while the caller's read-side section lasts), and
+ * the lock is held for the link only. Returns the flow the packet is
+ * counted in: @f, or the other one; then @f was never seen by anyone,
+ * its live slot is given back and it is the caller's again.
  */
-static struct flowtab_flow *flow_publish(struct flowtab *ft,
-					 struct flowtab_flow *f,
-					 unsigned long hash,
-					 const struct flow_key *key, int dir,
-					 uint32_t wirelen, uint64_t ts_ns)
+static struct flowtab_flow *
+flow_publish(struct flowtab *ft, struct flowtab_flow *f, unsigned long hash,
+	     const struct flow_key *key, int dir, uint32_t wirelen,
+	     uint64_t ts_ns, struct flowtab_flow *head0)
 {
 	pthread_mutex_t *lock = bucket_lock(ft, hash);
-	struct flowtab_flow **head = bucket_head(ft, hash), *got;
+	struct flowtab_flow **head = bucket_head(ft, hash), *got = NULL, *h;
 
 	pthread_mutex_lock(lock);
-	got = chain_find(ft, hash, key);
+	if (__atomic_load_n(head, RELAXED) != head0)
+		got = chain_find(ft, hash, key, &h);
 	if (!got) {
 		__atomic_store_n(&f->next, __atomic_load_n(head, RELAXED),
 				 RELAXED);
@@ -1165,9 +1208,9 @@ static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
 					 uint32_t wirelen, uint64_t ts_ns,
 					 void **spare)
 {
-	struct flowtab_flow *f, *got;
+	struct flowtab_flow *f, *got, *head0;
 
-	f = chain_find(ft, hash, key);
+	f = chain_find(ft, hash, key, &head0);
 	if (f) {
 		flow_add(f, ft->single, dir, wirelen, ts_ns);
 		hint_store(slot, hash, f);
@@ -1186,7 +1229,7 @@ static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
 		goto overflow;
 	}
 	flow_init(ft, f, key, dir, wirelen, ts_ns);
-	got = flow_publish(ft, f, hash, key, dir, wirelen, ts_ns);
+	got = flow_publish(ft, f, hash, key, dir, wirelen, ts_ns, head0);
 	if (got != f) {
 		if (spare)
 			*spare = f;
@@ -1227,14 +1270,14 @@ void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
 		 uint64_t last_ns)
 {
 	unsigned long hash;
-	struct flowtab_flow *f, *got;
+	struct flowtab_flow *f, *got, *head0;
 	uint64_t old;
 
 	if (!pkts)
 		return;
 	dir = dir ? FLOW_DIR_BA : FLOW_DIR_AB;
 	hash = (unsigned long)flowkey_hash(key, ft->seed);
-	f = chain_find(ft, hash, key);
+	f = chain_find(ft, hash, key, &head0);
 	if (!f) {
 		if (!live_reserve(ft))
 			goto overflow;
@@ -1245,7 +1288,7 @@ void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
 		}
 		/* a new flow opens with one packet of no bytes, counted */
 		flow_init(ft, f, key, dir, 0, first_ns);
-		got = flow_publish(ft, f, hash, key, dir, 0, first_ns);
+		got = flow_publish(ft, f, hash, key, dir, 0, first_ns, head0);
 		if (got != f)
 			slot_release(ft, f);
 		f = got;

@@ -13,7 +13,7 @@
  * counts its callbacks still to run: flowtab_barrier and flowtab_free wait
  * for that count, not for liburcu's rcu_barrier (which aborts when it
  * cannot allocate). Flows live in 2 MiB arena chunks; a chunk left empty
- * gives its pages back to the kernel at the next expiry pass.
+ * for a few expiry passes gives its pages back to the kernel.
  *
  * Size: the hash buckets are fixed at creation (half the cap, rounded up
  * to a power of two), mapped zeroed and resident where touched;
