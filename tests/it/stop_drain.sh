@@ -2,9 +2,10 @@
 # Frames still in the capture ring when pktstat is stopped: the worker
 # reads them before it finishes, and what it could not read is said.
 # pktstat (tpacket3, -j, one worker) runs at nice 19 on one CPU that a
-# busy loop keeps busy, so its ring fills while bench/blast sends FRAMES
-# frames over a veth pair between two namespaces made here; SIGINT comes
-# 0.2 s after the sender ends. Then, against veth0's rx_packets delta
+# busy loop keeps busy (from the capture's start to 1 s after SIGINT),
+# so its ring fills while bench/blast sends FRAMES frames over a veth
+# pair between two namespaces made here; SIGINT comes 0.2 s after the
+# sender ends. Then, against veth0's rx_packets delta
 # (IPv6 off on the link: only the test's frames):
 #  - counted + kernel drops + unreadAtStop = what the kernel delivered;
 #  - "exact": true only with every delivered frame counted; "exact":
@@ -36,8 +37,6 @@ run() {
 		frames=$PAUSED
 	elif [ "$loaded" = 1 ]; then
 		pre=(taskset -c $CPU nice -n 19)
-		taskset -c $CPU timeout 30 sh -c 'while :; do :; done' &
-		busy_pid=$!
 	fi
 	rx0=$(rxp)
 	before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
@@ -46,6 +45,10 @@ run() {
 	tpid=$!
 	wait_capture_ready "$NS_CAP" "$before" || not_ok "$name: capture socket appeared"
 	pid=$(pgrep -P $tpid | head -1)
+	if [ "$loaded" = 1 ]; then # once capturing (an ASan build starts slowly)
+		taskset -c $CPU timeout 30 sh -c 'while :; do :; done' &
+		busy_pid=$!
+	fi
 	if [ "$loaded" = paused ]; then
 		# the capturing process: pktstat itself, or its child when
 		# it forked a privileged writer
@@ -58,6 +61,8 @@ run() {
 	sleep 0.2
 	t2=$(date +%s%N)
 	kill -INT "$pid"
+	# the loop outlasts the drain (500 ms at most), not the report
+	[ -n "$busy_pid" ] && { sleep 1; kill "$busy_pid" 2> /dev/null; } &
 	if [ -n "$cpid" ]; then
 		sleep 0.1
 		kill -CONT "$cpid"
