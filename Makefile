@@ -123,43 +123,43 @@ $(BIN): $(B)/src/main.o $(B)/libpktstat.a
 # A unit test links the objects named in DEPS_<test> (so one module's
 # work in progress does not break another's tests), else the whole library.
 DEPS_test_decode = src/decode
-DEPS_test_flowkey = src/flowkey src/decode
-DEPS_test_fragtab = src/fragtab src/flowkey src/decode
-DEPS_test_flowtab = src/flowtab src/app src/mem src/flowkey src/decode
-DEPS_test_opts = src/opts src/group src/app src/flowkey src/decode
-DEPS_test_metrics = src/metrics src/flowkey src/decode
-DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey \
+DEPS_test_flowkey = src/flowkey src/numfmt src/decode
+DEPS_test_fragtab = src/fragtab src/flowkey src/numfmt src/decode
+DEPS_test_flowtab = src/flowtab src/app src/mem src/flowkey src/numfmt src/decode
+DEPS_test_opts = src/opts src/group src/app src/flowkey src/numfmt src/decode
+DEPS_test_metrics = src/metrics src/flowkey src/numfmt src/decode
+DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey src/numfmt \
 	src/decode
 DEPS_test_names = src/names
-DEPS_test_report = src/report src/group src/snapshot src/flowkey src/decode \
+DEPS_test_report = src/report src/ob src/savefile src/group src/snapshot src/flowkey src/numfmt src/decode \
 	src/flowtab src/app src/mem src/procs src/filterlog
 DEPS_test_view = src/view src/view_rate src/rowsort src/group src/selfflow \
-	src/names src/snapshot src/flowkey src/decode src/flowtab src/app \
+	src/names src/snapshot src/flowkey src/numfmt src/decode src/flowtab src/app \
 	src/mem src/procs ui/columns ui/view_format ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/backends capture/pcap \
 	capture/tpacket3 src/mem capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
-DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/snapshot src/decode \
+DEPS_test_origfmt = src/origfmt src/abbrev src/flowkey src/numfmt src/snapshot src/decode \
 	src/flowtab src/app src/mem
 DEPS_test_counters = src/counters
 DEPS_test_countercmd = src/countercmd src/counters
 DEPS_test_cpanel = ui/cpanel
-DEPS_test_group = src/group src/app src/flowkey src/decode
-DEPS_test_history = src/history src/snapshot src/flowkey src/decode \
+DEPS_test_group = src/group src/app src/flowkey src/numfmt src/decode
+DEPS_test_history = src/history src/snapshot src/flowkey src/numfmt src/decode \
 	src/flowtab src/app src/mem
 DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
 DEPS_test_snapname = src/snapname
-DEPS_test_hosts = ui/hosts src/group src/app src/flowkey src/decode
+DEPS_test_hosts = ui/hosts src/group src/app src/flowkey src/numfmt src/decode
 DEPS_test_filterlog = src/filterlog
-DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/flowtab \
+DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/numfmt src/flowtab \
 	src/fragtab \
 	src/mem src/proto src/app src/procs src/procres src/procs_bpf \
 	src/tcpstat src/counters \
 	src/worker capture/capture capture/pcap capture/tpacket3 \
 	capture/ebpf capture/cbpf
-DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/mem
+DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/numfmt src/mem
 DEPS_test_procs = src/procs src/procres src/procs_bpf
 # The bench parsers are scripts (bench/parse.sh): the test links only itself.
 DEPS_test_bench_parse = tests/test_bench_parse

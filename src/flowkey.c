@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "flowkey.h"
+#include "numfmt.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -273,12 +274,6 @@ static const struct {
 	OCTET(253),	OCTET(254),	OCTET(255),
 };
 
-/* "00" to "99": the digits of a port two at a time. */
-static const char digit_pairs[100][3] = {
-	TEN(TEXT, 0), TEN(TEXT, 1), TEN(TEXT, 2), TEN(TEXT, 3), TEN(TEXT, 4),
-	TEN(TEXT, 5), TEN(TEXT, 6), TEN(TEXT, 7), TEN(TEXT, 8), TEN(TEXT, 9),
-};
-
 /* "00" to "ff": an IPv6 group is two of them. */
 static const char hex_pairs[256][3] = {
 	SIXTEEN(0), SIXTEEN(1), SIXTEEN(2), SIXTEEN(3), SIXTEEN(4), SIXTEEN(5),
@@ -314,11 +309,11 @@ static char *put_port(char *p, unsigned int v)
 	p = end;
 	while (v >= 100) {
 		p -= 2;
-		memcpy(p, digit_pairs[v % 100], 2);
+		memcpy(p, numfmt_digit_pairs + 2 * (v % 100), 2);
 		v /= 100;
 	}
 	if (v >= 10)
-		memcpy(p - 2, digit_pairs[v], 2);
+		memcpy(p - 2, numfmt_digit_pairs + 2 * v, 2);
 	else
 		p[-1] = (char)('0' + v);
 	return end;

@@ -2,7 +2,7 @@
  * privs.c - privilege separation for snapshot files, and the drop.
  *
  * The parent (root) loop: receive a path over a unix socketpair, open
- * the temporary file with report_save's checks and lend its descriptor to
+ * the temporary file with savefile_write's checks and lend its descriptor to
  * the child (SCM_RIGHTS), which writes the report straight into it; on
  * the child's commit byte, fsync and rename; reply with the status and
  * error line. It forwards SIGINT, SIGTERM, SIGHUP and
@@ -44,7 +44,7 @@ struct privs {
  * byte a struct privs_reply; or 'E' and the reply at once (refused). */
 struct privs_req {
 	uint32_t path_len;
-	uint32_t flags; /* report_save's: REPORT_SAVE_NEW */
+	uint32_t flags; /* savefile_write's: SAVEFILE_NEW */
 };
 
 struct privs_reply {
@@ -210,9 +210,9 @@ static void parent_loop(int sock, pid_t pid)
 		struct lend_ctx lc = { sock, 0 };
 
 		memset(&rep, 0, sizeof(rep));
-		rep.rc = report_save(path, flags, lend_file, &lc, rep.written,
-				     sizeof(rep.written), rep.err,
-				     sizeof(rep.err));
+		rep.rc = savefile_write(path, flags, lend_file, &lc,
+					rep.written, sizeof(rep.written),
+					rep.err, sizeof(rep.err));
 		if (!lc.lent) {
 			/* refused before the file was lent */
 			char tag = 'E';

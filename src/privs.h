@@ -60,7 +60,7 @@ int privs_drop(struct privs *p, char *err, size_t errlen);
 void privs_keep_bpf(struct privs *p);
 
 /*
- * privs_write_report - write a report of @s to @path safely (report_save
+ * privs_write_report - write a report of @s to @path safely (savefile_write
  * rules and @flags: REPORT_SAVE_NEW never replaces a file), through the
  * privileged parent when there is one; the name written goes to
  * @written (may be NULL).

@@ -1,6 +1,6 @@
 /*
- * report.c - text, JSON and CSV reports from a snapshot, and the safe
- * snapshot file writer.
+ * report.c - text, JSON and CSV reports from a snapshot, and the report
+ * file (through savefile.c's safe writer).
  *
  * Pure with respect to the run: reads a snapshot owned by the caller,
  * writes to a FILE. The per-direction flow fields are declared once in a
@@ -9,32 +9,24 @@
  *
  * Speed matters here: the final report is on the exit path (the stop-time
  * target) and is most of the work of `-r` on a file with many flows. Rows
- * are built in a private buffer with hand-written number formatting
+ * are built in the output buffer (ob.h) with numfmt.h's number writers
  * (stdio's per-field formatting would dominate), each side's text is
  * formatted once per row direction, one writer goes straight through a
  * row's fields with fixed-size copies of padded separators and texts, and
- * the sort compares integers first. A long report is written by a thread of
- * its own (struct ob_writer) while the rows are formatted: the kernel's
- * copies of megabytes into stdout and the snapshot file run on the
- * other core.
+ * the sort compares integers first. A long report is written by the
+ * buffer's writer thread while the rows are formatted.
  */
 #include "report.h"
 #include "group.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
-#include <limits.h>
-#include <pthread.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "procs.h"
@@ -42,331 +34,18 @@
 #include "filterlog.h"
 #include "flowkey.h"
 #include "mem.h"
+#include "numfmt.h"
+#include "ob.h"
+#include "savefile.h"
 
-/* ---- buffered output ---------------------------------------------------- */
-
-/*
- * Output is gathered here and handed to stdio in OB_SIZE chunks: from
- * @own directly, or, with a writer, from OB_NBUF chunks in turn that the
- * writer thread writes in order while the next one fills.
- */
-#define OB_SIZE (1 << 16)
-#define OB_NBUF 8
 /* Rows from which a writer thread pays: a few megabytes of output. */
 #define OB_WRITER_ROWS 10000
-struct ob_writer {
-	pthread_t tid;
-	pthread_mutex_t lock;
-	pthread_cond_t cv; /* a chunk handed over or written, or quit */
-	char *mem;	   /* OB_NBUF chunks */
-	size_t len[OB_NBUF];
-	uint64_t head, tail; /* chunks handed over, written */
-	int quit;
-	int err; /* the writer's first write error (errno) */
-	FILE *out, *tee;
-};
-struct ob {
-	FILE *out;
-	FILE *tee; /* a second destination, or NULL */
-	size_t n;
-	char *buf; /* OB_SIZE bytes: @own or a writer's chunk */
-	struct ob_writer *w;
-	int err; /* the first write error (errno) */
-	char own[OB_SIZE];
-};
 
-/* Write to @out and the tee; the first failure's errno (say ENOSPC) in
- * *@err, which is per thread and would be lost with the writer's. */
-static void ob_write_out(FILE *out, FILE *tee, const void *p, size_t len,
-			 int *err)
-{
-	if (fwrite(p, 1, len, out) != len && !*err)
-		*err = errno ? errno : EIO;
-	if (tee)
-		fwrite(p, 1, len, tee);
-}
-
-static void *ob_writer_main(void *arg)
-{
-	struct ob_writer *w = arg;
-
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		size_t i;
-
-		while (w->head == w->tail && !w->quit)
-			pthread_cond_wait(&w->cv, &w->lock);
-		if (w->head == w->tail)
-			break;
-		i = w->tail % OB_NBUF;
-		pthread_mutex_unlock(&w->lock);
-		ob_write_out(w->out, w->tee, w->mem + i * OB_SIZE, w->len[i],
-			     &w->err);
-		pthread_mutex_lock(&w->lock);
-		w->tail++;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-/* Hand the filled chunk to the writer and take the next free one. */
-static void ob_hand_over(struct ob *o)
-{
-	struct ob_writer *w = o->w;
-
-	pthread_mutex_lock(&w->lock);
-	w->len[w->head % OB_NBUF] = o->n;
-	w->head++;
-	pthread_cond_broadcast(&w->cv);
-	while (w->head - w->tail == OB_NBUF)
-		pthread_cond_wait(&w->cv, &w->lock);
-	o->buf = w->mem + (w->head % OB_NBUF) * OB_SIZE;
-	pthread_mutex_unlock(&w->lock);
-	o->n = 0;
-}
-
-/* From here on, chunks go through a writer thread (best effort: without
- * one, everything is written directly as before). Before the rows. */
-static void ob_writer_start(struct ob *o)
-{
-	struct ob_writer *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return;
-	w->mem = mem_alloc_big((size_t)OB_NBUF * OB_SIZE, 0);
-	w->out = o->out;
-	w->tee = o->tee;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (!w->mem || pthread_create(&w->tid, NULL, ob_writer_main, w)) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->lock);
-		mem_free_big(w->mem, (size_t)OB_NBUF * OB_SIZE);
-		free(w);
-		return;
-	}
-	/* what is buffered so far goes first, in order */
-	memcpy(w->mem, o->own, o->n);
-	o->buf = w->mem;
-	o->w = w;
-}
-
-/* Everything handed over is written; back to direct writes. */
-static void ob_writer_stop(struct ob *o)
-{
-	struct ob_writer *w = o->w;
-
-	if (!w)
-		return;
-	if (o->n)
-		ob_hand_over(o);
-	pthread_mutex_lock(&w->lock);
-	w->quit = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->tid, NULL);
-	if (w->err && !o->err)
-		o->err = w->err;
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->lock);
-	mem_free_big(w->mem, (size_t)OB_NBUF * OB_SIZE);
-	free(w);
-	o->w = NULL;
-	o->buf = o->own;
-	o->n = 0;
-}
-
-/* @len bytes to the destinations, past the buffer. */
-static void ob_emit(struct ob *o, const void *p, size_t len)
-{
-	if (o->w) /* keep the order: what the writer holds goes first */
-		ob_writer_stop(o);
-	ob_write_out(o->out, o->tee, p, len, &o->err);
-}
-
-static void ob_flush(struct ob *o)
-{
-	if (!o->n)
-		return;
-	if (o->w)
-		ob_hand_over(o);
-	else
-		ob_write_out(o->out, o->tee, o->buf, o->n, &o->err);
-	o->n = 0;
-}
-
-static inline void ob_mem(struct ob *o, const void *p, size_t len)
-{
-	if (__builtin_expect(len > OB_SIZE - o->n, 0)) {
-		ob_flush(o);
-		if (len > OB_SIZE) {
-			ob_emit(o, p, len);
-			return;
-		}
-	}
-	memcpy(o->buf + o->n, p, len);
-	o->n += len;
-}
-
-static inline void ob_puts(struct ob *o, const char *s)
-{
-	ob_mem(o, s, strlen(s));
-}
-
-static inline void ob_putc(struct ob *o, char c)
-{
-	if (o->n == OB_SIZE)
-		ob_flush(o);
-	o->buf[o->n++] = c;
-}
-
-/* "00" to "99": decimal digits two at a time. */
-static const char digit_pairs[] = "00010203040506070809"
-				  "10111213141516171819"
-				  "20212223242526272829"
-				  "30313233343536373839"
-				  "40414243444546474849"
-				  "50515253545556575859"
-				  "60616263646566676869"
-				  "70717273747576777879"
-				  "80818283848586878889"
-				  "90919293949596979899";
-
-/* Decimal digits of @v: 1 to 20. From the bit length, t is the count or
- * one less (1233 / 4096 is just under log10(2)); one compare settles it. */
-static inline int u64_digits(uint64_t v)
-{
-	static const uint64_t p10[20] = { 1ull,
-					  10ull,
-					  100ull,
-					  1000ull,
-					  10000ull,
-					  100000ull,
-					  1000000ull,
-					  10000000ull,
-					  100000000ull,
-					  1000000000ull,
-					  10000000000ull,
-					  100000000000ull,
-					  1000000000000ull,
-					  10000000000000ull,
-					  100000000000000ull,
-					  1000000000000000ull,
-					  10000000000000000ull,
-					  100000000000000000ull,
-					  1000000000000000000ull,
-					  10000000000000000000ull };
-	uint64_t w = v | 1; /* 0 has one digit; no other count changes */
-	int t = (64 - __builtin_clzll(w)) * 1233 >> 12;
-
-	return t + (w >= p10[t]);
-}
-
-/* @v in decimal at @p (room for 20 digits); returns the end. Two digits
- * at a time from the right, the length being known first; 32-bit
- * divisions once the rest fits (they are cheaper). */
-static inline char *put_u64(char *p, uint64_t v)
-{
-	char *end;
-	uint32_t x;
-
-	/* most fields of a row are one or two digits: ports, protocols,
-	 * VLANs, packets of a small flow */
-	if (v < 10) {
-		*p = (char)('0' + v);
-		return p + 1;
-	}
-	if (v < 100) {
-		memcpy(p, digit_pairs + 2 * v, 2);
-		return p + 2;
-	}
-	end = p + u64_digits(v);
-	p = end;
-	for (; v > UINT32_MAX; v /= 100) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * (v % 100), 2);
-	}
-	for (x = (uint32_t)v; x >= 100; x /= 100) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * (x % 100), 2);
-	}
-	if (x >= 10)
-		memcpy(p - 2, digit_pairs + 2 * x, 2);
-	else
-		p[-1] = (char)('0' + x);
-	return end;
-}
-
-/* printf into the buffer: for the few lines that are not per flow. */
-__attribute__((format(printf, 2, 3))) static void
-ob_printf(struct ob *o, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return;
-	if ((size_t)r < sizeof(tmp)) {
-		ob_mem(o, tmp, (size_t)r);
-		return;
-	}
-	ob_flush(o);
-	ob_writer_stop(o); /* straight to stdio, in order */
-	va_start(ap, fmt);
-	vfprintf(o->out, fmt, ap);
-	va_end(ap);
-	if (o->tee) {
-		va_start(ap, fmt);
-		vfprintf(o->tee, fmt, ap);
-		va_end(ap);
-	}
-}
-
-/*
- * @v with @prec (2 or 3) decimals at @p, exactly as printf's "%.Nf" would
- * print it; returns the end (at most 17 bytes on), or NULL with nothing
- * written when printf has to do it: when the value scaled to an integer
- * is so close to a rounding tie that the scaling's own error could
- * decide it, or is out of range. Inline for a constant @prec: the
- * divisions by its power of 10 become multiplications.
- */
-static inline char *put_fixed(char *p, double v, int prec)
-{
-	double x = v * (prec == 3 ? 1000.0 : 100.0), fr;
-	uint32_t unit = prec == 3 ? 1000 : 100, fp;
-	uint64_t q;
-
-	if (!(v >= 0) || x >= 1e15)
-		return NULL;
-	/* x is not negative and below 2^53: the conversion is floor(x),
-	 * and x - floor(x) is exact */
-	q = (uint64_t)x;
-	fr = x - (double)q;
-	if (fabs(fr - 0.5) <= x * 1e-15 + 1e-12)
-		return NULL;
-	q += fr > 0.5;
-	p = put_u64(p, q / unit);
-	/* the decimals, with their leading zeros */
-	fp = (uint32_t)(q % unit);
-	*p++ = '.';
-	if (prec == 3) {
-		*p++ = (char)('0' + fp / 100);
-		fp %= 100;
-	}
-	memcpy(p, digit_pairs + 2 * fp, 2);
-	return p + 2;
-}
-
-/* printf's "%.Nf" of @v into the buffer: put_fixed, or printf itself. */
+/* printf's "%.Nf" of @v into the buffer: numfmt_fixed, or printf itself. */
 static void ob_fixed(struct ob *o, double v, int prec)
 {
 	char t[24];
-	char *e = put_fixed(t, v, prec);
+	char *e = numfmt_fixed(t, v, prec);
 
 	if (e)
 		ob_mem(o, t, (size_t)(e - t));
@@ -374,57 +53,26 @@ static void ob_fixed(struct ob *o, double v, int prec)
 		ob_printf(o, "%.*f", prec, v);
 }
 
-/* dkorunic/pktstat's units, each name in 5 bytes: a fixed-size copy. */
-static const char rate_units[][5] = { "bps", "Kbps", "Mbps", "Gbps", "Tbps" };
-
-/* Scale @bps to dkorunic/pktstat's unit; returns its index. */
-static int rate_scale(double *bps)
-{
-	int u = 0;
-
-	while (*bps >= 1000 && u < 4) {
-		*bps /= 1000;
-		u++;
-	}
-	return u;
-}
-
-/*
- * dkorunic/pktstat's "12.34 Mbps" at @p, the digits report_format_bitrate
- * prints; returns the end (at most 23 bytes on), or NULL as put_fixed.
- */
-static inline char *put_bitrate(char *p, double bps)
-{
-	int u = rate_scale(&bps);
-
-	p = put_fixed(p, bps, 2);
-	if (!p)
-		return NULL;
-	*p = ' ';
-	memcpy(p + 1, rate_units[u], 4);
-	return p + (u ? 5 : 4); /* "bps" is the only 3-letter unit */
-}
-
-/* put_bitrate into the buffer, or printf when put_bitrate cannot. */
+/* numfmt_bitrate into the buffer, or printf when it cannot. */
 static void ob_bitrate(struct ob *o, double bps)
 {
 	char t[32];
-	char *e = put_bitrate(t, bps);
+	char *e = numfmt_bitrate(t, bps);
 	int u;
 
 	if (e) {
 		ob_mem(o, t, (size_t)(e - t));
 		return;
 	}
-	u = rate_scale(&bps);
-	ob_printf(o, "%.2f %s", bps, rate_units[u]);
+	u = numfmt_rate_scale(&bps);
+	ob_printf(o, "%.2f %s", bps, numfmt_rate_units[u]);
 }
 
 void report_format_bitrate(double bps, char *buf, size_t len)
 {
-	int u = rate_scale(&bps);
+	int u = numfmt_rate_scale(&bps);
 
-	snprintf(buf, len, "%.2f %s", bps, rate_units[u]);
+	snprintf(buf, len, "%.2f %s", bps, numfmt_rate_units[u]);
 }
 
 /* Write @s as a JSON string: every control byte and non-ASCII escaped, so
@@ -830,7 +478,7 @@ static uint16_t side_port(const struct flow_key *k, int side)
 
 /* Room a row takes at most: each field and the end a padded separator
  * and at most FLOWKEY_TEXT_ROOM bytes (a copied text, 20 digits, a
- * bitrate put_fixed or put_bitrate prints). */
+ * bitrate numfmt_fixed or numfmt_bitrate prints). */
 #define ROW_MAX ((F_COUNT + 1) * (SEP_PAD + FLOWKEY_TEXT_ROOM))
 
 static inline char *put_sep(char *p, const struct row_style *st, int f)
@@ -1009,7 +657,8 @@ static void row_write(struct ob *o, const struct row_style *st,
 	if (OB_SIZE - o->n < ROW_MAX)
 		ob_flush(o);
 	p = put_sep(o->buf + o->n, st, F_BITRATE);
-	e = st->text ? put_bitrate(p, c->bitrate) : put_fixed(p, c->bitrate, 3);
+	e = st->text ? numfmt_bitrate(p, c->bitrate)
+		     : numfmt_fixed(p, c->bitrate, 3);
 	if (!e) {
 		/* rare: printf's digits, then the room again */
 		o->n = (size_t)(p - o->buf);
@@ -1021,8 +670,8 @@ static void row_write(struct ob *o, const struct row_style *st,
 			ob_flush(o);
 		e = o->buf + o->n;
 	}
-	p = put_u64(put_sep(e, st, F_PACKETS), r->pkts[c->dir]);
-	p = put_u64(put_sep(p, st, F_SIZE), r->bytes[c->dir]);
+	p = numfmt_u64(put_sep(e, st, F_PACKETS), r->pkts[c->dir]);
+	p = numfmt_u64(put_sep(p, st, F_SIZE), r->bytes[c->dir]);
 	p = put_sep(p, st, F_PROTO);
 	memcpy(p, st->proto[kind], SEP_PAD);
 	p += st->proto_len[kind];
@@ -1041,7 +690,7 @@ static void row_write(struct ob *o, const struct row_style *st,
 			memcpy(p, t, tl);
 			p += tl;
 		} else {
-			p = put_u64(p, k->aport);
+			p = numfmt_u64(p, k->aport);
 		}
 	}
 	if (st->nf > F_SRCIP) {
@@ -1052,15 +701,15 @@ static void row_write(struct ob *o, const struct row_style *st,
 			     src->addr_len);
 		p = put_text(put_sep(p, st, F_DSTIP), dst->s + dst->addr_off,
 			     dst->addr_len);
-		p = put_u64(put_sep(p, st, F_SRCPORT),
-			    ports ? side_port(k, c->dir) : 0);
-		p = put_u64(put_sep(p, st, F_DSTPORT),
-			    ports ? side_port(k, !c->dir) : 0);
-		p = put_u64(put_sep(p, st, F_ICMPTYPE), icmp ? k->aport : 0);
-		p = put_u64(put_sep(p, st, F_IPPROTO),
-			    k->kind == KIND_OTHER ? 0 : k->ipproto);
-		p = put_u64(put_sep(p, st, F_VLAN), k->vlan);
-		p = put_u64(put_sep(p, st, F_FLOW), r->id);
+		p = numfmt_u64(put_sep(p, st, F_SRCPORT),
+			       ports ? side_port(k, c->dir) : 0);
+		p = numfmt_u64(put_sep(p, st, F_DSTPORT),
+			       ports ? side_port(k, !c->dir) : 0);
+		p = numfmt_u64(put_sep(p, st, F_ICMPTYPE), icmp ? k->aport : 0);
+		p = numfmt_u64(put_sep(p, st, F_IPPROTO),
+			       k->kind == KIND_OTHER ? 0 : k->ipproto);
+		p = numfmt_u64(put_sep(p, st, F_VLAN), k->vlan);
+		p = numfmt_u64(put_sep(p, st, F_FLOW), r->id);
 	}
 	o->n = (size_t)(p - o->buf);
 	row_tail(o, st, c);
@@ -1521,12 +1170,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		free(o);
 		return -ENOMEM;
 	}
-	o->out = out;
-	o->tee = meta ? meta->tee : NULL;
-	o->n = 0;
-	o->buf = o->own;
-	o->w = NULL;
-	o->err = 0;
+	ob_init(o, out, meta ? meta->tee : NULL);
 	if (fmt == REPORT_JSON)
 		write_json_head(o, s, meta, secs);
 	if (meta && meta->interval)
@@ -1602,237 +1246,6 @@ done:
 	return -EIO;
 }
 
-/*
- * As root: refuse a path any of whose directories another user controls -
- * one they own (they could swap its entries), or a symbolic link they own
- * (they choose where it points). Checked component by component with
- * lstat, so a planted link cannot redirect the write. 0 or -EPERM.
- */
-static int check_components(const char *dir, char *err, size_t errlen,
-			    const char *path)
-{
-	char buf[PATH_MAX];
-	struct stat st;
-	size_t i, len;
-
-	if (geteuid() != 0)
-		return 0;
-	len = strlen(dir);
-	if (len >= sizeof(buf))
-		return 0; /* too long: the open below names the problem */
-	memcpy(buf, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		char c = buf[i];
-
-		if (c != '/' && c != '\0')
-			continue;
-		buf[i] = '\0';
-		if (lstat(buf, &st) == 0 && st.st_uid != 0 &&
-		    (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))) {
-			snprintf(err, errlen,
-				 "%s: %s is owned by another user, refused",
-				 path, buf);
-			return -EPERM;
-		}
-		buf[i] = c;
-	}
-	return 0;
-}
-
-/* mkdir -p of @dir's missing components, each 0700 (a new snapshot
- * directory: the files in it are 0600 anyway). 0 or -errno. */
-static int make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		char c = buf[i];
-
-		if (c != '/' && c != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = c;
-	}
-	return 0;
-}
-
-/* @path with "-@n" before its extension: "a/x.json" -> "a/x-2.json". */
-static void numbered(const char *path, unsigned int n, char *buf, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-	const char *dot = strrchr(slash ? slash + 1 : path, '.');
-
-	if (!n) {
-		snprintf(buf, len, "%s", path);
-		return;
-	}
-	if (!dot || dot == (slash ? slash + 1 : path))
-		dot = path + strlen(path);
-	snprintf(buf, len, "%.*s-%u%s", (int)(dot - path), path, n, dot);
-}
-
-/*
- * Give the finished temporary file @tmp a name that nothing has: @path,
- * else @path-1, @path-2 ... (RENAME_NOREPLACE, or link on a file system
- * without it: either fails with EEXIST instead of replacing). The name
- * taken goes to @final. 0 or -errno.
- */
-static int rename_fresh(const char *tmp, const char *path, char *final,
-			size_t flen)
-{
-	char name[PATH_MAX];
-
-	for (unsigned int n = 0; n < 1000; n++) {
-		numbered(path, n, name, sizeof(name));
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, name,
-			      RENAME_NOREPLACE) == 0) {
-			snprintf(final, flen, "%s", name);
-			return 0;
-		}
-		if (errno == EINVAL || errno == ENOSYS) {
-			if (link(tmp, name) == 0) {
-				unlink(tmp);
-				snprintf(final, flen, "%s", name);
-				return 0;
-			}
-		}
-		if (errno != EEXIST)
-			return -errno;
-	}
-	return -EEXIST;
-}
-
-int report_save(const char *path, int flags, report_fill_fn fill, void *ctx,
-		char *final, size_t flen, char *err, size_t errlen)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX], pcopy[PATH_MAX];
-	int fresh = flags & REPORT_SAVE_NEW;
-	struct stat st;
-	int fd = -1, dfd = -1, rc;
-	FILE *f = NULL;
-
-	if (final && flen)
-		final[0] = '\0';
-	if (!path || !*path || strlen(path) + 32 >= PATH_MAX) {
-		snprintf(err, errlen, "%.64s...: file name too long",
-			 path ? path : "");
-		return -ENAMETOOLONG;
-	}
-	snprintf(pcopy, sizeof(pcopy), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", dirname(pcopy));
-	/* a new name is never an existing file: nothing to check there */
-	if (!fresh && lstat(path, &st) == 0) {
-		if (S_ISLNK(st.st_mode)) {
-			snprintf(err, errlen, "%s: is a symbolic link, refused",
-				 path);
-			return -ELOOP;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "%s: is a directory", path);
-			return -EISDIR;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			snprintf(err, errlen, "%s: not a regular file", path);
-			return -EINVAL;
-		}
-		if (st.st_nlink > 1) {
-			snprintf(err, errlen,
-				 "%s: has other hard links, refused", path);
-			return -EMLINK;
-		}
-	} else if (!fresh && errno == ENAMETOOLONG) {
-		snprintf(err, errlen, "%.64s...: file name too long", path);
-		return -ENAMETOOLONG;
-	}
-	rc = check_components(dir, err, errlen, path);
-	if (rc)
-		return rc;
-	if (fresh && (rc = make_dirs(dir)) != 0) {
-		snprintf(err, errlen, "%s: cannot make the directory: %s", path,
-			 strerror(-rc));
-		return rc;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path,
-			 errno == ENOENT ? "directory does not exist"
-					 : strerror(errno));
-		return rc;
-	}
-	/* As root, a directory another user can write (without the sticky
-	 * bit) lets them swap the file under us: refuse it. */
-	if (geteuid() == 0 && fstat(dfd, &st) == 0 &&
-	    (((st.st_mode & (S_IWOTH | S_IWGRP)) && !(st.st_mode & S_ISVTX)) ||
-	     st.st_uid != 0)) {
-		close(dfd);
-		snprintf(err, errlen,
-			 "%s: directory is writable by another user, refused",
-			 path);
-		return -EPERM;
-	}
-	for (int tries = 0; tries < 100; tries++) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%d", path, (int)getpid(),
-			 tries);
-		fd = open(tmp,
-			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(dfd);
-		return rc;
-	}
-	(void)fchmod(fd, 0600); /* whatever the umask */
-	f = fdopen(fd, "w");
-	if (!f) {
-		rc = -errno;
-		close(fd);
-		goto fail;
-	}
-	errno = 0;
-	rc = fill(f, ctx);
-	if (rc == 0 && fflush(f) != 0)
-		rc = -errno;
-	if (rc == 0 && fsync(fileno(f)) != 0)
-		rc = -errno;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc)
-		goto fail;
-	if (fresh) {
-		rc = rename_fresh(tmp, path, final, flen);
-		if (rc)
-			goto fail;
-	} else {
-		if (rename(tmp, path) != 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (final && flen)
-			snprintf(final, flen, "%s", path);
-	}
-	(void)fsync(dfd);
-	close(dfd);
-	return 0;
-fail:
-	if (rc == -EIO && errno)
-		rc = -errno;
-	snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-	unlink(tmp);
-	close(dfd);
-	return rc;
-}
-
 struct fill_report {
 	struct snapshot *s;
 	const struct report_meta *m;
@@ -1853,6 +1266,6 @@ int report_write_file(const char *path, int flags, struct snapshot *s,
 	struct fill_report fr = { s, &m };
 
 	m.path = path;
-	return report_save(path, flags, fill_report, &fr, final, flen, err,
-			   errlen);
+	return savefile_write(path, flags, fill_report, &fr, final, flen, err,
+			      errlen);
 }

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "savefile.h"
 #include "snapshot.h"
 
 enum report_format {
@@ -75,11 +76,9 @@ enum report_format report_format_for(const char *path);
  */
 void report_format_bitrate(double bps, char *buf, size_t len);
 
-/* report_save's flags: */
-#define REPORT_SAVE_NEW \
-	0x1 /* never replace: @path if free, else the first
-			       free of NAME-1.EXT, NAME-2.EXT ...; missing
-			       directories are made (0700) */
+/* report_write_file's flags: SAVEFILE_NEW (savefile.h) never replaces a
+ * file. */
+#define REPORT_SAVE_NEW SAVEFILE_NEW
 
 /*
  * report_write_file - write a report to @path safely: a temporary file in
@@ -93,17 +92,5 @@ void report_format_bitrate(double bps, char *buf, size_t len);
 int report_write_file(const char *path, int flags, struct snapshot *s,
 		      const struct report_meta *meta, char *final, size_t flen,
 		      char *err, size_t errlen);
-
-/* Writes a report body into @out; 0 or -errno. */
-typedef int (*report_fill_fn)(FILE *out, void *ctx);
-
-/*
- * report_save - the safe file writer behind report_write_file, for any
- * content @fill produces: temp file, fsync, rename, 0600, symlinks, hard
- * links and (as root) other-writable directories refused; @flags and
- * @final as report_write_file's. Any thread.
- */
-int report_save(const char *path, int flags, report_fill_fn fill, void *ctx,
-		char *final, size_t flen, char *err, size_t errlen);
 
 #endif

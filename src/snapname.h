@@ -4,7 +4,7 @@
  * By default a snapshot is a new JSON file named after the moment it is
  * written, pktstat-YYYYmmdd-HHMMSS.json (local time), in the snapshot
  * directory: $XDG_STATE_HOME/pktstat, else ~/.local/state/pktstat. Files
- * there are never replaced (report_save's REPORT_SAVE_NEW adds -1, -2
+ * there are never replaced (savefile_write's SAVEFILE_NEW adds -1, -2
  * ...). --snapshot names a file instead (replaced at each write) or,
  * when it is a directory or ends in '/', another snapshot directory.
  *
