@@ -718,246 +718,410 @@ static void row_write(struct ob *o, const struct row_style *st,
 
 /* ---- formats ------------------------------------------------------------ */
 
-/* The filter history (filterlog.h), when there is one: text lines. */
-static void text_filters(struct ob *o, const struct filterlog *l)
-{
-	const struct filterlog_entry *e;
-	char t[48];
+/* ---- the summary: one list of fields, printed by format ----------------- */
 
-	for (size_t i = 0; (e = filterlog_at(l, i)); i++) {
-		iso_time(e->wall_ns, t, sizeof(t));
-		ob_printf(o, "%s  %s %s ", i ? "" : "Filters in force:\n", t,
-			  filterlog_kind_name(e->kind));
-		if (e->name) {
-			text_str(o, e->name);
-			ob_putc(o, ' ');
-		}
-		ob_puts(o, "= ");
-		text_str(o, !e->text   ? "(stopped)"
-			    : *e->text ? e->text
-				       : "(none)");
-		ob_putc(o, '\n');
-	}
-	if (filterlog_omitted(l))
-		ob_printf(o, "  (%" PRIu64 " later changes not kept)\n",
-			  filterlog_omitted(l));
+/*
+ * iproute2's print_* habit: every summary figure is written by one call
+ * that says where it goes - SUM_TEXT, SUM_JSON or both - with its JSON
+ * key and the text around it in the text line. A figure is computed once
+ * (struct sum_in) and printed from one place, so text and JSON cannot
+ * disagree. The sections are written in each format's own order
+ * (sum_order_*), as the reports have always printed them.
+ */
+#define SUM_TEXT 0x1
+#define SUM_JSON 0x2
+#define SUM_ANY (SUM_TEXT | SUM_JSON)
+
+struct sum_out {
+	struct ob *o;
+	int json;  /* else text */
+	int depth; /* JSON nesting below the document */
+	int n[4];  /* JSON: members written so far at each depth */
+};
+
+/* What the summary says, computed once. */
+struct sum_in {
+	const struct snapshot *s;
+	const struct report_meta *m;
+	double secs;
+	struct flowtab_counts proto[PROTO_COUNT];
+	uint64_t over_pkts, over_bytes, exp_pkts, exp_bytes;
+};
+
+static int sum_on(const struct sum_out *p, int where)
+{
+	return where & (p->json ? SUM_JSON : SUM_TEXT);
 }
 
-/* The same in JSON: ,"filterHistory":[{time, kind, [name,] filter}] */
-static void json_filters(struct ob *o, const struct filterlog *l)
+/* JSON: the separator, then "key": (keys are ASCII names of ours). */
+static void sum_key(struct sum_out *p, const char *key)
 {
-	const struct filterlog_entry *e;
-	char t[64];
+	if (p->n[p->depth]++)
+		ob_putc(p->o, ',');
+	if (key) {
+		ob_putc(p->o, '"');
+		ob_puts(p->o, key);
+		ob_mem(p->o, "\":", 2);
+	}
+}
 
-	if (!filterlog_count(l))
+/* JSON: an object ('{') or array ('[') member; nothing in text. */
+static void sum_open(struct sum_out *p, const char *key, char brace)
+{
+	if (!p->json)
 		return;
-	ob_puts(o, ",\"filterHistory\":[");
-	for (size_t i = 0; (e = filterlog_at(l, i)); i++) {
-		fmt_time(e->wall_ns, t, sizeof(t));
-		ob_printf(o, "%s{\"time\":%s,\"kind\":\"%s\"", i ? "," : "", t,
-			  filterlog_kind_name(e->kind));
-		if (e->name) {
-			ob_puts(o, ",\"name\":");
-			json_str(o, e->name);
-		}
-		ob_puts(o, ",\"filter\":");
-		if (e->text)
-			json_str(o, e->text);
-		else
-			ob_puts(o, "null");
-		ob_putc(o, '}');
-	}
-	ob_putc(o, ']');
-	if (filterlog_omitted(l))
-		ob_printf(o, ",\"filterHistoryOmitted\":%" PRIu64,
-			  filterlog_omitted(l));
+	sum_key(p, key);
+	ob_putc(p->o, brace);
+	p->n[++p->depth] = 0;
 }
 
-static void write_text_tail(struct ob *o, const struct snapshot *s,
-			    const struct report_meta *m, double secs)
+static void sum_close(struct sum_out *p, char brace)
 {
-	struct flowtab_counts proto[PROTO_COUNT];
-	uint64_t op = 0, ob = 0;
-
-	snapshot_proto_totals(s->kind, proto);
-	ob_puts(o, "\nProtocol totals:\n");
-	for (int p = 0; p < PROTO_COUNT; p++) {
-		ob_printf(o,
-			  "  %-7s packets: %" PRIu64 ", bytes: %" PRIu64
-			  ", bitrate: ",
-			  snapshot_proto_name(p), proto[p].pkts,
-			  proto[p].bytes);
-		ob_bitrate(o,
-			   secs > 0 ? 8.0 * (double)proto[p].bytes / secs : 0);
-		ob_putc(o, '\n');
-	}
-	for (int k = 0; k < KIND_COUNT; k++) {
-		op += s->overflow[k].pkts;
-		ob += s->overflow[k].bytes;
-	}
-	ob_printf(o,
-		  "Flows: %zu live, %" PRIu64 " expired (%" PRIu64
-		  " evicted under pressure), overflow (table full, cap %zu): "
-		  "packets: %" PRIu64 ", bytes: %" PRIu64 "\n",
-		  s->nrows, s->expired_flows, s->evicted_flows, s->max_flows,
-		  op, ob);
-	for (size_t c = 0; c < s->ncounters; c++) {
-		ob_puts(o, c ? "  " : "Counters:\n  ");
-		text_str(o, s->counters[c].name);
-		ob_printf(o, " packets: %" PRIu64 ", bytes: %" PRIu64 " (",
-			  s->counters[c].pkts, s->counters[c].bytes);
-		text_str(o, s->counters[c].expr);
-		ob_puts(o, ")\n");
-	}
-	text_filters(o, m->filters);
-	ob_printf(o, "Malformed: %" PRIu64, snapshot_malformed(s));
-	for (int e = 1; e < DEC_ERR_COUNT; e++)
-		if (s->err[e])
-			ob_printf(o, ", %s: %" PRIu64, decode_err_name(e),
-				  s->err[e]);
-	ob_puts(o, "\nCapture: ");
-	text_str(o, m->source);
-	ob_printf(o, ", backend %s, threads %d, filter: ", m->backend,
-		  m->threads);
-	text_str(o, m->filter && *m->filter ? m->filter : "(none)");
-	ob_printf(o,
-		  "\nLoss: kernel drops: %" PRIu64 ", freezes: %" PRIu64
-		  ", interface drops: %" PRIu64 ", unread at stop: %" PRIu64,
-		  s->cap.kernel_drops, s->cap.freezes, s->cap.if_drops,
-		  s->cap.unread);
-	/* kernel-side counting: the map-full packets are in the overflow
-	 * totals; program errors are packets not counted */
-	if (m->backend && !strcmp(m->backend, "ebpf"))
-		ob_printf(o,
-			  ", map full (counted as overflow): %" PRIu64
-			  ", program errors: %" PRIu64,
-			  s->cap.map_full, s->cap.prog_errors);
-	ob_puts(o, ", counts are ");
-	if (snapshot_exact(s)) {
-		ob_puts(o, "exact\n");
-	} else if (s->incomplete[0]) {
-		/* the reason a file was not read to its end */
-		ob_puts(o, "NOT exact (");
-		text_str(o, s->incomplete);
-		ob_puts(o, ")\n");
-	} else if (s->cap.unread && !s->cap.kernel_drops && !s->cap.freezes) {
-		ob_printf(o,
-			  "NOT exact (%" PRIu64
-			  " frames left unread in the ring at stop)\n",
-			  s->cap.unread);
-	} else {
-		ob_puts(o, "NOT exact (packets were lost)\n");
-	}
-	if (m->ipfix) {
-		const struct report_ipfix *x = m->ipfix;
-
-		ob_puts(o, "IPFIX: ");
-		text_str(o, x->collector);
-		ob_printf(o,
-			  ": %" PRIu64 " records sent (%" PRIu64
-			  " packets, %" PRIu64 " octets), dropped %" PRIu64
-			  " records (%" PRIu64 " packets, %" PRIu64
-			  " octets)\n",
-			  x->records, x->pkts, x->octets, x->drop_records,
-			  x->drop_pkts, x->drop_octets);
-	}
-	ob_printf(o,
-		  "\nRead total packets: %" PRIu64 ", total bytes: %" PRIu64
-		  " in %0.2f seconds\n",
-		  s->pkts, s->bytes, secs);
+	if (!p->json)
+		return;
+	ob_putc(p->o, brace);
+	p->depth--;
 }
 
-static void write_json_head(struct ob *o, const struct snapshot *s,
-			    const struct report_meta *m, double secs)
+/* Text only: words between the figures. */
+static void sum_text(struct sum_out *p, const char *t)
 {
-	struct flowtab_counts proto[PROTO_COUNT];
+	if (!p->json)
+		ob_puts(p->o, t);
+}
+
+static void sum_u64(struct sum_out *p, int where, const char *key,
+		    const char *pre, uint64_t v, const char *post)
+{
+	if (!sum_on(p, where))
+		return;
+	if (p->json)
+		sum_key(p, key);
+	else
+		ob_puts(p->o, pre);
+	ob_printf(p->o, "%" PRIu64, v);
+	if (!p->json)
+		ob_puts(p->o, post);
+}
+
+static void sum_int(struct sum_out *p, int where, const char *key,
+		    const char *pre, int v, const char *post)
+{
+	if (!sum_on(p, where))
+		return;
+	if (p->json)
+		sum_key(p, key);
+	else
+		ob_puts(p->o, pre);
+	ob_printf(p->o, "%d", v);
+	if (!p->json)
+		ob_puts(p->o, post);
+}
+
+/* @v with @prec decimals, as printf's "%.Nf". */
+static void sum_fixed(struct sum_out *p, int where, const char *key,
+		      const char *pre, double v, int prec, const char *post)
+{
+	if (!sum_on(p, where))
+		return;
+	if (p->json)
+		sum_key(p, key);
+	else
+		ob_puts(p->o, pre);
+	ob_printf(p->o, "%.*f", prec, v);
+	if (!p->json)
+		ob_puts(p->o, post);
+}
+
+/* A string from anywhere: escaped for JSON, control bytes as '?' in
+ * text. */
+static void sum_str(struct sum_out *p, int where, const char *key,
+		    const char *pre, const char *v, const char *post)
+{
+	if (!sum_on(p, where))
+		return;
+	if (p->json) {
+		sum_key(p, key);
+		json_str(p->o, v);
+		return;
+	}
+	ob_puts(p->o, pre);
+	text_str(p->o, v);
+	ob_puts(p->o, post);
+}
+
+/* JSON only: a value already in JSON (true, null, a quoted time). */
+static void sum_json(struct sum_out *p, const char *key, const char *v)
+{
+	if (!p->json)
+		return;
+	sum_key(p, key);
+	ob_puts(p->o, v);
+}
+
+static void sum_meta(struct sum_out *p, const struct sum_in *in)
+{
+	const struct report_meta *m = in->m;
+
+	sum_str(p, SUM_ANY, "source", "\nCapture: ", m->source, "");
+	sum_str(p, SUM_JSON, "filter", "", m->filter ? m->filter : "", "");
+	sum_str(p, SUM_ANY, "backend", ", backend ", m->backend, "");
+	sum_int(p, SUM_ANY, "threads", ", threads ", m->threads, "");
+	sum_str(p, SUM_TEXT, NULL,
+		", filter: ", m->filter && *m->filter ? m->filter : "(none)",
+		"");
+}
+
+/* One span for start, end, duration and every bitrate: the run's
+ * (snapshot.h: packet time for a file, the wall clock live). */
+static void sum_span(struct sum_out *p, const struct sum_in *in)
+{
+	const struct snapshot *s = in->s;
 	char t0[64], t1[64];
-	uint64_t op = 0, ob = 0, ep = 0, eb = 0;
 
-	/* One span for start, end, duration and every bitrate: the run's
-	 * (snapshot.h: packet time for a file, the wall clock live). */
+	if (!p->json)
+		return;
 	fmt_time(s->start_ns, t0, sizeof(t0));
 	fmt_time(s->start_ns ? s->start_ns + snapshot_duration_ns(s) : 0, t1,
 		 sizeof(t1));
-	ob_puts(o, "{\"source\":");
-	json_str(o, m->source);
-	ob_puts(o, ",\"filter\":");
-	json_str(o, m->filter ? m->filter : "");
-	ob_puts(o, ",\"backend\":");
-	json_str(o, m->backend);
-	ob_printf(o, ",\"threads\":%d,\"start\":%s,\"end\":%s", m->threads, t0,
-		  t1);
-	ob_printf(o, ",\"duration\":%.6f,\"exact\":%s", secs,
-		  snapshot_exact(s) ? "true" : "false");
-	if (s->incomplete[0]) {
-		ob_puts(o, ",\"incomplete\":");
-		json_str(o, s->incomplete);
-	}
-	ob_printf(o,
-		  ",\"totals\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
-		  s->pkts, s->bytes);
-	snapshot_proto_totals(s->kind, proto);
-	ob_puts(o, ",\"protocols\":{");
-	for (int p = 0; p < PROTO_COUNT; p++)
-		ob_printf(o,
-			  "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-			  "}",
-			  p ? "," : "", snapshot_proto_name(p), proto[p].pkts,
-			  proto[p].bytes);
-	ob_printf(o, "},\"malformed\":{\"total\":%" PRIu64,
-		  snapshot_malformed(s));
-	for (int e = 1; e < DEC_ERR_COUNT; e++)
-		ob_printf(o, ",\"%s\":%" PRIu64, decode_err_name(e), s->err[e]);
-	for (int k = 0; k < KIND_COUNT; k++) {
-		op += s->overflow[k].pkts;
-		ob += s->overflow[k].bytes;
-		ep += s->expired[k].pkts;
-		eb += s->expired[k].bytes;
-	}
-	ob_printf(o,
-		  "},\"flowTable\":{\"live\":%zu,\"expired\":%" PRIu64
-		  ",\"evicted\":%" PRIu64 ",\"expiredPackets\":%" PRIu64
-		  ",\"expiredBytes\":%" PRIu64
-		  ",\"max\":%zu,\"overflowPackets\":%" PRIu64
-		  ",\"overflowBytes\":%" PRIu64 "}",
-		  s->nrows, s->expired_flows, s->evicted_flows, ep, eb,
-		  s->max_flows, op, ob);
-	ob_printf(o,
-		  ",\"capture\":{\"received\":%" PRIu64
-		  ",\"kernelDrops\":%" PRIu64 ",\"freezes\":%" PRIu64
-		  ",\"ifDrops\":%" PRIu64 ",\"filtered\":%" PRIu64
-		  ",\"unreadAtStop\":%" PRIu64,
-		  s->cap.received, s->cap.kernel_drops, s->cap.freezes,
-		  s->cap.if_drops, s->cap.filtered, s->cap.unread);
-	if (m->backend && !strcmp(m->backend, "ebpf"))
-		ob_printf(o,
-			  ",\"mapFull\":%" PRIu64 ",\"programErrors\":%" PRIu64,
-			  s->cap.map_full, s->cap.prog_errors);
-	ob_puts(o, "}");
-	if (m->ipfix) {
-		const struct report_ipfix *x = m->ipfix;
+	sum_json(p, "start", t0);
+	sum_json(p, "end", t1);
+	sum_fixed(p, SUM_JSON, "duration", "", in->secs, 6, "");
+}
 
-		ob_puts(o, ",\"ipfix\":{\"collector\":");
-		json_str(o, x->collector);
-		ob_printf(o,
-			  ",\"records\":%" PRIu64 ",\"packets\":%" PRIu64
-			  ",\"octets\":%" PRIu64 ",\"droppedRecords\":%" PRIu64
-			  ",\"droppedPackets\":%" PRIu64
-			  ",\"droppedOctets\":%" PRIu64 "}",
-			  x->records, x->pkts, x->octets, x->drop_records,
-			  x->drop_pkts, x->drop_octets);
+static void sum_exact(struct sum_out *p, const struct sum_in *in)
+{
+	const struct snapshot *s = in->s;
+	int exact = snapshot_exact(s), inc = s->incomplete[0] != 0;
+
+	sum_json(p, "exact", exact ? "true" : "false");
+	sum_text(p, ", counts are ");
+	if (exact)
+		sum_text(p, "exact\n");
+	else if (!inc && s->cap.unread && !s->cap.kernel_drops &&
+		 !s->cap.freezes)
+		sum_u64(p, SUM_TEXT, NULL, "NOT exact (", s->cap.unread,
+			" frames left unread in the ring at stop)\n");
+	else if (!inc)
+		sum_text(p, "NOT exact (packets were lost)\n");
+	/* the reason a file was not read to its end */
+	sum_str(p, (inc ? SUM_JSON : 0) | (inc && !exact ? SUM_TEXT : 0),
+		"incomplete", "NOT exact (", s->incomplete, ")\n");
+}
+
+static void sum_totals(struct sum_out *p, const struct sum_in *in)
+{
+	sum_open(p, "totals", '{');
+	sum_u64(p, SUM_ANY, "packets", "\nRead total packets: ", in->s->pkts,
+		"");
+	sum_u64(p, SUM_ANY, "bytes", ", total bytes: ", in->s->bytes, "");
+	sum_close(p, '}');
+	sum_fixed(p, SUM_TEXT, NULL, " in ", in->secs, 2, " seconds\n");
+}
+
+static void sum_protocols(struct sum_out *p, const struct sum_in *in)
+{
+	sum_text(p, "\nProtocol totals:\n");
+	sum_open(p, "protocols", '{');
+	for (int k = 0; k < PROTO_COUNT; k++) {
+		const struct flowtab_counts *c = &in->proto[k];
+		const char *name = snapshot_proto_name(k);
+
+		sum_open(p, name, '{');
+		if (!p->json)
+			ob_printf(p->o, "  %-7s ", name);
+		sum_u64(p, SUM_ANY, "packets", "packets: ", c->pkts, "");
+		sum_u64(p, SUM_ANY, "bytes", ", bytes: ", c->bytes, "");
+		sum_close(p, '}');
+		if (!p->json) {
+			ob_puts(p->o, ", bitrate: ");
+			ob_bitrate(p->o, in->secs > 0 ? 8.0 * (double)c->bytes /
+								in->secs
+						      : 0);
+			ob_putc(p->o, '\n');
+		}
 	}
-	json_filters(o, m->filters);
-	ob_puts(o, ",\"counters\":[");
+	sum_close(p, '}');
+}
+
+static void sum_malformed(struct sum_out *p, const struct sum_in *in)
+{
+	const struct snapshot *s = in->s;
+
+	sum_open(p, "malformed", '{');
+	sum_u64(p, SUM_ANY, "total", "Malformed: ", snapshot_malformed(s), "");
+	/* text names only the reasons seen */
+	for (int e = 1; e < DEC_ERR_COUNT; e++) {
+		if (!p->json && !s->err[e])
+			continue;
+		if (!p->json)
+			ob_printf(p->o, ", %s: ", decode_err_name(e));
+		sum_u64(p, SUM_ANY, decode_err_name(e), "", s->err[e], "");
+	}
+	sum_close(p, '}');
+}
+
+static void sum_flowtable(struct sum_out *p, const struct sum_in *in)
+{
+	const struct snapshot *s = in->s;
+
+	sum_open(p, "flowTable", '{');
+	sum_u64(p, SUM_ANY, "live", "Flows: ", s->nrows, " live");
+	sum_u64(p, SUM_ANY, "expired", ", ", s->expired_flows, " expired");
+	sum_u64(p, SUM_ANY, "evicted", " (", s->evicted_flows,
+		" evicted under pressure)");
+	sum_u64(p, SUM_JSON, "expiredPackets", "", in->exp_pkts, "");
+	sum_u64(p, SUM_JSON, "expiredBytes", "", in->exp_bytes, "");
+	sum_u64(p, SUM_ANY, "max", ", overflow (table full, cap ", s->max_flows,
+		"): ");
+	sum_u64(p, SUM_ANY, "overflowPackets", "packets: ", in->over_pkts, "");
+	sum_u64(p, SUM_ANY, "overflowBytes", ", bytes: ", in->over_bytes, "\n");
+	sum_close(p, '}');
+}
+
+static void sum_capture(struct sum_out *p, const struct sum_in *in)
+{
+	const struct cap_stats *c = &in->s->cap;
+	/* kernel-side counting: the map-full packets are in the overflow
+	 * totals; program errors are packets not counted */
+	int ebpf = in->m->backend && !strcmp(in->m->backend, "ebpf");
+
+	sum_open(p, "capture", '{');
+	sum_u64(p, SUM_JSON, "received", "", c->received, "");
+	sum_u64(p, SUM_ANY, "kernelDrops",
+		"\nLoss: kernel drops: ", c->kernel_drops, "");
+	sum_u64(p, SUM_ANY, "freezes", ", freezes: ", c->freezes, "");
+	sum_u64(p, SUM_ANY, "ifDrops", ", interface drops: ", c->if_drops, "");
+	sum_u64(p, SUM_JSON, "filtered", "", c->filtered, "");
+	sum_u64(p, SUM_ANY, "unreadAtStop", ", unread at stop: ", c->unread,
+		"");
+	if (ebpf) {
+		sum_u64(p, SUM_ANY, "mapFull",
+			", map full (counted as overflow): ", c->map_full, "");
+		sum_u64(p, SUM_ANY, "programErrors",
+			", program errors: ", c->prog_errors, "");
+	}
+	sum_close(p, '}');
+}
+
+static void sum_ipfix(struct sum_out *p, const struct sum_in *in)
+{
+	const struct report_ipfix *x = in->m->ipfix;
+
+	if (!x)
+		return;
+	sum_open(p, "ipfix", '{');
+	sum_str(p, SUM_ANY, "collector", "IPFIX: ", x->collector, "");
+	sum_u64(p, SUM_ANY, "records", ": ", x->records, " records sent");
+	sum_u64(p, SUM_ANY, "packets", " (", x->pkts, " packets");
+	sum_u64(p, SUM_ANY, "octets", ", ", x->octets, " octets)");
+	sum_u64(p, SUM_ANY, "droppedRecords", ", dropped ", x->drop_records,
+		" records");
+	sum_u64(p, SUM_ANY, "droppedPackets", " (", x->drop_pkts, " packets");
+	sum_u64(p, SUM_ANY, "droppedOctets", ", ", x->drop_octets,
+		" octets)\n");
+	sum_close(p, '}');
+}
+
+static void sum_counters(struct sum_out *p, const struct sum_in *in)
+{
+	const struct snapshot *s = in->s;
+
+	sum_open(p, "counters", '[');
 	for (size_t c = 0; c < s->ncounters; c++) {
-		ob_puts(o, c ? ",{\"name\":" : "{\"name\":");
-		json_str(o, s->counters[c].name);
-		ob_puts(o, ",\"filter\":");
-		json_str(o, s->counters[c].expr);
-		ob_printf(o, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
-			  s->counters[c].pkts, s->counters[c].bytes);
+		const struct counters_value *v = &s->counters[c];
+
+		sum_open(p, NULL, '{');
+		sum_str(p, SUM_ANY, "name", c ? "  " : "Counters:\n  ", v->name,
+			"");
+		sum_str(p, SUM_JSON, "filter", "", v->expr, "");
+		sum_u64(p, SUM_ANY, "packets", " packets: ", v->pkts, "");
+		sum_u64(p, SUM_ANY, "bytes", ", bytes: ", v->bytes, "");
+		sum_str(p, SUM_TEXT, NULL, " (", v->expr, ")\n");
+		sum_close(p, '}');
 	}
-	ob_puts(o, "],\"flows\":[");
+	sum_close(p, ']');
+}
+
+/* Every filter in force during the run (filterlog.h), when any. */
+static void sum_filters(struct sum_out *p, const struct sum_in *in)
+{
+	const struct filterlog *l = in->m->filters;
+	const struct filterlog_entry *e;
+	uint64_t omitted = filterlog_omitted(l);
+	char t[64];
+
+	if (p->json && !filterlog_count(l))
+		return;
+	sum_open(p, "filterHistory", '[');
+	for (size_t i = 0; (e = filterlog_at(l, i)); i++) {
+		sum_open(p, NULL, '{');
+		if (p->json) {
+			fmt_time(e->wall_ns, t, sizeof(t));
+			sum_json(p, "time", t);
+		} else {
+			iso_time(e->wall_ns, t, sizeof(t));
+			ob_printf(p->o, "%s  %s ",
+				  i ? "" : "Filters in force:\n", t);
+		}
+		sum_str(p, SUM_ANY, "kind", "", filterlog_kind_name(e->kind),
+			" ");
+		sum_str(p, e->name ? SUM_ANY : 0, "name", "", e->name, " ");
+		if (e->text)
+			sum_str(p, SUM_JSON, "filter", "", e->text, "");
+		else
+			sum_json(p, "filter", "null");
+		sum_str(p, SUM_TEXT, NULL, "= ",
+			!e->text   ? "(stopped)"
+			: *e->text ? e->text
+				   : "(none)",
+			"\n");
+		sum_close(p, '}');
+	}
+	sum_close(p, ']');
+	sum_u64(p, omitted ? SUM_ANY : 0, "filterHistoryOmitted", "  (",
+		omitted, " later changes not kept)\n");
+}
+
+typedef void (*sum_section_fn)(struct sum_out *p, const struct sum_in *in);
+
+/* The sections in each format's order. */
+static const sum_section_fn sum_order_text[] = {
+	sum_protocols, sum_flowtable, sum_counters, sum_filters, sum_malformed,
+	sum_meta,      sum_capture,   sum_exact,    sum_ipfix,	 sum_totals,
+};
+static const sum_section_fn sum_order_json[] = {
+	sum_meta,      sum_span,      sum_exact,     sum_totals,
+	sum_protocols, sum_malformed, sum_flowtable, sum_capture,
+	sum_ipfix,     sum_filters,   sum_counters,
+};
+
+/*
+ * The summary of @s in @fmt: text after the rows, JSON's members before
+ * "flows" (the caller opens the document and goes on after it). CSV has
+ * none: a CSV file is one table.
+ */
+static void sum_write(struct ob *o, enum report_format fmt,
+		      const struct snapshot *s, const struct report_meta *m,
+		      double secs)
+{
+	struct sum_out p = { .o = o, .json = fmt == REPORT_JSON };
+	struct sum_in in = { .s = s, .m = m, .secs = secs };
+	const sum_section_fn *order = p.json ? sum_order_json : sum_order_text;
+	size_t n = p.json ? sizeof(sum_order_json) / sizeof(*sum_order_json)
+			  : sizeof(sum_order_text) / sizeof(*sum_order_text);
+
+	if (fmt != REPORT_JSON && fmt != REPORT_TEXT)
+		return;
+	snapshot_proto_totals(s->kind, in.proto);
+	for (int k = 0; k < KIND_COUNT; k++) {
+		in.over_pkts += s->overflow[k].pkts;
+		in.over_bytes += s->overflow[k].bytes;
+		in.exp_pkts += s->expired[k].pkts;
+		in.exp_bytes += s->expired[k].bytes;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i](&p, &in);
 }
 
 /*
@@ -1113,7 +1277,7 @@ static int report_write_groups(struct ob *o, enum report_format fmt,
 	else if (fmt == REPORT_JSON)
 		ob_puts(o, "\n]}\n");
 	else if (fmt == REPORT_TEXT)
-		write_text_tail(o, s, meta, secs);
+		sum_write(o, REPORT_TEXT, s, meta, secs);
 	group_free(g);
 	return 0;
 }
@@ -1171,8 +1335,11 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		return -ENOMEM;
 	}
 	ob_init(o, out, meta ? meta->tee : NULL);
-	if (fmt == REPORT_JSON)
-		write_json_head(o, s, meta, secs);
+	if (fmt == REPORT_JSON) {
+		ob_putc(o, '{');
+		sum_write(o, fmt, s, meta, secs);
+		ob_puts(o, ",\"flows\":[");
+	}
 	if (meta && meta->interval)
 		interval_stamp(o, &st, fmt, s);
 	if (grouped) {
@@ -1221,7 +1388,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	else if (fmt == REPORT_JSON && !also)
 		ob_puts(o, "\n]}\n");
 	else if (fmt == REPORT_TEXT)
-		write_text_tail(o, s, meta, secs);
+		sum_write(o, REPORT_TEXT, s, meta, secs);
 done:
 	ob_flush(o);
 	ob_writer_stop(o);
