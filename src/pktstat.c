@@ -487,7 +487,7 @@ static void start_procs(struct pktstat *run)
 			close(sv[1]);
 			return;
 		}
-		if (warn[0])
+		if (warn[0] && run->o.procs_ebpf)
 			say(warn);
 		fd = sv[1];
 	}
@@ -794,9 +794,13 @@ int pktstat_main(int argc, char **argv)
 
 	/* Before anything is opened or any thread exists. */
 	if (privs_fork(&run.privs, run.o.user,
-		       !want_procs(&run)       ? 0
-		       : want_procs_ebpf(&run) ? PRIVS_PROCS | PRIVS_PROCS_EBPF
-					       : PRIVS_PROCS,
+		       !want_procs(&run) ? 0
+		       : want_procs_ebpf(&run)
+			       ? PRIVS_PROCS | PRIVS_PROCS_EBPF |
+					 (run.o.procs_ebpf
+						  ? PRIVS_PROCS_EBPF_ASKED
+						  : 0)
+			       : PRIVS_PROCS,
 		       err, sizeof(err))) {
 		say(err);
 		tcpstat_free(run.tcpstat);

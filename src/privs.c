@@ -296,7 +296,7 @@ int privs_fork(struct privs **pp, const char *user, unsigned int flags,
 				    flags & PRIVS_PROCS_EBPF ? PROCRES_EBPF : 0,
 				    warn, sizeof(warn), rerr, sizeof(rerr)))
 				fprintf(stderr, "pktstat: %s\n", rerr);
-			else if (warn[0])
+			else if (warn[0] && (flags & PRIVS_PROCS_EBPF_ASKED))
 				fprintf(stderr, "pktstat: %s\n", warn);
 		}
 		parent_loop(sv[0], pid);

@@ -37,6 +37,9 @@ struct privs;
  */
 #define PRIVS_PROCS 1u
 #define PRIVS_PROCS_EBPF 2u /* and the eBPF attributor (procres.h) */
+/* it was asked for (--procs-ebpf): say why when it cannot run; implied by
+ * the ebpf backend, the resolver alone names processes then */
+#define PRIVS_PROCS_EBPF_ASKED 4u
 int privs_fork(struct privs **p, const char *user, unsigned int flags,
 	       char *err, size_t errlen);
 
