@@ -123,10 +123,19 @@ wait_capture_ready() {
 	local ns=$1 before=$2 i
 	for i in $(seq 50); do
 		n=$(ip netns exec "$ns" cat /proc/net/packet | wc -l)
-		[ "$n" -gt "$before" ] && { sleep 0.2; return 0; }
+		[ "$n" -gt "$before" ] && break
 		sleep 0.1
 	done
-	return 1
+	[ "$n" -gt "$before" ] || return 1
+	# a socket is listed from its creation; it sees frames once bound
+	# (column R): a large ring takes a while to allocate before that
+	for i in $(seq 100); do
+		ip netns exec "$ns" awk 'NR > 1 && $6 != 1 { u++ } END { exit u > 0 }' \
+			/proc/net/packet && break
+		sleep 0.05
+	done
+	sleep 0.2
+	return 0
 }
 
 # tmux driving for the UI scripts: a private server per script (SOCK),
