@@ -260,7 +260,10 @@ int connect_monitor(const struct opts *o)
 	rp.sock = o->socket_path ? o->socket_path : DAEMON_SOCKET;
 	if (snapname_resolve(o->snapshot_path, rp.dir, sizeof(rp.dir), rp.path,
 			     sizeof(rp.path)) < 0) {
-		say(NULL, "--snapshot: file name too long");
+		char head[72];
+
+		snprintf(head, sizeof(head), "%.64s...", o->snapshot_path);
+		say(head, "file name too long");
 		return OPTS_EXIT_USAGE;
 	}
 	rp.r = remote_open(o->socket_path,

@@ -690,7 +690,7 @@ int pktstat_main(int argc, char **argv)
 	if (snapname_resolve(run.o.snapshot_path, run.snapshot_dir,
 			     sizeof(run.snapshot_dir), run.snapshot_path,
 			     sizeof(run.snapshot_path)) < 0) {
-		say("--snapshot: file name too long");
+		sayf("%.64s...: file name too long", run.o.snapshot_path);
 		opts_free(&run.o);
 		return OPTS_EXIT_USAGE;
 	}

@@ -431,8 +431,13 @@ snap_fail "missing directory" "$TMP/no/such/dir/snap.json" 'does not exist\|no s
 check "missing directory: nothing created" test ! -e "$TMP/no"
 mkdir "$TMP/isdir"
 echo keep > "$TMP/isdir/f"
-snap_fail "path is a directory" "$TMP/isdir" 'directory'
-check "path is a directory: its content untouched" sh -c "test \"\$(ls -A '$TMP/isdir')\" = f && test \"\$(cat '$TMP/isdir/f')\" = keep"
+# a directory is where new timestamped snapshots go (pktstat.1), beside
+# what is there, which is left alone
+rc=0
+"$PK" "${FAST[@]}" -r "$PCAP" --snapshot "$TMP/isdir" > /dev/null 2> "$TMP/sf.err" || rc=$?
+check "path is a directory: exit 0 (got $rc)" test $rc -eq 0
+check "path is a directory: a new pktstat-*.json in it" sh -c "ls '$TMP/isdir' | grep -q '^pktstat-[0-9]\{8\}-[0-9]\{6\}\(-[0-9]*\)\?\.json$'"
+check "path is a directory: its content untouched" sh -c "test \"\$(cat '$TMP/isdir/f')\" = keep && test \"\$(ls -A '$TMP/isdir' | wc -l)\" = 2"
 check "path is a directory: no temporary file left" no_tmp_in "$TMP"
 c250=$(printf 'd%.0s' $(seq 250))
 long=$TMP
