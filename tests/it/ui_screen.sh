@@ -133,7 +133,8 @@ PY
 # cells_whole FILE: in the flow table (rows under "Proto") and the host
 # view (rows under "Host"), every cell after the endpoints is a whole
 # number as the columns print them (3 digits and an SI prefix, an exact
-# count, a percentage, an age, "-", or "***" when it does not fit)
+# count, a percentage, an age, "-", or "***" when it does not fit); words
+# (App and Process cells, which start with a letter) are not numbers
 cells_whole() {
 	/usr/bin/python3 - "$1" <<'PY'
 import re, sys
@@ -155,6 +156,8 @@ for l in lines:
     if table == 'flows' and not re.match(r'^(UDP|TCP|ICMPv[46]|IPv[46]|ARP|other) ', l):
         continue
     for t in l.split()[skip:]:
+        if re.match(r'^[A-Za-z]', t):
+            continue  # the App and Process columns' words: not numbers
         n += 1
         if not num.match(t):
             bad.append(t)
