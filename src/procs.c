@@ -544,3 +544,15 @@ void procs_free(struct procs *p)
 	free(p->index);
 	free(p);
 }
+
+int procs_group_name(void *arg, const struct flowtab_row *r, char *buf,
+		     size_t len)
+{
+	struct procs_info pi;
+	int side = procs_lookup(arg, r, &pi);
+
+	if (side < 0 || (!pi.pid && !pi.user[0]))
+		return -1;
+	procs_label(&pi, 1, buf, len);
+	return side;
+}

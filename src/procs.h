@@ -101,6 +101,12 @@ int procs_lookup(struct procs *p, const struct flowtab_row *r,
  * the socket's user is known; "-" when nothing is. */
 void procs_label(const struct procs_info *i, int known, char *buf, size_t len);
 
+/* procs_group_name - group.h's namer for process groups (@arg: the struct
+ * procs): "comm[pid]", or the socket's user when only that is known, as
+ * the reports name them; the side whose socket it is, or -1. */
+int procs_group_name(void *arg, const struct flowtab_row *r, char *buf,
+		     size_t len);
+
 /* procs_cgroup_short - a short name of cgroup path @cg: the systemd unit
  * ("ssh.service"), "docker:" and a container id's first 12 digits, else
  * the last component; "" for "" or "/". */

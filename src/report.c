@@ -804,20 +804,6 @@ static void sum_u64(struct sum_out *p, int where, const char *key,
 		ob_puts(p->o, post);
 }
 
-static void sum_int(struct sum_out *p, int where, const char *key,
-		    const char *pre, int v, const char *post)
-{
-	if (!sum_on(p, where))
-		return;
-	if (p->json)
-		sum_key(p, key);
-	else
-		ob_puts(p->o, pre);
-	ob_printf(p->o, "%d", v);
-	if (!p->json)
-		ob_puts(p->o, post);
-}
-
 /* @v with @prec decimals, as printf's "%.Nf". */
 static void sum_fixed(struct sum_out *p, int where, const char *key,
 		      const char *pre, double v, int prec, const char *post)
@@ -866,7 +852,8 @@ static void sum_meta(struct sum_out *p, const struct sum_in *in)
 	sum_str(p, SUM_ANY, "source", "\nCapture: ", m->source, "");
 	sum_str(p, SUM_JSON, "filter", "", m->filter ? m->filter : "", "");
 	sum_str(p, SUM_ANY, "backend", ", backend ", m->backend, "");
-	sum_int(p, SUM_ANY, "threads", ", threads ", m->threads, "");
+	sum_u64(p, SUM_ANY, "threads", ", threads ",
+		(uint64_t)(m->threads > 0 ? m->threads : 0), "");
 	sum_str(p, SUM_TEXT, NULL,
 		", filter: ", m->filter && *m->filter ? m->filter : "(none)",
 		"");
@@ -1159,20 +1146,6 @@ static int group_order(const void *a, const void *b)
 	return strcmp(x->label, y->label);
 }
 
-/* group.h's namer for GROUP_PROC: "comm[pid]", or the socket's user when
- * only that is known. */
-static int group_proc_name(void *arg, const struct flowtab_row *r, char *buf,
-			   size_t len)
-{
-	struct procs_info pi;
-	int side = procs_lookup(arg, r, &pi);
-
-	if (side < 0 || (!pi.pid && !pi.user[0]))
-		return -1;
-	procs_label(&pi, 1, buf, len);
-	return side;
-}
-
 /*
  * The rows of a --group-by report: every live flow of @s added to its
  * groups, sorted. NULL when out of memory.
@@ -1189,7 +1162,7 @@ static struct group_set *collect_groups(const struct snapshot *s,
 
 	if (!g)
 		return NULL;
-	group_set_proc(g, group_proc_name, s->procs);
+	group_set_proc(g, procs_group_name, s->procs);
 	while ((r = snapshot_row_next(s, &it))) {
 		if (group_add(g, r)) {
 			group_free(g);

@@ -491,20 +491,6 @@ static void group_acc(struct view_flow *g, struct vgroup *x,
 	x->flows++;
 }
 
-/* group.h's namer for process groups: "comm[pid]", or the socket's
- * user when only that is known (as the reports name them). */
-static int proc_name(void *arg, const struct flowtab_row *r, char *buf,
-		     size_t len)
-{
-	struct procs_info pi;
-	int side = procs_lookup(arg, r, &pi);
-
-	if (side < 0 || (!pi.pid && !pi.user[0]))
-		return -1;
-	procs_label(&pi, 1, buf, len);
-	return side;
-}
-
 /*
  * The groups of @d's flows into d->gvf: every figure of a group is the
  * sum of its flows' (a flow between two groups counts in both, group.h),
@@ -519,7 +505,7 @@ static int build_groups(struct view *v, struct dispstate *d)
 	if (!v->group_by)
 		return 0;
 	group_clear(v->gs);
-	group_set_proc(v->gs, proc_name, v->procs);
+	group_set_proc(v->gs, procs_group_name, v->procs);
 	for (i = 0; i < d->nvf; i++) {
 		struct view_flow *f = &d->vf[i];
 		struct group_place p;
