@@ -26,4 +26,19 @@ struct cap_stats {
 	uint64_t unread;
 };
 
+/* cap_stats_add - add every field of @from to @to (a sum over handles). */
+static inline void cap_stats_add(struct cap_stats *to,
+				 const struct cap_stats *from)
+{
+	to->received += from->received;
+	to->kernel_drops += from->kernel_drops;
+	to->freezes += from->freezes;
+	to->if_drops += from->if_drops;
+	to->filtered += from->filtered;
+	to->map_full += from->map_full;
+	to->prog_errors += from->prog_errors;
+	to->rebinds += from->rebinds;
+	to->unread += from->unread;
+}
+
 #endif

@@ -301,17 +301,8 @@ static int fill_rest(struct engine *e, struct snapshot *s,
 		if (!e->w[i].h)
 			continue;
 		memset(&cs, 0, sizeof(cs));
-		if (cap_read_stats(e->w[i].h, &cs) == 0) {
-			s->cap.received += cs.received;
-			s->cap.kernel_drops += cs.kernel_drops;
-			s->cap.freezes += cs.freezes;
-			s->cap.if_drops += cs.if_drops;
-			s->cap.filtered += cs.filtered;
-			s->cap.map_full += cs.map_full;
-			s->cap.prog_errors += cs.prog_errors;
-			s->cap.rebinds += cs.rebinds;
-			s->cap.unread += cs.unread;
-		}
+		if (cap_read_stats(e->w[i].h, &cs) == 0)
+			cap_stats_add(&s->cap, &cs);
 		if (cap_link_state(e->w[i].h) == CAP_LINK_DOWN)
 			s->link_down = 1;
 	}
@@ -642,16 +633,8 @@ int engine_iface_stats(struct engine *e, struct engine_iface_stats *out,
 
 			worker_stats_add(w, &sum);
 			memset(&cs, 0, sizeof(cs));
-			if (w->h && cap_read_stats(w->h, &cs) == 0) {
-				o->cap.received += cs.received;
-				o->cap.kernel_drops += cs.kernel_drops;
-				o->cap.freezes += cs.freezes;
-				o->cap.if_drops += cs.if_drops;
-				o->cap.filtered += cs.filtered;
-				o->cap.map_full += cs.map_full;
-				o->cap.prog_errors += cs.prog_errors;
-				o->cap.unread += cs.unread;
-			}
+			if (w->h && cap_read_stats(w->h, &cs) == 0)
+				cap_stats_add(&o->cap, &cs);
 		}
 		memcpy(o->pkts, sum.kind_pkts, sizeof(o->pkts));
 		memcpy(o->bytes, sum.kind_bytes, sizeof(o->bytes));
