@@ -907,10 +907,35 @@ static int port_before(const struct app_port *e, uint8_t ipproto, uint16_t port)
 	return e->ipproto < ipproto || (e->ipproto == ipproto && e->lo <= port);
 }
 
+/* One bit a port for TCP and one for UDP (app_ports has no other
+ * protocol): set where app_ports has a range. Most ports of a busy table
+ * are in none, and a report asks for every row; the bit answers them
+ * without the bisection. */
+static uint8_t port_bits[2][65536 / 8];
+
+static int port_bits_idx(uint8_t ipproto)
+{
+	return ipproto == IPPROTO_TCP ? 0 : ipproto == IPPROTO_UDP ? 1 : -1;
+}
+
+__attribute__((constructor)) static void port_bits_init(void)
+{
+	for (size_t i = 0; i < sizeof(app_ports) / sizeof(*app_ports); i++) {
+		int t = port_bits_idx(app_ports[i].ipproto);
+
+		for (uint32_t p = app_ports[i].lo;
+		     t >= 0 && p <= app_ports[i].hi; p++)
+			port_bits[t][p >> 3] |= (uint8_t)(1u << (p & 7));
+	}
+}
+
 static unsigned int port_app(uint8_t ipproto, uint16_t port)
 {
 	size_t lo = 0, hi = sizeof(app_ports) / sizeof(*app_ports);
+	int t = port_bits_idx(ipproto);
 
+	if (t < 0 || !(port_bits[t][port >> 3] & (1u << (port & 7))))
+		return APP_NONE;
 	/* the first entry not at or before (ipproto, port) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
