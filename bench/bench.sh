@@ -143,9 +143,14 @@ now_ns() {
 }
 
 # within SECS: still less than SECS seconds since the run started
+# within N: has the current part (part_start) run for less than N s?
 within() {
-	[ $(($(date +%s) - T_START)) -lt "$1" ]
+	[ $(($(date +%s) - T_PART)) -lt "$1" ]
 }
+part_start() {
+	T_PART=$(date +%s)
+}
+T_PART=$T_START
 
 # ---- machine ------------------------------------------------------------
 tool_version() {
@@ -215,30 +220,31 @@ EBPF_TOOLS="none pktstat-ebpf pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m"
 # skipped for time is never tcpdump's ("all" in a workload; the UI trial
 # only where named)
 ALL_TOOLS="tcpdump $PKTSTAT3 netsniff tshark opktstat iftop"
-# Time budgets (seconds since start): live trials start only before
-# LIVE_BUDGET, callgrind runs before CG_BUDGET, offline runs before
-# OFF_BUDGET, each bounded itself; what is skipped is recorded and shown,
-# so a slow tool cannot stretch the run past its bound. Workloads run in
-# order of importance: the 1-flow baseline, the target workloads, the rest.
-# The UI frame benchmark (bench/uiframe) starts only before UI_BUDGET.
+# Time budgets, each in seconds from the start of its own part (so that
+# a slow part cannot take a later part's time): live trials start only
+# in the first LIVE_BUDGET s of the live part, the ebpf part's in its
+# first EBPF_BUDGET s, callgrind runs in CG_BUDGET, offline runs in
+# OFF_BUDGET, the UI frame and history benchmarks in UI_BUDGET; each
+# trial is bounded itself and what is skipped is recorded and shown.
+# Workloads run in order of importance: the 1-flow baseline, the target
+# workloads, the rest.
 if [ $QUICK = 1 ]; then
 	WORKLOADS=${BENCH_WORKLOADS:-L3 U3}
 	PARTS=${BENCH_PARTS:-live callgrind offline ui}
 	REPEATS=1
-	LIVE_BUDGET=70 CG_BUDGET=80 OFF_BUDGET=95 UI_BUDGET=105
+	LIVE_BUDGET=70 CG_BUDGET=10 OFF_BUDGET=15 UI_BUDGET=10
 	UI_FLOWS="100000" UI_FRAMES=20
 	HIST_PCTS="10"
 else
 	WORKLOADS=${BENCH_WORKLOADS:-L1 L3 U3 L2 L4 L5 L6 L7 L8}
 	PARTS=${BENCH_PARTS:-live ebpf callgrind offline ui}
 	REPEATS=3
-	LIVE_BUDGET=680 CG_BUDGET=720 OFF_BUDGET=760 UI_BUDGET=800
+	LIVE_BUDGET=620 CG_BUDGET=40 OFF_BUDGET=80 UI_BUDGET=60
 	UI_FLOWS="10000 100000 1000000" UI_FRAMES=30
 	HIST_PCTS="1 10 100"
 fi
 EBPF_WORKLOADS=${BENCH_EBPF_WORKLOADS:-E1 E2 D1}
-# the ebpf part's trials start only before this (it runs after live)
-EBPF_BUDGET=$((QUICK ? 100 : 640))
+EBPF_BUDGET=$((QUICK ? 30 : 300))
 TOOLS=${BENCH_TOOLS:-$ALL_TOOLS pktstat-ui $EBPF_TOOLS}
 # part NAME: is this part of the benchmark selected?
 part() {
@@ -731,6 +737,7 @@ idle_trial() {
 if part live || part ebpf; then
 bench_netns_setup
 log "namespaces $BNS_CAP and $BNS_GEN ready"
+part_start
 for tool in $IDLE_TOOLS; do
 	# (the UI's own cost is bench/uiframe's, below; the ebpf part's
 	# variants idle as pktstat-ebpf does)
@@ -775,6 +782,7 @@ done
 # E1/E2: 100k and 1M mixed flows at the generator's maximum, against the
 # generator alone, tcpdump and tpacket3; D1: the DoS run. Repeat by repeat
 # as above.
+part_start
 for ((rep = 1; rep <= REPEATS; rep++)); do
 	for w in $EBPF_WORKLOADS; do
 		read -r mix size flows rate count _ <<< "${WL[$w]}"
@@ -803,6 +811,7 @@ else
 	OFF_PKTS=1000000 OFF_FLOWS="1000 100000" CG_PKTS=100000
 	CG_FLOWS="1000 100000"
 fi
+part_start
 if part callgrind && command -v valgrind > /dev/null; then
 	for f in $CG_FLOWS; do
 		if ! within "$CG_BUDGET"; then
@@ -833,6 +842,7 @@ if part callgrind && command -v valgrind > /dev/null; then
 fi
 
 # ---- offline ------------------------------------------------------------
+part_start
 part offline || OFF_FLOWS=""
 for f in $OFF_FLOWS; do
 	"$BLAST" -n "$OFF_PKTS" -f "$f" -m mix -w "$WORK/off-$f.pcap" > /dev/null
@@ -892,6 +902,7 @@ done
 # thread CPU time, sorted and then with the order frozen (`o`); one
 # record per N and order. Nothing else runs in the trial: no namespace.
 part ui || UI_FLOWS=""
+part_start
 for f in $UI_FLOWS; do
 	if ! within "$UI_BUDGET"; then
 		rec type=uiframe flows="$f" error="skipped: time budget"

@@ -806,7 +806,7 @@ class Report:
         per = '; '.join('%s: %s' % (w, self.workloads[w].get('tools', ''))
                         for w in self.config.get('workloads', '').split()
                         if w in self.workloads)
-        return ('subset run (15-minute budget): at "max" the generator '
+        return ('subset run (time budget per part): at "max" the generator '
                 'reached %s to %s pps (median %s; it shares the 2 cores with '
                 'the tool under test); iftop only on single-size IPv4 UDP '
                 'workloads (it reports bytes); tools per workload: %s.' % (
