@@ -137,6 +137,7 @@ DEPS_test_view = src/view src/view_rate src/rowsort src/group src/selfflow \
 	src/names src/snapshot src/flowkey src/numfmt src/decode src/flowtab src/app \
 	src/mem src/procs ui/columns ui/view_format ui/keys ui/prompt
 DEPS_test_capture = capture/capture capture/backends capture/pcap \
+	capture/pcapfile capture/pcapbase \
 	capture/tpacket3 src/mem capture/ebpf capture/cbpf
 DEPS_test_abbrev = src/abbrev
 DEPS_test_tcpstat = src/tcpstat
@@ -157,7 +158,8 @@ DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/numfmt src/f
 	src/fragtab \
 	src/mem src/proto src/app src/procs src/procres src/procs_bpf \
 	src/tcpstat src/counters \
-	src/worker capture/capture capture/pcap capture/tpacket3 \
+	src/worker capture/capture capture/pcap capture/pcapfile \
+	capture/pcapbase capture/tpacket3 \
 	capture/ebpf capture/cbpf
 DEPS_test_app = src/app src/decode src/flowtab src/flowkey src/numfmt src/mem
 DEPS_test_procs = src/procs src/procres src/procs_bpf

@@ -1,6 +1,6 @@
 /*
- * capture.c - filter compilation and the error line shared by the
- * backends (the backend table is backends.c, which depends on them).
+ * capture.c - filter compilation, the wakeup eventfd, the clock and the
+ * error lines shared by the backends (the backend table is backends.c, which depends on them).
  *
  * Threads: everything here may be called from any thread. cap_compile
  * serialises on one internal static mutex because pcap_compile was not
@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* The kernel's ancillary offsets (linux/filter.h), by value: that header
  * and libpcap's pcap/bpf.h define the same BPF macros. */
@@ -255,4 +257,38 @@ void cap_err_no_device(const char *iface, char *err, size_t errlen)
 out:
 	if (ifs)
 		if_freenameindex(ifs);
+}
+
+void cap_efd_poke(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already non-zero, a wake pends */
+	}
+}
+
+void cap_efd_drain(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing to consume */
+	}
+}
+
+uint64_t cap_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void cap_err_perm(char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "cannot open a packet socket: permission denied (run as "
+		 "root, or: setcap cap_net_raw,cap_net_admin=eip $(command "
+		 "-v pktstat))");
 }

@@ -195,7 +195,9 @@ struct cap_ops {
 };
 
 extern const struct cap_ops cap_tpacket3_ops;
-extern const struct cap_ops cap_pcap_ops;
+extern const struct cap_ops cap_pcap_ops; /* live */
+/* pcap/pcapng files (cap_config.file), read ahead; also named "pcap" */
+extern const struct cap_ops cap_pcapfile_ops;
 extern const struct cap_ops cap_ebpf_ops;
 
 /* The operations of a handle, through the handle (see struct cap_ops). */
@@ -372,6 +374,25 @@ void cap_meta_fill(uint8_t meta[CAP_META_LEN], int vlan_present, uint16_t tci,
  */
 uint32_t cap_vlan_insert(uint8_t *dst, const uint8_t *data, uint32_t caplen,
 			 uint16_t tpid, uint16_t tci);
+
+/*
+ * Helpers every backend needs alike (capture.c). Any thread.
+ *
+ * cap_efd_poke - make whoever polls the eventfd @fd wake up (a write of
+ * 1; a counter already non-zero means a wake already pends).
+ * Signal-safe. cap_efd_drain - consume @fd's count after a poll saw it.
+ */
+void cap_efd_poke(int fd);
+void cap_efd_drain(int fd);
+
+/* cap_now_ms - CLOCK_MONOTONIC in ms, for timeouts. */
+uint64_t cap_now_ms(void);
+
+/*
+ * cap_err_perm - the line for a packet socket refused for lack of
+ * privilege, with the two ways to get it (root, or setcap).
+ */
+void cap_err_perm(char *err, size_t errlen);
 
 /*
  * cap_err_no_device - write "IFACE: no such device (available: lo, eth0,

@@ -1,7 +1,7 @@
 /*
  * fuzz_pcapfile.c - libFuzzer target: the whole -r path.
  *
- * The input as a pcap/pcapng file in a memfd, opened by the pcap backend,
+ * The input as a pcap/pcapng file in a memfd, opened by the file reader,
  * dispatched until EOF into worker_packet; a header is synthesised when
  * the input has no magic.
  *

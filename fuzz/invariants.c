@@ -846,7 +846,7 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	cfg.file = path;
 
-	rc = cap_pcap_ops.open(&h, &cfg, err, sizeof(err));
+	rc = cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err));
 	if (rc) {
 		close(fd);
 		if (run)
@@ -858,11 +858,11 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 	}
 	if (feed_init(&pf.f, FZ_PCAP_EXPIRE_EVERY, FZ_PCAP_IDLE_NS, why,
 		      whylen)) {
-		cap_pcap_ops.close(h);
+		cap_pcapfile_ops.close(h);
 		close(fd);
 		return -1;
 	}
-	pf.dlt = cap_pcap_ops.datalink(h);
+	pf.dlt = cap_pcapfile_ops.datalink(h);
 	if (run)
 		run->dlt = pf.dlt;
 	/* pktstat -r refuses an unsupported link type before reading. */
@@ -874,7 +874,7 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 		pf.calls = 0;
 		err[0] = '\0';
 		rcu_read_lock();
-		rc = cap_pcap_ops.dispatch(h, pcap_cb, &pf, 0, err,
+		rc = cap_pcapfile_ops.dispatch(h, pcap_cb, &pf, 0, err,
 					   sizeof(err));
 		feed_flush(&pf.f);
 		rcu_read_unlock();
@@ -904,10 +904,10 @@ int invariants_pcapfile(const uint8_t *data, size_t size,
 		}
 	}
 	/*
-	 * Also after a read error: capture/pcap.c counts what its callback
+	 * Also after a read error: capture/pcapbase.c counts what its callback
 	 * delivered, not pcap_dispatch's -1 (fuzz/RESULTS.md, finding 1).
 	 */
-	if (cap_pcap_ops.stats(h, &cs))
+	if (cap_pcapfile_ops.stats(h, &cs))
 		cs.received = 0;
 	if (!pf.f.bad && cs.received != pf.f.pkts)
 		pf.f.bad = fail(why, whylen,
@@ -919,7 +919,7 @@ out:
 		run->status = status;
 		run->received = cs.received;
 	}
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 	close(fd);
 	return rc;
 }

@@ -681,7 +681,7 @@ static int open_capture(struct engine *e, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (c->read_file) {
-		e->ops = &cap_pcap_ops;
+		e->ops = &cap_pcapfile_ops;
 		ifs[0] = NULL;
 		nif = 1;
 		e->threads = 1;

@@ -1,6 +1,6 @@
 /*
  * test_capture.c - the capture layer: backend table, cap_compile, the
- * pcap backend on files it writes itself (pcap, ns pcap, pcapng), and,
+ * file reader on files it writes itself (pcap, ns pcap, pcapng), and,
  * as root, both live backends on a veth pair between two network
  * namespaces this test creates and deletes (names carry the pid, so
  * parallel jobs do not collide). Traffic: bounded UDP bursts from the
@@ -134,6 +134,29 @@ Test(capture, backend_table)
 	cr_assert_eq(cap_default_backend(), &cap_tpacket3_ops);
 	cr_assert_str_eq(cap_pcap_ops.name, "pcap");
 	cr_assert_str_eq(cap_tpacket3_ops.name, "tpacket3");
+	/* The file reader is chosen by -r, not by name; reports name the
+	 * library that read the frames. */
+	cr_assert_str_eq(cap_pcapfile_ops.name, "pcap");
+	cr_assert_neq(cap_backend("pcap"), &cap_pcapfile_ops);
+}
+
+Test(capture, live_and_file_open_only_their_own)
+{
+	struct cap_config cfg = { .snaplen = 65535, .file = "x.pcap" };
+	struct cap_handle *h = (struct cap_handle *)1;
+	char err[256] = "";
+
+	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_null(h);
+	cr_assert_neq(err[0], '\0');
+	cfg.file = NULL;
+	cfg.iface = "lo";
+	h = (struct cap_handle *)1;
+	err[0] = '\0';
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_null(h);
+	cr_assert_neq(err[0], '\0');
 }
 
 Test(capture, compile_good_expression)
@@ -229,7 +252,7 @@ Test(capture, pcap_permission_denied_message)
 	permission_denied(&cap_pcap_ops);
 }
 
-/* ---- the pcap backend on files ------------------------------------ */
+/* ---- the file reader (pcapfile.c) ------------------------------------ */
 
 struct wpkt {
 	uint64_t sec, frac; /* frac in us or ns, per file precision */
@@ -281,15 +304,16 @@ Test(capture, offline_delivers_exact_packets_then_eof)
 	tmp_path(path, sizeof(path), "3.pcap");
 	write_pcap(path, 0, three, 3);
 	cfg.file = path;
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(cap_pcap_ops.datalink(h), DLT_EN10MB);
+	cr_assert_eq(cap_pcapfile_ops.datalink(h), DLT_EN10MB);
 	/* A wakeup makes the next dispatch return early, losing nothing. */
-	cap_pcap_ops.wakeup(h);
-	cr_assert_eq(cap_pcap_ops.dispatch(h, coll_cb, &c, 0, err, sizeof(err)),
-		     0);
+	cap_pcapfile_ops.wakeup(h);
+	cr_assert_eq(
+		cap_pcapfile_ops.dispatch(h, coll_cb, &c, 0, err, sizeof(err)),
+		0);
 	cr_assert_eq(c.n, 0);
-	read_all(&cap_pcap_ops, h, &c);
+	read_all(&cap_pcapfile_ops, h, &c);
 	cr_assert_eq(c.n, 3);
 	cr_assert_eq(c.r[0].ts_ns, 1700000000ull * 1000000000 + 123456000);
 	cr_assert_eq(c.r[1].ts_ns, 1700000001ull * 1000000000 + 999999000);
@@ -305,13 +329,14 @@ Test(capture, offline_delivers_exact_packets_then_eof)
 		cr_assert_eq(c.r[i].head[12], 0x08);
 	}
 	/* EOF is sticky. */
-	cr_assert_eq(cap_pcap_ops.dispatch(h, coll_cb, &c, 0, err, sizeof(err)),
-		     CAP_EOF);
-	cr_assert_eq(cap_pcap_ops.stats(h, &st), 0);
+	cr_assert_eq(
+		cap_pcapfile_ops.dispatch(h, coll_cb, &c, 0, err, sizeof(err)),
+		CAP_EOF);
+	cr_assert_eq(cap_pcapfile_ops.stats(h, &st), 0);
 	cr_assert_eq(st.received, 3);
 	cr_assert_eq(st.kernel_drops, 0);
-	cr_assert_eq(cap_pcap_ops.link(h), CAP_LINK_UP);
-	cap_pcap_ops.close(h);
+	cr_assert_eq(cap_link_state(h), CAP_LINK_UP);
+	cap_pcapfile_ops.close(h);
 	unlink(path);
 }
 
@@ -329,13 +354,13 @@ Test(capture, offline_nanosecond_file)
 	tmp_path(path, sizeof(path), "ns.pcap");
 	write_pcap(path, 1, ns, 2);
 	cfg.file = path;
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	read_all(&cap_pcap_ops, h, &c);
+	read_all(&cap_pcapfile_ops, h, &c);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(c.r[0].ts_ns, 1700000000ull * 1000000000 + 123456789);
 	cr_assert_eq(c.r[1].ts_ns, 1700000000ull * 1000000000 + 999999999);
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 	unlink(path);
 }
 
@@ -395,15 +420,15 @@ Test(capture, offline_pcapng_file)
 	tmp_path(path, sizeof(path), "x.pcapng");
 	write_pcapng(path);
 	cfg.file = path;
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	read_all(&cap_pcap_ops, h, &c);
+	read_all(&cap_pcapfile_ops, h, &c);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(c.r[0].ts_ns, 1700000000ull * 1000000000 + 42);
 	cr_assert_eq(c.r[1].ts_ns, 1700000000ull * 1000000000 + 43);
 	cr_assert_eq(c.r[0].wirelen, 14 + 20 + 8 + 7);
 	cr_assert_eq(c.r[1].wirelen, 14 + 20 + 8 + 2);
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 	unlink(path);
 }
 
@@ -422,29 +447,29 @@ Test(capture, offline_filter_drops_non_matching)
 	tmp_path(path, sizeof(path), "f.pcap");
 	write_pcap(path, 0, w, 10);
 	cfg.file = path;
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(cap_compile(cap_pcap_ops.datalink(h), 65535,
+	cr_assert_eq(cap_compile(cap_pcapfile_ops.datalink(h), 65535,
 				 "udp dst port 53", &prog, err, sizeof(err)),
 		     0, "%s", err);
-	cr_assert_eq(cap_pcap_ops.set_filter(h, &prog, err, sizeof(err)), 0,
+	cr_assert_eq(cap_pcapfile_ops.set_filter(h, &prog, err, sizeof(err)), 0,
 		     "%s", err);
 	pcap_freecode(&prog);
-	read_all(&cap_pcap_ops, h, &c);
+	read_all(&cap_pcapfile_ops, h, &c);
 	/* i = 0, 3, 6, 9 go to port 53. */
 	cr_assert_eq(c.n, 4);
 	cr_assert_eq(c.wire, 4 * 42 + 10 + 13 + 16 + 19);
 	cr_assert_eq(c.r[1].ts_ns, 1700000003ull * 1000000000);
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 
 	/* set_filter(NULL) accepts everything again. */
 	memset(&c, 0, sizeof(c));
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_eq(cap_pcap_ops.set_filter(h, NULL, err, sizeof(err)), 0);
-	read_all(&cap_pcap_ops, h, &c);
+	cr_assert_eq(cap_pcapfile_ops.set_filter(h, NULL, err, sizeof(err)), 0);
+	read_all(&cap_pcapfile_ops, h, &c);
 	cr_assert_eq(c.n, 10);
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 	unlink(path);
 }
 
@@ -462,12 +487,12 @@ Test(capture, offline_reads_stdin)
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(dup2(fd, 0), 0); /* this test process's own stdin */
 	close(fd);
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	read_all(&cap_pcap_ops, h, &c);
+	read_all(&cap_pcapfile_ops, h, &c);
 	cr_assert_eq(c.n, 3);
 	cr_assert_eq(c.wire, 42 + 10 + 1042 + 42);
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 	unlink(path);
 }
 
@@ -488,14 +513,14 @@ Test(capture, offline_invalid_program_refused)
 	tmp_path(path, sizeof(path), "bad.pcap");
 	write_pcap(path, 0, three, 3);
 	cfg.file = path;
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
 		     err);
-	cr_assert_lt(cap_pcap_ops.set_filter(h, &bad_prog, err, sizeof(err)),
-		     0);
+	cr_assert_lt(
+		cap_pcapfile_ops.set_filter(h, &bad_prog, err, sizeof(err)), 0);
 	cr_assert_gt(strlen(err), 0);
-	read_all(&cap_pcap_ops, h, &c);
+	read_all(&cap_pcapfile_ops, h, &c);
 	cr_assert_eq(c.n, 3);
-	cap_pcap_ops.close(h);
+	cap_pcapfile_ops.close(h);
 	unlink(path);
 }
 
@@ -507,7 +532,8 @@ Test(capture, offline_errors_name_the_file)
 	FILE *f;
 
 	cfg.file = "/nonexistent/pktstat.pcap";
-	cr_assert_eq(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), -ENOENT);
+	cr_assert_eq(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)),
+		     -ENOENT);
 	cr_assert_null(h);
 	cr_assert(!strncmp(err, "/nonexistent/pktstat.pcap: ", 27), "%s", err);
 	cr_assert_null(strchr(err, '\n'));
@@ -519,7 +545,7 @@ Test(capture, offline_errors_name_the_file)
 	fclose(f);
 	cfg.file = path;
 	err[0] = '\0';
-	cr_assert_lt(cap_pcap_ops.open(&h, &cfg, err, sizeof(err)), 0);
+	cr_assert_lt(cap_pcapfile_ops.open(&h, &cfg, err, sizeof(err)), 0);
 	cr_assert(!strncmp(err, path, strlen(path)), "%s", err);
 	unlink(path);
 }

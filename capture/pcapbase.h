@@ -1,0 +1,100 @@
+/*
+ * pcapbase.h - what the two libpcap backends share: the live capture
+ * (pcap.c) and the file reader (pcapfile.c). Private to them.
+ *
+ * Both handles begin with a struct pcapbase (itself beginning with the
+ * struct cap_handle callers hold), so the functions here that take a
+ * struct cap_handle * serve as either backend's operations.
+ *
+ * Threads: a pcap_t is not thread-safe, and libpcap re-runs the filter
+ * in user space after a pcap_setfilter (reading the program a concurrent
+ * swap frees), so reads and filter changes serialise on op_lock: one lock
+ * per batch of up to PCAPBASE_BATCH frames, never one per packet.
+ */
+#ifndef PKTSTAT_PCAPBASE_H
+#define PKTSTAT_PCAPBASE_H
+
+#include "capture.h"
+
+#include <pcap/pcap.h>
+#include <pthread.h>
+
+/* Frames per batch: bounds the time the worker holds rcu_read_lock. */
+#define PCAPBASE_BATCH 1024
+
+struct pcapbase {
+	struct cap_handle base; /* first: the handle callers hold */
+	pcap_t *p;
+	pcap_t *cp; /* live: cap_compile_handle, or NULL */
+	int dlt;
+	int nano;		   /* timestamps are in ns (else us) */
+	char name[256];		   /* interface or file, for error lines */
+	struct bpf_program accept; /* set_filter(NULL) */
+	pthread_mutex_t op_lock;   /* reads vs set_filter */
+	uint64_t received;	   /* atomic: frames delivered */
+};
+
+/* One batch's delivery: the caller's callback and what it was handed. */
+struct pcapbase_ctx {
+	const struct pcapbase *b;
+	cap_pkt_fn cb;
+	void *user;
+	uint64_t delivered; /* frames handed over in this batch */
+};
+
+/* Set up @b (zeroed by the caller) for the object @name. */
+void pcapbase_init(struct pcapbase *b, const char *name);
+
+/*
+ * pcapbase_ready - once b->p is open (and b->cp set, if any): link type,
+ * time precision, the accept-all program, and @ops tied to the handle.
+ * 0 or -ENOMEM with a line in err.
+ */
+int pcapbase_ready(struct pcapbase *b, const struct cap_ops *ops, char *err,
+		   size_t errlen);
+
+/* Close the libpcap handles and free what pcapbase_init/ready made. */
+void pcapbase_destroy(struct pcapbase *b);
+
+/* cap_ops.datalink, .set_filter and .set_filter_expr of both backends:
+ * the expression is compiled on b->cp when there is one (see
+ * cap_compile_handle), else for the link type and snaplen. Any thread. */
+int pcapbase_datalink(struct cap_handle *h);
+int pcapbase_set_filter(struct cap_handle *h, const struct bpf_program *prog,
+			char *err, size_t errlen);
+int pcapbase_set_filter_expr(struct cap_handle *h, const char *expr, char *err,
+			     size_t errlen);
+
+/* A record's time in ns since the epoch (see pcapbase.c). */
+uint64_t pcapbase_ts_ns(const struct pcapbase *b, const struct pcap_pkthdr *ph);
+
+/* The frame libpcap hands over, as a cap_pkt. */
+void pcapbase_pkt(const struct pcapbase *b, const struct pcap_pkthdr *ph,
+		  const u_char *bytes, struct cap_pkt *pkt);
+
+/* libpcap callback that delivers each frame as it is to ctx->cb (@u is
+ * a struct pcapbase_ctx). */
+void pcapbase_handler(u_char *u, const struct pcap_pkthdr *ph,
+		      const u_char *bytes);
+
+/* Deliver @pkt through @ctx (counts it). */
+static inline void pcapbase_deliver(struct pcapbase_ctx *ctx,
+				    const struct cap_pkt *pkt)
+{
+	ctx->delivered++;
+	ctx->cb(ctx->user, pkt);
+}
+
+/*
+ * pcapbase_read - one pcap_dispatch of up to PCAPBASE_BATCH frames
+ * through @fn (pcapbase_handler, or one of the backend's own) under
+ * op_lock, the end-of-batch call, and the received count. Returns what
+ * pcap_dispatch returned. Capture thread.
+ */
+int pcapbase_read(struct pcapbase *b, struct pcapbase_ctx *ctx,
+		  pcap_handler fn);
+
+/* cap_ops.stats of a handle that counts only what it delivered. */
+int pcapbase_stats(struct cap_handle *h, struct cap_stats *st);
+
+#endif
