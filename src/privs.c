@@ -56,26 +56,25 @@ struct privs_reply {
 static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t job_stop; /* a terminal stop signal came */
 
-/* The terminal's stop signals reach the whole job: noted, not obeyed
- * (the child stops first, see on_child_change). */
-static void on_job_stop(int sig)
-{
-	(void)sig;
-	job_stop = 1;
-}
-
 /*
  * Job control as sudo does it: the parent ignores the terminal's stop
  * signals (the child restores the terminal first, then stops itself);
  * when the child has stopped, the parent stops too, so the shell sees
  * the whole job stopped, and fg's SIGCONT to the group resumes both.
+ *
+ * Two events, in either order: the terminal's stop signal reaching us,
+ * and the child's stop (SIGCHLD). Their handlers can run in the opposite
+ * order of the signals' arrival: when the second comes while this
+ * process is on its way back to user space with the first (a busy
+ * machine preempts it right there), the kernel pushes the second
+ * handler's frame on top of the first's, and it runs first. So each
+ * handler asks whether both have happened, and each runs with the
+ * other's signals blocked (parent_loop), so that only one stops us.
  */
-static void on_child_change(int sig)
+static void follow_child_stop(void)
 {
 	siginfo_t si;
-	int saved = errno;
 
-	(void)sig;
 	memset(&si, 0, sizeof(si));
 	/* Follow the child only as the foreground job of a terminal, after
 	 * a stop signal from that terminal (Ctrl-Z) reached us too: a
@@ -89,6 +88,26 @@ static void on_child_change(int sig)
 		job_stop = 0;
 		kill(getpid(), SIGSTOP);
 	}
+}
+
+/* The terminal's stop signals reach the whole job: noted, not obeyed
+ * until the child has stopped. */
+static void on_job_stop(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	job_stop = 1;
+	follow_child_stop();
+	errno = saved;
+}
+
+static void on_child_change(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	follow_child_stop();
 	errno = saved;
 }
 
@@ -190,6 +209,12 @@ static void parent_loop(int sock, pid_t pid)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGWINCH, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* the job-control handlers: none runs inside another */
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTSTP);
+	sigaddset(&sa.sa_mask, SIGTTIN);
+	sigaddset(&sa.sa_mask, SIGTTOU);
+	sigaddset(&sa.sa_mask, SIGCHLD);
 	sa.sa_handler = on_job_stop;
 	sigaction(SIGTSTP, &sa, NULL);
 	sigaction(SIGTTIN, &sa, NULL);

@@ -80,4 +80,51 @@ check "ctrl-z: kill %1 ends writer and child within 5 s" test $g -eq 0
 check "ctrl-z: snapshot written with every packet" test "$(jq .totals.packets "$TMP/s2.json" 2> /dev/null)" = 162
 keys 'echo SHELL-OK' Enter
 check "ctrl-z: the shell is usable afterwards" wait_for '^SHELL-OK' 3
+
+# 3. Ctrl-Z on a busy machine, three times: the writer at SCHED_IDLE
+#    beside a busy loop on one CPU (it is preempted wherever it is, also
+#    on its way back to user space with its SIGTSTP), the child on the
+#    other at a real-time priority (it stops at once). The child's SIGCHLD
+#    then often lands before the writer's SIGTSTP handler has run, and
+#    its handler runs first. The shell must get the terminal back every
+#    time; fg brings the screen back; q ends both.
+T send-keys -t ui clear Enter
+keys "$PKTSTAT -r $TMP/eth.pcap --snapshot $TMP/s3.json" Enter
+check "busy ctrl-z: screen comes up" wait_for '^Proto'
+parent=$(writer_of s3)
+child=$(child_of "${parent:-0}")
+timeout 30 taskset -c 0 sh -c 'while :; do :; done' &
+hog=$!
+at_exit_extra() { kill "$hog" 2> /dev/null; }
+other=$(($(nproc) > 1 ? 1 : 0))
+chrt --idle -p 0 "${parent:-0}" && taskset -p -c 0 "${parent:-0}" > /dev/null &&
+	taskset -a -p -c $other "${child:-0}" > /dev/null && chrt -a -f -p 1 "${child:-0}"
+check "busy ctrl-z: writer ($parent) at SCHED_IDLE on the busy CPU, child ($child) real-time" test $? -eq 0
+for round in 1 2 3; do
+	T send-keys -t ui C-z
+	if ! wait_for '^\[1\]+ *Stopped' 5; then
+		not_ok "busy ctrl-z ($round): the shell reports the job stopped (child $(state "$child"), writer $(state "$parent"))"
+		break
+	fi
+	ok "busy ctrl-z ($round): the shell reports the job stopped"
+	T send-keys -t ui clear Enter fg Enter
+	if ! wait_for '^Proto' 5; then
+		not_ok "busy ctrl-z ($round): fg brings the screen back"
+		break
+	fi
+	ok "busy ctrl-z ($round): fg brings the screen back"
+done
+kill "$hog" 2> /dev/null
+wait "$hog" 2> /dev/null
+check "busy ctrl-z: three rounds" test "$round" = 3 -a "$(state "$parent")" != T
+keys q
+if gone_within 3 "$parent" "$child"; then
+	ok "busy ctrl-z: q ends writer and child within 3 s"
+else
+	not_ok "busy ctrl-z: q ends writer and child within 3 s"
+	kill -9 "$parent" "$child" 2> /dev/null
+fi
+check "busy ctrl-z: snapshot written with every packet" test "$(jq .totals.packets "$TMP/s3.json" 2> /dev/null)" = 162
+keys 'echo SHELL-OK2' Enter
+check "busy ctrl-z: the shell is usable afterwards" wait_for '^SHELL-OK2' 3
 finish
