@@ -152,6 +152,7 @@ DEPS_test_history = src/history src/snapshot src/flowkey src/numfmt src/decode \
 DEPS_test_jsonl = src/jsonl
 DEPS_test_selfflow = src/selfflow
 DEPS_test_snapname = src/snapname
+DEPS_test_say = src/say
 DEPS_test_hosts = ui/hosts src/group src/app src/flowkey src/numfmt src/decode
 DEPS_test_filterlog = src/filterlog
 DEPS_test_fuzz_regress = fuzz/invariants src/decode src/flowkey src/numfmt src/flowtab \

@@ -23,24 +23,13 @@
 #include "counters.h"
 #include "daemon.h"
 #include "report.h"
+#include "say.h"
 
 static volatile sig_atomic_t stop_sig;
 
 static void on_stop(int sig)
 {
 	stop_sig = sig;
-}
-
-static void say(const char *path, const char *msg)
-{
-	char line[1200];
-
-	snprintf(line, sizeof(line), "%s%s%s", path ? path : "",
-		 path ? ": " : "", msg);
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "pktstat: %s\n", line);
 }
 
 int client_send(int fd, int type, const void *payload, size_t len)
@@ -295,19 +284,19 @@ int client_main(const struct opts *o)
 
 	line = join(o->client_argc, o->client_argv);
 	if (!line) {
-		say(NULL, "out of memory");
+		say_line("out of memory");
 		return 1;
 	}
 	/* Checked here as the daemon will: a usage error needs no daemon. */
 	if (strlen(line) > PROTO_CMD_MAX) {
 		snprintf(e, sizeof(e), "command longer than %d bytes",
 			 PROTO_CMD_MAX);
-		say(NULL, e);
+		say_line(e);
 		free(line);
 		return 1;
 	}
 	if (proto_cmd_parse(line, strlen(line), &cmd, e, sizeof(e))) {
-		say(NULL, e);
+		say_line(e);
 		free(line);
 		return 1;
 	}
@@ -318,12 +307,12 @@ int client_main(const struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	fd = client_open(path, NULL, 0, err, sizeof(err));
 	if (fd < 0) {
-		say(NULL, err);
+		say_line(err);
 		free(line);
 		return 1;
 	}
 	if (proto_reader_init(&rd, PROTO_MSG_MAX)) {
-		say(NULL, "out of memory");
+		say_line("out of memory");
 		close(fd);
 		free(line);
 		return 1;
@@ -332,7 +321,7 @@ int client_main(const struct opts *o)
 	free(line);
 	if (rc) {
 		snprintf(e, sizeof(e), "%s", strerror(-rc));
-		say(path, e);
+		say_path(path, e);
 		goto out;
 	}
 	for (;;) {
@@ -346,12 +335,12 @@ int client_main(const struct opts *o)
 			break;
 		}
 		if (rc < 0) {
-			say(path, e);
+			say_path(path, e);
 			break;
 		}
 		if (h.type == PROTO_COUNTER) {
 			if (read_session(&h, p, &s)) {
-				say(path, "protocol error: bad session");
+				say_path(path, "protocol error: bad session");
 				break;
 			}
 			print_session(&s, cmd.verb, o->json, n++ == 0);
@@ -364,7 +353,7 @@ int client_main(const struct opts *o)
 
 			proto_in_str(&in, e, sizeof(e));
 			if (st) {
-				say(NULL, e);
+				say_line(e);
 				break;
 			}
 			if (cmd.verb == PROTO_VERB_LIST && o->json)
@@ -387,14 +376,14 @@ int client_main(const struct opts *o)
 			struct proto_in in = { .p = p, .len = h.len };
 
 			proto_in_str(&in, e, sizeof(e));
-			say(path, e);
+			say_path(path, e);
 			break;
 		}
-		say(path, "protocol error: unexpected message");
+		say_path(path, "protocol error: unexpected message");
 		break;
 	}
 	if (fflush(stdout) != 0 && status == 0) {
-		say("stdout", strerror(errno));
+		say_path("stdout", strerror(errno));
 		status = 1;
 	}
 out:

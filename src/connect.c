@@ -29,6 +29,7 @@
 #include "remote.h"
 #include "opts.h"
 #include "report.h"
+#include "say.h"
 #include "snapname.h"
 
 static volatile sig_atomic_t stop_sig;
@@ -44,19 +45,6 @@ static uint64_t mono_ns(void)
 static void on_stop(int sig)
 {
 	stop_sig = sig;
-}
-
-/* "pktstat: [PATH: ]MSG", control bytes shown as '?'. */
-static void say(const char *path, const char *msg)
-{
-	char line[1200];
-
-	snprintf(line, sizeof(line), "%s%s%s", path ? path : "",
-		 path ? ": " : "", msg);
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "pktstat: %s\n", line);
 }
 
 int connect_report(const struct opts *o)
@@ -79,7 +67,7 @@ int connect_report(const struct opts *o)
 		ms = (unsigned int)(wait_ns / 1000000ull);
 	r = remote_open(o->socket_path, ms ? ms : 1000, err, sizeof(err));
 	if (!r) {
-		say(NULL, err);
+		say_line(err);
 		return 1;
 	}
 	/* -t: collect that long; else until the first whole refresh */
@@ -88,8 +76,9 @@ int connect_report(const struct opts *o)
 
 		rc = remote_poll(r);
 		if (rc < 0) {
-			say(o->socket_path ? o->socket_path : DAEMON_SOCKET,
-			    remote_error(r));
+			say_path(o->socket_path ? o->socket_path
+						: DAEMON_SOCKET,
+				 remote_error(r));
 			remote_free(r);
 			return 1;
 		}
@@ -103,8 +92,8 @@ int connect_report(const struct opts *o)
 	snapshot_init(&s);
 	rc = remote_snapshot(r, &s);
 	if (rc) {
-		say(NULL, rc == -EAGAIN ? "no refresh from the daemon yet"
-					: strerror(-rc));
+		say_line(rc == -EAGAIN ? "no refresh from the daemon yet"
+				       : strerror(-rc));
 		snapshot_free(&s);
 		remote_free(r);
 		return 1;
@@ -118,7 +107,7 @@ int connect_report(const struct opts *o)
 	if (rc == 0 && fflush(stdout) != 0)
 		rc = -EIO;
 	if (rc)
-		say("stdout", strerror(-rc));
+		say_path("stdout", strerror(-rc));
 	snapshot_free(&s);
 	remote_free(r);
 	return rc ? 1 : 0;
@@ -263,14 +252,14 @@ int connect_monitor(const struct opts *o)
 		char head[72];
 
 		snprintf(head, sizeof(head), "%.64s...", o->snapshot_path);
-		say(head, "file name too long");
+		say_path(head, "file name too long");
 		return OPTS_EXIT_USAGE;
 	}
 	rp.r = remote_open(o->socket_path,
 			   (unsigned int)(o->refresh_ns / 1000000ull), err,
 			   sizeof(err));
 	if (!rp.r) {
-		say(NULL, err);
+		say_line(err);
 		return 1;
 	}
 	/* ui_run reads these through its signalfd */
@@ -286,11 +275,11 @@ int connect_monitor(const struct opts *o)
 	uc.names = names_new(65536, 256, NULL);
 	rc = ui_run(&rp.port, &uc, err, sizeof(err));
 	if (rc < 0) {
-		say(NULL, err);
+		say_line(err);
 		status = 1;
 	}
 	if (*remote_error(rp.r)) {
-		say(rp.sock, remote_error(rp.r));
+		say_path(rp.sock, remote_error(rp.r));
 		status = 1;
 	}
 	/* as a local monitor: the snapshot file, the summary (or with
@@ -312,14 +301,15 @@ int connect_monitor(const struct opts *o)
 				     : summary_write(stdout, &s, &m,
 						     SUMMARY_TOP)) ||
 			    fflush(stdout)) {
-				say("stdout", strerror(errno ? errno : EIO));
+				say_path("stdout",
+					 strerror(errno ? errno : EIO));
 				status = 1;
 			}
 		}
 		snapshot_free(&s);
 	}
 	if (src) {
-		say(NULL, err);
+		say_line(err);
 		status = 1;
 	} else {
 		fprintf(stderr, "pktstat: snapshot written to %s\n", written);

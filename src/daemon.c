@@ -19,7 +19,6 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include "counters.h"
 #include "engine.h"
 #include "proto.h"
+#include "say.h"
 #include "snapshot.h"
 
 #define HELLO_NS (5ull * 1000000000ull)	  /* to say hello */
@@ -102,23 +102,6 @@ static uint64_t wall_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* One log line on stderr (journald keeps it under systemd); control
- * bytes from clients are shown as '?'. */
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "pktstat: %s\n", line);
 }
 
 /* ---- the socket -------------------------------------------------------- */
@@ -307,8 +290,8 @@ static void drop(struct daemon *d, int i, const char *why)
 {
 	struct client *c = d->cl[i];
 
-	logf_("client %u (uid %ld pid %ld): %s", c->id, (long)c->uid,
-	      (long)c->pid, why);
+	say_fmt("client %u (uid %ld pid %ld): %s", c->id, (long)c->uid,
+		(long)c->pid, why);
 	client_free(c);
 	d->cl[i] = d->cl[--d->ncl];
 	d->cl[d->ncl] = NULL;
@@ -418,7 +401,7 @@ static void run_cmd(struct daemon *d, struct client *c, const uint8_t *p,
 	rc = proto_cmd_parse((const char *)p, len, &cmd, msg, sizeof(msg));
 	if (rc) {
 		put_reply(c, rc, msg);
-		logf_("client %u: refused command: %s", c->id, msg);
+		say_fmt("client %u: refused command: %s", c->id, msg);
 		return;
 	}
 	switch (cmd.verb) {
@@ -430,9 +413,9 @@ static void run_cmd(struct daemon *d, struct client *c, const uint8_t *p,
 			 cmd.verb == PROTO_VERB_STOP ? "" : " ", cmd.expr);
 		rc = d->run->ops->counter_cmd(d->run, line, msg, sizeof(msg));
 		put_reply(c, rc, msg);
-		logf_("client %u (uid %ld): %s %s%s%s: %s", c->id, (long)c->uid,
-		      proto_verb_name(cmd.verb), cmd.name,
-		      *cmd.expr ? " filter " : "", cmd.expr, msg);
+		say_fmt("client %u (uid %ld): %s %s%s%s: %s", c->id,
+			(long)c->uid, proto_verb_name(cmd.verb), cmd.name,
+			*cmd.expr ? " filter " : "", cmd.expr, msg);
 		return;
 	case PROTO_VERB_LIST: {
 		struct counters_value *all = calloc(COUNTERS_MAX, sizeof(*all));
@@ -475,8 +458,8 @@ static void run_cmd(struct daemon *d, struct client *c, const uint8_t *p,
 		break;
 	}
 	if (d->conf.debug)
-		logf_("client %u: %s %s", c->id, proto_verb_name(cmd.verb),
-		      cmd.name);
+		say_fmt("client %u: %s %s", c->id, proto_verb_name(cmd.verb),
+			cmd.name);
 }
 
 /* One whole message from @c. -1 when the client must go (@why set). */
@@ -485,8 +468,8 @@ static int on_message(struct daemon *d, struct client *c,
 		      char *why, size_t whylen)
 {
 	if (d->conf.debug)
-		logf_("client %u: message type %u, %lu bytes", c->id, h->type,
-		      (unsigned long)h->len);
+		say_fmt("client %u: message type %u, %lu bytes", c->id, h->type,
+			(unsigned long)h->len);
 	if (!c->hello) {
 		if (h->type != PROTO_HELLO) {
 			snprintf(why, whylen, "protocol error: no hello");
@@ -512,8 +495,8 @@ static int on_message(struct daemon *d, struct client *c,
 		c->subscribed = 1;
 		c->refresh_ns = ms * 1000000ull;
 		c->next_ns = now;
-		logf_("client %u (uid %ld): monitor, refresh %u ms", c->id,
-		      (long)c->uid, ms);
+		say_fmt("client %u (uid %ld): monitor, refresh %u ms", c->id,
+			(long)c->uid, ms);
 		return 0;
 	}
 	default:
@@ -615,25 +598,26 @@ static void on_accept(struct daemon *d, uint64_t now)
 				 (long)cr.uid,
 				 d->have_group ? d->group : "(none given)");
 			refuse(fd, e);
-			logf_("refused uid %ld pid %ld: not root nor in group "
-			      "%s",
-			      (long)cr.uid, (long)cr.pid,
-			      d->have_group ? d->group : "(none given)");
+			say_fmt("refused uid %ld pid %ld: not root nor in "
+				"group "
+				"%s",
+				(long)cr.uid, (long)cr.pid,
+				d->have_group ? d->group : "(none given)");
 			continue;
 		}
 		if (d->ncl >= d->maxcl) {
 			snprintf(e, sizeof(e), "too many clients (%d)",
 				 d->maxcl);
 			refuse(fd, e);
-			logf_("refused uid %ld pid %ld: %s", (long)cr.uid,
-			      (long)cr.pid, e);
+			say_fmt("refused uid %ld pid %ld: %s", (long)cr.uid,
+				(long)cr.pid, e);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c || proto_reader_init(&c->rd, PROTO_CMD_MAX)) {
 			free(c);
 			close(fd);
-			logf_("refused uid %ld: out of memory", (long)cr.uid);
+			say_fmt("refused uid %ld: out of memory", (long)cr.uid);
 			continue;
 		}
 		c->fd = fd;
@@ -642,8 +626,8 @@ static void on_accept(struct daemon *d, uint64_t now)
 		c->pid = cr.pid;
 		c->since_ns = now;
 		d->cl[d->ncl++] = c;
-		logf_("client %u (uid %ld pid %ld): connected", c->id,
-		      (long)c->uid, (long)c->pid);
+		say_fmt("client %u (uid %ld pid %ld): connected", c->id,
+			(long)c->uid, (long)c->pid);
 	}
 }
 
@@ -836,10 +820,10 @@ static void refresh_monitors(struct daemon *d, uint64_t now)
 				c->skipped++;
 				c->next_ns = now + c->refresh_ns;
 				if (d->conf.debug)
-					logf_("client %u: refresh dropped "
-					      "(%llu so far)",
-					      c->id,
-					      (unsigned long long)c->skipped);
+					say_fmt("client %u: refresh dropped "
+						"(%llu so far)",
+						c->id,
+						(unsigned long long)c->skipped);
 			} else {
 				due = 1;
 			}
@@ -906,11 +890,11 @@ int daemon_run(struct daemon *d, struct engine_port *run, const sigset_t *sigs,
 		return -ENOMEM;
 	}
 	run->ops->info(run, &in);
-	logf_("daemon on %s (%s, backend %s), socket %s, %s%s, at most %d "
-	      "clients",
-	      in.source, *in.filter ? in.filter : "no filter", in.backend,
-	      d->path, d->have_group ? "group " : "",
-	      d->have_group ? d->group : "root only", d->maxcl);
+	say_fmt("daemon on %s (%s, backend %s), socket %s, %s%s, at most %d "
+		"clients",
+		in.source, *in.filter ? in.filter : "no filter", in.backend,
+		d->path, d->have_group ? "group " : "",
+		d->have_group ? d->group : "root only", d->maxcl);
 	while (!sig) {
 		uint64_t now = mono_ns();
 		int n, timeout = 200;
@@ -963,9 +947,9 @@ int daemon_run(struct daemon *d, struct engine_port *run, const sigset_t *sigs,
 				if (run->ops->write_snapshot(run, NULL, w,
 							     sizeof(w), e,
 							     sizeof(e)))
-					logf_("%s", e);
+					say_line(e);
 				else
-					logf_("snapshot written to %s", w);
+					say_fmt("snapshot written to %s", w);
 			}
 		}
 		if (sig)
@@ -1013,8 +997,8 @@ int daemon_run(struct daemon *d, struct engine_port *run, const sigset_t *sigs,
 		run->ops->expire(run);
 	}
 	if (sig > 0)
-		logf_("stopping on %s, %d client%s", strsignal(sig), d->ncl,
-		      d->ncl == 1 ? "" : "s");
+		say_fmt("stopping on %s, %d client%s", strsignal(sig), d->ncl,
+			d->ncl == 1 ? "" : "s");
 	for (int i = d->ncl - 1; i >= 0; i--) {
 		put_bye(d->cl[i], "daemon stopping");
 		flush_out(d->cl[i], mono_ns());

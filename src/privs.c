@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "procres.h"
+#include "say.h"
 
 struct privs {
 	int sock; /* to the privileged parent, -1 if none */
@@ -320,9 +321,9 @@ int privs_fork(struct privs **pp, const char *user, unsigned int flags,
 				    pv[0],
 				    flags & PRIVS_PROCS_EBPF ? PROCRES_EBPF : 0,
 				    warn, sizeof(warn), rerr, sizeof(rerr)))
-				fprintf(stderr, "pktstat: %s\n", rerr);
+				say_line(rerr);
 			else if (warn[0] && (flags & PRIVS_PROCS_EBPF_ASKED))
-				fprintf(stderr, "pktstat: %s\n", warn);
+				say_line(warn);
 		}
 		parent_loop(sv[0], pid);
 	}
