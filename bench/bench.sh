@@ -257,10 +257,11 @@ part live || WORKLOADS=""
 IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
 RING_MB=8
 # ebpf_2m_flows: flow table slots whose two generations take at most 2 MB,
-# as a 2 MB ring (96 bytes a slot, a power of two: 8192, 1.5 MB)
+# as a 2 MB ring (72 bytes a slot with its times, a power of two: 8192,
+# 1.1 MB)
 ebpf_2m_flows() {
 	local n=16
-	while [ $((n * 4 * 96)) -le $((2 * 1024 * 1024)) ]; do
+	while [ $((n * 4 * 72)) -le $((2 * 1024 * 1024)) ]; do
 		n=$((n * 2))
 	done
 	echo "$n"
@@ -318,8 +319,8 @@ tool_cmd() {
 			-b $((RING_MB / 2)) --snapshot "$WORK/snap/$id.json")
 		;;
 	pktstat-ebpf | pktstat-ebpf-st)
-		# counted in the kernel (tc on veth0): no ring; the flow maps
-		# at their default size (32 MB each)
+		# counted in the kernel (tc on veth0): no ring; the flow
+		# tables at their default size (36 MB for both)
 		CMD=("$PKTSTAT" -i veth0 -t 120s -1 -j --backend ebpf
 			--snapshot "$WORK/snap/$id.json")
 		;;

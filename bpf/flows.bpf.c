@@ -18,10 +18,11 @@
  * counts its 4 bytes). A GSO or GRO aggregate counts as its gso_segs
  * segments, each with its own copy of the headers.
  *
- * Exact, no LRU: the flows of the current generation (gen & 1) go to its
- * half of "table" (struct fl_slot: lock-free open addressing). A flow
+ * Exact, no LRU: the flows of the current generation (gstate, flows.h) go
+ * to its part of "table" (struct fl_slot: lock-free open addressing), as
+ * many slots of it as the loader sized it to for the flows it sees. A flow
  * that finds no slot is added to the per-protocol overflow counters
- * instead, never dropped. The loader flips gen, waits for the programs
+ * instead, never dropped. The loader flips gstate, waits for the programs
  * still running on the old generation (the fl_cpu enter/exit counts, see
  * flows.h), then reads that half through its mapping and clears it.
  *
@@ -47,7 +48,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 cfg_link = FL_LINK_ETH;
 
 /* Written by the loader; read once per packet. */
-__u32 gen;
+__u64 gstate; /* FL_GEN, FL_GMASK (flows.h) */
 struct fl_cpu cpus[FL_MAX_CPUS];
 
 /* Set by the loader before load: slots per generation - 1 (a power of
@@ -56,7 +57,8 @@ struct fl_cpu cpus[FL_MAX_CPUS];
 const volatile __u32 cfg_mask = 65535;
 const volatile __u64 cfg_seed = 0;
 
-/* Both generations' flow tables, generation g at slots g * (mask + 1). */
+/* Both generations' flow tables, generation g at slots g * (mask + 1),
+ * and their slots' times (struct fl_time). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -64,6 +66,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fl_slot);
 } table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * 65536); /* as table */
+	__type(key, __u32);
+	__type(value, struct fl_time);
+} times SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -575,8 +585,9 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 		__u64 w[5];
 	} key;
 	struct fl_cpu *cc;
-	__u64 now = bpf_ktime_get_ns(), h, tag, st;
-	__u32 base, mask = cfg_mask;
+	__u32 now = (__u32)(bpf_ktime_get_coarse_ns() >> FL_TIME_SHIFT);
+	__u64 h, w, v;
+	__u32 base, mask;
 
 	if (cpu >= FL_MAX_CPUS) {
 		cnt_add(FL_CNT_PROG_ERR, 1);
@@ -584,46 +595,52 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 	}
 	__builtin_memcpy(&key.k, k, sizeof(key.k));
 	h = key_hash(key.w);
-	tag = (h | 2) & ~1ull; /* never 0; bit 0: the key is written */
 	dir &= 1;
 	cc = &cpus[cpu];
-	/* A fetching atomic: a full barrier before gen is read. */
+	/* A fetching atomic: a full barrier before gstate is read. */
 	if (__sync_fetch_and_add(&cc->enter, 1) == ~0ull)
 		return;
-	base = *(volatile __u32 *)&gen & 1 ? mask + 1 : 0;
+	w = *(volatile __u64 *)&gstate;
+	mask = FL_GMASK(w) & cfg_mask;
+	base = FL_GEN(w) ? cfg_mask + 1 : 0;
 	for (__u32 i = 0; i < FL_PROBES; i++) {
 		__u32 idx = base + (((__u32)h + i) & mask);
 		struct fl_slot *s = bpf_map_lookup_elem(&table, &idx);
+		struct fl_time *t;
 
 		if (!s)
 			break;
-		st = *(volatile __u64 *)&s->state;
-		if (!st) {
-			st = __sync_val_compare_and_swap(&s->state, 0, tag);
-			if (!st) {
-				/* ours: the key, then bit 0 (a full barrier) */
-				for (int j = 0; j < 5; j++)
+		v = *(volatile __u64 *)&s->kw[4];
+		if (!v) {
+			v = __sync_val_compare_and_swap(&s->kw[4], 0, FL_BUSY);
+			if (!v) {
+				/* ours: the key, then its last word (a full
+				 * barrier: the key is whole once seen) */
+				for (int j = 0; j < 4; j++)
 					s->kw[j] = key.w[j];
-				s->first_ns = now;
-				s->last_ns = now;
-				__sync_fetch_and_add(&s->pkts[dir], pkts);
-				__sync_fetch_and_add(&s->bytes[dir], bytes);
-				__sync_lock_test_and_set(&s->state, tag | 1);
+				s->pkts[dir] = (__u32)pkts;
+				s->bytes[dir] = bytes;
+				t = bpf_map_lookup_elem(&times, &idx);
+				if (t) {
+					t->first = now;
+					t->last = now;
+				}
+				__sync_lock_test_and_set(&s->kw[4], key.w[4]);
 				cc->inserts++;
 				goto out;
 			}
 		}
-		if ((st | 1) != (tag | 1))
+		if (v != key.w[4] || s->kw[0] != key.w[0] ||
+		    s->kw[1] != key.w[1] || s->kw[2] != key.w[2] ||
+		    s->kw[3] != key.w[3])
 			continue;
-		/* the same hash: a flow being written by another CPU this
-		 * instant is taken as ours (the 62-bit hash is the key then) */
-		if ((st & 1) && (s->kw[0] != key.w[0] || s->kw[1] != key.w[1] ||
-				 s->kw[2] != key.w[2] || s->kw[3] != key.w[3] ||
-				 s->kw[4] != key.w[4]))
-			continue;
-		__sync_fetch_and_add(&s->pkts[dir], pkts);
+		if (s->pkts[dir] > FL_PKTS_MAX - pkts)
+			break; /* see flows.h: to overflow */
+		__sync_fetch_and_add(&s->pkts[dir], (__u32)pkts);
 		__sync_fetch_and_add(&s->bytes[dir], bytes);
-		s->last_ns = now;
+		t = bpf_map_lookup_elem(&times, &idx);
+		if (t)
+			t->last = now;
 		goto out;
 	}
 	to_overflow(k->kind, pkts, bytes);

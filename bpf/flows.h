@@ -19,25 +19,54 @@ struct fl_key {
 
 /*
  * One slot of the flow table ("table": an mmapped array, two generations
- * of cfg_mask + 1 slots each, open addressing with linear probing): a
- * flow's counts since its slot was claimed. The programs claim a free
- * slot (state 0) with a compare-and-swap to the key's hash tag (bit 0
- * clear: being written), write the key and times, then set bit 0 (the
- * key is there); counts are atomic adds, shared by the CPUs. Times are
- * CLOCK_MONOTONIC ns (bpf_ktime_get_ns). No lock, so no interrupt masking
- * on the packet path (a BPF hash map's bucket lock and free list mask
- * interrupts at each insert: costly under a hypervisor).
+ * of up to cfg_mask + 1 slots each, open addressing with linear probing):
+ * a flow's counts since its slot was claimed, in one cache line (a slot
+ * that straddles two lines costs the packet path two misses). kw[4] (the
+ * ports, VLAN, kind and protocol) is never 0 in a key (kind 0 is TCP over
+ * IPv4, whose protocol is 6): 0 marks a free slot. The programs claim one
+ * with a compare-and-swap of kw[4] from 0 to FL_BUSY, write kw[0..3],
+ * then store the key's kw[4] (an exchange: a full barrier); a slot seen
+ * FL_BUSY is passed over, so two CPUs may open a flow twice in a
+ * generation, and its two records add up in the flow table. Counts are
+ * atomic adds, shared by the CPUs; a direction's packets stop at
+ * FL_PKTS_MAX a generation (the rest go to overflow: exact totals).
+ * No lock, so no interrupt masking on the packet path (a BPF hash map's
+ * bucket lock and free list mask interrupts at each insert: costly under
+ * a hypervisor).
  */
 struct fl_slot {
-	__u64 state;
 	union {
 		struct fl_key key;
 		__u64 kw[5];
 	};
-	__u64 pkts[2], bytes[2];
-	__u64 first_ns, last_ns;
+	__u32 pkts[2];
+	__u64 bytes[2];
 };
+#define FL_BUSY (~0ull) /* kind 0xff: no key has it */
+#define FL_PKTS_MAX 0x7fffffffu
 #define FL_PROBES 32 /* slots looked at before a flow goes to overflow */
+
+/*
+ * A slot's first and last packet times ("times", the same index as
+ * "table"): CLOCK_MONOTONIC (bpf_ktime_get_ns) >> FL_TIME_SHIFT, cut to
+ * 32 bits (about 1 ms units that wrap every 52 days: the loader takes
+ * the latest such time not after its own clock). Apart from the slots, so
+ * that a slot is one line and the times, eight times denser, mostly stay
+ * in the caches.
+ */
+struct fl_time {
+	__u32 first, last;
+};
+#define FL_TIME_SHIFT 20
+
+/*
+ * The generation word "gstate" (bss, written by the loader): bit 0 of the
+ * low half is the generation the programs write, the high half that
+ * generation's slot mask (its slots are 0 .. mask at g * (cfg_mask + 1)).
+ * One 64-bit word, so a program reads a generation and its size at once.
+ */
+#define FL_GEN(w) ((__u32)(w)&1)
+#define FL_GMASK(w) ((__u32)((w) >> 32))
 
 /* Per-protocol counts of packets whose flow found its map full. */
 struct fl_ctr {
@@ -98,8 +127,8 @@ struct fl_ctr {
 
 /*
  * The drain handshake (capture/ebpf.c): per CPU, the counting program
- * bumps enter (a full barrier) before it reads gen and exit after its last
- * map write. The loader flips gen, then waits until each CPU's exit has
+ * bumps enter (a full barrier) before it reads gstate and exit after its
+ * last map write. The loader flips it, then waits until each CPU's exit has
  * reached the enter it read after the flip: from then on no program
  * writes the map of the old generation, which the loader reads whole and
  * empties. One cache line per CPU. The loader also reads inserts

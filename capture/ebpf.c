@@ -17,7 +17,11 @@
  * generation's table (flows.h, the enter/exit counts), then reads that
  * table whole through its mapping and clears it (struct fl_slot): no
  * count is read twice or lost, and idle flows leave the table at every
- * drain. Overflow and the
+ * drain. Each flip sizes the generation it starts from the flows the
+ * last one took (twice their slots and more, within the map): few flows
+ * keep the programs' working set in the caches and the drain's scan
+ * short; more flows than it holds make the drain come early (at
+ * EBPF_FILL_PCT) and the next generation larger. Overflow and the
  * malformed and loss counters are per-CPU running sums: a drain delivers
  * their growth since the previous one.
  *
@@ -77,10 +81,14 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_TCX_EGRESS 47
 
 /* Default flow table size: the power of two of slots whose two
- * generations fit in this many bytes, within these bounds. */
-#define EBPF_MAP_BYTES (32u << 20)
+ * generations (slots and times) fit in this many bytes, within these
+ * bounds. */
+#define EBPF_MAP_BYTES (40u << 20)
 #define EBPF_FLOWS_MIN 4096u
 #define EBPF_FLOWS_MAX 262144u
+/* The fewest slots a generation starts with (fewer if the map has
+ * fewer): room for the new flows of a 10 ms poll at a million a second. */
+#define EBPF_GEN_MIN 32768u
 /* A generation is drained this often (the UI refreshes every second),
  * or sooner once it has taken EBPF_FILL_PCT of the table's slots (open
  * addressing stays short below half full; flows go to the overflow
@@ -133,6 +141,9 @@ struct ebpf {
 	/* drain state: capture thread only */
 	struct fl_slot *tbl; /* both generations' tables, mmapped */
 	size_t tbl_len;
+	struct fl_time *tms; /* and their times */
+	size_t tms_len;
+	uint32_t gmask[2]; /* each generation's slot mask when last live */
 	uint64_t ovf_prev[FL_KIND_COUNT][2];
 	uint64_t cnt_prev[FL_CNT_COUNT];
 	int final_done;
@@ -147,6 +158,19 @@ struct ebpf {
 static struct ebpf *eb_of(struct cap_handle *h)
 {
 	return (struct ebpf *)h;
+}
+
+/* The slot mask for a generation that should hold @flows new flows at
+ * most half full: four times as many slots, within [EBPF_GEN_MIN, map]. */
+static uint32_t gen_mask(const struct ebpf *e, uint64_t flows)
+{
+	uint64_t n = EBPF_GEN_MIN;
+
+	while (n < 4 * flows && n < e->flows)
+		n *= 2;
+	if (n > e->flows)
+		n = e->flows;
+	return (uint32_t)n - 1;
 }
 
 static int eb_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -199,6 +223,8 @@ static void eb_free(struct ebpf *e)
 		close(e->evfd);
 	if (e->tbl)
 		munmap(e->tbl, e->tbl_len);
+	if (e->tms)
+		munmap(e->tms, e->tms_len);
 	pthread_mutex_destroy(&e->filt_lock);
 	pthread_mutex_destroy(&e->ctr_lock);
 	free(e);
@@ -248,6 +274,36 @@ static int eb_attach(struct ebpf *e, int xdp_mode, char *err, size_t errlen)
 		e->links[e->nlinks++] = fd;
 	}
 	return 0;
+}
+
+/* Map the flow table and its times; the first generation at its least. */
+static int eb_map(struct ebpf *e, char *err, size_t errlen)
+{
+	void *p;
+
+	e->tbl_len = (size_t)2 * e->flows * sizeof(struct fl_slot);
+	e->tbl_len = (e->tbl_len + 4095) & ~(size_t)4095;
+	p = mmap(NULL, e->tbl_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(e->skel->maps.table), 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	e->tbl = p;
+	e->tms_len = (size_t)2 * e->flows * sizeof(struct fl_time);
+	e->tms_len = (e->tms_len + 4095) & ~(size_t)4095;
+	p = mmap(NULL, e->tms_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(e->skel->maps.times), 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	e->tms = p;
+	e->gmask[0] = gen_mask(e, 0);
+	e->gmask[1] = e->gmask[0];
+	__atomic_store_n(&e->skel->bss->gstate, (uint64_t)e->gmask[0] << 32,
+			 __ATOMIC_SEQ_CST);
+	return 0;
+fail:
+	snprintf(err, errlen, "ebpf: cannot map the flow table: %s",
+		 strerror(errno));
+	return -errno;
 }
 
 static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
@@ -318,7 +374,9 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		/* a slot in each generation */
 		flows = EBPF_FLOWS_MAX;
 		while (flows > EBPF_FLOWS_MIN &&
-		       (size_t)flows * 2 * sizeof(struct fl_slot) >
+		       (size_t)flows * 2 *
+				       (sizeof(struct fl_slot) +
+					sizeof(struct fl_time)) >
 			       EBPF_MAP_BYTES)
 			flows /= 2;
 	}
@@ -349,6 +407,7 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		      0) != (ssize_t)sizeof(e->skel->rodata->cfg_seed))
 		e->skel->rodata->cfg_seed = (uint64_t)mono_to_real_ns();
 	bpf_map__set_max_entries(e->skel->maps.table, 2 * flows);
+	bpf_map__set_max_entries(e->skel->maps.times, 2 * flows);
 	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_tc_count, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_xdp, e->xdp);
@@ -363,17 +422,9 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 				      : "");
 		goto fail;
 	}
-	e->tbl_len = (size_t)2 * flows * sizeof(struct fl_slot);
-	e->tbl_len = (e->tbl_len + 4095) & ~(size_t)4095;
-	e->tbl = mmap(NULL, e->tbl_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      bpf_map__fd(e->skel->maps.table), 0);
-	if (e->tbl == MAP_FAILED) {
-		rc = -errno;
-		e->tbl = NULL;
-		snprintf(err, errlen, "ebpf: cannot map the flow table: %s",
-			 strerror(-rc));
+	rc = eb_map(e, err, errlen);
+	if (rc)
 		goto fail;
-	}
 	{
 		uint32_t slot = FL_JMP_COUNT;
 		int pfd = bpf_program__fd(e->xdp ? e->skel->progs.fl_xdp_count
@@ -692,25 +743,31 @@ static uint64_t inserts(const struct ebpf *e)
 	return n;
 }
 
-/* Whether the current generation's map is past EBPF_FILL_PCT full. */
+/* Whether the current generation is past EBPF_FILL_PCT of its slots. */
 static int filling(const struct ebpf *e)
 {
+	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
+
 	return (inserts(e) - e->ins_at_flip) * 100 >=
-	       (uint64_t)e->flows * EBPF_FILL_PCT;
+	       ((uint64_t)e->gmask[FL_GEN(w)] + 1) * EBPF_FILL_PCT;
 }
 
 /*
- * Flip the generation and wait until no program still writes the old
- * one's map; returns that map's fd.
+ * Flip the generation, the new one sized for the flows the old one took,
+ * and wait until no program still writes the old one; returns it.
  */
 static int flip(struct ebpf *e)
 {
 	struct timespec t0, t;
-	uint32_t g = __atomic_load_n(&e->skel->bss->gen, __ATOMIC_RELAXED);
-	int old = (int)(g & 1);
+	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
+	uint64_t ins = inserts(e);
+	int old = (int)FL_GEN(w);
 
-	__atomic_store_n(&e->skel->bss->gen, g + 1, __ATOMIC_SEQ_CST);
-	e->ins_at_flip = inserts(e);
+	e->gmask[old ^ 1] = gen_mask(e, ins - e->ins_at_flip);
+	__atomic_store_n(&e->skel->bss->gstate,
+			 (uint64_t)e->gmask[old ^ 1] << 32 | (uint32_t)(w + 1),
+			 __ATOMIC_SEQ_CST);
+	e->ins_at_flip = ins;
 #ifndef __SANITIZE_THREAD__
 	/* the programs' side is not C11: a full barrier, whatever the
 	 * compiler makes of the store (TSan builds have no fences) */
@@ -744,15 +801,21 @@ static int flip(struct ebpf *e)
 static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 {
 	struct fl_slot *t = e->tbl + (size_t)g * e->flows;
+	struct fl_time *tm = e->tms + (size_t)g * e->flows;
 	int64_t off = mono_to_real_ns();
-	uint64_t got = 0;
+	struct timespec ts;
+	uint64_t got = 0, now;
 	int delivered = 0;
 
-	for (uint32_t i = 0; i < e->flows; i++) {
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) >>
+	      FL_TIME_SHIFT;
+	for (uint32_t i = 0; i <= e->gmask[g]; i++) {
 		struct fl_slot *sl = &t[i];
 		struct cap_flow f;
+		uint64_t k4 = __atomic_load_n(&sl->kw[4], __ATOMIC_ACQUIRE);
 
-		if (!__atomic_load_n(&sl->state, __ATOMIC_ACQUIRE))
+		if (!k4)
 			continue;
 		memset(&f, 0, sizeof(f));
 		memcpy(&f.key, &sl->key, sizeof(f.key));
@@ -761,9 +824,17 @@ static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 			f.pkts[d] = sl->pkts[d];
 			f.bytes[d] = sl->bytes[d];
 		}
-		f.first_ns = sl->first_ns + (uint64_t)off;
-		f.last_ns = sl->last_ns + (uint64_t)off;
+		/* the latest time with these low 32 bits not after now */
+		f.first_ns = ((now - (uint32_t)((uint32_t)now - tm[i].first))
+			      << FL_TIME_SHIFT) +
+			     (uint64_t)off;
+		f.last_ns = ((now - (uint32_t)((uint32_t)now - tm[i].last))
+			     << FL_TIME_SHIFT) +
+			    (uint64_t)off;
 		memset(sl, 0, sizeof(*sl));
+		memset(&tm[i], 0, sizeof(tm[i]));
+		if (k4 == FL_BUSY) /* never once the CPUs have left */
+			continue;
 		got += f.pkts[0] + f.pkts[1];
 		cb(user, &f);
 		delivered++;

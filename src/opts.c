@@ -104,7 +104,7 @@ static const struct opts_def opts_defs[] = {
 	{ "xdp", 2, OPT_XDP, "[=MODE]",
 	  "ebpf: ingress-only XDP (auto, native, generic)" },
 	{ "ebpf-flows", 1, OPT_EBPF_FLOWS, "N",
-	  "ebpf: kernel flow table slots (131072)" },
+	  "ebpf: kernel flow table slots (262144)" },
 	{ "threads", 1, OPT_THREADS, "N", "capture threads in a fanout group" },
 	{ "max-flows", 1, OPT_MAX_FLOWS, "N",
 	  "flow table cap (1000000); beyond: overflow row" },
