@@ -1,13 +1,15 @@
 /*
  * view.c - the monitor's view model (see view.h): per-flow state keyed by
- * flow id, the frozen display copy, display filter, the sort keys of the
- * index array, scrolling and selection. The rates, averages and history
+ * flow id, which is also what is displayed, the copies frozen while
+ * paused, groups, display filter, the sort keys of the index array,
+ * scrolling and selection. The rates, averages and history
  * are in view_rate.c, the partial sort in rowsort.c (view_int.h is the
  * state they share); number formatting and column fitting are the UI's
  * (ui/view_format.c, ui/columns.c).
  *
  * Owns: the per-flow state pool and its id hash (open addressing, linear
- * probing, backward-shift deletion), the display copy of the flows, the
+ * probing, backward-shift deletion), the rows' one copy (view_update; none
+ * with view_update_borrow), the process labels, the frozen copies, the
  * row and order arrays. No curses, no locks, no shared state: one thread
  * (the UI) owns a view. Never blocks.
  *
@@ -112,17 +114,6 @@ static struct vent *ent_find(const struct view *v, uint64_t id)
 	return NULL;
 }
 
-/* The entry of a shown flow: the one it was ingested with, unless that
- * has been reused since (while paused), then by id. */
-static struct vent *ent_of(const struct view *v, const struct view_flow *f)
-{
-	const struct vent *e = &v->ents[f->ent];
-
-	if (f->ent < v->ents_hw && e->gen && e->id == f->row.id)
-		return (struct vent *)e;
-	return ent_find(v, f->row.id);
-}
-
 static void tab_put(struct view *v, uint32_t e)
 {
 	size_t mask = v->tab_size - 1, i;
@@ -152,12 +143,44 @@ static void tab_del(struct view *v, uint32_t e)
 	}
 }
 
-/* Room for @more new flows: pool, free list and a hash at most half full. */
+/* A hash of @n entries at most 70% full: its size and bits. */
+static void tab_dims(size_t n, size_t *size, unsigned int *bits)
+{
+	*size = 1024;
+	*bits = 10;
+	while (*size * 7 < n * 10) {
+		*size *= 2;
+		(*bits)++;
+	}
+}
+
+/* The id hash at @size (@bits) slots, every live entry put back. */
+static int tab_resize(struct view *v, size_t size, unsigned int bits)
+{
+	uint32_t *tab = malloc(size * sizeof(*tab));
+	size_t i;
+
+	if (!tab)
+		return -ENOMEM;
+	memset(tab, 0xff, size * sizeof(*tab));
+	free(v->tab);
+	v->tab = tab;
+	v->tab_size = size;
+	v->tab_bits = bits;
+	for (i = 0; i < v->ents_hw; i++) {
+		if (v->ents[i].gen)
+			tab_put(v, (uint32_t)i);
+	}
+	return 0;
+}
+
+/*
+ * Room for @more new flows: the pool and the rings' columns (their
+ * untouched room costs no memory). The id hash grows as flows are added
+ * (ent_new), so that it fits the flows, not the room.
+ */
 static int reserve(struct view *v, size_t more)
 {
-	size_t need = v->nlive + more, size = v->tab_size ? v->tab_size : 1024;
-	unsigned int bits = v->tab_bits ? v->tab_bits : 10;
-	uint32_t *tab;
 	size_t i;
 
 	if (grow((void **)&v->ents, &v->ents_cap, v->ents_hw + more,
@@ -173,9 +196,6 @@ static int reserve(struct view *v, size_t more)
 		}
 		v->rings_cap = v->ents_cap;
 	}
-	if (grow((void **)&v->freel, &v->freel_cap, v->ents_cap,
-		 sizeof(*v->freel)))
-		return -ENOMEM;
 	if (v->col_free_cap < v->ents_cap) {
 		size_t cap = v->col_free_cap;
 
@@ -184,36 +204,37 @@ static int reserve(struct view *v, size_t more)
 			return -ENOMEM;
 		v->col_free_cap = v->ents_cap;
 	}
-	while (size < 2 * need) {
-		size *= 2;
-		bits++;
-	}
-	if (size == v->tab_size)
-		return 0;
-	tab = malloc(size * sizeof(*tab));
-	if (!tab)
-		return -ENOMEM;
-	memset(tab, 0xff, size * sizeof(*tab));
-	free(v->tab);
-	v->tab = tab;
-	v->tab_size = size;
-	v->tab_bits = bits;
-	for (i = 0; i < v->ents_hw; i++) {
-		if (v->ents[i].gen)
-			tab_put(v, (uint32_t)i);
+	if (!v->tab_size) {
+		size_t size;
+		unsigned int bits;
+
+		tab_dims(0, &size, &bits);
+		return tab_resize(v, size, bits);
 	}
 	return 0;
 }
 
+/* A new entry for flow @id (room reserved); NULL when the hash cannot
+ * grow. */
 static struct vent *ent_new(struct view *v, uint64_t id)
 {
-	uint32_t e = v->nfree ? v->freel[--v->nfree] : (uint32_t)v->ents_hw++;
-	struct vent *x = &v->ents[e];
+	uint32_t e;
+	struct vent *x;
 
+	if ((v->nlive + 1) * 10 > v->tab_size * 7 &&
+	    tab_resize(v, v->tab_size * 2, v->tab_bits + 1))
+		return NULL;
+	if (v->free_head != EMPTY) {
+		e = v->free_head;
+		v->free_head = (uint32_t)v->ents[e].id;
+	} else {
+		e = (uint32_t)v->ents_hw++;
+	}
+	x = &v->ents[e];
 	memset(x, 0, sizeof(*x));
 	x->id = id;
-	x->fpos = NO_POS;
-	x->b0 = INT64_MIN;
+	x->f.fpos = NO_POS;
+	x->b0 = NO_B0;
 	x->col = NO_COL;
 	tab_put(v, e);
 	v->nlive++;
@@ -227,7 +248,8 @@ static void ent_del(struct view *v, uint32_t e)
 	free(v->ents[e].txt);
 	v->ents[e].txt = NULL;
 	v->ents[e].gen = 0;
-	v->freel[v->nfree++] = e;
+	v->ents[e].id = v->free_head;
+	v->free_head = e;
 	v->nlive--;
 }
 
@@ -254,6 +276,7 @@ struct view *view_new(void)
 	v->rings_b1 = INT64_MIN;
 	v->min_dt = MIN_DT_NS;
 	v->names = VIEW_NAMES_HOSTS | VIEW_NAMES_PORTS;
+	v->free_head = EMPTY;
 	return v;
 }
 
@@ -268,15 +291,14 @@ void view_free(struct view *v)
 	free(v->ents);
 	for (i = 0; i < FLOW_SLOTS; i++)
 		free(v->rings[i]);
-	free(v->freel);
 	free(v->col_free);
 	free(v->tab);
-	free(v->shown.vf);
-	free(v->latest.vf);
-	free(v->shown.gvf);
-	free(v->latest.gvf);
-	free(v->shown.gx);
-	free(v->latest.gx);
+	free(v->idx);
+	free(v->own);
+	free(v->plab);
+	free(v->ptab);
+	free(v->frz);
+	free(v->gx);
 	group_free(v->gs);
 	free(v->txt);
 	free(v->rows);
@@ -285,13 +307,148 @@ void view_free(struct view *v)
 	free(v);
 }
 
+/* ---- process labels --------------------------------------------------- */
+
+static size_t plab_slot(const struct view *v, const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)(h & (v->ptab_size - 1));
+}
+
+/*
+ * The index of label @s (1 on; 0: out of memory, shown as unknown). Labels
+ * are kept once each: a flow holds 4 bytes, not the text. The labels are
+ * those of processes seen, a few per process (gc_labels bounds them).
+ */
+static uint32_t plab_intern(struct view *v, const char *s)
+{
+	size_t i;
+
+	if (!s[0])
+		return 0;
+	if ((v->nplab + 1) * 2 > v->ptab_size) {
+		size_t size = v->ptab_size ? 2 * v->ptab_size : 256;
+		uint32_t *t = calloc(size, sizeof(*t));
+
+		if (!t)
+			return 0;
+		free(v->ptab);
+		v->ptab = t;
+		v->ptab_size = size;
+		for (i = 1; i <= v->nplab; i++) {
+			size_t j = plab_slot(v, v->plab[i]);
+
+			while (t[j])
+				j = (j + 1) & (size - 1);
+			t[j] = (uint32_t)i;
+		}
+	}
+	for (i = plab_slot(v, s); v->ptab[i]; i = (i + 1) & (v->ptab_size - 1))
+		if (!strncmp(v->plab[v->ptab[i]], s, VIEW_PROC_MAX))
+			return v->ptab[i];
+	/* index 0 is never used: a label's index is never 0 */
+	if (grow((void **)&v->plab, &v->plab_cap, v->nplab + 2,
+		 sizeof(*v->plab)))
+		return 0;
+	v->nplab++;
+	snprintf(v->plab[v->nplab], sizeof(v->plab[0]), "%s", s);
+	v->ptab[i] = (uint32_t)v->nplab;
+	return (uint32_t)v->nplab;
+}
+
+static const char *plab_text(const struct view *v, uint32_t i)
+{
+	return i && i <= v->nplab ? v->plab[i] : "";
+}
+
+/*
+ * Labels of processes long gone pile up (a pid is in the label): when
+ * there are many more than flows, keep only the live flows' (not while
+ * paused: the frozen copies hold indices too). Out of memory: kept.
+ */
+static void plab_gc(struct view *v)
+{
+	char(*old)[VIEW_PROC_MAX] = v->plab;
+	uint32_t *oldt = v->ptab;
+	size_t n = v->nplab, i;
+
+	if (v->frz || n < 4096 || n < 4 * v->nlive)
+		return;
+	v->plab = NULL;
+	v->ptab = NULL;
+	v->nplab = v->plab_cap = v->ptab_size = 0;
+	for (i = 0; i < v->ents_hw; i++) {
+		struct vent *e = &v->ents[i];
+
+		if (e->gen && e->f.proc)
+			e->f.proc = plab_intern(v, old[e->f.proc]);
+	}
+	free(old);
+	free(oldt);
+}
+
+/* ---- shown flows ------------------------------------------------------ */
+
+/* The flows shown: the frozen copies while paused, else the live entries
+ * in the last update's row order. */
+static size_t shown_n(const struct view *v)
+{
+	if (v->frz)
+		return v->nfrz;
+	return v->rows_gone ? 0 : v->nidx;
+}
+
+static struct vent *shown_at(const struct view *v, size_t i)
+{
+	if (v->frz)
+		return &v->frz[i].e;
+	return &v->ents[v->idx[i]];
+}
+
+/* The group or frozen copy @f is the head of, or NULL (a live entry). */
+static const struct vcopy *copy_of(const struct view *v,
+				   const struct view_flow *f)
+{
+	const struct vent *e = vent_of(f);
+	size_t i;
+
+	if (v->group_by && v->ngx && (const void *)e >= (const void *)v->gx &&
+	    (const void *)e < (const void *)(v->gx + v->ngx)) {
+		i = (size_t)((const char *)e - (const char *)v->gx) /
+		    sizeof(*v->gx);
+		return &v->gx[i].c;
+	}
+	if (v->frz && v->nfrz && e >= &v->frz[0].e &&
+	    e <= &v->frz[v->nfrz - 1].e) {
+		i = (size_t)((const char *)e - (const char *)v->frz) /
+		    sizeof(*v->frz);
+		return &v->frz[i];
+	}
+	return NULL;
+}
+
+void view_flow_avgs(const struct view *v, const struct view_flow *f,
+		    struct vavg *out)
+{
+	const struct vcopy *c = copy_of(v, f);
+
+	if (c)
+		*out = c->avg;
+	else
+		view_rate_flow_avgs(v, vent_of(f), out);
+}
+
 /* ---- ingestion ------------------------------------------------------- */
 
-/* Rates, history and display values of one flow. */
+/* Rates, history and display values of one flow, shown with row @r. */
 static void ingest_flow(struct view *v, struct vent *e,
 			const struct flowtab_row *r, const struct snapshot *s,
-			uint64_t dt, struct view_flow *out)
+			uint64_t dt)
 {
+	struct view_flow *out = &e->f;
 	double d[4];
 	uint64_t db[2], dp[2];
 	int i;
@@ -303,52 +460,37 @@ static void ingest_flow(struct view *v, struct vent *e,
 		d[2 + i] = (double)dp[i];
 	}
 	if (!v->hold) {
+		/* held: the last rates stay */
 		view_rate_flow_add(v, (uint32_t)(e - v->ents), d);
 		for (i = 0; i < 2; i++) {
-			e->rate[i] = (float)per_s(db[i], dt);
-			e->rate[2 + i] = (float)per_s(dp[i], dt);
+			out->bps[i] = (float)per_s(db[i], dt);
+			out->pps[i] = (float)per_s(dp[i], dt);
 		}
 	}
-	{
-		out->row = *r;
-		for (i = 0; i < 2; i++) {
-			out->bps[i] = e->rate[i];
-			out->pps[i] = e->rate[2 + i];
-			out->bytes[i] = v->since_start ? r->bytes[i]
-						       : sub0(r->bytes[i],
-							      e->base_bytes[i]);
-			out->pkts[i] = v->since_start ? r->pkts[i]
-						      : sub0(r->pkts[i],
-							     e->base_pkts[i]);
-		}
-		out->avg_ok = 0;
-		out->ent = (uint32_t)(e - v->ents);
-		out->age_ns = sub0(s->now_ns, r->last_ns);
-		out->flags = 0;
-		if (s->now_ns >= r->first_ns &&
-		    s->now_ns - r->first_ns < VIEW_NEW_NS)
-			out->flags |= VIEW_ROW_NEW;
-		if (v->tot.have_prev && !dp[0] && !dp[1])
-			out->flags |= VIEW_ROW_IDLE;
-		if (selfflow_match(&v->self, &r->key)) {
-			out->flags |= VIEW_ROW_SELF;
-			v->self_seen = 1;
-		}
-		out->fpos = e->fpos;
-		out->txt = UINT32_MAX;
-		/* named once known: a flow's process never changes (its
-		 * user alone, the resolver not having found the process
-		 * yet, is shown but looked up again) */
-		if (!e->proc_final && s->procs) {
-			struct procs_info pi;
+	out->row = r;
+	out->flags = 0;
+	if (s->now_ns >= r->first_ns && s->now_ns - r->first_ns < VIEW_NEW_NS)
+		out->flags |= VIEW_ROW_NEW;
+	if (v->tot.have_prev && !dp[0] && !dp[1])
+		out->flags |= VIEW_ROW_IDLE;
+	if (selfflow_match(&v->self, &r->key)) {
+		out->flags |= VIEW_ROW_SELF;
+		v->self_seen = 1;
+	}
+	out->txt = UINT32_MAX;
+	/* named once known: a flow's process never changes (its user
+	 * alone, the resolver not having found the process yet, is shown
+	 * but looked up again) */
+	if (!e->proc_final && s->procs) {
+		struct procs_info pi;
+		char lab[VIEW_PROC_MAX];
 
-			if (procs_lookup(s->procs, r, &pi) >= 0 &&
-			    (pi.pid || pi.user[0])) {
-				procs_label(&pi, 1, e->proc, sizeof(e->proc));
-				e->proc_final = pi.pid != 0;
-			}
+		if (procs_lookup(s->procs, r, &pi) >= 0 &&
+		    (pi.pid || pi.user[0])) {
+			procs_label(&pi, 1, lab, sizeof(lab));
+			out->proc = plab_intern(v, lab);
+			e->proc_final = pi.pid != 0 && out->proc;
 		}
-		memcpy(out->proc, e->proc, sizeof(out->proc));
 	}
 	/* Held: the next interval counts these packets. */
 	for (i = 0; i < 2 && !v->hold; i++) {
@@ -360,30 +502,28 @@ static void ingest_flow(struct view *v, struct vent *e,
 /* Positions of a frozen order only grow; close the gaps now and then. */
 static int frozen_renumber(struct view *v)
 {
-	struct dispstate *d = &v->shown;
-	size_t i, span = v->next_fpos;
+	size_t i, n = shown_n(v), span = v->next_fpos;
 	uint32_t pos = 0;
 
 	if (grow((void **)&v->perm, &v->perm_cap, span + 1, sizeof(*v->perm)))
 		return -ENOMEM;
 	memset(v->perm, 0xff, span * sizeof(*v->perm));
-	for (i = 0; i < d->nvf; i++) {
-		if (d->vf[i].fpos < span)
-			v->perm[d->vf[i].fpos] = (uint32_t)i;
+	for (i = 0; i < n; i++) {
+		if (shown_at(v, i)->f.fpos < span)
+			v->perm[shown_at(v, i)->f.fpos] = (uint32_t)i;
 	}
 	for (i = 0; i < v->ents_hw; i++)
-		v->ents[i].fpos = NO_POS;
+		v->ents[i].f.fpos = NO_POS;
 	for (i = 0; i < span; i++) {
-		struct view_flow *f;
-		struct vent *e;
+		struct vent *f, *e;
 
 		if (v->perm[i] == UINT32_MAX)
 			continue;
-		f = &d->vf[v->perm[i]];
-		f->fpos = pos++;
-		e = ent_find(v, f->row.id);
+		f = shown_at(v, v->perm[i]);
+		f->f.fpos = pos++;
+		e = ent_find(v, f->id);
 		if (e)
-			e->fpos = f->fpos;
+			e->f.fpos = f->f.fpos;
 	}
 	v->next_fpos = pos;
 	return 0;
@@ -403,43 +543,46 @@ static int cmp_u64(const void *a, const void *b)
  */
 static int frozen_append(struct view *v)
 {
-	struct dispstate *d = &v->shown;
 	uint64_t *ids;
-	size_t i, n = 0;
+	size_t i, n = 0, nshown = shown_n(v);
 
-	for (i = 0; i < d->nvf; i++) {
-		struct vent *e = ent_of(v, &d->vf[i]);
+	for (i = 0; i < nshown; i++) {
+		struct vent *f = shown_at(v, i);
 
-		if (e && e->fpos != NO_POS)
-			d->vf[i].fpos = e->fpos;
-		n += d->vf[i].fpos == NO_POS;
+		if (v->frz && f->f.fpos == NO_POS) {
+			struct vent *e = ent_find(v, f->id);
+
+			if (e && e->f.fpos != NO_POS)
+				f->f.fpos = e->f.fpos;
+		}
+		n += f->f.fpos == NO_POS;
 	}
 	if (n) {
 		ids = malloc(n * sizeof(*ids));
 		if (!ids)
 			return -ENOMEM;
-		for (i = 0, n = 0; i < d->nvf; i++) {
-			if (d->vf[i].fpos == NO_POS)
-				ids[n++] = d->vf[i].row.id;
+		for (i = 0, n = 0; i < nshown; i++) {
+			if (shown_at(v, i)->f.fpos == NO_POS)
+				ids[n++] = shown_at(v, i)->id;
 		}
 		qsort(ids, n, sizeof(*ids), cmp_u64);
 		for (i = 0; i < n; i++) {
 			struct vent *e = ent_find(v, ids[i]);
 
 			if (e)
-				e->fpos = v->next_fpos++;
+				e->f.fpos = v->next_fpos++;
 		}
-		for (i = 0; i < d->nvf; i++) {
-			struct vent *e;
+		for (i = 0; i < nshown; i++) {
+			struct vent *f = shown_at(v, i), *e;
 
-			if (d->vf[i].fpos != NO_POS)
+			if (f->f.fpos != NO_POS)
 				continue;
-			e = ent_find(v, d->vf[i].row.id);
-			d->vf[i].fpos = e ? e->fpos : v->next_fpos++;
+			e = ent_find(v, f->id);
+			f->f.fpos = e ? e->f.fpos : v->next_fpos++;
 		}
 		free(ids);
 	}
-	if (v->next_fpos > 2 * d->nvf + 1024)
+	if (v->next_fpos > 2 * nshown + 1024)
 		return frozen_renumber(v);
 	return 0;
 }
@@ -455,98 +598,93 @@ static void shown_changed(struct view *v)
 
 /* ---- groups (g) ------------------------------------------------------ */
 
-static void group_acc(struct view_flow *g, struct vgroup *x,
-		      const struct view_flow *f, int tx)
+static void group_acc(struct vgroup *x, const struct vent *e,
+		      const struct vavg *a, int tx)
 {
+	const struct view_flow *f = &e->f;
+	struct vcopy *g = &x->c;
 	int rx = !tx, h;
 
-	g->row.pkts[0] += f->row.pkts[tx];
-	g->row.pkts[1] += f->row.pkts[rx];
-	g->row.bytes[0] += f->row.bytes[tx];
-	g->row.bytes[1] += f->row.bytes[rx];
-	g->bytes[0] += f->bytes[tx];
-	g->bytes[1] += f->bytes[rx];
-	g->pkts[0] += f->pkts[tx];
-	g->pkts[1] += f->pkts[rx];
-	g->bps[0] += f->bps[tx];
-	g->bps[1] += f->bps[rx];
-	g->pps[0] += f->pps[tx];
-	g->pps[1] += f->pps[rx];
+	g->row.pkts[0] += f->row->pkts[tx];
+	g->row.pkts[1] += f->row->pkts[rx];
+	g->row.bytes[0] += f->row->bytes[tx];
+	g->row.bytes[1] += f->row->bytes[rx];
+	g->e.base_bytes[0] += e->base_bytes[tx];
+	g->e.base_bytes[1] += e->base_bytes[rx];
+	g->e.base_pkts[0] += e->base_pkts[tx];
+	g->e.base_pkts[1] += e->base_pkts[rx];
+	g->e.f.bps[0] += f->bps[tx];
+	g->e.f.bps[1] += f->bps[rx];
+	g->e.f.pps[0] += f->pps[tx];
+	g->e.f.pps[1] += f->pps[rx];
 	for (h = 0; h < 3; h++) {
-		g->avg_bps[0][h] += f->avg_bps[tx][h];
-		g->avg_bps[1][h] += f->avg_bps[rx][h];
-		g->avg_pps[0][h] += f->avg_pps[tx][h];
-		g->avg_pps[1][h] += f->avg_pps[rx][h];
+		g->avg.bps[0][h] += a->bps[tx][h];
+		g->avg.bps[1][h] += a->bps[rx][h];
+		g->avg.pps[0][h] += a->pps[tx][h];
+		g->avg.pps[1][h] += a->pps[rx][h];
 	}
 	if (!g->row.first_ns ||
-	    (f->row.first_ns && f->row.first_ns < g->row.first_ns))
-		g->row.first_ns = f->row.first_ns;
-	if (f->row.last_ns > g->row.last_ns)
-		g->row.last_ns = f->row.last_ns;
-	if (f->age_ns < g->age_ns)
-		g->age_ns = f->age_ns;
+	    (f->row->first_ns && f->row->first_ns < g->row.first_ns))
+		g->row.first_ns = f->row->first_ns;
+	if (f->row->last_ns > g->row.last_ns)
+		g->row.last_ns = f->row->last_ns;
 	/* new while all its flows are, idle while all are; yours if any */
-	g->flags &= f->flags | ~(unsigned)(VIEW_ROW_NEW | VIEW_ROW_IDLE);
-	g->flags |= f->flags & VIEW_ROW_SELF;
+	g->e.f.flags &= f->flags | ~(unsigned)(VIEW_ROW_NEW | VIEW_ROW_IDLE);
+	g->e.f.flags |= f->flags & VIEW_ROW_SELF;
 	x->flows++;
 }
 
 /*
- * The groups of @d's flows into d->gvf: every figure of a group is the
- * sum of its flows' (a flow between two groups counts in both, group.h),
- * the sent side being the group's. O(flows): one label and hash each.
+ * The groups of the shown flows into v->gx: every figure of a group is
+ * the sum of its flows' (a flow between two groups counts in both,
+ * group.h), the sent side being the group's. O(flows): one label and
+ * hash each.
  */
-static int build_groups(struct view *v, struct dispstate *d)
+static int build_groups(struct view *v)
 {
 	const struct group_row *gr;
-	size_t i, j, n, ng = 0;
+	size_t i, j, n, ng = 0, nshown = shown_n(v);
 
-	d->ngvf = 0;
+	v->ngx = 0;
 	if (!v->group_by)
 		return 0;
 	group_clear(v->gs);
 	group_set_proc(v->gs, procs_group_name, v->procs);
-	for (i = 0; i < d->nvf; i++) {
-		struct view_flow *f = &d->vf[i];
+	for (i = 0; i < nshown; i++) {
+		const struct vent *e = shown_at(v, i);
 		struct group_place p;
+		struct vavg a;
 
-		if (group_place(v->gs, &f->row, &p))
+		if (group_place(v->gs, e->f.row, &p))
 			return -ENOMEM;
 		group_rows(v->gs, &n);
 		if (n > ng) {
-			if (grow((void **)&d->gvf, &d->gcap, n,
-				 sizeof(*d->gvf)) ||
-			    grow((void **)&d->gx, &d->gxcap, n, sizeof(*d->gx)))
+			if (grow((void **)&v->gx, &v->gxcap, n, sizeof(*v->gx)))
 				return -ENOMEM;
-			memset(d->gvf + ng, 0, (n - ng) * sizeof(*d->gvf));
-			memset(d->gx + ng, 0, (n - ng) * sizeof(*d->gx));
-			for (j = ng; j < n; j++) {
-				d->gvf[j].flags = VIEW_ROW_NEW | VIEW_ROW_IDLE;
-				d->gvf[j].age_ns = UINT64_MAX;
-			}
+			memset(v->gx + ng, 0, (n - ng) * sizeof(*v->gx));
+			for (j = ng; j < n; j++)
+				v->gx[j].c.e.f.flags =
+					VIEW_ROW_NEW | VIEW_ROW_IDLE;
 			ng = n;
 		}
-		view_rate_flow_avgs(v, f);
+		view_flow_avgs(v, &e->f, &a);
 		for (j = 0; j < p.n; j++)
-			group_acc(&d->gvf[p.row[j]], &d->gx[p.row[j]], f,
-				  p.tx[j]);
+			group_acc(&v->gx[p.row[j]], e, &a, p.tx[j]);
 	}
 	gr = group_rows(v->gs, &n);
 	for (j = 0; j < n; j++) {
-		struct view_flow *g = &d->gvf[j];
+		struct vgroup *g = &v->gx[j];
 
-		snprintf(d->gx[j].label, sizeof(d->gx[j].label), "%s",
-			 gr[j].label);
-		memcpy(d->gx[j].order, gr[j].order, sizeof(gr[j].order));
-		g->row.id = gr[j].id;
-		g->avg_ok = 1;
-		g->ent = UINT32_MAX;
-		g->fpos = NO_POS;
-		g->txt = UINT32_MAX;
-		if (g->age_ns == UINT64_MAX)
-			g->age_ns = 0;
+		snprintf(g->label, sizeof(g->label), "%s", gr[j].label);
+		memcpy(g->order, gr[j].order, sizeof(gr[j].order));
+		g->c.row.id = g->c.e.id = gr[j].id;
+		g->c.e.f.row = &g->c.row;
+		g->c.e.f.fpos = NO_POS;
+		g->c.e.f.txt = UINT32_MAX;
+		g->c.e.col = NO_COL;
+		g->c.e.b0 = NO_B0;
 	}
-	d->ngvf = n;
+	v->ngx = n;
 	return 0;
 }
 
@@ -554,42 +692,31 @@ static int build_groups(struct view *v, struct dispstate *d)
 static const struct vgroup *row_group(const struct view *v,
 				      const struct view_flow *f)
 {
-	if (!v->group_by || f < v->shown.gvf ||
-	    f >= v->shown.gvf + v->shown.ngvf)
+	const struct vent *e = vent_of(f);
+
+	if (!v->group_by || !v->ngx || (const void *)e < (const void *)v->gx ||
+	    (const void *)e >= (const void *)(v->gx + v->ngx))
 		return NULL;
-	return &v->shown.gx[f - v->shown.gvf];
+	return &v->gx[((const char *)e - (const char *)v->gx) / sizeof(*v->gx)];
 }
 
 /* Compaction is worth it from this many entries handed out. */
 #define COMPACT_MIN 4096
-
-/* A hash of @n entries at most half full: its size and bits. */
-static void tab_dims(size_t n, size_t *size, unsigned int *bits)
-{
-	*size = 1024;
-	*bits = 10;
-	while (*size < 2 * n) {
-		*size *= 2;
-		(*bits)++;
-	}
-}
 
 /*
  * After a flood: fewer than a quarter of the entries handed out are live.
  * Move the live ones to the front, in order (the update's walk relies on
  * it), their rings columns too, cut the arrays to twice what is live,
  * rebuild the id hash, and give the memory back to the kernel
- * (malloc_trim). Not while paused (the shown flows keep their entries);
- * the shown flows are pointed at their entries' new places. Allocates
- * nothing it needs: a failed realloc keeps the bigger array.
+ * (malloc_trim). Not while paused (the frozen copies look entries up).
+ * Allocates nothing it needs: a failed realloc keeps the bigger array.
  */
 static void view_compact(struct view *v)
 {
 	size_t i, n = 0, cap = 64, size;
 	unsigned int bits, sl;
-	uint32_t *tab;
 
-	if (v->paused || v->ents_hw < COMPACT_MIN || v->nlive * 4 > v->ents_hw)
+	if (v->frz || v->ents_hw < COMPACT_MIN || v->nlive * 4 > v->ents_hw)
 		return;
 	view_rate_compact(v);
 	for (i = 0; i < v->ents_hw; i++) {
@@ -600,11 +727,10 @@ static void view_compact(struct view *v)
 		n++;
 	}
 	v->ents_hw = n;
-	v->nfree = 0;
+	v->free_head = EMPTY;
 	while (cap < 2 * n)
 		cap *= 2;
 	fit((void **)&v->ents, &v->ents_cap, cap / 2, sizeof(*v->ents));
-	fit((void **)&v->freel, &v->freel_cap, cap / 2, sizeof(*v->freel));
 	if (v->rings_cap > v->ents_cap) {
 		/* the columns in use are fewer than the entries */
 		for (sl = 0; sl < FLOW_SLOTS; sl++) {
@@ -626,42 +752,40 @@ static void view_compact(struct view *v)
 		}
 	}
 	tab_dims(n, &size, &bits);
-	if (size < v->tab_size && (tab = malloc(size * sizeof(*tab)))) {
-		free(v->tab);
-		v->tab = tab;
-		v->tab_size = size;
-		v->tab_bits = bits;
+	if (size >= v->tab_size || tab_resize(v, size, bits)) {
+		memset(v->tab, 0xff, v->tab_size * sizeof(*v->tab));
+		for (i = 0; i < n; i++)
+			tab_put(v, (uint32_t)i);
 	}
-	memset(v->tab, 0xff, v->tab_size * sizeof(*v->tab));
-	for (i = 0; i < n; i++)
-		tab_put(v, (uint32_t)i);
-	for (i = 0; i < v->shown.nvf; i++) {
-		struct vent *e = ent_find(v, v->shown.vf[i].row.id);
-
-		v->shown.vf[i].ent = e ? (uint32_t)(e - v->ents) : UINT32_MAX;
-	}
-	free(v->latest.vf);
-	v->latest.vf = NULL;
-	v->latest.cap = v->latest.nvf = 0;
-	v->latest.valid = 0;
+	/* the entries moved: the update that follows (the only caller)
+	 * points the shown flows at them again */
+	v->rows_gone = 1;
+	v->rows_dirty = 1;
 	v->compacted = 1;
 }
 
-int view_update(struct view *v, const struct snapshot *s)
+static int update(struct view *v, const struct snapshot *s, int borrow)
 {
-	struct dispstate *d = v->paused ? &v->latest : &v->shown;
+	struct dispstate *d = v->frz ? &v->latest : &v->shown;
 	uint64_t t0 = mono_now(), dt, now;
 	struct snapshot_iter it = { 0 };
 	const struct flowtab_row *r;
 	size_t i, seen = 0;
-	int first, rc;
+	int first, rc, rc2;
 	uint32_t guess = 0;
 
 	view_compact(v);
-	rc = fit((void **)&d->vf, &d->cap, s->nrows, sizeof(*d->vf));
-	if (rc < 0 || reserve(v, s->nrows))
+	/* Whatever happens now, the live entries no longer show what they
+	 * showed: they may move, their rows change. */
+	v->rows_gone = 1;
+	v->rows_dirty |= !v->frz;
+	rc = borrow ? 0
+		    : fit((void **)&v->own, &v->own_cap, s->nrows,
+			  sizeof(*v->own));
+	rc2 = fit((void **)&v->idx, &v->idx_cap, s->nrows, sizeof(*v->idx));
+	if (rc < 0 || rc2 < 0 || reserve(v, s->nrows))
 		return -ENOMEM;
-	v->compacted |= rc;
+	v->compacted |= rc | rc2;
 	v->procs = s->procs;
 	v->app_table = s->app_table;
 	/* Files: packet time (the file's own rates, however fast it is
@@ -684,7 +808,8 @@ int view_update(struct view *v, const struct snapshot *s)
 	 * rates: a short interval is mostly noise, and would move the peak.
 	 */
 	v->hold = !first && dt < v->min_dt;
-	v->gen++;
+	if (!++v->gen)
+		v->gen = 1;
 	v->updates++;
 	if (!v->hold) {
 		view_rate_plan(&v->plan, now, dt, v->tot.origin);
@@ -709,63 +834,117 @@ int view_update(struct view *v, const struct snapshot *s)
 			uint32_t at;
 
 			e = ent_find(v, r->id);
-			if (!e)
-				e = ent_new(v, r->id);
+			if (!e && !(e = ent_new(v, r->id)))
+				return -ENOMEM;
 			at = (uint32_t)(e - v->ents);
 			if (at >= guess && at - guess < 64)
 				guess = at + 1;
 		}
 		seen += e->gen != v->gen;
 		e->gen = v->gen;
-		ingest_flow(v, e, r, s, dt, &d->vf[i]);
+		if (!borrow) {
+			v->own[i] = *r;
+			r = &v->own[i];
+		}
+		ingest_flow(v, e, r, s, dt);
+		v->idx[i] = (uint32_t)(e - v->ents);
 	}
-	d->nvf = i;
+	v->nidx = i;
+	v->rows_gone = 0;
 	/* Prune flows gone, unless every live entry was just seen. */
 	for (i = 0; i < v->ents_hw && v->nlive > seen; i++) {
 		if (v->ents[i].gen && v->ents[i].gen != v->gen)
 			ent_del(v, (uint32_t)i);
 	}
+	plab_gc(v);
 	view_rate_totals(v, s, now, dt, d);
 	view_rate_history(v, d);
-	if (build_groups(v, d)) {
-		d->ngvf = 0;
-		v->cost_update = mono_now() - t0;
-		return -ENOMEM;
-	}
+	d->now_ns = s->now_ns;
 	d->valid = 1;
 	v->tot.have_prev = 1;
-	if (!v->paused)
+	rc = 0;
+	if (!v->frz) {
+		rc = build_groups(v);
+		if (rc)
+			v->ngx = 0;
 		shown_changed(v);
+	}
 	v->cost_update = mono_now() - t0;
-	return 0;
+	return rc;
+}
+
+int view_update(struct view *v, const struct snapshot *s)
+{
+	return update(v, s, 0);
+}
+
+int view_update_borrow(struct view *v, const struct snapshot *s)
+{
+	return update(v, s, 1);
+}
+
+void view_forget_rows(struct view *v)
+{
+	v->rows_gone = 1;
+	if (!v->frz) {
+		v->ngx = 0;
+		shown_changed(v);
+	}
 }
 
 /* ---- settings -------------------------------------------------------- */
 
+/* Copies of the shown flows, rows and averages included: the display
+ * while paused. 0 or -ENOMEM. */
+static int freeze_shown(struct view *v)
+{
+	size_t i, n = shown_n(v);
+	struct vcopy *c = malloc((n ? n : 1) * sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct vent *e = shown_at(v, i);
+
+		c[i].e = *e;
+		c[i].e.txt = NULL; /* the entry's own: looked up by id */
+		c[i].row = *e->f.row;
+		c[i].e.f.row = &c[i].row;
+		view_rate_flow_avgs(v, e, &c[i].avg);
+	}
+	v->frz = c;
+	v->nfrz = n;
+	return 0;
+}
+
 void view_set_paused(struct view *v, int paused, uint64_t mono_ns)
 {
-	struct dispstate t;
-
 	paused = !!paused;
 	if (paused == v->paused)
 		return;
-	v->paused = paused;
-	v->paused_since = paused ? mono_ns : 0;
 	if (paused) {
-		/* Ingestion moves the rings on: fix the shown averages. */
-		size_t i;
-
-		for (i = 0; i < v->shown.nvf; i++)
-			view_rate_flow_avgs(v, &v->shown.vf[i]);
+		/* Ingestion moves the entries on: show copies. Out of
+		 * memory: not paused. */
+		if (freeze_shown(v))
+			return;
+		v->paused = 1;
+		v->paused_since = mono_ns;
+		v->latest.valid = 0;
+		v->txt_valid = 0;
+		v->rows_dirty = 1;
 		return;
 	}
-	if (!v->latest.valid)
-		return;
+	v->paused = 0;
+	v->paused_since = 0;
+	free(v->frz);
+	v->frz = NULL;
+	v->nfrz = 0;
 	/* Resume: show the latest state ingested while paused. */
-	t = v->shown;
-	v->shown = v->latest;
-	v->latest = t;
+	if (v->latest.valid)
+		v->shown = v->latest;
 	v->latest.valid = 0;
+	if (build_groups(v))
+		v->ngx = 0;
 	shown_changed(v);
 }
 
@@ -807,7 +986,7 @@ typedef void (*sort_key_fn)(const struct view *v, const struct view_row *r,
 static void key_proto(const struct view *v, const struct view_row *r,
 		      struct rowsort_ent *e)
 {
-	const struct flow_key *k = &r->f->row.key;
+	const struct flow_key *k = &r->f->row->key;
 
 	(void)v;
 	e->k0 = (uint64_t)k->kind << 8 | k->ipproto;
@@ -817,7 +996,7 @@ static void key_proto(const struct view *v, const struct view_row *r,
 static void key_endpoint(const struct view_row *r, int side,
 			 struct rowsort_ent *e)
 {
-	const struct flow_key *k = &r->f->row.key;
+	const struct flow_key *k = &r->f->row->key;
 
 	if (r->dir == FLOW_DIR_BA)
 		side = !side;
@@ -886,22 +1065,20 @@ static void key_pps(const struct view *v, const struct view_row *r,
 static void key_bytes(const struct view *v, const struct view_row *r,
 		      struct rowsort_ent *e)
 {
-	(void)v;
-	e->k0 = view_row_bytes(r);
+	e->k0 = view_row_bytes(v, r);
 }
 
 static void key_pkts(const struct view *v, const struct view_row *r,
 		     struct rowsort_ent *e)
 {
-	(void)v;
-	e->k0 = view_row_pkts(r);
+	e->k0 = view_row_pkts(v, r);
 }
 
 static void key_last(const struct view *v, const struct view_row *r,
 		     struct rowsort_ent *e)
 {
 	(void)v;
-	e->k0 = r->f->row.last_ns;
+	e->k0 = r->f->row->last_ns;
 }
 
 /* Up to 16 bytes of @t as a big-endian pair: byte order is text order. */
@@ -919,17 +1096,17 @@ static void key_text(const char *t, struct rowsort_ent *e)
 static void key_proc(const struct view *v, const struct view_row *r,
 		     struct rowsort_ent *e)
 {
-	size_t n = strnlen(r->f->proc, sizeof(r->f->proc));
+	const char *proc = view_row_proc(v, r);
+	size_t n = strnlen(proc, VIEW_PROC_MAX);
 	uint8_t b[8] = { 0 };
 
-	(void)v;
 	if (!n) {
 		e->k0 = UINT64_MAX;
 		return;
 	}
-	key_text(r->f->proc, e);
+	key_text(proc, e);
 	if (n > 16)
-		memcpy(b, r->f->proc + 16, n - 16 < 8 ? n - 16 : 8);
+		memcpy(b, proc + 16, n - 16 < 8 ? n - 16 : 8);
 	e->k2 = be64(b);
 }
 
@@ -1031,7 +1208,6 @@ static int layout_order(struct view *v);
 
 void view_set_frozen(struct view *v, int frozen)
 {
-	struct dispstate *d = &v->shown;
 	char filter0 = v->filter[0];
 	size_t i;
 	int rc;
@@ -1053,9 +1229,9 @@ void view_set_frozen(struct view *v, int frozen)
 		return;
 	rowsort_window(v->ord, v->nord, 0, v->nord);
 	for (i = 0; i < v->ents_hw; i++)
-		v->ents[i].fpos = NO_POS;
-	for (i = 0; i < d->nvf; i++)
-		d->vf[i].fpos = NO_POS;
+		v->ents[i].f.fpos = NO_POS;
+	for (i = 0; i < shown_n(v); i++)
+		shown_at(v, i)->f.fpos = NO_POS;
 	v->next_fpos = 0;
 	for (i = 0; i < v->nord; i++) {
 		struct view_flow *f =
@@ -1065,9 +1241,9 @@ void view_set_frozen(struct view *v, int frozen)
 		if (f->fpos != NO_POS)
 			continue;
 		f->fpos = v->next_fpos++;
-		e = ent_find(v, f->row.id);
+		e = ent_find(v, vent_of(f)->id);
 		if (e)
-			e->fpos = f->fpos;
+			e->f.fpos = f->fpos;
 	}
 	v->frozen = 1;
 }
@@ -1248,9 +1424,8 @@ int view_set_group(struct view *v, int by, int v4_prefix, int v6_prefix)
 	v->group_v4 = v4_prefix;
 	v->group_v6 = v6_prefix;
 	/* at once, paused or not: the groups of what is shown */
-	if (build_groups(v, &v->shown) ||
-	    (v->latest.valid && build_groups(v, &v->latest))) {
-		v->shown.ngvf = v->latest.ngvf = 0;
+	if (build_groups(v)) {
+		v->ngx = 0;
 		return -ENOMEM;
 	}
 	v->txt_valid = 0;
@@ -1305,17 +1480,26 @@ void view_reset(struct view *v)
 			e->base_pkts[k] = e->prev_pkts[k];
 		}
 	}
+	/* what is shown restarts at zero (held updates counted too) */
+	for (i = 0; i < shown_n(v); i++) {
+		struct vent *e = shown_at(v, i);
+
+		for (k = 0; k < 2; k++) {
+			e->base_bytes[k] = e->f.row->bytes[k];
+			e->base_pkts[k] = e->f.row->pkts[k];
+		}
+	}
+	for (i = 0; i < v->ngx; i++) {
+		struct vcopy *g = &v->gx[i].c;
+
+		for (k = 0; k < 2; k++) {
+			g->e.base_bytes[k] = g->row.bytes[k];
+			g->e.base_pkts[k] = g->row.pkts[k];
+		}
+	}
 	for (k = 0; k < 2; k++) {
 		struct dispstate *d = k ? &v->latest : &v->shown;
 
-		for (i = 0; i < d->nvf; i++) {
-			memset(d->vf[i].bytes, 0, sizeof(d->vf[i].bytes));
-			memset(d->vf[i].pkts, 0, sizeof(d->vf[i].pkts));
-		}
-		for (i = 0; i < d->ngvf; i++) {
-			memset(d->gvf[i].bytes, 0, sizeof(d->gvf[i].bytes));
-			memset(d->gvf[i].pkts, 0, sizeof(d->gvf[i].pkts));
-		}
 		d->tot.pkts = d->tot.bytes = 0;
 		d->tot.avg_bps = d->tot.avg_pps = 0;
 		d->tot.peak_bps = d->tot.peak_pps = 0;
@@ -1331,32 +1515,73 @@ void view_reset(struct view *v)
 
 /* ---- row values ------------------------------------------------------ */
 
-uint64_t view_row_bytes(const struct view_row *r)
+/* Counts since the last reset: the row's less its entry's base. */
+static uint64_t flow_bytes(const struct view *v, const struct view_flow *f,
+			   int d)
 {
-	if (r->dir != VIEW_DIR_BOTH)
-		return r->f->bytes[r->dir];
-	return r->f->bytes[0] + r->f->bytes[1];
+	return v->since_start
+		       ? f->row->bytes[d]
+		       : sub0(f->row->bytes[d], vent_of(f)->base_bytes[d]);
 }
 
-uint64_t view_row_pkts(const struct view_row *r)
+static uint64_t flow_pkts(const struct view *v, const struct view_flow *f,
+			  int d)
+{
+	return v->since_start ? f->row->pkts[d]
+			      : sub0(f->row->pkts[d], vent_of(f)->base_pkts[d]);
+}
+
+uint64_t view_row_bytes(const struct view *v, const struct view_row *r)
 {
 	if (r->dir != VIEW_DIR_BOTH)
-		return r->f->pkts[r->dir];
-	return r->f->pkts[0] + r->f->pkts[1];
+		return flow_bytes(v, r->f, r->dir);
+	return flow_bytes(v, r->f, 0) + flow_bytes(v, r->f, 1);
+}
+
+uint64_t view_row_pkts(const struct view *v, const struct view_row *r)
+{
+	if (r->dir != VIEW_DIR_BOTH)
+		return flow_pkts(v, r->f, r->dir);
+	return flow_pkts(v, r->f, 0) + flow_pkts(v, r->f, 1);
+}
+
+uint64_t view_row_age(const struct view *v, const struct view_row *r)
+{
+	return sub0(v->shown.now_ns, r->f->row->last_ns);
+}
+
+const char *view_row_proc(const struct view *v, const struct view_row *r)
+{
+	return plab_text(v, r->f->proc);
+}
+
+void view_flow_figures(const struct view *v, const struct view_flow *f,
+		       struct view_figures *out)
+{
+	int d;
+
+	out->row = f->row;
+	for (d = 0; d < 2; d++) {
+		out->bytes[d] = flow_bytes(v, f, d);
+		out->pkts[d] = flow_pkts(v, f, d);
+		out->bps[d] = f->bps[d];
+		out->pps[d] = f->pps[d];
+	}
+	out->age_ns = sub0(v->shown.now_ns, f->row->last_ns);
 }
 
 int view_row_endpoint(const struct view_row *r, int side, char *buf, size_t len)
 {
 	if (r->dir == FLOW_DIR_BA)
 		side = !side;
-	return flowkey_format_endpoint(&r->f->row.key, side ? 1 : 0, buf, len);
+	return flowkey_format_endpoint(&r->f->row->key, side ? 1 : 0, buf, len);
 }
 
 int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
 			    int side, char *host, size_t hlen, char *port,
 			    size_t plen, char *note, size_t nlen)
 {
-	const struct flow_key *k = &r->f->row.key;
+	const struct flow_key *k = &r->f->row->key;
 	int s = r->dir == FLOW_DIR_BA ? !side : !!side;
 	int fam = flowkey_family(k->kind), named = 0;
 	unsigned int pn = s ? k->bport : k->aport;
@@ -1424,8 +1649,8 @@ int view_row_endpoint_text(const struct view *v, const struct view_row *r,
 
 const char *view_row_app(const struct view_row *r, int *guess)
 {
-	const struct flow_key *k = &r->f->row.key;
-	unsigned int app = APP_WORD_ID(r->f->row.app);
+	const struct flow_key *k = &r->f->row->key;
+	unsigned int app = APP_WORD_ID(r->f->row->app);
 
 	if (guess)
 		*guess = 0;
@@ -1442,15 +1667,15 @@ size_t view_row_app_detail(const struct view *v, const struct view_row *r,
 {
 	if (len)
 		buf[0] = '\0';
-	if (!v->app_table || !APP_WORD_ID(r->f->row.app))
+	if (!v->app_table || !APP_WORD_ID(r->f->row->app))
 		return 0;
-	return flowtab_app_detail(v->app_table, &r->f->row, buf, len);
+	return flowtab_app_detail(v->app_table, r->f->row, buf, len);
 }
 
 int view_row_proc_info(const struct view *v, const struct view_row *r,
 		       struct procs_info *out)
 {
-	return procs_lookup(v->procs, &r->f->row, out) >= 0;
+	return procs_lookup(v->procs, r->f->row, out) >= 0;
 }
 
 int view_has_procs(const struct view *v)
@@ -1460,41 +1685,41 @@ int view_has_procs(const struct view *v)
 
 const char *view_row_proto(const struct view_row *r)
 {
-	return flowkey_proto_name(r->f->row.key.kind);
+	return flowkey_proto_name(r->f->row->key.kind);
 }
 
 /* ---- rows, filter, order --------------------------------------------- */
 
 static int build_rows(struct view *v)
 {
-	size_t i, n = 0, need;
+	size_t i, n = 0, need, nshown = shown_n(v);
 
-	need = v->per_dir ? 2 * v->shown.nvf : v->shown.nvf;
-	if (v->shown.ngvf > need)
-		need = v->shown.ngvf;
+	need = v->per_dir ? 2 * nshown : nshown;
+	if (v->group_by && v->ngx > need)
+		need = v->ngx;
 	if (fit((void **)&v->rows, &v->rows_cap, need, sizeof(*v->rows)) < 0)
 		return -ENOMEM;
 	if (v->group_by) {
 		/* groups: one row each, sent and received */
-		for (i = 0; i < v->shown.ngvf; i++)
-			v->rows[n++] = (struct view_row){ &v->shown.gvf[i],
+		for (i = 0; i < v->ngx; i++)
+			v->rows[n++] = (struct view_row){ &v->gx[i].c.e.f,
 							  VIEW_DIR_BOTH };
 		v->nrows = n;
 		v->rows_dirty = 0;
 		v->ord_dirty = 1;
 		return 0;
 	}
-	for (i = 0; i < v->shown.nvf; i++) {
-		const struct view_flow *f = &v->shown.vf[i];
+	for (i = 0; i < nshown; i++) {
+		const struct view_flow *f = &shown_at(v, i)->f;
 
 		if (!v->per_dir) {
 			v->rows[n++] = (struct view_row){ f, VIEW_DIR_BOTH };
 			continue;
 		}
 		/* A direction that never carried a packet has no row. */
-		if (f->row.pkts[FLOW_DIR_AB] || !f->row.pkts[FLOW_DIR_BA])
+		if (f->row->pkts[FLOW_DIR_AB] || !f->row->pkts[FLOW_DIR_BA])
 			v->rows[n++] = (struct view_row){ f, FLOW_DIR_AB };
-		if (f->row.pkts[FLOW_DIR_BA])
+		if (f->row->pkts[FLOW_DIR_BA])
 			v->rows[n++] = (struct view_row){ f, FLOW_DIR_BA };
 	}
 	v->nrows = n;
@@ -1532,10 +1757,12 @@ static int flow_text(const struct flow_key *k, char *buf, size_t len)
 }
 
 /* "\1proc\1app", lowercased, into @buf (room @len): its length. */
-static size_t lower_labels(const struct view_flow *f, char *buf, size_t len)
+static size_t lower_labels(const struct view *v, const struct view_flow *f,
+			   char *buf, size_t len)
 {
 	struct view_row r = { f, VIEW_DIR_BOTH };
-	int n = snprintf(buf, len, "\1%s\1%s", f->proc, view_row_app(&r, NULL));
+	int n = snprintf(buf, len, "\1%s\1%s", plab_text(v, f->proc),
+			 view_row_app(&r, NULL));
 	size_t m = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 
 	for (size_t i = 0; i < m; i++)
@@ -1551,27 +1778,27 @@ static int build_text(struct view *v)
 	size_t i;
 
 	v->txt_len = 0;
-	for (i = 0; v->group_by && i < v->shown.ngvf; i++) {
+	for (i = 0; v->group_by && i < v->ngx; i++) {
 		/* a group's text is its label */
-		struct view_flow *g = &v->shown.gvf[i];
-		size_t n = strlen(v->shown.gx[i].label) + 1, k;
+		struct view_flow *g = &v->gx[i].c.e.f;
+		size_t n = strlen(v->gx[i].label) + 1, k;
 
 		if (grow((void **)&v->txt, &v->txt_cap, v->txt_len + n, 1))
 			return -ENOMEM;
 		for (k = 0; k < n; k++)
-			v->txt[v->txt_len + k] = (char)tolower(
-				(unsigned char)v->shown.gx[i].label[k]);
+			v->txt[v->txt_len + k] =
+				(char)tolower((unsigned char)v->gx[i].label[k]);
 		g->txt = (uint32_t)v->txt_len;
 		v->txt_len += n;
 	}
-	for (i = 0; i < v->shown.nvf; i++) {
-		struct view_flow *f = &v->shown.vf[i];
-		struct vent *e = ent_find(v, f->row.id);
+	for (i = 0; i < shown_n(v); i++) {
+		struct view_flow *f = &shown_at(v, i)->f;
+		struct vent *e = ent_find(v, vent_of(f)->id);
 		const char *t = e ? e->txt : NULL;
 		size_t n;
 
 		if (!t) {
-			if (flow_text(&f->row.key, tmp, sizeof(tmp)) < 0)
+			if (flow_text(&f->row->key, tmp, sizeof(tmp)) < 0)
 				tmp[0] = 0;
 			t = tmp;
 			if (e)
@@ -1586,7 +1813,7 @@ static int build_text(struct view *v)
 		memcpy(v->txt + v->txt_len, t, n);
 		f->txt = (uint32_t)v->txt_len;
 		v->txt_len += n - 1;
-		v->txt_len += lower_labels(f, v->txt + v->txt_len,
+		v->txt_len += lower_labels(v, f, v->txt + v->txt_len,
 					   2 * VIEW_PROC_MAX + 4);
 		v->txt[v->txt_len++] = '\0';
 	}
@@ -1643,7 +1870,7 @@ static void row_key(const struct view *v, const struct view_row *r,
 		e->k1 = ~e->k1;
 		e->k2 = ~e->k2;
 	}
-	e->tie = r->f->row.id << 2 | (uint64_t)r->dir;
+	e->tie = r->f->row->id << 2 | (uint64_t)r->dir;
 	e->row = idx;
 }
 
@@ -1710,7 +1937,7 @@ static int layout_order(struct view *v)
 			o = &v->ord[v->perm[pos]++];
 			o->k0 = pos;
 			o->k1 = o->k2 = 0;
-			o->tie = w->f->row.id << 2 | (uint64_t)w->dir;
+			o->tie = w->f->row->id << 2 | (uint64_t)w->dir;
 			o->row = row_matches(v, w) ? (uint32_t)i : UINT32_MAX;
 		}
 		/* Rows the display filter hides leave their places. */
@@ -1915,10 +2142,10 @@ uint64_t view_frame_cost_ns(const struct view *v)
 
 size_t view_nflows(const struct view *v)
 {
-	return v->shown.nvf;
+	return shown_n(v);
 }
 
 const struct view_flow *view_flow_at(const struct view *v, size_t i)
 {
-	return i < v->shown.nvf ? &v->shown.vf[i] : NULL;
+	return i < shown_n(v) ? &shown_at(v, i)->f : NULL;
 }

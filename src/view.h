@@ -3,9 +3,16 @@
  * scroll and selection over a snapshot. No curses: fully unit-testable.
  *
  * Threads: a view belongs to one thread (the UI thread). It never touches
- * the live flow table; it is fed copies (struct snapshot) and keeps its
- * own copy of what it displays, so the caller may reuse a snapshot as
- * soon as view_update returns.
+ * the live flow table; it is fed copies (struct snapshot). view_update
+ * keeps one copy of the rows it displays, so the caller may reuse a
+ * snapshot as soon as it returns; view_update_borrow keeps none and reads
+ * the snapshot's rows in place until the next update.
+ *
+ * Memory: per live flow, one state entry (struct vent, view_int.h) that
+ * is also what is displayed, an entry of the id hash, a display row and
+ * an order entry; a flow sending for longer than two 2 s buckets adds a
+ * column of the 40 s rate history (view_rate.c). Pausing copies the shown
+ * flows (rows included) until resumed.
  *
  * Model. view_update ingests a snapshot: per flow (keyed by flow id) it
  * keeps the counts of the previous update, a reset baseline and a ring of
@@ -73,22 +80,29 @@ enum view_sort {
 #define VIEW_FILTER_MAX 256
 #define VIEW_PROC_MAX 28
 
-/* What the view keeps of one flow for display (frozen while paused). */
+/*
+ * What the view keeps of one flow for display (frozen while paused): the
+ * flow's row is not copied but pointed at (the snapshot's, see
+ * view_update_borrow, or the view's one copy); the counts since the last
+ * reset, the age, the averages and the process are derived when read
+ * (view_row_bytes, view_row_age, view_row_avg, view_row_proc,
+ * view_flow_figures).
+ */
 struct view_flow {
-	struct flowtab_row row;	    /* copy of the snapshot's row */
-	double bps[2], pps[2];	    /* current rates per direction */
-	float avg_bps[2][3];	    /* [dir][2 s, 10 s, 40 s]: read them */
-	float avg_pps[2][3];	    /* through view_row_avg (filled lazily) */
-	uint64_t bytes[2], pkts[2]; /* since the last reset */
+	const struct flowtab_row *row;
+	float bps[2], pps[2]; /* current rates per direction */
+	uint32_t flags;	      /* VIEW_ROW_* */
+	uint32_t fpos;	      /* position in the frozen order */
+	uint32_t txt;	      /* internal: filter text offset */
+	uint32_t proc;	      /* internal: process label, 0 while unknown */
+};
+
+/* A flow's figures as shown, for code that sums them (the host view). */
+struct view_figures {
+	const struct flowtab_row *row;
+	uint64_t bytes[2], pkts[2]; /* since the last reset (or the start) */
+	double bps[2], pps[2];	    /* current rates */
 	uint64_t age_ns;	    /* snapshot now - last packet */
-	unsigned flags;		    /* VIEW_ROW_* */
-	uint32_t fpos;		    /* position in the frozen order */
-	uint32_t txt;		    /* internal: filter text offset */
-	uint32_t ent;		    /* internal: state entry */
-	int avg_ok;		    /* internal: averages filled */
-	/* the local process, procs_label's "comm[pid]" (or the socket's
-	 * user alone); "" while unknown: once known it stays */
-	char proc[VIEW_PROC_MAX];
 };
 
 /* One display row: a flow, or one direction of it. */
@@ -124,14 +138,28 @@ struct view *view_new(void);
 void view_free(struct view *v);
 
 /*
- * view_update - ingest @s (see the model above). @s is only read; nothing
- * of it is kept. Snapshots must come in mono_ns order. Returns 0 or
- * -ENOMEM (the view then still shows the previous state).
+ * view_update - ingest @s (see the model above). @s is only read; its
+ * rows are copied (once: the copy is what is displayed). Snapshots must
+ * come in mono_ns order. Returns 0 or -ENOMEM (the view then shows no
+ * flows, or the frozen ones while paused, until an update succeeds).
  */
 int view_update(struct view *v, const struct snapshot *s);
+/*
+ * view_update_borrow - view_update without the copy: the flows shown
+ * point at @s's rows, so @s must stay as it is until the next
+ * view_update*, or until view_forget_rows is called: a caller that
+ * changes @s and then cannot feed it to the view (taking the snapshot
+ * failed) calls view_forget_rows first. While paused the shown flows are
+ * the view's own copies and never point at @s.
+ */
+int view_update_borrow(struct view *v, const struct snapshot *s);
+/* view_forget_rows - the snapshot last borrowed is gone: show no flows
+ * (but the frozen ones while paused) until the next update. */
+void view_forget_rows(struct view *v);
 
 /*
  * view_set_paused - freeze (1) or unfreeze (0) the display at @mono_ns.
+ * Freezing copies the shown flows (out of memory: it does not pause).
  * Unfreezing shows the last ingested snapshot at once.
  */
 void view_set_paused(struct view *v, int paused, uint64_t mono_ns);
@@ -357,8 +385,17 @@ double view_row_avg(const struct view *v, const struct view_row *r, int h);
  */
 double view_row_percent(const struct view *v, const struct view_row *r);
 double view_row_pps(const struct view_row *r);
-uint64_t view_row_bytes(const struct view_row *r);
-uint64_t view_row_pkts(const struct view_row *r);
+/* Bytes and packets since the last reset (or the start: since-start). */
+uint64_t view_row_bytes(const struct view *v, const struct view_row *r);
+uint64_t view_row_pkts(const struct view *v, const struct view_row *r);
+/* Time since the row's last packet, at the snapshot shown. */
+uint64_t view_row_age(const struct view *v, const struct view_row *r);
+/* The local process, procs_label's "comm[pid]" (or the socket's user
+ * alone); "" while unknown: once known it stays. */
+const char *view_row_proc(const struct view *v, const struct view_row *r);
+/* Flow @f's figures as shown (a flow of view_flow_at). */
+void view_flow_figures(const struct view *v, const struct view_flow *f,
+		       struct view_figures *out);
 /*
  * view_row_endpoint - the row's first (@side 0) or second endpoint as
  * flowkey_format_endpoint prints it; for a B->A direction row the sides

@@ -25,31 +25,53 @@
 #define EMPTY UINT32_MAX
 
 /*
- * Per-flow ingestion state, keyed by id; lives while the flow does. Its
- * history (the bytes AB, BA and packets AB, BA of each 2 s bucket) is two
- * adjacent buckets inline while the flow's traffic in the window fits in
- * them (a flood's flows: one packet, spread by one update over at most
+ * Per-flow state, keyed by id; lives while the flow does. It is also what
+ * is displayed: @f, its head, is what a display row points at (not while
+ * paused: then the rows point at frozen copies, struct vcopy). The row
+ * itself is not copied here: f.row points at the snapshot's row
+ * (view_update_borrow) or at the view's one copy of it (own).
+ *
+ * Its history (the bytes AB, BA and packets AB, BA of each 2 s bucket) is
+ * two adjacent buckets inline while the flow's traffic in the window fits
+ * in them (a flood's flows: one packet, spread by one update over at most
  * two buckets), and otherwise a column of the rings, bucket-major:
- * rings[slot][column]. Every live flow is seen by
- * every update, so all rings share one bucket grid: an update adds to one
- * contiguous array and clears a bucket for all columns with one memset.
- * The averages are read only for the rows drawn or when sorting by them.
+ * rings[slot][column]. Every live flow is seen by every update, so all
+ * rings share one bucket grid: an update adds to one contiguous array and
+ * clears a bucket for all columns with one memset. The averages are
+ * computed when read (the rows drawn, or a sort by one).
  */
 struct vent {
-	uint64_t id;
-	uint64_t gen; /* update that last saw it; 0 = free slot */
-	uint64_t prev_bytes[2], prev_pkts[2];
-	uint64_t base_bytes[2], base_pkts[2];
-	char *txt;	 /* cached filter text, or NULL */
-	int64_t b0;	 /* one[0]'s bucket number, INT64_MIN: none */
-	float one[2][4]; /* buckets b0 and b0 - 1, while col is NO_COL */
-	uint32_t col;	 /* its rings column, or NO_COL */
-	uint32_t fpos;	 /* frozen order position, NO_POS if none */
-	float rate[4];	 /* the last rates (B/s AB, BA, pkt/s AB, BA): held */
-	char proc[VIEW_PROC_MAX]; /* the process, once known; "" before */
-	int proc_final;		  /* proc names the process (not a user) */
+	struct view_flow f; /* first: vent_of */
+	uint64_t id;	    /* free entry: the next free one's index */
+	uint64_t prev_bytes[2], prev_pkts[2]; /* at the last rated update */
+	uint64_t base_bytes[2], base_pkts[2]; /* at the last reset */
+	char *txt;			      /* cached filter text, or NULL */
+	float one[2][4];     /* buckets b0 and b0 - 1, while col is NO_COL */
+	int32_t b0;	     /* one[0]'s bucket number, NO_B0: none */
+	uint32_t col;	     /* its rings column, or NO_COL */
+	uint32_t gen;	     /* update that last saw it; 0 = free slot */
+	uint32_t proc_final; /* f.proc names the process (not a user) */
 };
 #define NO_COL UINT32_MAX
+#define NO_B0 INT32_MIN
+
+static inline const struct vent *vent_of(const struct view_flow *f)
+{
+	return (const struct vent *)(const void *)f; /* f is its first member */
+}
+
+/* The 2/10/40 s averages of a flow: [direction][horizon]. */
+struct vavg {
+	float bps[2][3], pps[2][3];
+};
+
+/* A flow's display state that does not move: a frozen copy (paused) or a
+ * group of flows. Its entry's f.row points at its own row. */
+struct vcopy {
+	struct vent e;
+	struct flowtab_row row;
+	struct vavg avg;
+};
 
 typedef float bucket[4];
 
@@ -84,23 +106,19 @@ struct totstate {
 	float ring[TOT_SLOTS][4];
 };
 
-/* A group row's own (g), beside its view_flow in gvf. */
+/* A group row (g): its figures are its flows' sums (c). */
 struct vgroup {
+	struct vcopy c;
 	char label[GROUP_LABEL_MAX];
 	uint64_t flows;
 	uint64_t order[3]; /* group.h's sort key */
 };
 
-/* What is displayed: flows, header totals, history; grouped, the groups
- * too (gvf and gx side by side, built from vf at each update). */
+/* What is displayed besides the flows: header totals, history. */
 struct dispstate {
-	struct view_flow *vf;
-	size_t nvf, cap;
-	struct view_flow *gvf;
-	struct vgroup *gx;
-	size_t ngvf, gcap, gxcap;
 	struct view_totals tot;
 	double hist[VIEW_HIST_SECONDS][2];
+	uint64_t now_ns; /* the snapshot's now (the rows' ages) */
 	int valid;
 };
 
@@ -108,8 +126,19 @@ struct view {
 	/* ingestion */
 	struct vent *ents;
 	size_t ents_cap, ents_hw; /* capacity, high-water mark */
-	uint32_t *freel;
-	size_t nfree, freel_cap;
+	uint32_t free_head;	  /* first free entry (chained by id), EMPTY */
+	/* the live entries in the last update's row order */
+	uint32_t *idx;
+	size_t nidx, idx_cap;
+	int rows_gone; /* the rows pointed at are gone: show no flows */
+	/* the rows' one copy (view_update; unused by view_update_borrow) */
+	struct flowtab_row *own;
+	size_t own_cap;
+	/* process labels, each once: f.proc is an index (0: none) */
+	char (*plab)[VIEW_PROC_MAX];
+	size_t nplab, plab_cap;
+	uint32_t *ptab; /* hash of labels: plab index or 0 */
+	size_t ptab_size;
 	bucket *rings[FLOW_SLOTS]; /* [slot][column] */
 	size_t rings_cap;	   /* columns allocated (as ents_cap) */
 	size_t cols_hw;		   /* columns handed out */
@@ -121,7 +150,7 @@ struct view {
 	uint32_t *tab;	      /* id hash: entry index or EMPTY */
 	size_t tab_size, nlive;
 	unsigned int tab_bits;
-	uint64_t gen;
+	uint32_t gen;
 	struct totstate tot;
 	int packet_clock; /* rates on the snapshots' packet time (files) */
 	uint64_t min_dt;  /* a shorter interval holds the rates */
@@ -139,11 +168,15 @@ struct view {
 	int group_by, group_v4, group_v6;
 	struct group_set *gs; /* reused: a label keeps its id */
 	struct procs *procs;  /* the last snapshot's, for process groups */
+	struct vgroup *gx;    /* the groups of the shown flows */
+	size_t ngx, gxcap;
 
-	/* Shown state, and the latest one built while paused. */
+	/* Shown totals, and the latest ones built while paused. */
 	struct dispstate shown, latest;
 	int paused;
 	uint64_t paused_since;
+	struct vcopy *frz; /* paused: copies of the flows shown */
+	size_t nfrz;
 
 	/* filter text arena */
 	char *txt;
@@ -209,8 +242,12 @@ void view_rate_plan(struct ringplan *p, uint64_t t1, uint64_t dt,
 void view_rate_advance(struct view *v);
 /* Add entry @e's deltas @d (bytes AB, BA, packets AB, BA) per the plan. */
 void view_rate_flow_add(struct view *v, uint32_t e, const double d[4]);
-/* Fill @f's averages from its ring (the state of the last update). */
-void view_rate_flow_avgs(const struct view *v, struct view_flow *f);
+/* Entry @x's averages from its ring (the state of the last update). */
+void view_rate_flow_avgs(const struct view *v, const struct vent *x,
+			 struct vavg *out);
+/* view.c: the averages of a shown flow, a frozen copy's or a group's. */
+void view_flow_avgs(const struct view *v, const struct view_flow *f,
+		    struct vavg *out);
 /* Give entry @e's rings column back (the entry is being deleted). */
 void view_rate_flow_drop(struct view *v, uint32_t e);
 /* Renumber the rings columns 0 .. in use - 1 (view_compact). */

@@ -163,7 +163,7 @@ void view_rate_advance(struct view *v)
 /* Whether @x's inline buckets still lie in the window ending at @b1. */
 static int inline_live(const struct vent *x, int64_t b1)
 {
-	return x->b0 != INT64_MIN && x->b0 <= b1 && b1 - x->b0 < FLOW_SLOTS;
+	return x->b0 != NO_B0 && x->b0 <= b1 && b1 - x->b0 < FLOW_SLOTS;
 }
 
 /* A rings column for @x, holding its inline buckets. The rings have room
@@ -186,7 +186,7 @@ static void col_take(struct view *v, struct vent *x)
 			       sizeof(bucket));
 	}
 	x->col = c;
-	x->b0 = INT64_MIN;
+	x->b0 = NO_B0;
 }
 
 /* Add the plan's share of @d to @x's inline buckets if they can hold it
@@ -196,17 +196,19 @@ static int inline_add(const struct ringplan *p, struct vent *x,
 {
 	unsigned int a, i;
 
-	if (p->nadd > 2)
+	/* a bucket number beyond 32 bits (no clock of this century) takes
+	 * a column */
+	if (p->nadd > 2 || p->b1 <= NO_B0 || p->b1 > INT32_MAX)
 		return 0;
 	if (!inline_live(x, p->b1)) {
 		memset(x->one, 0, sizeof(x->one));
-		x->b0 = p->b1;
+		x->b0 = (int32_t)p->b1;
 	} else if (x->b0 == p->b1 - 1 && !x->one[1][0] && !x->one[1][1] &&
 		   !x->one[1][2] && !x->one[1][3]) {
 		/* one bucket on: the older one was empty */
 		memcpy(x->one[1], x->one[0], sizeof(x->one[1]));
 		memset(x->one[0], 0, sizeof(x->one[0]));
-		x->b0 = p->b1;
+		x->b0 = (int32_t)p->b1;
 	} else if (x->b0 != p->b1) {
 		return 0;
 	}
@@ -244,7 +246,7 @@ void view_rate_flow_drop(struct view *v, uint32_t e)
 	if (x->col != NO_COL)
 		v->col_free[v->ncol_free++] = x->col;
 	x->col = NO_COL;
-	x->b0 = INT64_MIN;
+	x->b0 = NO_B0;
 }
 
 void view_rate_compact(struct view *v)
@@ -280,23 +282,14 @@ void view_rate_compact(struct view *v)
 	v->ncol_free = 0;
 }
 
-/* Fill @f's averages from its ring (the state of the last update). */
-void view_rate_flow_avgs(const struct view *v, struct view_flow *f)
+/* Entry @x's averages from its ring (the state of the last update). */
+void view_rate_flow_avgs(const struct view *v, const struct vent *x,
+			 struct vavg *out)
 {
 	const struct ringplan *p = &v->plan;
 	double acc[3][4] = { { 0 } };
-	const struct vent *x;
 	unsigned int a, h, i;
 
-	if (f->avg_ok)
-		return;
-	f->avg_ok = 1;
-	if (f->ent == UINT32_MAX) {
-		memset(f->avg_bps, 0, sizeof(f->avg_bps));
-		memset(f->avg_pps, 0, sizeof(f->avg_pps));
-		return;
-	}
-	x = &v->ents[f->ent];
 	for (a = 0; a < p->nw; a++) {
 		const float *r;
 
@@ -314,8 +307,8 @@ void view_rate_flow_avgs(const struct view *v, struct view_flow *f)
 	}
 	for (h = 0; h < 3; h++) {
 		for (i = 0; i < 2; i++) {
-			f->avg_bps[i][h] = (float)acc[h][i];
-			f->avg_pps[i][h] = (float)acc[h][2 + i];
+			out->bps[i][h] = (float)acc[h][i];
+			out->pps[i][h] = (float)acc[h][2 + i];
 		}
 	}
 }
@@ -474,20 +467,18 @@ double view_row_rate(const struct view *v, const struct view_row *r, int which)
 
 double view_row_avg(const struct view *v, const struct view_row *r, int h)
 {
-	const struct view_flow *f = r->f;
+	struct vavg a;
 	double b, p;
 
 	if (h < 0 || h > 2)
 		return 0.0;
-	/* The view owns the flow copies: filling the cache is not a change
-	 * anybody can see. */
-	view_rate_flow_avgs(v, (struct view_flow *)f);
+	view_flow_avgs(v, r->f, &a);
 	if (r->dir != VIEW_DIR_BOTH) {
-		b = f->avg_bps[r->dir][h];
-		p = f->avg_pps[r->dir][h];
+		b = a.bps[r->dir][h];
+		p = a.pps[r->dir][h];
 	} else {
-		b = (double)f->avg_bps[0][h] + f->avg_bps[1][h];
-		p = (double)f->avg_pps[0][h] + f->avg_pps[1][h];
+		b = (double)a.bps[0][h] + a.bps[1][h];
+		p = (double)a.pps[0][h] + a.pps[1][h];
 	}
 	return view_unit_rate(v->unit, b, p);
 }

@@ -9,17 +9,25 @@
 #include "../ui/hosts.h"
 #include "view.h"
 
-static void flow(struct view_flow *f, int a, int b, uint64_t ab, uint64_t ba,
+/* the flows' rows (a flow points at its row) */
+static struct flowtab_row rows[8];
+static size_t nrows;
+
+static void flow(struct view_figures *f, int a, int b, uint64_t ab, uint64_t ba,
 		 double bps_ab, double bps_ba)
 {
+	struct flowtab_row *r = &rows[nrows++ % 8];
+
 	memset(f, 0, sizeof(*f));
-	f->row.key.kind = KIND_UDP4;
-	f->row.key.a[0] = 10;
-	f->row.key.a[3] = (uint8_t)a;
-	f->row.key.b[0] = 10;
-	f->row.key.b[3] = (uint8_t)b;
-	f->row.bytes[0] = ab * 10; /* since the start: not what is shown */
-	f->row.bytes[1] = ba * 10;
+	memset(r, 0, sizeof(*r));
+	r->key.kind = KIND_UDP4;
+	r->key.a[0] = 10;
+	r->key.a[3] = (uint8_t)a;
+	r->key.b[0] = 10;
+	r->key.b[3] = (uint8_t)b;
+	r->bytes[0] = ab * 10; /* since the start: not what is shown */
+	r->bytes[1] = ba * 10;
+	f->row = r;
 	f->bytes[0] = ab;
 	f->bytes[1] = ba;
 	f->pkts[0] = ab / 100;
@@ -33,7 +41,7 @@ static void flow(struct view_flow *f, int a, int b, uint64_t ab, uint64_t ba,
 Test(hosts, sent_and_received_per_host)
 {
 	struct hosts *h = hosts_new();
-	struct view_flow f[4];
+	struct view_figures f[4];
 	const struct hosts_row *r;
 
 	cr_assert_not_null(h);
@@ -76,7 +84,7 @@ Test(hosts, sent_and_received_per_host)
 Test(hosts, order_without_traffic_now)
 {
 	struct hosts *h = hosts_new();
-	struct view_flow f[2];
+	struct view_figures f[2];
 
 	flow(&f[0], 5, 6, 10, 0, 0, 0);
 	flow(&f[1], 7, 8, 0, 900, 0, 0);

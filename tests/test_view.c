@@ -82,8 +82,23 @@ static size_t ids(struct view *v, size_t vis, uint64_t *out)
 	cr_assert_eq(view_layout(v, vis), 0);
 	n = view_nvisible(v);
 	for (i = 0; i < n; i++)
-		out[i] = view_row_at(v, i)->f->row.id;
+		out[i] = view_row_at(v, i)->f->row->id;
 	return n;
+}
+
+/* A row's bytes or packets in direction @d (0: sent by a group). */
+static uint64_t dir_bytes(const struct view *v, const struct view_row *r, int d)
+{
+	struct view_row x = { r->f, d };
+
+	return view_row_bytes(v, &x);
+}
+
+static uint64_t dir_pkts(const struct view *v, const struct view_row *r, int d)
+{
+	struct view_row x = { r->f, d };
+
+	return view_row_pkts(v, &x);
 }
 
 /*
@@ -123,7 +138,7 @@ Test(view, rate_against_previous_update)
 	view_set_unit(v, VIEW_UNIT_BYTES);
 	cr_assert_eq(view_layout(v, 10), 0);
 	r = view_row_at(v, 0);
-	cr_assert_eq(r->f->row.id, 3);
+	cr_assert_eq(r->f->row->id, 3);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_AB), 3000.0, 1e-6);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_BA), 1500.0, 1e-6);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 4500.0, 1e-6);
@@ -222,7 +237,7 @@ Test(view, short_interval_holds_rates_and_peak)
 	cr_assert_eq(view_layout(v, 10), 0);
 	t = view_totals(v);
 	cr_assert_eq(t->bytes, 1200);
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 1200);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 1200);
 	cr_assert_float_eq(t->bps, 1000.0, 1e-6, "rate held: %g", t->bps);
 	cr_assert_float_eq(t->peak_bps, 1000.0, 1e-6, "peak %g", t->peak_bps);
 	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
@@ -322,7 +337,7 @@ Test(view, selection_follows_flow_across_resorts)
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_eq(view_selected(v), 3);
 	r = view_row_at(v, view_selected(v) - view_top(v));
-	cr_assert_eq(r->f->row.id, 1);
+	cr_assert_eq(r->f->row->id, 1);
 	/* Flow 1 becomes the fastest: the selection moves with it. */
 	fake_init(&f, T0 + 2 * NS);
 	for (i = 1; i <= 4; i++) {
@@ -339,7 +354,7 @@ Test(view, selection_follows_flow_across_resorts)
 	/* And across a change of sort key. */
 	view_set_sort(v, VIEW_SORT_A);
 	ids(v, 10, got);
-	cr_assert_eq(view_row_at(v, view_selected(v))->f->row.id, 1);
+	cr_assert_eq(view_row_at(v, view_selected(v))->f->row->id, 1);
 	view_set_sort(v, VIEW_SORT_A); /* reversed: flow 1 is last */
 	ids(v, 10, got);
 	cr_assert_eq(got[3], 1);
@@ -357,7 +372,7 @@ Test(view, selection_moves_on_when_its_flow_goes)
 	ids(v, 10, got); /* 3 2 4 1 */
 	view_scroll(v, 1, 10);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_eq(view_row_at(v, view_selected(v))->f->row.id, 2);
+	cr_assert_eq(view_row_at(v, view_selected(v))->f->row->id, 2);
 	fake_init(&f, T0 + 2 * NS);
 	for (i = 1; i <= 4; i++) {
 		if (i != 2)
@@ -398,7 +413,7 @@ Test(view, scrolling_pages_home_end)
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_eq(view_selected(v), 99);
 	cr_assert_eq(view_top(v), 90);
-	cr_assert_eq(view_row_at(v, 9)->f->row.id, 100);
+	cr_assert_eq(view_row_at(v, 9)->f->row->id, 100);
 	cr_assert_null(view_row_at(v, 10));
 	view_scroll(v, 5, 10); /* past the end: clamped */
 	cr_assert_eq(view_layout(v, 10), 0);
@@ -583,7 +598,7 @@ Test(view, icmp_rows_show_the_type)
 	for (i = 0; i < view_nvisible(v); i++) {
 		r = view_row_at(v, i);
 		view_row_endpoint_text(v, r, 1, buf, sizeof(buf));
-		cr_assert_str_eq(buf, r->f->row.id == 1
+		cr_assert_str_eq(buf, r->f->row->id == 1
 					      ? "192.168.0.2 echo"
 					      : "192.168.0.2 unreach");
 		view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
@@ -622,15 +637,15 @@ Test(view, per_direction_rows)
 	cr_assert_eq(view_count(v), 3, "no row for a direction never used");
 	/* By rate: 1->2 (1000), 2 B->A (700), 1 B->A (300). */
 	r = view_row_at(v, 0);
-	cr_assert_eq(r->f->row.id, 1);
+	cr_assert_eq(r->f->row->id, 1);
 	cr_assert_eq(r->dir, FLOW_DIR_AB);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL), 1000.0, 1e-6);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_BA), 0.0, 1e-9);
-	cr_assert_eq(view_row_bytes(r), 1000);
-	cr_assert_eq(view_row_pkts(r), 4);
+	cr_assert_eq(view_row_bytes(v, r), 1000);
+	cr_assert_eq(view_row_pkts(v, r), 4);
 	for (i = 0; i < 3; i++) {
 		r = view_row_at(v, i);
-		if (r->f->row.id != 2)
+		if (r->f->row->id != 2)
 			continue;
 		seen_ba = 1;
 		cr_assert_eq(r->dir, FLOW_DIR_BA);
@@ -638,18 +653,18 @@ Test(view, per_direction_rows)
 		view_row_endpoint(r, 1, b, sizeof(b));
 		cr_assert_str_eq(a, "10.0.0.4:4000", "the sender comes first");
 		cr_assert_str_eq(b, "10.0.0.3:53");
-		cr_assert_eq(view_row_bytes(r), 700);
+		cr_assert_eq(view_row_bytes(v, r), 700);
 	}
 	cr_assert(seen_ba);
 	r = view_row_at(v, 2);
-	cr_assert_eq(r->f->row.id, 1);
+	cr_assert_eq(r->f->row->id, 1);
 	cr_assert_eq(r->dir, FLOW_DIR_BA);
 	/* Back to conversations: one row per flow again. */
 	view_set_per_direction(v, 0);
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_eq(view_count(v), 2);
 	cr_assert_eq(view_row_at(v, 0)->dir, VIEW_DIR_BOTH);
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 1300);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 1300);
 	view_free(v);
 }
 
@@ -753,15 +768,15 @@ Test(view, frozen_order_direction_rows_stay_together)
 	for (i = 0; i < n; i++) {
 		const struct view_row *r = view_row_at(v, i);
 
-		cr_assert_eq(r->f->row.id, want[i], "row %zu: flow %llu", i,
-			     (unsigned long long)r->f->row.id);
+		cr_assert_eq(r->f->row->id, want[i], "row %zu: flow %llu", i,
+			     (unsigned long long)r->f->row->id);
 		cr_assert_eq(r->dir, i % 2 ? FLOW_DIR_BA : FLOW_DIR_AB,
 			     "row %zu: dir %d", i, r->dir);
 	}
 	cr_assert_eq(view_filter_set(v, ":1004"), 0);
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_eq(view_nvisible(v), 2);
-	cr_assert_eq(view_row_at(v, 0)->f->row.id, 4);
+	cr_assert_eq(view_row_at(v, 0)->f->row->id, 4);
 	cr_assert_eq(view_row_at(v, 0)->dir, FLOW_DIR_AB);
 	cr_assert_eq(view_row_at(v, 1)->dir, FLOW_DIR_BA);
 	view_free(v);
@@ -819,6 +834,86 @@ Test(view, pause_freezes_display_resume_shows_latest)
 	cr_assert_float_eq(view_row_rate(v, view_row_at(v, 0), VIEW_RATE_AB),
 			   50000.0, 1e-6);
 	cr_assert_eq(view_totals(v)->bytes, 123456);
+	view_free(v);
+}
+
+/*
+ * view_update_borrow keeps no copy: the rows shown are the snapshot's,
+ * read in place (the monitor's memory holds each row once). Paused, the
+ * view shows its own copies, whatever becomes of the snapshot; a
+ * snapshot that changed without an update is forgotten, not shown.
+ */
+Test(view, borrowed_rows_read_in_place_paused_ones_copied)
+{
+	struct view *v = view_new();
+	struct fake *f = calloc(1, sizeof(*f));
+	const struct view_row *r;
+	uint64_t got[4];
+
+	cr_assert_not_null(v);
+	cr_assert_not_null(f);
+	fake_init(f, T0);
+	set_counts(add4(f, 1, KIND_UDP4, 1, 53, 2, 5353), 100, 0, 1, 0);
+	set_counts(add4(f, 2, KIND_UDP4, 3, 53, 4, 5353), 300, 0, 3, 0);
+	cr_assert_eq(view_update_borrow(v, &f->s), 0);
+	view_set_sort(v, VIEW_SORT_BYTES);
+	cr_assert_eq(ids(v, 10, got), 2);
+	r = view_row_at(v, 0);
+	cr_assert_eq(r->f->row, &f->rows[1], "the snapshot's own row");
+	cr_assert_eq(view_row_bytes(v, r), 300);
+	/* a copying update: the rows are the view's */
+	cr_assert_eq(view_update(v, &f->s), 0);
+	cr_assert_eq(view_layout(v, 10), 0);
+	r = view_row_at(v, 0);
+	cr_assert(r->f->row < &f->rows[0] || r->f->row > &f->rows[255]);
+	cr_assert_eq(r->f->row->id, 2);
+
+	/* paused: copies, and the snapshot refilled in place */
+	cr_assert_eq(view_update_borrow(v, &f->s), 0);
+	view_set_paused(v, 1, T0 + NS);
+	fake_init(f, T0 + NS);
+	set_counts(add4(f, 7, KIND_UDP4, 9, 53, 9, 5353), 999, 0, 9, 0);
+	cr_assert_eq(ids(v, 10, got), 2);
+	cr_assert_eq(got[0], 2, "frozen: flow 2 still shown");
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 300);
+	cr_assert_eq(view_update_borrow(v, &f->s), 0);
+	cr_assert_eq(ids(v, 10, got), 2, "still frozen after an update");
+	view_set_paused(v, 0, T0 + NS);
+	cr_assert_eq(ids(v, 10, got), 1);
+	cr_assert_eq(got[0], 7, "resumed: the latest snapshot");
+	cr_assert_eq(view_row_at(v, 0)->f->row, &f->rows[0]);
+
+	/* the snapshot changed and the update failed: nothing shown */
+	view_forget_rows(v);
+	cr_assert_eq(ids(v, 10, got), 0);
+	cr_assert_eq(view_nflows(v), 0);
+	cr_assert_eq(view_update_borrow(v, &f->s), 0);
+	cr_assert_eq(ids(v, 10, got), 1);
+	view_free(v);
+	free(f);
+}
+
+/* A mark while paused zeroes what is shown, frozen copies and groups
+ * alike; the flows' counts go on from there after the resume. */
+Test(view, mark_while_paused_zeroes_frozen_counts)
+{
+	struct view *v = four_flows();
+	struct fake f;
+
+	view_set_paused(v, 1, T0 + NS);
+	view_mark(v, 12345);
+	cr_assert_eq(view_layout(v, 10), 0);
+	for (size_t i = 0; i < view_nvisible(v); i++)
+		cr_assert_eq(view_row_bytes(v, view_row_at(v, i)), 0);
+	fake_init(&f, T0 + 2 * NS);
+	set_counts(add4(&f, 1, KIND_TCP4, 0x0a000001, 1001, 0x0a000002, 80),
+		   1000 + 40, 500, 12, 5);
+	cr_assert_eq(view_update(v, &f.s), 0);
+	view_set_paused(v, 0, T0 + 2 * NS);
+	cr_assert_eq(view_layout(v, 10), 0);
+	cr_assert_eq(view_count(v), 1);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 40);
+	cr_assert_eq(view_row_pkts(v, view_row_at(v, 0)), 2);
 	view_free(v);
 }
 
@@ -976,10 +1071,10 @@ Test(view, reset_is_a_baseline)
 	int i;
 
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 4500);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 4500);
 	view_reset(v);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 0);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 0);
 	cr_assert_eq(view_totals(v)->bytes, 0);
 	fake_init(&f, T0 + 2 * NS);
 	for (i = 1; i <= 4; i++) {
@@ -994,11 +1089,11 @@ Test(view, reset_is_a_baseline)
 	view_set_sort(v, VIEW_SORT_BYTES);
 	cr_assert_eq(view_layout(v, 10), 0);
 	r = view_row_at(v, 0);
-	cr_assert_eq(r->f->row.id, 8, "new flow: all its bytes are new");
-	cr_assert_eq(view_row_bytes(r), 77);
+	cr_assert_eq(r->f->row->id, 8, "new flow: all its bytes are new");
+	cr_assert_eq(view_row_bytes(v, r), 77);
 	r = view_row_at(v, 1);
-	cr_assert_eq(view_row_bytes(r), 10);
-	cr_assert_eq(view_row_pkts(r), 1);
+	cr_assert_eq(view_row_bytes(v, r), 10);
+	cr_assert_eq(view_row_pkts(v, r), 1);
 	view_free(v);
 }
 
@@ -1024,20 +1119,20 @@ Test(view, mark_and_since_start)
 	view_set_sort(v, VIEW_SORT_BYTES);
 	cr_assert_eq(view_layout(v, 10), 0);
 	/* flow 3 grew by 10 bytes after the mark */
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 10);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 10);
 	cr_assert_eq(view_totals(v)->bytes, f.s.bytes);
 	/* since the start: the whole counts, rows and totals */
 	view_set_since_start(v, 1);
 	f.s.bytes = 99999;
 	cr_assert_eq(view_update(v, &f.s), 0);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 3010 + 1500);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 3010 + 1500);
 	cr_assert_eq(view_totals(v)->bytes, 99999);
 	/* and back: the mark's baseline was kept */
 	view_set_since_start(v, 0);
 	cr_assert_eq(view_update(v, &f.s), 0);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_eq(view_row_bytes(view_row_at(v, 0)), 10);
+	cr_assert_eq(view_row_bytes(v, view_row_at(v, 0)), 10);
 	view_free(v);
 }
 
@@ -1062,12 +1157,12 @@ Test(view, own_ssh_session_is_marked_and_can_hide)
 		const struct view_row *r = view_row_at(v, i);
 
 		cr_assert_eq(!!(r->f->flags & VIEW_ROW_SELF),
-			     r->f->row.id == 1);
+			     r->f->row->id == 1);
 	}
 	view_set_hide_self(v, 1);
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_eq(view_count(v), 1);
-	cr_assert_eq(view_row_at(v, 0)->f->row.id, 2);
+	cr_assert_eq(view_row_at(v, 0)->f->row->id, 2);
 	view_set_hide_self(v, 0);
 	cr_assert_eq(view_layout(v, 10), 0);
 	cr_assert_eq(view_count(v), 2);
@@ -1095,10 +1190,10 @@ Test(view, new_and_idle_flags)
 	view_set_sort(v, VIEW_SORT_A);
 	view_set_sort(v, VIEW_SORT_B);
 	cr_assert_eq(view_layout(v, 5), 0);
-	cr_assert_eq(view_row_at(v, 0)->f->row.id, 1);
+	cr_assert_eq(view_row_at(v, 0)->f->row->id, 1);
 	cr_assert_eq(view_row_at(v, 0)->f->flags, VIEW_ROW_NEW | VIEW_ROW_IDLE);
 	cr_assert_eq(view_row_at(v, 1)->f->flags, 0);
-	cr_assert_eq(view_row_at(v, 0)->f->age_ns, NS);
+	cr_assert_eq(view_row_age(v, view_row_at(v, 0)), NS);
 	view_free(v);
 }
 
@@ -1136,7 +1231,7 @@ Test(view, many_flows_churn_keeps_state_by_id)
 	cr_assert_eq(n, 4000);
 	for (i = 0; i < n; i++) {
 		const struct view_row *r = view_row_at(v, i);
-		uint64_t id = r->f->row.id;
+		uint64_t id = r->f->row->id;
 		double per_round = (double)((id % 7 + 1) * 10);
 		/* Flows new in the last round: all their bytes are new. */
 		double want =
@@ -1329,7 +1424,7 @@ Test(view, cells_format_and_truncate)
 	view_set_sort(v, VIEW_SORT_A);
 	cr_assert_eq(view_layout(v, 10), 0);
 	for (i = 0; i < view_nvisible(v); i++) {
-		if (view_row_at(v, i)->f->row.id == 4)
+		if (view_row_at(v, i)->f->row->id == 4)
 			r = view_row_at(v, i);
 	}
 	cr_assert_not_null(r);
@@ -1400,7 +1495,7 @@ static const struct view_row *row_of(struct view *v, uint64_t id, int dir)
 	for (i = 0; i < view_nvisible(v); i++) {
 		const struct view_row *r = view_row_at(v, i);
 
-		if (r->f->row.id == id && r->dir == dir)
+		if (r->f->row->id == id && r->dir == dir)
 			return r;
 	}
 	return NULL;
@@ -1893,7 +1988,7 @@ Test(view, group_by_host_sums_its_flows)
 
 	cr_assert_eq(view_layout(v, 50), 0);
 	for (size_t i = 0; i < view_nvisible(v); i++)
-		want += view_row_bytes(view_row_at(v, i));
+		want += view_row_bytes(v, view_row_at(v, i));
 	cr_assert_eq(view_set_group(v, 1 /* GROUP_HOST */, 24, 64), 0);
 	cr_assert_eq(view_group(v), 1);
 	cr_assert_eq(view_layout(v, 50), 0);
@@ -1901,8 +1996,8 @@ Test(view, group_by_host_sums_its_flows)
 	r = row_labelled(v, "10.0.0.1");
 	cr_assert_not_null(r);
 	/* it sent A->B of flows 1 and 2, received their B->A */
-	cr_assert_eq(r->f->bytes[0], 3000);
-	cr_assert_eq(r->f->bytes[1], 600);
+	cr_assert_eq(dir_bytes(v, r, 0), 3000);
+	cr_assert_eq(dir_bytes(v, r, 1), 600);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_AB), 3000.0, 1e-6);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_BA), 600.0, 1e-6);
 	view_row_endpoint_parts(v, r, 1, buf, sizeof(buf), port, sizeof(port),
@@ -1910,12 +2005,12 @@ Test(view, group_by_host_sums_its_flows)
 	cr_assert_str_eq(buf, "2", "its flows");
 	r = row_labelled(v, "10.0.0.2");
 	cr_assert_not_null(r);
-	cr_assert_eq(r->f->bytes[0], 500 + 300, "B of flow 1, A of flow 3");
-	cr_assert_eq(r->f->bytes[1], 1000 + 700);
-	cr_assert_eq(r->f->pkts[0], 5 + 3);
+	cr_assert_eq(dir_bytes(v, r, 0), 500 + 300, "B of flow 1, A of flow 3");
+	cr_assert_eq(dir_bytes(v, r, 1), 1000 + 700);
+	cr_assert_eq(dir_pkts(v, r, 0), 5 + 3);
 	/* every flow lies between two hosts: the groups hold it twice */
 	for (size_t i = 0; i < view_nvisible(v); i++)
-		got += view_row_bytes(view_row_at(v, i));
+		got += view_row_bytes(v, view_row_at(v, i));
 	cr_assert_eq(got, 2 * want);
 	/* by label, numbers as numbers: .1 .2 .9 .10 */
 	view_set_sort(v, VIEW_SORT_A);
@@ -1942,7 +2037,7 @@ Test(view, group_by_host_sums_its_flows)
 	cr_assert_eq(view_count(v), 2);
 	r = row_labelled(v, "TCP/80");
 	cr_assert_not_null(r);
-	cr_assert_eq(r->f->bytes[0], 600, "the server's replies");
+	cr_assert_eq(dir_bytes(v, r, 0), 600, "the server's replies");
 	cr_assert_eq(view_set_group(v, 0, 24, 64), 0);
 	cr_assert_eq(view_layout(v, 50), 0);
 	cr_assert_eq(view_count(v), 3);
@@ -1962,12 +2057,12 @@ Test(view, groups_follow_updates_and_pause)
 		   5000, 500, 50, 5);
 	cr_assert_eq(view_update(v, &f.s), 0);
 	r = row_labelled(v, "10.0.0.1");
-	cr_assert_eq(r->f->bytes[0], 3000, "paused: frozen");
+	cr_assert_eq(dir_bytes(v, r, 0), 3000, "paused: frozen");
 	view_set_paused(v, 0, T0 + 2 * NS);
 	cr_assert_eq(view_layout(v, 50), 0);
 	cr_assert_eq(view_count(v), 2, "only flow 1 is left");
 	r = row_labelled(v, "10.0.0.1");
-	cr_assert_eq(r->f->bytes[0], 5000);
+	cr_assert_eq(dir_bytes(v, r, 0), 5000);
 	cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_AB), 4000.0, 1e-6);
 	view_free(v);
 }
@@ -2056,7 +2151,7 @@ Test(view, flood_comes_and_goes_survivors_exact)
 	cr_assert_eq(view_count(v), 2);
 	for (i = 0; i < 2; i++) {
 		r = view_row_at(v, i);
-		if (r->f->row.id == 1) {
+		if (r->f->row->id == 1) {
 			cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL),
 					   1000.0, 1e-6);
 			for (int h = 0; h < 3; h++)
@@ -2064,7 +2159,7 @@ Test(view, flood_comes_and_goes_survivors_exact)
 						   1000.0, 1.0, "horizon %d",
 						   h);
 		} else {
-			cr_assert_eq(r->f->row.id, 2);
+			cr_assert_eq(r->f->row->id, 2);
 			cr_assert_float_eq(view_row_rate(v, r, VIEW_RATE_TOTAL),
 					   0.0, 1e-9);
 			/* its one bucket is 50 s old: out of every window */
@@ -2100,7 +2195,8 @@ Test(view, process_and_app_columns_sort_filter)
 	f.s.procs = p;
 	cr_assert_eq(view_update(v, &f.s), 0);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "", "nobody known yet");
+	cr_assert_str_eq(view_row_proc(v, view_row_at(v, 0)), "",
+			 "nobody known yet");
 
 	/* flow 3's socket becomes known, first its user alone, then its
 	 * process: named at the next updates */
@@ -2124,7 +2220,8 @@ Test(view, process_and_app_columns_sort_filter)
 	cr_assert_eq(view_update(v, &f.s), 0);
 	view_set_sort(v, VIEW_SORT_PROC);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "alice", "user only");
+	cr_assert_str_eq(view_row_proc(v, view_row_at(v, 0)), "alice",
+			 "user only");
 	m.info.pid = 77;
 	cr_assert_eq(procs_apply(p, &m), 0);
 	f.s.mono_ns += NS;
@@ -2132,7 +2229,7 @@ Test(view, process_and_app_columns_sort_filter)
 
 	cr_assert_eq(ids(v, 10, got), 3);
 	cr_assert_eq(got[0], 3, "known first in the natural order");
-	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "Sender[77]");
+	cr_assert_str_eq(view_row_proc(v, view_row_at(v, 0)), "Sender[77]");
 	cr_assert_eq(view_row_proc_info(v, view_row_at(v, 0), &pi), 1);
 	cr_assert_str_eq(pi.cmdline, "sender --fast");
 	columns_cell(COL_PROC, v, view_row_at(v, 1), 10, cell, sizeof(cell));
@@ -2161,7 +2258,7 @@ Test(view, process_and_app_columns_sort_filter)
 	cr_assert_eq(view_update(v, &f.s), 0);
 	view_set_sort(v, VIEW_SORT_PROC);
 	cr_assert_eq(view_layout(v, 10), 0);
-	cr_assert_str_eq(view_row_at(v, 0)->f->proc, "Sender[77]");
+	cr_assert_str_eq(view_row_proc(v, view_row_at(v, 0)), "Sender[77]");
 
 	columns_layout(v, 200, 1, w);
 	cr_assert(w[COL_PROC] && w[COL_APP], "both at 200 columns, live");

@@ -119,30 +119,29 @@ static int fmt_bytes(const struct view *v, const struct view_row *r, int width,
 		     char *buf, size_t len)
 {
 	(void)v;
-	return view_format_count(view_row_bytes(r), width, buf, len);
+	return view_format_count(view_row_bytes(v, r), width, buf, len);
 }
 
 static int fmt_pkts(const struct view *v, const struct view_row *r, int width,
 		    char *buf, size_t len)
 {
 	(void)v;
-	return view_format_count(view_row_pkts(r), width, buf, len);
+	return view_format_count(view_row_pkts(v, r), width, buf, len);
 }
 
 static int fmt_last(const struct view *v, const struct view_row *r, int width,
 		    char *buf, size_t len)
 {
-	(void)v;
-	return view_format_age(r->f->age_ns, width, buf, len);
+	return view_format_age(view_row_age(v, r), width, buf, len);
 }
 
 /* The process as procs_label names it, "-" while unknown. */
 static int fmt_proc(const struct view *v, const struct view_row *r, int width,
 		    char *buf, size_t len)
 {
-	(void)v;
-	return snprintf(buf, len, "%.*s", width,
-			r->f->proc[0] ? r->f->proc : "-");
+	const char *p = view_row_proc(v, r);
+
+	return snprintf(buf, len, "%.*s", width, p[0] ? p : "-");
 }
 
 /* The app label, "http?" for a port's guess, "-" for none. */

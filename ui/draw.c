@@ -1050,6 +1050,7 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 	char line[LINE_MAX_BYTES], a[320], b[320], na[320], nb[320];
 	char r1[16], r2[16], r3[16], r4[16], first[32], last[32];
 	struct view_row d;
+	uint64_t age;
 	int y = 0, i;
 
 	erase();
@@ -1058,7 +1059,7 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 	view_row_endpoint_text(c->v, r, 0, a, sizeof(a));
 	view_row_endpoint_text(c->v, r, 1, b, sizeof(b));
 	snprintf(line, sizeof(line), "%s flow %llu%s", view_row_proto(r),
-		 (unsigned long long)f->row.id,
+		 (unsigned long long)f->row->id,
 		 r->dir == VIEW_DIR_BOTH ? "" : " (one direction)");
 	put(y++, 0, line, A_BOLD);
 	y++;
@@ -1096,22 +1097,23 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 			 i == 0	  ? "A>B"
 			 : i == 1 ? "B>A"
 				  : "both",
-			 (unsigned long long)view_row_bytes(&d),
-			 (unsigned long long)view_row_pkts(&d), r1, r2, r3, r4,
-			 first);
+			 (unsigned long long)view_row_bytes(c->v, &d),
+			 (unsigned long long)view_row_pkts(c->v, &d), r1, r2,
+			 r3, r4, first);
 		put(y++, 0, line, A_NORMAL);
 	}
 	y++;
-	view_format_age(f->age_ns, 10, last, sizeof(last));
-	view_format_age(f->row.last_ns > f->row.first_ns
-				? f->age_ns + (f->row.last_ns - f->row.first_ns)
-				: f->age_ns,
+	age = view_row_age(c->v, r);
+	view_format_age(age, 10, last, sizeof(last));
+	view_format_age(f->row->last_ns > f->row->first_ns
+				? age + (f->row->last_ns - f->row->first_ns)
+				: age,
 			10, first, sizeof(first));
 	snprintf(line, sizeof(line), "first seen %s ago, last seen %s ago",
 		 first, last);
 	put(y++, 0, line, A_NORMAL);
 	snprintf(line, sizeof(line), "%s:%s%s%s", view_row_proto(r), na,
-		 f->row.pkts[1] ? " <-> " : " -> ", nb);
+		 f->row->pkts[1] ? " <-> " : " -> ", nb);
 	put(y++, 0, line, A_NORMAL);
 	y++;
 	y = draw_detail_proc(c, r, y);

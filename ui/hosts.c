@@ -53,9 +53,9 @@ static uint64_t milli(double v)
 	return v > 0 && isfinite(v) ? (uint64_t)llround(v * MILLI) : 0;
 }
 
-int hosts_add(struct hosts *h, const struct view_flow *f)
+int hosts_add(struct hosts *h, const struct view_figures *f)
 {
-	struct flowtab_row c = f->row, r = f->row;
+	struct flowtab_row c = *f->row, r = *f->row;
 
 	if (h->failed)
 		return -ENOMEM;

@@ -15,7 +15,7 @@
 
 #include "../src/group.h"
 
-struct view_flow;
+struct view_figures;
 
 struct hosts_row {
 	char label[GROUP_LABEL_MAX]; /* the address, as group.c prints it */
@@ -32,9 +32,9 @@ struct hosts *hosts_new(void);
 /* Start again from no flows (each refresh). */
 void hosts_clear(struct hosts *h);
 
-/* Count flow @f toward its hosts. 0 or -ENOMEM (the table is then
- * incomplete until the next hosts_clear). */
-int hosts_add(struct hosts *h, const struct view_flow *f);
+/* Count flow @f (view_flow_figures) toward its hosts. 0 or -ENOMEM (the
+ * table is then incomplete until the next hosts_clear). */
+int hosts_add(struct hosts *h, const struct view_figures *f);
 
 /*
  * hosts_sort - make the rows readable with hosts_row: the busiest now

@@ -401,8 +401,12 @@ static int fill_hosts(struct ui *ui)
 	int rc = 0;
 
 	hosts_clear(ui->hosts);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = hosts_add(ui->hosts, view_flow_at(v, i));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct view_figures x;
+
+		view_flow_figures(v, view_flow_at(v, i), &x);
+		rc = hosts_add(ui->hosts, &x);
+	}
 	return rc ? rc : hosts_sort(ui->hosts);
 }
 
@@ -430,8 +434,12 @@ static int tick_cost(struct ui *ui, int counters, struct ui_frame_cost *cost)
 	if (rc == 0 && (counters || !view_paused(ui->v, NULL)))
 		rc = cpanel_update(ui->cp, ui->snap.counters,
 				   ui->snap.ncounters, ui->snap.mono_ns);
+	/* the view shows the snapshot's rows, not a copy: refilled, they
+	 * are either fed to it or forgotten */
 	if (rc == 0)
-		rc = view_update(ui->v, &ui->snap);
+		rc = view_update_borrow(ui->v, &ui->snap);
+	else
+		view_forget_rows(ui->v);
 	if (rc == 0 && ui->hist) {
 		/* out of memory: the history says "truncated" */
 		(void)history_record(ui->hist, &ui->snap, hist_clock(ui));
