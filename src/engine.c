@@ -344,8 +344,10 @@ int engine_snapshot(struct engine *e, struct snapshot *s)
 	s->table = NULL;
 	s->rows_omitted = 0;
 	n = flowtab_collect(e->ft, &s->rows, &s->rows_cap);
-	if (n < 0)
+	if (n < 0) {
+		s->nrows = 0; /* the old rows are gone too */
 		return (int)n;
+	}
 	s->nrows = (size_t)n;
 	return fill_rest(e, s, &sum);
 }

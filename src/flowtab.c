@@ -1478,7 +1478,17 @@ ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
 
 			if (want > SIZE_MAX / sizeof(*p))
 				return -ENOMEM;
-			p = realloc(*rows, want * sizeof(*p));
+			/*
+			 * The old rows are not kept: a new buffer, not
+			 * realloc, which would copy them when it cannot move
+			 * the mapping (the huge-page advice splits it) and
+			 * hold both at once - the monitor's peak under a
+			 * flood.
+			 */
+			free(*rows);
+			*rows = NULL;
+			*cap = 0;
+			p = malloc(want * sizeof(*p));
 			if (!p)
 				return -ENOMEM;
 			*rows = p;

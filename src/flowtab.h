@@ -179,9 +179,11 @@ size_t flowtab_app_detail(const struct flowtab *ft, const struct flowtab_row *r,
 			  char *buf, size_t len);
 
 /*
- * flowtab_collect - copy every live flow into *@rows (grown with realloc,
- * capacity in *@cap). Takes rcu_read_lock only while copying. Any
- * registered thread. Returns the number of rows, or -ENOMEM (rows intact).
+ * flowtab_collect - copy every live flow into *@rows (capacity in *@cap;
+ * replaced by a bigger buffer when too small, a much smaller one when
+ * four times too big). Takes rcu_read_lock only while copying. Any
+ * registered thread. Returns the number of rows, or -ENOMEM (the old rows
+ * are then gone: *@rows may be NULL, *@cap 0).
  */
 ssize_t flowtab_collect(struct flowtab *ft, struct flowtab_row **rows,
 			size_t *cap);

@@ -204,6 +204,16 @@ static int reserve(struct view *v, size_t more)
 			return -ENOMEM;
 		v->col_free_cap = v->ents_cap;
 	}
+	if (v->base && v->base_cap < v->ents_cap) {
+		if (grow((void **)&v->base, &v->base_cap, v->ents_cap,
+			 sizeof(*v->base)))
+			return -ENOMEM;
+	}
+	if (v->etxt && v->etxt_cap < v->ents_cap) {
+		if (grow((void **)&v->etxt, &v->etxt_cap, v->ents_cap,
+			 sizeof(*v->etxt)))
+			return -ENOMEM;
+	}
 	if (!v->tab_size) {
 		size_t size;
 		unsigned int bits;
@@ -236,6 +246,10 @@ static struct vent *ent_new(struct view *v, uint64_t id)
 	x->f.fpos = NO_POS;
 	x->b0 = NO_B0;
 	x->col = NO_COL;
+	if (v->base)
+		memset(&v->base[e], 0, sizeof(v->base[e]));
+	if (v->etxt)
+		v->etxt[e] = NULL;
 	tab_put(v, e);
 	v->nlive++;
 	return x;
@@ -245,8 +259,10 @@ static void ent_del(struct view *v, uint32_t e)
 {
 	tab_del(v, e);
 	view_rate_flow_drop(v, e);
-	free(v->ents[e].txt);
-	v->ents[e].txt = NULL;
+	if (v->etxt) {
+		free(v->etxt[e]);
+		v->etxt[e] = NULL;
+	}
 	v->ents[e].gen = 0;
 	v->ents[e].id = v->free_head;
 	v->free_head = e;
@@ -286,8 +302,10 @@ void view_free(struct view *v)
 
 	if (!v)
 		return;
-	for (i = 0; i < v->ents_hw; i++)
-		free(v->ents[i].txt);
+	for (i = 0; v->etxt && i < v->ents_hw; i++)
+		free(v->etxt[i]);
+	free(v->etxt);
+	free(v->base);
 	free(v->ents);
 	for (i = 0; i < FLOW_SLOTS; i++)
 		free(v->rings[i]);
@@ -439,6 +457,17 @@ void view_flow_avgs(const struct view *v, const struct view_flow *f,
 		*out = c->avg;
 	else
 		view_rate_flow_avgs(v, vent_of(f), out);
+}
+
+/* The counts of @f at the last reset; NULL: none was made. */
+static const struct vbase *base_of(const struct view *v,
+				   const struct view_flow *f)
+{
+	const struct vcopy *c = copy_of(v, f);
+
+	if (c)
+		return &c->base;
+	return v->base ? &v->base[vent_of(f) - v->ents] : NULL;
 }
 
 /* ---- ingestion ------------------------------------------------------- */
@@ -599,7 +628,7 @@ static void shown_changed(struct view *v)
 /* ---- groups (g) ------------------------------------------------------ */
 
 static void group_acc(struct vgroup *x, const struct vent *e,
-		      const struct vavg *a, int tx)
+		      const struct vbase *b, const struct vavg *a, int tx)
 {
 	const struct view_flow *f = &e->f;
 	struct vcopy *g = &x->c;
@@ -609,10 +638,12 @@ static void group_acc(struct vgroup *x, const struct vent *e,
 	g->row.pkts[1] += f->row->pkts[rx];
 	g->row.bytes[0] += f->row->bytes[tx];
 	g->row.bytes[1] += f->row->bytes[rx];
-	g->e.base_bytes[0] += e->base_bytes[tx];
-	g->e.base_bytes[1] += e->base_bytes[rx];
-	g->e.base_pkts[0] += e->base_pkts[tx];
-	g->e.base_pkts[1] += e->base_pkts[rx];
+	if (b) {
+		g->base.bytes[0] += b->bytes[tx];
+		g->base.bytes[1] += b->bytes[rx];
+		g->base.pkts[0] += b->pkts[tx];
+		g->base.pkts[1] += b->pkts[rx];
+	}
 	g->e.f.bps[0] += f->bps[tx];
 	g->e.f.bps[1] += f->bps[rx];
 	g->e.f.pps[0] += f->pps[tx];
@@ -669,7 +700,8 @@ static int build_groups(struct view *v)
 		}
 		view_flow_avgs(v, &e->f, &a);
 		for (j = 0; j < p.n; j++)
-			group_acc(&v->gx[p.row[j]], e, &a, p.tx[j]);
+			group_acc(&v->gx[p.row[j]], e, base_of(v, &e->f), &a,
+				  p.tx[j]);
 	}
 	gr = group_rows(v->gs, &n);
 	for (j = 0; j < n; j++) {
@@ -722,8 +754,13 @@ static void view_compact(struct view *v)
 	for (i = 0; i < v->ents_hw; i++) {
 		if (!v->ents[i].gen)
 			continue;
-		if (i != n)
+		if (i != n) {
 			v->ents[n] = v->ents[i];
+			if (v->base)
+				v->base[n] = v->base[i];
+			if (v->etxt)
+				v->etxt[n] = v->etxt[i];
+		}
 		n++;
 	}
 	v->ents_hw = n;
@@ -731,6 +768,10 @@ static void view_compact(struct view *v)
 	while (cap < 2 * n)
 		cap *= 2;
 	fit((void **)&v->ents, &v->ents_cap, cap / 2, sizeof(*v->ents));
+	if (v->base)
+		fit((void **)&v->base, &v->base_cap, cap / 2, sizeof(*v->base));
+	if (v->etxt)
+		fit((void **)&v->etxt, &v->etxt_cap, cap / 2, sizeof(*v->etxt));
 	if (v->rings_cap > v->ents_cap) {
 		/* the columns in use are fewer than the entries */
 		for (sl = 0; sl < FLOW_SLOTS; sl++) {
@@ -906,8 +947,13 @@ static int freeze_shown(struct view *v)
 	for (i = 0; i < n; i++) {
 		const struct vent *e = shown_at(v, i);
 
+		const struct vbase *b = base_of(v, &e->f);
+
 		c[i].e = *e;
-		c[i].e.txt = NULL; /* the entry's own: looked up by id */
+		if (b)
+			c[i].base = *b;
+		else
+			memset(&c[i].base, 0, sizeof(c[i].base));
 		c[i].row = *e->f.row;
 		c[i].e.f.row = &c[i].row;
 		view_rate_flow_avgs(v, e, &c[i].avg);
@@ -1470,31 +1516,38 @@ void view_reset(struct view *v)
 	size_t i;
 	int k;
 
-	for (i = 0; i < v->ents_hw; i++) {
+	/* the baselines are made now (out of memory: the flows' counts go
+	 * on from the start) */
+	if (!v->base && v->ents_cap) {
+		v->base = calloc(v->ents_cap, sizeof(*v->base));
+		v->base_cap = v->base ? v->ents_cap : 0;
+	}
+	for (i = 0; v->base && i < v->ents_hw; i++) {
 		struct vent *e = &v->ents[i];
 
 		if (!e->gen)
 			continue;
 		for (k = 0; k < 2; k++) {
-			e->base_bytes[k] = e->prev_bytes[k];
-			e->base_pkts[k] = e->prev_pkts[k];
+			v->base[i].bytes[k] = e->prev_bytes[k];
+			v->base[i].pkts[k] = e->prev_pkts[k];
 		}
 	}
 	/* what is shown restarts at zero (held updates counted too) */
 	for (i = 0; i < shown_n(v); i++) {
 		struct vent *e = shown_at(v, i);
+		struct vbase *b = (struct vbase *)base_of(v, &e->f);
 
-		for (k = 0; k < 2; k++) {
-			e->base_bytes[k] = e->f.row->bytes[k];
-			e->base_pkts[k] = e->f.row->pkts[k];
+		for (k = 0; b && k < 2; k++) {
+			b->bytes[k] = e->f.row->bytes[k];
+			b->pkts[k] = e->f.row->pkts[k];
 		}
 	}
 	for (i = 0; i < v->ngx; i++) {
 		struct vcopy *g = &v->gx[i].c;
 
 		for (k = 0; k < 2; k++) {
-			g->e.base_bytes[k] = g->row.bytes[k];
-			g->e.base_pkts[k] = g->row.pkts[k];
+			g->base.bytes[k] = g->row.bytes[k];
+			g->base.pkts[k] = g->row.pkts[k];
 		}
 	}
 	for (k = 0; k < 2; k++) {
@@ -1519,16 +1572,17 @@ void view_reset(struct view *v)
 static uint64_t flow_bytes(const struct view *v, const struct view_flow *f,
 			   int d)
 {
-	return v->since_start
-		       ? f->row->bytes[d]
-		       : sub0(f->row->bytes[d], vent_of(f)->base_bytes[d]);
+	const struct vbase *b = v->since_start ? NULL : base_of(v, f);
+
+	return b ? sub0(f->row->bytes[d], b->bytes[d]) : f->row->bytes[d];
 }
 
 static uint64_t flow_pkts(const struct view *v, const struct view_flow *f,
 			  int d)
 {
-	return v->since_start ? f->row->pkts[d]
-			      : sub0(f->row->pkts[d], vent_of(f)->base_pkts[d]);
+	const struct vbase *b = v->since_start ? NULL : base_of(v, f);
+
+	return b ? sub0(f->row->pkts[d], b->pkts[d]) : f->row->pkts[d];
 }
 
 uint64_t view_row_bytes(const struct view *v, const struct view_row *r)
@@ -1791,18 +1845,24 @@ static int build_text(struct view *v)
 		g->txt = (uint32_t)v->txt_len;
 		v->txt_len += n;
 	}
+	if (!v->etxt && v->ents_cap) {
+		/* out of memory: no cache, each text made each time */
+		v->etxt = calloc(v->ents_cap, sizeof(*v->etxt));
+		v->etxt_cap = v->etxt ? v->ents_cap : 0;
+	}
 	for (i = 0; i < shown_n(v); i++) {
 		struct view_flow *f = &shown_at(v, i)->f;
 		struct vent *e = ent_find(v, vent_of(f)->id);
-		const char *t = e ? e->txt : NULL;
+		char **cache = e && v->etxt ? &v->etxt[e - v->ents] : NULL;
+		const char *t = cache ? *cache : NULL;
 		size_t n;
 
 		if (!t) {
 			if (flow_text(&f->row->key, tmp, sizeof(tmp)) < 0)
 				tmp[0] = 0;
 			t = tmp;
-			if (e)
-				e->txt = strdup(tmp);
+			if (cache)
+				*cache = strdup(tmp);
 		}
 		n = strlen(t) + 1;
 		/* the process and app labels join the cached text here:

@@ -44,8 +44,6 @@ struct vent {
 	struct view_flow f; /* first: vent_of */
 	uint64_t id;	    /* free entry: the next free one's index */
 	uint64_t prev_bytes[2], prev_pkts[2]; /* at the last rated update */
-	uint64_t base_bytes[2], base_pkts[2]; /* at the last reset */
-	char *txt;			      /* cached filter text, or NULL */
 	float one[2][4];     /* buckets b0 and b0 - 1, while col is NO_COL */
 	int32_t b0;	     /* one[0]'s bucket number, NO_B0: none */
 	uint32_t col;	     /* its rings column, or NO_COL */
@@ -65,10 +63,16 @@ struct vavg {
 	float bps[2][3], pps[2][3];
 };
 
+/* A flow's counts at the last reset (view_reset, view_mark). */
+struct vbase {
+	uint64_t bytes[2], pkts[2];
+};
+
 /* A flow's display state that does not move: a frozen copy (paused) or a
  * group of flows. Its entry's f.row points at its own row. */
 struct vcopy {
 	struct vent e;
+	struct vbase base;
 	struct flowtab_row row;
 	struct vavg avg;
 };
@@ -127,6 +131,16 @@ struct view {
 	struct vent *ents;
 	size_t ents_cap, ents_hw; /* capacity, high-water mark */
 	uint32_t free_head;	  /* first free entry (chained by id), EMPTY */
+	/*
+	 * Beside the entries, by index, made at their first use (so a
+	 * flow costs them nothing before): the counts at the last reset,
+	 * once a reset or mark was made; the cached filter text (or NULL),
+	 * once a display filter was set.
+	 */
+	struct vbase *base;
+	size_t base_cap;
+	char **etxt;
+	size_t etxt_cap;
 	/* the live entries in the last update's row order */
 	uint32_t *idx;
 	size_t nidx, idx_cap;
