@@ -10,8 +10,8 @@
 #
 # Checked, each figure printed: the peak resident memory of the
 # capturing process (VmHWM) stays within the README's bound for the whole
-# monitor (table, rate history, screen state): PER_FLOW bytes per live
-# flow + 64 MB; once every flood flow has expired (the screen says flows
+# monitor (table, snapshot, rate history, screen state): PER_FLOW bytes
+# per live flow + 64 MB; once every flood flow has expired (the screen says flows
 # 0) the idle monitor gives the memory back: its RSS falls to within 16
 # MB of what it was before the flood, and under a quarter of its peak; q
 # still exits 0 (under ASan: with no report). The memory checks are for
@@ -23,7 +23,7 @@ BLAST=$B/bench/blast
 FLOWS=${FLOOD_MON_FLOWS:-250000}
 KEEP=8
 BASE_MB=64
-PER_FLOW=1024 # README: Memory
+PER_FLOW=512 # README: Memory
 SLACK_MB=16 # what an idle monitor may keep after the flood (malloc's pools)
 tmux_setup flood_monitor
 netns_setup || { not_ok "namespace set-up"; finish; exit 1; }
