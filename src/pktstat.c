@@ -1014,10 +1014,11 @@ int pktstat_main(int argc, char **argv)
 		fs.run = &run;
 		fs.s = &fin;
 		fs.pending = 1;
-		if (have_fin && want_report &&
+		if (have_fin && want_report && !run.o.group_by &&
 		    sf == (run.o.json ? REPORT_JSON : REPORT_TEXT)) {
 			/* One format: made once, written to the snapshot and
-			 * to stdout together. */
+			 * to stdout together (not with --group-by: stdout
+			 * has groups, the snapshot flows). */
 			struct report_meta m;
 
 			fill_meta(&run, &m);
