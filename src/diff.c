@@ -56,10 +56,12 @@ static int set_add(struct diff_set *set, json_t *elem, int side)
 	json_t *pos;
 	struct diff_flow *f;
 
-	snprintf(key, sizeof(key), "%s|%s|%s|%" PRId64 "|%" PRId64 "|%" PRId64,
+	/* "iface": with several interfaces, a flow is per interface */
+	snprintf(key, sizeof(key),
+		 "%s|%s|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s",
 		 str(elem, "proto"), str(elem, "src"), str(elem, "dst"),
-		 num(elem, "vlan"), num(elem, "icmpType"),
-		 num(elem, "ipProto"));
+		 num(elem, "vlan"), num(elem, "icmpType"), num(elem, "ipProto"),
+		 str(elem, "iface"));
 	pos = json_object_get(set->index, key);
 	if (pos) {
 		f = &set->v[json_integer_value(pos)];
@@ -263,6 +265,9 @@ static void print_json(FILE *out, const char *paths[2], json_t *docs[2],
 			(json_int_t)f->bytes[0], "newBytes",
 			(json_int_t)f->bytes[1]);
 
+		if (e && json_object_get(f->elem, "iface"))
+			json_object_set(e, "iface",
+					json_object_get(f->elem, "iface"));
 		if (e)
 			json_array_append_new(flows, e);
 	}
@@ -324,6 +329,8 @@ static void print_text(FILE *out, const char *paths[2], json_t *docs[2],
 			str(f->elem, "dst"));
 		if (vlan)
 			fprintf(out, ", vlan: %" PRId64, vlan);
+		if (*str(f->elem, "iface"))
+			fprintf(out, ", iface: %s", str(f->elem, "iface"));
 		fprintf(out, ", %s\n", status(f));
 	}
 	if (shown < counts[0] + counts[1] + counts[2])

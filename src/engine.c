@@ -65,7 +65,14 @@ struct engine {
 	int nobs;
 	int started, finished;
 	struct procs *procs; /* engine_set_procs, borrowed */
+	/* the interfaces by the ordinal in their flows' keys (worker ifo):
+	 * -i's names, "any", or for a file its name (source) */
+	const char *ifnames[FLOWKEY_IFACES];
+	int nifaces;
 };
+
+_Static_assert(OPTS_MAX_IFACES <= FLOWKEY_IFACES,
+	       "a flow key tells every interface apart");
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -313,6 +320,8 @@ static int fill_rest(struct engine *e, struct snapshot *s,
 	s->max_flows = flowtab_max(e->ft);
 	s->app_table = e->ft;
 	s->procs = e->procs;
+	s->ifnames = e->ifnames;
+	s->nifaces = e->nifaces;
 	free(s->counters);
 	s->counters = NULL;
 	s->ncounters = 0;
@@ -726,6 +735,11 @@ static int open_capture(struct engine *e, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	for (int i = 0; i < nif; i++)
+		e->ifnames[i] = c->read_file ? e->source
+				: ifs[i]     ? ifs[i]
+					     : "any";
+	e->nifaces = nif;
 	for (int i = 0; i < nif; i++) {
 		struct cap_config cfg = {
 			.iface =
@@ -749,6 +763,7 @@ static int open_capture(struct engine *e, char *err, size_t errlen)
 			if (rc)
 				return rc;
 			w->iface = cfg.iface;
+			w->ifo = (unsigned int)i;
 			e->nw++;
 			rc = attach_filter(e, w->h, e->filter, err, errlen);
 			if (rc)

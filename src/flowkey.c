@@ -22,6 +22,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key must have no padding");
+_Static_assert(KIND_COUNT <= 16, "a kind fits in the key's four bits");
 
 /*
  * ICMP query/reply pairs: a reply is folded into its request so that both
@@ -159,7 +160,7 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 
 	if (kind >= KIND_COUNT)
 		kind = KIND_OTHER;
-	key->kind = (uint8_t)kind;
+	key->kind_byte = (uint8_t)kind; /* interface 0 */
 
 	if (kind == KIND_OTHER) {
 		/* No addresses we understand: one flow per ethertype (and
@@ -225,7 +226,8 @@ int flowkey_cmp(const struct flow_key *x, const struct flow_key *y)
 {
 	int c;
 
-	if ((c = cmp_u(x->kind, y->kind)))
+	/* the interface, then the kind: their byte as a number */
+	if ((c = cmp_u(x->kind_byte, y->kind_byte)))
 		return c;
 	if ((c = memcmp(x->a, y->a, sizeof(x->a))))
 		return c;

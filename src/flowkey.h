@@ -32,9 +32,29 @@ struct flow_key {
 	uint8_t a[16], b[16];
 	uint16_t aport, bport;
 	uint16_t vlan;
-	uint8_t kind;	 /* enum dec_kind */
+	/* one byte: the kind in its low four bits, as the BPF key's kind
+	 * byte (bpf/flows.h) holds it, and above them the ordinal of the
+	 * interface the packets were captured on in the run's list of
+	 * interfaces (-i), 0 with one: the same conversation seen on two
+	 * interfaces is two flows, each counted exactly. kind_byte writes
+	 * both at once (a bit-field store reads the byte first). */
+	union {
+		uint8_t kind_byte;
+		struct {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			uint8_t kind : 4;  /* enum dec_kind */
+			uint8_t iface : 4; /* below FLOWKEY_IFACES */
+#else
+			uint8_t iface : 4;
+			uint8_t kind : 4;
+#endif
+		};
+	};
 	uint8_t ipproto; /* IP protocol number, 0 if none */
 };
+
+/* Interfaces a key can tell apart (its iface field's values). */
+#define FLOWKEY_IFACES 16
 
 /*
  * flowkey_from_pkt - build the canonical key of a decoded packet.
@@ -54,8 +74,9 @@ static inline int flowkey_equal(const struct flow_key *x,
 }
 
 /*
- * Total order used to break ties deterministically: protocol, then A
- * address and port, then B, then VLAN. Returns <0, 0, >0.
+ * Total order used to break ties deterministically: interface and
+ * protocol (kind_byte), then A address and port, then B, then VLAN.
+ * Returns <0, 0, >0.
  */
 int flowkey_cmp(const struct flow_key *x, const struct flow_key *y);
 

@@ -30,13 +30,16 @@ struct group_set {
 	uint64_t seed;
 	group_proc_fn proc_fn; /* GROUP_PROC's namer, or NULL */
 	void *proc_arg;
+	const char *const *ifnames; /* GROUP_IFACE's names, borrowed */
+	int nifaces;
 };
 
 static const char *const group_names[GROUP_COUNT] = {
-	[GROUP_FLOW] = "flow",	  [GROUP_HOST] = "host",
-	[GROUP_NET] = "net",	  [GROUP_PORT] = "port",
-	[GROUP_PROTO] = "proto",  [GROUP_VLAN] = "vlan",
-	[GROUP_PROC] = "process", [GROUP_APP] = "app",
+	[GROUP_FLOW] = "flow",	     [GROUP_HOST] = "host",
+	[GROUP_NET] = "net",	     [GROUP_PORT] = "port",
+	[GROUP_PROTO] = "proto",     [GROUP_VLAN] = "vlan",
+	[GROUP_IFACE] = "interface", [GROUP_PROC] = "process",
+	[GROUP_APP] = "app",
 };
 
 const char *group_name(enum group_by by)
@@ -113,6 +116,12 @@ void group_set_proc(struct group_set *g, group_proc_fn fn, void *arg)
 {
 	g->proc_fn = fn;
 	g->proc_arg = arg;
+}
+
+void group_set_ifaces(struct group_set *g, const char *const *names, int n)
+{
+	g->ifnames = names;
+	g->nifaces = names ? n : 0;
 }
 
 void group_free(struct group_set *g)
@@ -264,6 +273,13 @@ static void label_of(const struct group_set *g, const struct flowtab_row *r,
 		else
 			snprintf(buf, len, "untagged");
 		return;
+	case GROUP_IFACE:
+		if (!side)
+			snprintf(buf, len, "%s",
+				 k->iface < g->nifaces && g->ifnames[k->iface]
+					 ? g->ifnames[k->iface]
+					 : "-");
+		return;
 	case GROUP_APP: {
 		unsigned int app = APP_WORD_ID(r->app);
 		const char *guess = "";
@@ -366,6 +382,9 @@ static void order_of(const struct group_set *g, const struct flowtab_row *r,
 		return;
 	case GROUP_VLAN:
 		order[0] = k->vlan;
+		return;
+	case GROUP_IFACE: /* as the run lists them */
+		order[0] = k->iface;
 		return;
 	default:
 		break;

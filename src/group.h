@@ -1,14 +1,14 @@
 /*
  * group.h - aggregate flows into groups: by host, network, service port,
- * protocol, VLAN, local process or application label (the table's `g`
- * key and --group-by).
+ * protocol, VLAN, capture interface, local process or application label
+ * (the table's `g` key and --group-by).
  *
  * A group's counts are the exact sums of its flows' counts. A flow counts
  * toward the groups of both its endpoints for the keys that have two
  * (host, network), once when both endpoints fall in the same group: each
  * group's figures are exact, and traffic between two groups is in both. Sent ("tx") is what the group's side sent,
- * received ("rx") what it received; for protocol and VLAN groups, which
- * have no side, tx is A->B and rx is B->A.
+ * received ("rx") what it received; for protocol, VLAN and interface
+ * groups, which have no side, tx is A->B and rx is B->A.
  *
  * Pure: one thread owns a group set; no locks, no I/O.
  */
@@ -27,8 +27,9 @@ enum group_by {
 	GROUP_PORT, /* service: the lower port of TCP/UDP flows */
 	GROUP_PROTO,
 	GROUP_VLAN,
-	GROUP_PROC, /* the local process, named by group_set_proc's function */
-	GROUP_APP,  /* the app label (app.h); "http?" from the port alone */
+	GROUP_IFACE, /* the capture interface, named by group_set_ifaces */
+	GROUP_PROC,  /* the local process, named by group_set_proc's function */
+	GROUP_APP,   /* the app label (app.h); "http?" from the port alone */
 	GROUP_COUNT
 };
 
@@ -56,8 +57,8 @@ struct group_place {
 
 struct group_set;
 
-/* "flow", "host", "net", "port", "proto", "vlan", "process", "app" (also
- * used by the UI). */
+/* "flow", "host", "net", "port", "proto", "vlan", "interface",
+ * "process", "app" (also used by the UI). */
 const char *group_name(enum group_by by);
 
 /* Parse a name as above into @by: 0 or -EINVAL. */
@@ -84,6 +85,13 @@ typedef int (*group_proc_fn)(void *arg, const struct flowtab_row *r, char *buf,
 
 /* Set @g's namer for GROUP_PROC (without one every flow is "-"). */
 void group_set_proc(struct group_set *g, group_proc_fn fn, void *arg);
+
+/*
+ * Name GROUP_IFACE's groups: a flow whose key's iface (flowkey.h) is i
+ * joins group @names[i] when i < @n, else "-". Borrowed: the names must
+ * outlive their use by @g (the run's, snapshot.h).
+ */
+void group_set_ifaces(struct group_set *g, const char *const *names, int n);
 
 /* Add one flow's counts to its group(s). 0, or -ENOMEM: no count of the
  * flow was added (a new group may stay behind, empty). */

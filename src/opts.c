@@ -85,7 +85,7 @@ static const struct opts_def opts_defs[] = {
 	{ "exit-over", 1, OPT_EXIT_OVER, "RATE",
 	  "exit with status 3 when traffic exceeds RATE bit/s (800k, 1G)" },
 	{ "group-by", 1, OPT_GROUP_BY, "KEY",
-	  "groups: host, net, port, proto, vlan, process, app" },
+	  "groups: host, net, port, proto, vlan, interface, process, app" },
 	{ "group-prefix", 1, OPT_GROUP_PREFIX, "V4,V6",
 	  "network prefix lengths for net groups (24,64)" },
 	{ "history", 1, OPT_HISTORY, "DURATION",

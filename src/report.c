@@ -188,13 +188,14 @@ struct report_dir {
 
 /*
  * The first fields flowkey_cmp compares, packed into two words so that
- * integer order is its order: the kind, then side A's address; for
+ * integer order is its order: the kind's byte (with the interface),
+ * then side A's address; for
  * 4-byte families, whose remaining address bytes are always zero, A's
  * port, B's address and port and the VLAN.
  */
 static void key_prefix(const struct flow_key *k, uint64_t *p1, uint64_t *p2)
 {
-	uint64_t p = (uint64_t)k->kind << 56, q;
+	uint64_t p = (uint64_t)k->kind_byte << 56, q;
 
 	if (flowkey_family(k->kind) == 4) {
 		*p1 = p | (uint64_t)k->a[0] << 48 | (uint64_t)k->a[1] << 40 |
@@ -400,6 +401,8 @@ struct row_style {
 	uint8_t proto_len[KIND_COUNT];
 	/* JSON rows of an interval report (-l): ,"start":..,"end":.. */
 	char stamp[192];
+	/* several interfaces: each row names its own (row_iface) */
+	int ifaces;
 };
 
 /* The style of @fmt (REPORT_JSON_ARRAY's rows are REPORT_JSON's). The
@@ -569,6 +572,17 @@ static void row_proc(struct ob *o, const struct row_style *st,
 }
 
 /*
+ * The interface row @r's packets were captured on, in a run of several
+ * (row_style's ifaces: a flow is per interface, flowkey.h); never
+ * called with one, whose reports (and a file's) stay as they were.
+ */
+static const char *row_iface(const struct snapshot *s,
+			     const struct flowtab_row *r)
+{
+	return r->key.iface < s->nifaces ? s->ifnames[r->key.iface] : "-";
+}
+
+/*
  * After the fixed fields: the row's app label, where known (JSON and
  * text leave it out when unknown; CSV has empty columns).
  * The label comes from the payload, else from the ports ("http?" in
@@ -604,6 +618,10 @@ static void row_tail(struct ob *o, const struct row_style *st,
 		if (detail[0])
 			csv_str(o, detail);
 		row_proc(o, st, s, r);
+		if (st->ifaces) {
+			ob_putc(o, ',');
+			csv_str(o, row_iface(s, r));
+		}
 		return;
 	}
 	if (st->text) {
@@ -621,10 +639,18 @@ static void row_tail(struct ob *o, const struct row_style *st,
 			}
 		}
 		row_proc(o, st, s, r);
+		if (st->ifaces) {
+			ob_puts(o, "\n    interface: ");
+			text_str(o, row_iface(s, r));
+		}
 		return;
 	}
 	if (st->stamp[0])
 		ob_puts(o, st->stamp);
+	if (st->ifaces) {
+		ob_puts(o, ",\"iface\":");
+		json_str(o, row_iface(s, r));
+	}
 	if (app) {
 		/* names and sources are identifiers (test_app): no escapes */
 		ob_puts(o, ",\"app\":\"");
@@ -651,7 +677,9 @@ static void row_write(struct ob *o, const struct row_style *st,
 	const struct flowtab_row *r = c->row;
 	const struct flow_key *k = &r->key;
 	const struct flowkey_text *src = &c->t[c->dir], *dst = &c->t[!c->dir];
-	int kind = k->kind < KIND_COUNT ? k->kind : KIND_OTHER;
+	/* read once: the writes below into o->buf (chars) may alias it */
+	const int raw = k->kind;
+	int kind = raw < KIND_COUNT ? raw : KIND_OTHER;
 	char *p, *e;
 
 	if (OB_SIZE - o->n < ROW_MAX)
@@ -677,10 +705,10 @@ static void row_write(struct ob *o, const struct row_style *st,
 	p += st->proto_len[kind];
 	p = put_text(put_sep(p, st, F_SRC), src->s, src->len);
 	p = put_text(put_sep(p, st, F_DST), dst->s, dst->len);
-	if (st->text && flowkey_is_icmp(k->kind)) {
+	if (st->text && flowkey_is_icmp(raw)) {
 		/* the message type, as the monitor and -1 show it: echo and
 		 * port unreachable rows differ (JSON has icmpType) */
-		const char *t = flowkey_icmp_type_name(k->kind, k->aport);
+		const char *t = flowkey_icmp_type_name(raw, k->aport);
 
 		memcpy(p, ", type: ", 8);
 		p += 8;
@@ -694,8 +722,8 @@ static void row_write(struct ob *o, const struct row_style *st,
 		}
 	}
 	if (st->nf > F_SRCIP) {
-		int ports = flowkey_has_ports(k->kind);
-		int icmp = flowkey_is_icmp(k->kind);
+		int ports = flowkey_has_ports(raw);
+		int icmp = flowkey_is_icmp(raw);
 
 		p = put_text(put_sep(p, st, F_SRCIP), src->s + src->addr_off,
 			     src->addr_len);
@@ -707,7 +735,7 @@ static void row_write(struct ob *o, const struct row_style *st,
 			       ports ? side_port(k, !c->dir) : 0);
 		p = numfmt_u64(put_sep(p, st, F_ICMPTYPE), icmp ? k->aport : 0);
 		p = numfmt_u64(put_sep(p, st, F_IPPROTO),
-			       k->kind == KIND_OTHER ? 0 : k->ipproto);
+			       raw == KIND_OTHER ? 0 : k->ipproto);
 		p = numfmt_u64(put_sep(p, st, F_VLAN), k->vlan);
 		p = numfmt_u64(put_sep(p, st, F_FLOW), r->id);
 	}
@@ -1163,6 +1191,7 @@ static struct group_set *collect_groups(const struct snapshot *s,
 	if (!g)
 		return NULL;
 	group_set_proc(g, procs_group_name, s->procs);
+	group_set_ifaces(g, s->ifnames, s->nifaces);
 	while ((r = snapshot_row_next(s, &it))) {
 		if (group_add(g, r)) {
 			group_free(g);
@@ -1301,6 +1330,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		grouped = 0;
 
 	row_style_init(&st, fmt == REPORT_JSON_ARRAY ? REPORT_JSON : fmt);
+	st.ifaces = s->nifaces > 1 && s->ifnames;
 	o = malloc(sizeof(*o));
 	d = o && !grouped ? split_dirs(s, &nd) : NULL;
 	if (!o || (!grouped && !d)) {
@@ -1339,6 +1369,8 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 			ob_putc(o, ',');
 			ob_puts(o, proc_cols[f]);
 		}
+	if (fmt == REPORT_CSV && st.ifaces)
+		ob_puts(o, ",iface");
 	if (fmt == REPORT_CSV)
 		ob_putc(o, '\n');
 	if (nd >= OB_WRITER_ROWS)

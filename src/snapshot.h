@@ -34,6 +34,11 @@ struct snapshot {
 	/* the store the rows' processes are looked up in (procs_lookup),
 	 * borrowed; NULL: processes not known (a file, --no-procs) */
 	struct procs *procs;
+	/* the run's interfaces, named by the ordinal a flow key holds
+	 * (flow_key's iface): borrowed, they live as long as the run;
+	 * nifaces 0: not known (a snapshot received from a daemon) */
+	const char *const *ifnames;
+	int nifaces;
 
 	/* Every packet seen, per kind; equals live + expired + overflow. */
 	struct flowtab_counts kind[KIND_COUNT];

@@ -681,6 +681,7 @@ static int build_groups(struct view *v)
 		return 0;
 	group_clear(v->gs);
 	group_set_proc(v->gs, procs_group_name, v->procs);
+	group_set_ifaces(v->gs, v->ifnames, v->nifaces);
 	for (i = 0; i < nshown; i++) {
 		const struct vent *e = shown_at(v, i);
 		struct group_place p;
@@ -828,6 +829,10 @@ static int update(struct view *v, const struct snapshot *s, int borrow)
 		return -ENOMEM;
 	v->compacted |= rc | rc2;
 	v->procs = s->procs;
+	if (s->ifnames) {
+		v->ifnames = s->ifnames;
+		v->nifaces = s->nifaces;
+	}
 	v->app_table = s->app_table;
 	/* Files: packet time (the file's own rates, however fast it is
 	 * read); before the first packet there is no packet time yet. */
@@ -1501,6 +1506,10 @@ int view_copy_settings(struct view *dst, const struct view *src)
 	dst->hide_self = src->hide_self;
 	if (!dst->procs)
 		dst->procs = src->procs;
+	if (!dst->ifnames) {
+		dst->ifnames = src->ifnames;
+		dst->nifaces = src->nifaces;
+	}
 	if (!dst->app_table)
 		dst->app_table = src->app_table;
 	if (!dst->updates)

@@ -182,7 +182,9 @@ struct view {
 	int group_by, group_v4, group_v6;
 	struct group_set *gs; /* reused: a label keeps its id */
 	struct procs *procs;  /* the last snapshot's, for process groups */
-	struct vgroup *gx;    /* the groups of the shown flows */
+	const char *const *ifnames; /* the last snapshot's, for interface */
+	int nifaces;		    /* groups (borrowed, as procs) */
+	struct vgroup *gx;	    /* the groups of the shown flows */
 	size_t ngx, gxcap;
 
 	/* Shown totals, and the latest ones built while paused. */

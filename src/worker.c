@@ -201,6 +201,8 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 		    w->sinks[i].ops->packet(w->sinks[i].ctx, &d, pkt))
 			return;
 	dir = flowkey_from_pkt(&d, &key);
+	if (w->ifo) /* the key says 0: the first interface, or the only */
+		key.iface = w->ifo & (FLOWKEY_IFACES - 1);
 	if (__builtin_expect(d.flags & DEC_F_FRAG, 0))
 		worker_fragment(w, &d, pkt->ts_ns, &key, &dir);
 	flowtab_batch_add(w->ft, &w->batch, &key, dir, pkt->wirelen,
@@ -243,11 +245,16 @@ void worker_flow(void *user, const struct cap_flow *f)
 	uint64_t bytes = f->bytes[0] + f->bytes[1];
 
 	switch (f->type) {
-	case CAP_FLOW_DELTA:
+	case CAP_FLOW_DELTA: {
+		/* the kernel's key has no interface: each handle has one */
+		struct flow_key key = f->key;
+
+		key.iface = w->ifo & (FLOWKEY_IFACES - 1);
 		for (int d = 0; d < 2; d++)
-			flowtab_add(w->ft, &f->key, d, f->pkts[d], f->bytes[d],
+			flowtab_add(w->ft, &key, d, f->pkts[d], f->bytes[d],
 				    f->first_ns, f->last_ns);
 		break;
+	}
 	case CAP_FLOW_OVERFLOW:
 		flowtab_add_overflow(w->ft, kind, pkts, bytes);
 		break;

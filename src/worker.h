@@ -63,6 +63,8 @@ struct worker {
 	struct cap_handle *h; /* carries its backend's ops */
 	struct flowtab *ft;
 	const char *iface;    /* for messages; NULL = any */
+	unsigned int ifo;     /* the interface's ordinal: its flows' key
+				 iface (flowkey.h), below FLOWKEY_IFACES */
 	uint64_t ts_limit_ns; /* offline: stop at first_ts + this (0: none) */
 	/* offline -l: at each iv_ns of packet time from the first packet,
 	 * the worker publishes the interval's end in iv_end_ns (atomic) and

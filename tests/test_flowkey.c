@@ -3,6 +3,7 @@
  * endpoint text. Packets are struct dec_pkt filled by hand.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -278,6 +279,38 @@ Test(flowkey, vlan_separates_flows)
 	cr_assert_eq(k2.vlan, 100);
 	cr_assert_not(flowkey_equal(&k1, &k2));
 	cr_assert_lt(flowkey_cmp(&k1, &k2), 0);
+}
+
+/* The interface ordinal shares the kind's byte: the BPF key (bpf/flows.h)
+ * writes that byte as the kind alone, which must read back as the kind
+ * on interface 0; another interface is another flow, ordered last. */
+Test(flowkey, interface_separates_flows_and_keeps_the_kind_byte)
+{
+	struct dec_pkt p = pkt4(KIND_UDP4, "10.0.0.1", 1, "10.0.0.2", 2);
+	struct flow_key k1, k2, raw;
+	uint8_t bytes[sizeof(raw)];
+
+	flowkey_from_pkt(&p, &k1);
+	cr_assert_eq(k1.iface, 0);
+	k2 = k1;
+	k2.iface = FLOWKEY_IFACES - 1;
+	cr_assert_eq(k2.kind, KIND_UDP4);
+	cr_assert_not(flowkey_equal(&k1, &k2));
+	cr_assert_neq(flowkey_hash(&k1, 1), flowkey_hash(&k2, 1));
+	cr_assert_lt(flowkey_cmp(&k1, &k2), 0);
+	cr_assert_gt(flowkey_cmp(&k2, &k1), 0);
+	k2.iface = 0;
+	cr_assert(flowkey_equal(&k1, &k2));
+
+	memset(bytes, 0, sizeof(bytes));
+	/* the byte after a, b, aport, bport and vlan, before ipproto */
+	bytes[offsetof(struct flow_key, ipproto) - 1] = 4;
+	memcpy(&raw, bytes, sizeof(raw));
+	cr_assert_eq(raw.kind, 4);
+	cr_assert_eq(raw.iface, 0);
+	raw.iface = 3;
+	memcpy(bytes, &raw, sizeof(raw));
+	cr_assert_eq(bytes[offsetof(struct flow_key, ipproto) - 1] & 0x0f, 4);
 }
 
 Test(flowkey, arp_uses_protocol_addresses)

@@ -320,3 +320,63 @@ Test(group, app_groups_by_label_port_guess_marked)
 	cr_assert_not_null(find(g, "-"));
 	group_free(g);
 }
+
+/* With several -i interfaces a conversation is a flow per interface (the
+ * key's iface): each interface's group holds exactly its own flows. */
+Test(group, interface_groups_sum_each_interface_exactly)
+{
+	static const char *const names[] = { "veth0", "veth2" };
+	struct group_set *g = group_new(GROUP_IFACE, 24, 64);
+	/* one conversation, forwarded: seen on both interfaces */
+	struct flowtab_row fwd0 =
+		flow4(KIND_UDP4, "10.0.0.2", "10.0.1.2", 40000, 7000, 0, 5, 1);
+	struct flowtab_row fwd1 = fwd0;
+	struct flowtab_row own =
+		flow4(KIND_TCP4, "10.0.1.1", "10.0.1.2", 22, 50000, 0, 3, 4);
+	struct flowtab_row stray = own;
+	const struct group_row *a, *b, *u;
+	enum group_by by;
+	size_t n;
+
+	cr_assert_eq(group_parse("interface", &by), 0);
+	cr_assert_eq(by, GROUP_IFACE);
+	cr_assert_str_eq(group_name(GROUP_IFACE), "interface");
+	cr_assert(g);
+	group_set_ifaces(g, names, 2);
+	fwd0.key.iface = 0;
+	fwd1.key.iface = 1;
+	fwd1.pkts[FLOW_DIR_AB] = 4; /* one lost on the way */
+	fwd1.bytes[FLOW_DIR_AB] = 400;
+	own.key.iface = 1;
+	stray.key.iface = 7; /* past the names given */
+	cr_assert_eq(group_add(g, &fwd0), 0);
+	cr_assert_eq(group_add(g, &fwd1), 0);
+	cr_assert_eq(group_add(g, &own), 0);
+	cr_assert_eq(group_add(g, &stray), 0);
+	group_rows(g, &n);
+	cr_assert_eq(n, 3);
+	a = find(g, "veth0");
+	b = find(g, "veth2");
+	u = find(g, "-");
+	cr_assert(a && b && u);
+	cr_assert_eq(a->flows, 1);
+	cr_assert_eq(a->pkts[0] + a->pkts[1], 6);
+	cr_assert_eq(a->bytes[0], 500); /* A->B is the group's "sent" */
+	cr_assert_eq(b->flows, 2);
+	cr_assert_eq(b->pkts[0], 4 + 3);
+	cr_assert_eq(b->pkts[1], 1 + 4);
+	cr_assert_eq(b->bytes[0] + b->bytes[1], 1200);
+	cr_assert_eq(u->flows, 1);
+	/* the run's order, not the names' */
+	cr_assert_lt(a->order[0], b->order[0]);
+
+	/* without names (a daemon's flows): one group "-" */
+	group_set_ifaces(g, NULL, 2);
+	group_clear(g);
+	cr_assert_eq(group_add(g, &fwd0), 0);
+	cr_assert_eq(group_add(g, &own), 0);
+	group_rows(g, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(find(g, "-")->flows, 2);
+	group_free(g);
+}

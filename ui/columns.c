@@ -279,6 +279,8 @@ static const char *group_title(int by)
 		return "Protocol";
 	case GROUP_VLAN:
 		return "VLAN";
+	case GROUP_IFACE:
+		return "Interface";
 	case GROUP_PROC:
 		return "Process";
 	case GROUP_APP:

@@ -109,8 +109,9 @@ static const struct key_binding table[] = {
 	  "still counted in the totals)" },
 	{ 'g', KA_GROUP, 0, "g", NULL,
 	  "Group the table: by host, network (--group-prefix: /24 and /64), "
-	  "service port, protocol, VLAN, process, app, then flows again; "
-	  "totals stay exact, sort, find and snapshots work on the groups" },
+	  "service port, protocol, VLAN, interface, process, app, then "
+	  "flows again; totals stay exact, sort, find and snapshots work on "
+	  "the groups" },
 	{ '[', KA_REWIND, -1, "[", NULL,
 	  "Rewind one second (--history): the table as it was then, in "
 	  "the same sort and grouping; capture goes on. Any live key "
@@ -171,9 +172,9 @@ static const struct {
 			  "second; capture goes on. \"history truncated\": "
 			  "--history-max made the oldest seconds go" },
 	{ "by host", "The table is grouped (g): one row per host, network, "
-		     "service, protocol, VLAN, process or app; Sent and "
-		     "Rcvd are what the group sent and received, Flows how "
-		     "many flows count toward it" },
+		     "service, protocol, VLAN, interface, process or app; "
+		     "Sent and Rcvd are what the group sent and received, "
+		     "Flows how many flows count toward it" },
 	{ "@ssh", "A row ending in @ssh is your own SSH session (from "
 		  "$SSH_CONNECTION): the monitor's screen updates travel on "
 		  "it. \"@ssh: yours, counted\" in the title says it is in "

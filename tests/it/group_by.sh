@@ -2,7 +2,9 @@
 # --group-by KEY: batch reports of groups. The oracle is the same file's
 # flow report, regrouped by jq: every group's sent and received counts must
 # equal the sums of its flows' directions, and the one-sided keys (port,
-# proto, vlan) must add up to the totals exactly. No root, no network.
+# proto, vlan) must add up to the totals exactly. No root, no network,
+# but for the last part: --group-by interface on two veth links captured
+# at once (as root, in namespaces made here), against tcpdump on each.
 . "$(dirname "$0")/lib.sh"
 
 "$GEN" eth "$TMP/t.pcap" "$TMP/exp.txt" || exit 1
@@ -63,4 +65,102 @@ for bad in "--group-by hosts" "--group-prefix 33" "--group-prefix 8,129"; do
 	check "$bad: exit 2, one line naming the flag" sh -c \
 		"[ $st = 2 ] && head -1 '$TMP/err' | grep -q -- '${bad%% *}'"
 done
+
+# ---- --group-by interface: two interfaces captured at once -----------------
+# A router namespace forwards UDP between two veth links: 30 datagrams
+# cross both (one conversation, seen on each), 7 reach the router on the
+# first link, 11 on the second. With -i veth0 -i veth2 each interface's
+# group must hold exactly what tcpdump captured there, the forwarded
+# conversation must be a flow on each interface, and with one -i nothing
+# names an interface. tpacket3, and the eBPF backend.
+if [ "$(id -u)" -ne 0 ]; then
+	echo "# SKIP --group-by interface on two interfaces: needs root (network namespaces)"
+	finish
+	exit
+fi
+R=grprtr$$ P1=grpa$$ P2=grpb$$
+# shellcheck disable=SC2329 # lib_exit calls it
+at_exit_extra() { for ns in $R $P1 $P2; do ip netns del "$ns" 2> /dev/null; done; }
+for ns in $R $P1 $P2; do
+	ip netns add "$ns"
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+done
+ip link add veth0 netns $R type veth peer name veth1 netns $P1
+ip link add veth2 netns $R type veth peer name veth3 netns $P2
+ip -n $R addr add 10.81.0.1/24 dev veth0
+ip -n $R addr add 10.81.1.1/24 dev veth2
+ip -n $P1 addr add 10.81.0.2/24 dev veth1
+ip -n $P2 addr add 10.81.1.2/24 dev veth3
+for l in "$R veth0" "$R veth2" "$P1 veth1" "$P2 veth3"; do
+	# shellcheck disable=SC2086
+	ip -n ${l% *} link set ${l#* } up
+done
+ip -n $P1 route add default via 10.81.0.1
+ip -n $P2 route add default via 10.81.1.1
+ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+npk() { ip netns exec $R awk 'NR > 1 && $6 == 1' /proc/net/packet | wc -l; }
+for i in 0 2; do
+	# (immediate: a frame in a block not yet handed over is lost at
+	# SIGINT)
+	ip netns exec $R timeout 20 tcpdump -Z root -i veth$i --immediate-mode -U \
+		-w "$TMP/if$i.pcap" udp 2> /dev/null &
+done
+before=$(npk)
+# the eBPF run's TCX links (bpftool 7.1 calls them "type 11")
+links() { bpftool link show 2> /dev/null | grep -cE '^[0-9]+: type (11|tcx) '; }
+lbefore=$(links)
+# each run until SIGINT (-t only bounds it): start-up times vary
+ip netns exec $R "$PKTSTAT" -i veth0 -i veth2 -t 30s -1 -j --group-by interface \
+	--snapshot "$TMP/ifc.snap.json" udp > "$TMP/ifc.json" 2> "$TMP/ifc.err" &
+p_tp=$!
+ip netns exec $R "$PKTSTAT" -i veth0 -t 30s -1 -j udp > "$TMP/one.json" 2> /dev/null &
+p_one=$!
+ip netns exec $R "$PKTSTAT" --backend ebpf -i veth0 -i veth2 -t 30s -1 -j \
+	--group-by interface udp > "$TMP/ifc.ebpf.json" 2> "$TMP/ifc.ebpf.err" &
+p_eb=$!
+# 2 tcpdumps, 2 + 1 tpacket3 sockets bound; the eBPF run attached to
+# both interfaces, ingress and egress
+for i in $(seq 100); do
+	[ "$(npk)" -ge $((before + 5)) ] && [ "$(links)" -ge $((lbefore + 4)) ] && break
+	sleep 0.1
+done
+sleep 0.3
+sendu() { # NS SRC DST DPORT COUNT
+	ip netns exec "$1" timeout 10 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 41000))
+for i in range(int(sys.argv[4])):
+    s.sendto(bytes(64), (sys.argv[2], int(sys.argv[3])))' "${@:2}"
+}
+sendu $P1 10.81.0.2 10.81.1.2 7000 30
+sendu $P1 10.81.0.2 10.81.0.1 7001 7
+sendu $P2 10.81.1.2 10.81.1.1 7002 11
+sleep 0.5
+kill -INT $p_tp $p_one $p_eb %1 %2 2> /dev/null
+wait $p_tp
+check "-i veth0 -i veth2 --group-by interface: exit 0" test $? = 0
+wait $p_eb
+eb_rc=$?
+wait %1 %2 $p_one 2> /dev/null
+td0=$(tcpdump -r "$TMP/if0.pcap" 2> /dev/null | wc -l)
+td2=$(tcpdump -r "$TMP/if2.pcap" 2> /dev/null | wc -l)
+check "tcpdump: veth0 saw 37 datagrams ($td0), veth2 41 ($td2)" test "$td0 $td2" = "37 41"
+grp() { jq --arg g "$2" '[.groups[] | select(.group == $g) | .packets] | add // 0' "$1"; }
+check "group veth0 = tcpdump -i veth0 ($td0), veth2 = tcpdump -i veth2 ($td2)" \
+	test "$(grp "$TMP/ifc.json" veth0) $(grp "$TMP/ifc.json" veth2)" = "$td0 $td2"
+check "interface groups: two, adding up to the totals" jqok \
+	'(.groups | length) == 2 and ([.groups[].packets] | add) == .totals.packets' "$TMP/ifc.json"
+check "the forwarded conversation: a flow on each interface, 30 datagrams each" test \
+	"$(jq -r '[.flows[] | select(.dst == "10.81.1.2:7000") | "\(.iface)=\(.packets)"] | sort | join(" ")' \
+		"$TMP/ifc.snap.json")" = "veth0=30 veth2=30"
+check "with two interfaces every flow names its interface" jqok \
+	'(.flows | length) == 4 and all(.flows[]; .iface == "veth0" or .iface == "veth2")' \
+	"$TMP/ifc.snap.json"
+check "with one interface: no flow names one, totals as tcpdump's" jqok \
+	--argjson n "$td0" 'all(.flows[]; has("iface") | not) and .totals.packets == $n' "$TMP/one.json"
+check "eBPF backend: exit 0, group veth0 = $td0, veth2 = $td2" test \
+	"$eb_rc $(grp "$TMP/ifc.ebpf.json" veth0) $(grp "$TMP/ifc.ebpf.json" veth2)" = "0 $td0 $td2"
 finish
