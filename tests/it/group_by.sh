@@ -72,7 +72,8 @@ done
 # first link, 11 on the second. With -i veth0 -i veth2 each interface's
 # group must hold exactly what tcpdump captured there, the forwarded
 # conversation must be a flow on each interface, and with one -i nothing
-# names an interface. tpacket3, and the eBPF backend.
+# names an interface. tpacket3, the eBPF backend, and the monitor (in
+# tmux: g after vlan groups by interface).
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# SKIP --group-by interface on two interfaces: needs root (network namespaces)"
 	finish
@@ -120,10 +121,14 @@ p_one=$!
 ip netns exec $R "$PKTSTAT" --backend ebpf -i veth0 -i veth2 -t 30s -1 -j \
 	--group-by interface udp > "$TMP/ifc.ebpf.json" 2> "$TMP/ifc.ebpf.err" &
 p_eb=$!
-# 2 tcpdumps, 2 + 1 tpacket3 sockets bound; the eBPF run attached to
+# the monitor, grouped by VLAN: g goes on to the interfaces
+tmux_setup pktstat-ifc
+T new-session -d -s ui -x 160 -y 30 "ip netns exec $R env TERM=xterm-256color LC_ALL=C \
+	$PKTSTAT -i veth0 -i veth2 -n -w 0.5 --group-by vlan udp; sleep 30"
+# 2 tcpdumps, 2 + 1 + 2 tpacket3 sockets bound; the eBPF run attached to
 # both interfaces, ingress and egress
 for i in $(seq 100); do
-	[ "$(npk)" -ge $((before + 5)) ] && [ "$(links)" -ge $((lbefore + 4)) ] && break
+	[ "$(npk)" -ge $((before + 7)) ] && [ "$(links)" -ge $((lbefore + 4)) ] && break
 	sleep 0.1
 done
 sleep 0.3
@@ -163,4 +168,16 @@ check "with one interface: no flow names one, totals as tcpdump's" jqok \
 	--argjson n "$td0" 'all(.flows[]; has("iface") | not) and .totals.packets == $n' "$TMP/one.json"
 check "eBPF backend: exit 0, group veth0 = $td0, veth2 = $td2" test \
 	"$eb_rc $(grp "$TMP/ifc.ebpf.json" veth0) $(grp "$TMP/ifc.ebpf.json" veth2)" = "0 $td0 $td2"
+# the monitor: g after vlan groups by interface, a row each, as tcpdump
+T send-keys -t ui g
+check "monitor: g after vlan: by interface, titled Interface" sh -c \
+	"sleep 0.8; tmux -L $SOCK capture-pane -p -t ui | grep -q 'by interface' &&
+	 tmux -L $SOCK capture-pane -p -t ui | grep -q '^Interface '"
+# the Pkts column of row NAME (the title row says where it is)
+pkts_of() {
+	screen | awk -v n="$1" '$1 == "Interface" { for (i = 1; i <= NF; i++)
+		if ($i == "Pkts") c = i } $1 == n && c { print $c; exit }'
+}
+check "monitor: interface rows veth0 $(pkts_of veth0) = $td0, veth2 $(pkts_of veth2) = $td2" \
+	test "$(pkts_of veth0) $(pkts_of veth2)" = "$td0 $td2"
 finish
