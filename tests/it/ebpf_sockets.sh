@@ -27,6 +27,11 @@ wait_ebpf_ready() {
 
 ip -n "$NS_CAP" addr add 10.77.0.1/24 dev veth0
 ip -n "$NS_PEER" addr add 10.77.0.2/24 dev veth1
+# permanent neighbours: no ARP probe can fall between the moments the
+# three captures stop (the ebpf one first), which they would count apart
+mac() { ip -n "$1" -br link show "$2" | awk '{ print $3 }'; }
+ip -n "$NS_CAP" neigh replace 10.77.0.2 lladdr "$(mac "$NS_PEER" veth1)" dev veth0 nud permanent
+ip -n "$NS_PEER" neigh replace 10.77.0.1 lladdr "$(mac "$NS_CAP" veth0)" dev veth1 nud permanent
 HAVE_VLAN=1
 if ip -n "$NS_CAP" link add link veth0 name veth0.100 type vlan id 100 2> /dev/null &&
 	ip -n "$NS_PEER" link add link veth1 name veth1.100 type vlan id 100; then
@@ -34,6 +39,8 @@ if ip -n "$NS_CAP" link add link veth0 name veth0.100 type vlan id 100 2> /dev/n
 	ip -n "$NS_PEER" addr add 10.78.0.2/24 dev veth1.100
 	ip -n "$NS_CAP" link set veth0.100 up
 	ip -n "$NS_PEER" link set veth1.100 up
+	ip -n "$NS_CAP" neigh replace 10.78.0.2 lladdr "$(mac "$NS_PEER" veth1.100)" dev veth0.100 nud permanent
+	ip -n "$NS_PEER" neigh replace 10.78.0.1 lladdr "$(mac "$NS_CAP" veth0.100)" dev veth1.100 nud permanent
 else
 	HAVE_VLAN=0
 fi
