@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 	s->rodata->cfg_seed = 0x12345678abcdefull;
 	bpf_map__set_max_entries(s->maps.table, 2 * (uint32_t)slots);
 	bpf_map__set_max_entries(s->maps.times, 2 * (uint32_t)slots);
+	bpf_map__set_max_entries(s->maps.used, 2 * (uint32_t)slots);
 	bpf_program__set_autoload(s->progs.fl_xdp, 0);
 	bpf_program__set_autoload(s->progs.fl_xdp_count, 0);
 	if (flows_bpf__load(s)) {
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
 					       FL_GEN(w) * slots *
 						       sizeof(struct fl_slot),
 				       0, slots * sizeof(struct fl_slot));
+				s->bss->gens[FL_GEN(w)].claimed = 0;
 				drains++;
 			}
 		}
@@ -177,10 +179,12 @@ int main(int argc, char **argv)
 	}
 	qsort(dur, runs, sizeof(*dur), cmp_u32);
 	printf("bpfrun frames=%llu ns_mean=%.1f ns_p50=%u ns_p90=%u "
-	       "drains=%llu overflow=%llu slots=%lu\n",
+	       "drains=%llu overflow=%llu slots=%lu claimed=%llu\n",
 	       (unsigned long long)runs, (double)total / (double)runs,
 	       dur[runs / 2], dur[runs * 9 / 10], (unsigned long long)drains,
-	       (unsigned long long)ovf, slots);
+	       (unsigned long long)ovf, slots,
+	       (unsigned long long)(s->bss->gens[0].claimed +
+				    s->bss->gens[1].claimed));
 	free(dur);
 	munmap(tbl, len);
 	flows_bpf__destroy(s);

@@ -50,6 +50,7 @@ const volatile __u32 cfg_link = FL_LINK_ETH;
 /* Written by the loader; read once per packet. */
 __u64 gstate; /* FL_GEN, FL_GMASK (flows.h) */
 struct fl_cpu cpus[FL_MAX_CPUS];
+struct fl_gen gens[2];
 
 /* Set by the loader before load: slots per generation - 1 (a power of
  * two - 1), and the hash's random seed (crafted keys cannot aim at one
@@ -74,6 +75,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fl_time);
 } times SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 2 * 65536); /* as table */
+	__type(key, __u32);
+	__type(value, __u64); /* an array's values are 8-byte aligned */
+} used SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -574,6 +583,20 @@ static __always_inline void to_overflow(__u32 kind, __u64 pkts, __u64 bytes)
 	cnt_add(FL_CNT_MAP_FULL, pkts);
 }
 
+/* Add the slot @idx just claimed to its generation's list (flows.h). */
+static __always_inline void note_claim(__u32 g, __u32 base, __u32 idx)
+{
+	__u64 n = __sync_fetch_and_add(&gens[g & 1].claimed, 1);
+	__u32 at = base + (__u32)n;
+	__u64 *u;
+
+	if (n > cfg_mask)
+		return; /* cannot be: a claim takes a free slot */
+	u = bpf_map_lookup_elem(&used, &at);
+	if (u)
+		*u = idx - base;
+}
+
 /* Add the packet to its flow in the current generation's table, or to the
  * overflow counters when its FL_PROBES slots are all other flows'. */
 static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
@@ -626,7 +649,7 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 					t->last = now;
 				}
 				__sync_lock_test_and_set(&s->kw[4], key.w[4]);
-				cc->inserts++;
+				note_claim(FL_GEN(w), base, idx);
 				goto out;
 			}
 		}

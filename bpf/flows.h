@@ -131,14 +131,25 @@ struct fl_ctr {
  * last map write. The loader flips it, then waits until each CPU's exit has
  * reached the enter it read after the flip: from then on no program
  * writes the map of the old generation, which the loader reads whole and
- * empties. One cache line per CPU. The loader also reads inserts
- * (plain, racy: a hint) to drain early when the map fills.
+ * empties. One cache line per CPU.
  */
 #define FL_MAX_CPUS 1024
 struct fl_cpu {
 	__u64 enter, exit;
-	__u64 inserts; /* flows this CPU added to a map: the fill hint */
-	__u64 pad[5];
+	__u64 pad[6];
+};
+
+/*
+ * Each generation's claimed slots, in claim order ("used", the same
+ * layout as "table": the slot index within the generation), and their
+ * count (fl_gen.claimed, an atomic add per new slot), so that a drain
+ * reads the flows there are, not the whole table, and the loader sees
+ * the fill. One cache line a generation: the programs read gstate on
+ * every packet, the claims write here.
+ */
+struct fl_gen {
+	__u64 claimed;
+	__u64 pad[7];
 };
 
 #endif

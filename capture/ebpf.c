@@ -14,10 +14,11 @@
  *
  * Exactness: each drain flips the generation the programs write to, waits
  * until every CPU has left the programs that may still write the old
- * generation's table (flows.h, the enter/exit counts), then reads that
- * table whole through its mapping and clears it (struct fl_slot): no
- * count is read twice or lost, and idle flows leave the table at every
- * drain. Each flip sizes the generation it starts from the flows the
+ * generation's table (flows.h, the enter/exit counts), then reads the
+ * slots it claimed (its "used" list) through the mappings and clears them
+ * (struct fl_slot): no count is read twice or lost, idle flows leave the
+ * table at every drain, and a drain costs the flows there are, not the
+ * table's size. Each flip sizes the generation it starts from the flows the
  * last one took (twice their slots and more, within the map): few flows
  * keep the programs' working set in the caches and the drain's scan
  * short; more flows than it holds make the drain come early (at
@@ -81,8 +82,8 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_TCX_EGRESS 47
 
 /* Default flow table size: the power of two of slots whose two
- * generations (slots and times) fit in this many bytes, within these
- * bounds. */
+ * generations (slots, times and the claimed list) fit in this many
+ * bytes, within these bounds. */
 #define EBPF_MAP_BYTES (40u << 20)
 #define EBPF_FLOWS_MIN 4096u
 #define EBPF_FLOWS_MAX 262144u
@@ -143,13 +144,14 @@ struct ebpf {
 	size_t tbl_len;
 	struct fl_time *tms; /* and their times */
 	size_t tms_len;
+	uint64_t *usd; /* and their claimed slots */
+	size_t usd_len;
 	uint32_t gmask[2]; /* each generation's slot mask when last live */
 	uint64_t ovf_prev[FL_KIND_COUNT][2];
 	uint64_t cnt_prev[FL_CNT_COUNT];
 	int final_done;
 	uint64_t last_drain_ns;
-	uint32_t flows;	      /* entries of each flow map */
-	uint64_t ins_at_flip; /* the inserts of all CPUs at the last flip */
+	uint32_t flows; /* entries of each flow map */
 	/* relaxed atomics */
 	uint64_t received, map_full, prog_errors, filtered;
 	int link;
@@ -225,6 +227,8 @@ static void eb_free(struct ebpf *e)
 		munmap(e->tbl, e->tbl_len);
 	if (e->tms)
 		munmap(e->tms, e->tms_len);
+	if (e->usd)
+		munmap(e->usd, e->usd_len);
 	pthread_mutex_destroy(&e->filt_lock);
 	pthread_mutex_destroy(&e->ctr_lock);
 	free(e);
@@ -295,6 +299,13 @@ static int eb_map(struct ebpf *e, char *err, size_t errlen)
 	if (p == MAP_FAILED)
 		goto fail;
 	e->tms = p;
+	e->usd_len = (size_t)2 * e->flows * sizeof(uint64_t);
+	e->usd_len = (e->usd_len + 4095) & ~(size_t)4095;
+	p = mmap(NULL, e->usd_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(e->skel->maps.used), 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	e->usd = p;
 	e->gmask[0] = gen_mask(e, 0);
 	e->gmask[1] = e->gmask[0];
 	__atomic_store_n(&e->skel->bss->gstate, (uint64_t)e->gmask[0] << 32,
@@ -376,7 +387,8 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		while (flows > EBPF_FLOWS_MIN &&
 		       (size_t)flows * 2 *
 				       (sizeof(struct fl_slot) +
-					sizeof(struct fl_time)) >
+					sizeof(struct fl_time) +
+					sizeof(uint64_t)) >
 			       EBPF_MAP_BYTES)
 			flows /= 2;
 	}
@@ -408,6 +420,7 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		e->skel->rodata->cfg_seed = (uint64_t)mono_to_real_ns();
 	bpf_map__set_max_entries(e->skel->maps.table, 2 * flows);
 	bpf_map__set_max_entries(e->skel->maps.times, 2 * flows);
+	bpf_map__set_max_entries(e->skel->maps.used, 2 * flows);
 	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_tc_count, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_xdp, e->xdp);
@@ -732,24 +745,21 @@ static int percpu_sum(int fd, uint32_t key, uint64_t *buf, int ncpu, size_t n,
 	return 0;
 }
 
-/* Flows the programs have added to the maps, all CPUs (a hint). */
-static uint64_t inserts(const struct ebpf *e)
+/* Slots generation @g has claimed so far (exact once it is drained). */
+static uint64_t claimed(const struct ebpf *e, int g)
 {
-	uint64_t n = 0;
-
-	for (int c = 0; c < e->ncpu; c++)
-		n += __atomic_load_n(&e->skel->bss->cpus[c].inserts,
-				     __ATOMIC_RELAXED);
-	return n;
+	return __atomic_load_n(&e->skel->bss->gens[g].claimed,
+			       __ATOMIC_ACQUIRE);
 }
 
 /* Whether the current generation is past EBPF_FILL_PCT of its slots. */
 static int filling(const struct ebpf *e)
 {
 	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
+	int g = (int)FL_GEN(w);
 
-	return (inserts(e) - e->ins_at_flip) * 100 >=
-	       ((uint64_t)e->gmask[FL_GEN(w)] + 1) * EBPF_FILL_PCT;
+	return claimed(e, g) * 100 >=
+	       ((uint64_t)e->gmask[g] + 1) * EBPF_FILL_PCT;
 }
 
 /*
@@ -760,14 +770,13 @@ static int flip(struct ebpf *e)
 {
 	struct timespec t0, t;
 	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
-	uint64_t ins = inserts(e);
 	int old = (int)FL_GEN(w);
 
-	e->gmask[old ^ 1] = gen_mask(e, ins - e->ins_at_flip);
+	/* (the new one's claimed count went to 0 at its last drain) */
+	e->gmask[old ^ 1] = gen_mask(e, claimed(e, old));
 	__atomic_store_n(&e->skel->bss->gstate,
 			 (uint64_t)e->gmask[old ^ 1] << 32 | (uint32_t)(w + 1),
 			 __ATOMIC_SEQ_CST);
-	e->ins_at_flip = ins;
 #ifndef __SANITIZE_THREAD__
 	/* the programs' side is not C11: a full barrier, whatever the
 	 * compiler makes of the store (TSan builds have no fences) */
@@ -796,25 +805,45 @@ static int flip(struct ebpf *e)
 
 /*
  * Deliver and clear every flow of generation @g's table, which no program
- * writes any more (flip). Returns the records delivered.
+ * writes any more (flip): the slots its list names, in claim order, the
+ * slots a few ahead prefetched, or every slot in order when they are
+ * many. Returns the records delivered.
  */
 static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 {
 	struct fl_slot *t = e->tbl + (size_t)g * e->flows;
 	struct fl_time *tm = e->tms + (size_t)g * e->flows;
+	const uint64_t *u = e->usd + (size_t)g * e->flows;
+	uint64_t n = claimed(e, g);
 	int64_t off = mono_to_real_ns();
 	struct timespec ts;
 	uint64_t got = 0, now;
-	int delivered = 0;
+	int delivered = 0, seq;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) >>
 	      FL_TIME_SHIFT;
-	for (uint32_t i = 0; i <= e->gmask[g]; i++) {
-		struct fl_slot *sl = &t[i];
+	if (n > (uint64_t)e->gmask[g] + 1)
+		n = (uint64_t)e->gmask[g] + 1;
+	/* a table more than a quarter full: in slot order (the pages in
+	 * turn, the hardware prefetching) rather than its list's */
+	seq = n * 4 > (uint64_t)e->gmask[g] + 1;
+	if (seq)
+		n = (uint64_t)e->gmask[g] + 1;
+	for (uint64_t j = 0; j < n; j++) {
+		uint64_t i = seq ? j : u[j];
+		struct fl_slot *sl;
 		struct cap_flow f;
-		uint64_t k4 = __atomic_load_n(&sl->kw[4], __ATOMIC_ACQUIRE);
+		uint64_t k4;
 
+		if (!seq && j + 8 < n) {
+			__builtin_prefetch(&t[u[j + 8] & e->gmask[g]]);
+			__builtin_prefetch(&tm[u[j + 8] & e->gmask[g]]);
+		}
+		if (i > e->gmask[g])
+			continue; /* cannot be: the programs write i & mask */
+		sl = &t[i];
+		k4 = __atomic_load_n(&sl->kw[4], __ATOMIC_ACQUIRE);
 		if (!k4)
 			continue;
 		memset(&f, 0, sizeof(f));
@@ -839,6 +868,7 @@ static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 		cb(user, &f);
 		delivered++;
 	}
+	__atomic_store_n(&e->skel->bss->gens[g].claimed, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&e->received, got, __ATOMIC_RELAXED);
 	return delivered;
 }
