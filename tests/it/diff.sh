@@ -87,6 +87,21 @@ bad() { # DESCRIPTION WANT-STATUS ARGS...
 		not_ok "$d: exit $st (want $want), stderr: $(head -c 300 "$TMP/err")"
 	fi
 }
+# with several interfaces a flow is per interface ("iface"): the same
+# conversation on two of them is two flows to --diff, not one. The old
+# snapshot has every flow on eth0; the new one the same flows on eth0 and
+# again on eth1: nothing changed on eth0, everything on eth1 is new.
+jq '.flows |= map(. + {iface: "eth0"})' "$TMP/all.json" > "$TMP/if-old.json"
+jq '.flows |= (map(. + {iface: "eth0"}) + map(. + {iface: "eth1"}))' \
+	"$TMP/all.json" > "$TMP/if-new.json"
+"$PKTSTAT" --diff -j "$TMP/if-old.json" "$TMP/if-new.json" > "$TMP/if-d.json"
+check "iface: every eth1 flow new, with its interface, none on eth0 changed" jqok \
+	--argjson n "$(jq '.flows | length' "$TMP/all.json")" \
+	'(.flows | length) == $n and all(.flows[]; .status == "new" and .iface == "eth1")
+	 and .summary.same == $n' "$TMP/if-d.json"
+"$PKTSTAT" --diff "$TMP/if-old.json" "$TMP/if-new.json" > "$TMP/if-d.txt"
+check "iface: the text diff names it" grep -q ', iface: eth1, new$' "$TMP/if-d.txt"
+
 printf '{"flows":' > "$TMP/cut.json"
 echo '{"a":1}' > "$TMP/other.json"
 bad "missing file" 1 --diff "$TMP/nope.json" "$TMP/all.json"
