@@ -26,30 +26,55 @@ SHIM=$PWD/$B/tests/shim/failmalloc.so
 [ -f "$SHIM" ] || { not_ok "shim built ($SHIM)"; finish; exit 1; }
 "$GEN" eth "$TMP/eth.pcap" "$TMP/eth.exp"
 case "$PKTSTAT" in *asan*) echo "# SKIP under ASan (its allocator replaces malloc)"; finish; exit 0;; esac
-clean=0; errors=0; lib=0; bad=0
+# one_run MODE N: pktstat -r with allocation N failing (and every later
+# one, or only that one); prints "MODE N VERDICT" (clean, error, lib or
+# bad) and, for bad, a "# FAIL" line
+one_run() {
+	local mode=$1 n=$2 out=$TMP/out.$1.$2 err=$TMP/err.$1.$2 rc v=bad
+	FAILMALLOC_NTH=$n FAILMALLOC_ONLY=$([ "$mode" = only ] && echo 1 || echo 0) \
+		LD_PRELOAD=$SHIM timeout 20 "$PKTSTAT" -Z root -r "$TMP/eth.pcap" -j \
+		> "$out" 2> "$err" &
+	wait $! 2>/dev/null
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(jq -r .totals.packets "$out" 2>/dev/null)" = 162 ]; then
+		v=clean
+	elif [ $rc -eq 1 ] && [ "$(wc -l < "$err")" -eq 1 ] && grep -q '^pktstat: ' "$err"; then
+		v=error
+	elif [ $rc -eq 134 ] && [ ! -s "$out" ] && [ "$(wc -l < "$err")" -eq 1 ] &&
+		grep -q "__default_alloc_cds_lfht: Assertion .ht' failed\|^Unexpected error\.$\|call_rcu_data_init@[0-9]*) Unrecoverable error" "$err"; then
+		v=lib
+	else
+		echo "# FAIL $mode n=$n rc=$rc: $(head -c 200 "$err" | tr "\n" " ")"
+	fi
+	rm -f "$out" "$err"
+	echo "$mode $n $v"
+}
+# The 800 runs are independent: one lane a core, lane j taking every
+# LANES-th fail point.
+LANES=$(nproc)
+[ "$LANES" -ge 1 ] 2> /dev/null || LANES=1
+for ((j = 0; j < LANES; j++)); do
+	(
+		for mode in all only; do
+			for ((n = 1 + j; n <= 400; n += LANES)); do
+				one_run $mode $n
+			done
+		done > "$TMP/lane.$j"
+	) &
+done
+wait
+cat "$TMP"/lane.* > "$TMP/runs"
+grep '^# FAIL' "$TMP/runs"
 declare -A at # start-up library aborts: mode -> allocation numbers
 for mode in all only; do
-	at[$mode]=""
-	for n in $(seq 1 400); do
-		FAILMALLOC_NTH=$n FAILMALLOC_ONLY=$([ $mode = only ] && echo 1 || echo 0) \
-			LD_PRELOAD=$SHIM timeout 20 "$PKTSTAT" -Z root -r "$TMP/eth.pcap" -j \
-			> "$TMP/out" 2> "$TMP/err" &
-		wait $! 2>/dev/null
-		rc=$?
-		if [ $rc -eq 0 ] && [ "$(jq -r .totals.packets "$TMP/out" 2>/dev/null)" = 162 ]; then
-			clean=$((clean + 1))
-		elif [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q '^pktstat: ' "$TMP/err"; then
-			errors=$((errors + 1))
-		elif [ $rc -eq 134 ] && [ ! -s "$TMP/out" ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] &&
-			grep -q "__default_alloc_cds_lfht: Assertion .ht' failed\|^Unexpected error\.$\|call_rcu_data_init@[0-9]*) Unrecoverable error" "$TMP/err"; then
-			lib=$((lib + 1))
-			at[$mode]="${at[$mode]} $n"
-		else
-			bad=$((bad + 1))
-			echo "# FAIL $mode n=$n rc=$rc: $(head -c 200 "$TMP/err")"
-		fi
-	done
+	at[$mode]=$(awk -v m=$mode '$1 == m && $3 == "lib" { print $2 }' "$TMP/runs" | sort -n | tr '\n' ' ')
+	at[$mode]=${at[$mode]% }
+	[ -n "${at[$mode]}" ] && at[$mode]=" ${at[$mode]}"
 done
+count() { awk -v v="$1" '$3 == v' "$TMP/runs" | wc -l; }
+clean=$(count clean); errors=$(count error); lib=$(count lib); bad=$(count bad)
+nruns=$(grep -vc '^#' "$TMP/runs")
+check "800 runs made ($nruns)" test "$nruns" -eq 800
 echo "# failing allocations: 800 runs: $clean exact reports, $errors one-line errors, $lib liburcu start-up aborts (every later allocation failing: at${at[all]:- none}; only one: at${at[only]:- none}), $bad failures"
 # the aborts of one mode: how many, and the span from first to last
 span() { # span LIST -> "COUNT LAST-FIRST"
