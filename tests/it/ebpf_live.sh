@@ -34,6 +34,23 @@ wait_ebpf_ready() {
 	return 1
 }
 
+# settled FILE: FILE's size unchanged for 0.5 s (5 s at most)
+settled() {
+	local i last=-1 size same=0
+	for i in $(seq 50); do
+		size=$(stat -c %s "$1" 2> /dev/null || echo 0)
+		if [ "$size" = "$last" ]; then
+			same=$((same + 1))
+			[ $same -ge 5 ] && return 0
+		else
+			same=0
+		fi
+		last=$size
+		sleep 0.1
+	done
+	return 1
+}
+
 "$GEN" eth "$TMP/eth.pcap" "$TMP/eth.exp"
 REPEAT=3
 awk -v r=$REPEAT '{ $(NF-1) *= r; $NF *= r; print }' "$TMP/eth.exp" | LC_ALL=C sort > "$TMP/exp"
@@ -42,17 +59,21 @@ frames_case() { # NAME EXPECTED-FILE PKTSTAT-ARGS... (filter last)
 	local name=$1 exp=$2; shift 2
 	local before
 	before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
-	ip netns exec "$NS_CAP" tcpdump -Z root -i veth0 -w "$TMP/$name.tcpdump.pcap" -U "$@" > /dev/null 2> "$TMP/$name.tcpdump.err" &
+	ip netns exec "$NS_CAP" tcpdump -Z root -i veth0 --immediate-mode -w "$TMP/$name.tcpdump.pcap" -U "$@" > /dev/null 2> "$TMP/$name.tcpdump.err" &
 	local tpid=$!
 	wait_capture_ready "$NS_CAP" "$before"
 	before=$(ebpf_progs)
-	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 4s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf -i veth0 -t 60s -1 -j "${ARGS[@]}" "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
 	local pid=$!
 	wait_ebpf_ready "$before" || not_ok "$name: BPF programs loaded"
 	ip netns exec "$NS_PEER" "$SEND" -n $REPEAT -p 2000 veth1 "${FRAMES:-$TMP/eth.pcap}" > /dev/null
+	# stopped once the frames are through: tcpdump's tap sees each frame
+	# just before the tc program (XDP runs before both), so when its
+	# file has stopped growing the kernel has counted them all
+	settled "$TMP/$name.tcpdump.pcap"
+	kill -INT $pid
 	wait $pid
 	check "$name: exit status 0" test $? -eq 0
-	sleep 0.3
 	kill -INT $tpid; wait $tpid
 	json_canon < "$TMP/$name.json" > "$TMP/$name.got"
 	if [ "$exp" = tcpdump ]; then
@@ -89,13 +110,20 @@ FRAMES=
 
 # ---- a flow map far too small: totals exact, overflow reported ----
 "$GEN" many "$TMP/many.pcap" "$TMP/many.exp" 3000 3000
+before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
+ip netns exec "$NS_CAP" tcpdump -Z root -i veth0 --immediate-mode -w "$TMP/small.tcpdump.pcap" -U > /dev/null 2>&1 &
+tpid=$!
+wait_capture_ready "$NS_CAP" "$before"
 before=$(ebpf_progs)
-ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf --ebpf-flows 64 -i veth0 -t 3s -1 -j > "$TMP/small.json" 2> "$TMP/small.err" &
+ip netns exec "$NS_CAP" "$PKTSTAT" --backend ebpf --ebpf-flows 64 -i veth0 -t 60s -1 -j > "$TMP/small.json" 2> "$TMP/small.err" &
 pid=$!
 wait_ebpf_ready "$before" || not_ok "small map: BPF programs loaded"
 ip netns exec "$NS_PEER" "$SEND" veth1 "$TMP/many.pcap" > /dev/null
+settled "$TMP/small.tcpdump.pcap"
+kill -INT $pid
 wait $pid
 check "small map: exit status 0" test $? -eq 0
+kill -INT $tpid; wait $tpid
 exp=$(sed -n 's/^total //p' "$TMP/many.exp")
 got=$(jq -r '"\(.totals.packets) \(.totals.bytes)"' "$TMP/small.json")
 check "small map: totals exact ($got, expected $exp)" test "$got" = "$exp"
