@@ -228,9 +228,11 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)
 	$(BIN) $(ARGS)
 
-# Unit tests (Criterion), then integration scripts under tests/it.
+# Unit tests (Criterion), then integration scripts under tests/it. The
+# build runs a job a core unless make was given -j already.
 test: deps
-	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)$(MAKE) --no-print-directory \
+		$(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc)) build-tests
 	$(Q)B=$(B) bash tests/run.sh
 
 asan:

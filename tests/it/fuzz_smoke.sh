@@ -32,7 +32,7 @@ else
 fi
 
 t0=$(date +%s)
-make --no-print-directory fuzz FUZZ_SECONDS="$SECS" FUZZ_JOBS=2 \
+make --no-print-directory -j"$(nproc)" fuzz FUZZ_SECONDS="$SECS" FUZZ_JOBS=2 \
 	FUZZ_TARGETS="$TARGETS" > "$TMP/fuzz.out" 2>&1
 rc=$?
 t1=$(date +%s)

@@ -7,9 +7,9 @@
 # ASan+UBSan. (`make asan` runs the whole suite on the ASan build.)
 . "$(dirname "$0")/lib.sh"
 MAKE=${MAKE:-make}
-$MAKE --no-print-directory -s VARIANT=tsan build/tsan/tests/stress/threads > "$TMP/build.log" 2>&1 ||
+$MAKE --no-print-directory -s -j"$(nproc)" VARIANT=tsan build/tsan/tests/stress/threads > "$TMP/build.log" 2>&1 ||
 	{ cat "$TMP/build.log"; not_ok "TSan build"; finish; exit 1; }
-$MAKE --no-print-directory -s VARIANT=asan build/asan/tests/stress/threads build/asan/pktstat build/asan/tests/gen/mkpcap > "$TMP/build.log" 2>&1 ||
+$MAKE --no-print-directory -s -j"$(nproc)" VARIANT=asan build/asan/tests/stress/threads build/asan/pktstat build/asan/tests/gen/mkpcap > "$TMP/build.log" 2>&1 ||
 	{ cat "$TMP/build.log"; not_ok "ASan build"; finish; exit 1; }
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp suppress_equal_addresses=0 halt_on_error=1 exitcode=66"
 for args in "2 200000 5000" "3 100000 100000" "2 100000 64" "1 200000 5000"; do
