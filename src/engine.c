@@ -497,6 +497,9 @@ void engine_report_meta(const struct engine *e, struct report_meta *m)
 		m->group_with_flows = 1;
 	}
 	m->filters = e->c.filters;
+	/* a file's sockets are gone: its reports say so once */
+	if (e->c.read_file)
+		m->procs_unknown = "read from a file";
 }
 
 int engine_write_snapshot_of(struct engine *e, const char *path,

@@ -887,6 +887,20 @@ static void sum_meta(struct sum_out *p, const struct sum_in *in)
 		"");
 }
 
+/* Processes that cannot be known (report_meta's procs_unknown): said
+ * once for the whole report, never per row. */
+static void sum_procs(struct sum_out *p, const struct sum_in *in)
+{
+	const char *why = in->m ? in->m->procs_unknown : NULL;
+	char v[128];
+
+	if (!why)
+		return;
+	snprintf(v, sizeof(v), "unknown: %s", why);
+	sum_str(p, SUM_JSON, "processes", "", v, "");
+	sum_str(p, SUM_TEXT, NULL, "Processes: unknown (", why, ")\n");
+}
+
 /* One span for start, end, duration and every bitrate: the run's
  * (snapshot.h: packet time for a file, the wall clock live). */
 static void sum_span(struct sum_out *p, const struct sum_in *in)
@@ -1102,13 +1116,14 @@ typedef void (*sum_section_fn)(struct sum_out *p, const struct sum_in *in);
 
 /* The sections in each format's order. */
 static const sum_section_fn sum_order_text[] = {
-	sum_protocols, sum_flowtable, sum_counters, sum_filters, sum_malformed,
-	sum_meta,      sum_capture,   sum_exact,    sum_ipfix,	 sum_totals,
+	sum_protocols, sum_flowtable, sum_counters, sum_filters,
+	sum_malformed, sum_meta,      sum_capture,  sum_exact,
+	sum_procs,     sum_ipfix,     sum_totals,
 };
 static const sum_section_fn sum_order_json[] = {
-	sum_meta,      sum_span,      sum_exact,     sum_totals,
-	sum_protocols, sum_malformed, sum_flowtable, sum_capture,
-	sum_ipfix,     sum_filters,   sum_counters,
+	sum_meta,    sum_procs,	    sum_span,	   sum_exact,
+	sum_totals,  sum_protocols, sum_malformed, sum_flowtable,
+	sum_capture, sum_ipfix,	    sum_filters,   sum_counters,
 };
 
 /*

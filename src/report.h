@@ -55,6 +55,11 @@ struct report_meta {
 	/* an interval report (-l): the interval's start and end are said
 	 * (a text line, each JSON row's "start" and "end") */
 	int interval;
+	/* why no flow can have a process ("read from a file"), said once:
+	 * a "Processes: unknown (WHY)" text line, a JSON "processes":
+	 * "unknown: WHY" member (CSV, one table, has no place for it);
+	 * NULL: nothing said */
+	const char *procs_unknown;
 };
 
 /*

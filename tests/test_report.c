@@ -863,6 +863,68 @@ Test(report, process_fields_where_known_and_only_live)
 	procs_free(p);
 }
 
+/* A report of @s in @fmt with @m. */
+static char *render_meta(struct snapshot *s, enum report_format fmt,
+			 const struct report_meta *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	cr_assert_eq(report_write(out, fmt, s, m), 0);
+	fclose(out);
+	return buf;
+}
+
+/* How many times @needle is in @hay. */
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* A file's report says once that processes are unknown: one text line
+ * after the loss line, one JSON member; nothing per row, nothing in CSV,
+ * nothing at all when the meta does not ask. */
+Test(report, processes_unknown_said_once)
+{
+	struct report_meta m = meta;
+	struct snapshot s;
+	char *t, *j, *c, *plain;
+
+	fixture(&s);
+	m.procs_unknown = "read from a file";
+	t = render_meta(&s, REPORT_TEXT, &m);
+	cr_assert_eq(count_of(t, "Processes: unknown (read from a file)\n"), 1,
+		     "%s", t);
+	cr_assert_eq(count_of(t, "rocess"), 1, "%s", t);
+	cr_assert(strstr(t, "counts are exact\nProcesses: unknown"), "%s", t);
+	j = render_meta(&s, REPORT_JSON, &m);
+	cr_assert(strstr(j, "\"threads\":2,\"processes\":\"unknown: read from "
+			    "a file\",\"start\":"),
+		  "%s", j);
+	cr_assert_eq(count_of(j, "rocess"), 1, "%s", j);
+	c = render_meta(&s, REPORT_CSV, &m);
+	plain = render(&s, REPORT_CSV);
+	cr_assert_str_eq(c, plain, "CSV: one table, no word of it");
+	free(c);
+	free(plain);
+	plain = render(&s, REPORT_TEXT);
+	cr_assert_null(strstr(plain, "rocess"), "%s", plain);
+	cr_assert_eq(strlen(t), strlen(plain) + strlen("Processes: unknown "
+						       "(read from a file)\n"));
+	free(plain);
+	plain = render(&s, REPORT_JSON);
+	cr_assert_null(strstr(plain, "rocess"), "%s", plain);
+	free(plain);
+	free(t);
+	free(j);
+	snapshot_free(&s);
+}
+
 /* The monitor's snapshot while its table is grouped: every flow, then
  * the groups (JSON, text); CSV keeps the flows only. */
 Test(report, flows_then_groups_for_a_grouped_monitor)

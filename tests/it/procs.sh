@@ -187,7 +187,7 @@ check "--group-by process: pst-stream sent what it sent" \
 	test "$(jq -r --arg l "pst-stream[$P_STREAM]" '.groups[] | select(.group == $l) | .txBytes > .rxBytes' "$TMP/g.json")" = true
 check "no error line" test ! -s "$TMP/r.err" -a ! -s "$TMP/g.err"
 
-# a file: no process fields, no word about them
+# a file: no process fields; said once that processes are unknown
 ip netns exec "$NS_CAP" tcpdump -i veth0 -w "$TMP/f.pcap" -c 4 2> /dev/null &
 TD=$!
 sleep 0.5
@@ -197,5 +197,14 @@ wait $TD
 check "-r: flows, none with process fields, nothing on stderr" \
 	test "$(jq '[.flows[] | select(has("pid") or has("user"))] | length' "$TMP/f.json")" = 0 \
 	-a "$(jq '.flows | length' "$TMP/f.json")" -ge 1 -a ! -s "$TMP/f.err"
+check "-r: JSON says once: processes unknown, read from a file" \
+	test "$(jq -r .processes "$TMP/f.json")" = "unknown: read from a file" \
+	-a "$(grep -o '"processes"' "$TMP/f.json" | wc -l)" = 1
+"$PKTSTAT" -r "$TMP/f.pcap" --snapshot "$TMP/f.csv" > "$TMP/f.txt" 2> "$TMP/f.err"
+check "-r: text says it on one line, no process line under a row" \
+	test "$(grep -c '^Processes: unknown (read from a file)$' "$TMP/f.txt")" = 1 \
+	-a "$(grep -ci process "$TMP/f.txt")" = 1 -a ! -s "$TMP/f.err"
+check "-r: CSV has no process column" \
+	sh -c "head -n1 '$TMP/f.csv' | grep -q ',appDetail\$'"
 
 finish
