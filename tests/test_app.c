@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <urcu.h>
 
@@ -404,46 +405,56 @@ Test(app, payload_of_a_decoded_frame)
 	cr_assert_eq(app_payload(&d, f, 64, &off, &len), -1);
 }
 
-static void rcu_setup(void)
+/* The flow_table tests' set-up: a registered thread, a small table, an
+ * empty batch and a TCP key from port 40000 (each test sets B's port). */
+static struct flowtab *ft;
+static struct flowtab_batch b;
+static struct flow_key k;
+static struct flowtab_row *rows;
+static size_t rows_cap;
+
+static void table_setup(void)
 {
+	char err[128];
+
 	rcu_register_thread();
-}
-
-static void rcu_teardown(void)
-{
-	rcu_unregister_thread();
-}
-
-static void account(struct flowtab *ft, struct flowtab_batch *b,
-		    const struct flow_key *k, int dir, const char *pl)
-{
-	rcu_read_lock();
-	flowtab_batch_add(ft, b, k, dir, 100, 1);
-	flowtab_batch_payload(b, (const uint8_t *)pl, (uint32_t)strlen(pl));
-	flowtab_batch_flush(ft, b);
-	rcu_read_unlock();
-}
-
-Test(app, flow_table_keeps_label_and_detail, .init = rcu_setup,
-     .fini = rcu_teardown)
-{
-	char err[128], det[APP_DETAIL_MAX];
-	struct flowtab *ft = flowtab_new(16, err, sizeof(err));
-	struct flowtab_batch b;
-	struct flow_key k;
-	struct flowtab_row *rows = NULL;
-	size_t cap = 0;
-
-	cr_assert(ft);
+	ft = flowtab_new(16, err, sizeof(err));
+	cr_assert(ft, "%s", err);
 	memset(&b, 0, sizeof(b));
 	memset(&k, 0, sizeof(k));
 	k.kind = KIND_TCP4;
 	k.ipproto = IPPROTO_TCP;
 	k.aport = 40000;
+	rows = NULL;
+	rows_cap = 0;
+}
+
+static void table_teardown(void)
+{
+	free(rows);
+	flowtab_free(ft);
+	rcu_unregister_thread();
+}
+
+/* One packet of @pl in direction @dir of the key, accounted at once. */
+static void account(int dir, const char *pl)
+{
+	rcu_read_lock();
+	flowtab_batch_add(ft, &b, &k, dir, 100, 1);
+	flowtab_batch_payload(&b, (const uint8_t *)pl, (uint32_t)strlen(pl));
+	flowtab_batch_flush(ft, &b);
+	rcu_read_unlock();
+}
+
+Test(app, flow_table_keeps_label_and_detail, .init = table_setup,
+     .fini = table_teardown)
+{
+	char det[APP_DETAIL_MAX];
+
 	k.bport = 8000;
-	account(ft, &b, &k, FLOW_DIR_AB, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-	account(ft, &b, &k, FLOW_DIR_BA, "HTTP/1.1 404 Not Found\r\n\r\n");
-	cr_assert_eq(flowtab_collect(ft, &rows, &cap), 1);
+	account(FLOW_DIR_AB, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+	account(FLOW_DIR_BA, "HTTP/1.1 404 Not Found\r\n\r\n");
+	cr_assert_eq(flowtab_collect(ft, &rows, &rows_cap), 1);
 	cr_assert_eq(APP_WORD_ID(rows[0].app), APP_HTTP);
 	cr_assert(rows[0].app & APP_WORD_DONE);
 	cr_assert_gt(flowtab_app_detail(ft, &rows[0], det, sizeof(det)), 0);
@@ -451,33 +462,16 @@ Test(app, flow_table_keeps_label_and_detail, .init = rcu_setup,
 	/* a row whose id is not the owner's gets nothing */
 	rows[0].id++;
 	cr_assert_eq(flowtab_app_detail(ft, &rows[0], det, sizeof(det)), 0);
-	free(rows);
-	flowtab_free(ft);
 }
 
-Test(app, flow_table_stops_looking_after_the_first_packets, .init = rcu_setup,
-     .fini = rcu_teardown)
+Test(app, flow_table_stops_looking_after_the_first_packets, .init = table_setup,
+     .fini = table_teardown)
 {
-	char err[128];
-	struct flowtab *ft = flowtab_new(16, err, sizeof(err));
-	struct flowtab_batch b;
-	struct flow_key k;
-	struct flowtab_row *rows = NULL;
-	size_t cap = 0;
-
-	cr_assert(ft);
-	memset(&b, 0, sizeof(b));
-	memset(&k, 0, sizeof(k));
-	k.kind = KIND_TCP4;
-	k.ipproto = IPPROTO_TCP;
-	k.aport = 40000;
 	k.bport = 22;
 	for (int i = 0; i < APP_INSPECT_PKTS; i++)
-		account(ft, &b, &k, FLOW_DIR_AB, "xxxx");
-	account(ft, &b, &k, FLOW_DIR_AB, "SSH-2.0-late\r\n");
-	cr_assert_eq(flowtab_collect(ft, &rows, &cap), 1);
+		account(FLOW_DIR_AB, "xxxx");
+	account(FLOW_DIR_AB, "SSH-2.0-late\r\n");
+	cr_assert_eq(flowtab_collect(ft, &rows, &rows_cap), 1);
 	cr_assert_eq(APP_WORD_ID(rows[0].app), APP_NONE,
 		     "packet %d is not inspected", APP_INSPECT_PKTS + 1);
-	free(rows);
-	flowtab_free(ft);
 }

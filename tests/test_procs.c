@@ -55,42 +55,58 @@ static struct flowtab_row row4(int kind, const char *a, int ap, const char *b,
 	return r;
 }
 
-static struct procs *store(void)
+/* The store of the procs suite's tests: fed by hand (no reader), with
+ * 10.0.0.2 as this host's address. */
+static struct procs *store;
+
+static void store_setup(void)
 {
 	char err[128];
-	struct procs *p = procs_new(-1, err, sizeof(err));
 	uint8_t local[1][16] = { { 10, 0, 0, 2 } };
 	uint8_t fam[1] = { 4 };
 
-	cr_assert_not_null(p, "%s", err);
-	procs_set_local(p, (const uint8_t(*)[16])local, fam, 1);
-	return p;
+	store = procs_new(-1, err, sizeof(err));
+	cr_assert_not_null(store, "%s", err);
+	procs_set_local(store, (const uint8_t(*)[16])local, fam, 1);
+}
+
+static void store_teardown(void)
+{
+	procs_free(store);
+	store = NULL;
+}
+
+TestSuite(procs, .init = store_setup, .fini = store_teardown);
+
+/* Apply @m to the store, then look row @r up: the side found (or -1),
+ * @pi filled. */
+static int apply_lookup(const struct procs_msg *m, const struct flowtab_row *r,
+			struct procs_info *pi)
+{
+	cr_assert_eq(procs_apply(store, m), 0);
+	return procs_lookup(store, r, pi);
 }
 
 Test(procs, exact_socket_names_its_side)
 {
-	struct procs *p = store();
 	struct procs_msg m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40000,
 				  "10.0.0.1", 80, 42, "curl");
 	struct flowtab_row r =
 		row4(KIND_TCP4, "10.0.0.1", 80, "10.0.0.2", 40000, 2000);
 	struct procs_info pi;
 
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1); /* the B end is ours */
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1); /* the B end is ours */
 	cr_assert_eq(pi.pid, 42);
 	cr_assert_str_eq(pi.comm, "curl");
 	cr_assert_str_eq(pi.user, "root");
 	/* another peer port: not this socket */
 	r.key.aport = 81;
-	cr_assert_eq(procs_lookup(p, &r, &pi), -1);
+	cr_assert_eq(procs_lookup(store, &r, &pi), -1);
 	cr_assert_eq(procs_lookup(NULL, &r, &pi), -1);
-	procs_free(p);
 }
 
 Test(procs, wildcard_socket_only_for_a_local_address)
 {
-	struct procs *p = store();
 	struct procs_msg m = msg4(PROCS_OP_ADD, IPPROTO_UDP, "0.0.0.0", 53,
 				  "0.0.0.0", 0, 7, "named");
 	struct flowtab_row in =
@@ -99,17 +115,14 @@ Test(procs, wildcard_socket_only_for_a_local_address)
 		row4(KIND_UDP4, "10.0.0.7", 53, "10.9.9.9", 5000, 2000);
 	struct procs_info pi;
 
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &in, &pi), 0);
+	cr_assert_eq(apply_lookup(&m, &in, &pi), 0);
 	cr_assert_eq(pi.pid, 7);
 	/* 10.0.0.7 port 53 is somebody else's server */
-	cr_assert_eq(procs_lookup(p, &out, &pi), -1);
-	procs_free(p);
+	cr_assert_eq(procs_lookup(store, &out, &pi), -1);
 }
 
 Test(procs, dual_stack_socket_names_ipv4_flows)
 {
-	struct procs *p = store();
 	struct procs_msg m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "0.0.0.0", 8080,
 				  "0.0.0.0", 0, 9, "srv");
 	struct flowtab_row r =
@@ -117,15 +130,12 @@ Test(procs, dual_stack_socket_names_ipv4_flows)
 	struct procs_info pi;
 
 	m.family = 6; /* bound to :: */
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
 	cr_assert_eq(pi.pid, 9);
-	procs_free(p);
 }
 
 Test(procs, closed_socket_only_for_flows_begun_before)
 {
-	struct procs *p = store();
 	struct procs_msg m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40000,
 				  "10.0.0.1", 80, 42, "curl");
 	struct flowtab_row old =
@@ -134,24 +144,20 @@ Test(procs, closed_socket_only_for_flows_begun_before)
 		row4(KIND_TCP4, "10.0.0.1", 80, "10.0.0.2", 40000, 9000);
 	struct procs_info pi;
 
-	cr_assert_eq(procs_apply(p, &m), 0);
+	cr_assert_eq(procs_apply(store, &m), 0);
 	m.op = PROCS_OP_GONE;
 	m.time_ns = 5000;
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &old, &pi), 1);
-	cr_assert_eq(procs_lookup(p, &later, &pi), -1);
+	cr_assert_eq(apply_lookup(&m, &old, &pi), 1);
+	cr_assert_eq(procs_lookup(store, &later, &pi), -1);
 	/* the tuple opened again by another process */
 	m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
 		 43, "wget");
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &later, &pi), 1);
+	cr_assert_eq(apply_lookup(&m, &later, &pi), 1);
 	cr_assert_eq(pi.pid, 43);
-	procs_free(p);
 }
 
 Test(procs, hostile_strings_are_cut_and_made_printable)
 {
-	struct procs *p = store();
 	struct procs_msg m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 1,
 				  "10.0.0.1", 2, 5, "x");
 	struct flowtab_row r = row4(KIND_TCP4, "10.0.0.1", 2, "10.0.0.2", 1, 0);
@@ -160,21 +166,18 @@ Test(procs, hostile_strings_are_cut_and_made_printable)
 
 	memset(m.info.comm, 'A', sizeof(m.info.comm)); /* no NUL */
 	m.info.comm[3] = '\033';
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
 	cr_assert_eq(strlen(pi.comm), sizeof(pi.comm) - 1);
 	cr_assert_eq(pi.comm[3], '?');
 	bad.op = 77;
-	cr_assert_eq(procs_apply(p, &bad), -EINVAL);
+	cr_assert_eq(procs_apply(store, &bad), -EINVAL);
 	bad.op = PROCS_OP_ADD;
 	bad.family = 5;
-	cr_assert_eq(procs_apply(p, &bad), -EINVAL);
-	procs_free(p);
+	cr_assert_eq(procs_apply(store, &bad), -EINVAL);
 }
 
 Test(procs, store_full_drops_oldest_closed_first)
 {
-	struct procs *p = store();
 	struct procs_stats st;
 	struct procs_info pi;
 	struct flowtab_row r;
@@ -184,30 +187,29 @@ Test(procs, store_full_drops_oldest_closed_first)
 					  1 + i % 60000, "10.0.0.1",
 					  1 + i / 60000, i + 1, "x");
 
-		cr_assert_eq(procs_apply(p, &m), 0);
+		cr_assert_eq(procs_apply(store, &m), 0);
 		if (i < PROCS_MAX / 2) {
 			m.op = PROCS_OP_GONE;
 			m.time_ns = 1000 + (uint64_t)i;
-			cr_assert_eq(procs_apply(p, &m), 0);
+			cr_assert_eq(procs_apply(store, &m), 0);
 		}
 	}
 	{
 		struct procs_msg m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2",
 					  7, "10.0.0.1", 8, 99, "y");
 
-		cr_assert_eq(procs_apply(p, &m), 0);
+		cr_assert_eq(procs_apply(store, &m), 0);
 	}
-	procs_stats(p, &st);
+	procs_stats(store, &st);
 	cr_assert_lt(st.sockets, PROCS_MAX);
 	cr_assert_eq(st.full, 0);
 	/* the newest and every open socket are still there */
 	r = row4(KIND_TCP4, "10.0.0.1", 8, "10.0.0.2", 7, 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(procs_lookup(store, &r, &pi), 1);
 	cr_assert_eq(pi.pid, 99);
 	r = row4(KIND_UDP4, "10.0.0.1", 2, "10.0.0.2", 1 + 65535 % 60000, 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(procs_lookup(store, &r, &pi), 1);
 	cr_assert_eq(pi.pid, 65536);
-	procs_free(p);
 }
 
 Test(procs, label_and_cgroup_short_names)
@@ -332,7 +334,7 @@ Test(procres, names_our_own_connection)
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	struct procres *res;
-	struct procs *p;
+	struct procs *own;
 	struct flowtab_row r;
 	struct procs_info pi;
 	int side = -1;
@@ -364,11 +366,11 @@ Test(procres, names_our_own_connection)
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 	res = procres_start(sv[0], 0, NULL, 0, err, sizeof(err));
 	cr_assert_not_null(res, "%s", err);
-	p = procs_new(sv[1], err, sizeof(err));
-	cr_assert_not_null(p, "%s", err);
+	own = procs_new(sv[1], err, sizeof(err));
+	cr_assert_not_null(own, "%s", err);
 	for (int i = 0; i < 100 && side < 0; i++) {
 		usleep(20000);
-		side = procs_lookup(p, &r, &pi);
+		side = procs_lookup(own, &r, &pi);
 		if (side >= 0 && !pi.pid)
 			side = -1; /* only the uid so far */
 	}
@@ -377,7 +379,7 @@ Test(procres, names_our_own_connection)
 	cr_assert_eq(pi.uid, getuid());
 	cr_assert_str_neq(pi.comm, "");
 	procres_stop(res);
-	procs_free(p);
+	procs_free(own);
 	close(as);
 	close(cs);
 	close(ls);
@@ -388,7 +390,6 @@ Test(procres, names_our_own_connection)
  * known owner. */
 Test(procs, seen_records_close_themselves_and_defer_to_the_resolver)
 {
-	struct procs *p = store();
 	struct procs_msg m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40000,
 				  "10.0.0.1", 80, 42, "curl");
 	struct flowtab_row r =
@@ -396,24 +397,20 @@ Test(procs, seen_records_close_themselves_and_defer_to_the_resolver)
 	struct procs_info pi;
 
 	m.time_ns = 5000;
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
 	cr_assert_eq(pi.pid, 42);
 	r.first_ns = 6000; /* a flow begun after: not this socket */
-	cr_assert_eq(procs_lookup(p, &r, &pi), -1);
+	cr_assert_eq(procs_lookup(store, &r, &pi), -1);
 	/* the resolver finds it open: open, its owner */
 	m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
 		 42, "curl");
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
 	/* a late record of another owner does not replace it */
 	m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
 		 43, "other");
 	m.time_ns = 7000;
-	cr_assert_eq(procs_apply(p, &m), 0);
-	cr_assert_eq(procs_lookup(p, &r, &pi), 1);
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
 	cr_assert_eq(pi.pid, 42);
-	procs_free(p);
 }
 
 Test(procs_bpf, cgroup2_mount_point_from_mountinfo)
