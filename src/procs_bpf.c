@@ -1,6 +1,7 @@
 /*
  * procs_bpf.c - loads bpf/procs.bpf.c, attaches it to the cgroup v2 root
- * and drains its records (see procs_bpf.h). One thread: the resolver's.
+ * (a mount of it in our mount namespace, else one of our own) and drains
+ * its records (see procs_bpf.h). One thread: the resolver's.
  */
 #include "procs_bpf.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "../bpf/procs.h"
@@ -87,13 +89,67 @@ static int root_in(const char *mountinfo, const char *prefix, char *out,
 	return 0;
 }
 
-/* Our mount namespace's cgroup v2 mount, else init's through
- * /proc/1/root (ip netns exec mounts a /sys of its own, without it). */
-static int find_root(char *out, size_t outlen)
+/*
+ * A cgroup v2 mount of our own, attached nowhere (the new mount API, Linux
+ * 5.2; needs CAP_SYS_ADMIN): its root is the hierarchy's root as our
+ * cgroup namespace sees it, the same cgroup a mount of it in /sys names.
+ * For when our mount namespace has none: ip netns exec unmounts /sys and
+ * mounts a sysfs of the network namespace there, without /sys/fs/cgroup.
+ * The directory descriptor, or -errno; the mount goes when it is closed.
+ */
+static int private_root(void)
 {
-	if (root_in("/proc/self/mountinfo", "", out, outlen) == 0)
-		return 0;
-	return root_in("/proc/1/mountinfo", "/proc/1/root", out, outlen);
+	int fs, mnt, fd, e;
+
+	fs = fsopen("cgroup2", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+		e = -errno;
+		close(fs);
+		return e;
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+	e = -errno;
+	close(fs);
+	if (mnt < 0)
+		return e;
+	fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	e = -errno;
+	close(mnt);
+	return fd < 0 ? e : fd;
+}
+
+/*
+ * The cgroup v2 root, open (its name in @out): our mount namespace's
+ * mount, else a private mount of it, else init's through /proc/1/root
+ * (when mounting is not allowed; ptrace rules may refuse that too). -1
+ * with the reason in @out.
+ */
+static int open_root(char *out, size_t outlen)
+{
+	int fd;
+
+	if (root_in("/proc/self/mountinfo", "", out, outlen) == 0) {
+		fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	fd = private_root();
+	if (fd >= 0) {
+		snprintf(out, outlen, "cgroup2 (private mount)");
+		return fd;
+	}
+	if (root_in("/proc/1/mountinfo", "/proc/1/root", out, outlen) == 0) {
+		int fd1 = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd1 >= 0)
+			return fd1;
+	}
+	snprintf(out, outlen,
+		 "no cgroup v2 mount here, and none could be made: %s",
+		 strerror(-fd));
+	return -1;
 }
 
 struct procs_bpf_ctx *procs_bpf_open(char *err, size_t errlen)
@@ -107,15 +163,9 @@ struct procs_bpf_ctx *procs_bpf_open(char *err, size_t errlen)
 		snprintf(err, errlen, "eBPF attributor: out of memory");
 		return NULL;
 	}
-	pb->cgfd = -1;
-	if (find_root(root, sizeof(root))) {
-		snprintf(err, errlen, "eBPF attributor: no cgroup v2 mount");
-		goto fail;
-	}
-	pb->cgfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pb->cgfd = open_root(root, sizeof(root));
 	if (pb->cgfd < 0) {
-		snprintf(err, errlen, "eBPF attributor: %s: %s", root,
-			 strerror(errno));
+		snprintf(err, errlen, "eBPF attributor: %s", root);
 		goto fail;
 	}
 	libbpf_set_print(pb_quiet);

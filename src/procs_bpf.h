@@ -4,12 +4,13 @@
  * creator in socket-local storage, cgroup_skb programs record each
  * packet's 5-tuple -> creator, and procs_bpf_drain hands the records to
  * the resolver (procres.c), which sends them to the store like its own.
- * Attached to the cgroup v2 root (found in /proc/self/mountinfo) through
- * bpf_link: they cover every process below it and go away with the
- * process that holds the links.
+ * Attached to the cgroup v2 root (found in /proc/self/mountinfo; where
+ * none is mounted, as under ip netns exec, a private mount of cgroup2
+ * attached nowhere) through bpf_link: they cover every process below it
+ * and go away with the process that holds the links.
  *
- * Needs CAP_BPF and CAP_NET_ADMIN (root): run by the resolver, in the
- * privileged parent. One thread.
+ * Needs CAP_BPF, CAP_NET_ADMIN and, for the private mount, CAP_SYS_ADMIN
+ * (root): run by the resolver, in the privileged parent. One thread.
  */
 #ifndef PKTSTAT_PROCS_BPF_H
 #define PKTSTAT_PROCS_BPF_H

@@ -3,14 +3,18 @@
 # known pid and comm - a long-lived TCP stream run as nobody, a UDP
 # sender, a loop of short connections (each a few ms), and a TCP sender
 # in a cgroup of its own - send to a peer namespace while pktstat
-# captures, three times at once: tpacket3 (the /proc resolver), the ebpf
-# backend (with the eBPF attributor) and the monitor. The JSON reports
-# must name each flow's pid, comm, user (and that cgroup) exactly; with
-# tpacket3 a short connection is either named right or not at all (never
-# another process), with ebpf every one is named; --group-by process sums
-# by "comm[pid]"; the text report has the process line; the monitor shows
+# captures, four times at once: tpacket3 (the /proc resolver), the ebpf
+# backend (with the eBPF attributor) under ip netns exec (whose own /sys
+# has no cgroup v2 mount: the attributor mounts one of its own), tpacket3
+# with --procs-ebpf under nsenter --net (the host's mounts) and the
+# monitor. The JSON reports must name each flow's pid, comm, user (and
+# that cgroup) exactly; with the resolver alone a short connection is
+# either named right or not at all (never another process), with the
+# attributor every one is named, both ways; --group-by process sums by
+# "comm[pid]"; the text report has the process line; the monitor shows
 # the Process and App columns, sorts and filters by process and shows the
-# details. A file (-r) names no process and says nothing per row.
+# details. A file (-r) names no process and says so once: one text line,
+# one JSON member, nothing per row, no CSV column.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 need_root
@@ -93,19 +97,19 @@ before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
 ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 8s --snapshot "$TMP/r.json" \
 	> "$TMP/r.txt" 2> "$TMP/r.err" &
 PKT=$!
-ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --group-by process \
-	> "$TMP/g.json" 2> "$TMP/g.err" &
+# the eBPF attributor both ways: asked for under nsenter (the host's
+# /sys/fs/cgroup), implied by the ebpf backend under ip netns exec
+nsenter --net=/run/netns/"$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j \
+	--group-by process --procs-ebpf > "$TMP/g.json" 2> "$TMP/g.err" &
 PKT2=$!
-# nsenter, not ip netns exec (which mounts a /sys without the cgroup v2
-# hierarchy the attributor attaches to)
-nsenter --net=/run/netns/"$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --backend ebpf \
+ip netns exec "$NS_CAP" "$PKTSTAT" -i veth0 -t 8s -j --backend ebpf \
 	> "$TMP/e.json" 2> "$TMP/e.err" &
 PKT3=$!
 # the monitor too, wide enough for the Process and App columns
 tmux_setup procs
 T new-session -d -s ui -x 200 -y 60 \
 	"env TERM=xterm-256color LC_ALL=C.UTF-8 ip netns exec $NS_CAP $PKTSTAT -i veth0 -w 0.3 -k 60 -q -t 30s; sleep 30"
-wait_capture_ready "$NS_CAP" "$((before + 2))" || not_ok "captures ready"
+wait_capture_ready "$NS_CAP" "$((before + 3))" || not_ok "captures ready"
 sleep 0.5 # the ebpf backend's programs: no packet socket to wait for
 sleep 0.3
 if [ -n "$CGROOT" ] && mkdir "$CGROOT/pktstat-proc-$$" 2> /dev/null; then
@@ -177,8 +181,11 @@ check "ebpf: udp sender: pid $P_UDP pst-udp root" \
 e_all=$(jq '[.flows[] | select(.dstPort == 5003)] | length' "$TMP/e.json")
 e_named=$(jq --argjson p "$P_SHORT" '[.flows[] | select(.dstPort == 5003 and .pid == $p and .comm == "pst-short" and .user == "root")] | length' "$TMP/e.json")
 echo "# short connections: $e_named of $e_all named with the eBPF attributor"
-check "ebpf: every short connection named (pid, comm, user)" \
+check "ebpf under ip netns exec: every short connection named (pid, comm, user)" \
 	test "$e_all" -ge 10 -a "$e_named" = "$e_all"
+g_short=$(jq -r --arg l "pst-short[$P_SHORT]" '[.groups[] | select(.group == $l) | .flows] | add // 0' "$TMP/g.json")
+check "--procs-ebpf under nsenter: every short connection named ($g_short of $short_all)" \
+	test "$g_short" = "$short_all"
 check "text report: a process line for the stream" \
 	grep -q "^    process: pst-stream\[$P_STREAM\] user nobody" "$TMP/r.txt"
 check "--group-by process: pst-udp[$P_UDP] with its flow" \
