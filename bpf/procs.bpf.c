@@ -1,9 +1,9 @@
 /*
  * procs.bpf.c - the eBPF process attributor: which process a packet's
  * socket belongs to, recorded at the packet, so that a connection that
- * lives 10 ms is named too (the /proc resolver, src/procres.c, looks only
- * every 0.2 s). Loaded, attached to the cgroup v2 root and drained by
- * src/procs_bpf.c.
+ * lives 10 ms is named too (the /proc resolver, src/procres.c, looks at
+ * most every 0.2 s, and only when new flows came). Loaded, attached to the
+ * cgroup v2 root and drained by src/procs_bpf.c.
  *
  * cgroup/sock_create runs in the creating process: its tgid, uid and
  * comm go into the socket's local storage (BPF_F_CLONE: an accepted

@@ -518,9 +518,25 @@ int invariants_procs(const uint8_t *data, size_t size,
 			rc = fail(why, whylen, "cgroup not terminated");
 		break;
 	}
-	case 2:
+	case 2: {
+		/* an fd link's text; the same bytes as a /proc/net/sockstat
+		 * text, one of the resolver's fields */
+		static const char *const f[][2] = {
+			{ "TCP", "inuse" },
+			{ "UDP", "inuse" },
+			{ "TCP6", "inuse" },
+			{ "UDP6", "inuse" },
+		};
+		int64_t v = procres_parse_stat((const char *)buf, size - 2,
+					       f[data[1] % 4][0],
+					       f[data[1] % 4][1]);
+
 		(void)procres_parse_fdlink((const char *)buf, size - 2);
+		if (v < -1 || v >= 1000000000000000000ll)
+			rc = fail(why, whylen, "parse_stat gave %lld",
+				  (long long)v);
 		break;
+	}
 	default:
 		rc = procs_store_run(buf, size - 2, why, whylen);
 		break;

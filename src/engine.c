@@ -29,6 +29,7 @@
 #include "flowtab.h"
 #include "opts.h"
 #include "privs.h"
+#include "procs.h"
 #include "report.h"
 #include "snapname.h"
 #include "worker.h"
@@ -865,9 +866,23 @@ int engine_make_table(struct engine *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* The store's demand count (procs_set_demand): flows made so far, live
+ * and expired. Any thread: two relaxed loads. */
+static uint64_t flows_made(void *arg)
+{
+	const struct engine *e = arg;
+
+	return e->ft ? (uint64_t)flowtab_count(e->ft) +
+			       flowtab_expired_flows(e->ft)
+		     : 0;
+}
+
 void engine_set_procs(struct engine *e, struct procs *p)
 {
 	e->procs = p;
+	/* new flows are what makes the resolver look for new sockets */
+	if (p)
+		procs_set_demand(p, flows_made, e);
 }
 
 struct flowtab *engine_table(struct engine *e)

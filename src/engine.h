@@ -105,7 +105,9 @@ struct flowtab *engine_table(struct engine *e);
 /*
  * engine_set_procs - the process store (procs.h) whose owners the
  * snapshots' rows are looked up in, borrowed (it must outlive every
- * snapshot taken); NULL: none (a file, --no-procs).
+ * snapshot taken); NULL: none (a file, --no-procs). The store's reader
+ * watches the count of flows made (procs_set_demand): call after
+ * engine_make_table; the store must be freed before the engine.
  */
 struct procs;
 void engine_set_procs(struct engine *e, struct procs *p);

@@ -1,14 +1,22 @@
 /*
  * procres.c - the process resolver (see procres.h).
  *
- * Each tick: four inet_diag dumps (TCP and UDP, IPv4 and IPv6) into an
- * array sorted by inode, merged with the previous tick's: a socket only in
+ * A look: four inet_diag dumps (TCP and UDP, IPv4 and IPv6) into an
+ * array sorted by inode, merged with the previous look's: a socket only in
  * the new one is new, one only in the old one is closed (PROCS_OP_GONE),
  * one in both keeps what was learnt of it. New sockets are looked up in
  * the inode -> pid map of the last /proc walk; when one is missing, a new
  * walk (if its time has come) rebuilds the map. A socket the walk after
  * its arrival did not find is left alone: only a walk some other socket
  * asks for may still name it.
+ *
+ * When to look (procres_due): a dump costs the kernel a walk of its whole
+ * socket hash tables, shared by every network namespace, however few
+ * sockets are ours, so the resolver looks only when something may be new:
+ * the store asked (new flows, PROCS_WANT) and the kernel's socket
+ * counters of our namespace (/proc/net/sockstat, sockstat6) moved
+ * since the last look. Either alone brings a look PROCRES_LAZY_MS later;
+ * neither, none.
  *
  * Threads: one (procres_start's); nothing is shared but the socket to the
  * store and the stop pipe.
@@ -70,6 +78,25 @@ struct uidname {
 	char name[32];
 };
 
+/* The socket counters a look is due after (procres_due): the TCP and
+ * UDP sockets in use (bound or connected) in our network namespace, each
+ * read from one of stat_files. Not /proc/net/snmp's TCP opens: that file
+ * sums a hundred per-CPU counters and costs ten times as much to read. */
+static const char *const stat_files[] = { "self/net/sockstat",
+					  "self/net/sockstat6" };
+#define NSTATFILES (sizeof(stat_files) / sizeof(*stat_files))
+static const struct {
+	unsigned int file;
+	const char *proto, *name;
+} stat_fields[] = {
+	{ 0, "TCP", "inuse" },
+	{ 0, "UDP", "inuse" },
+	{ 1, "TCP6", "inuse" },
+	{ 1, "UDP6", "inuse" },
+};
+#define NSTATS (sizeof(stat_fields) / sizeof(*stat_fields))
+#define STATBUF 2048
+
 struct procres {
 	int fd;	     /* to the store */
 	int stop[2]; /* a byte in stop[1] ends the thread */
@@ -89,7 +116,10 @@ struct procres {
 	int dead;		  /* the store is gone */
 	uint64_t dump_ns;	  /* the last dump's duration */
 	struct procs_bpf_ctx *pb; /* the eBPF attributor, or NULL */
-	atomic_ulong ticks, walks;
+	int statfd[NSTATFILES];	  /* -1: not readable (always "moved") */
+	int64_t stats[NSTATS];	  /* the counters at the last look */
+	char *statbuf;
+	atomic_ulong ticks, walks, probes, asks;
 };
 
 #define NLBUF (64 * 1024)
@@ -240,6 +270,67 @@ uint64_t procres_parse_fdlink(const char *s, size_t len)
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	return v;
+}
+
+/* The next space-separated token of [*p, end): its start and length, 0
+ * at the end. */
+static size_t next_token(const char **p, const char *end, const char **tok)
+{
+	const char *s = *p, *e;
+
+	while (s < end && *s == ' ')
+		s++;
+	for (e = s; e < end && *e != ' '; e++)
+		;
+	*tok = s;
+	*p = e;
+	return (size_t)(e - s);
+}
+
+/* A decimal number of at most 18 digits, or -1. */
+static int64_t stat_number(const char *s, size_t n)
+{
+	int64_t v = 0;
+
+	if (!n || n > 18)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int64_t procres_parse_stat(const char *text, size_t len, const char *proto,
+			   const char *name)
+{
+	const char *p = text, *end = text + len;
+	size_t plen = strlen(proto), nlen = strlen(name);
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+
+		/* "TCP: inuse 3 orphan 0 tw 0 alloc 4 mem 1" */
+		if ((size_t)(le - p) > plen && !memcmp(p, proto, plen) &&
+		    p[plen] == ':') {
+			for (const char *a = p + plen + 1;;) {
+				const char *tn, *tv;
+				size_t nn = next_token(&a, le, &tn);
+				size_t nv = next_token(&a, le, &tv);
+
+				if (!nn || !nv)
+					return -1;
+				if (nn == nlen && !memcmp(tn, name, nlen))
+					return stat_number(tv, nv);
+			}
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return -1;
 }
 
 /* ---- the dump ------------------------------------------------------------ */
@@ -541,12 +632,14 @@ static int same_tuple(const struct procres_sock *a,
 	       !memcmp(a->raddr, b->raddr, 16);
 }
 
-/* One tick: dump, merge with the last one, walk /proc if a new socket
- * needs it and its time has come, send what changed. */
-static void tick(struct procres *r)
+/* One look: dump, merge with the last one, walk /proc if a new socket
+ * needs it and its time has come, send what changed. 1 when a socket
+ * still waits for a walk that was not due (r->next_walk_ns). */
+static int tick(struct procres *r)
 {
 	size_t i = 0, j = 0, need = 0;
 	struct vec t;
+	int waiting = 0;
 
 	uint64_t t0 = mono_ns();
 
@@ -582,7 +675,9 @@ static void tick(struct procres *r)
 				need++;
 		}
 	}
-	if (need && mono_ns() >= r->next_walk_ns) {
+	if (need && mono_ns() < r->next_walk_ns) {
+		waiting = 1;
+	} else if (need) {
 		uint64_t t0 = mono_ns(), d, gap;
 
 		walk_proc(r);
@@ -612,6 +707,7 @@ static void tick(struct procres *r)
 	t = r->prev;
 	r->prev = r->cur;
 	r->cur = t;
+	return waiting;
 }
 
 /* One record of the eBPF attributor: the owner it saw at the packet
@@ -652,34 +748,143 @@ static void seen_one(void *arg, const struct procres_sock *s, int32_t pid,
 		r->dead = 1;
 }
 
+uint64_t procres_due(const struct procres_cadence *c)
+{
+	uint64_t soon = c->last_ns + c->gap_ns, t = UINT64_MAX;
+
+	if (c->moved_ns && c->asked_ns)
+		return soon;
+	if (c->moved_ns || c->asked_ns)
+		t = (c->moved_ns ? c->moved_ns : c->asked_ns) +
+		    PROCRES_LAZY_MS * 1000000ull;
+	if (c->walk_ns && c->walk_ns < t)
+		t = c->walk_ns;
+	return t == UINT64_MAX || t > soon ? t : soon;
+}
+
+/* The socket counters now into @v; 1 when they differ from those of the
+ * last look (or cannot be read: then every probe says "moved"). */
+static int stats_read(struct procres *r, int64_t *v)
+{
+	int moved = 0;
+
+	atomic_fetch_add(&r->probes, 1);
+	for (size_t f = 0; f < NSTATFILES; f++) {
+		ssize_t n = r->statfd[f] >= 0 ? pread(r->statfd[f], r->statbuf,
+						      STATBUF - 1, 0)
+					      : -1;
+
+		if (n < 0)
+			n = 0;
+		for (size_t i = 0; i < NSTATS; i++) {
+			if (stat_fields[i].file != f)
+				continue;
+			v[i] = procres_parse_stat(r->statbuf, (size_t)n,
+						  stat_fields[i].proto,
+						  stat_fields[i].name);
+			moved |= v[i] < 0 || v[i] != r->stats[i];
+		}
+	}
+	return moved;
+}
+
+/* Take the store's asks (PROCS_WANT bytes): how many. A bounded number
+ * per call: a child sending without end cannot keep us here. */
+static unsigned int take_asks(struct procres *r)
+{
+	unsigned int n = 0;
+	char b[16];
+
+	for (int i = 0; i < 256; i++) {
+		ssize_t k = recv(r->fd, b, sizeof(b), MSG_DONTWAIT);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += k == 1 && b[0] == PROCS_WANT;
+	}
+	if (n)
+		atomic_fetch_add(&r->asks, n);
+	return n;
+}
+
+/* When the next read of the socket counters is due (UINT64_MAX: none):
+ * none once they moved (a look is due anyway); PROCRES_PROBE_MS after
+ * the last for a pending ask; every PROCRES_LAZY_MS when idle. */
+static uint64_t probe_due(const struct procres_cadence *c, uint64_t last,
+			  int asked)
+{
+	if (c->moved_ns)
+		return UINT64_MAX;
+	if (asked)
+		return last + PROCRES_PROBE_MS * 1000000ull;
+	if (!c->asked_ns)
+		return last + PROCRES_LAZY_MS * 1000000ull;
+	return UINT64_MAX;
+}
+
 static void *resolver_main(void *arg)
 {
 	struct procres *r = arg;
-	uint64_t next_tick = 0;
+	struct procres_cadence c = { 0 };
+	uint64_t last_probe;
+	int64_t now_stats[NSTATS];
+	int asked = 0; /* an ask not yet followed by a probe */
 
+	/* the first look at once: every socket there is */
+	stats_read(r, r->stats);
+	c.walk_ns = tick(r) ? r->next_walk_ns : 0;
+	c.last_ns = last_probe = mono_ns();
+	c.gap_ns = PROCRES_TICK_MS * 1000000ull;
 	while (!r->dead) {
 		struct pollfd pf[2] = { { r->stop[0], POLLIN, 0 },
-					{ r->fd, 0, 0 } };
-		uint64_t now = mono_ns();
+					{ r->fd, POLLIN, 0 } };
+		uint64_t now = mono_ns(), due, wake;
 		int wait_ms;
 
 		if (r->pb)
 			procs_bpf_drain(r->pb, seen_one, r);
-		if (now >= next_tick) {
-			uint64_t gap;
-
-			tick(r);
-			/* the dump: at most a twentieth of the time (the
-			 * walks have their own bound) */
-			gap = r->dump_ns * 20;
-			if (gap < PROCRES_TICK_MS * 1000000ull)
-				gap = PROCRES_TICK_MS * 1000000ull;
-			next_tick = mono_ns() + gap;
+		/* new flows: new sockets too? (a server's socket comes at
+		 * the end of the handshake, after the SYN's flow and its
+		 * ask: each ask brings a probe) */
+		if (take_asks(r)) {
+			if (!c.asked_ns)
+				c.asked_ns = now;
+			asked = 1;
 		}
+		if (now >= probe_due(&c, last_probe, asked)) {
+			if (stats_read(r, now_stats))
+				c.moved_ns = now;
+			last_probe = now;
+			asked = 0;
+		}
+		due = procres_due(&c);
+		if (now >= due) {
+			/* the counters before the dump: a socket made during
+			 * it moves them again, never the other way round */
+			stats_read(r, r->stats);
+			c.walk_ns = tick(r) ? r->next_walk_ns : 0;
+			c.last_ns = last_probe = mono_ns();
+			/* a dump at most a twentieth of the time (the walks
+			 * have their own bound) */
+			c.gap_ns = r->dump_ns * 20;
+			if (c.gap_ns < PROCRES_TICK_MS * 1000000ull)
+				c.gap_ns = PROCRES_TICK_MS * 1000000ull;
+			c.moved_ns = c.asked_ns = 0;
+			asked = 0;
+			due = procres_due(&c);
+		}
+		wake = probe_due(&c, last_probe, asked);
+		if (due < wake)
+			wake = due;
 		now = mono_ns();
-		wait_ms = next_tick > now
-				  ? (int)((next_tick - now) / 1000000) + 1
-				  : 0;
+		if (wake <= now)
+			wait_ms = 0;
+		else if (wake - now >= PROCRES_LAZY_MS * 1000000ull)
+			wait_ms = PROCRES_LAZY_MS;
+		else
+			wait_ms = (int)((wake - now) / 1000000) + 1;
 		if (r->pb && wait_ms > PROCRES_EBPF_MS)
 			wait_ms = PROCRES_EBPF_MS;
 		if (poll(pf, 2, wait_ms) > 0 &&
@@ -699,14 +904,21 @@ static struct procres *procres_new(int fd, char *err, size_t errlen)
 	}
 	r->fd = fd;
 	r->stop[0] = r->stop[1] = -1;
+	for (size_t f = 0; f < NSTATFILES; f++)
+		r->statfd[f] = -1;
 	r->buf = malloc(NLBUF);
 	r->nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
 		       NETLINK_SOCK_DIAG);
 	r->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!r->buf || r->nl < 0 || r->procfd < 0 ||
+	r->statbuf = malloc(STATBUF);
+	for (size_t f = 0; f < NSTATFILES; f++)
+		r->statfd[f] = r->procfd < 0 ? -1
+					     : openat(r->procfd, stat_files[f],
+						      O_RDONLY | O_CLOEXEC);
+	if (!r->buf || !r->statbuf || r->nl < 0 || r->procfd < 0 ||
 	    pipe2(r->stop, O_CLOEXEC)) {
 		snprintf(err, errlen, "process resolver: %s",
-			 !r->buf     ? "out of memory"
+			 !r->buf || !r->statbuf ? "out of memory"
 			 : r->nl < 0 ? "sock_diag netlink socket refused"
 				     : strerror(errno));
 		return r;
@@ -722,6 +934,9 @@ static void procres_free(struct procres *r)
 		close(r->nl);
 	if (r->procfd >= 0)
 		close(r->procfd);
+	for (size_t f = 0; f < NSTATFILES; f++)
+		if (r->statfd[f] >= 0)
+			close(r->statfd[f]);
 	for (int i = 0; i < 2; i++)
 		if (r->stop[i] >= 0)
 			close(r->stop[i]);
@@ -729,6 +944,7 @@ static void procres_free(struct procres *r)
 		close(r->fd);
 	procs_bpf_close(r->pb);
 	free(r->buf);
+	free(r->statbuf);
 	free(r->cur.v);
 	free(r->prev.v);
 	free(r->ipm);
@@ -783,10 +999,12 @@ void procres_stop(struct procres *r)
 	procres_free(r);
 }
 
-void procres_counts(struct procres *r, uint64_t *ticks, uint64_t *walks)
+void procres_counts(struct procres *r, struct procres_counts *c)
 {
-	*ticks = atomic_load(&r->ticks);
-	*walks = atomic_load(&r->walks);
+	c->looks = atomic_load(&r->ticks);
+	c->walks = atomic_load(&r->walks);
+	c->probes = atomic_load(&r->probes);
+	c->asks = atomic_load(&r->asks);
 }
 
 int procres_measure(struct procres_cost *c, char *err, size_t errlen)

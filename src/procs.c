@@ -65,6 +65,8 @@ struct procs {
 	uint8_t local_fam[PROCS_LOCAL_MAX];
 	size_t nlocal;
 	struct procs_stats st;
+	procs_demand_fn demand; /* procs_set_demand, under mu */
+	void *demand_arg;
 	int fd;
 	int thread_started;
 	atomic_int stop;
@@ -281,8 +283,13 @@ int procs_apply(struct procs *p, const struct procs_msg *mm)
 		struct pent *e = &p->ents[p->index[s] - 1];
 
 		if (m.op == PROCS_OP_ADD) {
+			/* found open, its process not (yet): the owner the
+			 * attributor saw at its packets stays, while its
+			 * record is not taken as closed (the same socket) */
+			if (m.info.pid || !e->info.pid || !e->gone_ns ||
+			    e->gone_ns <= m.time_ns)
+				e->info = m.info;
 			e->gone_ns = 0;
-			e->info = m.info;
 		} else if (created || e->gone_ns) {
 			/* new, or a closed socket's tuple used again */
 			e->gone_ns = m.time_ns ? m.time_ns : 1;
@@ -425,6 +432,44 @@ void procs_set_local(struct procs *p, const uint8_t (*addr)[16],
 	pthread_mutex_unlock(&p->mu);
 }
 
+void procs_set_demand(struct procs *p, procs_demand_fn fn, void *arg)
+{
+	pthread_mutex_lock(&p->mu);
+	p->demand = fn;
+	p->demand_arg = arg;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Ask the resolver for a look when the flow count moved since the last
+ * ask (@last). Reader thread. Never blocks: a full socket means asks are
+ * queued already. How long to wait before the next: PROCS_DEMAND_MS
+ * after an ask, twice @wait_ms up to PROCS_DEMAND_MAX_MS while nothing
+ * moves (each wake-up of an idle thread costs tens of microseconds on a
+ * loaded machine); PROCS_REFRESH_MS with no demand count. */
+static int ask(struct procs *p, uint64_t *last, int wait_ms)
+{
+	procs_demand_fn fn;
+	void *arg;
+	uint64_t v;
+	char w = PROCS_WANT;
+
+	pthread_mutex_lock(&p->mu);
+	fn = p->demand;
+	arg = p->demand_arg;
+	pthread_mutex_unlock(&p->mu);
+	if (!fn)
+		return PROCS_REFRESH_MS;
+	v = fn(arg);
+	if (v == *last)
+		return wait_ms * 2 < PROCS_DEMAND_MAX_MS ? wait_ms * 2
+							 : PROCS_DEMAND_MAX_MS;
+	*last = v;
+	while (send(p->fd, &w, 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+	       errno == EINTR)
+		;
+	return PROCS_DEMAND_MS;
+}
+
 /* This host's addresses (in the network namespace we capture in). */
 static void refresh_local(struct procs *p)
 {
@@ -461,7 +506,8 @@ static void *reader_main(void *arg)
 {
 	struct procs *p = arg;
 	struct procs_msg m;
-	uint64_t next = 0;
+	uint64_t next = 0, asked = 0;
+	int wait = PROCS_DEMAND_MS;
 
 	while (!atomic_load(&p->stop)) {
 		struct pollfd pfd = { p->fd, POLLIN, 0 };
@@ -476,7 +522,8 @@ static void *reader_main(void *arg)
 			pthread_mutex_unlock(&p->mu);
 			next = now + PROCS_REFRESH_MS * 1000000ull;
 		}
-		if (poll(&pfd, 1, PROCS_REFRESH_MS) <= 0)
+		wait = ask(p, &asked, wait);
+		if (poll(&pfd, 1, wait) <= 0)
 			continue;
 		n = recv(p->fd, &m, sizeof(m), 0);
 		if (n == 0)

@@ -120,6 +120,23 @@ struct procs_stats {
 };
 void procs_stats(struct procs *p, struct procs_stats *st);
 
+/*
+ * procs_set_demand - what tells the resolver that a look may be worth
+ * it: @fn(@arg) is a count that grows as flows are created (any thread
+ * may call it; it must be cheap: the reader thread calls it every
+ * PROCS_DEMAND_MS after it moved, backing off to PROCS_DEMAND_MAX_MS
+ * while it does not). When it has moved, the reader sends PROCS_WANT
+ * (one byte) back to the resolver, which then looks soon if the kernel's
+ * socket counters moved too (procres.h). Without it (NULL, the default)
+ * the resolver looks only as slowly as it does when nothing is new.
+ * Call before the flows start; @arg must outlive the store's reader.
+ */
+typedef uint64_t (*procs_demand_fn)(void *arg);
+#define PROCS_DEMAND_MS 50
+#define PROCS_DEMAND_MAX_MS 200
+#define PROCS_WANT 'W'
+void procs_set_demand(struct procs *p, procs_demand_fn fn, void *arg);
+
 /* Add @n local addresses (for the any-address match; the reader thread
  * refreshes them itself with getifaddrs every few seconds). Tests. */
 void procs_set_local(struct procs *p, const uint8_t (*addr)[16],

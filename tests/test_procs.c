@@ -264,6 +264,58 @@ Test(procres, fd_links)
 		0);
 }
 
+Test(procres, socket_counters_from_sockstat)
+{
+	const char sockstat[] = "sockets: used 130\n"
+				"TCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1\n"
+				"UDP: inuse 3 mem 2\nUDPLITE: inuse 9\n"
+				"RAW: inuse x\n";
+	const char six[] = "TCP6: inuse 4\nUDP6: inuse 1\n";
+	const size_t n = strlen(sockstat);
+
+	cr_assert_eq(procres_parse_stat(sockstat, n, "TCP", "inuse"), 5);
+	cr_assert_eq(procres_parse_stat(sockstat, n, "TCP", "alloc"), 7);
+	cr_assert_eq(procres_parse_stat(sockstat, n, "UDP", "inuse"), 3,
+		     "UDP, not UDPLITE");
+	cr_assert_eq(procres_parse_stat(sockstat, n, "UDP", "nope"), -1);
+	cr_assert_eq(procres_parse_stat(sockstat, n, "RAW", "inuse"), -1,
+		     "not a number");
+	cr_assert_eq(procres_parse_stat(six, strlen(six), "TCP", "inuse"), -1,
+		     "TCP6 is not TCP");
+	cr_assert_eq(procres_parse_stat(six, strlen(six), "UDP6", "inuse"), 1);
+	/* cut before the value: nothing */
+	cr_assert_eq(procres_parse_stat(sockstat, 28, "TCP", "inuse"), -1);
+}
+
+/* When the resolver looks: new flows and moved counters together at
+ * once (but not within the gap of the last look); either alone later;
+ * neither, never. */
+Test(procres, looks_only_when_something_is_new)
+{
+	const uint64_t ms = 1000000, lazy = PROCRES_LAZY_MS * ms;
+	struct procres_cadence c = { .last_ns = 1000 * ms, .gap_ns = 200 * ms };
+
+	cr_assert_eq(procres_due(&c), UINT64_MAX, "nothing new");
+	c.asked_ns = 5000 * ms;
+	cr_assert_eq(procres_due(&c), 5000 * ms + lazy, "new flows only");
+	c.moved_ns = 5050 * ms;
+	cr_assert_eq(procres_due(&c), 1200 * ms, "both: at once");
+	c.last_ns = 5000 * ms;
+	cr_assert_eq(procres_due(&c), 5200 * ms, "both, just looked: the gap");
+	c.asked_ns = 0;
+	cr_assert_eq(procres_due(&c), 5050 * ms + lazy, "sockets only");
+	c.gap_ns = 3 * lazy;
+	cr_assert_eq(procres_due(&c), 5000 * ms + 3 * lazy,
+		     "never within the gap");
+	/* a socket left waiting for a walk: a look when the walk is due */
+	c.moved_ns = 0;
+	c.gap_ns = 200 * ms;
+	c.walk_ns = 6000 * ms;
+	cr_assert_eq(procres_due(&c), 6000 * ms);
+	c.walk_ns = 5100 * ms;
+	cr_assert_eq(procres_due(&c), 5200 * ms, "nor for a walk");
+}
+
 static void nl_put(uint8_t *buf, size_t *off, uint16_t type, const void *body,
 		   size_t blen)
 {
@@ -405,6 +457,31 @@ Test(procs, seen_records_close_themselves_and_defer_to_the_resolver)
 	m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
 		 42, "curl");
 	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
+	/* the resolver's first sight of it, its process not found yet: the
+	 * attributor's owner stays */
+	m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40001, "10.0.0.1", 80,
+		 44, "short");
+	m.time_ns = 9000;
+	r.key.bport = 40001;
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
+	m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40001, "10.0.0.1", 80,
+		 0, "");
+	m.time_ns = 8000;
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
+	cr_assert_eq(pi.pid, 44);
+	cr_assert_str_eq(pi.comm, "short");
+	/* but not past the record's time: the tuple may be another's */
+	m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40002, "10.0.0.1", 80,
+		 45, "old");
+	m.time_ns = 9000;
+	r.key.bport = 40002;
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
+	m = msg4(PROCS_OP_ADD, IPPROTO_TCP, "10.0.0.2", 40002, "10.0.0.1", 80,
+		 0, "");
+	m.time_ns = 9500;
+	cr_assert_eq(apply_lookup(&m, &r, &pi), 1);
+	cr_assert_eq(pi.pid, 0);
+	r.key.bport = 40000;
 	/* a late record of another owner does not replace it */
 	m = msg4(PROCS_OP_SEEN, IPPROTO_TCP, "10.0.0.2", 40000, "10.0.0.1", 80,
 		 43, "other");

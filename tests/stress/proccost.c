@@ -6,7 +6,8 @@
  *   - the resolver thread and the store running for 5 s with nothing
  *     changing: CPU used, in % of one CPU;
  *   - the same while a connection opens every 10 ms and lives 1 s (new
- *     sockets ask for walks).
+ *     sockets ask for walks), with the store asking for a look at every
+ *     chance (as if every one of them were a new flow: the worst case).
  *   proccost [N]   (default 10000; as root: the descriptor limit is raised)
  */
 #include <arpa/inet.h>
@@ -59,6 +60,23 @@ static int connect_to(const struct sockaddr_in *sa)
 	return c;
 }
 
+/* A demand count that moves at each call: new flows all the time. */
+static uint64_t always_new(void *arg)
+{
+	return ++*(uint64_t *)arg;
+}
+
+static void print_counts(const char *what, struct procres *r)
+{
+	struct procres_counts c;
+
+	procres_counts(r, &c);
+	printf("resolver %s: %llu dumps, %llu walks, %llu counter reads, "
+	       "%llu asks\n",
+	       what, (unsigned long long)c.looks, (unsigned long long)c.walks,
+	       (unsigned long long)c.probes, (unsigned long long)c.asks);
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 10000;
@@ -72,6 +90,7 @@ int main(int argc, char **argv)
 	struct procres *r;
 	struct procs *p;
 	double c0, t0;
+	uint64_t flows = 0;
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		fprintf(stderr, "proccost: descriptor limit: %s\n",
@@ -128,13 +147,8 @@ int main(int argc, char **argv)
 	sleep(5);
 	printf("steady: %.1f%% of one CPU\n",
 	       100 * (cpu_s() - c0) / (now_s() - t0));
-	{
-		uint64_t ticks, walks;
-
-		procres_counts(r, &ticks, &walks);
-		printf("resolver so far: %llu dumps, %llu walks\n",
-		       (unsigned long long)ticks, (unsigned long long)walks);
-	}
+	print_counts("so far", r);
+	procs_set_demand(p, always_new, &flows);
 	c0 = cpu_s();
 	t0 = now_s();
 	{
@@ -166,13 +180,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.sockets,
 		       (unsigned long long)st.msgs);
 	}
-	{
-		uint64_t ticks, walks;
-
-		procres_counts(r, &ticks, &walks);
-		printf("resolver: %llu dumps, %llu walks in all\n",
-		       (unsigned long long)ticks, (unsigned long long)walks);
-	}
+	print_counts("in all", r);
 	procres_stop(r);
 	procs_free(p);
 	return 0;
