@@ -1311,6 +1311,26 @@ overflow:
 	counts_add(&ft->sums.overflow[key_kind(key)], pkts, bytes);
 }
 
+void flowtab_prefetch(const struct flowtab *ft, const struct flow_key *key,
+		      int stage)
+{
+	struct flowtab_flow **head =
+		bucket_head(ft, (unsigned long)flowkey_hash(key, ft->seed));
+	const char *f;
+
+	if (!stage) {
+		__builtin_prefetch(head);
+		return;
+	}
+	/* a flow unlinked meanwhile is still mapped (call_rcu): harmless */
+	f = (const char *)__atomic_load_n(head, RELAXED);
+	if (f) {
+		__builtin_prefetch(f, 1);
+		__builtin_prefetch(f + 64, 1);
+		__builtin_prefetch(f + sizeof(struct flowtab_flow) - 1, 1);
+	}
+}
+
 void flowtab_add_overflow(struct flowtab *ft, int kind, uint64_t pkts,
 			  uint64_t bytes)
 {

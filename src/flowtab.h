@@ -101,6 +101,14 @@ void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
 		 uint64_t last_ns);
 
 /*
+ * flowtab_prefetch - warm the caches for a flowtab_add of @key a few
+ * calls later: stage 0 its bucket, stage 1 (some calls after stage 0) the
+ * first flow of its chain. Only loads; the caller holds rcu_read_lock.
+ */
+void flowtab_prefetch(const struct flowtab *ft, const struct flow_key *key,
+		      int stage);
+
+/*
  * flowtab_add_overflow - add packets that were never given a flow (the
  * kernel's flow map was full) to the overflow totals of @kind, so the
  * invariant live + expired + overflow = accounted still holds. Any thread.

@@ -232,9 +232,55 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 				 __ATOMIC_RELAXED);
 }
 
+/* Fold the oldest deferred delta into the flow table. */
+static void fq_fold(struct worker *w)
+{
+	const struct worker_fq *q = &w->fq[w->fq_head];
+
+	for (int d = 0; d < 2; d++)
+		flowtab_add(w->ft, &q->key, d, q->pkts[d], q->bytes[d],
+			    q->first_ns, q->last_ns);
+	w->fq_head = (w->fq_head + 1) % WORKER_FLOWQ;
+	w->fq_n--;
+}
+
 void worker_flush(struct worker *w)
 {
 	flowtab_batch_flush(w->ft, &w->batch);
+	while (w->fq_n)
+		fq_fold(w);
+}
+
+/*
+ * A delta waits WORKER_FLOWQ records: its bucket is prefetched as it
+ * comes in, its chain's first flow half-way (flowtab_prefetch), so the
+ * lookup at the fold mostly hits the caches (it missed twice a record at
+ * 100k flows: half the drain's time).
+ */
+static void fq_add(struct worker *w, const struct cap_flow *f)
+{
+	struct worker_fq *q;
+
+	if (w->fq_n == WORKER_FLOWQ)
+		fq_fold(w);
+	q = &w->fq[(w->fq_head + w->fq_n) % WORKER_FLOWQ];
+	q->key = f->key;
+	/* the kernel's key has no interface: each handle has one */
+	q->key.iface = w->ifo & (FLOWKEY_IFACES - 1);
+	for (int d = 0; d < 2; d++) {
+		q->pkts[d] = f->pkts[d];
+		q->bytes[d] = f->bytes[d];
+	}
+	q->first_ns = f->first_ns;
+	q->last_ns = f->last_ns;
+	flowtab_prefetch(w->ft, &q->key, 0);
+	if (++w->fq_n > WORKER_FLOWQ / 2)
+		flowtab_prefetch(
+			w->ft,
+			&w->fq[(w->fq_head + w->fq_n - 1 - WORKER_FLOWQ / 2) %
+			       WORKER_FLOWQ]
+				 .key,
+			1);
 }
 
 void worker_flow(void *user, const struct cap_flow *f)
@@ -245,16 +291,9 @@ void worker_flow(void *user, const struct cap_flow *f)
 	uint64_t bytes = f->bytes[0] + f->bytes[1];
 
 	switch (f->type) {
-	case CAP_FLOW_DELTA: {
-		/* the kernel's key has no interface: each handle has one */
-		struct flow_key key = f->key;
-
-		key.iface = w->ifo & (FLOWKEY_IFACES - 1);
-		for (int d = 0; d < 2; d++)
-			flowtab_add(w->ft, &key, d, f->pkts[d], f->bytes[d],
-				    f->first_ns, f->last_ns);
+	case CAP_FLOW_DELTA:
+		fq_add(w, f);
 		break;
-	}
 	case CAP_FLOW_OVERFLOW:
 		flowtab_add_overflow(w->ft, kind, pkts, bytes);
 		break;
@@ -330,6 +369,7 @@ static void *worker_run(void *arg)
 		rcu_read_lock();
 		rc = cap_dispatch_flows(w->h, worker_flow, w, CAP_FLOWS_FINAL,
 					w->err, sizeof(w->err));
+		worker_flush(w);
 		rcu_read_unlock();
 		if (rc > 0)
 			rc = 0;

@@ -59,6 +59,10 @@ struct worker_stats {
 	uint64_t first_ts_ns, last_ts_ns;
 } __attribute__((aligned(64)));
 
+/* cap_flow deltas a worker defers (worker_flow): as far ahead as their
+ * flows' memory is prefetched. */
+#define WORKER_FLOWQ 16
+
 struct worker {
 	struct cap_handle *h; /* carries its backend's ops */
 	struct flowtab *ft;
@@ -80,7 +84,14 @@ struct worker {
 	unsigned idx;		   /* this worker's counter slot */
 	struct worker_stats st;
 	struct flowtab_batch batch; /* deferred flow updates (flowtab.h) */
-	struct fragtab *frag;	    /* first fragments' flows, made on demand */
+	/* deferred cap_flow deltas (worker_flow): a ring, oldest at
+	 * fq_head, their flows' memory prefetched meanwhile */
+	struct worker_fq {
+		struct flow_key key;
+		uint64_t pkts[2], bytes[2], first_ns, last_ns;
+	} fq[WORKER_FLOWQ];
+	unsigned int fq_head, fq_n;
+	struct fragtab *frag; /* first fragments' flows, made on demand */
 	pthread_t tid;
 	int started;
 	int stop;	  /* atomic: set by worker_stop */
@@ -105,13 +116,15 @@ void worker_packet(void *w, const struct cap_pkt *pkt);
  * kernel (cap_ops.dispatch_flows): fold one cap_flow record into @w's
  * flow table (flowtab_add) and stats, as worker_packet would have for
  * the packets it sums. Same thread and lock rules as worker_packet;
- * nothing deferred. Named counters and tcpstat lines need frames: the
+ * the flow-table update of a delta is deferred by a few records
+ * (prefetching), as worker_packet's: call worker_flush before leaving
+ * the read-side section. Named counters and tcpstat lines need frames: the
  * backends that deliver flows count those themselves or refuse them.
  */
 void worker_flow(void *w, const struct cap_flow *f);
 
-/* worker_flush - complete the deferred flow updates of worker_packet.
- * Caller holds the same rcu_read_lock as for those packets. */
+/* worker_flush - complete the deferred flow updates of worker_packet and
+ * worker_flow. Caller holds the same rcu_read_lock as for those. */
 void worker_flush(struct worker *w);
 
 /* worker_release - free what worker_packet allocated (the fragment
