@@ -126,6 +126,7 @@ int main(int argc, char **argv)
 	if (bpf_map_update_elem(bpf_map__fd(s->maps.jmp), &key, &pfd, 0))
 		return 1;
 	s->bss->gstate = (uint64_t)(slots - 1) << 32;
+	s->bss->armed = 1;
 	tfd = bpf_map__fd(s->maps.table);
 	len = 2 * slots * sizeof(struct fl_slot);
 	len = (len + 4095) & ~(size_t)4095;

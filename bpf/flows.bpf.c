@@ -49,6 +49,9 @@ const volatile __u32 cfg_link = FL_LINK_ETH;
 
 /* Written by the loader; read once per packet. */
 __u64 gstate; /* FL_GEN, FL_GMASK (flows.h) */
+/* 0 until the loader's first drain: attached at open, the programs count
+ * only once the capture starts, its filter and counters in place. */
+__u32 armed;
 struct fl_cpu cpus[FL_MAX_CPUS];
 struct fl_gen gens[2];
 
@@ -815,6 +818,8 @@ static __always_inline void count_xdp(struct xdp_md *ctx)
 SEC("tc")
 int fl_tc(struct __sk_buff *skb)
 {
+	if (!*(volatile __u32 *)&armed)
+		return TC_NEXT;
 	bpf_tail_call(skb, &jmp, FL_JMP_FILTER);
 	count_skb(skb);
 	bpf_tail_call(skb, &jmp, FL_JMP_COUNTERS);
@@ -832,6 +837,8 @@ int fl_tc_count(struct __sk_buff *skb)
 SEC("xdp")
 int fl_xdp(struct xdp_md *ctx)
 {
+	if (!*(volatile __u32 *)&armed)
+		return XDP_PASS;
 	bpf_tail_call(ctx, &jmp_xdp, FL_JMP_FILTER);
 	count_xdp(ctx);
 	bpf_tail_call(ctx, &jmp_xdp, FL_JMP_COUNTERS);

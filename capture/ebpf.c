@@ -150,6 +150,7 @@ struct ebpf {
 	uint64_t ovf_prev[FL_KIND_COUNT][2];
 	uint64_t cnt_prev[FL_CNT_COUNT];
 	int final_done;
+	int armed; /* the programs count (bss armed) */
 	uint64_t last_drain_ns;
 	uint32_t flows; /* entries of each flow map */
 	/* relaxed atomics */
@@ -1002,6 +1003,13 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 		}
 		n += drain_counters(e, cb, user);
 		return n + drain_ctrs(e, cb, user);
+	}
+	/* the capture starts: the engine has set the filter and counters
+	 * since open (the programs, attached there, counted nothing yet:
+	 * no frame of before the filter counted) */
+	if (!e->armed) {
+		__atomic_store_n(&e->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
+		e->armed = 1;
 	}
 	/* wait in short steps, looking at the map's fill */
 	for (int waited = 0;;) {
