@@ -502,8 +502,8 @@ static __always_inline __u16 icmp_fold(__u8 kind, __u16 t)
 /* src/flowkey.c flowkey_from_pkt: returns the packet's direction. */
 static __always_inline int make_key(const struct dec *d, struct fl_key *k)
 {
-	__u16 sp = 0, dp = 0;
-	int c = 0;
+	__u16 sp = 0, dp = 0, code = 0;
+	int c = 0, icmp = d->kind == FL_KIND_ICMP4 || d->kind == FL_KIND_ICMP6;
 
 	__builtin_memset(k, 0, sizeof(*k));
 	k->vlan = d->vlan;
@@ -520,9 +520,11 @@ static __always_inline int make_key(const struct dec *d, struct fl_key *k)
 	if (d->kind != FL_KIND_ARP)
 		k->ipproto = d->ipproto;
 	if ((d->flags & F_PORTS) && !(d->flags & F_FRAG_LATER)) {
-		if (d->kind == FL_KIND_ICMP4 || d->kind == FL_KIND_ICMP6) {
+		if (icmp) {
+			/* the type orders by address alone; bport: the code */
 			sp = icmp_fold(d->kind, d->sport);
 			dp = sp;
+			code = d->dport;
 		} else if (d->kind != FL_KIND_IP4 && d->kind != FL_KIND_IP6 &&
 			   d->kind != FL_KIND_ARP) {
 			sp = d->sport;
@@ -541,13 +543,13 @@ static __always_inline int make_key(const struct dec *d, struct fl_key *k)
 		__builtin_memcpy(k->a, d->src, 16);
 		__builtin_memcpy(k->b, d->dst, 16);
 		k->aport = sp;
-		k->bport = dp;
+		k->bport = icmp ? code : dp;
 		return 0;
 	}
 	__builtin_memcpy(k->a, d->dst, 16);
 	__builtin_memcpy(k->b, d->src, 16);
 	k->aport = dp;
-	k->bport = sp;
+	k->bport = icmp ? code : sp;
 	return 1;
 }
 

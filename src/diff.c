@@ -2,7 +2,8 @@
  * diff.c - compare two pktstat snapshots (see diff.h).
  *
  * A flow element is identified by what pktstat prints for it: protocol,
- * source, destination, VLAN, ICMP type and IP protocol (one element per
+ * source, destination, VLAN, ICMP type and code (0 when a file has none:
+ * older snapshots) and IP protocol (one element per
  * direction). Flow ids are not used: they are per run. Elements with the
  * same identity in one file (there are none in pktstat's own output, but a
  * hand-edited or grouped file may have them) are summed. JSON parsing is
@@ -17,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "flowkey.h"
 
 struct diff_flow {
 	const char *key; /* identity, owned by the index object */
@@ -50,6 +53,22 @@ static const char *str(const json_t *o, const char *name)
 	return s ? s : "";
 }
 
+/* An ICMP element's message as the text report names it ("unreach
+ * port"), else "". */
+static void icmp_text(const json_t *elem, char *buf, size_t len)
+{
+	struct flow_key k;
+	const char *p = str(elem, "proto");
+
+	memset(&k, 0, sizeof(k));
+	k.kind = !strcmp(p, "ICMPv4")	? KIND_ICMP4
+		 : !strcmp(p, "ICMPv6") ? KIND_ICMP6
+					: KIND_OTHER;
+	k.aport = (uint16_t)num(elem, "icmpType");
+	k.bport = (uint16_t)num(elem, "icmpCode");
+	flowkey_icmp_text(&k, buf, len);
+}
+
 static int set_add(struct diff_set *set, json_t *elem, int side)
 {
 	char key[768];
@@ -58,9 +77,10 @@ static int set_add(struct diff_set *set, json_t *elem, int side)
 
 	/* "iface": with several interfaces, a flow is per interface */
 	snprintf(key, sizeof(key),
-		 "%s|%s|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s",
+		 "%s|%s|%s|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s",
 		 str(elem, "proto"), str(elem, "src"), str(elem, "dst"),
-		 num(elem, "vlan"), num(elem, "icmpType"), num(elem, "ipProto"),
+		 num(elem, "vlan"), num(elem, "icmpType"),
+		 num(elem, "icmpCode"), num(elem, "ipProto"),
 		 str(elem, "iface"));
 	pos = json_object_get(set->index, key);
 	if (pos) {
@@ -250,6 +270,7 @@ static void print_json(FILE *out, const char *paths[2], json_t *docs[2],
 	flows = json_array();
 	for (i = 0; i < shown; i++) {
 		const struct diff_flow *f = &set->v[i];
+		json_t *code = json_object_get(f->elem, "icmpCode");
 		json_t *e = json_pack(
 			"{s:s,s:O,s:O,s:O,s:O,s:O,s:I,s:I,s:I,s:I,s:I,s:I}",
 			"status", status(f), "proto",
@@ -265,6 +286,9 @@ static void print_json(FILE *out, const char *paths[2], json_t *docs[2],
 			(json_int_t)f->bytes[0], "newBytes",
 			(json_int_t)f->bytes[1]);
 
+		/* after the counts: json_pack has no optional member */
+		if (e && code)
+			json_object_set(e, "icmpCode", code);
 		if (e && json_object_get(f->elem, "iface"))
 			json_object_set(e, "iface",
 					json_object_get(f->elem, "iface"));
@@ -320,6 +344,7 @@ static void print_text(FILE *out, const char *paths[2], json_t *docs[2],
 	for (i = 0; i < shown; i++) {
 		const struct diff_flow *f = &set->v[i];
 		int64_t vlan = num(f->elem, "vlan");
+		char icmp[FLOWKEY_ICMP_TEXT_MAX];
 
 		fprintf(out,
 			"bytes: %+" PRId64 ", packets: %+" PRId64
@@ -329,6 +354,9 @@ static void print_text(FILE *out, const char *paths[2], json_t *docs[2],
 			str(f->elem, "dst"));
 		if (vlan)
 			fprintf(out, ", vlan: %" PRId64, vlan);
+		icmp_text(f->elem, icmp, sizeof(icmp));
+		if (icmp[0])
+			fprintf(out, ", type: %s", icmp);
 		if (*str(f->elem, "iface"))
 			fprintf(out, ", iface: %s", str(f->elem, "iface"));
 		fprintf(out, ", %s\n", status(f));

@@ -99,6 +99,83 @@ const char *flowkey_icmp_type_name(int kind, unsigned int type)
 	return NULL;
 }
 
+/* Code names (RFC 792, RFC 1122 3.2.2.1, RFC 1812 5.2.7.1 for ICMP; RFC
+ * 4443 for ICMPv6), by the type a key holds. A type's code 0 without a
+ * name here is its plain case ("time exceeded" in transit) and shows as
+ * the type alone. */
+static const struct {
+	uint8_t v6, type, code;
+	const char *name;
+} icmp_codes[] = {
+	{ 0, 3, 0, "net" },
+	{ 0, 3, 1, "host" },
+	{ 0, 3, 2, "proto" },
+	{ 0, 3, 3, "port" },
+	{ 0, 3, 4, "frag needed" },
+	{ 0, 3, 5, "source route" },
+	{ 0, 3, 6, "net unknown" },
+	{ 0, 3, 7, "host unknown" },
+	{ 0, 3, 8, "isolated" },
+	{ 0, 3, 9, "net prohibited" },
+	{ 0, 3, 10, "host prohibited" },
+	{ 0, 3, 11, "net tos" },
+	{ 0, 3, 12, "host tos" },
+	{ 0, 3, 13, "admin prohibited" },
+	{ 0, 3, 14, "precedence" },
+	{ 0, 3, 15, "precedence cutoff" },
+	{ 0, 5, 0, "net" },
+	{ 0, 5, 1, "host" },
+	{ 0, 5, 2, "tos net" },
+	{ 0, 5, 3, "tos host" },
+	{ 0, 11, 1, "reassembly" },
+	{ 0, 12, 1, "missing option" },
+	{ 0, 12, 2, "bad length" },
+	{ 1, 1, 0, "no route" },
+	{ 1, 1, 1, "admin prohibited" },
+	{ 1, 1, 2, "beyond scope" },
+	{ 1, 1, 3, "addr" },
+	{ 1, 1, 4, "port" },
+	{ 1, 1, 5, "policy" },
+	{ 1, 1, 6, "reject route" },
+	{ 1, 3, 1, "reassembly" },
+	{ 1, 4, 1, "next header" },
+	{ 1, 4, 2, "option" },
+};
+
+const char *flowkey_icmp_code_name(int kind, unsigned int type,
+				   unsigned int code)
+{
+	int v6 = kind == KIND_ICMP6;
+
+	if (!flowkey_is_icmp(kind))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_LEN(icmp_codes); i++)
+		if (icmp_codes[i].type == type && icmp_codes[i].code == code &&
+		    icmp_codes[i].v6 == v6)
+			return icmp_codes[i].name;
+	return NULL;
+}
+
+int flowkey_icmp_text(const struct flow_key *key, char *buf, size_t len)
+{
+	const char *t, *c;
+	char tn[16], cn[16];
+
+	if (!flowkey_is_icmp(key->kind))
+		return snprintf(buf, len, "%s", "");
+	t = flowkey_icmp_type_name(key->kind, key->aport);
+	c = flowkey_icmp_code_name(key->kind, key->aport, key->bport);
+	if (!t) {
+		snprintf(tn, sizeof(tn), "type %u", (unsigned int)key->aport);
+		t = tn;
+	}
+	if (!c && key->bport) {
+		snprintf(cn, sizeof(cn), "code %u", (unsigned int)key->bport);
+		c = cn;
+	}
+	return snprintf(buf, len, "%s%s%s", t, c ? " " : "", c ? c : "");
+}
+
 static const char *const kind_names[KIND_COUNT] = {
 	[KIND_TCP4] = "TCP",	 [KIND_UDP4] = "UDP", [KIND_ICMP4] = "ICMPv4",
 	[KIND_IP4] = "IPv4",	 [KIND_TCP6] = "TCP", [KIND_UDP6] = "UDP",
@@ -150,7 +227,7 @@ static inline void addr_copy(uint8_t *dst, const uint8_t *src, size_t alen)
 
 int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 {
-	uint16_t sport = 0, dport = 0;
+	uint16_t sport = 0, dport = 0, code = 0;
 	size_t alen;
 	int kind = pkt->kind;
 	int c;
@@ -178,6 +255,8 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 	if (kind != KIND_ARP)
 		key->ipproto = pkt->ipproto;
 
+	/* ICMP: the (folded) type on both sides orders the key by address
+	 * alone; bport then takes the code, in either direction. */
 	if ((pkt->flags & DEC_F_PORTS) && !(pkt->flags & DEC_F_FRAG_LATER)) {
 		if (flowkey_has_ports(kind)) {
 			sport = pkt->sport;
@@ -186,10 +265,12 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 			sport = fold_type(icmp4_fold, ARRAY_LEN(icmp4_fold),
 					  pkt->sport);
 			dport = sport;
+			code = pkt->dport;
 		} else if (kind == KIND_ICMP6) {
 			sport = fold_type(icmp6_fold, ARRAY_LEN(icmp6_fold),
 					  pkt->sport);
 			dport = sport;
+			code = pkt->dport;
 		}
 	}
 
@@ -202,13 +283,13 @@ int flowkey_from_pkt(const struct dec_pkt *pkt, struct flow_key *key)
 		addr_copy(key->a, pkt->src, alen);
 		addr_copy(key->b, pkt->dst, alen);
 		key->aport = sport;
-		key->bport = dport;
+		key->bport = flowkey_is_icmp(kind) ? code : dport;
 		return FLOW_DIR_AB;
 	}
 	addr_copy(key->a, pkt->dst, alen);
 	addr_copy(key->b, pkt->src, alen);
 	key->aport = dport;
-	key->bport = sport;
+	key->bport = flowkey_is_icmp(kind) ? code : sport;
 	return FLOW_DIR_BA;
 }
 

@@ -20,9 +20,10 @@
 
 /*
  * 40 bytes, no padding, so it can be hashed and compared as bytes.
- * For ICMP/ICMPv6 both ports hold the message type, with echo reply folded
+ * For ICMP/ICMPv6 aport holds the message type, with echo reply folded
  * into echo request (and the other query/reply pairs likewise) so a ping
- * and its answer are one flow. For KIND_OTHER, aport holds the ethertype;
+ * and its answer are one flow, and bport the message code, whichever way
+ * the message went: port and host unreachable are two flows. For KIND_OTHER, aport holds the ethertype;
  * for an 802.2 LLC frame ipproto holds DEC_LLC_SAP or DEC_LLC_SNAP and
  * bport the SAPs or SNAP protocol ID (decode.h); its A side's text names
  * them ("0x88cc", "llc-0x42", "snap-0x809b"), its B side is "-".
@@ -108,7 +109,8 @@ static inline int flowkey_has_ports(int kind)
 	       kind == KIND_UDP6;
 }
 
-/* Whether this key's kind is ICMP or ICMPv6: both ports hold the type. */
+/* Whether this key's kind is ICMP or ICMPv6: aport holds the type, bport
+ * the code. */
 static inline int flowkey_is_icmp(int kind)
 {
 	return kind == KIND_ICMP4 || kind == KIND_ICMP6;
@@ -121,6 +123,27 @@ static inline int flowkey_is_icmp(int kind)
  * type without a name here or another kind. Const strings, any thread.
  */
 const char *flowkey_icmp_type_name(int kind, unsigned int type);
+
+/*
+ * flowkey_icmp_code_name - the name of code @code of message type @type
+ * (as a key holds it) of ICMP or ICMPv6 (@kind), e.g. "port" for ICMP
+ * type 3 code 3; NULL for a code without a name here (code 0 of most
+ * types: the type's plain case) or another kind. Const strings, any
+ * thread.
+ */
+const char *flowkey_icmp_code_name(int kind, unsigned int type,
+				   unsigned int code);
+
+/*
+ * flowkey_icmp_text - the message an ICMP or ICMPv6 key stands for, as
+ * the monitor, the text report and -1 name it: the type's name, then the
+ * code's ("echo", "unreach port", "time exceeded reassembly"), numbers
+ * where there is no name ("type 42", "unreach code 99", "type 42 code
+ * 1"; code 0 without a name is left out). "" for another kind.
+ * FLOWKEY_ICMP_TEXT_MAX bytes always suffice. snprintf contract.
+ */
+#define FLOWKEY_ICMP_TEXT_MAX 32
+int flowkey_icmp_text(const struct flow_key *key, char *buf, size_t len);
 
 /*
  * Protocol name as dkorunic/pktstat spells it: "TCP", "UDP", "ICMPv4",

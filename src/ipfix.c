@@ -725,9 +725,9 @@ static void fill(const struct ipfix *x, const struct rec *r, void *out,
 	uint16_t icmp = 0;
 
 	if (flowkey_is_icmp(k->kind)) {
-		/* the flow's message type (a reply folds into its request),
-		 * code unknown: 0 */
-		icmp = (uint16_t)(k->aport << 8);
+		/* the flow's message type (a reply folds into its request)
+		 * and code */
+		icmp = (uint16_t)(k->aport << 8 | (k->bport & 0xff));
 		sport = dport = 0;
 	} else if (!flowkey_has_ports(k->kind)) {
 		sport = dport = 0;

@@ -29,6 +29,17 @@ static const char *const icmp_names[] = {
 #define ICMP_UNREACH 3
 #define ICMP_REDIRECT 5
 
+/* The code words the original puts after "unreach" and "redirect"
+ * (RFC 792, RFC 1812 5.2.7.1); other codes print as numbers. */
+static const char *const unreach_codes[] = {
+	"net",	     "host",	      "protocol",    "port",
+	"need-frag", "src-fail",      "unknown-net", "unknown-host",
+	"isolated",  "prohib-net",    "prohib-host", "tos-net",
+	"tos-host",  "filter-prohib", "host-prec",   "prec-cutoff",
+};
+static const char *const redirect_codes[] = { "net", "host", "tos-net",
+					      "tos-host" };
+
 /* Ethertype names (RFC 1010 era) as the original spells them. */
 static const struct {
 	uint16_t type;
@@ -154,6 +165,7 @@ const char *origfmt_describe(const struct flowtab_row *row, int dir,
 	const struct flow_key *k = &row->key;
 	char src[128], dst[128], pair[ORIGFMT_DESC_MAX];
 	char tag[ORIGFMT_DESC_MAX + 64], tmp[32];
+	char code[FLOWKEY_ICMP_TEXT_MAX];
 	int s = dir == FLOW_DIR_BA ? 1 : 0;
 	const char *name;
 
@@ -173,22 +185,36 @@ const char *origfmt_describe(const struct flowtab_row *row, int dir,
 			 flowkey_family(k->kind) == 6 ? "6" : "", pair);
 		break;
 	case KIND_ICMP4:
-		if (k->aport == ICMP_UNREACH || k->aport == ICMP_REDIRECT) {
-			snprintf(tag, sizeof(tag), "icmp %s %s -> %s",
-				 k->aport == ICMP_UNREACH ? "unreach"
-							  : "redirect",
-				 src, dst);
+		/* errors with their code, in their direction; other named
+		 * types as a conversation; the rest as hex type/code */
+		if (k->aport == ICMP_UNREACH &&
+		    k->bport < sizeof(unreach_codes) / sizeof(*unreach_codes)) {
+			snprintf(tag, sizeof(tag), "icmp unreach %s %s -> %s",
+				 unreach_codes[k->bport], src, dst);
+		} else if (k->aport == ICMP_REDIRECT &&
+			   k->bport < sizeof(redirect_codes) /
+					      sizeof(*redirect_codes)) {
+			snprintf(tag, sizeof(tag), "icmp redirect %s %s -> %s",
+				 redirect_codes[k->bport], src, dst);
 		} else if ((name = icmp_name(k->aport))) {
 			combine(src, dst, ab, flags, pair, sizeof(pair));
 			snprintf(tag, sizeof(tag), "icmp %s %s", name, pair);
 		} else {
-			snprintf(tag, sizeof(tag), "icmp %u %s -> %s", k->aport,
-				 src, dst);
+			snprintf(tag, sizeof(tag), "icmp %02x/%02x %s -> %s",
+				 k->aport, k->bport, src, dst);
 		}
 		break;
 	case KIND_ICMP6:
-		combine(src, dst, ab, flags, pair, sizeof(pair));
-		snprintf(tag, sizeof(tag), "icmp6 %s", pair);
+		/* the message as the monitor names it; errors (types below
+		 * 128, RFC 4443 2.1) keep their direction */
+		flowkey_icmp_text(k, code, sizeof(code));
+		if (k->aport < 128) {
+			snprintf(tag, sizeof(tag), "icmp6 %s %s -> %s", code,
+				 src, dst);
+		} else {
+			combine(src, dst, ab, flags, pair, sizeof(pair));
+			snprintf(tag, sizeof(tag), "icmp6 %s %s", code, pair);
+		}
 		break;
 	case KIND_IP4:
 		switch (k->ipproto) {

@@ -498,9 +498,11 @@ static inline char *put_text(char *p, const char *s, size_t len)
 	return p + len;
 }
 
-/* The extra columns, in CSV (always, empty when unknown); then, for a
- * live run that names processes (snapshot.procs), the process's. */
-static const char *const tail_cols[] = { "app", "appSource", "appDetail" };
+/* The extra columns, in CSV (always, empty when unknown: icmpCode on all
+ * but ICMP rows); then, for a live run that names processes
+ * (snapshot.procs), the process's. */
+static const char *const tail_cols[] = { "app", "appSource", "appDetail",
+					 "icmpCode" };
 static const char *const proc_cols[] = { "pid", "comm", "user", "cgroup" };
 
 /*
@@ -584,7 +586,8 @@ static const char *row_iface(const struct snapshot *s,
 
 /*
  * After the fixed fields: the row's app label, where known (JSON and
- * text leave it out when unknown; CSV has empty columns).
+ * text leave it out when unknown; CSV has empty columns), and in CSV an
+ * ICMP row's code (JSON has it after icmpType, text in the type).
  * The label comes from the payload, else from the ports ("http?" in
  * text, appSource "port").
  */
@@ -617,6 +620,9 @@ static void row_tail(struct ob *o, const struct row_style *st,
 		ob_putc(o, ',');
 		if (detail[0])
 			csv_str(o, detail);
+		ob_putc(o, ',');
+		if (flowkey_is_icmp(r->key.kind))
+			ob_printf(o, "%u", (unsigned int)r->key.bport);
 		row_proc(o, st, s, r);
 		if (st->ifaces) {
 			ob_putc(o, ',');
@@ -706,20 +712,16 @@ static void row_write(struct ob *o, const struct row_style *st,
 	p = put_text(put_sep(p, st, F_SRC), src->s, src->len);
 	p = put_text(put_sep(p, st, F_DST), dst->s, dst->len);
 	if (st->text && flowkey_is_icmp(raw)) {
-		/* the message type, as the monitor and -1 show it: echo and
-		 * port unreachable rows differ (JSON has icmpType) */
-		const char *t = flowkey_icmp_type_name(raw, k->aport);
+		/* the message, as the monitor and -1 show it: echo and port
+		 * unreachable rows differ (JSON has icmpType, icmpCode) */
+		char t[FLOWKEY_ICMP_TEXT_MAX];
+		int n = flowkey_icmp_text(k, t, sizeof(t));
+		/* an unnamed type is its number after "type: " */
+		int skip = flowkey_icmp_type_name(raw, k->aport) ? 0 : 5;
 
 		memcpy(p, ", type: ", 8);
-		p += 8;
-		if (t) {
-			size_t tl = strlen(t);
-
-			memcpy(p, t, tl);
-			p += tl;
-		} else {
-			p = numfmt_u64(p, k->aport);
-		}
+		memcpy(p + 8, t + skip, (size_t)(n - skip));
+		p += 8 + n - skip;
 	}
 	if (st->nf > F_SRCIP) {
 		int ports = flowkey_has_ports(raw);
@@ -734,6 +736,12 @@ static void row_write(struct ob *o, const struct row_style *st,
 		p = numfmt_u64(put_sep(p, st, F_DSTPORT),
 			       ports ? side_port(k, !c->dir) : 0);
 		p = numfmt_u64(put_sep(p, st, F_ICMPTYPE), icmp ? k->aport : 0);
+		if (icmp && !st->csv) {
+			/* JSON: an ICMP row's code beside its type (CSV has
+			 * the column after appDetail) */
+			memcpy(p, ",\"icmpCode\":", 12);
+			p = numfmt_u64(p + 12, k->bport);
+		}
 		p = numfmt_u64(put_sep(p, st, F_IPPROTO),
 			       raw == KIND_OTHER ? 0 : k->ipproto);
 		p = numfmt_u64(put_sep(p, st, F_VLAN), k->vlan);

@@ -1687,15 +1687,10 @@ int view_row_endpoint_parts(const struct view *v, const struct view_row *r,
 		else
 			snprintf(port, plen, "%u", pn);
 	}
-	/* The ICMP message type, beside the second endpoint (16.6). */
-	if (flowkey_is_icmp(k->kind) && side == 1) {
-		const char *t = flowkey_icmp_type_name(k->kind, k->aport);
-
-		if (t)
-			snprintf(note, nlen, "%s", t);
-		else
-			snprintf(note, nlen, "type %u", (unsigned int)k->aport);
-	}
+	/* The ICMP message, type and code, beside the second endpoint
+	 * (16.6). */
+	if (flowkey_is_icmp(k->kind) && side == 1)
+		flowkey_icmp_text(k, note, nlen);
 	return named;
 }
 

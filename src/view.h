@@ -408,8 +408,9 @@ int view_row_endpoint(const struct view_row *r, int side, char *buf,
  * (a name when host names are on and the resolver knows it, else the
  * address, IPv6 bracketed when it has a port), the port (a service name
  * when port names are on and it has one; "" without ports) and a note
- * ("" or, beside the second endpoint of an ICMP row, the message type:
- * "echo", "unreach", "neighbor solicit"). Returns 1 when the host is a
+ * ("" or, beside the second endpoint of an ICMP row, the message's type
+ * and code: "echo", "unreach port", "neighbor solicit"; 32 bytes hold
+ * it). Returns 1 when the host is a
  * name. Sorting and the display filter always use the numbers.
  */
 int view_row_endpoint_parts(const struct view *v, const struct view_row *r,

@@ -121,8 +121,114 @@ Test(flowkey, icmp_echo_and_reply_are_one_flow)
 	cr_assert_eq(flowkey_from_pkt(&rep, &k2), FLOW_DIR_BA);
 	cr_assert(flowkey_equal(&k1, &k2));
 	cr_assert_eq(k1.aport, 8);
-	cr_assert_eq(k1.bport, 8);
+	cr_assert_eq(k1.bport, 0); /* the code */
 	cr_assert_eq(k1.ipproto, 1);
+}
+
+/* 16.6: the code is in the key, the same whichever way the message went:
+ * port and host unreachable between two hosts are two flows, each named
+ * by type and code. */
+Test(flowkey, icmp_code_is_part_of_the_key)
+{
+	/* from the higher address, then from the lower one */
+	struct dec_pkt port = pkt4(KIND_ICMP4, "192.0.2.9", 3, "192.0.2.1", 3);
+	struct dec_pkt host = pkt4(KIND_ICMP4, "192.0.2.9", 3, "192.0.2.1", 1);
+	struct dec_pkt back = pkt4(KIND_ICMP4, "192.0.2.1", 3, "192.0.2.9", 3);
+	struct dec_pkt six =
+		pkt6(KIND_ICMP6, "2001:db8::9", 1, "2001:db8::1", 4);
+	struct dec_pkt six2 =
+		pkt6(KIND_ICMP6, "2001:db8::1", 1, "2001:db8::9", 4);
+	struct flow_key kp, kh, kb, k6, k62;
+	char t[FLOWKEY_ICMP_TEXT_MAX];
+
+	cr_assert_eq(flowkey_from_pkt(&port, &kp), FLOW_DIR_BA);
+	cr_assert_eq(flowkey_from_pkt(&host, &kh), FLOW_DIR_BA);
+	cr_assert_eq(flowkey_from_pkt(&back, &kb), FLOW_DIR_AB);
+	cr_assert_not(flowkey_equal(&kp, &kh));
+	cr_assert(flowkey_equal(&kp, &kb), "one flow in both directions");
+	cr_assert_eq(kp.aport, 3);
+	cr_assert_eq(kp.bport, 3);
+	cr_assert_eq(kh.bport, 1);
+	cr_assert_eq(flowkey_icmp_text(&kp, t, sizeof(t)), 12);
+	cr_assert_str_eq(t, "unreach port");
+	flowkey_icmp_text(&kh, t, sizeof(t));
+	cr_assert_str_eq(t, "unreach host");
+	cr_assert_eq(flowkey_from_pkt(&six, &k6), FLOW_DIR_BA);
+	cr_assert_eq(flowkey_from_pkt(&six2, &k62), FLOW_DIR_AB);
+	cr_assert(flowkey_equal(&k6, &k62));
+	cr_assert_eq(k6.aport, 1);
+	cr_assert_eq(k6.bport, 4);
+	flowkey_icmp_text(&k6, t, sizeof(t));
+	cr_assert_str_eq(t, "unreach port");
+	/* the same address on both sides (a message to oneself) */
+	memcpy(port.dst, port.src, 16);
+	flowkey_from_pkt(&port, &kp);
+	cr_assert_eq(kp.aport, 3);
+	cr_assert_eq(kp.bport, 3);
+}
+
+/* Type and code as text: names, numbers where there are none, nothing
+ * for a type's plain code 0 and for other kinds; it fits the room. */
+Test(flowkey, icmp_text)
+{
+	static const struct {
+		int kind;
+		uint16_t type, code;
+		const char *text;
+	} t[] = {
+		{ KIND_ICMP4, 8, 0, "echo" },
+		{ KIND_ICMP4, 8, 5, "echo code 5" },
+		{ KIND_ICMP4, 3, 0, "unreach net" },
+		{ KIND_ICMP4, 3, 3, "unreach port" },
+		{ KIND_ICMP4, 3, 4, "unreach frag needed" },
+		{ KIND_ICMP4, 3, 13, "unreach admin prohibited" },
+		{ KIND_ICMP4, 3, 99, "unreach code 99" },
+		{ KIND_ICMP4, 5, 1, "redirect host" },
+		{ KIND_ICMP4, 11, 0, "time exceeded" },
+		{ KIND_ICMP4, 11, 1, "time exceeded reassembly" },
+		{ KIND_ICMP4, 12, 2, "param problem bad length" },
+		{ KIND_ICMP4, 42, 0, "type 42" },
+		{ KIND_ICMP4, 255, 255, "type 255 code 255" },
+		{ KIND_ICMP6, 1, 0, "unreach no route" },
+		{ KIND_ICMP6, 1, 3, "unreach addr" },
+		{ KIND_ICMP6, 1, 4, "unreach port" },
+		{ KIND_ICMP6, 3, 0, "time exceeded" },
+		{ KIND_ICMP6, 4, 1, "param problem next header" },
+		{ KIND_ICMP6, 128, 0, "echo" },
+		{ KIND_ICMP6, 135, 0, "neighbor solicit" },
+		{ KIND_ICMP6, 135, 255, "neighbor solicit code 255" },
+		{ KIND_UDP4, 3, 3, "" },
+	};
+	char buf[FLOWKEY_ICMP_TEXT_MAX];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct flow_key k;
+		int n;
+
+		memset(&k, 0, sizeof(k));
+		k.kind = (uint8_t)t[i].kind;
+		k.aport = t[i].type;
+		k.bport = t[i].code;
+		n = flowkey_icmp_text(&k, buf, sizeof(buf));
+		cr_assert_str_eq(buf, t[i].text);
+		cr_assert_eq(n, (int)strlen(t[i].text));
+	}
+	/* the longest text of any type and code fits */
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned int ty = 0; ty < 256; ty++)
+			for (unsigned int c = 0; c < 256; c++) {
+				struct flow_key k;
+
+				memset(&k, 0, sizeof(k));
+				k.kind = v6 ? KIND_ICMP6 : KIND_ICMP4;
+				k.aport = (uint16_t)ty;
+				k.bport = (uint16_t)c;
+				cr_assert_lt(flowkey_icmp_text(&k, NULL, 0),
+					     FLOWKEY_ICMP_TEXT_MAX);
+			}
+	cr_assert_null(flowkey_icmp_code_name(KIND_ICMP4, 8, 0));
+	cr_assert_str_eq(flowkey_icmp_code_name(KIND_ICMP6, 1, 4), "port");
+	cr_assert_null(flowkey_icmp_code_name(KIND_TCP4, 3, 3));
 }
 
 /* Message types by name, as a key holds them (replies folded into their
@@ -175,7 +281,7 @@ Test(flowkey, icmp_query_reply_pairs_fold)
 
 		flowkey_from_pkt(&p, &k);
 		cr_assert_eq(k.aport, v4[i][1], "icmp type %u", v4[i][0]);
-		cr_assert_eq(k.bport, v4[i][1]);
+		cr_assert_eq(k.bport, 0);
 	}
 	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
 		struct dec_pkt p =
@@ -183,7 +289,7 @@ Test(flowkey, icmp_query_reply_pairs_fold)
 
 		cr_assert_eq(flowkey_from_pkt(&p, &k), FLOW_DIR_BA);
 		cr_assert_eq(k.aport, v6[i][1], "icmp6 type %u", v6[i][0]);
-		cr_assert_eq(k.bport, v6[i][1]);
+		cr_assert_eq(k.bport, 0);
 		cr_assert_eq(k.ipproto, 58);
 	}
 }

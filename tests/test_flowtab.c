@@ -84,8 +84,9 @@ static int make_key(uint32_t i, int reverse, struct flow_key *key)
 		memcpy(t, p.src, 16);
 		memcpy(p.src, p.dst, 16);
 		memcpy(p.dst, t, 16);
+		/* the echo reply: type 0, code 0 */
 		p.sport = kind == KIND_ICMP4 ? 0 : sport;
-		p.dport = kind == KIND_ICMP4 ? 8 : cport;
+		p.dport = kind == KIND_ICMP4 ? 0 : cport;
 	}
 	return flowkey_from_pkt(&p, key);
 }

@@ -71,8 +71,13 @@ Test(origfmt, ipv6_uses_a_comma_before_the_port)
 	r = row6(KIND_TCP6, "2001:db8::2", 80, "2001:db8::1", 51000);
 	cr_assert_str_eq(desc(&r, FLOW_DIR_BA, NULL, 0),
 			 "tcp6 2001:db8::1,51000 <-> 2001:db8::2,80");
-	r = row6(KIND_ICMP6, "::1", 128, "::1", 128);
-	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0), "icmp6 ::1 <-> ::1");
+	r = row6(KIND_ICMP6, "::1", 128, "::1", 0);
+	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
+			 "icmp6 echo ::1 <-> ::1");
+	/* an ICMPv6 error keeps its direction, with its code */
+	r = row6(KIND_ICMP6, "2001:db8::1", 1, "2001:db8::2", 4);
+	cr_assert_str_eq(desc(&r, FLOW_DIR_BA, NULL, 0),
+			 "icmp6 unreach port 2001:db8::2 -> 2001:db8::1");
 	r = row6(KIND_IP6, "2001:db8::1", 0, "2001:db8::2", 0);
 	r.key.ipproto = 132;
 	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
@@ -94,18 +99,27 @@ Test(origfmt, icmp_types)
 	/* errors keep their direction */
 	r.key.aport = r.key.bport = 3;
 	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
-			 "icmp unreach 10.0.0.1 -> 10.0.0.2");
+			 "icmp unreach port 10.0.0.1 -> 10.0.0.2");
 	cr_assert_str_eq(desc(&r, FLOW_DIR_BA, NULL, 0),
-			 "icmp unreach 10.0.0.2 -> 10.0.0.1");
-	r.key.aport = r.key.bport = 5;
+			 "icmp unreach port 10.0.0.2 -> 10.0.0.1");
+	r.key.bport = 1; /* the code: host */
 	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
-			 "icmp redirect 10.0.0.1 -> 10.0.0.2");
-	r.key.aport = r.key.bport = 42;
+			 "icmp unreach host 10.0.0.1 -> 10.0.0.2");
+	r.key.bport = 16; /* past the original's code words: numbers */
+	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
+			 "icmp 03/10 10.0.0.1 -> 10.0.0.2");
+	r.key.aport = 5;
+	r.key.bport = 1;
+	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
+			 "icmp redirect host 10.0.0.1 -> 10.0.0.2");
+	r.key.aport = 42;
+	r.key.bport = 0;
 	cr_assert_str_eq(desc(&r, FLOW_DIR_BA, NULL, 0),
-			 "icmp 42 10.0.0.2 -> 10.0.0.1");
-	r.key.aport = r.key.bport = 1; /* a hole in the name table */
+			 "icmp 2a/00 10.0.0.2 -> 10.0.0.1");
+	r.key.aport = 1; /* a hole in the name table */
+	r.key.bport = 2;
 	cr_assert_str_eq(desc(&r, FLOW_DIR_AB, NULL, 0),
-			 "icmp 1 10.0.0.1 -> 10.0.0.2");
+			 "icmp 01/02 10.0.0.1 -> 10.0.0.2");
 }
 
 Test(origfmt, other_ip_and_link_protocols)
@@ -266,25 +280,25 @@ Test(origfmt, batch_merges_and_orders_by_description)
 	out = batch(&s, 5.25, NULL, 0, ORIGFMT_SORT_DESC);
 	cr_assert_str_eq(out, "4 5.250000\n"
 			      "162 3 arp\n"
-			      "1000 5 icmp unreach 10.0.0.1 -> 10.0.0.2\n"
-			      "70 1 icmp unreach 10.0.0.2 -> 10.0.0.1\n"
+			      "1000 5 icmp unreach port 10.0.0.1 -> 10.0.0.2\n"
+			      "70 1 icmp unreach port 10.0.0.2 -> 10.0.0.1\n"
 			      "600 4 udp 10.0.0.1:5353 <-> 10.0.0.2:53\n");
 	free(out);
 
 	out = batch(&s, 5, NULL, 0, ORIGFMT_SORT_OCTETS);
 	cr_assert_str_eq(out, "4 5.000000\n"
-			      "1000 5 icmp unreach 10.0.0.1 -> 10.0.0.2\n"
+			      "1000 5 icmp unreach port 10.0.0.1 -> 10.0.0.2\n"
 			      "600 4 udp 10.0.0.1:5353 <-> 10.0.0.2:53\n"
 			      "162 3 arp\n"
-			      "70 1 icmp unreach 10.0.0.2 -> 10.0.0.1\n");
+			      "70 1 icmp unreach port 10.0.0.2 -> 10.0.0.1\n");
 	free(out);
 
 	out = batch(&s, 5, NULL, 0, ORIGFMT_SORT_PACKETS);
 	cr_assert_str_eq(out, "4 5.000000\n"
-			      "1000 5 icmp unreach 10.0.0.1 -> 10.0.0.2\n"
+			      "1000 5 icmp unreach port 10.0.0.1 -> 10.0.0.2\n"
 			      "600 4 udp 10.0.0.1:5353 <-> 10.0.0.2:53\n"
 			      "162 3 arp\n"
-			      "70 1 icmp unreach 10.0.0.2 -> 10.0.0.1\n");
+			      "70 1 icmp unreach port 10.0.0.2 -> 10.0.0.1\n");
 	free(out);
 
 	/* last seen: arp 90, udp 70, both unreach lines 20 (then by text) */
@@ -292,8 +306,8 @@ Test(origfmt, batch_merges_and_orders_by_description)
 	cr_assert_str_eq(out, "4 5.000000\n"
 			      "162 3 arp\n"
 			      "600 4 udp 10.0.0.1:5353 <-> 10.0.0.2:53\n"
-			      "1000 5 icmp unreach 10.0.0.1 -> 10.0.0.2\n"
-			      "70 1 icmp unreach 10.0.0.2 -> 10.0.0.1\n");
+			      "1000 5 icmp unreach port 10.0.0.1 -> 10.0.0.2\n"
+			      "70 1 icmp unreach port 10.0.0.2 -> 10.0.0.1\n");
 	free(out);
 	snapshot_free(&s);
 }
@@ -311,8 +325,8 @@ Test(origfmt, batch_with_abbreviations_and_no_combine)
 	/* "icmp *" does not match "icmp unreach a -> b": '*' stops at
 	 * blanks; the pattern needs the words */
 	cr_assert_str_eq(out, "5 1.000000\n"
-			      "1000 5 icmp unreach 10.0.0.1 -> 10.0.0.2\n"
-			      "70 1 icmp unreach 10.0.0.2 -> 10.0.0.1\n"
+			      "1000 5 icmp unreach port 10.0.0.1 -> 10.0.0.2\n"
+			      "70 1 icmp unreach port 10.0.0.2 -> 10.0.0.1\n"
 			      "162 3 noise\n"
 			      "300 3 udp 10.0.0.1:5353 -> 10.0.0.2:53\n"
 			      "300 1 udp 10.0.0.2:53 -> 10.0.0.1:5353\n");

@@ -625,7 +625,8 @@ static void ref_row(const struct flowtab_row *r, int dir, double secs,
 	static const char *const units[] = { "bps", "Kbps", "Mbps", "Gbps",
 					     "Tbps" };
 	const struct flow_key *k = &r->key;
-	char addr[2][64], ep[2][80], rate[64], type[40] = "";
+	char addr[2][64], ep[2][80], rate[64], type[48] = "", code[24] = "";
+	char msg[FLOWKEY_ICMP_TEXT_MAX];
 	int ports = k->kind == KIND_TCP4 || k->kind == KIND_UDP4 ||
 		    k->kind == KIND_TCP6 || k->kind == KIND_UDP6;
 	int icmp = k->kind == KIND_ICMP4 || k->kind == KIND_ICMP6;
@@ -637,34 +638,39 @@ static void ref_row(const struct flowtab_row *r, int dir, double secs,
 
 	ref_side(k, 0, addr[0], ep[0]);
 	ref_side(k, 1, addr[1], ep[1]);
+	if (icmp)
+		snprintf(code, sizeof(code), ",\"icmpCode\":%u", k->bport);
 	w->bytes = by;
 	snprintf(w->json, sizeof(w->json),
 		 "{\"bitrate\":%.3f,\"packets\":%llu,\"size\":%llu,"
 		 "\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\","
 		 "\"srcIp\":\"%s\",\"dstIp\":\"%s\",\"srcPort\":%u,"
-		 "\"dstPort\":%u,\"icmpType\":%u,\"ipProto\":%u,\"vlan\":%u,"
-		 "\"flow\":%llu}",
+		 "\"dstPort\":%u,\"icmpType\":%u%s,\"ipProto\":%u,"
+		 "\"vlan\":%u,\"flow\":%llu}",
 		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
-		 addr[!dir], sport, dport, icmp ? k->aport : 0u,
+		 addr[!dir], sport, dport, icmp ? k->aport : 0u, code,
 		 k->kind == KIND_OTHER ? 0u : k->ipproto, k->vlan,
 		 (unsigned long long)r->id);
+	if (icmp)
+		snprintf(code, sizeof(code), "%u", k->bport);
 	snprintf(w->csv, sizeof(w->csv),
 		 "%.3f,%llu,%llu,\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%u,%u,%u,"
-		 "%u,%u,%llu,,,\n", /* no app, no process */
+		 "%u,%u,%llu,,,,%s\n", /* no app, no process */
 		 bps, pk, by, proto[k->kind], ep[dir], ep[!dir], addr[dir],
 		 addr[!dir], sport, dport, icmp ? k->aport : 0u,
 		 k->kind == KIND_OTHER ? 0u : k->ipproto, k->vlan,
-		 (unsigned long long)r->id);
+		 (unsigned long long)r->id, code);
 	while (v >= 1000 && u < 4) {
 		v /= 1000;
 		u++;
 	}
 	snprintf(rate, sizeof(rate), "%.2f %s", v, units[u]);
-	if (icmp && flowkey_icmp_type_name(k->kind, k->aport))
+	if (icmp) {
+		flowkey_icmp_text(k, msg, sizeof(msg));
+		/* an unnamed type: its number alone */
 		snprintf(type, sizeof(type), ", type: %s",
-			 flowkey_icmp_type_name(k->kind, k->aport));
-	else if (icmp)
-		snprintf(type, sizeof(type), ", type: %u", k->aport);
+			 strncmp(msg, "type ", 5) ? msg : msg + 5);
+	}
 	snprintf(w->text, sizeof(w->text),
 		 "bitrate: %s, packets: %llu, bytes: %llu, proto: %s, "
 		 "src: %s, dst: %s%s\n",
@@ -754,7 +760,7 @@ Test(report, every_field_matches_a_printf_reference)
 			r->key.aport = port[i % 11];
 			r->key.bport = port[(i / 11) % 11];
 			if (kind == KIND_ICMP4 || kind == KIND_ICMP6)
-				r->key.bport = r->key.aport;
+				r->key.bport = (uint16_t)(i % 5); /* code */
 			r->key.vlan = (uint16_t)(i * 37 % 4096);
 			r->key.ipproto = (uint8_t)(i * 7);
 			for (int d = 0; d < 2; d++)
@@ -771,7 +777,7 @@ Test(report, every_field_matches_a_printf_reference)
 					  "bitrate,packets,size,proto,src,dst,"
 					  "srcIp,dstIp,srcPort,dstPort,"
 					  "icmpType,ipProto,vlan,flow,app,"
-					  "appSource,appDetail\n");
+					  "appSource,appDetail,icmpCode\n");
 		for (size_t i = 0; i < nw; i++) {
 			len[0] += (size_t)sprintf(want[0] + len[0], "%s%s",
 						  i ? "," : "", w[i].json);
@@ -848,7 +854,8 @@ Test(report, process_fields_where_known_and_only_live)
 			      "\"pid\""));
 	free(j);
 	c = render(&s, REPORT_CSV);
-	cr_assert(strstr(c, "appDetail,pid,comm,user,cgroup\n"), "%s", c);
+	cr_assert(strstr(c, "appDetail,icmpCode,pid,comm,user,cgroup\n"), "%s",
+		  c);
 	cr_assert(strstr(c, ",4242,\"curl\",\"alice\",\"/user.slice/a,b\"\n"),
 		  "%s", c);
 	cr_assert(strstr(c, "5353\",\"\",,,,,\n") || strstr(c, ",,,,,,\n"),

@@ -590,7 +590,8 @@ Test(view, icmp_rows_show_the_type)
 	size_t i;
 
 	fake_init(&f, T0);
-	add4(&f, 1, KIND_ICMP4, 0xc0a80001, 8, 0xc0a80002, 8);
+	/* aport the type, bport the code */
+	add4(&f, 1, KIND_ICMP4, 0xc0a80001, 8, 0xc0a80002, 0);
 	add4(&f, 2, KIND_ICMP4, 0xc0a80001, 3, 0xc0a80002, 3);
 	cr_assert_eq(view_update(v, &f.s), 0);
 	view_set_sort(v, VIEW_SORT_PROTO);
@@ -600,7 +601,7 @@ Test(view, icmp_rows_show_the_type)
 		view_row_endpoint_text(v, r, 1, buf, sizeof(buf));
 		cr_assert_str_eq(buf, r->f->row->id == 1
 					      ? "192.168.0.2 echo"
-					      : "192.168.0.2 unreach");
+					      : "192.168.0.2 unreach port");
 		view_row_endpoint_text(v, r, 0, buf, sizeof(buf));
 		cr_assert_str_eq(buf, "192.168.0.1");
 	}

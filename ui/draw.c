@@ -1115,6 +1115,15 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 	snprintf(line, sizeof(line), "%s:%s%s%s", view_row_proto(r), na,
 		 f->row->pkts[1] ? " <-> " : " -> ", nb);
 	put(y++, 0, line, A_NORMAL);
+	if (flowkey_is_icmp(f->row->key.kind)) {
+		char msg[FLOWKEY_ICMP_TEXT_MAX];
+
+		flowkey_icmp_text(&f->row->key, msg, sizeof(msg));
+		snprintf(line, sizeof(line), "message %s (type %u, code %u)",
+			 msg, (unsigned int)f->row->key.aport,
+			 (unsigned int)f->row->key.bport);
+		put(y++, 0, line, A_NORMAL);
+	}
 	y++;
 	y = draw_detail_proc(c, r, y);
 	put(LINES - 1, 0, "any key goes back", attr(c, CP_BAR, A_REVERSE));

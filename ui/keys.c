@@ -189,6 +189,10 @@ static const struct {
 	  "A flow's two ends; A is the one with the smaller address (then "
 	  "port), a fixed order, not who started it. With one row per "
 	  "direction (c): Source and Destination" },
+	{ "echo, unreach port",
+	  "After an ICMP or ICMPv6 row's second endpoint: its message, type "
+	  "then code (a reply counts with its request; port and host "
+	  "unreachable are two rows); Enter shows the numbers" },
 	{ "A>B, B>A", "Rate from A to B and from B to A" },
 	{ "[f], [v]", "In a title: the key that sorts by that column (so "
 		      "is an underlined letter); again reverses" },

@@ -37,12 +37,12 @@ static int before(const struct flowtab_row *a, const struct flowtab_row *b)
 	return x != y ? x > y : a->id < b->id;
 }
 
-/* One flow: bytes, packets, protocol, the endpoints, an ICMP type. */
+/* One flow: bytes, packets, protocol, the endpoints, an ICMP message. */
 static void flow_line(FILE *out, const struct flowtab_row *r)
 {
 	const struct flow_key *k = &r->key;
 	char a[160], b[160];
-	const char *type = flowkey_icmp_type_name(k->kind, k->aport);
+	char type[FLOWKEY_ICMP_TEXT_MAX];
 
 	flowkey_format_endpoint(k, 0, a, sizeof(a));
 	flowkey_format_endpoint(k, 1, b, sizeof(b));
@@ -54,10 +54,8 @@ static void flow_line(FILE *out, const struct flowtab_row *r)
 					 : "->",
 		b);
 	if (flowkey_is_icmp(k->kind)) {
-		if (type)
-			fprintf(out, " %s", type);
-		else
-			fprintf(out, " type %u", (unsigned int)k->aport);
+		flowkey_icmp_text(k, type, sizeof(type));
+		fprintf(out, " %s", type);
 	}
 	fputc('\n', out);
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # --backend ebpf on real sockets, in network namespaces made here: three
-# TCP connections of 1.5 MB and 300 UDP datagrams, TSO and GSO off on both
+# TCP connections of 1.5 MB, 300 UDP datagrams and 20 to a closed port
+# (ICMP port unreachable back), TSO and GSO off on both
 # ends (so that tcpdump and tpacket3 on the sender's side see each
 # segment as the wire carries it), GRO off and then on at the receiver,
 # where the kernel counts (GRO hands tc one aggregate for several
@@ -26,6 +27,7 @@ wait_ebpf_ready() {
 }
 
 ip -n "$NS_CAP" addr add 10.77.0.1/24 dev veth0
+ip netns exec "$NS_CAP" sysctl -qw net.ipv4.icmp_ratelimit=0
 ip -n "$NS_PEER" addr add 10.77.0.2/24 dev veth1
 # permanent neighbours: no ARP probe can fall between the moments the
 # three captures stop (the ebpf one first), which they would count apart
@@ -72,6 +74,9 @@ for i in range(3):
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(300):
     u.sendto(b"y" * (100 + i), (sys.argv[1], 5002))
+# to a closed port: ICMP port unreachable back (the BPF key's ICMP code)
+for i in range(20):
+    u.sendto(b"z", (sys.argv[1], 5003))
 PY
 
 sockets_case() { # NAME GRO(on|off) DST-ADDR [filter...]
@@ -111,6 +116,10 @@ sockets_case() { # NAME GRO(on|off) DST-ADDR [filter...]
 	if diff -u "$TMP/$name.tp3" "$TMP/$name.got" > /dev/null; then ok "$name: equal to tpacket3's"; else not_ok "$name: equal to tpacket3's"; fi
 	check "$name: report says exact" test "$(jq .exact "$TMP/$name.json")" = true
 	check "$name: TCP counted" test "$(jq .protocols.TCP.packets "$TMP/$name.json")" -gt 1000
+	# (more when the sink closed its UDP socket before the last of the
+	# 300: those draw port unreachables too)
+	[ "$name" = gro-on-filter ] ||
+		check "$name: the port unreachables (type 3 code 3) among the flows, 20 or more" test "$(jq '[.flows[] | select(.icmpType == 3 and .icmpCode == 3) | .packets] | add // 0' "$TMP/$name.json")" -ge 20
 }
 sockets_case gro-off off 10.77.0.1
 sockets_case gro-on on 10.77.0.1

@@ -261,6 +261,31 @@ check "n a third time: port 80" wait_for '10[.]0[.]0[.]2:80 '
 check "ICMP echo rows say echo" wait_for '^ICMPv4 .*10[.]0[.]0[.]21 echo'
 check "ICMPv6 rows say their type" wait_for '^ICMPv6 .*2001:db8::15 [a-z]'
 keys q
+# ... with the code: port and host unreachable between the same two hosts
+# are two rows (3 and 2 messages)
+/usr/bin/python3 - "$TMP/unreach.pcap" <<'PY'
+import struct, sys
+def frame(code):
+    inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 28, 1, 0, 64, 17, 0,
+                        bytes([10, 9, 0, 2]), bytes([10, 9, 0, 1])) + bytes(8)
+    icmp = struct.pack('!BBHI', 3, code, 0, 0) + inner
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                     bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2]))
+    return bytes.fromhex('020000000002020000000001') + b'\x08\x00' + ip + icmp
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i, code in enumerate((3, 3, 1, 3, 1)):
+        fr = frame(code)
+        f.write(struct.pack('<IIII', 1700000000, i * 1000, len(fr), len(fr)) + fr)
+PY
+start 200 30 "$PKTSTAT" -r "$TMP/unreach.pcap" -n
+wait_for '^Proto' > /dev/null
+check "ICMP rows say type and code: unreach port (3 messages, 210 bytes)" wait_for '^ICMPv4  *10[.]9[.]0[.]1  *10[.]9[.]0[.]2 unreach port .* 210  *3 '
+check "... and unreach host, a row of its own (2, 140 bytes)" wait_for '^ICMPv4  *10[.]9[.]0[.]1  *10[.]9[.]0[.]2 unreach host .* 140  *2 '
+keys Enter
+check "Enter on it: the message with its numbers" wait_for '^message unreach port (type 3, code 3)$'
+keys x
+keys q
 # 16.7: an interface given twice is refused with one line, status 2
 "$PKTSTAT" -i lo -i lo > /dev/null 2> "$TMP/twice.err"
 rc=$?
