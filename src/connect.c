@@ -103,6 +103,7 @@ int connect_report(const struct opts *o)
 	m.filter = remote_filter(r);
 	m.backend = remote_backend(r);
 	m.threads = remote_threads(r);
+	m.filters = remote_filters(r);
 	rc = report_write(stdout, o->json ? REPORT_JSON : REPORT_TEXT, &s, &m);
 	if (rc == 0 && fflush(stdout) != 0)
 		rc = -EIO;
@@ -188,6 +189,7 @@ static void rp_meta(struct remote_port *rp, struct report_meta *m)
 	m->filter = remote_filter(rp->r);
 	m->backend = remote_backend(rp->r);
 	m->threads = remote_threads(rp->r);
+	m->filters = remote_filters(rp->r);
 }
 
 /* Written by this process: the user's own file and permissions. */
@@ -273,6 +275,8 @@ int connect_monitor(const struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	uc.numeric = o->numeric >= 0 ? o->numeric : 0;
 	uc.names = names_new(65536, 256, NULL);
+	/* this view's display filters beside the daemon's filters */
+	uc.filters = remote_filters(rp.r);
 	rc = ui_run(&rp.port, &uc, err, sizeof(err));
 	if (rc < 0) {
 		say_line(err);

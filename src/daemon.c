@@ -32,6 +32,7 @@
 
 #include "counters.h"
 #include "engine.h"
+#include "filterlog.h"
 #include "proto.h"
 #include "say.h"
 #include "snapshot.h"
@@ -42,7 +43,8 @@
 #define OUT_MAX (1u << 20)		  /* a command client's queue */
 #define DELTA_MAX (8u << 20)		  /* one refresh's flow records */
 #define FLOWS_PER_MSG ((PROTO_MSG_MAX - 4) / PROTO_FLOW_LEN)
-#define READ_MAX (64u << 10) /* bytes read from one client per loop */
+#define READ_MAX (64u << 10)	/* bytes read from one client per loop */
+#define FILTERS_MAX (64u << 10) /* filter log bytes in one TOTALS */
 #define REFRESH_MIN_MS 100
 #define REFRESH_MAX_MS 60000
 
@@ -73,6 +75,7 @@ struct client {
 	uint64_t skipped; /* refreshes dropped while its queue was full */
 	struct sent *img;
 	size_t nimg;
+	size_t filters_sent; /* entries of the filter log it was sent */
 };
 
 struct daemon {
@@ -646,6 +649,51 @@ static int changed(const struct sent *s, const struct flowtab_row *r)
 	       s->bytes[0] != r->bytes[0] || s->bytes[1] != r->bytes[1];
 }
 
+/* A string field's bytes: its length, cut as proto_buf_str cuts it. */
+static size_t str_field(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return 2 + (n > UINT16_MAX ? UINT16_MAX : n);
+}
+
+/*
+ * TOTALS' tail: the entries of the filter log @l that @c was not sent yet
+ * (u32 index of the first, u16 N, N entries: u64 time, u8 kind, u8 1
+ * when it has an expression, str name, str expression), FILTERS_MAX
+ * bytes at most (at least one entry): the rest goes with the next.
+ */
+static void put_filters(struct client *c, const struct filterlog *l)
+{
+	struct proto_buf *b = &c->out;
+	size_t first = c->filters_sent, n = filterlog_count(l), bytes = 0;
+	const struct filterlog_entry *e;
+	uint16_t k = 0;
+
+	if (first > n)
+		first = n;
+	for (size_t i = first; i < n && k < UINT16_MAX; i++, k++) {
+		size_t sz;
+
+		e = filterlog_at(l, i);
+		sz = 10 + str_field(e->name) + str_field(e->text);
+		if (k && bytes + sz > FILTERS_MAX)
+			break;
+		bytes += sz;
+	}
+	proto_buf_u32(b, (uint32_t)first);
+	proto_buf_u16(b, k);
+	for (uint16_t i = 0; i < k; i++) {
+		e = filterlog_at(l, first + i);
+		proto_buf_u64(b, e->wall_ns);
+		proto_buf_u8(b, (uint8_t)e->kind);
+		proto_buf_u8(b, e->text != NULL);
+		proto_buf_str(b, e->name ? e->name : "");
+		proto_buf_str(b, e->text ? e->text : "");
+	}
+	c->filters_sent = first + k;
+}
+
 static void put_totals(struct client *c, const struct snapshot *s,
 		       struct daemon *d)
 {
@@ -694,6 +742,7 @@ static void put_totals(struct client *c, const struct snapshot *s,
 	proto_buf_str(b, in.backend);
 	proto_buf_str(b, in.filter);
 	proto_buf_u32(b, (uint32_t)in.threads);
+	put_filters(c, in.filters);
 	proto_buf_end(b, st);
 }
 

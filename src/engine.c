@@ -1015,6 +1015,7 @@ static void port_info(struct engine_port *p, struct engine_info *info)
 	info->threads = engine_threads(e);
 	info->capture_done = engine_capture_done(e);
 	info->capture_error = engine_capture_error(e);
+	info->filters = e->c.filters;
 }
 
 static void port_expire(struct engine_port *p)

@@ -343,6 +343,9 @@ struct engine_info {
 	/* why a capture thread stopped ("uxa0: interface removed"), or
 	 * NULL while every one runs or ended cleanly */
 	const char *capture_error;
+	/* the filters in force so far, with times (engine_conf.filters;
+	 * NULL: none kept): read on the thread that adds to it */
+	const struct filterlog *filters;
 };
 
 struct engine_port;

@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "counters.h"
+#include "filterlog.h"
 #include "proto.h"
 
 #define REPLY_WAIT_MS 2000
@@ -48,6 +49,9 @@ struct remote {
 	char reply[1024];
 	struct counters_value *got;
 	size_t ngot;
+	/* the filters the daemon ran (TOTALS' tail), and the caller's */
+	struct filterlog *filters;
+	size_t nfilters; /* the daemon's entries taken */
 };
 
 static uint64_t mono_ns(void)
@@ -181,6 +185,39 @@ static int take_gone(struct remote *r, struct proto_in *in)
 	return in->bad ? -EPROTO : 0;
 }
 
+/*
+ * TOTALS' tail, where the daemon sends it: entries of its filter log from
+ * index first on, each once; noted in r->filters in their order. 0, or
+ * -EPROTO / -ENOMEM.
+ */
+static int take_filters(struct remote *r, struct proto_in *in)
+{
+	uint32_t first = proto_in_u32(in);
+	uint16_t n = proto_in_u16(in);
+	char name[COUNTERS_NAME_MAX], *text = malloc(UINT16_MAX + 1);
+	int rc = 0;
+
+	if (!text)
+		return -ENOMEM;
+	for (uint16_t i = 0; i < n && !in->bad && !rc; i++) {
+		uint64_t t = proto_in_u64(in);
+		uint8_t kind = proto_in_u8(in), has = proto_in_u8(in);
+
+		proto_in_str(in, name, sizeof(name));
+		proto_in_str(in, text, UINT16_MAX + 1);
+		if (in->bad || kind > FILTERLOG_COUNTER)
+			rc = -EPROTO;
+		else if ((size_t)first + i == r->nfilters &&
+			 !(rc = filterlog_add(r->filters, t, kind,
+					      kind == FILTERLOG_COUNTER ? name
+									: NULL,
+					      has ? text : NULL)))
+			r->nfilters++;
+	}
+	free(text);
+	return in->bad ? -EPROTO : rc;
+}
+
 static int take_totals(struct remote *r, struct proto_in *in)
 {
 	struct snapshot *t = &r->tot;
@@ -250,6 +287,13 @@ static int take_totals(struct remote *r, struct proto_in *in)
 	r->threads = (int)proto_in_u32(in);
 	if (in->bad)
 		return -EPROTO;
+	/* a daemon before the filter log ends here */
+	if (in->off < in->len) {
+		int rc = take_filters(r, in);
+
+		if (rc)
+			return rc;
+	}
 	t->mono_ns = mono_ns();
 	r->have_totals = 1;
 	return apply(r);
@@ -356,7 +400,10 @@ struct remote *remote_open(const char *path, unsigned int refresh_ms, char *err,
 	uint8_t sub[4];
 	int fd;
 
-	if (!r || proto_reader_init(&r->rd, PROTO_MSG_MAX)) {
+	if (!r || proto_reader_init(&r->rd, PROTO_MSG_MAX) ||
+	    !(r->filters = filterlog_new())) {
+		if (r)
+			proto_reader_free(&r->rd);
 		free(r);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -606,5 +653,11 @@ void remote_free(struct remote *r)
 	free(r->chg);
 	free(r->gone);
 	snapshot_free(&r->tot);
+	filterlog_free(r->filters);
 	free(r);
+}
+
+struct filterlog *remote_filters(struct remote *r)
+{
+	return r->filters;
 }

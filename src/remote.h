@@ -70,6 +70,16 @@ struct counters_value;
 size_t remote_counters_read(const struct remote *r, struct counters_value *out,
 			    size_t max);
 
+/*
+ * remote_filters - the filters in force during the run, with times: the
+ * daemon's (its capture filter, its sessions made, changed and stopped),
+ * taken in as its refreshes bring them, and whatever the caller notes
+ * there itself (the display filter of this view), on the same thread.
+ * Lives as long as @r.
+ */
+struct filterlog;
+struct filterlog *remote_filters(struct remote *r);
+
 /* Close the connection and free. remote_free(NULL) is a no-op. */
 void remote_free(struct remote *r);
 

@@ -4,7 +4,8 @@
 # veth in a namespace made here. The screen shows the flows of known
 # traffic with exact counts; keys work (the display filter, the refused
 # capture-filter edit, a named counter made through the daemon, the
-# snapshot key); the snapshot is the user's own file with exact counts;
+# snapshot key); the snapshot is the user's own file with exact counts
+# and the filters in force (the daemon's counter, the view's filter);
 # two monitors at once; q exits 0; a daemon that stops ends the monitor
 # with one line naming the socket.
 . "$(dirname "$0")/lib.sh"
@@ -78,13 +79,20 @@ check "the daemon lists it for other clients" \
 	sh -c "runuser -u $USR -- $PKTSTAT --socket $S list | grep -q '^web'"
 send_udp 3 9999
 check "the counter panel counts the 3 sent since" wait_for '^web  *3 '
-# the snapshot key: the user's own file, exact counts
+# the snapshot key: the user's own file, exact counts (a display filter
+# that keeps every row, for its history)
+keys / 1 9 2 Enter
 keys s
 check "s: snapshot written" wait_for "snapshot written to $H/snap.json"
 check "snapshot: owned by the user, mode 0600" \
 	test "$(stat -c '%U %a' "$H/snap.json" 2> /dev/null)" = "$USR 600"
 check "snapshot: the 9999 flow with 19 packets, 2698 bytes" \
 	test "$(jq '[.flows[] | select(.dstPort == 9999) | "\(.packets) \(.size)"] | .[0]' "$H/snap.json")" = '"19 2698"'
+# the filters in force: this view's display filter, the daemon's counter
+fh=$(jq -c '[.filterHistory[]? | [.kind, .name, .filter]]' "$H/snap.json")
+echo "# snapshot filterHistory: $fh"
+check "snapshot: the filter history has the display filter and the daemon's counter, with times" \
+	sh -c "echo '$fh' | grep -qF '[\"display\",null,\"192\"]' && echo '$fh' | grep -qF '[\"counter\",\"web\",\"udp port 9999\"]' && jq -e '[.filterHistory[].time | strings] | length == ($(echo "$fh" | jq length))' '$H/snap.json' > /dev/null"
 
 # a second monitor at once
 W=two

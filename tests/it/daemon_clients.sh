@@ -3,7 +3,8 @@
 # veth in a namespace made here; a user made here, member of a group made
 # here, runs the client verbs without root: new, list, show, poll (exact
 # counts of known UDP datagrams), modify (the new filter alone from then
-# on, another session unaffected), watch ... frequency 1, stop, -j. A user
+# on, another session unaffected), watch ... frequency 1, stop, -j; a
+# --connect report carries the daemon's filter history. A user
 # outside the group is refused (by the socket's mode, and by SO_PEERCRED
 # when the mode is opened). Robustness: 200 clients connecting and
 # leaving, one that never reads, one that stops half-way through a
@@ -58,6 +59,7 @@ poll_until() {
 daemon_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$DCHILD/status"; }
 
 before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
+run_t0=$(date -u +%s)
 ip netns exec "$NS_CAP" "$PKTSTAT" -d -i veth0 -g "$GRP" --socket "$S" \
 	--pidfile "$SD/pid" 2> "$TMP/d.log" &
 DPID=$!
@@ -258,6 +260,13 @@ check "--connect report: UDP total exact (18022 by then)" \
 	test "$(jq .protocols.UDP.packets "$TMP/remote.json")" = 18022
 check "--connect report: the daemon's source and filter" \
 	test "$(jq -r '"\(.source) \(.backend)"' "$TMP/remote.json")" = "veth0 tpacket3"
+# the filters the daemon ran, with their times, as a local run's report
+fh=$(jq -c '[.filterHistory[]? | [.kind, .name, .filter]]' "$TMP/remote.json")
+echo "# --connect filterHistory: $fh, set at $(jq -c '[.filterHistory[]?.time]' "$TMP/remote.json") (run from $run_t0)"
+check "--connect report: the daemon's filter history (s1, all, s1 modified)" \
+	test "$fh" = '[["counter","s1","udp port 9999"],["counter","all","udp"],["counter","s1","udp port 9998"]]'
+check "--connect report: each with its time, in order, during the run" \
+	jq -e "$JQ_ISO [.filterHistory[].time | iso] | . == sort and all(. >= $run_t0 and . <= $(date -u +%s) + 1)" "$TMP/remote.json"
 send_udp 10 9999
 # 22 + 60 * 300 + 10
 check "after all that, counting is exact (all: 18032)" poll_until all "all: 18032 packets, 2560544 bytes"
