@@ -41,7 +41,14 @@
  *    to an interface made later under the same name hooks it again and
  *    needs no privilege (CAP_NET_RAW is checked when the socket is
  *    made), but a socket in a fanout group cannot be bound again
- *    (packet_do_bind: EINVAL): those stop for good.
+ *    (packet_do_bind: EINVAL), nor leave its group: a fanout thread
+ *    takes a new socket instead (ring, filter, bind, a new group), one
+ *    of the spares it made while it could (socket(2) needs CAP_NET_RAW,
+ *    dropped after set-up). A group is per network namespace and per
+ *    device: a socket bound to the new interface cannot join the old
+ *    group (fanout_add: EINVAL).
+ *  - PACKET_RX_RING, mmap, SO_ATTACH_FILTER, bind, PACKET_FANOUT and
+ *    PACKET_ADD_MEMBERSHIP need no capability on a socket one holds.
  *  - On loopback every frame is seen twice, outgoing and incoming.
  */
 #include "capture.h"
@@ -88,6 +95,7 @@ _Static_assert(offsetof(struct bpf_insn, k) == offsetof(struct sock_filter, k),
 #define TP3_MAX_BLOCK (1u << 20)   /* 1 MiB */
 #define TP3_MIN_BLOCKS 8	   /* retire granularity for small rings */
 #define TP3_FILTER_ALWAYS UINT_MAX /* "any": every block, user space */
+#define TP3_SPARES 4		   /* fanout: sockets kept for resuming */
 
 struct tp3 {
 	struct cap_handle base; /* first: the handle callers hold */
@@ -100,9 +108,13 @@ struct tp3 {
 	unsigned int block_nr;
 	unsigned int tov_ms;
 	int any;
-	int ifindex; /* 0 for any; atomic: a removed interface's
+	int ifindex;	       /* 0 for any; atomic: a removed interface's
 			successor changes it (capture thread) */
-	int fanout;  /* in a fanout group: cannot be bound again */
+	int fanout;	       /* in a fanout group: cannot be bound again */
+	int fanout_base;       /* the group given at open */
+	int spare[TP3_SPARES]; /* fanout: unhooked sockets for resuming */
+	int nspare;	       /* capture thread after open */
+	unsigned int tov_req;  /* tp_retire_blk_tov asked for (0: kernel's) */
 	int promisc;
 	int dlt;
 	uint32_t snaplen;
@@ -125,9 +137,12 @@ struct tp3 {
 
 	/* Filter hand-over: set_filter -> dispatch. */
 	pthread_mutex_t filt_lock;
-	struct bpf_insn *pending; /* under filt_lock; NULL = accept all */
-	int pending_meta;	  /* under filt_lock: its ufilt_meta */
-	unsigned int gen;	  /* atomic; bumped under filt_lock */
+	struct bpf_insn *pending;  /* under filt_lock; NULL = accept all */
+	struct sock_filter *kfilt; /* under filt_lock: the kernel's, NULL =
+				      t->accept (a new socket gets it) */
+	unsigned int kfilt_len;
+	int pending_meta; /* under filt_lock: its ufilt_meta */
+	unsigned int gen; /* atomic; bumped under filt_lock */
 
 	/* Statistics. */
 	pthread_mutex_t stats_lock;
@@ -244,8 +259,11 @@ static void tp3_free(struct tp3 *t)
 		close(t->fd);
 	if (t->efd >= 0)
 		close(t->efd);
+	while (t->nspare > 0)
+		close(t->spare[--t->nspare]);
 	free(t->ufilt);
 	free(t->pending);
+	free(t->kfilt);
 	free(t->scratch);
 	if (t->cp)
 		pcap_close(t->cp);
@@ -295,41 +313,93 @@ static int tp3_lookup(struct tp3 *t, char *err, size_t errlen)
 	return 0;
 }
 
-static int tp3_setup_ring(struct tp3 *t, const struct cap_config *cfg,
-			  char *err, size_t errlen)
+/* TPACKET_V3 and a ring of @t's geometry on socket @fd, mapped into
+ * *@ring. 0, or -errno with what failed in *@what. */
+static int tp3_ring(const struct tp3 *t, int fd, uint8_t **ring,
+		    const char **what)
 {
 	struct tpacket_req3 req;
 	int v = TPACKET_V3;
+	void *m;
 
-	if (setsockopt(t->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
-		return tp3_sockerr(t, "PACKET_VERSION TPACKET_V3", err, errlen);
-	tp3_geometry(cfg->bufsize_mb, t->snaplen, &t->block_size, &t->block_nr);
-	t->tov_ms =
-		cfg->block_timeout_ms > 0 ? (unsigned)cfg->block_timeout_ms : 0;
+	*what = "PACKET_VERSION TPACKET_V3";
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
+		return -errno;
 	memset(&req, 0, sizeof(req));
 	req.tp_block_size = t->block_size;
 	req.tp_block_nr = t->block_nr;
 	req.tp_frame_size = TP3_FRAME_SIZE;
 	req.tp_frame_nr = t->block_size / TP3_FRAME_SIZE * t->block_nr;
-	req.tp_retire_blk_tov = t->tov_ms; /* 0: the kernel picks */
-	if (setsockopt(t->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
-		int e = errno;
+	req.tp_retire_blk_tov = t->tov_req; /* 0: the kernel picks */
+	*what = "PACKET_RX_RING";
+	if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
+		return -errno;
+	*what = "mmap ring";
+	m = mmap(NULL, (size_t)t->block_size * t->block_nr,
+		 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	*ring = m;
+	return 0;
+}
 
+static int tp3_setup_ring(struct tp3 *t, const struct cap_config *cfg,
+			  char *err, size_t errlen)
+{
+	const char *what;
+	int rc;
+
+	tp3_geometry(cfg->bufsize_mb, t->snaplen, &t->block_size, &t->block_nr);
+	t->tov_req =
+		cfg->block_timeout_ms > 0 ? (unsigned)cfg->block_timeout_ms : 0;
+	t->tov_ms = t->tov_req;
+	rc = tp3_ring(t, t->fd, &t->ring, &what);
+	if (rc == 0) {
+		t->ring_len = (size_t)t->block_size * t->block_nr;
+	} else if (!strcmp(what, "PACKET_RX_RING")) {
 		snprintf(err, errlen,
 			 "%s: cannot set up a %u x %u KiB ring: %s", t->name,
-			 t->block_nr, t->block_size >> 10, strerror(e));
-		return -e;
-	}
-	t->ring_len = (size_t)t->block_size * t->block_nr;
-	t->ring = mmap(NULL, t->ring_len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, t->fd, 0);
-	if (t->ring == MAP_FAILED) {
-		t->ring = NULL;
-		return tp3_sockerr(t, "mmap ring", err, errlen);
+			 t->block_nr, t->block_size >> 10, strerror(-rc));
+		return rc;
+	} else {
+		snprintf(err, errlen, "%s: %s: %s", t->name, what,
+			 strerror(-rc));
+		return rc;
 	}
 	if (!t->tov_ms)
 		t->tov_ms = 100; /* only used to bound the drain after GONE */
 	return 0;
+}
+
+/* IEEE 802 local experimental ethertype: no frame we could miss. */
+#define TP3_SPARE_PROTO 0x88b6
+
+/*
+ * A spare packet socket for tp3_reopen, or -1. Bound to a protocol on
+ * no wire and behind a filter that takes nothing, so it costs nothing
+ * per packet and queues nothing, yet reads as running (R 1) in
+ * /proc/net/packet like the capture sockets: what tools waiting for a
+ * capture to be ready look at (tests/it/lib.sh). Not in a fanout group:
+ * bind takes it to the interface later.
+ */
+static int tp3_spare(void)
+{
+	struct sock_filter none[1] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog fp = { .len = 1, .filter = none };
+	struct sockaddr_ll sll;
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(TP3_SPARE_PROTO);
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int tp3_attach(struct tp3 *t, struct sock_filter *insns,
@@ -440,6 +510,17 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 	}
 	t->promisc = cfg->promisc && !t->any;
 	t->fanout = cfg->fanout_group != 0;
+	t->fanout_base = cfg->fanout_group;
+	/* a removed interface's successor needs new sockets, and these
+	 * are made now, while we may (best effort: without them capture
+	 * ends at a removal, as it did) */
+	while (t->fanout && !t->any && t->nspare < TP3_SPARES) {
+		int fd = tp3_spare();
+
+		if (fd < 0)
+			break;
+		t->spare[t->nspare++] = fd;
+	}
 	if (cfg->fanout_group) {
 		/* HASH is the kernel's symmetric flow hash
 		 * (__skb_get_hash_symmetric): both directions of a flow
@@ -511,6 +592,7 @@ static int tp3_install(struct tp3 *t, const struct bpf_program *kprog,
 		       size_t errlen)
 {
 	struct bpf_insn *copy = NULL;
+	struct sock_filter *kcopy = NULL;
 	int rc = 0;
 
 	if (prog) {
@@ -538,6 +620,17 @@ static int tp3_install(struct tp3 *t, const struct bpf_program *kprog,
 			return -ENOMEM;
 		}
 		memcpy(copy, prog->bf_insns, prog->bf_len * sizeof(*copy));
+		/* kept for a socket that takes this one's place */
+		kcopy = t->fanout ? malloc(kprog->bf_len * sizeof(*kcopy))
+				  : NULL;
+		if (t->fanout && !kcopy) {
+			free(copy);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if (kcopy)
+			memcpy(kcopy, kprog->bf_insns,
+			       kprog->bf_len * sizeof(*kcopy));
 	}
 	pthread_mutex_lock(&t->filt_lock);
 	if (!t->any) {
@@ -551,9 +644,13 @@ static int tp3_install(struct tp3 *t, const struct bpf_program *kprog,
 			rc = tp3_sockerr(t, "cannot attach the filter", err,
 					 errlen);
 			free(copy);
+			free(kcopy);
 			goto out;
 		}
 	}
+	free(t->kfilt);
+	t->kfilt = kcopy;
+	t->kfilt_len = kcopy ? kprog->bf_len : 0;
 	free(t->pending);
 	t->pending = copy;
 	t->pending_meta = meta;
@@ -863,21 +960,157 @@ static int tp3_wait(struct tp3 *t, int timeout_ms, char *err, size_t errlen)
 	return (pfd[0].revents & POLLIN) != 0;
 }
 
+/* Add the socket's PACKET_STATISTICS to the running sums (reading
+ * resets the kernel's). Under stats_lock. 0 or -errno. */
+static int tp3_fold_kstats(struct tp3 *t)
+{
+	struct tpacket_stats_v3 ks;
+	socklen_t len = sizeof(ks);
+
+	memset(&ks, 0, sizeof(ks));
+	if (getsockopt(t->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len))
+		return -errno;
+	/* tp_packets counts the drops too (TPACKET_V3) */
+	if (ks.tp_packets > ks.tp_drops)
+		t->queued += ks.tp_packets - ks.tp_drops;
+	t->drops += ks.tp_drops;
+	t->freezes += ks.tp_freeze_q_cnt;
+	return 0;
+}
+
 /* How often a removed interface is looked for by name. */
 #define TP3_PROBE_MS 100
 
 /*
+ * The fanout group of the threads of an interface that came back with
+ * index @idx, from the group @base they were opened in: the same for
+ * each thread, which finds the interface on its own; 16 bits. The engine
+ * numbers the groups of its interfaces base, base + 1, ...: base + 64 +
+ * 16 * (idx mod 4088) is none of those (for 16 interfaces) nor another
+ * interface's new group, whatever the indexes.
+ */
+static int tp3_fanout_id(int base, int idx)
+{
+	return (base + 64 + 16 * (idx % 4088)) & 0xffff;
+}
+
+/*
+ * tp3_rebind for a socket in a fanout group, which can be bound no more:
+ * a new socket (a spare made at open; when none is left, socket(2) if
+ * still allowed)
+ * with a ring of the same geometry and the kernel filter in force, bound
+ * to interface @idx and joined to its new group (tp3_fanout_id) takes the
+ * old one's place; counts carry on. 0, or -errno with one line in @err:
+ * ENOSPC no spare left, else what failed.
+ */
+static int tp3_reopen(struct tp3 *t, int idx, char *err, size_t errlen)
+{
+	struct sockaddr_ll sll;
+	uint8_t *ring = NULL, *old_ring;
+	const char *what = "bind";
+	char group[32];
+	int fd, old_fd, rc, so = 0, id = tp3_fanout_id(t->fanout_base, idx);
+	socklen_t sl = sizeof(so);
+	uint32_t arg = ((uint32_t)id & 0xffff) | (uint32_t)PACKET_FANOUT_HASH
+							 << 16;
+
+	fd = t->nspare ? t->spare[--t->nspare]
+		       : socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "%s: interface back, but no spare packet socket is "
+			 "left to resume capture (%d used)",
+			 t->name, TP3_SPARES);
+		return -ENOSPC;
+	}
+	rc = tp3_ring(t, fd, &ring, &what);
+	if (rc)
+		goto fail;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = idx;
+	/* the filter in force before any frame, and no filter change
+	 * between it and the swap: under filt_lock */
+	pthread_mutex_lock(&t->filt_lock);
+	{
+		struct sock_fprog fp = {
+			.len = (unsigned short)(t->kfilt ? t->kfilt_len : 1),
+			.filter = t->kfilt ? t->kfilt : t->accept,
+		};
+
+		what = "SO_ATTACH_FILTER";
+		rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp,
+				sizeof(fp))
+			     ? -errno
+			     : 0;
+	}
+	if (!rc) {
+		what = "bind";
+		rc = bind(fd, (struct sockaddr *)&sll, sizeof(sll)) ? -errno
+								    : 0;
+	}
+	if (!rc) {
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+		snprintf(group, sizeof(group), "fanout group %d", id);
+		what = group;
+		rc = setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg,
+				sizeof(arg))
+			     ? -errno
+			     : 0;
+	}
+	if (rc) {
+		pthread_mutex_unlock(&t->filt_lock);
+		goto fail;
+	}
+	if (t->promisc) {
+		struct packet_mreq mr;
+
+		memset(&mr, 0, sizeof(mr));
+		mr.mr_ifindex = idx;
+		mr.mr_type = PACKET_MR_PROMISC;
+		/* best effort, as the capture goes on without it */
+		(void)setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
+				 sizeof(mr));
+	}
+	pthread_mutex_lock(&t->stats_lock);
+	(void)tp3_fold_kstats(t); /* the old socket's last counts */
+	old_fd = t->fd;
+	t->fd = fd;
+	pthread_mutex_unlock(&t->stats_lock);
+	pthread_mutex_unlock(&t->filt_lock);
+	/* ring and block cursor: the capture thread's, which this is */
+	old_ring = t->ring;
+	t->ring = ring;
+	t->cur = 0;
+	munmap(old_ring, t->ring_len);
+	close(old_fd);
+	return 0;
+fail:
+	if (ring)
+		munmap(ring, (size_t)t->block_size * t->block_nr);
+	close(fd);
+	snprintf(err, errlen,
+		 "%s: interface back, but capture cannot resume: "
+		 "%s: %s",
+		 t->name, what, strerror(-rc));
+	return rc == -ENODEV || rc == -ENXIO ? -EAGAIN : rc;
+}
+
+/*
  * The interface was deleted and the ring drained: if one of the same
  * name and link type exists now, bind the socket to it (ring, filter and
- * counts carry on; promiscuous mode is asked for again). 0 when bound,
- * else -errno: not there (ENODEV), another link type (EPROTOTYPE).
+ * counts carry on; promiscuous mode is asked for again), or in a fanout
+ * group have a new socket take its place (tp3_reopen). 0 when bound,
+ * else -errno: not there (ENODEV), another link type (EPROTOTYPE), or
+ * tp3_reopen's failure with a line in @err.
  */
-static int tp3_rebind(struct tp3 *t)
+static int tp3_rebind(struct tp3 *t, char *err, size_t errlen)
 {
 	struct sockaddr_ll sll;
 	struct ifreq ifr;
 	uint64_t ifd = 0;
-	int idx, so = 0, have;
+	int idx, so = 0, have, rc;
 	socklen_t sl = sizeof(so);
 
 	memset(&ifr, 0, sizeof(ifr));
@@ -890,22 +1123,29 @@ static int tp3_rebind(struct tp3 *t)
 		return -errno;
 	if (tp3_dlt(ifr.ifr_hwaddr.sa_family) != t->dlt)
 		return -EPROTOTYPE;
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = idx;
-	if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return -errno;
-	getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl);
-	if (t->promisc) {
-		struct packet_mreq mr;
+	if (t->fanout) {
+		rc = tp3_reopen(t, idx, err, errlen);
+		if (rc)
+			return rc;
+	} else {
+		memset(&sll, 0, sizeof(sll));
+		sll.sll_family = AF_PACKET;
+		sll.sll_protocol = htons(ETH_P_ALL);
+		sll.sll_ifindex = idx;
+		if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+			return -errno;
+		getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+		if (t->promisc) {
+			struct packet_mreq mr;
 
-		memset(&mr, 0, sizeof(mr));
-		mr.mr_ifindex = idx;
-		mr.mr_type = PACKET_MR_PROMISC;
-		/* best effort, as the capture goes on without it */
-		(void)setsockopt(t->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
-				 sizeof(mr));
+			memset(&mr, 0, sizeof(mr));
+			mr.mr_ifindex = idx;
+			mr.mr_type = PACKET_MR_PROMISC;
+			/* best effort, as the capture goes on without it */
+			(void)setsockopt(t->fd, SOL_PACKET,
+					 PACKET_ADD_MEMBERSHIP, &mr,
+					 sizeof(mr));
+		}
 	}
 	__atomic_store_n(&t->ifindex, idx, __ATOMIC_RELAXED);
 	/* rx_dropped starts again with the new interface */
@@ -923,16 +1163,25 @@ static int tp3_rebind(struct tp3 *t)
 
 /* Removed and drained: look for the interface every TP3_PROBE_MS,
  * sleeping in between on the wakeup eventfd. 1 once bound again (the
- * next call reads the ring), else 0. */
-static int tp3_wait_back(struct tp3 *t, int timeout_ms)
+ * next call reads the ring), 0 if not yet, or -errno with a line in @err
+ * when capture cannot resume. */
+static int tp3_wait_back(struct tp3 *t, int timeout_ms, char *err,
+			 size_t errlen)
 {
 	struct pollfd pfd = { t->efd, POLLIN, 0 };
 	uint64_t now = tp3_now_ms();
 
 	if (now >= t->probe_ms) {
+		int rc;
+
 		t->probe_ms = now + TP3_PROBE_MS;
-		if (tp3_rebind(t) == 0)
+		rc = tp3_rebind(t, err, errlen);
+		if (rc == 0)
 			return 1;
+		/* gone again meanwhile (EAGAIN): look on */
+		if (rc != -ENODEV && rc != -ENXIO && rc != -EPROTOTYPE &&
+		    rc != -EAGAIN && t->fanout)
+			return rc;
 	}
 	if (timeout_ms < 0 || timeout_ms > TP3_PROBE_MS)
 		timeout_ms = TP3_PROBE_MS;
@@ -1042,18 +1291,12 @@ static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 	      TP_STATUS_USER)) {
 		if (link == CAP_LINK_GONE) {
 			/* Deleted: drain what the retire timer still hands
-			 * over, then wait for an interface of that name (in
-			 * a fanout group: report it once and for all). */
+			 * over, then wait for an interface of that name. */
 			uint64_t waited = tp3_now_ms() - t->gone_ms;
 
 			if (waited > 2 * (uint64_t)t->tov_ms + 20) {
-				if (!t->fanout) {
-					tp3_wait_back(t, timeout_ms);
-					return 0;
-				}
-				snprintf(err, errlen, "%s: interface removed",
-					 t->name);
-				return -ENODEV;
+				n = tp3_wait_back(t, timeout_ms, err, errlen);
+				return n < 0 ? n : 0;
 			}
 			if (timeout_ms < 0 || timeout_ms > (int)t->tov_ms)
 				timeout_ms = (int)t->tov_ms;
@@ -1081,24 +1324,12 @@ static void tp3_wakeup(struct cap_handle *h)
 static int tp3_stats(struct cap_handle *h, struct cap_stats *st)
 {
 	struct tp3 *t = tp3_of(h);
-	struct tpacket_stats_v3 ks;
-	socklen_t len = sizeof(ks);
 	uint64_t ifd;
-	int rc = 0;
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&t->stats_lock);
-	/* Reading resets the kernel's counters: keep running sums. */
-	memset(&ks, 0, sizeof(ks));
-	if (getsockopt(t->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
-		/* tp_packets counts the drops too (TPACKET_V3) */
-		if (ks.tp_packets > ks.tp_drops)
-			t->queued += ks.tp_packets - ks.tp_drops;
-		t->drops += ks.tp_drops;
-		t->freezes += ks.tp_freeze_q_cnt;
-	} else {
-		rc = -errno;
-	}
+	rc = tp3_fold_kstats(t);
 	/* A failed read (interface renamed or gone) keeps the last value. */
 	if (t->have_ifdrop && tp3_read_ifdrop(t, &ifd) == 0 &&
 	    ifd >= t->ifdrop_base)

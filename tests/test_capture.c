@@ -8,6 +8,7 @@
  * forwarding, so nothing answers and nothing leaves the namespaces.
  */
 #include <criterion/criterion.h>
+#include <cap-ng.h>
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -1318,7 +1319,7 @@ static void net_veth_again(void)
 
 /*
  * Deleted: what was captured before is delivered; then, with @resumes
- * (tpacket3 without fanout), the handle waits for an interface of that
+ * (tpacket3, with fanout too), the handle waits for an interface of that
  * name and captures on it; otherwise the end, with the reason.
  */
 static void interface_deleted(const struct cap_ops *ops, int fanout,
@@ -1385,12 +1386,139 @@ Test(capture, tpacket3_interface_deleted_and_back, .init = net_up,
 	interface_deleted(&cap_tpacket3_ops, 0, 1);
 }
 
-/* A socket in a fanout group cannot be bound again: the end. */
+/* A socket in a fanout group cannot be bound again: a spare takes its
+ * place, in a new group. */
 Test(capture, tpacket3_fanout_interface_deleted, .init = net_up,
-     .fini = net_down, .timeout = 10)
+     .fini = net_down, .timeout = 15)
 {
 	NEED_ROOT();
-	interface_deleted(&cap_tpacket3_ops, (getpid() + 7) & 0xffff, 0);
+	interface_deleted(&cap_tpacket3_ops, (getpid() + 7) & 0xffff, 1);
+}
+
+/* Dispatch @n handles for @ms (or until each link is @until, when >= 0);
+ * every call must succeed. */
+static void dispatch_all(struct cap_handle **h, int n, struct coll *c, int ms,
+			 int until)
+{
+	uint64_t t0 = now_ms();
+	char err[256];
+
+	while (now_ms() - t0 < (uint64_t)ms) {
+		int done = until >= 0;
+
+		for (int i = 0; i < n; i++) {
+			int rc = cap_tpacket3_ops.dispatch(h[i], coll_cb, c, 10,
+							   err, sizeof(err));
+
+			cr_assert_geq(rc, 0, "handle %d: %d %s", i, rc, err);
+			if (cap_tpacket3_ops.link(h[i]) != (enum cap_link)until)
+				done = 0;
+		}
+		if (done)
+			return;
+	}
+}
+
+/*
+ * Two threads of a fanout group, the interface removed and made again,
+ * twice: each takes a spare socket into the new interface's group, and
+ * the two share its frames again, each frame once.
+ */
+Test(capture, tpacket3_fanout_two_threads_resume, .init = net_up,
+     .fini = net_down, .timeout = 20)
+{
+	static const struct burst b[] = { { 9999, 4, 20 }, { 9998, 5, 20 } };
+	struct cap_config cfg = {
+		.snaplen = 65535,
+		.bufsize_mb = 1,
+		.block_timeout_ms = 20,
+		.fanout_group = (getpid() + 11) & 0xffff,
+	};
+	struct cap_handle *h[2];
+	struct cap_stats st;
+	struct coll c = { 0 };
+	char err[256] = "";
+
+	NEED_ROOT();
+	cfg.iface = net.va;
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(
+			cap_tpacket3_ops.open(&h[i], &cfg, err, sizeof(err)), 0,
+			"%s", err);
+	send_from_b(b, 2, 0);
+	dispatch_all(h, 2, &c, 500, -1);
+	cr_assert_eq(c.n, 9);
+	for (int round = 1; round <= 2; round++) {
+		cr_assert_eq(sh("ip -n %s link del %s", net.nsa, net.va), 0);
+		dispatch_all(h, 2, &c, 3000, CAP_LINK_GONE);
+		/* drained, then waiting */
+		dispatch_all(h, 2, &c, 200, -1);
+		net_veth_again();
+		dispatch_all(h, 2, &c, 3000, CAP_LINK_UP);
+		for (int i = 0; i < 2; i++) {
+			cr_assert_eq(cap_tpacket3_ops.link(h[i]), CAP_LINK_UP);
+			cr_assert_eq(cap_tpacket3_ops.stats(h[i], &st), 0);
+			cr_assert_eq(st.rebinds, (uint64_t)round);
+		}
+		send_from_b(b, 2, 0);
+		/* all of them, and none twice: a while longer */
+		dispatch_all(h, 2, &c, 600, -1);
+		cr_assert_eq(c.n, 9 * (uint64_t)(round + 1),
+			     "round %d: %zu frames", round, (size_t)c.n);
+	}
+	for (int i = 0; i < 2; i++)
+		cap_tpacket3_ops.close(h[i]);
+}
+
+/*
+ * Without CAP_NET_RAW (dropped after open, as privs_drop does), a
+ * fanout thread resumes as often as it has spares, then says why it
+ * cannot.
+ */
+Test(capture, tpacket3_fanout_spares_run_out, .init = net_up, .fini = net_down,
+     .timeout = 30)
+{
+	struct cap_config cfg = {
+		.snaplen = 65535,
+		.bufsize_mb = 1,
+		.block_timeout_ms = 20,
+		.fanout_group = (getpid() + 13) & 0xffff,
+	};
+	struct cap_handle *h;
+	struct coll c = { 0 };
+	char err[256] = "";
+	int rc = 0, resumed = 0;
+
+	NEED_ROOT();
+	cfg.iface = net.va;
+	cr_assert_eq(cap_tpacket3_ops.open(&h, &cfg, err, sizeof(err)), 0, "%s",
+		     err);
+	capng_get_caps_process();
+	capng_update(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+		     CAP_NET_RAW);
+	cr_assert_eq(capng_apply(CAPNG_SELECT_CAPS), 0);
+	cr_assert_lt(socket(AF_PACKET, SOCK_RAW, 0), 0, "CAP_NET_RAW dropped");
+	for (int round = 0; round < 8 && rc >= 0; round++) {
+		uint64_t t0;
+
+		cr_assert_eq(sh("ip -n %s link del %s", net.nsa, net.va), 0);
+		for (t0 = now_ms(); now_ms() - t0 < 400;)
+			cap_tpacket3_ops.dispatch(h, coll_cb, &c, 10, err,
+						  sizeof(err));
+		net_veth_again();
+		for (t0 = now_ms(); now_ms() - t0 < 3000 && rc >= 0 &&
+				    cap_tpacket3_ops.link(h) != CAP_LINK_UP;)
+			rc = cap_tpacket3_ops.dispatch(h, coll_cb, &c, 10, err,
+						       sizeof(err));
+		if (rc >= 0) {
+			cr_assert_eq(cap_tpacket3_ops.link(h), CAP_LINK_UP);
+			resumed++;
+		}
+	}
+	cr_assert_eq(resumed, 4, "resumed %d times", resumed);
+	cr_assert_eq(rc, -ENOSPC, "rc %d %s", rc, err);
+	cr_assert(strstr(err, "no spare packet socket"), "%s", err);
+	cap_tpacket3_ops.close(h);
 }
 
 Test(capture, pcap_interface_deleted, .init = net_up, .fini = net_down,

@@ -9,7 +9,8 @@
 # (C) leaves the rates and the peak as they were (16.4); a removed
 # interface is named on screen, the monitor stays up and capture resumes
 # when an interface of that name comes back (16.8), in the monitor and
-# in batch mode; quitting while it is gone ends with status 1.
+# in batch mode (one thread, a fanout group of two); quitting
+# while it is gone ends with status 1.
 . "$(dirname "$0")/lib.sh"
 tmux_setup pktstat-ses
 keys() { T send-keys -t ui "$@"; sleep 0.3; }
@@ -221,25 +222,36 @@ check "gone at quit: the reason is said" \
 	sh -c "tmux -L $SOCK capture-pane -p -J -t ui | grep -q '^pktstat: uxa0: interface removed, not back when capture stopped\$'"
 check "gone at quit: where the snapshot is, last" \
 	test "$(last_line)" = "pktstat: snapshot written to $TMP/rm2.json"
-# batch mode says it on stderr and counts on
-mkveth
-ip netns exec "$NS_CAP" "$PKTSTAT" -i uxa0 -t 20s -j > "$TMP/b.json" 2> "$TMP/b.err" &
-bpid=$!
-wait_capture_ready "$NS_CAP" 1
-ip netns exec "$NS_CAP" "$SEND" uxa1 "$TMP/eth.pcap" > /dev/null
-sleep 0.3
-ip -n "$NS_CAP" link del uxa0
-sleep 0.6
-mkveth
-sleep 0.6
-ip netns exec "$NS_CAP" "$SEND" uxa1 "$TMP/eth.pcap" > /dev/null
-sleep 0.5
-kill -INT "$bpid"
-wait "$bpid"
-brc=$?
-sed 's/^/# stderr: /' "$TMP/b.err"
-check "batch: removal and return said on stderr" \
-	sh -c "grep -q '^pktstat: uxa0: interface removed, capture waits for it to come back' '$TMP/b.err' && grep -q '^pktstat: uxa0: interface back' '$TMP/b.err' && grep -q 'capture resumed' '$TMP/b.err'"
-check "batch: both bursts counted (324), status 0 ($brc)" \
-	sh -c "test \"\$(jq .totals.packets '$TMP/b.json')\" = 324 && test $brc = 0"
+# batch mode says it on stderr and counts on: one thread; two in a
+# fanout group (whose sockets the kernel never binds again: each takes a
+# new one, in a new group), twice over; the pcap backend
+batch_case() { # NAME ROUNDS PKTSTAT-ARGS...
+	local name=$1 rounds=$2 bpid brc before; shift 2
+	mkveth
+	before=$(ip netns exec "$NS_CAP" cat /proc/net/packet | wc -l)
+	ip netns exec "$NS_CAP" "$PKTSTAT" -i uxa0 -t 20s -j "$@" > "$TMP/$name.json" 2> "$TMP/$name.err" &
+	bpid=$!
+	wait_capture_ready "$NS_CAP" "$before"
+	for round in $(seq "$rounds"); do
+		ip netns exec "$NS_CAP" "$SEND" uxa1 "$TMP/eth.pcap" > /dev/null
+		sleep 0.2
+		ip -n "$NS_CAP" link del uxa0
+		sleep 0.4
+		mkveth
+		sleep 0.4
+	done
+	ip netns exec "$NS_CAP" "$SEND" uxa1 "$TMP/eth.pcap" > /dev/null
+	sleep 0.4
+	kill -INT "$bpid"
+	wait "$bpid"
+	brc=$?
+	sed "s/^/# $name stderr: /" "$TMP/$name.err"
+	check "batch ($name): $rounds removals and returns said on stderr" \
+		sh -c "test \$(grep -c '^pktstat: uxa0: interface removed, capture waits for it to come back' '$TMP/$name.err') = $rounds && test \$(grep -c '^pktstat: uxa0: interface back' '$TMP/$name.err') = $rounds && test \$(grep -c 'capture resumed' '$TMP/$name.err') = $rounds"
+	check "batch ($name): every burst counted ($(((rounds + 1) * 162))), status 0 ($brc)" \
+		sh -c "test \"\$(jq .totals.packets '$TMP/$name.json')\" = $(((rounds + 1) * 162)) && test $brc = 0"
+	ip -n "$NS_CAP" link del uxa0 2> /dev/null
+}
+batch_case b1 1
+batch_case fanout 2 --threads 2
 finish
