@@ -87,9 +87,9 @@ enum cap_link {
 	CAP_LINK_UP,
 	CAP_LINK_DOWN, /* capture paused until the interface comes back */
 	CAP_LINK_GONE, /* interface deleted: capture resumes on one of that
-			  name when it comes (tpacket3; with fanout a
-			  spare socket takes the old one's place), else
-			  the worker stops */
+			  name when it comes (tpacket3, with fanout a
+			  spare socket taking the old one's place; pcap),
+			  else the worker stops */
 };
 
 /* What a backend is opened with (from the command line). */

@@ -16,8 +16,11 @@
  */
 #include "pcapbase.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <poll.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct pc {
@@ -37,9 +41,13 @@ struct pc {
 	/* Under stats_lock: 64-bit sums of libpcap's 32-bit counters. */
 	unsigned int last_drop, last_ifdrop;
 	uint64_t drops, ifdrops;
-	int link;	  /* atomic enum cap_link */
-	int tov_ms;	  /* block timeout */
-	uint64_t gone_ms; /* when the interface was found deleted */
+	int link;	   /* atomic enum cap_link */
+	int tov_ms;	   /* block timeout */
+	uint64_t gone_ms;  /* when the interface was found deleted */
+	uint64_t probe_ms; /* removed: when to look for it next */
+	int hatype;	   /* ARPHRD_* of the interface opened, or -1 */
+	int promisc;
+	uint64_t rebinds; /* atomic: bound again after a removal */
 };
 
 static struct pc *pc_of(struct cap_handle *h)
@@ -138,8 +146,17 @@ static int pc_activate(struct pc *pc, const struct cap_config *cfg, char *err,
 		return rc;
 	}
 	/* Link state is followed for a named interface only. */
-	if (cfg->iface && strcmp(cfg->iface, "any"))
+	if (cfg->iface && strcmp(cfg->iface, "any")) {
+		struct ifreq ifr;
+
 		snprintf(pc->ifname, sizeof(pc->ifname), "%s", cfg->iface);
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, pc->ifname, sizeof(ifr.ifr_name));
+		pc->hatype = ioctl(pc->sfd, SIOCGIFHWADDR, &ifr) == 0
+				     ? ifr.ifr_hwaddr.sa_family
+				     : -1;
+	}
+	pc->promisc = cfg->promisc;
 	return 0;
 }
 
@@ -164,6 +181,7 @@ static int pc_open(struct cap_handle **h, const struct cap_config *cfg,
 	}
 	pc->efd = -1;
 	pc->sfd = -1;
+	pc->hatype = -1;
 	pcapbase_init(&pc->b, cfg->iface ? cfg->iface : "any");
 	pthread_mutex_init(&pc->stats_lock, NULL);
 	rc = pc_activate(pc, cfg, err, errlen);
@@ -257,11 +275,85 @@ static enum cap_link pc_probe_link(struct pc *pc)
 	return ifr.ifr_flags & IFF_UP ? CAP_LINK_UP : CAP_LINK_DOWN;
 }
 
+/* How often a removed interface is looked for by name. */
+#define PC_PROBE_MS 100
+
+/*
+ * The interface was deleted and libpcap's ring drained: if one of the
+ * same name and device type exists now, bind libpcap's packet socket to
+ * it, as tpacket3 does its own (the socket is in no fanout group, and a
+ * bind needs no privilege, which a new pcap_activate would: it makes a
+ * new socket). libpcap keeps its ring, filter and counts; it looks at
+ * the interface index only to skip loopback's outgoing copies (by
+ * loopback's own index) and when a poll reports an error. Promiscuous
+ * mode is asked for again. 0 when bound, else -errno: not there
+ * (ENODEV), another device type (EPROTOTYPE).
+ */
+static int pc_rebind(struct pc *pc)
+{
+	struct sockaddr_ll sll;
+	struct ifreq ifr;
+	int idx, so = 0;
+	socklen_t sl = sizeof(so);
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, pc->ifname, sizeof(ifr.ifr_name));
+	if (ioctl(pc->sfd, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	idx = ifr.ifr_ifindex;
+	if (ioctl(pc->sfd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	if (ifr.ifr_hwaddr.sa_family != pc->hatype)
+		return -EPROTOTYPE;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = idx;
+	if (bind(pc->sfd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	/* a bind to a down interface leaves ENETDOWN pending */
+	getsockopt(pc->sfd, SOL_SOCKET, SO_ERROR, &so, &sl);
+	if (pc->promisc) {
+		struct packet_mreq mr;
+
+		memset(&mr, 0, sizeof(mr));
+		mr.mr_ifindex = idx;
+		mr.mr_type = PACKET_MR_PROMISC;
+		/* best effort, as the capture goes on without it */
+		(void)setsockopt(pc->sfd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
+				 &mr, sizeof(mr));
+	}
+	pc->gone_ms = 0;
+	__atomic_store_n(&pc->link, pc_probe_link(pc), __ATOMIC_RELAXED);
+	__atomic_fetch_add(&pc->rebinds, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Removed and drained: look for the interface every PC_PROBE_MS,
+ * sleeping in between on the wakeup eventfd. Returns 0. */
+static int pc_wait_back(struct pc *pc, int timeout_ms)
+{
+	struct pollfd pfd = { pc->efd, POLLIN, 0 };
+	uint64_t now = cap_now_ms();
+
+	if (now >= pc->probe_ms) {
+		pc->probe_ms = now + PC_PROBE_MS;
+		if (pc->hatype >= 0 && pc_rebind(pc) == 0)
+			return 0;
+	}
+	if (timeout_ms < 0 || timeout_ms > PC_PROBE_MS)
+		timeout_ms = PC_PROBE_MS;
+	if (poll(&pfd, 1, timeout_ms) > 0)
+		cap_efd_drain(pc->efd);
+	return 0;
+}
+
 /*
  * Wait in our own poll (socket + eventfd), then read what is ready.
  * Once the interface is found deleted, keep reading for two block
  * timeouts (libpcap still hands over a block the retire timer closes
- * after the delete, ignoring the errors meanwhile), then report it.
+ * after the delete, ignoring the errors meanwhile), then wait for one
+ * of that name (pc_wait_back).
  */
 static int pc_dispatch_live(struct pc *pc, struct pcapbase_ctx *ctx,
 			    int timeout_ms, char *err, size_t errlen)
@@ -272,12 +364,8 @@ static int pc_dispatch_live(struct pc *pc, struct pcapbase_ctx *ctx,
 	int n, check;
 
 	if (link == CAP_LINK_GONE) {
-		if (cap_now_ms() - pc->gone_ms >
-		    2 * (uint64_t)pc->tov_ms + 20) {
-			snprintf(err, errlen, "%s: interface removed",
-				 pc->b.name);
-			return -ENODEV;
-		}
+		if (cap_now_ms() - pc->gone_ms > 2 * (uint64_t)pc->tov_ms + 20)
+			return pc_wait_back(pc, timeout_ms);
 		if (timeout_ms < 0 || timeout_ms > pc->tov_ms)
 			timeout_ms = pc->tov_ms;
 	}
@@ -382,6 +470,7 @@ static int pc_stats(struct cap_handle *h, struct cap_stats *st)
 	st->kernel_drops = pc->drops;
 	st->if_drops = pc->ifdrops;
 	pthread_mutex_unlock(&pc->stats_lock);
+	st->rebinds = __atomic_load_n(&pc->rebinds, __ATOMIC_RELAXED);
 	return rc;
 }
 

@@ -1319,7 +1319,7 @@ static void net_veth_again(void)
 
 /*
  * Deleted: what was captured before is delivered; then, with @resumes
- * (tpacket3, with fanout too), the handle waits for an interface of that
+ * (tpacket3, with fanout too; pcap), the handle waits for an interface of that
  * name and captures on it; otherwise the end, with the reason.
  */
 static void interface_deleted(const struct cap_ops *ops, int fanout,
@@ -1521,11 +1521,12 @@ Test(capture, tpacket3_fanout_spares_run_out, .init = net_up, .fini = net_down,
 	cap_tpacket3_ops.close(h);
 }
 
+/* libpcap's socket bound again, as tpacket3's. */
 Test(capture, pcap_interface_deleted, .init = net_up, .fini = net_down,
-     .timeout = 10)
+     .timeout = 15)
 {
 	NEED_ROOT();
-	interface_deleted(&cap_pcap_ops, 0, 0);
+	interface_deleted(&cap_pcap_ops, 0, 1);
 }
 
 Test(capture, tpacket3_vlan_tag, .init = net_up, .fini = net_down,

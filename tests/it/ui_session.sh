@@ -9,8 +9,8 @@
 # (C) leaves the rates and the peak as they were (16.4); a removed
 # interface is named on screen, the monitor stays up and capture resumes
 # when an interface of that name comes back (16.8), in the monitor and
-# in batch mode (one thread, a fanout group of two); quitting
-# while it is gone ends with status 1.
+# in batch mode (one thread, a fanout group of two, the pcap backend);
+# quitting while it is gone ends with status 1.
 . "$(dirname "$0")/lib.sh"
 tmux_setup pktstat-ses
 keys() { T send-keys -t ui "$@"; sleep 0.3; }
@@ -254,4 +254,5 @@ batch_case() { # NAME ROUNDS PKTSTAT-ARGS...
 }
 batch_case b1 1
 batch_case fanout 2 --threads 2
+batch_case pcap 1 --backend pcap
 finish
