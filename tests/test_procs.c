@@ -377,8 +377,16 @@ Test(procres, diag_reply_mapped_addresses_become_ipv4)
 	cr_assert_eq(ngot, 0);
 }
 
+/* A demand count that moves at every call: new flows all the time. */
+static uint64_t always_new(void *arg)
+{
+	return ++*(uint64_t *)arg;
+}
+
 /* The resolver end to end, on this process's own sockets (readable
- * without root): a loopback connection is named with our pid and comm. */
+ * without root): a loopback connection is named with our pid and comm;
+ * the store's asks reach the resolver, which reads the socket counters
+ * for them. */
 Test(procres, names_our_own_connection)
 {
 	char err[256];
@@ -389,6 +397,8 @@ Test(procres, names_our_own_connection)
 	struct procs *own;
 	struct flowtab_row r;
 	struct procs_info pi;
+	struct procres_counts c;
+	uint64_t calls = 0;
 	int side = -1;
 
 	ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -430,6 +440,16 @@ Test(procres, names_our_own_connection)
 	cr_assert_eq(pi.pid, getpid());
 	cr_assert_eq(pi.uid, getuid());
 	cr_assert_str_neq(pi.comm, "");
+	procs_set_demand(own, always_new, &calls);
+	procres_counts(res, &c);
+	cr_assert_eq(c.asks, 0, "no demand count, no ask");
+	for (int i = 0; i < 100 && !c.asks; i++) {
+		usleep(20000);
+		procres_counts(res, &c);
+	}
+	cr_assert_gt(c.asks, 0);
+	cr_assert_geq(c.looks, 1);
+	cr_assert_geq(c.probes, 2, "one at the first look, one for an ask");
 	procres_stop(res);
 	procs_free(own);
 	close(as);
