@@ -127,6 +127,8 @@ DEPS_test_flowkey = src/flowkey src/numfmt src/decode
 DEPS_test_fragtab = src/fragtab src/flowkey src/numfmt src/decode
 DEPS_test_flowtab = src/flowtab src/app src/mem src/flowkey src/numfmt src/decode
 DEPS_test_opts = src/opts src/group src/app src/flowkey src/numfmt src/decode
+DEPS_test_plan = src/plan src/opts src/group src/app src/flowkey src/numfmt \
+	src/decode
 DEPS_test_metrics = src/metrics src/flowkey src/numfmt src/decode
 DEPS_test_ipfix = src/ipfix src/snapshot src/flowtab src/app src/mem src/flowkey src/numfmt \
 	src/decode

@@ -1,10 +1,11 @@
 /*
- * pktstat.c - the program: options, the privileged writer, the engine
- * (src/engine.h) and the front ends that run on the main thread - the
- * monitor (ui/), the daemon (-d), or batch mode with its interval, final,
- * original-format and tcpstat outputs - the exporters (--metrics,
- * --ipfix: observers of the engine, src/export.h) and the
- * --jsonl/--exit-over tick; and the exit sequence.
+ * pktstat.c - the program: options resolved to a plan (src/plan.h, where
+ * every decision about the run is made), then the plan carried out: the
+ * privileged writer, the engine (src/engine.h) and the front ends that
+ * run on the main thread - the monitor (ui/), the daemon (-d), or batch
+ * mode with its interval, final, original-format and tcpstat outputs -
+ * the exporters (--metrics, --ipfix: observers of the engine,
+ * src/export.h) and the --jsonl/--exit-over tick; and the exit sequence.
  *
  * Threads: pktstat_main runs on the main thread, which opens the engine
  * (capture handles), drops privileges, starts the engine's workers
@@ -51,12 +52,15 @@
 #include "procres.h"
 #include "procs.h"
 #include "origfmt.h"
+#include "plan.h"
 #include "report.h"
 #include "snapname.h"
 #include "tcpstat.h"
 
 struct pktstat {
 	struct opts o;
+	struct plan plan; /* what the options resolve to (plan.h) */
+	int snapname_rc;  /* snapname_resolve's: < 0, a path too long */
 	struct engine *eng;
 	struct privs *privs;
 	struct procs *procs;	   /* who owns the flows' sockets */
@@ -68,8 +72,6 @@ struct pktstat {
 	struct tcpstat *tcpstat; /* tcpstat mode (-o, interval, -a, -b) */
 	struct abbrev *abbrev;	 /* the original's -a/-A patterns */
 	struct daemon *daemon;	 /* -d: the socket and its clients */
-	int orig1;		 /* the original's -1 output */
-	uint64_t period_ns;	 /* -1: how long to collect */
 	struct snapshot prev_iv; /* -l: the previous interval's state */
 	struct pulse_run *tick;	 /* --jsonl, --exit-over; NULL when off */
 	int exit_over;		 /* --exit-over fired */
@@ -204,8 +206,7 @@ static void fill_meta_groups(const struct pktstat *run, struct report_meta *m)
 
 /* The report on @out; 0 or -errno (out of memory, or a failed write,
  * which the caller must report: a silent empty report loses data). */
-static int print_report(struct pktstat *run, FILE *out, int json,
-			struct snapshot *taken)
+static int print_report(struct pktstat *run, FILE *out, struct snapshot *taken)
 {
 	struct snapshot s;
 	struct report_meta m;
@@ -217,7 +218,7 @@ static int print_report(struct pktstat *run, FILE *out, int json,
 	if (rc == 0) {
 		fill_meta(run, &m);
 		fill_meta_groups(run, &m);
-		rc = report_write(out, json ? REPORT_JSON : REPORT_TEXT,
+		rc = report_write(out, run->plan.report_format,
 				  taken ? taken : &s, &m);
 	}
 	snapshot_free(&s);
@@ -291,8 +292,7 @@ static void print_interval_to(struct pktstat *run, uint64_t end_ns)
 	fill_meta(run, &m);
 	fill_meta_groups(run, &m);
 	m.interval = 1;
-	report_write(stdout, run->o.json ? REPORT_JSON_ARRAY : REPORT_TEXT,
-		     &delta, &m);
+	report_write(stdout, run->plan.interval_format, &delta, &m);
 	fflush(stdout);
 	free(delta.rows);
 	snapshot_free(prev);
@@ -374,14 +374,12 @@ static int batch_pulse(struct pktstat *run, uint64_t end_ns)
  */
 static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 {
+	const struct plan *p = &run->plan;
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
-	uint64_t next_iv = run->o.interval_ns && !run->o.read_file
-				   ? start + run->o.interval_ns
-				   : 0;
-	int live = !run->o.read_file;
-	uint64_t pulse_iv = run->o.interval_ns	? run->o.interval_ns
-			    : run->o.refresh_ns ? run->o.refresh_ns
-						: 1000000000ull;
+	uint64_t next_iv =
+		p->interval_ns && p->live ? start + p->interval_ns : 0;
+	int live = p->live;
+	uint64_t pulse_iv = p->tick_iv_ns;
 	uint64_t next_pulse = start + pulse_iv;
 
 	for (;;) {
@@ -402,7 +400,7 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 			uint64_t e = engine_interval_end(run->eng);
 			int over = 0;
 
-			if (run->o.interval_ns)
+			if (p->interval_ns)
 				print_interval_to(run, e);
 			if (run->tick)
 				over = batch_pulse(run, e);
@@ -431,33 +429,17 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 		if (sig == SIGUSR2)
 			continue; /* re-check engine_capture_done */
 		now = now_ns(CLOCK_MONOTONIC);
-		if (live && run->period_ns && now - start >= run->period_ns)
+		if (live && p->period_ns && now - start >= p->period_ns)
 			return 0;
 		if (next_iv && now >= next_iv) {
 			print_interval(run);
-			next_iv += run->o.interval_ns;
+			next_iv += p->interval_ns;
 		}
 		if (live) {
 			engine_tick(run->eng);
 			engine_link_changes(run->eng, say_link_change, NULL);
 		}
 	}
-}
-
-/* Processes are named for live captures whose flows are shown or
- * reported (not a file's: its sockets are gone; not tcpstat's lines nor a
- * daemon's stream, which carry no processes). */
-static int want_procs(const struct pktstat *run)
-{
-	return !run->o.read_file && !run->o.no_procs && !run->tcpstat &&
-	       !run->o.daemon;
-}
-
-/* The eBPF attributor too: with the ebpf backend, or --procs-ebpf. */
-static int want_procs_ebpf(const struct pktstat *run)
-{
-	return run->o.procs_ebpf ||
-	       (run->o.backend && !strcmp(run->o.backend, "ebpf"));
 }
 
 /*
@@ -480,7 +462,7 @@ static void start_procs(struct pktstat *run)
 			return;
 		}
 		run->procres = procres_start(
-			sv[0], want_procs_ebpf(run) ? PROCRES_EBPF : 0, warn,
+			sv[0], run->plan.procs_ebpf ? PROCRES_EBPF : 0, warn,
 			sizeof(warn), err, sizeof(err));
 		if (!run->procres) {
 			sayf("processes not named: %s", err);
@@ -517,7 +499,6 @@ static void run_free(struct pktstat *run)
 	daemon_free(run->daemon);
 	filterlog_free(run->filters);
 	privs_free(run->privs);
-	opts_free(&run->o);
 }
 
 /*
@@ -532,7 +513,7 @@ static int load_abbrevs(struct pktstat *run, char *err, size_t errlen)
 	const struct opts *o = &run->o;
 	int rc, none = 0;
 
-	if (!run->orig1)
+	if (!run->plan.abbrevs)
 		return 0;
 	run->abbrev = abbrev_new();
 	if (!run->abbrev) {
@@ -608,133 +589,66 @@ static struct export_conf export_conf_of(const struct opts *o)
 	};
 }
 
-int pktstat_main(int argc, char **argv)
+/*
+ * The facts about the environment the plan depends on: terminals, and
+ * where the final snapshot goes (resolved here; a path too long is said
+ * by a capture's set-up, the only run that writes one).
+ */
+static void env_probe(struct pktstat *run, struct plan_env *env)
 {
-	struct pktstat run;
-	struct engine_conf ec;
-	struct export_conf xc;
-	char err[1024];
-	sigset_t sigs;
-	int rc, sig = 0, use_ui, status = 0;
-	struct snapshot fin;
-	struct final_snap fs;
-	int have_fin = 0, want_report = 0, want_summary = 0;
-
-	memset(&run, 0, sizeof(run));
-	memset(&fs, 0, sizeof(fs));
-	snapshot_init(&fin);
-	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
-	if (rc) {
-		say(err);
-		if (rc == -ENOMEM)
-			return 1; /* not a usage error */
-		fprintf(stderr, "Try 'pktstat --help' for more information.\n");
-		return OPTS_EXIT_USAGE;
-	}
-	if (run.o.help) {
-		opts_usage(stdout);
-		opts_free(&run.o);
-		return 0;
-	}
-	if (run.o.version) {
-		printf("pktstat %s\n", PKTSTAT_VERSION);
-		opts_free(&run.o);
-		return 0;
-	}
-	if (run.o.diff) {
-		rc = diff_files(run.o.diff_old, run.o.diff_new, run.o.json, 0,
-				stdout, err, sizeof(err));
-		opts_free(&run.o);
-		if (rc)
-			say(err);
-		return rc ? 1 : 0;
-	}
-	xc = export_conf_of(&run.o);
-	if (export_check(&xc, err, sizeof(err))) {
-		say(err);
-		opts_free(&run.o);
-		return OPTS_EXIT_USAGE;
-	}
-	if (run.o.connect) {
-		/* a daemon's capture: no capture, no privileges here */
-		int ui = run.o.mode == OPTS_MODE_UI ||
-			 (run.o.mode == OPTS_MODE_AUTO &&
-			  isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) &&
-			  !run.o.json);
-
-		if (ui) {
-			status = connect_monitor(&run.o);
-		} else {
-			status = connect_report(&run.o);
-		}
-		opts_free(&run.o);
-		return status;
-	}
-	if (run.o.client_argc) {
-		/* a client: no capture, no privileges, no threads */
-		status = client_main(&run.o);
-		opts_free(&run.o);
-		return status;
-	}
-	if (run.o.daemon && run.o.pidfile &&
-	    daemon_write_pidfile(run.o.pidfile, err, sizeof(err))) {
-		/* before the fork: the pid is the privileged parent's, which
-		 * passes SIGTERM on to the capturing child */
-		say(err);
-		opts_free(&run.o);
-		return 1;
-	}
-	/* New timestamped files in the snapshot directory (by default under
-	 * home, not the working directory: as root, a directory owned by
-	 * another user is refused for safety), or the one file named. */
-	if (snapname_resolve(run.o.snapshot_path, run.snapshot_dir,
-			     sizeof(run.snapshot_dir), run.snapshot_path,
-			     sizeof(run.snapshot_path)) < 0) {
-		sayf("%.64s...: file name too long", run.o.snapshot_path);
-		opts_free(&run.o);
-		return OPTS_EXIT_USAGE;
-	}
-
-	use_ui = (!run.o.daemon && run.o.mode == OPTS_MODE_UI) ||
-		 (run.o.mode == OPTS_MODE_AUTO && isatty(STDOUT_FILENO) &&
-		  isatty(STDIN_FILENO) && !run.o.json && !run.o.interval_ns &&
-		  run.o.tcpstat == OPTS_TCPSTAT_OFF && !run.o.daemon);
-	if (use_ui) {
-		/* A terminal that cannot move the cursor (TERM=dumb) gets the
-		 * report instead of a blank screen. An unknown TERM is left to
-		 * the UI, which names it. */
+	memset(env, 0, sizeof(*env));
+	env->tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	if (env->tty) {
+		/* A terminal that cannot move the cursor (TERM=dumb); an
+		 * unknown TERM is left to the UI, which names it. */
 		int e = 0;
 
 		if (setupterm(NULL, STDOUT_FILENO, &e) == OK) {
 			const char *cup = tigetstr("cup");
 
-			if (!cup || cup == (const char *)-1) {
-				const char *t = getenv("TERM");
-
-				sayf("TERM=%s: the terminal cannot move the "
-				     "cursor; "
-				     "printing a report at the end instead "
-				     "(Ctrl-C stops)",
-				     t ? t : "");
-				use_ui = 0;
-			}
+			env->no_cursor = !cup || cup == (const char *)-1;
 			del_curterm(cur_term);
 		}
 	}
-	/* How long to collect: -t; the original's -1 collects for its wait
-	 * time (-w, 5 s by default, as the original); tcpstat's --seconds. */
-	run.period_ns = run.o.timeout_ns;
-	run.orig1 = run.o.mode == OPTS_MODE_BATCH && !run.o.json &&
-		    run.o.tcpstat == OPTS_TCPSTAT_OFF;
-	if (run.orig1 && !run.period_ns)
-		run.period_ns =
-			run.o.wait_given ? run.o.refresh_ns : 5000000000ull;
-	if (run.o.seconds_ns &&
-	    (!run.period_ns || run.o.seconds_ns < run.period_ns))
-		run.period_ns = run.o.seconds_ns;
-	if (run.o.interval_ns && run.o.keep_ns < 2 * run.o.interval_ns)
-		run.o.keep_ns = 2 * run.o.interval_ns; /* no delta lost */
-	if (run.o.tcpstat != OPTS_TCPSTAT_OFF) {
+	/* New timestamped files in the snapshot directory (by default under
+	 * home, not the working directory: as root, a directory owned by
+	 * another user is refused for safety), or the one file named. */
+	run->snapname_rc =
+		snapname_resolve(run->o.snapshot_path, run->snapshot_dir,
+				 sizeof(run->snapshot_dir), run->snapshot_path,
+				 sizeof(run->snapshot_path));
+	env->snapshot_format = run->snapshot_dir[0]
+				       ? REPORT_JSON
+				       : report_format_for(run->snapshot_path);
+}
+
+/*
+ * The set-up before the privileged fork: the daemon's pid file, the
+ * snapshot path, the tcpstat sink. 0, or the exit status (said).
+ */
+static int run_prepare(struct pktstat *run)
+{
+	char err[1024];
+
+	if (run->o.daemon && run->o.pidfile &&
+	    daemon_write_pidfile(run->o.pidfile, err, sizeof(err))) {
+		/* before the fork: the pid is the privileged parent's, which
+		 * passes SIGTERM on to the capturing child */
+		say(err);
+		return 1;
+	}
+	if (run->snapname_rc < 0) {
+		sayf("%.64s...: file name too long", run->o.snapshot_path);
+		return OPTS_EXIT_USAGE;
+	}
+	if (run->plan.no_cursor) {
+		const char *t = getenv("TERM");
+
+		sayf("TERM=%s: the terminal cannot move the cursor; printing "
+		     "a report at the end instead (Ctrl-C stops)",
+		     t ? t : "");
+	}
+	if (run->o.tcpstat != OPTS_TCPSTAT_OFF) {
 		/* before any descriptor of ours exists: it checks %N ones */
 		static const enum tcpstat_mode modes[] = {
 			[OPTS_TCPSTAT_INTERVAL] = TCPSTAT_MODE_INTERVAL,
@@ -742,249 +656,360 @@ int pktstat_main(int argc, char **argv)
 			[OPTS_TCPSTAT_BANDWIDTH] = TCPSTAT_MODE_BANDWIDTH,
 			[OPTS_TCPSTAT_DUMB] = TCPSTAT_MODE_DUMB_BANDWIDTH,
 		};
+		const struct opts *o = &run->o;
 		struct tcpstat_conf tc = {
-			.format = run.o.tcpstat_format,
-			.interval_ns = run.o.tcpstat_interval_given
-					       ? run.o.tcpstat_interval_ns
+			.format = o->tcpstat_format,
+			.interval_ns = o->tcpstat_interval_given
+					       ? o->tcpstat_interval_ns
 					       : TCPSTAT_DEFAULT_INTERVAL_NS,
-			.flags = (run.o.link_bytes ? TCPSTAT_LINK : 0) |
-				 (run.o.skip_empty ? TCPSTAT_SKIP_EMPTY : 0),
-			.mode = modes[run.o.tcpstat],
-			.bandwidth_bps = run.o.bandwidth_bps,
-			.capture_ns = run.o.seconds_ns,
-			.relative_s = run.o.relative_s,
+			.flags = (o->link_bytes ? TCPSTAT_LINK : 0) |
+				 (o->skip_empty ? TCPSTAT_SKIP_EMPTY : 0),
+			.mode = modes[o->tcpstat],
+			.bandwidth_bps = o->bandwidth_bps,
+			.capture_ns = o->seconds_ns,
+			.relative_s = o->relative_s,
 		};
 
-		run.tcpstat = tcpstat_new(&tc, err, sizeof(err));
-		if (!run.tcpstat) {
+		run->tcpstat = tcpstat_new(&tc, err, sizeof(err));
+		if (!run->tcpstat) {
 			say(err);
-			opts_free(&run.o);
 			return OPTS_EXIT_USAGE;
 		}
-		if (run.o.flush)
+		if (o->flush)
 			setvbuf(stdout, NULL, _IOLBF, 0);
 	}
+	return 0;
+}
 
-	/* Signals reach only this thread: workers inherit the mask. The
-	 * stop signals keep their default action until the run is set up
-	 * (just before the flow table): opening a FIFO nobody writes, or
-	 * compiling a huge filter, must end on ^C, and there is nothing to
-	 * save yet. Even where they came ignored or blocked (a script's
-	 * background job): once set up, they stop the run with its report
-	 * anyway, so they end it before too. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
+/*
+ * Signals reach only this thread: workers inherit the mask. The stop
+ * signals keep their default action until the run is set up (just before
+ * the flow table): opening a FIFO nobody writes, or compiling a huge
+ * filter, must end on ^C, and there is nothing to save yet. Even where
+ * they came ignored or blocked (a script's background job): once set up,
+ * they stop the run with its report anyway, so they end it before too.
+ * Leaves in @sigs every signal the front ends wait for.
+ */
+static void signals_setup(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGHUP);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGWINCH);
-	sigaddset(&sigs, SIGUSR2); /* a worker finished */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	pthread_sigmask(SIG_UNBLOCK, sigs, NULL);
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGUSR1);
+	sigaddset(sigs, SIGWINCH);
+	sigaddset(sigs, SIGUSR2); /* a worker finished */
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	main_thread = pthread_self();
-	redirect_signals(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
+	redirect_signals(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGHUP);
+}
 
-	/* Before anything is opened or any thread exists. */
-	if (privs_fork(&run.privs, run.o.user,
-		       !want_procs(&run) ? 0
-		       : want_procs_ebpf(&run)
-			       ? PRIVS_PROCS | PRIVS_PROCS_EBPF |
-					 (run.o.procs_ebpf
-						  ? PRIVS_PROCS_EBPF_ASKED
-						  : 0)
-			       : PRIVS_PROCS,
-		       err, sizeof(err))) {
-		say(err);
-		tcpstat_free(run.tcpstat);
-		opts_free(&run.o);
+/* The engine's part of the options and the plan. */
+static struct engine_conf engine_conf_of(struct pktstat *run)
+{
+	const struct opts *o = &run->o;
+
+	return (struct engine_conf){
+		.ifaces = o->ifaces,
+		.n_ifaces = o->n_ifaces,
+		.read_file = o->read_file,
+		.backend = o->backend,
+		.threads = o->threads,
+		.snaplen = o->snaplen,
+		.bufsize_mb = o->bufsize_mb,
+		.promisc = o->promisc,
+		.add_vlan = o->add_vlan,
+		.xdp = o->xdp,
+		.bpf_flows = o->ebpf_flows,
+		.filter = o->filter,
+		.max_flows = o->max_flows,
+		.keep_ns = run->plan.keep_ns,
+		.ts_limit_ns = run->plan.ts_limit_ns,
+		/* -l, or the --jsonl / --exit-over tick, in packet time */
+		.iv_ns = run->plan.engine_iv_ns,
+		.counters = o->counters,
+		.n_counters = o->n_counters,
+		.tcpstat = run->tcpstat,
+		.privs = run->privs,
+		.snapshot_path = run->snapshot_path,
+		/* the monitor's grouping (g), for its snapshot files */
+		.snapshot_group_by = &run->ui_group_by,
+		.group_v4_prefix = o->group_v4_prefix,
+		.group_v6_prefix = o->group_v6_prefix,
+		.snapshot_dir = run->snapshot_dir[0] ? run->snapshot_dir : NULL,
+		.filters = run->filters,
+	};
+}
+
+/*
+ * After the privileged fork: the engine, the daemon's socket, the tick,
+ * the abbreviations, the privilege drop, then the table, the process
+ * names, the exporters and the workers. 0, or the exit status (said).
+ */
+static int run_start(struct pktstat *run, const struct export_conf *xc,
+		     const sigset_t *sigs)
+{
+	struct engine_conf ec;
+	char err[1024];
+	int rc;
+
+	run->filters = filterlog_new();
+	if (!run->filters) {
+		say("out of memory");
 		return 1;
 	}
-	rcu_register_thread();
-	run.filters = filterlog_new();
-	if (!run.filters) {
-		say("out of memory");
-		status = 1;
-		goto out;
-	}
-	ec = (struct engine_conf){
-		.ifaces = run.o.ifaces,
-		.n_ifaces = run.o.n_ifaces,
-		.read_file = run.o.read_file,
-		.backend = run.o.backend,
-		.threads = run.o.threads,
-		.snaplen = run.o.snaplen,
-		.bufsize_mb = run.o.bufsize_mb,
-		.promisc = run.o.promisc,
-		.add_vlan = run.o.add_vlan,
-		.xdp = run.o.xdp,
-		.bpf_flows = run.o.ebpf_flows,
-		.filter = run.o.filter,
-		.max_flows = run.o.max_flows,
-		.keep_ns = run.o.keep_ns,
-		.ts_limit_ns = run.o.read_file ? run.period_ns : 0,
-		/* -l, or the --jsonl / --exit-over tick, in packet time */
-		.iv_ns = !run.o.read_file || run.tcpstat ? 0
-			 : run.o.interval_ns		 ? run.o.interval_ns
-			 : !(run.o.jsonl_path || run.o.exit_over_bps > 0) ? 0
-			 : run.o.refresh_ns ? run.o.refresh_ns
-					    : 1000000000ull,
-		.counters = run.o.counters,
-		.n_counters = run.o.n_counters,
-		.tcpstat = run.tcpstat,
-		.privs = run.privs,
-		.snapshot_path = run.snapshot_path,
-		/* the monitor's grouping (g), for its snapshot files */
-		.snapshot_group_by = &run.ui_group_by,
-		.group_v4_prefix = run.o.group_v4_prefix,
-		.group_v6_prefix = run.o.group_v6_prefix,
-		.snapshot_dir = run.snapshot_dir[0] ? run.snapshot_dir : NULL,
-		.filters = run.filters,
-	};
-	rc = engine_open(&run.eng, &ec, err, sizeof(err));
+	ec = engine_conf_of(run);
+	rc = engine_open(&run->eng, &ec, err, sizeof(err));
 	if (rc) {
 		say(err);
-		status = 1;
-		goto out;
+		return 1;
 	}
-	engine_port_set_tick(run.eng, run_tick, &run);
-	if (run.o.daemon) {
+	engine_port_set_tick(run->eng, run_tick, run);
+	if (run->o.daemon) {
 		/* the socket in /run, owned by root: before the drop */
 		struct daemon_conf dc = {
-			.path = run.o.socket_path,
-			.group = run.o.group,
-			.max_clients = run.o.max_clients,
-			.debug = run.o.debug,
+			.path = run->o.socket_path,
+			.group = run->o.group,
+			.max_clients = run->o.max_clients,
+			.debug = run->o.debug,
 		};
 
-		run.daemon = daemon_listen(&dc, err, sizeof(err));
-		if (!run.daemon) {
+		run->daemon = daemon_listen(&dc, err, sizeof(err));
+		if (!run->daemon) {
 			say(err);
-			status = 1;
-			goto out;
+			return 1;
 		}
 	}
-	if (run.o.jsonl_path || run.o.exit_over_bps > 0) {
+	if (run->plan.tick) {
 		/* opened while privileged: the file is where it was asked */
 		struct pulse_config pc = {
-			.jsonl_path = run.o.jsonl_path,
-			.jsonl_max = run.o.jsonl_max,
-			.jsonl_top = run.o.jsonl_top,
-			.exit_over_bps = run.o.exit_over_bps,
+			.jsonl_path = run->o.jsonl_path,
+			.jsonl_max = run->o.jsonl_max,
+			.jsonl_top = run->o.jsonl_top,
+			.exit_over_bps = run->o.exit_over_bps,
 		};
 
-		run.tick = pulse_new(&pc, err, sizeof(err));
-		if (!run.tick) {
+		run->tick = pulse_new(&pc, err, sizeof(err));
+		if (!run->tick) {
 			say(err);
-			status = 1;
-			goto out;
+			return 1;
 		}
 	}
-	rc = load_abbrevs(&run, err, sizeof(err));
+	rc = load_abbrevs(run, err, sizeof(err));
 	if (rc) {
 		say(err);
-		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
-		goto out;
+		return rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 	}
 	/* Before any thread exists (liburcu starts its own in
 	 * engine_make_table): capabilities are per thread, and a thread made
 	 * before the drop would keep them. */
 	/* the ebpf backend's maps are read and its filter swapped later */
-	if (!strcmp(engine_backend(run.eng), cap_ebpf_ops.name))
-		privs_keep_bpf(run.privs);
-	rc = privs_drop(run.privs, err, sizeof(err));
+	if (!strcmp(engine_backend(run->eng), cap_ebpf_ops.name))
+		privs_keep_bpf(run->privs);
+	rc = privs_drop(run->privs, err, sizeof(err));
 	if (rc) {
 		say(err);
-		status = 1;
-		goto out;
+		return 1;
 	}
 	/* --count counters: a bad expression is a usage error */
-	rc = engine_prepare(run.eng, err, sizeof(err));
+	rc = engine_prepare(run->eng, err, sizeof(err));
 	if (rc) {
 		say(err);
-		status = rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
-		goto out;
+		return rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 	}
 	/* From here on a stop signal ends the run with its report. Before
 	 * the first thread of ours (liburcu's, in engine_make_table): they
 	 * inherit the blocked mask. */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	redirect_signals(&sigs);
-	rc = engine_make_table(run.eng, err, sizeof(err));
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+	redirect_signals(sigs);
+	rc = engine_make_table(run->eng, err, sizeof(err));
 	if (rc) {
 		say(err);
-		status = 1;
-		goto out;
+		return 1;
 	}
-	if (want_procs(&run))
-		start_procs(&run);
+	if (run->plan.procs)
+		start_procs(run);
 	/* After the privilege drop: the exporters start threads. */
-	run.exp = export_new(&xc, run.eng, err, sizeof(err));
-	if (!run.exp && err[0]) {
+	run->exp = export_new(xc, run->eng, err, sizeof(err));
+	if (!run->exp && err[0]) {
 		say(err);
-		status = 1;
-		goto out;
+		return 1;
 	}
-	rc = engine_start(run.eng, pthread_self(), SIGUSR2, err, sizeof(err));
+	rc = engine_start(run->eng, pthread_self(), SIGUSR2, err, sizeof(err));
 	if (rc) {
 		say(err);
-		status = 1;
-		goto out;
+		return 1;
 	}
-	if (use_ui) {
+	return 0;
+}
+
+/*
+ * The plan's front end on this thread until the run ends: the monitor,
+ * the daemon or the batch loop. Returns the signal that ended it (0: the
+ * end of the file, the period or --exit-over); sets *@status on error.
+ */
+static int run_front_end(struct pktstat *run, const sigset_t *sigs, int *status)
+{
+	char err[1024];
+	int rc;
+
+	if (run->plan.mode == PLAN_UI) {
 		struct ui_conf uc = {
-			.o = &run.o,
+			.o = &run->o,
 			/* names by default, root or not: lookups run on the
 			 * resolver thread, after the privilege drop */
-			.numeric = run.o.numeric > 0,
-			.group_by = &run.ui_group_by,
-			.filters = run.filters,
+			.numeric = run->o.numeric > 0,
+			.group_by = &run->ui_group_by,
+			.filters = run->filters,
 		};
 
 		/* n toggles names at any time: the resolver thread idles until
 		 * asked. Started after the privilege drop. */
-		run.names = names_new(65536, 256, NULL);
-		uc.names = run.names;
-		rc = ui_run(engine_port(run.eng), &uc, err, sizeof(err));
+		run->names = names_new(65536, 256, NULL);
+		uc.names = run->names;
+		rc = ui_run(engine_port(run->eng), &uc, err, sizeof(err));
 		if (rc < 0) {
 			say(err);
-			status = 1;
-		} else if (rc > 128) {
-			sig = rc - 128;
+			*status = 1;
 		}
-	} else if (run.daemon) {
-		rc = daemon_run(run.daemon, engine_port(run.eng), &sigs, err,
+		return rc > 128 ? rc - 128 : 0;
+	}
+	if (run->plan.mode == PLAN_DAEMON) {
+		rc = daemon_run(run->daemon, engine_port(run->eng), sigs, err,
 				sizeof(err));
 		if (rc < 0) {
 			say(err);
-			status = 1;
-		} else {
-			sig = rc;
+			*status = 1;
+			return 0;
 		}
-	} else {
-		sig = batch_loop(&run, &sigs);
+		return rc;
 	}
-	if (run.tcpstat)
-		tcpstat_release(run.tcpstat);
-	engine_stop(run.eng);
+	return batch_loop(run, sigs);
+}
+
+/*
+ * The final snapshot file, as the plan says (with the report on stdout,
+ * or alone); @fin is the final snapshot, if @have_fin.
+ */
+static void final_snap_start(struct pktstat *run, struct final_snap *fs,
+			     struct snapshot *fin, int have_fin)
+{
+	enum plan_snap how = run->plan.snap;
+	struct report_meta m;
+
+	if (how == PLAN_SNAP_NONE)
+		return;
+	fs->run = run;
+	fs->s = fin;
+	fs->pending = 1;
+	if (!have_fin)
+		how = PLAN_SNAP_ALONE;
+	fill_meta(run, &m);
+	if (how == PLAN_SNAP_TEE) {
+		/* One format: made once, written to the snapshot and to
+		 * stdout together. */
+		m.tee = stdout;
+		m.tee_done = &fs->tee_done;
+		fs->rc = engine_write_snapshot_of(
+			run->eng, NULL, fin, &m, fs->written,
+			sizeof(fs->written), fs->err, sizeof(fs->err));
+		return;
+	}
+	if (how == PLAN_SNAP_THREAD &&
+	    pthread_create(&fs->tid, NULL, final_snap_run, fs) == 0) {
+		fs->started = 1;
+		return;
+	}
+	fs->rc = have_fin ? engine_write_snapshot_of(run->eng, NULL, fin, &m,
+						     fs->written,
+						     sizeof(fs->written),
+						     fs->err, sizeof(fs->err))
+			  : engine_write_snapshot(run->eng, NULL, fs->written,
+						  sizeof(fs->written), fs->err,
+						  sizeof(fs->err));
+}
+
+/* What the plan prints on stdout at the end. Returns the exit status's
+ * contribution: 0, or 1 (said). */
+static int final_output(struct pktstat *run, struct snapshot *fin, int have_fin,
+			const struct final_snap *fs)
+{
+	struct report_meta m;
+	int rc = 0;
+
+	switch (run->plan.final) {
+	case PLAN_FINAL_NONE:
+		return 0;
+	case PLAN_FINAL_ORIG1:
+		return print_orig1(run);
+	case PLAN_FINAL_SUMMARY:
+		fill_meta(run, &m);
+		rc = have_fin ? summary_write(stdout, fin, &m, SUMMARY_TOP)
+			      : -ENOMEM;
+		if (rc == -EIO) {
+			sayf("stdout: %s", strerror(errno ? errno : EIO));
+			return 1;
+		} else if (rc) {
+			sayf("summary: %s", strerror(-rc));
+			return 1;
+		}
+		return 0;
+	case PLAN_FINAL_INTERVAL:
+		print_interval(run); /* the last, partial interval */
+		break;
+	case PLAN_FINAL_REPORT:
+		if (!fs->tee_done)
+			rc = print_report(run, stdout, have_fin ? fin : NULL);
+		break;
+	}
+	if (rc == -EIO || (rc == 0 && (fflush(stdout) || ferror(stdout)))) {
+		sayf("stdout: %s", strerror(errno ? errno : EIO));
+		return 1;
+	} else if (rc) {
+		sayf("report: %s", strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The exit sequence once the front end has returned (on signal @sig):
+ * stop the engine, take the exact final snapshot, write the snapshot
+ * file and the plan's output. Returns the exit status, from @status.
+ */
+static int run_finish(struct pktstat *run, int sig, int status)
+{
+	struct snapshot fin;
+	struct final_snap fs;
+	int have_fin;
+
+	memset(&fs, 0, sizeof(fs));
+	snapshot_init(&fin);
+	if (sig == SIGHUP)
+		plan_hangup(&run->plan);
+	if (run->tcpstat)
+		tcpstat_release(run->tcpstat);
+	engine_stop(run->eng);
 	/* the worker's tcpstat sink queued the last lines as it ended */
-	if (run.tcpstat && tcpstat_drain(run.tcpstat, stdout) < 0)
+	if (run->tcpstat && tcpstat_drain(run->tcpstat, stdout) < 0)
 		status = 1;
-	if (engine_error(run.eng)) {
-		say(engine_error(run.eng));
+	if (engine_error(run->eng)) {
+		say(engine_error(run->eng));
 		status = 1;
 	}
 	/* the exporters' last records and exact final figures */
-	engine_finish(run.eng);
+	engine_finish(run->eng);
 	/* One snapshot serves the file and the stdout report. */
-	have_fin = engine_snapshot_final(run.eng, &fin) == 0;
+	have_fin = engine_snapshot_final(run->eng, &fin) == 0;
 	if (have_fin && fin.cap.unread) {
 		/* not counted, as a file read short: the counts are not
 		 * exact and the run says so in its status */
@@ -993,95 +1018,13 @@ int pktstat_main(int argc, char **argv)
 		     fin.cap.unread);
 		status = 1;
 	}
-	if (have_fin && run.tick)
-		run_pulse(&run, &fin); /* the last, partial interval */
-	if (have_fin && !run.orig1)
-		engine_close_capture(run.eng); /* the report needs no ring */
-	/* After the monitor: a summary, unless --report (or -j) asks for
-	 * the whole report; -q and a hung-up terminal: nothing. */
-	want_summary = use_ui && !run.o.report && !run.o.json && !run.o.quiet &&
-		       sig != SIGHUP;
-	want_report = !run.tcpstat && !run.orig1 && !run.daemon &&
-		      (!use_ui || ((run.o.report || run.o.json) &&
-				   !run.o.quiet && sig != SIGHUP)) &&
-		      !(run.o.interval_ns && !use_ui);
-	if (use_ui || run.o.snapshot_path) {
-		enum report_format sf =
-			run.snapshot_dir[0]
-				? REPORT_JSON
-				: report_format_for(run.snapshot_path);
-
-		fs.run = &run;
-		fs.s = &fin;
-		fs.pending = 1;
-		if (have_fin && want_report && !run.o.group_by &&
-		    sf == (run.o.json ? REPORT_JSON : REPORT_TEXT)) {
-			/* One format: made once, written to the snapshot and
-			 * to stdout together (not with --group-by: stdout
-			 * has groups, the snapshot flows). */
-			struct report_meta m;
-
-			fill_meta(&run, &m);
-			m.tee = stdout;
-			m.tee_done = &fs.tee_done;
-			fs.rc = engine_write_snapshot_of(
-				run.eng, NULL, &fin, &m, fs.written,
-				sizeof(fs.written), fs.err, sizeof(fs.err));
-		} else if (have_fin && want_report &&
-			   pthread_create(&fs.tid, NULL, final_snap_run, &fs) ==
-				   0) {
-			fs.started = 1;
-		} else {
-			struct report_meta m;
-
-			fill_meta(&run, &m);
-			fs.rc = have_fin ? engine_write_snapshot_of(
-						   run.eng, NULL, &fin, &m,
-						   fs.written,
-						   sizeof(fs.written), fs.err,
-						   sizeof(fs.err))
-					 : engine_write_snapshot(
-						   run.eng, NULL, fs.written,
-						   sizeof(fs.written), fs.err,
-						   sizeof(fs.err));
-		}
-	}
-	if (run.tcpstat) {
-		/* tcpstat prints only its interval lines */
-	} else if (run.orig1) {
-		if (print_orig1(&run))
-			status = 1;
-	} else if (run.daemon) {
-		/* a daemon's stop prints no report: its clients had it */
-	} else if (want_summary) {
-		struct report_meta m;
-
-		fill_meta(&run, &m);
-		rc = have_fin ? summary_write(stdout, &fin, &m, SUMMARY_TOP)
-			      : -ENOMEM;
-		if (rc == -EIO) {
-			sayf("stdout: %s", strerror(errno ? errno : EIO));
-			status = 1;
-		} else if (rc) {
-			sayf("summary: %s", strerror(-rc));
-			status = 1;
-		}
-	} else if (want_report || (run.o.interval_ns && !use_ui)) {
-		rc = 0;
-		if (run.o.interval_ns && !use_ui)
-			print_interval(&run); /* the last, partial interval */
-		else if (!fs.tee_done)
-			rc = print_report(&run, stdout, run.o.json,
-					  have_fin ? &fin : NULL);
-		if (rc == -EIO ||
-		    (rc == 0 && (fflush(stdout) || ferror(stdout)))) {
-			sayf("stdout: %s", strerror(errno ? errno : EIO));
-			status = 1;
-		} else if (rc) {
-			sayf("report: %s", strerror(-rc));
-			status = 1;
-		}
-	}
+	if (have_fin && run->tick)
+		run_pulse(run, &fin); /* the last, partial interval */
+	if (have_fin && !run->plan.keep_capture)
+		engine_close_capture(run->eng); /* the report needs no ring */
+	final_snap_start(run, &fs, &fin, have_fin);
+	if (final_output(run, &fin, have_fin, &fs))
+		status = 1;
 	if (fs.started) {
 		pthread_join(fs.tid, NULL);
 		fs.started = 0;
@@ -1089,12 +1032,12 @@ int pktstat_main(int argc, char **argv)
 	snapshot_free(&fin);
 	if (fs.pending && fs.rc)
 		status = 1; /* said last, below */
-	if (run.exit_over && status == 0) {
+	if (run->exit_over && status == 0) {
 		char r[32], lim[32];
 
-		report_format_bitrate(pulse_exceeded_bps(run.tick), r,
+		report_format_bitrate(pulse_exceeded_bps(run->tick), r,
 				      sizeof(r));
-		report_format_bitrate(run.o.exit_over_bps, lim, sizeof(lim));
+		report_format_bitrate(run->o.exit_over_bps, lim, sizeof(lim));
 		sayf("traffic reached %s, over --exit-over %s", r, lim);
 		status = PULSE_EXIT_OVER;
 	}
@@ -1102,10 +1045,101 @@ int pktstat_main(int argc, char **argv)
 	 * user sees. */
 	fflush(stdout);
 	if (fs.pending)
-		final_snap_done(&fs, use_ui, &status);
-out:
-	run_free(&run);
-	rcu_unregister_thread();
-	(void)sig; /* a signal is an orderly stop: status stays 0 */
+		final_snap_done(&fs, run->plan.mode == PLAN_UI, &status);
 	return status;
+}
+
+/* A capture of our own, from set-up to exit status. A signal is an
+ * orderly stop: the status stays 0. */
+static int run_capture(struct pktstat *run, const struct export_conf *xc)
+{
+	char err[1024];
+	sigset_t sigs;
+	int status, sig;
+
+	status = run_prepare(run);
+	if (status) {
+		tcpstat_free(run->tcpstat);
+		return status;
+	}
+	signals_setup(&sigs);
+	/* Before anything is opened or any thread exists. */
+	if (privs_fork(&run->privs, run->o.user, run->plan.privs_procs, err,
+		       sizeof(err))) {
+		say(err);
+		tcpstat_free(run->tcpstat);
+		return 1;
+	}
+	rcu_register_thread();
+	status = run_start(run, xc, &sigs);
+	if (status == 0) {
+		sig = run_front_end(run, &sigs, &status);
+		status = run_finish(run, sig, status);
+	}
+	run_free(run);
+	rcu_unregister_thread();
+	return status;
+}
+
+/* The plan's mode, carried out. Returns the exit status. */
+static int run_plan(struct pktstat *run)
+{
+	struct export_conf xc;
+	char err[1024];
+	int rc;
+
+	switch (run->plan.mode) {
+	case PLAN_HELP:
+		opts_usage(stdout);
+		return 0;
+	case PLAN_VERSION:
+		printf("pktstat %s\n", PKTSTAT_VERSION);
+		return 0;
+	case PLAN_DIFF:
+		rc = diff_files(run->o.diff_old, run->o.diff_new, run->o.json,
+				0, stdout, err, sizeof(err));
+		if (rc)
+			say(err);
+		return rc ? 1 : 0;
+	default:
+		break;
+	}
+	xc = export_conf_of(&run->o);
+	if (export_check(&xc, err, sizeof(err))) {
+		say(err);
+		return OPTS_EXIT_USAGE;
+	}
+	switch (run->plan.mode) {
+	case PLAN_CONNECT_UI: /* a daemon's capture: no privileges here */
+		return connect_monitor(&run->o);
+	case PLAN_CONNECT_REPORT:
+		return connect_report(&run->o);
+	case PLAN_CLIENT: /* no capture, no privileges, no threads */
+		return client_main(&run->o);
+	default:
+		return run_capture(run, &xc);
+	}
+}
+
+int pktstat_main(int argc, char **argv)
+{
+	struct pktstat run;
+	struct plan_env env;
+	char err[1024];
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
+	if (rc) {
+		say(err);
+		if (rc == -ENOMEM)
+			return 1; /* not a usage error */
+		fprintf(stderr, "Try 'pktstat --help' for more information.\n");
+		return OPTS_EXIT_USAGE;
+	}
+	env_probe(&run, &env);
+	plan_resolve(&run.plan, &run.o, &env);
+	rc = run_plan(&run);
+	opts_free(&run.o);
+	return rc;
 }
