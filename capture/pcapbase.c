@@ -98,39 +98,6 @@ int pcapbase_set_filter_expr(struct cap_handle *h, const char *expr, char *err,
 	return rc;
 }
 
-/*
- * A pcap record holds its seconds in 32 bits, unsigned in the format's
- * specification, but libpcap reads them as a signed bpf_int32: a time at
- * or after 2^31 s (2038-01-19) arrives negative and is its value plus
- * 2^32. Anything else negative (a 64-bit pcapng time before 1970) and a
- * negative fraction count as 0.
- */
-uint64_t pcapbase_ts_ns(const struct pcapbase *b, const struct pcap_pkthdr *ph)
-{
-	int64_t sec = (int64_t)ph->ts.tv_sec;
-
-	if (sec < 0 && sec >= INT32_MIN)
-		sec += (int64_t)1 << 32;
-	if (sec < 0 || ph->ts.tv_usec < 0)
-		return 0;
-	return (uint64_t)sec * 1000000000u +
-	       (uint64_t)ph->ts.tv_usec * (b->nano ? 1 : 1000);
-}
-
-void pcapbase_pkt(const struct pcapbase *b, const struct pcap_pkthdr *ph,
-		  const u_char *bytes, struct cap_pkt *pkt)
-{
-	*pkt = (struct cap_pkt){
-		.data = bytes,
-		.caplen = ph->caplen,
-		.wirelen = ph->len,
-		.ts_ns = pcapbase_ts_ns(b, ph),
-		.dlt = b->dlt,
-		.vlan_tci = -1, /* libpcap re-inserts stripped tags itself */
-		.ifindex = 0,
-	};
-}
-
 void pcapbase_handler(u_char *u, const struct pcap_pkthdr *ph,
 		      const u_char *bytes)
 {
