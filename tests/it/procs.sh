@@ -212,6 +212,7 @@ check "-r: text says it on one line, no process line under a row" \
 	test "$(grep -c '^Processes: unknown (read from a file)$' "$TMP/f.txt")" = 1 \
 	-a "$(grep -ci process "$TMP/f.txt")" = 1 -a ! -s "$TMP/f.err"
 check "-r: CSV has no process column" \
-	sh -c "head -n1 '$TMP/f.csv' | grep -q ',appDetail\$'"
+	sh -c "head -n1 '$TMP/f.csv' | grep -q ',appDetail' &&
+		! head -n1 '$TMP/f.csv' | grep -qE '(^|,)(pid|comm|user|cgroup)(,|\$)'"
 
 finish
