@@ -465,24 +465,6 @@ double view_row_rate(const struct view *v, const struct view_row *r, int which)
 	return view_unit_rate(v->unit, b, p);
 }
 
-double view_row_avg(const struct view *v, const struct view_row *r, int h)
-{
-	struct vavg a;
-	double b, p;
-
-	if (h < 0 || h > 2)
-		return 0.0;
-	view_flow_avgs(v, r->f, &a);
-	if (r->dir != VIEW_DIR_BOTH) {
-		b = a.bps[r->dir][h];
-		p = a.pps[r->dir][h];
-	} else {
-		b = (double)a.bps[0][h] + a.bps[1][h];
-		p = (double)a.pps[0][h] + a.pps[1][h];
-	}
-	return view_unit_rate(v->unit, b, p);
-}
-
 double view_row_percent(const struct view *v, const struct view_row *r)
 {
 	const struct view_flow *f = r->f;
