@@ -49,8 +49,8 @@ const volatile __u32 cfg_link = FL_LINK_ETH;
 
 /* Written by the loader; read once per packet. */
 __u64 gstate; /* FL_GEN, FL_GMASK (flows.h) */
-/* 0 until the loader's first drain: attached at open, the programs count
- * only once the capture starts, its filter and counters in place. */
+/* 0 until the loader has put the capture filter in (or found none): the
+ * programs, attached at open, count no frame before the filter. */
 __u32 armed;
 struct fl_cpu cpus[FL_MAX_CPUS];
 struct fl_gen gens[2];

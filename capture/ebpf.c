@@ -558,6 +558,9 @@ static int eb_set_filter(struct cap_handle *h, const struct bpf_program *prog,
 	}
 	old = e->filter_fd;
 	e->filter_fd = fd;
+	/* the engine sets the filter (or none) right after open: the
+	 * programs count from here, never a frame the filter did not see */
+	__atomic_store_n(&e->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&e->filt_lock);
 	if (old >= 0)
 		close(old);
@@ -1004,9 +1007,8 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 		n += drain_counters(e, cb, user);
 		return n + drain_ctrs(e, cb, user);
 	}
-	/* the capture starts: the engine has set the filter and counters
-	 * since open (the programs, attached there, counted nothing yet:
-	 * no frame of before the filter counted) */
+	/* the capture starts: the programs count, if no filter was set
+	 * (set_filter arms them as soon as one is in) */
 	if (!e->armed) {
 		__atomic_store_n(&e->skel->bss->armed, 1, __ATOMIC_SEQ_CST);
 		e->armed = 1;
