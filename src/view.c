@@ -1764,6 +1764,26 @@ const char *view_row_proto(const struct view_row *r)
 	return flowkey_proto_name(r->f->row->key.kind);
 }
 
+/* The flow's interface name with several, else NULL (grouped or not). */
+static const char *flow_iface(const struct view *v, const struct view_flow *f)
+{
+	unsigned int i = f->row->key.iface;
+
+	if (!v->ifnames || v->nifaces < 2 || i >= (unsigned int)v->nifaces)
+		return NULL;
+	return v->ifnames[i];
+}
+
+int view_has_ifaces(const struct view *v)
+{
+	return v->ifnames && v->nifaces > 1 && !v->group_by;
+}
+
+const char *view_row_iface(const struct view *v, const struct view_row *r)
+{
+	return view_has_ifaces(v) ? flow_iface(v, r->f) : NULL;
+}
+
 /* ---- rows, filter, order --------------------------------------------- */
 
 static int build_rows(struct view *v)
@@ -1832,13 +1852,18 @@ static int flow_text(const struct flow_key *k, char *buf, size_t len)
 	return n + m;
 }
 
-/* "\1proc\1app", lowercased, into @buf (room @len): its length. */
+#define VIEW_IFACE_ROOM 64 /* "\1" and an interface name, cut to fit */
+
+/* "\1proc\1app" (and "\1iface" with several), lowercased, into @buf
+ * (room @len): its length. */
 static size_t lower_labels(const struct view *v, const struct view_flow *f,
 			   char *buf, size_t len)
 {
 	struct view_row r = { f, VIEW_DIR_BOTH };
-	int n = snprintf(buf, len, "\1%s\1%s", plab_text(v, f->proc),
-			 view_row_app(&r, NULL));
+	const char *ifn = flow_iface(v, f);
+	int n = snprintf(buf, len, "\1%s\1%s%s%s", plab_text(v, f->proc),
+			 view_row_app(&r, NULL), ifn ? "\1" : "",
+			 ifn ? ifn : "");
 	size_t m = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 
 	for (size_t i = 0; i < m; i++)
@@ -1890,13 +1915,16 @@ static int build_text(struct view *v)
 		/* the process and app labels join the cached text here:
 		 * they become known later than the addresses */
 		if (grow((void **)&v->txt, &v->txt_cap,
-			 v->txt_len + n + 2 * VIEW_PROC_MAX + 4, 1))
+			 v->txt_len + n + 2 * VIEW_PROC_MAX + 4 +
+				 VIEW_IFACE_ROOM,
+			 1))
 			return -ENOMEM;
 		memcpy(v->txt + v->txt_len, t, n);
 		f->txt = (uint32_t)v->txt_len;
 		v->txt_len += n - 1;
-		v->txt_len += lower_labels(v, f, v->txt + v->txt_len,
-					   2 * VIEW_PROC_MAX + 4);
+		v->txt_len +=
+			lower_labels(v, f, v->txt + v->txt_len,
+				     2 * VIEW_PROC_MAX + 4 + VIEW_IFACE_ROOM);
 		v->txt[v->txt_len++] = '\0';
 	}
 	v->txt_valid = 1;

@@ -194,8 +194,8 @@ int view_frozen(const struct view *v);
 
 /*
  * view_filter_set - show only rows whose protocol (as shown, or icmp4,
- * icmp6), address, port, process (comm[pid], as shown) or app label text
- * contains every space-separated term of @text (case-insensitive, ANDed);
+ * icmp6), address, port, process (comm[pid], as shown), app label or
+ * interface (view_row_iface) text contains every space-separated term of @text (case-insensitive, ANDed);
  * "" or NULL shows all. Totals are not affected. Returns 0, or -EINVAL
  * when longer than VIEW_FILTER_MAX - 1.
  */
@@ -424,6 +424,14 @@ int view_row_endpoint_text(const struct view *v, const struct view_row *r,
 			   int side, char *buf, size_t len);
 /* Protocol name of the row (flowkey_proto_name). */
 const char *view_row_proto(const struct view_row *r);
+/*
+ * view_row_iface - the -i interface a flow row was captured on, NULL when
+ * that tells no rows apart: one interface (or not known: a file, a
+ * --connect client), or a group row.
+ */
+const char *view_row_iface(const struct view *v, const struct view_row *r);
+/* Whether view_row_iface names the flows' interfaces (several -i). */
+int view_has_ifaces(const struct view *v);
 /*
  * view_row_app - the row's app label (app_name), "" when none; *@guess
  * (may be NULL) gets 1 when it is only the port's guess (shown "http?").

@@ -482,6 +482,53 @@ static size_t count_for(struct view *v, const char *filter)
 	return view_count(v);
 }
 
+/* One conversation captured on two interfaces (ordinals 0 and 1) of
+ * @nifaces named ones: two rows, as the engine keys them. */
+static struct view *two_ifaces(int nifaces)
+{
+	static const char *const names[] = { "eth0", "wlan0" };
+	struct view *v = view_new();
+	struct fake f;
+	int i;
+
+	fake_init(&f, T0);
+	f.s.ifnames = names;
+	f.s.nifaces = nifaces;
+	for (i = 0; i < 2; i++) {
+		struct flowtab_row *r = add4(&f, (uint64_t)i + 1, KIND_UDP4,
+					     0x0a000001, 4000, 0x0a000002, 53);
+
+		r->key.iface = (uint8_t)i;
+		set_counts(r, 100, 0, 1, 0);
+	}
+	cr_assert_eq(view_update(v, &f.s), 0);
+	return v;
+}
+
+Test(view, interface_names_rows_with_several)
+{
+	struct view *v = two_ifaces(2);
+	int w[COL_COUNT];
+
+	cr_assert_eq(count_for(v, "udp"), 2);
+	cr_assert_eq(count_for(v, "WLAN0"), 1, "the interface, any case");
+	cr_assert_str_eq(view_row_iface(v, view_row_at(v, 0)), "wlan0");
+	cr_assert_eq(count_for(v, "eth0 10.0.0.1"), 1);
+	cr_assert_str_eq(view_row_iface(v, view_row_at(v, 0)), "eth0");
+	columns_layout(v, 200, 1, w);
+	cr_assert_gt(w[COL_IFACE], 0, "Iface shown with two interfaces");
+	view_free(v);
+
+	/* one interface: nothing to tell apart, nothing shown or matched */
+	v = two_ifaces(1);
+	cr_assert_eq(count_for(v, "eth0"), 0);
+	cr_assert_eq(count_for(v, ""), 2);
+	cr_assert_null(view_row_iface(v, view_row_at(v, 0)));
+	columns_layout(v, 200, 1, w);
+	cr_assert_eq(w[COL_IFACE], 0);
+	view_free(v);
+}
+
 Test(view, display_filter_protocol_address_port)
 {
 	struct view *v = mixed();
@@ -1430,12 +1477,15 @@ Test(view, columns_fit_40_80_200)
 	size_t n;
 
 	n = columns_layout(v, 200, 1, w);
-	cr_assert_eq(n, COL_COUNT - 1,
-		     "everything fits in 200 but Process (no process store)");
+	cr_assert_eq(n, COL_COUNT - 2,
+		     "everything fits in 200 but Process (no process store) "
+		     "and Iface (one interface)");
 	cr_assert_eq(w[COL_PROC], 0);
+	cr_assert_eq(w[COL_IFACE], 0);
 	cr_assert_leq(used_width(w, COL_COUNT), 200);
 	for (i = 0; i < COL_COUNT; i++)
-		cr_assert(i == COL_PROC || w[i] >= columns_get(i)->min);
+		cr_assert(i == COL_PROC || i == COL_IFACE ||
+			  w[i] >= columns_get(i)->min);
 
 	n = columns_layout(v, 80, 1, w);
 	cr_assert_leq(used_width(w, COL_COUNT), 80);

@@ -144,6 +144,15 @@ static int fmt_proc(const struct view *v, const struct view_row *r, int width,
 	return snprintf(buf, len, "%.*s", width, p[0] ? p : "-");
 }
 
+/* The -i interface the flow was captured on (several only). */
+static int fmt_iface(const struct view *v, const struct view_row *r, int width,
+		     char *buf, size_t len)
+{
+	const char *i = view_row_iface(v, r);
+
+	return snprintf(buf, len, "%.*s", width, i ? i : "-");
+}
+
 /* The app label, "http?" for a port's guess, "-" for none. */
 static int fmt_app(const struct view *v, const struct view_row *r, int width,
 		   char *buf, size_t len)
@@ -203,6 +212,8 @@ static const struct column table[COL_COUNT] = {
 		       COL_F_PROCS, fmt_proc },
 	[COL_APP] = { "App", NULL, 5, 11, COL_LEFT, VIEW_SORT_APP, 6, 0, 0,
 		      fmt_app },
+	[COL_IFACE] = { "Iface", NULL, 5, 15, COL_LEFT, -1, 2, 0, COL_F_IFACES,
+			fmt_iface },
 };
 
 const struct column *columns_get(int id)
@@ -304,7 +315,8 @@ size_t columns_layout(const struct view *v, int width, int totals,
 		int hidden = ((c->flags & COL_F_CONV) && per_dir) ||
 			     ((c->flags & COL_F_TOTALS) && !totals) ||
 			     ((c->flags & COL_F_BITS) && pkts) ||
-			     ((c->flags & COL_F_PROCS) && !view_has_procs(v));
+			     ((c->flags & COL_F_PROCS) && !view_has_procs(v)) ||
+			     ((c->flags & COL_F_IFACES) && !view_has_ifaces(v));
 
 		spec[i].min = c->min;
 		spec[i].max = c->max;

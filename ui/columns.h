@@ -27,15 +27,17 @@ enum col_id {
 	COL_LAST,
 	COL_PROC,
 	COL_APP,
+	COL_IFACE,
 	COL_COUNT
 };
 
 enum col_align { COL_LEFT, COL_RIGHT };
 
-#define COL_F_CONV 0x1	 /* hidden with one row per direction */
-#define COL_F_TOTALS 0x2 /* hidden when the totals columns are off (T) */
-#define COL_F_BITS 0x4	 /* hidden when rates are in packets */
-#define COL_F_PROCS 0x8	 /* hidden when the run names no process (files) */
+#define COL_F_CONV 0x1	  /* hidden with one row per direction */
+#define COL_F_TOTALS 0x2  /* hidden when the totals columns are off (T) */
+#define COL_F_BITS 0x4	  /* hidden when rates are in packets */
+#define COL_F_PROCS 0x8	  /* hidden when the run names no process (files) */
+#define COL_F_IFACES 0x10 /* shown only with several interfaces (-i) */
 
 /*
  * A formatter writes the cell's text for @r in at most @width columns

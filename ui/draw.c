@@ -1050,6 +1050,7 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 	char line[LINE_MAX_BYTES], a[320], b[320], na[320], nb[320];
 	char r1[16], r2[16], r3[16], r4[16], first[32], last[32];
 	struct view_row d;
+	const char *ifn;
 	uint64_t age;
 	int y = 0, i;
 
@@ -1058,8 +1059,10 @@ static void draw_detail(struct draw_ctx *c, const struct view_row *r)
 	view_row_endpoint(r, 1, nb, sizeof(nb));
 	view_row_endpoint_text(c->v, r, 0, a, sizeof(a));
 	view_row_endpoint_text(c->v, r, 1, b, sizeof(b));
-	snprintf(line, sizeof(line), "%s flow %llu%s", view_row_proto(r),
-		 (unsigned long long)f->row->id,
+	ifn = view_row_iface(c->v, r);
+	snprintf(line, sizeof(line), "%s flow %llu%s%s%s", view_row_proto(r),
+		 (unsigned long long)f->row->id, ifn ? " on " : "",
+		 ifn ? ifn : "",
 		 r->dir == VIEW_DIR_BOTH ? "" : " (one direction)");
 	put(y++, 0, line, A_BOLD);
 	y++;

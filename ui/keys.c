@@ -26,8 +26,9 @@ static const struct key_binding table[] = {
 	{ 'e', KA_FILTER, 0, "e", "Filter", "Edit the capture (BPF) filter" },
 	{ '/', KA_FIND, 0, "/", "Find",
 	  "Display filter: show only rows whose protocol (as shown, or icmp4, "
-	  "icmp6), address, port, process or app contain every "
-	  "space-separated term; the footer shows how many match" },
+	  "icmp6), address, port, process, app or interface (several -i) "
+	  "contain every space-separated term; the footer shows how many "
+	  "match" },
 	{ 27, KA_CLEAR_FIND, 0, "Esc", NULL, "Clear the display filter" },
 	{ 't', KA_SORT, VIEW_SORT_RATE, "t", NULL,
 	  "Sort by rate (again: reverse)" },
@@ -127,10 +128,12 @@ static const struct key_binding table[] = {
 	  "first, and the link's total; V again for the flows" },
 	{ '\r', KA_DETAIL, 0, "Enter", NULL,
 	  "Details of the selected flow: both directions, first and last "
-	  "seen, rates, names and numbers; any key goes back" },
+	  "seen, rates, names and numbers, the interface (several -i); "
+	  "any key goes back" },
 	{ KEY_ENTER, KA_DETAIL, 0, "KEnter", NULL,
 	  "Details of the selected flow: both directions, first and last "
-	  "seen, rates, names and numbers; any key goes back" },
+	  "seen, rates, names and numbers, the interface (several -i); "
+	  "any key goes back" },
 	{ 'D', KA_TIMINGS, 0, "D", NULL,
 	  "Show what the last frame cost (update, layout, whole frame)" },
 };
@@ -194,6 +197,9 @@ static const struct {
 	  "then code (a reply counts with its request; port and host "
 	  "unreachable are two rows); Enter shows the numbers" },
 	{ "A>B, B>A", "Rate from A to B and from B to A" },
+	{ "Iface", "With several -i: the interface the flow was captured "
+		   "on (one conversation seen on two is a row on each); the "
+		   "details (Enter) say it too" },
 	{ "[f], [v]", "In a title: the key that sorts by that column (so "
 		      "is an underlined letter); again reverses" },
 	{ "bits/s", "Title of the rate column: the unit of every rate "

@@ -180,4 +180,20 @@ pkts_of() {
 }
 check "monitor: interface rows veth0 $(pkts_of veth0) = $td0, veth2 $(pkts_of veth2) = $td2" \
 	test "$(pkts_of veth0) $(pkts_of veth2)" = "$td0 $td2"
+# back to flows (g past process and app): an Iface column tells the
+# forwarded conversation's two rows apart, / finds one by interface name,
+# Enter's detail view names it
+for i in 1 2 3 4; do
+	screen | grep -q '^Proto ' && break
+	T send-keys -t ui g
+	sleep 0.3
+done
+check "monitor: flows on two interfaces: Iface column, the conversation on veth0 and veth2" \
+	sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -q '^Proto .* Iface' &&
+	 [ \"\$(tmux -L $SOCK capture-pane -p -t ui | grep ':7000 ' | grep -oE 'veth[02]\$' | sort | tr '\n' ' ')\" = 'veth0 veth2 ' ]"
+T send-keys -t ui / 'veth2 7000' Enter
+check "monitor: find 'veth2 7000': the veth2 row only" sh -c \
+	"sleep 0.5; [ \"\$(tmux -L $SOCK capture-pane -p -t ui | grep ':7000 ' | grep -oE 'veth[02]\$' | tr '\n' ' ')\" = 'veth2 ' ]"
+T send-keys -t ui Enter
+check "monitor: the detail view names the interface" wait_for '^UDP flow [0-9]* on veth2' 3
 finish
