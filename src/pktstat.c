@@ -54,6 +54,7 @@
 #include "origfmt.h"
 #include "plan.h"
 #include "report.h"
+#include "say.h"
 #include "snapname.h"
 #include "tcpstat.h"
 
@@ -78,36 +79,6 @@ struct pktstat {
 	struct export *exp;	 /* --metrics, --ipfix: engine observers */
 	int ui_group_by; /* the monitor's grouping (g): snapshots record it */
 };
-
-/*
- * One error line on stderr, "pktstat: <msg>", with every control byte
- * shown as '?': paths, filters and names in messages can come from
- * anyone, and must not drive the terminal.
- */
-static void say(const char *msg)
-{
-	char line[1200];
-	size_t i;
-
-	snprintf(line, sizeof(line), "%s", msg ? msg : "");
-	for (i = 0; line[i]; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = '?';
-	fprintf(stderr, "pktstat: %s\n", line);
-}
-
-/* say() with a printf format. */
-static void sayf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sayf(const char *fmt, ...)
-{
-	char msg[1200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	say(msg);
-}
 
 /* Set once in pktstat_main before any thread exists; read-only after. */
 static pthread_t main_thread;
@@ -174,10 +145,10 @@ static void final_snap_done(const struct final_snap *fs, int use_ui,
 			    int *status)
 {
 	if (fs->rc) {
-		say(fs->err);
+		say_line(fs->err);
 		*status = 1;
 	} else if (use_ui) {
-		sayf("snapshot written to %s", fs->written);
+		say_fmt("snapshot written to %s", fs->written);
 	}
 }
 
@@ -312,7 +283,7 @@ static int run_pulse(struct pktstat *run, const struct snapshot *s)
 	if (pulse_tick(run->tick, s, &m))
 		run->exit_over = 1;
 	if ((e = pulse_error(run->tick)))
-		sayf("%s (the --jsonl tee stopped; capture goes on)", e);
+		say_fmt("%s (the --jsonl tee stopped; capture goes on)", e);
 	return run->exit_over;
 }
 
@@ -327,15 +298,15 @@ static int run_tick(void *ctx, const struct snapshot *s)
 static void say_link_change(void *ctx, const char *iface, int state, int was)
 {
 	(void)ctx;
-	sayf("%s: %s", iface,
-	     state == CAP_LINK_GONE
-		     ? "interface removed, capture waits for it to come back"
-	     : was == CAP_LINK_GONE
-		     ? (state == CAP_LINK_DOWN
-				? "interface back but down, capture paused"
-				: "interface back, capture resumed")
-	     : state == CAP_LINK_DOWN ? "interface down, capture paused"
-				      : "interface up, capture resumed");
+	say_fmt("%s: %s", iface,
+		state == CAP_LINK_GONE
+			? "interface removed, capture waits for it to come back"
+		: was == CAP_LINK_GONE
+			? (state == CAP_LINK_DOWN
+				   ? "interface back but down, capture paused"
+				   : "interface back, capture resumed")
+		: state == CAP_LINK_DOWN ? "interface down, capture paused"
+					 : "interface up, capture resumed");
 }
 
 /* Whether a live --jsonl / --exit-over tick is due (every interval of
@@ -421,7 +392,7 @@ static int batch_loop(struct pktstat *run, const sigset_t *sigs)
 			char e[512];
 			if (engine_write_snapshot(run->eng, NULL, NULL, 0, e,
 						  sizeof(e)))
-				say(e);
+				say_line(e);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
@@ -457,25 +428,25 @@ static void start_procs(struct pktstat *run)
 		int sv[2];
 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-			sayf("processes not named: socketpair: %s",
-			     strerror(errno));
+			say_fmt("processes not named: socketpair: %s",
+				strerror(errno));
 			return;
 		}
 		run->procres = procres_start(
 			sv[0], run->plan.procs_ebpf ? PROCRES_EBPF : 0, warn,
 			sizeof(warn), err, sizeof(err));
 		if (!run->procres) {
-			sayf("processes not named: %s", err);
+			say_fmt("processes not named: %s", err);
 			close(sv[1]);
 			return;
 		}
 		if (warn[0] && run->o.procs_ebpf)
-			say(warn);
+			say_line(warn);
 		fd = sv[1];
 	}
 	run->procs = procs_new(fd, err, sizeof(err));
 	if (!run->procs) {
-		sayf("processes not named: %s", err);
+		say_fmt("processes not named: %s", err);
 		return;
 	}
 	engine_set_procs(run->eng, run->procs);
@@ -538,7 +509,7 @@ static int load_abbrevs(struct pktstat *run, char *err, size_t errlen)
 
 		if (abbrev_load_defaults(run->abbrev, getenv("HOME"), e2,
 					 sizeof(e2)))
-			sayf("warning: %s", e2);
+			say_fmt("warning: %s", e2);
 	}
 	return 0;
 }
@@ -563,7 +534,7 @@ static int print_orig1(struct pktstat *run)
 		werr = 1;
 	snapshot_free(&s);
 	if (fflush(stdout) != 0 || werr) {
-		sayf("stdout: %s", strerror(errno ? errno : EIO));
+		say_fmt("stdout: %s", strerror(errno ? errno : EIO));
 		return 1;
 	}
 	return 0;
@@ -585,7 +556,7 @@ static struct export_conf export_conf_of(const struct opts *o)
 		.ipfix_queue = q ? (size_t)strtoul(q, NULL, 10) : 0,
 		.iface = o->n_ifaces == 1 ? o->ifaces[0] : NULL,
 		.offline = o->read_file != NULL,
-		.say = say,
+		.say = say_line,
 	};
 }
 
@@ -634,19 +605,20 @@ static int run_prepare(struct pktstat *run)
 	    daemon_write_pidfile(run->o.pidfile, err, sizeof(err))) {
 		/* before the fork: the pid is the privileged parent's, which
 		 * passes SIGTERM on to the capturing child */
-		say(err);
+		say_line(err);
 		return 1;
 	}
 	if (run->snapname_rc < 0) {
-		sayf("%.64s...: file name too long", run->o.snapshot_path);
+		say_fmt("%.64s...: file name too long", run->o.snapshot_path);
 		return OPTS_EXIT_USAGE;
 	}
 	if (run->plan.no_cursor) {
 		const char *t = getenv("TERM");
 
-		sayf("TERM=%s: the terminal cannot move the cursor; printing "
-		     "a report at the end instead (Ctrl-C stops)",
-		     t ? t : "");
+		say_fmt("TERM=%s: the terminal cannot move the cursor; "
+			"printing "
+			"a report at the end instead (Ctrl-C stops)",
+			t ? t : "");
 	}
 	if (run->o.tcpstat != OPTS_TCPSTAT_OFF) {
 		/* before any descriptor of ours exists: it checks %N ones */
@@ -672,7 +644,7 @@ static int run_prepare(struct pktstat *run)
 
 		run->tcpstat = tcpstat_new(&tc, err, sizeof(err));
 		if (!run->tcpstat) {
-			say(err);
+			say_line(err);
 			return OPTS_EXIT_USAGE;
 		}
 		if (o->flush)
@@ -764,13 +736,13 @@ static int run_start(struct pktstat *run, const struct export_conf *xc,
 
 	run->filters = filterlog_new();
 	if (!run->filters) {
-		say("out of memory");
+		say_line("out of memory");
 		return 1;
 	}
 	ec = engine_conf_of(run);
 	rc = engine_open(&run->eng, &ec, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		return 1;
 	}
 	engine_port_set_tick(run->eng, run_tick, run);
@@ -785,7 +757,7 @@ static int run_start(struct pktstat *run, const struct export_conf *xc,
 
 		run->daemon = daemon_listen(&dc, err, sizeof(err));
 		if (!run->daemon) {
-			say(err);
+			say_line(err);
 			return 1;
 		}
 	}
@@ -800,13 +772,13 @@ static int run_start(struct pktstat *run, const struct export_conf *xc,
 
 		run->tick = pulse_new(&pc, err, sizeof(err));
 		if (!run->tick) {
-			say(err);
+			say_line(err);
 			return 1;
 		}
 	}
 	rc = load_abbrevs(run, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		return rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 	}
 	/* Before any thread exists (liburcu starts its own in
@@ -817,13 +789,13 @@ static int run_start(struct pktstat *run, const struct export_conf *xc,
 		privs_keep_bpf(run->privs);
 	rc = privs_drop(run->privs, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		return 1;
 	}
 	/* --count counters: a bad expression is a usage error */
 	rc = engine_prepare(run->eng, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		return rc == -EINVAL ? OPTS_EXIT_USAGE : 1;
 	}
 	/* From here on a stop signal ends the run with its report. Before
@@ -833,7 +805,7 @@ static int run_start(struct pktstat *run, const struct export_conf *xc,
 	redirect_signals(sigs);
 	rc = engine_make_table(run->eng, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		return 1;
 	}
 	if (run->plan.procs)
@@ -841,12 +813,12 @@ static int run_start(struct pktstat *run, const struct export_conf *xc,
 	/* After the privilege drop: the exporters start threads. */
 	run->exp = export_new(xc, run->eng, err, sizeof(err));
 	if (!run->exp && err[0]) {
-		say(err);
+		say_line(err);
 		return 1;
 	}
 	rc = engine_start(run->eng, pthread_self(), SIGUSR2, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		return 1;
 	}
 	return 0;
@@ -878,7 +850,7 @@ static int run_front_end(struct pktstat *run, const sigset_t *sigs, int *status)
 		uc.names = run->names;
 		rc = ui_run(engine_port(run->eng), &uc, err, sizeof(err));
 		if (rc < 0) {
-			say(err);
+			say_line(err);
 			*status = 1;
 		}
 		return rc > 128 ? rc - 128 : 0;
@@ -887,7 +859,7 @@ static int run_front_end(struct pktstat *run, const sigset_t *sigs, int *status)
 		rc = daemon_run(run->daemon, engine_port(run->eng), sigs, err,
 				sizeof(err));
 		if (rc < 0) {
-			say(err);
+			say_line(err);
 			*status = 1;
 			return 0;
 		}
@@ -956,10 +928,10 @@ static int final_output(struct pktstat *run, struct snapshot *fin, int have_fin,
 		rc = have_fin ? summary_write(stdout, fin, &m, SUMMARY_TOP)
 			      : -ENOMEM;
 		if (rc == -EIO) {
-			sayf("stdout: %s", strerror(errno ? errno : EIO));
+			say_fmt("stdout: %s", strerror(errno ? errno : EIO));
 			return 1;
 		} else if (rc) {
-			sayf("summary: %s", strerror(-rc));
+			say_fmt("summary: %s", strerror(-rc));
 			return 1;
 		}
 		return 0;
@@ -972,10 +944,10 @@ static int final_output(struct pktstat *run, struct snapshot *fin, int have_fin,
 		break;
 	}
 	if (rc == -EIO || (rc == 0 && (fflush(stdout) || ferror(stdout)))) {
-		sayf("stdout: %s", strerror(errno ? errno : EIO));
+		say_fmt("stdout: %s", strerror(errno ? errno : EIO));
 		return 1;
 	} else if (rc) {
-		sayf("report: %s", strerror(-rc));
+		say_fmt("report: %s", strerror(-rc));
 		return 1;
 	}
 	return 0;
@@ -1003,7 +975,7 @@ static int run_finish(struct pktstat *run, int sig, int status)
 	if (run->tcpstat && tcpstat_drain(run->tcpstat, stdout) < 0)
 		status = 1;
 	if (engine_error(run->eng)) {
-		say(engine_error(run->eng));
+		say_line(engine_error(run->eng));
 		status = 1;
 	}
 	/* the exporters' last records and exact final figures */
@@ -1013,9 +985,9 @@ static int run_finish(struct pktstat *run, int sig, int status)
 	if (have_fin && fin.cap.unread) {
 		/* not counted, as a file read short: the counts are not
 		 * exact and the run says so in its status */
-		sayf("%" PRIu64 " frames left unread in the capture ring at "
-		     "stop: counts are not exact",
-		     fin.cap.unread);
+		say_fmt("%" PRIu64 " frames left unread in the capture ring at "
+			"stop: counts are not exact",
+			fin.cap.unread);
 		status = 1;
 	}
 	if (have_fin && run->tick)
@@ -1038,7 +1010,7 @@ static int run_finish(struct pktstat *run, int sig, int status)
 		report_format_bitrate(pulse_exceeded_bps(run->tick), r,
 				      sizeof(r));
 		report_format_bitrate(run->o.exit_over_bps, lim, sizeof(lim));
-		sayf("traffic reached %s, over --exit-over %s", r, lim);
+		say_fmt("traffic reached %s, over --exit-over %s", r, lim);
 		status = PULSE_EXIT_OVER;
 	}
 	/* Where the snapshot went, or why it did not: the last line the
@@ -1066,7 +1038,7 @@ static int run_capture(struct pktstat *run, const struct export_conf *xc)
 	/* Before anything is opened or any thread exists. */
 	if (privs_fork(&run->privs, run->o.user, run->plan.privs_procs, err,
 		       sizeof(err))) {
-		say(err);
+		say_line(err);
 		tcpstat_free(run->tcpstat);
 		return 1;
 	}
@@ -1099,14 +1071,14 @@ static int run_plan(struct pktstat *run)
 		rc = diff_files(run->o.diff_old, run->o.diff_new, run->o.json,
 				0, stdout, err, sizeof(err));
 		if (rc)
-			say(err);
+			say_line(err);
 		return rc ? 1 : 0;
 	default:
 		break;
 	}
 	xc = export_conf_of(&run->o);
 	if (export_check(&xc, err, sizeof(err))) {
-		say(err);
+		say_line(err);
 		return OPTS_EXIT_USAGE;
 	}
 	switch (run->plan.mode) {
@@ -1131,7 +1103,7 @@ int pktstat_main(int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	rc = opts_parse(&run.o, argc, argv, err, sizeof(err));
 	if (rc) {
-		say(err);
+		say_line(err);
 		if (rc == -ENOMEM)
 			return 1; /* not a usage error */
 		fprintf(stderr, "Try 'pktstat --help' for more information.\n");
