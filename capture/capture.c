@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
@@ -275,6 +277,35 @@ void cap_efd_drain(int fd)
 	if (read(fd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: nothing to consume */
 	}
+}
+
+int cap_packet_bind(int fd, int ifindex)
+{
+	struct sockaddr_ll sll;
+	int so = 0;
+	socklen_t sl = sizeof(so);
+
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = ifindex;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+	return 0;
+}
+
+int cap_packet_promisc(int fd, int ifindex)
+{
+	struct packet_mreq mr;
+
+	memset(&mr, 0, sizeof(mr));
+	mr.mr_ifindex = ifindex;
+	mr.mr_type = PACKET_MR_PROMISC;
+	return setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
+			  sizeof(mr))
+		       ? -errno
+		       : 0;
 }
 
 uint64_t cap_now_ms(void)

@@ -386,6 +386,16 @@ uint32_t cap_vlan_insert(uint8_t *dst, const uint8_t *data, uint32_t caplen,
 void cap_efd_poke(int fd);
 void cap_efd_drain(int fd);
 
+/*
+ * cap_packet_bind - bind the packet socket @fd to every protocol on
+ * interface @ifindex and clear the error a bind to a down interface
+ * leaves pending (ENETDOWN). 0 or -errno. No privilege needed on a socket
+ * one holds. cap_packet_promisc - ask for promiscuous mode on it, best
+ * effort (the capture goes on without it): 0 or -errno.
+ */
+int cap_packet_bind(int fd, int ifindex);
+int cap_packet_promisc(int fd, int ifindex);
+
 /* cap_now_ms - CLOCK_MONOTONIC in ms, for timeouts. */
 uint64_t cap_now_ms(void);
 

@@ -291,10 +291,8 @@ static enum cap_link pc_probe_link(struct pc *pc)
  */
 static int pc_rebind(struct pc *pc)
 {
-	struct sockaddr_ll sll;
 	struct ifreq ifr;
-	int idx, so = 0;
-	socklen_t sl = sizeof(so);
+	int idx, rc;
 
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, pc->ifname, sizeof(ifr.ifr_name));
@@ -305,24 +303,11 @@ static int pc_rebind(struct pc *pc)
 		return -errno;
 	if (ifr.ifr_hwaddr.sa_family != pc->hatype)
 		return -EPROTOTYPE;
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = idx;
-	if (bind(pc->sfd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return -errno;
-	/* a bind to a down interface leaves ENETDOWN pending */
-	getsockopt(pc->sfd, SOL_SOCKET, SO_ERROR, &so, &sl);
-	if (pc->promisc) {
-		struct packet_mreq mr;
-
-		memset(&mr, 0, sizeof(mr));
-		mr.mr_ifindex = idx;
-		mr.mr_type = PACKET_MR_PROMISC;
-		/* best effort, as the capture goes on without it */
-		(void)setsockopt(pc->sfd, SOL_PACKET, PACKET_ADD_MEMBERSHIP,
-				 &mr, sizeof(mr));
-	}
+	rc = cap_packet_bind(pc->sfd, idx);
+	if (rc)
+		return rc;
+	if (pc->promisc)
+		(void)cap_packet_promisc(pc->sfd, idx);
 	pc->gone_ms = 0;
 	__atomic_store_n(&pc->link, pc_probe_link(pc), __ATOMIC_RELAXED);
 	__atomic_fetch_add(&pc->rebinds, 1, __ATOMIC_RELAXED);

@@ -1063,16 +1063,8 @@ static int tp3_reopen(struct tp3 *t, int idx, char *err, size_t errlen)
 		pthread_mutex_unlock(&t->filt_lock);
 		goto fail;
 	}
-	if (t->promisc) {
-		struct packet_mreq mr;
-
-		memset(&mr, 0, sizeof(mr));
-		mr.mr_ifindex = idx;
-		mr.mr_type = PACKET_MR_PROMISC;
-		/* best effort, as the capture goes on without it */
-		(void)setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
-				 sizeof(mr));
-	}
+	if (t->promisc) /* best effort, as the capture goes on without it */
+		(void)cap_packet_promisc(fd, idx);
 	pthread_mutex_lock(&t->stats_lock);
 	(void)tp3_fold_kstats(t); /* the old socket's last counts */
 	old_fd = t->fd;
@@ -1107,11 +1099,9 @@ fail:
  */
 static int tp3_rebind(struct tp3 *t, char *err, size_t errlen)
 {
-	struct sockaddr_ll sll;
 	struct ifreq ifr;
 	uint64_t ifd = 0;
-	int idx, so = 0, have, rc;
-	socklen_t sl = sizeof(so);
+	int idx, have, rc;
 
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, t->name, sizeof(ifr.ifr_name));
@@ -1128,24 +1118,11 @@ static int tp3_rebind(struct tp3 *t, char *err, size_t errlen)
 		if (rc)
 			return rc;
 	} else {
-		memset(&sll, 0, sizeof(sll));
-		sll.sll_family = AF_PACKET;
-		sll.sll_protocol = htons(ETH_P_ALL);
-		sll.sll_ifindex = idx;
-		if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-			return -errno;
-		getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl);
-		if (t->promisc) {
-			struct packet_mreq mr;
-
-			memset(&mr, 0, sizeof(mr));
-			mr.mr_ifindex = idx;
-			mr.mr_type = PACKET_MR_PROMISC;
-			/* best effort, as the capture goes on without it */
-			(void)setsockopt(t->fd, SOL_PACKET,
-					 PACKET_ADD_MEMBERSHIP, &mr,
-					 sizeof(mr));
-		}
+		rc = cap_packet_bind(t->fd, idx);
+		if (rc)
+			return rc;
+		if (t->promisc)
+			(void)cap_packet_promisc(t->fd, idx);
 	}
 	__atomic_store_n(&t->ifindex, idx, __ATOMIC_RELAXED);
 	/* rx_dropped starts again with the new interface */
