@@ -18,6 +18,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -314,6 +315,26 @@ uint64_t cap_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int cap_probe_due(uint64_t *next_ms, int period_ms)
+{
+	uint64_t now = cap_now_ms();
+
+	if (now < *next_ms)
+		return 0;
+	*next_ms = now + (uint64_t)period_ms;
+	return 1;
+}
+
+void cap_efd_wait(int fd, int timeout_ms, int max_ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	if (timeout_ms < 0 || timeout_ms > max_ms)
+		timeout_ms = max_ms;
+	if (poll(&pfd, 1, timeout_ms) > 0)
+		cap_efd_drain(fd);
 }
 
 void cap_err_perm(char *err, size_t errlen)

@@ -400,6 +400,16 @@ int cap_packet_promisc(int fd, int ifindex);
 uint64_t cap_now_ms(void);
 
 /*
+ * The wait of a capture whose interface was removed, until one of its
+ * name is back: cap_probe_due - 1 if the time in *@next_ms has come, and
+ * then the next one is @period_ms on; else 0. cap_efd_wait - sleep on
+ * the wakeup eventfd @fd for @timeout_ms (< 0 or more than @max_ms:
+ * @max_ms), consuming a wake.
+ */
+int cap_probe_due(uint64_t *next_ms, int period_ms);
+void cap_efd_wait(int fd, int timeout_ms, int max_ms);
+
+/*
  * cap_err_perm - the line for a packet socket refused for lack of
  * privilege, with the two ways to get it (root, or setcap).
  */

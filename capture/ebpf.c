@@ -989,7 +989,7 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 	struct pollfd pfd = { .fd = e->evfd, .events = POLLIN };
 	enum cap_link l;
 	struct timespec ts;
-	uint64_t v, now;
+	uint64_t now;
 	int n = 0;
 
 	if (timeout_ms == CAP_FLOWS_FINAL) {
@@ -1027,8 +1027,7 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 		if (step <= 0)
 			return 0;
 		if (poll(&pfd, 1, step) > 0) {
-			if (read(e->evfd, &v, sizeof(v)) < 0)
-				v = 0;
+			cap_efd_drain(e->evfd);
 			return 0; /* woken: the caller looks at its stop flag */
 		}
 		waited += step;
@@ -1047,11 +1046,7 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 
 static void eb_wakeup(struct cap_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(eb_of(h)->evfd, &one, sizeof(one)) < 0) {
-		/* the counter is full: a wakeup is pending anyway */
-	}
+	cap_efd_poke(eb_of(h)->evfd);
 }
 
 static int eb_stats(struct cap_handle *h, struct cap_stats *st)

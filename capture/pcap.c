@@ -318,18 +318,10 @@ static int pc_rebind(struct pc *pc)
  * sleeping in between on the wakeup eventfd. Returns 0. */
 static int pc_wait_back(struct pc *pc, int timeout_ms)
 {
-	struct pollfd pfd = { pc->efd, POLLIN, 0 };
-	uint64_t now = cap_now_ms();
-
-	if (now >= pc->probe_ms) {
-		pc->probe_ms = now + PC_PROBE_MS;
-		if (pc->hatype >= 0 && pc_rebind(pc) == 0)
-			return 0;
-	}
-	if (timeout_ms < 0 || timeout_ms > PC_PROBE_MS)
-		timeout_ms = PC_PROBE_MS;
-	if (poll(&pfd, 1, timeout_ms) > 0)
-		cap_efd_drain(pc->efd);
+	if (cap_probe_due(&pc->probe_ms, PC_PROBE_MS) && pc->hatype >= 0 &&
+	    pc_rebind(pc) == 0)
+		return 0;
+	cap_efd_wait(pc->efd, timeout_ms, PC_PROBE_MS);
 	return 0;
 }
 

@@ -183,14 +183,6 @@ static int tp3_dlt(unsigned int hatype)
 	}
 }
 
-static uint64_t tp3_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * rx_dropped of the bound interface from sysfs. sysfs shows the network
  * namespace it was mounted in, which need not be ours: check the ifindex
@@ -445,11 +437,7 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 	if (t->fd < 0) {
 		e = errno;
 		if (e == EPERM || e == EACCES)
-			snprintf(err, errlen,
-				 "cannot open a packet socket: permission "
-				 "denied (run as root, or: setcap "
-				 "cap_net_raw,cap_net_admin=eip $(command -v "
-				 "pktstat))");
+			cap_err_perm(err, errlen);
 		else
 			snprintf(err, errlen, "cannot open a packet socket: %s",
 				 strerror(e));
@@ -913,7 +901,7 @@ static enum cap_link tp3_probe_link(struct tp3 *t)
 static void tp3_set_link(struct tp3 *t, enum cap_link l)
 {
 	if (l == CAP_LINK_GONE && !t->gone_ms)
-		t->gone_ms = tp3_now_ms();
+		t->gone_ms = cap_now_ms();
 	__atomic_store_n(&t->link, l, __ATOMIC_RELAXED);
 }
 
@@ -930,13 +918,8 @@ static int tp3_wait(struct tp3 *t, int timeout_ms, char *err, size_t errlen)
 			return 0;
 		return tp3_sockerr(t, "poll", err, errlen);
 	}
-	if (pfd[1].revents & POLLIN) {
-		uint64_t v;
-
-		if (read(t->efd, &v, sizeof(v)) < 0) {
-			/* EAGAIN: nothing to consume. */
-		}
-	}
+	if (pfd[1].revents & POLLIN)
+		cap_efd_drain(t->efd);
 	if (pfd[0].revents & POLLNVAL) {
 		snprintf(err, errlen, "%s: packet socket closed", t->name);
 		return -EBADF;
@@ -1145,14 +1128,9 @@ static int tp3_rebind(struct tp3 *t, char *err, size_t errlen)
 static int tp3_wait_back(struct tp3 *t, int timeout_ms, char *err,
 			 size_t errlen)
 {
-	struct pollfd pfd = { t->efd, POLLIN, 0 };
-	uint64_t now = tp3_now_ms();
+	if (cap_probe_due(&t->probe_ms, TP3_PROBE_MS)) {
+		int rc = tp3_rebind(t, err, errlen);
 
-	if (now >= t->probe_ms) {
-		int rc;
-
-		t->probe_ms = now + TP3_PROBE_MS;
-		rc = tp3_rebind(t, err, errlen);
 		if (rc == 0)
 			return 1;
 		/* gone again meanwhile (EAGAIN): look on */
@@ -1160,15 +1138,7 @@ static int tp3_wait_back(struct tp3 *t, int timeout_ms, char *err,
 		    rc != -EAGAIN && t->fanout)
 			return rc;
 	}
-	if (timeout_ms < 0 || timeout_ms > TP3_PROBE_MS)
-		timeout_ms = TP3_PROBE_MS;
-	if (poll(&pfd, 1, timeout_ms) > 0) {
-		uint64_t v;
-
-		if (read(t->efd, &v, sizeof(v)) < 0) {
-			/* EAGAIN: nothing to consume. */
-		}
-	}
+	cap_efd_wait(t->efd, timeout_ms, TP3_PROBE_MS);
 	return 0;
 }
 
@@ -1207,7 +1177,7 @@ static int tp3_drain(struct tp3 *t, cap_pkt_fn cb, void *user, char *err,
 		     size_t errlen)
 {
 	struct sock_filter none[1] = { BPF_STMT(BPF_RET | BPF_K, 0) };
-	uint64_t start = tp3_now_ms(), end = start + TP3_DRAIN_MS, now;
+	uint64_t start = cap_now_ms(), end = start + TP3_DRAIN_MS, now;
 	uint64_t retire = 0;
 	int total = 0;
 
@@ -1222,7 +1192,7 @@ static int tp3_drain(struct tp3 *t, cap_pkt_fn cb, void *user, char *err,
 						      (size_t)t->cur *
 							      t->block_size);
 
-		now = tp3_now_ms();
+		now = cap_now_ms();
 		if (now >= end)
 			break;
 		if (__atomic_load_n(&bd->hdr.bh1.block_status,
@@ -1269,7 +1239,7 @@ static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 		if (link == CAP_LINK_GONE) {
 			/* Deleted: drain what the retire timer still hands
 			 * over, then wait for an interface of that name. */
-			uint64_t waited = tp3_now_ms() - t->gone_ms;
+			uint64_t waited = cap_now_ms() - t->gone_ms;
 
 			if (waited > 2 * (uint64_t)t->tov_ms + 20) {
 				n = tp3_wait_back(t, timeout_ms, err, errlen);
@@ -1291,11 +1261,7 @@ static int tp3_dispatch(struct cap_handle *h, cap_pkt_fn cb, void *user,
 
 static void tp3_wakeup(struct cap_handle *h)
 {
-	uint64_t one = 1;
-
-	if (write(tp3_of(h)->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is already non-zero, a wake pends. */
-	}
+	cap_efd_poke(tp3_of(h)->efd);
 }
 
 static int tp3_stats(struct cap_handle *h, struct cap_stats *st)
