@@ -88,7 +88,8 @@ static uint32_t be16_at(const uint8_t *p)
 }
 
 /* The swapped packet (addresses, and ports where they are ports) must give
- * the same key; the direction flips unless the key is symmetric. */
+ * the same key; the direction flips unless the key is symmetric (for ICMP:
+ * both addresses the same). */
 static int check_key(const struct dec_pkt *d, char *why, size_t whylen)
 {
 	struct dec_pkt r = *d;
@@ -119,7 +120,10 @@ static int check_key(const struct dec_pkt *d, char *why, size_t whylen)
 			return fail(why, whylen,
 				    "kind other: direction %d/%d, not AB", dir,
 				    rdir);
-	} else if (!memcmp(k.a, k.b, sizeof(k.a)) && k.aport == k.bport) {
+	} else if (!memcmp(k.a, k.b, sizeof(k.a)) &&
+		   (k.aport == k.bport || flowkey_is_icmp(k.kind))) {
+		/* ICMP orders by address alone (type and code are not
+		 * swapped in a reply) */
 		if (dir != rdir)
 			return fail(why, whylen,
 				    "symmetric key: directions %d/%d differ",
