@@ -405,7 +405,6 @@ static int tp3_attach(struct tp3 *t, struct sock_filter *insns,
 static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 		    char *err, size_t errlen)
 {
-	struct sockaddr_ll sll;
 	struct tp3 *t;
 	int rc, e;
 
@@ -460,12 +459,12 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 	if (rc)
 		goto fail;
 
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = t->ifindex;
-	if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		if (errno == ENODEV || errno == ENXIO) {
+	/* cap_packet_bind leaves errno as bind set it for tp3_sockerr; a
+	 * bind to a down interface leaves ENETDOWN pending, which it
+	 * clears: the link state already says so. */
+	rc = cap_packet_bind(t->fd, t->ifindex);
+	if (rc) {
+		if (rc == -ENODEV || rc == -ENXIO) {
 			cap_err_no_device(t->name, err, errlen);
 			rc = -ENODEV;
 		} else {
@@ -473,28 +472,12 @@ static int tp3_open(struct cap_handle **h, const struct cap_config *cfg,
 		}
 		goto fail;
 	}
-	/* A bind to a down interface leaves ENETDOWN pending: the link
-	 * state already says so, clear it. */
-	{
-		int so = 0;
-		socklen_t sl = sizeof(so);
-
-		getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &so, &sl);
-	}
-	if (cfg->promisc && !t->any) {
-		struct packet_mreq mr;
-
-		/* A membership, not IFF_PROMISC: the kernel drops it with
-		 * the socket, however the process ends. */
-		memset(&mr, 0, sizeof(mr));
-		mr.mr_ifindex = t->ifindex;
-		mr.mr_type = PACKET_MR_PROMISC;
-		if (setsockopt(t->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
-			       sizeof(mr))) {
-			rc = tp3_sockerr(t, "cannot enter promiscuous mode",
-					 err, errlen);
-			goto fail;
-		}
+	/* A membership, not IFF_PROMISC: the kernel drops it with the
+	 * socket, however the process ends. */
+	if (cfg->promisc && !t->any && cap_packet_promisc(t->fd, t->ifindex)) {
+		rc = tp3_sockerr(t, "cannot enter promiscuous mode", err,
+				 errlen);
+		goto fail;
 	}
 	t->promisc = cfg->promisc && !t->any;
 	t->fanout = cfg->fanout_group != 0;
@@ -988,12 +971,10 @@ static int tp3_fanout_id(int base, int idx)
  */
 static int tp3_reopen(struct tp3 *t, int idx, char *err, size_t errlen)
 {
-	struct sockaddr_ll sll;
 	uint8_t *ring = NULL, *old_ring;
 	const char *what = "bind";
 	char group[32];
-	int fd, old_fd, rc, so = 0, id = tp3_fanout_id(t->fanout_base, idx);
-	socklen_t sl = sizeof(so);
+	int fd, old_fd, rc, id = tp3_fanout_id(t->fanout_base, idx);
 	uint32_t arg = ((uint32_t)id & 0xffff) | (uint32_t)PACKET_FANOUT_HASH
 							 << 16;
 
@@ -1009,10 +990,6 @@ static int tp3_reopen(struct tp3 *t, int idx, char *err, size_t errlen)
 	rc = tp3_ring(t, fd, &ring, &what);
 	if (rc)
 		goto fail;
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = idx;
 	/* the filter in force before any frame, and no filter change
 	 * between it and the swap: under filt_lock */
 	pthread_mutex_lock(&t->filt_lock);
@@ -1030,11 +1007,9 @@ static int tp3_reopen(struct tp3 *t, int idx, char *err, size_t errlen)
 	}
 	if (!rc) {
 		what = "bind";
-		rc = bind(fd, (struct sockaddr *)&sll, sizeof(sll)) ? -errno
-								    : 0;
+		rc = cap_packet_bind(fd, idx);
 	}
 	if (!rc) {
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
 		snprintf(group, sizeof(group), "fanout group %d", id);
 		what = group;
 		rc = setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg,
