@@ -826,33 +826,44 @@ static void sum_text(struct sum_out *p, const char *t)
 		ob_puts(p->o, t);
 }
 
-static void sum_u64(struct sum_out *p, int where, const char *key,
-		    const char *pre, uint64_t v, const char *post)
+/* A field's start: JSON its separator and key, text @pre. 0: the field
+ * is not in this format. */
+static int sum_field(struct sum_out *p, int where, const char *key,
+		     const char *pre)
 {
 	if (!sum_on(p, where))
-		return;
+		return 0;
 	if (p->json)
 		sum_key(p, key);
 	else
 		ob_puts(p->o, pre);
-	ob_printf(p->o, "%" PRIu64, v);
+	return 1;
+}
+
+/* Text: @post after the value. */
+static void sum_post(struct sum_out *p, const char *post)
+{
 	if (!p->json)
 		ob_puts(p->o, post);
+}
+
+static void sum_u64(struct sum_out *p, int where, const char *key,
+		    const char *pre, uint64_t v, const char *post)
+{
+	if (!sum_field(p, where, key, pre))
+		return;
+	ob_printf(p->o, "%" PRIu64, v);
+	sum_post(p, post);
 }
 
 /* @v with @prec decimals, as printf's "%.Nf". */
 static void sum_fixed(struct sum_out *p, int where, const char *key,
 		      const char *pre, double v, int prec, const char *post)
 {
-	if (!sum_on(p, where))
+	if (!sum_field(p, where, key, pre))
 		return;
-	if (p->json)
-		sum_key(p, key);
-	else
-		ob_puts(p->o, pre);
 	ob_printf(p->o, "%.*f", prec, v);
-	if (!p->json)
-		ob_puts(p->o, post);
+	sum_post(p, post);
 }
 
 /* A string from anywhere: escaped for JSON, control bytes as '?' in
@@ -860,14 +871,12 @@ static void sum_fixed(struct sum_out *p, int where, const char *key,
 static void sum_str(struct sum_out *p, int where, const char *key,
 		    const char *pre, const char *v, const char *post)
 {
-	if (!sum_on(p, where))
+	if (!sum_field(p, where, key, pre))
 		return;
 	if (p->json) {
-		sum_key(p, key);
 		json_str(p->o, v);
 		return;
 	}
-	ob_puts(p->o, pre);
 	text_str(p->o, v);
 	ob_puts(p->o, post);
 }
