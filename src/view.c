@@ -175,35 +175,15 @@ static int tab_resize(struct view *v, size_t size, unsigned int bits)
 }
 
 /*
- * Room for @more new flows: the pool and the rings' columns (their
- * untouched room costs no memory). The id hash grows as flows are added
+ * Room for @more new flows in the pool (its untouched room costs no
+ * memory). The id hash grows as flows are added
  * (ent_new), so that it fits the flows, not the room.
  */
 static int reserve(struct view *v, size_t more)
 {
-	size_t i;
-
 	if (grow((void **)&v->ents, &v->ents_cap, v->ents_hw + more,
 		 sizeof(*v->ents)))
 		return -ENOMEM;
-	if (v->rings_cap < v->ents_cap) {
-		for (i = 0; i < FLOW_SLOTS; i++) {
-			size_t cap = v->rings_cap;
-
-			if (grow((void **)&v->rings[i], &cap, v->ents_cap,
-				 sizeof(bucket)))
-				return -ENOMEM;
-		}
-		v->rings_cap = v->ents_cap;
-	}
-	if (v->col_free_cap < v->ents_cap) {
-		size_t cap = v->col_free_cap;
-
-		if (grow((void **)&v->col_free, &cap, v->ents_cap,
-			 sizeof(*v->col_free)))
-			return -ENOMEM;
-		v->col_free_cap = v->ents_cap;
-	}
 	if (v->base && v->base_cap < v->ents_cap) {
 		if (grow((void **)&v->base, &v->base_cap, v->ents_cap,
 			 sizeof(*v->base)))
@@ -244,8 +224,6 @@ static struct vent *ent_new(struct view *v, uint64_t id)
 	memset(x, 0, sizeof(*x));
 	x->id = id;
 	x->f.fpos = NO_POS;
-	x->b0 = NO_B0;
-	x->col = NO_COL;
 	if (v->base)
 		memset(&v->base[e], 0, sizeof(v->base[e]));
 	if (v->etxt)
@@ -258,7 +236,6 @@ static struct vent *ent_new(struct view *v, uint64_t id)
 static void ent_del(struct view *v, uint32_t e)
 {
 	tab_del(v, e);
-	view_rate_flow_drop(v, e);
 	if (v->etxt) {
 		free(v->etxt[e]);
 		v->etxt[e] = NULL;
@@ -289,7 +266,6 @@ struct view *view_new(void)
 	v->unit = VIEW_UNIT_BITS;
 	v->rows_dirty = 1;
 	v->tot.last_b = INT64_MIN;
-	v->rings_b1 = INT64_MIN;
 	v->min_dt = MIN_DT_NS;
 	v->names = VIEW_NAMES_HOSTS | VIEW_NAMES_PORTS;
 	v->free_head = EMPTY;
@@ -307,9 +283,6 @@ void view_free(struct view *v)
 	free(v->etxt);
 	free(v->base);
 	free(v->ents);
-	for (i = 0; i < FLOW_SLOTS; i++)
-		free(v->rings[i]);
-	free(v->col_free);
 	free(v->tab);
 	free(v->idx);
 	free(v->own);
@@ -452,11 +425,19 @@ void view_flow_avgs(const struct view *v, const struct view_flow *f,
 		    struct vavg *out)
 {
 	const struct vcopy *c = copy_of(v, f);
+	int h, i;
 
-	if (c)
-		*out = c->avg;
-	else
+	if (!c) {
 		view_rate_flow_avgs(v, vent_of(f), out);
+		return;
+	}
+	/* a copy holds the averages as shown */
+	for (h = 0; h < 3; h++) {
+		for (i = 0; i < 2; i++) {
+			out->bps[i][h] = c->e.ew[h][i];
+			out->pps[i][h] = c->e.ew[h][2 + i];
+		}
+	}
 }
 
 double view_row_avg(const struct view *v, const struct view_row *r, int h)
@@ -508,7 +489,7 @@ static void ingest_flow(struct view *v, struct vent *e,
 	}
 	if (!v->hold) {
 		/* held: the last rates stay */
-		view_rate_flow_add(v, (uint32_t)(e - v->ents), d);
+		view_rate_flow_add(v, e, d);
 		for (i = 0; i < 2; i++) {
 			out->bps[i] = (float)per_s(db[i], dt);
 			out->pps[i] = (float)per_s(dp[i], dt);
@@ -667,10 +648,10 @@ static void group_acc(struct vgroup *x, const struct vent *e,
 	g->e.f.pps[0] += f->pps[tx];
 	g->e.f.pps[1] += f->pps[rx];
 	for (h = 0; h < 3; h++) {
-		g->avg.bps[0][h] += a->bps[tx][h];
-		g->avg.bps[1][h] += a->bps[rx][h];
-		g->avg.pps[0][h] += a->pps[tx][h];
-		g->avg.pps[1][h] += a->pps[rx][h];
+		g->e.ew[h][0] += a->bps[tx][h];
+		g->e.ew[h][1] += a->bps[rx][h];
+		g->e.ew[h][2] += a->pps[tx][h];
+		g->e.ew[h][3] += a->pps[rx][h];
 	}
 	if (!g->row.first_ns ||
 	    (f->row->first_ns && f->row->first_ns < g->row.first_ns))
@@ -732,8 +713,6 @@ static int build_groups(struct view *v)
 		g->c.e.f.row = &g->c.row;
 		g->c.e.f.fpos = NO_POS;
 		g->c.e.f.txt = UINT32_MAX;
-		g->c.e.col = NO_COL;
-		g->c.e.b0 = NO_B0;
 	}
 	v->ngx = n;
 	return 0;
@@ -757,7 +736,7 @@ static const struct vgroup *row_group(const struct view *v,
 /*
  * After a flood: fewer than a quarter of the entries handed out are live.
  * Move the live ones to the front, in order (the update's walk relies on
- * it), their rings columns too, cut the arrays to twice what is live,
+ * it), cut the arrays to twice what is live,
  * rebuild the id hash, and give the memory back to the kernel
  * (malloc_trim). Not while paused (the frozen copies look entries up).
  * Allocates nothing it needs: a failed realloc keeps the bigger array.
@@ -765,11 +744,10 @@ static const struct vgroup *row_group(const struct view *v,
 static void view_compact(struct view *v)
 {
 	size_t i, n = 0, cap = 64, size;
-	unsigned int bits, sl;
+	unsigned int bits;
 
 	if (v->frz || v->ents_hw < COMPACT_MIN || v->nlive * 4 > v->ents_hw)
 		return;
-	view_rate_compact(v);
 	for (i = 0; i < v->ents_hw; i++) {
 		if (!v->ents[i].gen)
 			continue;
@@ -791,26 +769,6 @@ static void view_compact(struct view *v)
 		fit((void **)&v->base, &v->base_cap, cap / 2, sizeof(*v->base));
 	if (v->etxt)
 		fit((void **)&v->etxt, &v->etxt_cap, cap / 2, sizeof(*v->etxt));
-	if (v->rings_cap > v->ents_cap) {
-		/* the columns in use are fewer than the entries */
-		for (sl = 0; sl < FLOW_SLOTS; sl++) {
-			void *q = realloc(v->rings[sl],
-					  v->ents_cap * sizeof(bucket));
-
-			if (q)
-				v->rings[sl] = q;
-		}
-		v->rings_cap = v->ents_cap;
-	}
-	if (v->col_free_cap > v->ents_cap) {
-		void *q = realloc(v->col_free,
-				  v->ents_cap * sizeof(*v->col_free));
-
-		if (q) {
-			v->col_free = q;
-			v->col_free_cap = v->ents_cap;
-		}
-	}
 	tab_dims(n, &size, &bits);
 	if (size >= v->tab_size || tab_resize(v, size, bits)) {
 		memset(v->tab, 0xff, v->tab_size * sizeof(*v->tab));
@@ -875,10 +833,8 @@ static int update(struct view *v, const struct snapshot *s, int borrow)
 	if (!++v->gen)
 		v->gen = 1;
 	v->updates++;
-	if (!v->hold) {
-		view_rate_plan(&v->plan, now, dt, v->tot.origin);
-		view_rate_advance(v);
-	}
+	if (!v->hold)
+		view_rate_plan(&v->ew, now, dt, v->tot.origin);
 	for (i = 0; i < s->nrows && (r = snapshot_row_next(s, &it)); i++) {
 		struct vent *e = NULL;
 
@@ -964,6 +920,8 @@ static int freeze_shown(struct view *v)
 {
 	size_t i, n = shown_n(v);
 	struct vcopy *c = malloc((n ? n : 1) * sizeof(*c));
+	struct vavg a;
+	int h, k;
 
 	if (!c)
 		return -ENOMEM;
@@ -979,7 +937,14 @@ static int freeze_shown(struct view *v)
 			memset(&c[i].base, 0, sizeof(c[i].base));
 		c[i].row = *e->f.row;
 		c[i].e.f.row = &c[i].row;
-		view_rate_flow_avgs(v, e, &c[i].avg);
+		/* the copy holds the averages as shown */
+		view_rate_flow_avgs(v, e, &a);
+		for (h = 0; h < 3; h++) {
+			for (k = 0; k < 2; k++) {
+				c[i].e.ew[h][k] = a.bps[k][h];
+				c[i].e.ew[h][2 + k] = a.pps[k][h];
+			}
+		}
 	}
 	v->frz = c;
 	v->nfrz = n;

@@ -9,14 +9,14 @@
  * the snapshot's rows in place until the next update.
  *
  * Memory: per live flow, one state entry (struct vent, view_int.h) that
- * is also what is displayed, an entry of the id hash, a display row and
- * an order entry; a flow sending for longer than two 2 s buckets adds a
- * column of the 40 s rate history (view_rate.c). Pausing copies the shown
- * flows (rows included) until resumed.
+ * is also what is displayed, averages included, an entry of the id hash,
+ * a display row and an order entry: the same for a flow that lives for
+ * hours. Pausing copies the shown flows (rows included) until resumed.
  *
  * Model. view_update ingests a snapshot: per flow (keyed by flow id) it
- * keeps the counts of the previous update, a reset baseline and a ring of
- * 2 s buckets (the 2 s / 10 s / 40 s averages, as iftop); current rates
+ * keeps the counts of the previous update, a reset baseline and the 2 s /
+ * 10 s / 40 s averages (exponential, with those time constants: the load
+ * average's model over iftop's horizons; view_rate.c); current rates
  * are the deltas against the previous update over CLOCK_MONOTONIC
  * (snapshot.mono_ns), or packet time (view_set_packet_clock). Unless paused, it then rebuilds the displayed flows.
  * While paused, ingestion continues (so rates are right at resume) but the

@@ -16,9 +16,7 @@
 #include "view.h"
 
 #define NS 1000000000ull
-#define FLOW_W_NS (2 * NS) /* width of a flow history bucket (iftop: 2 s) */
-#define FLOW_SLOTS 21	   /* 40 s of buckets, plus the one sliding out */
-#define TOT_W_NS NS	   /* total-rate history: one bucket per second */
+#define TOT_W_NS NS /* total-rate history: one bucket per second */
 #define TOT_SLOTS (VIEW_HIST_SECONDS + 2)
 #define MIN_DT_NS 1000000ull /* below this an interval has no rate */
 #define NO_POS UINT32_MAX
@@ -31,34 +29,29 @@
  * itself is not copied here: f.row points at the snapshot's row
  * (view_update_borrow) or at the view's one copy of it (own).
  *
- * Its history (the bytes AB, BA and packets AB, BA of each 2 s bucket) is
- * two adjacent buckets inline while the flow's traffic in the window fits
- * in them (a flood's flows: one packet, spread by one update over at most
- * two buckets), and otherwise a column of the rings, bucket-major:
- * rings[slot][column]. Every live flow is seen by every update, so all
- * rings share one bucket grid: an update adds to one contiguous array and
- * clears a bucket for all columns with one memset. The averages are
- * computed when read (the rows drawn, or a sort by one).
+ * Its 2/10/40 s averages are exponentially weighted moving averages (top's
+ * load average model, iftop's horizons) of its bytes and packets per
+ * second in each direction, ew[horizon][bytes AB, BA, packets AB, BA],
+ * updated at every rated update from the interval's deltas (view_rate.c):
+ * a fixed 48 bytes, however long the flow lives. Live entries hold them
+ * as weighted sums from the run's origin (the shown value is that times
+ * the view's ew.norm); a frozen copy or a group holds the shown values.
  */
 struct vent {
 	struct view_flow f; /* first: vent_of */
 	uint64_t id;	    /* free entry: the next free one's index */
 	uint64_t prev_bytes[2], prev_pkts[2]; /* at the last rated update */
-	float one[2][4];     /* buckets b0 and b0 - 1, while col is NO_COL */
-	int32_t b0;	     /* one[0]'s bucket number, NO_B0: none */
-	uint32_t col;	     /* its rings column, or NO_COL */
+	float ew[3][4];			      /* the averages, see above */
 	uint32_t gen;	     /* update that last saw it; 0 = free slot */
 	uint32_t proc_final; /* f.proc names the process (not a user) */
 };
-#define NO_COL UINT32_MAX
-#define NO_B0 INT32_MIN
 
 static inline const struct vent *vent_of(const struct view_flow *f)
 {
 	return (const struct vent *)(const void *)f; /* f is its first member */
 }
 
-/* The 2/10/40 s averages of a flow: [direction][horizon]. */
+/* The 2/10/40 s averages of a flow as shown: [direction][horizon]. */
 struct vavg {
 	float bps[2][3], pps[2][3];
 };
@@ -74,23 +67,16 @@ struct vcopy {
 	struct vent e;
 	struct vbase base;
 	struct flowtab_row row;
-	struct vavg avg;
 };
 
-typedef float bucket[4];
-
 /*
- * What one update does to every flow's ring: every flow shares the
- * interval and the bucket grid, so the fractions of the interval per
- * bucket and the averaging weights are computed once per update.
+ * What one rated update does to every flow's averages: every flow shares
+ * the interval, so the weights are computed once per update.
  */
-struct ringplan {
-	int64_t b1;		 /* newest bucket */
-	unsigned int slot0;	 /* its slot: b1 % FLOW_SLOTS */
-	unsigned int nadd;	 /* buckets the interval covers, newest first */
-	double add[FLOW_SLOTS];	 /* share of the interval per bucket age */
-	double w[3][FLOW_SLOTS]; /* per-second weight per horizon, age */
-	unsigned int nw;	 /* ages with a weight */
+struct ewplan {
+	double keep[3]; /* exp(-dt / tau): what is left of the average */
+	double gain[3]; /* (1 - keep) / dt in s: weight of a count */
+	double norm[3]; /* 1 / (1 - exp(-(t - origin) / tau)), 0 at origin */
 };
 
 struct totstate {
@@ -153,15 +139,9 @@ struct view {
 	size_t nplab, plab_cap;
 	uint32_t *ptab; /* hash of labels: plab index or 0 */
 	size_t ptab_size;
-	bucket *rings[FLOW_SLOTS]; /* [slot][column] */
-	size_t rings_cap;	   /* columns allocated (as ents_cap) */
-	size_t cols_hw;		   /* columns handed out */
-	uint32_t *col_free;	   /* columns given back */
-	size_t ncol_free, col_free_cap;
-	int compacted;	      /* arrays cut since the last malloc_trim */
-	int64_t rings_b1;     /* newest bucket, INT64_MIN before any */
-	struct ringplan plan; /* of the last update */
-	uint32_t *tab;	      /* id hash: entry index or EMPTY */
+	int compacted;	  /* arrays cut since the last malloc_trim */
+	struct ewplan ew; /* of the last rated update */
+	uint32_t *tab;	  /* id hash: entry index or EMPTY */
 	size_t tab_size, nlive;
 	unsigned int tab_bits;
 	uint32_t gen;
@@ -250,24 +230,20 @@ static inline double per_s(uint64_t d, uint64_t dt)
 	return dt >= MIN_DT_NS ? (double)d * (double)NS / (double)dt : 0.0;
 }
 
-/* view_rate.c: the history rings and the rates (one thread: the view's). */
-/* The plan for an update at @t1 covering the @dt before it. */
-void view_rate_plan(struct ringplan *p, uint64_t t1, uint64_t dt,
+/* view_rate.c: the averages, totals and history (one thread: the view's). */
+/* The weights of a rated update at @t1 covering the @dt before it, the
+ * averages running from @origin. */
+void view_rate_plan(struct ewplan *p, uint64_t t1, uint64_t dt,
 		    uint64_t origin);
-/* Make the plan's bucket the newest for every flow at once. */
-void view_rate_advance(struct view *v);
-/* Add entry @e's deltas @d (bytes AB, BA, packets AB, BA) per the plan. */
-void view_rate_flow_add(struct view *v, uint32_t e, const double d[4]);
-/* Entry @x's averages from its ring (the state of the last update). */
+/* Fold entry @x's deltas @d (bytes AB, BA, packets AB, BA) in per the plan. */
+void view_rate_flow_add(const struct view *v, struct vent *x,
+			const double d[4]);
+/* Entry @x's averages as shown (the state of the last rated update). */
 void view_rate_flow_avgs(const struct view *v, const struct vent *x,
 			 struct vavg *out);
 /* view.c: the averages of a shown flow, a frozen copy's or a group's. */
 void view_flow_avgs(const struct view *v, const struct view_flow *f,
 		    struct vavg *out);
-/* Give entry @e's rings column back (the entry is being deleted). */
-void view_rate_flow_drop(struct view *v, uint32_t e);
-/* Renumber the rings columns 0 .. in use - 1 (view_compact). */
-void view_rate_compact(struct view *v);
 /* Header totals into @d at @now on the view's clock (see view_rate.c). */
 void view_rate_totals(struct view *v, const struct snapshot *s, uint64_t now,
 		      uint64_t dt, struct dispstate *d);

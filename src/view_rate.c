@@ -1,19 +1,25 @@
 /*
- * view_rate.c - the view's rates and history (see view.h's model): the
- * per-flow 2 s bucket rings shared by all flows, the plan one update
- * applies to them, the lazily computed 2/10/40 s averages, the header
- * totals with their peaks, and the one-second total-rate history; the
- * row values read from them, scaled to the unit shown.
+ * view_rate.c - the view's rates and averages (see view.h's model): the
+ * per-flow 2/10/40 s exponentially weighted moving averages and the
+ * weights one update applies to them, the header totals with their peaks,
+ * and the one-second total-rate history; the row values read from them,
+ * scaled to the unit shown.
  *
  * One thread (the view's owner), as the rest of the view; never blocks.
  */
+#include <math.h>
 #include <string.h>
 
 #include "view_int.h"
 
-static const unsigned int horizon[3] = { 1, 5, 20 }; /* buckets */
+/* The averages' time constants, in s (iftop's 2/10/40 s horizons). */
+static const double tau[3] = { 2.0, 10.0, 40.0 };
 
-/* ---- bucket rings ---------------------------------------------------- */
+/* Below this an average is 0 (no subnormal floats: an idle flow's
+ * averages decay towards them for ever). */
+#define EW_TINY 1e-20
+
+/* ---- the total-rate history ring ------------------------------------ */
 
 /* Make @b1 the newest bucket, zeroing the buckets that slid in. */
 static void ring_advance(float (*ring)[4], size_t slots, int64_t *last,
@@ -70,245 +76,68 @@ static void ring_add(float (*ring)[4], size_t slots, int64_t *last, uint64_t w,
 	}
 }
 
-static unsigned int slot_of(const struct ringplan *p, unsigned int age)
+/*
+ * The weights of a rated update at @t1 covering the @dt before it.
+ * Over the interval a flow's rate is taken as constant (its delta over
+ * @dt): the exponential average then moves exactly as
+ * a' = a * exp(-dt / tau) + rate * (1 - exp(-dt / tau)), whatever the
+ * interval (a refresh of -w 10, a file's gap of an hour: packet time).
+ * Every flow's average starts from 0 at the run's @origin, and the shown
+ * value is divided by the weight the run has had so far,
+ * 1 - exp(-(t1 - origin) / tau): in the run's first seconds an average is
+ * over the time since the start, as the header's and iftop's are, and a
+ * group's average stays the sum of its flows'. A flow first seen later
+ * starts from 0 too (it sent nothing before): a steady flow reaches 63%
+ * of its rate in a column after that column's tau, 95% after three; a
+ * burst of B bytes reads about B / tau.
+ */
+void view_rate_plan(struct ewplan *p, uint64_t t1, uint64_t dt, uint64_t origin)
 {
-	return (p->slot0 + FLOW_SLOTS - age) % FLOW_SLOTS;
-}
+	double secs = (double)dt / (double)NS;
+	double run = t1 > origin ? (double)(t1 - origin) / (double)NS : 0.0;
+	int h;
 
-/* The plan for an update at @t1 covering the @dt before it. */
-void view_rate_plan(struct ringplan *p, uint64_t t1, uint64_t dt,
-		    uint64_t origin)
-{
-	uint64_t t0 = dt < t1 ? t1 - dt : 0;
-	unsigned int a, h;
-
-	memset(p, 0, sizeof(*p));
-	p->b1 = (int64_t)(t1 / FLOW_W_NS);
-	p->slot0 = (unsigned int)(p->b1 % FLOW_SLOTS);
-	if (dt == 0 || (int64_t)(t0 / FLOW_W_NS) == p->b1) {
-		p->add[0] = 1.0;
-		p->nadd = 1;
-	} else {
-		for (a = 0; a < FLOW_SLOTS; a++) {
-			uint64_t lo = (uint64_t)(p->b1 - a) * FLOW_W_NS;
-			uint64_t hi = lo + FLOW_W_NS;
-
-			if (hi <= t0)
-				break;
-			if (lo < t0)
-				lo = t0;
-			if (hi > t1)
-				hi = t1;
-			p->add[a] =
-				hi > lo ? (double)(hi - lo) / (double)dt : 0;
-			p->nadd = a + 1;
-		}
-	}
-	/*
-	 * Average over (t1 - k buckets, t1], not before @origin: the newest
-	 * bucket counts whole (it holds data up to t1), an older one by the
-	 * part of it inside the window.
-	 */
 	for (h = 0; h < 3; h++) {
-		uint64_t len = (uint64_t)horizon[h] * FLOW_W_NS;
-		uint64_t ws = len < t1 ? t1 - len : 0;
-		double span;
+		double w = -expm1(-run / tau[h]);
 
-		if (ws < origin)
-			ws = origin;
-		if (t1 <= ws)
-			continue;
-		span = (double)(t1 - ws) / (double)NS;
-		for (a = 0; a < FLOW_SLOTS && (int64_t)a <= p->b1; a++) {
-			uint64_t lo = (uint64_t)(p->b1 - a) * FLOW_W_NS;
-			uint64_t hi = lo + FLOW_W_NS;
-			double frac = 1.0;
+		if (dt >= MIN_DT_NS) {
+			p->keep[h] = exp(-secs / tau[h]);
+			p->gain[h] = -expm1(-secs / tau[h]) / secs;
+		} else {
+			/* no interval to rate (the run's first look at
+			 * its start): the averages stay */
+			p->keep[h] = 1.0;
+			p->gain[h] = 0.0;
+		}
+		p->norm[h] = w > 0 ? 1.0 / w : 0.0;
+	}
+}
 
-			if (hi <= ws)
-				break;
-			/* A bucket holds data only from @origin on. */
-			if (a > 0 && lo < ws) {
-				uint64_t from = lo < origin ? origin : lo;
+void view_rate_flow_add(const struct view *v, struct vent *x, const double d[4])
+{
+	const struct ewplan *p = &v->ew;
+	int h, i;
 
-				frac = (double)(hi - ws) / (double)(hi - from);
-			}
-			p->w[h][a] = frac / span;
-			if (a + 1 > p->nw)
-				p->nw = a + 1;
+	for (h = 0; h < 3; h++) {
+		for (i = 0; i < 4; i++) {
+			double a = x->ew[h][i] * p->keep[h] + d[i] * p->gain[h];
+
+			x->ew[h][i] = a < EW_TINY ? 0.0f : (float)a;
 		}
 	}
 }
 
-/* Make the plan's bucket the newest for every flow at once. */
-void view_rate_advance(struct view *v)
-{
-	const struct ringplan *p = &v->plan;
-	int64_t b, last = v->rings_b1;
-
-	if (last >= p->b1)
-		return;
-	v->rings_b1 = p->b1;
-	if (!v->cols_hw)
-		return; /* no columns in use yet */
-	if (last == INT64_MIN || p->b1 - last >= FLOW_SLOTS) {
-		for (b = 0; b < FLOW_SLOTS; b++)
-			memset(v->rings[b], 0, v->cols_hw * sizeof(bucket));
-	} else {
-		for (b = last + 1; b <= p->b1; b++)
-			memset(v->rings[slot_of(p, (unsigned int)(p->b1 - b))],
-			       0, v->cols_hw * sizeof(bucket));
-	}
-}
-
-/* Whether @x's inline buckets still lie in the window ending at @b1. */
-static int inline_live(const struct vent *x, int64_t b1)
-{
-	return x->b0 != NO_B0 && x->b0 <= b1 && b1 - x->b0 < FLOW_SLOTS;
-}
-
-/* A rings column for @x, holding its inline buckets. The rings have room
- * for ents_cap columns (view.c's reserve), so this cannot fail. */
-static void col_take(struct view *v, struct vent *x)
-{
-	const struct ringplan *p = &v->plan;
-	uint32_t c = v->ncol_free ? v->col_free[--v->ncol_free]
-				  : (uint32_t)v->cols_hw++;
-	unsigned int s;
-
-	for (s = 0; s < FLOW_SLOTS; s++)
-		memset(v->rings[s][c], 0, sizeof(bucket));
-	if (inline_live(x, p->b1)) {
-		unsigned int age = (unsigned int)(p->b1 - x->b0);
-
-		memcpy(v->rings[slot_of(p, age)][c], x->one[0], sizeof(bucket));
-		if (age + 1 < FLOW_SLOTS)
-			memcpy(v->rings[slot_of(p, age + 1)][c], x->one[1],
-			       sizeof(bucket));
-	}
-	x->col = c;
-	x->b0 = NO_B0;
-}
-
-/* Add the plan's share of @d to @x's inline buckets if they can hold it
- * (the newest bucket and the one before it); 0 if they cannot. */
-static int inline_add(const struct ringplan *p, struct vent *x,
-		      const double d[4])
-{
-	unsigned int a, i;
-
-	/* a bucket number beyond 32 bits (no clock of this century) takes
-	 * a column */
-	if (p->nadd > 2 || p->b1 <= NO_B0 || p->b1 > INT32_MAX)
-		return 0;
-	if (!inline_live(x, p->b1)) {
-		memset(x->one, 0, sizeof(x->one));
-		x->b0 = (int32_t)p->b1;
-	} else if (x->b0 == p->b1 - 1 && !x->one[1][0] && !x->one[1][1] &&
-		   !x->one[1][2] && !x->one[1][3]) {
-		/* one bucket on: the older one was empty */
-		memcpy(x->one[1], x->one[0], sizeof(x->one[1]));
-		memset(x->one[0], 0, sizeof(x->one[0]));
-		x->b0 = (int32_t)p->b1;
-	} else if (x->b0 != p->b1) {
-		return 0;
-	}
-	for (a = 0; a < p->nadd; a++)
-		for (i = 0; i < 4; i++)
-			x->one[a][i] += (float)(d[i] * p->add[a]);
-	return 1;
-}
-
-void view_rate_flow_add(struct view *v, uint32_t e, const double d[4])
-{
-	const struct ringplan *p = &v->plan;
-	struct vent *x = &v->ents[e];
-	unsigned int a, i;
-
-	if (!d[0] && !d[1] && !d[2] && !d[3])
-		return;
-	if (x->col == NO_COL) {
-		if (inline_add(p, x, d))
-			return;
-		col_take(v, x);
-	}
-	for (a = 0; a < p->nadd; a++) {
-		float *r = v->rings[slot_of(p, a)][x->col];
-
-		for (i = 0; i < 4; i++)
-			r[i] += (float)(d[i] * p->add[a]);
-	}
-}
-
-void view_rate_flow_drop(struct view *v, uint32_t e)
-{
-	struct vent *x = &v->ents[e];
-
-	if (x->col != NO_COL)
-		v->col_free[v->ncol_free++] = x->col;
-	x->col = NO_COL;
-	x->b0 = NO_B0;
-}
-
-void view_rate_compact(struct view *v)
-{
-	uint32_t *map;
-	size_t i, n = 0;
-	unsigned int s;
-
-	if (!v->ncol_free)
-		return;
-	map = v->col_free; /* reused: old column -> new, or NO_COL */
-	for (i = 0; i < v->cols_hw; i++)
-		map[i] = NO_COL;
-	for (i = 0; i < v->ents_hw; i++) {
-		if (v->ents[i].gen && v->ents[i].col != NO_COL)
-			map[v->ents[i].col] = 0;
-	}
-	for (i = 0; i < v->cols_hw; i++) {
-		if (map[i] == NO_COL)
-			continue;
-		map[i] = (uint32_t)n;
-		if (i != n)
-			for (s = 0; s < FLOW_SLOTS; s++)
-				memcpy(v->rings[s][n], v->rings[s][i],
-				       sizeof(bucket));
-		n++;
-	}
-	for (i = 0; i < v->ents_hw; i++) {
-		if (v->ents[i].gen && v->ents[i].col != NO_COL)
-			v->ents[i].col = map[v->ents[i].col];
-	}
-	v->cols_hw = n;
-	v->ncol_free = 0;
-}
-
-/* Entry @x's averages from its ring (the state of the last update). */
+/* Entry @x's averages as shown (the state of the last rated update). */
 void view_rate_flow_avgs(const struct view *v, const struct vent *x,
 			 struct vavg *out)
 {
-	const struct ringplan *p = &v->plan;
-	double acc[3][4] = { { 0 } };
-	unsigned int a, h, i;
+	int h, i;
 
-	for (a = 0; a < p->nw; a++) {
-		const float *r;
-
-		if (x->col != NO_COL)
-			r = v->rings[slot_of(p, a)][x->col];
-		else if (inline_live(x, p->b1) && a >= p->b1 - x->b0 &&
-			 a - (p->b1 - x->b0) < 2)
-			r = x->one[a - (p->b1 - x->b0)];
-		else
-			continue;
-		for (h = 0; h < 3; h++) {
-			for (i = 0; i < 4; i++)
-				acc[h][i] += r[i] * p->w[h][a];
-		}
-	}
 	for (h = 0; h < 3; h++) {
 		for (i = 0; i < 2; i++) {
-			out->bps[i][h] = (float)acc[h][i];
-			out->pps[i][h] = (float)acc[h][2 + i];
+			out->bps[i][h] = (float)(x->ew[h][i] * v->ew.norm[h]);
+			out->pps[i][h] =
+				(float)(x->ew[h][2 + i] * v->ew.norm[h]);
 		}
 	}
 }

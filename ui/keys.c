@@ -209,7 +209,11 @@ static const struct {
 	{ "%", "The row's rate as a share of the maximum the header "
 	       "names; over 100% when -m is below the real rate; - before "
 	       "there is a maximum" },
-	{ "2s, 10s, 40s", "Average rate over the last 2, 10 and 40 seconds" },
+	{ "2s, 10s, 40s", "Average rate over about the last 2, 10 and 40 "
+			  "seconds: exponential averages with those time "
+			  "constants, as the load average; a new flow starts "
+			  "from 0 and shows 63% of a steady rate after 2, 10 "
+			  "and 40 s" },
 	{ "Pkt/s", "Packets per second, both directions" },
 	{ "Bytes, Pkts", "Totals since the start (or r), both directions" },
 	{ "Last", "Time since the flow's last packet (5s, 1m05, 3h07)" },
