@@ -12,7 +12,7 @@
  * memory growth over the run), record_us (median time of one second's
  * history_record), rewind_us (history_snapshot of the oldest second
  * held, the cursor made from scratch), step_us (one [ in the monitor
- * thirty seconds back: the five seconds it rebuilds the table from, the
+ * thirty seconds back: the seconds it rebuilds the table from, the
  * cursor already near), bytes_per_flow_s (bytes / (changing flows x held
  * seconds)).
  * Nothing but memory and CPU: no network, no privileges.
@@ -137,14 +137,16 @@ int main(int argc, char **argv)
 	rc = history_snapshot(h, history_oldest(h), &out);
 	t1 = now_ns();
 	{
-		/* as ui.c's rewind_build: 40, 10, 2, 1 and 0 seconds before */
-		static const int64_t back[] = { 40, 10, 2, 1, 0 };
+		/* as ui.c's rewind_build: the seconds it feeds a new view */
+		static const int64_t back[] = { 120, 80, 60, 45, 30, 20, 14, 10,
+						7,   5,	 4,  3,	 2,  1,	 0 };
+		const size_t nback = sizeof(back) / sizeof(back[0]);
 		int64_t at = history_newest(h) - 30;
 
 		for (int pass = 0; pass < 2; pass++, at--) {
 			uint64_t u0 = now_ns();
 
-			for (i = 0; i < 5; i++) {
+			for (i = 0; i < nback; i++) {
 				int64_t x = history_floor(h, at - back[i]);
 
 				if (x != HISTORY_NONE)

@@ -599,7 +599,7 @@ class Report:
                        'what the history holds (history_bytes), under the '
                        'default --history-max 256M; record = one second\'s '
                        'history_record; [ = one step back 30 s into the '
-                       'past (the five seconds the table is rebuilt from).',
+                       'past (the seconds the table is rebuilt from).',
                        left=1)
 
     def section_targets(self):

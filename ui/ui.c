@@ -271,23 +271,31 @@ static void rewind_label(struct ui *ui)
 
 /*
  * The table of second @sec (held) in a new view with the shown one's
- * settings: fed the seconds 40, 10, 2 and 1 before it (those held) and
- * then @sec itself, so that rates are over that second's refresh and
- * the 2/10/40 s averages over the seconds before it. Counts are since
- * the start. 0 or -errno (the shown table stays).
+ * settings: fed the seconds back[] before it (those held) and then @sec
+ * itself, so that rates are over that second's refresh and the 2/10/40 s
+ * averages (exponential, view_rate.c) are built from the seconds before
+ * it, close to what the live screen showed then: each second over the
+ * last five, wider steps further back as a second's weight falls (e^-t/2
+ * in the 2 s column, e^-t/40 in the 40 s one). Grouped, the groups are
+ * made once, of the second itself. Counts are since the start. 0 or
+ * -errno (the shown table stays).
  */
 static int rewind_build(struct ui *ui, int64_t sec)
 {
-	static const int64_t back[] = { 40, 10, 2, 1, 0 };
+	static const int64_t back[] = { 120, 80, 60, 45, 30, 20, 14, 10,
+					7,   5,	 4,  3,	 2,  1,	 0 };
 	struct view *nv = view_new();
 	int64_t fed = HISTORY_NONE, at;
 	size_t i;
-	int rc = 0;
+	int rc = 0, grouped;
 
 	if (!nv)
 		return -ENOMEM;
 	view_copy_settings(nv, cur(ui));
 	view_set_since_start(nv, 1);
+	grouped = view_group(nv);
+	if (grouped)
+		view_set_group(nv, 0, 0, 0);
 	for (i = 0; i < sizeof(back) / sizeof(back[0]) && !rc; i++) {
 		at = history_floor(ui->hist, sec - back[i]);
 		if (at == HISTORY_NONE)
@@ -300,6 +308,8 @@ static int rewind_build(struct ui *ui, int64_t sec)
 			rc = view_update(nv, &ui->rsnap);
 		fed = at;
 	}
+	if (!rc && grouped)
+		rc = view_copy_settings(nv, cur(ui));
 	if (rc || fed == HISTORY_NONE) {
 		view_free(nv);
 		return rc ? rc : -ENOENT;
