@@ -15,9 +15,9 @@
  *
  * Costs at 100,000 flows (measured on the 2-core dev box, CPU time: about
  * 4 ms per update and 2-3 ms per layout): view_update is one pass over the
- * snapshot (one hash lookup per row, one add into the current history
- * bucket) and a prune pass only when some flow went; the 2/10/40 s
- * averages are computed lazily, for the rows drawn or when sorting by one.
+ * snapshot (one hash lookup per row, and its 2/10/40 s averages moved by
+ * twelve multiply-adds with weights computed once per update) and a prune
+ * pass only when some flow went.
  * view_layout is O(n) to filter and key the rows plus a partial quicksort
  * that orders only the visible window (nothing when the order is frozen).
  */
