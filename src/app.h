@@ -85,36 +85,59 @@ int app_sniff(const struct app_pkt *pkt, unsigned int cur,
 	      const char *cur_detail, struct app_guess *out);
 
 /*
- * app_payload - where a decoded frame's TCP or UDP payload is: 0 and the
- * offset and length (length 0 when empty), or -1 (not TCP/UDP, a later
- * fragment, or a transport header that does not fit). Ethernet padding
- * beyond the IP length is excluded. Inline: every packet with ports
- * passes here (a dozen instructions).
+ * app_frame_end - where a decoded frame's packet ends: the IP length's
+ * end when the frame is longer (Ethernet padding), else @caplen.
  */
-static inline int app_payload(const struct dec_pkt *d, const uint8_t *frame,
-			      uint32_t caplen, uint32_t *off, uint32_t *len)
+static inline uint32_t app_frame_end(const struct dec_pkt *d, uint32_t caplen)
+{
+	if (d->ip_len && d->l3_off + d->ip_len < caplen)
+		return d->l3_off + d->ip_len;
+	return caplen;
+}
+
+/*
+ * app_l4_payload - where the payload after the TCP (@ipproto
+ * IPPROTO_TCP) or UDP header at @l4_off of @frame is, the frame's packet
+ * ending at @end (app_frame_end): 0 and the offset and length (length 0
+ * when empty), or -1 (another protocol, or a header that does not fit).
+ * Inline: the flow table calls it for the packets of young flows only.
+ */
+static inline int app_l4_payload(const uint8_t *frame, uint32_t end,
+				 uint32_t l4_off, uint8_t ipproto,
+				 uint32_t *off, uint32_t *len)
 {
 	struct cursor c;
-	uint32_t end = caplen, hl = 8;
+	uint32_t hl = 8;
 	uint8_t b;
 
-	if ((d->flags & (DEC_F_PORTS | DEC_F_FRAG_LATER)) != DEC_F_PORTS)
-		return -1;
-	if (d->ip_len && d->l3_off + d->ip_len < end)
-		end = d->l3_off + d->ip_len;
 	cur_init(&c, frame, end);
-	if (d->ipproto == IPPROTO_TCP) {
-		if (!cur_peek_u8(&c, (size_t)d->l4_off + 12, &b) || b < 0x50)
+	if (ipproto == IPPROTO_TCP) {
+		if (!cur_peek_u8(&c, (size_t)l4_off + 12, &b) || b < 0x50)
 			return -1;
 		hl = (uint32_t)(b >> 4) * 4;
-	} else if (d->ipproto != IPPROTO_UDP) {
+	} else if (ipproto != IPPROTO_UDP) {
 		return -1;
 	}
-	if (!cur_skip(&c, (size_t)d->l4_off + hl))
+	if (!cur_skip(&c, (size_t)l4_off + hl))
 		return -1;
 	*off = cur_off(&c);
 	*len = (uint32_t)cur_left(&c);
 	return 0;
+}
+
+/*
+ * app_payload - where a decoded frame's TCP or UDP payload is: 0 and the
+ * offset and length (length 0 when empty), or -1 (not TCP/UDP, a later
+ * fragment, or a transport header that does not fit). Ethernet padding
+ * beyond the IP length is excluded.
+ */
+static inline int app_payload(const struct dec_pkt *d, const uint8_t *frame,
+			      uint32_t caplen, uint32_t *off, uint32_t *len)
+{
+	if ((d->flags & (DEC_F_PORTS | DEC_F_FRAG_LATER)) != DEC_F_PORTS)
+		return -1;
+	return app_l4_payload(frame, app_frame_end(d, caplen), d->l4_off,
+			      d->ipproto, off, len);
 }
 
 /* A flow's label from its ports alone, APP_NONE if none fits. */

@@ -729,7 +729,11 @@ static void flow_sniff(struct flowtab *ft, struct flowtab_flow *f,
 	struct app_pkt ap;
 	char cur[APP_DETAIL_MAX];
 	uint64_t id;
+	uint32_t off, len;
 
+	if (app_l4_payload(p->pl, p->plend, p->pll4, p->plproto, &off, &len) ||
+	    !len)
+		return;
 	if (__atomic_load_n(&f->r.pkts[0], RELAXED) +
 		    __atomic_load_n(&f->r.pkts[1], RELAXED) >
 	    APP_INSPECT_PKTS) {
@@ -737,8 +741,8 @@ static void flow_sniff(struct flowtab *ft, struct flowtab_flow *f,
 		return;
 	}
 	id = flow_acquire(f);
-	ap.p = p->pl;
-	ap.len = p->pllen;
+	ap.p = p->pl + off;
+	ap.len = len;
 	ap.ipproto = p->key.ipproto;
 	ap.sport = p->dir == FLOW_DIR_AB ? p->key.aport : p->key.bport;
 	ap.dport = p->dir == FLOW_DIR_AB ? p->key.bport : p->key.aport;

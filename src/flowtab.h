@@ -130,9 +130,11 @@ struct flowtab_pend {
 	uint64_t hash;
 	uint64_t ts_ns;
 	uint64_t cand;	   /* the hint entry picked for it, once loaded */
-	const uint8_t *pl; /* transport payload (flowtab_batch_payload) */
-	uint32_t pllen;
+	const uint8_t *pl; /* the frame (flowtab_batch_payload) */
+	uint32_t plend;	   /* its packet's end */
 	uint32_t wirelen;
+	uint32_t pll4;	 /* its transport header's offset */
+	uint8_t plproto; /* and protocol */
 	uint8_t dir;
 	uint8_t loaded;
 };
@@ -156,20 +158,26 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 void flowtab_batch_flush(struct flowtab *ft, struct flowtab_batch *b);
 
 /*
- * flowtab_batch_payload - the transport payload (@len bytes at @pl) of the
- * packet just given to flowtab_batch_add: when that packet is accounted,
- * a flow among its first APP_INSPECT_PKTS packets and not yet fully
- * labelled is run through app_sniff (app.h). The bytes must stay valid
- * until that packet is accounted (flowtab_batch_flush at the latest), or
- * be withdrawn by flowtab_batch_forget_payload.
+ * flowtab_batch_payload - the frame of the packet just given to
+ * flowtab_batch_add: its bytes up to @end are the packet's
+ * (app_frame_end), its TCP or UDP header (@ipproto) is at @l4_off. When
+ * that packet is accounted, a flow among its first APP_INSPECT_PKTS
+ * packets and not yet fully labelled has the payload found there
+ * (app_l4_payload) run through app_sniff (app.h); other flows' packets
+ * are not looked at. The bytes must stay valid until that packet is
+ * accounted (flowtab_batch_flush at the latest), or be withdrawn by
+ * flowtab_batch_forget_payload.
  */
 static inline void flowtab_batch_payload(struct flowtab_batch *b,
-					 const uint8_t *pl, uint32_t len)
+					 const uint8_t *frame, uint32_t end,
+					 uint32_t l4_off, uint8_t ipproto)
 {
 	struct flowtab_pend *p = &b->e[(b->head - 1) % FLOWTAB_BATCH];
 
-	p->pl = pl;
-	p->pllen = len;
+	p->pl = frame;
+	p->plend = end;
+	p->pll4 = l4_off;
+	p->plproto = ipproto;
 }
 
 /* flowtab_batch_forget_payload - the payloads of @b's pending packets are

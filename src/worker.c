@@ -188,7 +188,6 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 	struct counters *counters;
 	struct dec_pkt d;
 	struct flow_key key;
-	uint32_t off, len;
 	int dir;
 
 	if (!pkt) { /* end of a batch: its frames are about to go */
@@ -207,10 +206,15 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 		worker_fragment(w, &d, pkt->ts_ns, &key, &dir);
 	flowtab_batch_add(w->ft, &w->batch, &key, dir, pkt->wirelen,
 			  pkt->ts_ns);
-	/* the app sniffers look at it if its flow is young (flowtab.h) */
-	if ((d.flags & DEC_F_PORTS) &&
-	    !app_payload(&d, pkt->data, pkt->caplen, &off, &len) && len)
-		flowtab_batch_payload(&w->batch, pkt->data + off, len);
+	/* the app sniffers look at it if its flow is young (flowtab.h):
+	 * its payload is found then; none past a bare TCP or UDP header */
+	if ((d.flags & (DEC_F_PORTS | DEC_F_FRAG_LATER)) == DEC_F_PORTS) {
+		uint32_t end = app_frame_end(&d, pkt->caplen);
+
+		if (end > d.l4_off + (d.ipproto == IPPROTO_TCP ? 20 : 8))
+			flowtab_batch_payload(&w->batch, pkt->data, end,
+					      d.l4_off, d.ipproto);
+	}
 	/* NULL while there are no counters (pktstat.c publishes it): the
 	 * common case costs one load, not a call. */
 	counters = __atomic_load_n(&w->counters, __ATOMIC_ACQUIRE);
