@@ -878,8 +878,8 @@ struct app_port {
 	uint8_t ipproto, id;
 };
 
-/* Sorted by (ipproto, lo), ranges of one protocol apart: port_app
- * bisects it (every report row asks, twice per flow). */
+/* The port ranges of each app: port_ids_init spreads them into a
+ * table. Ranges do not overlap. */
 static const struct app_port app_ports[] = {
 	{ 21, 21, IPPROTO_TCP, APP_FTP },
 	{ 22, 22, IPPROTO_TCP, APP_SSH },
@@ -902,53 +902,32 @@ static const struct app_port app_ports[] = {
 	{ 51820, 51820, IPPROTO_UDP, APP_WIREGUARD },
 };
 
-static int port_before(const struct app_port *e, uint8_t ipproto, uint16_t port)
-{
-	return e->ipproto < ipproto || (e->ipproto == ipproto && e->lo <= port);
-}
+/* The app of each TCP and UDP port (app_ports has no other protocol),
+ * APP_NONE where app_ports has no range: a report asks for every row,
+ * twice, so one load answers. */
+static uint8_t port_ids[2][65536];
 
-/* One bit a port for TCP and one for UDP (app_ports has no other
- * protocol): set where app_ports has a range. Most ports of a busy table
- * are in none, and a report asks for every row; the bit answers them
- * without the bisection. */
-static uint8_t port_bits[2][65536 / 8];
-
-static int port_bits_idx(uint8_t ipproto)
+static int port_ids_idx(uint8_t ipproto)
 {
 	return ipproto == IPPROTO_TCP ? 0 : ipproto == IPPROTO_UDP ? 1 : -1;
 }
 
-__attribute__((constructor)) static void port_bits_init(void)
+__attribute__((constructor)) static void port_ids_init(void)
 {
 	for (size_t i = 0; i < sizeof(app_ports) / sizeof(*app_ports); i++) {
-		int t = port_bits_idx(app_ports[i].ipproto);
+		int t = port_ids_idx(app_ports[i].ipproto);
 
 		for (uint32_t p = app_ports[i].lo;
 		     t >= 0 && p <= app_ports[i].hi; p++)
-			port_bits[t][p >> 3] |= (uint8_t)(1u << (p & 7));
+			port_ids[t][p] = app_ports[i].id;
 	}
 }
 
 static unsigned int port_app(uint8_t ipproto, uint16_t port)
 {
-	size_t lo = 0, hi = sizeof(app_ports) / sizeof(*app_ports);
-	int t = port_bits_idx(ipproto);
+	int t = port_ids_idx(ipproto);
 
-	if (t < 0 || !(port_bits[t][port >> 3] & (1u << (port & 7))))
-		return APP_NONE;
-	/* the first entry not at or before (ipproto, port) */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (port_before(&app_ports[mid], ipproto, port))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo && app_ports[lo - 1].ipproto == ipproto &&
-	    port <= app_ports[lo - 1].hi)
-		return app_ports[lo - 1].id;
-	return APP_NONE;
+	return t < 0 ? APP_NONE : port_ids[t][port];
 }
 
 unsigned int app_port_guess(uint8_t ipproto, uint16_t aport, uint16_t bport)
