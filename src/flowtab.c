@@ -98,18 +98,21 @@
  * app_pool): 96 bytes more for a labelled flow only.
  */
 struct flowtab_flow {
-	struct flowtab_flow *next; /* its bucket's chain (see the top) */
 	/* key: immutable once published; id: release-stored last, before
 	 * publication; pkts to last_ns and app: relaxed atomics. r.priv is
 	 * the slot's state: FLOW_FREE, FLOW_LIVE, FLOW_DEAD (see below). A
-	 * stopped table's report reads it in place (flowtab_row_next). */
+	 * stopped table's report reads it in place (flowtab_row_next).
+	 * What a packet touches (the key, state, app word, counters and
+	 * times) is the row's first 96 bytes: two cache lines, the slots
+	 * being 128 bytes on 128-byte boundaries. */
 	struct flowtab_row r;
+	struct flowtab_flow *next; /* its bucket's chain (see the top) */
 	union {
 		struct rcu_head rcu;		/* while dead */
 		struct flowtab_flow *next_free; /* while free */
 	};
-	struct flowtab *ft; /* for the call_rcu callback */
-};
+} __attribute__((aligned(128)));
+_Static_assert(sizeof(struct flowtab_flow) == 128, "a flow is 128 bytes");
 
 /*
  * A slot's life: FLOW_FREE (in no table; being set up counts as free),
@@ -120,9 +123,14 @@ struct flowtab_flow {
  */
 enum { FLOW_FREE, FLOW_LIVE, FLOW_DEAD };
 
-/* Flows per arena chunk: as many as fit in one 2 MiB huge page, fewer
- * for small caps. */
-#define CHUNK_FLOWS_MAX (MEM_HUGE_SIZE / sizeof(struct flowtab_flow))
+/*
+ * Flows per arena chunk: as many as fit in one 2 MiB huge page beside
+ * the chunk's head, fewer for small caps. The head is the chunk's first
+ * slot and holds its table: a chunk is aligned to a power of two at least
+ * its size (r.priv_shift in each flow), so the call_rcu callback finds
+ * the table of a flow from its address (chunk_table).
+ */
+#define CHUNK_FLOWS_MAX (MEM_HUGE_SIZE / sizeof(struct flowtab_flow) - 1)
 
 /*
  * An arena chunk's bookkeeping, under alloc_lock. @used counts its slots
@@ -221,6 +229,7 @@ struct flowtab {
 	unsigned long hmask;
 	struct flowtab_flow **chunk; /* arena chunks, max_chunks pointers */
 	size_t max_chunks, chunk_flows;
+	unsigned int chunk_shift; /* log2 of a chunk's alignment */
 
 	/* The arena allocator: under alloc_lock. nchunks is also read
 	 * (acquire) by the walks: chunks are published, never unmapped
@@ -360,9 +369,57 @@ static int chunk_in_use(const struct flowtab *ft, size_t ci)
 	return __atomic_load_n(&ft->cmeta[ci].used, RELAXED) != 0;
 }
 
+/* A chunk's size, its head included. */
 static size_t chunk_bytes(const struct flowtab *ft)
 {
-	return ft->chunk_flows * sizeof(struct flowtab_flow);
+	return (ft->chunk_flows + 1) * sizeof(struct flowtab_flow);
+}
+
+/* The head of the chunk whose slots start at @slots. */
+static struct flowtab_flow *chunk_head(struct flowtab_flow *slots)
+{
+	return slots - 1;
+}
+
+/* Write the chunk's head: its table. */
+static void chunk_set_table(struct flowtab *ft, struct flowtab_flow *slots)
+{
+	memcpy(chunk_head(slots), &ft, sizeof(ft));
+}
+
+/* The table of flow @f (set up by flow_init). */
+static struct flowtab *chunk_table(const struct flowtab_flow *f)
+{
+	uintptr_t mask =
+		((uintptr_t)1 << __atomic_load_n(&f->r.priv_shift, RELAXED)) -
+		1;
+	struct flowtab *ft;
+
+	memcpy(&ft, (const void *)((uintptr_t)f & ~mask), sizeof(ft));
+	return ft;
+}
+
+/*
+ * A new chunk, zeroed, its head written: the address of its first slot,
+ * or NULL. Big ones come from mem_alloc_big (2 MiB aligned), small ones
+ * from aligned_alloc at their size rounded up to a power of two.
+ */
+static struct flowtab_flow *chunk_map(struct flowtab *ft)
+{
+	size_t align = (size_t)1 << ft->chunk_shift;
+	struct flowtab_flow *c;
+
+	if (chunk_bytes(ft) >= MEM_BIG_MIN) {
+		c = mem_alloc_big(chunk_bytes(ft), 1);
+	} else {
+		c = aligned_alloc(align, align);
+		if (c)
+			memset(c, 0, align);
+	}
+	if (!c)
+		return NULL;
+	chunk_set_table(ft, c + 1);
+	return c + 1;
 }
 
 /* Whether chunk @ci can hand out a slot without a page fault storm:
@@ -401,7 +458,7 @@ static size_t chunk_add(struct flowtab *ft)
 
 	if (ci >= ft->max_chunks)
 		return SIZE_MAX;
-	c = mem_alloc_big(chunk_bytes(ft), 1);
+	c = chunk_map(ft);
 	if (!c)
 		return SIZE_MAX;
 	__atomic_store_n(&ft->chunk[ci], c, __ATOMIC_RELEASE);
@@ -434,8 +491,10 @@ static size_t chunk_pick(struct flowtab *ft)
 	}
 	if (rel == SIZE_MAX)
 		return chunk_add(ft);
-	/* Its pages read as zeros: fault them in at once (mem_alloc_big) */
-	mem_populate_big(ft->chunk[rel], chunk_bytes(ft));
+	/* Its pages read as zeros: fault them in at once (mem_alloc_big),
+	 * its head again */
+	mem_populate_big(chunk_head(ft->chunk[rel]), chunk_bytes(ft));
+	chunk_set_table(ft, ft->chunk[rel]);
 	ft->cmeta[rel].state = CHUNK_RESIDENT;
 	return rel;
 }
@@ -528,7 +587,8 @@ static void chunks_release(struct flowtab *ft)
 		m->free = NULL;
 		m->bump = 0;
 		pthread_mutex_unlock(&ft->alloc_lock);
-		rc = mem_release_big(ft->chunk[ci], chunk_bytes(ft));
+		rc = mem_release_big(chunk_head(ft->chunk[ci]),
+				     chunk_bytes(ft));
 		pthread_mutex_lock(&ft->alloc_lock);
 		/* if the kernel refused, the pages are as they were */
 		m->state = rc ? CHUNK_RESIDENT : CHUNK_RELEASED;
@@ -566,7 +626,7 @@ static void flow_init(struct flowtab *ft, struct flowtab_flow *f,
 	__atomic_store_n(&f->r.first_ns, ts_ns, RELAXED);
 	__atomic_store_n(&f->r.last_ns, ts_ns, RELAXED);
 	__atomic_store_n(&f->r.app, 0, RELAXED);
-	f->ft = ft;
+	__atomic_store_n(&f->r.priv_shift, (uint8_t)ft->chunk_shift, RELAXED);
 	__atomic_store_n(&f->r.id, __atomic_add_fetch(&ft->next_id, 1, RELAXED),
 			 __ATOMIC_RELEASE);
 }
@@ -781,7 +841,7 @@ static void flow_free_cb(struct rcu_head *head)
 	unsigned int kind;
 
 	flow_acquire(f);
-	ft = f->ft;
+	ft = chunk_table(f);
 	{
 		struct flow_key k;
 
@@ -807,7 +867,7 @@ static void flow_free_cb(struct rcu_head *head)
 		r.app = __atomic_load_n(&f->r.app, RELAXED);
 		r.priv = FLOW_DEAD;
 		r.priv_evicted = 0;
-		r.spare = 0;
+		r.priv_shift = 0;
 		ft->end_hook(ft->end_arg, &r,
 			     __atomic_load_n(&f->r.priv_evicted, RELAXED));
 	}
@@ -1073,9 +1133,15 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 	 * leave many waiting. Beyond that, new flows overflow (counted).
 	 * Only touched pages are resident.
 	 */
-	ft->chunk_flows = pow2_at_least(ft->max);
+	/* with its head, a small chunk is a power of two in size */
+	ft->chunk_flows = pow2_at_least(ft->max + 1) - 1;
 	if (ft->chunk_flows > CHUNK_FLOWS_MAX)
 		ft->chunk_flows = CHUNK_FLOWS_MAX;
+	ft->chunk_shift = 0;
+	while (((size_t)1 << ft->chunk_shift) < chunk_bytes(ft))
+		ft->chunk_shift++;
+	if (chunk_bytes(ft) >= MEM_BIG_MIN)
+		ft->chunk_shift = __builtin_ctzl(MEM_HUGE_SIZE);
 	ft->max_chunks =
 		(2 * ft->max + ft->chunk_flows - 1) / ft->chunk_flows + 2;
 	ft->chunk = calloc(ft->max_chunks, sizeof(*ft->chunk));
@@ -1151,7 +1217,7 @@ void flowtab_free(struct flowtab *ft)
 		pthread_mutex_destroy(&ft->lock[i].m);
 	free(ft->lock);
 	for (ci = 0; ci < ft->nchunks; ci++)
-		mem_free_big(ft->chunk[ci], chunk_bytes(ft));
+		mem_free_big(chunk_head(ft->chunk[ci]), chunk_bytes(ft));
 	free(ft->chunk);
 	free(ft->cmeta);
 	free(ft->by_addr);
@@ -1331,7 +1397,6 @@ void flowtab_prefetch(const struct flowtab *ft, const struct flow_key *key,
 	if (f) {
 		__builtin_prefetch(f, 1);
 		__builtin_prefetch(f + 64, 1);
-		__builtin_prefetch(f + sizeof(struct flowtab_flow) - 1, 1);
 	}
 }
 
@@ -1405,8 +1470,6 @@ void flowtab_batch_add(struct flowtab *ft, struct flowtab_batch *b,
 		if (e) {
 			__builtin_prefetch(f, 1);
 			__builtin_prefetch(f + 64, 1);
-			__builtin_prefetch(f + sizeof(struct flowtab_flow) - 1,
-					   1);
 		} else {
 			__builtin_prefetch(bucket_head(ft, q->hash));
 		}
@@ -1468,7 +1531,8 @@ static size_t collect_some(struct flowtab *ft, struct flowtab_row *rows,
 		r->app = __atomic_load_n(&f->r.app, RELAXED);
 		r->priv = FLOW_LIVE;
 		r->priv_evicted = 0;
-		r->spare = 0;
+		/* as a row read in place */
+		r->priv_shift = __atomic_load_n(&f->r.priv_shift, RELAXED);
 	}
 out:
 	rcu_read_unlock();

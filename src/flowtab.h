@@ -49,16 +49,16 @@ struct flowtab_counts {
  * in a stopped table (flowtab_row_next). */
 struct flowtab_row {
 	struct flow_key key;
-	uint64_t id;	  /* unique, increasing in creation order */
+	uint32_t app; /* application label: app.h's APP_WORD_* */
+	/* the table's own, meaningless in a copy: a slot's state, whether
+	 * the expiring thread evicted it, and its chunk's alignment */
+	uint16_t priv;
+	uint8_t priv_evicted;
+	uint8_t priv_shift;
 	uint64_t pkts[2]; /* [FLOW_DIR_AB], [FLOW_DIR_BA] */
 	uint64_t bytes[2];
 	uint64_t first_ns, last_ns; /* packet time of first and last packet */
-	uint32_t app;		    /* application label: app.h's APP_WORD_* */
-	/* the table's own, meaningless in a copy: a slot's state, and
-	 * whether the expiring thread evicted it */
-	uint16_t priv;
-	uint8_t priv_evicted;
-	uint8_t spare;
+	uint64_t id;		    /* unique, increasing in creation order */
 };
 
 /*
