@@ -275,9 +275,31 @@ int engine_counter_cmd(struct engine *e, const char *line, char *msg,
 static void fill_totals(struct engine *e, struct snapshot *s,
 			struct worker_stats *sum)
 {
-	memset(sum, 0, sizeof(*sum));
-	for (int i = 0; i < e->nw; i++)
-		worker_stats_add(&e->w[i], sum);
+	uint64_t ts = 0;
+
+	/*
+	 * A file is read faster than its packets' time, and its rates are
+	 * on that time: the counts must go with the packet clock read with
+	 * them, or an interval gets packets from beyond its end (a header
+	 * rate and peak too high). Read the clock before and after the
+	 * counts, again while a packet came in between (a bounded number of
+	 * times: the reader is far faster than a worker's packet).
+	 */
+	for (int tries = 0; tries < 1000; tries++) {
+		ts = 0;
+		for (int i = 0; e->c.read_file && i < e->nw; i++) {
+			uint64_t l = __atomic_load_n(&e->w[i].st.last_ts_ns,
+						     __ATOMIC_ACQUIRE);
+
+			if (l > ts)
+				ts = l;
+		}
+		memset(sum, 0, sizeof(*sum));
+		for (int i = 0; i < e->nw; i++)
+			worker_stats_add(&e->w[i], sum);
+		if (!e->c.read_file || sum->last_ts_ns == ts)
+			break;
+	}
 	s->pkts = s->bytes = 0;
 	for (int k = 0; k < KIND_COUNT; k++) {
 		s->kind[k].pkts = sum->kind_pkts[k];
