@@ -190,9 +190,12 @@ void view_rate_totals(struct view *v, const struct snapshot *s, uint64_t now,
 		ring_add(t->ring, TOT_SLOTS, &t->last_b, TOT_W_NS, now, dt, dd);
 		t->bps = per_s(dbytes, dt);
 		t->pps = per_s(dpkts, dt);
-		if (t->bps > t->peak_bps)
+		/* The first look's interval may be short (a file's first
+		 * packets): its rate shows, but only a whole interval makes
+		 * the peak (n packets span n - 1 gaps). */
+		if (t->bps > t->peak_bps && dt >= v->min_dt)
 			t->peak_bps = t->bps;
-		if (t->pps > t->peak_pps)
+		if (t->pps > t->peak_pps && dt >= v->min_dt)
 			t->peak_pps = t->pps;
 		totals_sub(dk, cur, prev, PROTO_COUNT);
 		for (p = 0; p < PROTO_COUNT; p++) {

@@ -203,6 +203,48 @@ Test(view, packet_clock_rates_for_files)
 }
 
 /*
+ * A file's first look may come after its first few packets: 3 packets
+ * 10 ms apart span 20 ms, and 3 x 1250 B over 20 ms reads 1.5 times the
+ * file's rate. That rate shows, but the peak waits for a whole interval.
+ */
+Test(view, short_first_look_leaves_the_peak_alone)
+{
+	struct view *v = view_new();
+	const struct view_totals *t;
+	struct fake f;
+	struct flowtab_row *r;
+
+	cr_assert_not_null(v);
+	view_set_packet_clock(v, 1);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	view_set_min_interval(v, NS / 4);
+	fake_init(&f, T0);
+	f.s.start_ns = 5 * NS;
+	f.s.now_ns = 5 * NS + NS / 50;
+	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, 3750, 0, 3, 0);
+	f.s.pkts = 3;
+	f.s.bytes = 3750;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	t = view_totals(v);
+	cr_assert_float_eq(t->bps, 187500.0, 1e-6, "first look %g", t->bps);
+	cr_assert_float_eq(t->peak_bps, 0.0, 1e-6, "peak %g", t->peak_bps);
+	/* The rest of the file: 1 s of packet time at 125 kB/s. */
+	fake_init(&f, T0 + NS / 2);
+	f.s.start_ns = 5 * NS;
+	f.s.now_ns = 6 * NS + NS / 50;
+	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, 3750 + 125000, 0, 103, 0);
+	f.s.pkts = 103;
+	f.s.bytes = 3750 + 125000;
+	cr_assert_eq(view_update(v, &f.s), 0);
+	t = view_totals(v);
+	cr_assert_float_eq(t->bps, 125000.0, 1e-6, "rate %g", t->bps);
+	cr_assert_float_eq(t->peak_bps, 125000.0, 1e-6, "peak %g", t->peak_bps);
+	view_free(v);
+}
+
+/*
  * A refresh forced 5 ms after the last (a counter command): counts move
  * on, rates and the peak hold, and the next whole interval measures the
  * packets of both (issue 16.4: rates continuous across any command).
