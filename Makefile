@@ -183,6 +183,9 @@ $(B)/tests/gen/%: tests/gen/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL)
 
+# tests/gen/ebpfheavy runs bpf/flows.bpf.c through its skeleton.
+$(B)/tests/gen/ebpfheavy: $(BPF_OUT)/flows.skel.h
+
 # Stress programs link the whole library (they drive real threads).
 $(B)/tests/stress/%: tests/stress/%.c $(B)/libpktstat.a
 	@mkdir -p $(dir $@)

@@ -257,11 +257,11 @@ part live || WORKLOADS=""
 IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
 RING_MB=8
 # ebpf_2m_flows: flow table slots whose two generations take at most 2 MB,
-# as a 2 MB ring (80 bytes a slot with its times and list entry, a power
-# of two: 8192, 1.3 MB)
+# as a 2 MB ring (72 bytes a slot with its list entry, a power
+# of two: 8192, 1.2 MB)
 ebpf_2m_flows() {
 	local n=16
-	while [ $((n * 4 * 80)) -le $((2 * 1024 * 1024)) ]; do
+	while [ $((n * 4 * 72)) -le $((2 * 1024 * 1024)) ]; do
 		n=$((n * 2))
 	done
 	echo "$n"

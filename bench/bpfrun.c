@@ -5,14 +5,17 @@
  * times, the generation flipped and the old one emptied every DRAIN
  * frames (what capture/ebpf.c does once a second). Prints one line:
  *
- *   bpfrun frames=N ns_mean=T ns_p50=T ns_p90=T drains=D overflow=O
- *          slots=S
+ *   bpfrun frames=N ns_mean=T ns_p10=T ns_p50=T ns_p90=T drains=D
+ *          overflow=O slots=S
  *
  * The times are the kernel's own of each run (repeat 1: one clock read
  * pair included, the same for every build of the program); the median
  * stays put on a busy machine, where a run can be preempted.
  *
- *   bpfrun [-p PASSES] [-d DRAIN] [-s SLOTS] FILE.pcap   (root)
+ * -r REPEAT runs each frame REPEAT times in a row (the kernel's mean of
+ * them): the program's own instructions, its flow's slot in the caches.
+ *
+ *   bpfrun [-p PASSES] [-d DRAIN] [-s SLOTS] [-r REPEAT] FILE.pcap  (root)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -76,7 +79,7 @@ static int cmp_u32(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	unsigned long passes = 1, drain = 100000, slots = 131072;
+	unsigned long passes = 1, drain = 100000, slots = 131072, repeat = 1;
 	struct flows_bpf *s;
 	struct frame *fr;
 	size_t n, len;
@@ -86,7 +89,7 @@ int main(int argc, char **argv)
 	int c, pfd, tfd;
 	void *tbl;
 
-	while ((c = getopt(argc, argv, "p:d:s:")) != -1) {
+	while ((c = getopt(argc, argv, "p:d:s:r:")) != -1) {
 		switch (c) {
 		case 'p':
 			passes = strtoul(optarg, NULL, 10);
@@ -97,11 +100,15 @@ int main(int argc, char **argv)
 		case 's':
 			slots = strtoul(optarg, NULL, 10);
 			break;
+		case 'r':
+			repeat = strtoul(optarg, NULL, 10);
+			break;
 		default:
 			goto usage;
 		}
 	}
-	if (argc - optind != 1 || !drain || !slots || (slots & (slots - 1)))
+	if (argc - optind != 1 || !drain || !slots || (slots & (slots - 1)) ||
+	    !repeat || repeat > 1000000)
 		goto usage;
 	if (frames_read(argv[optind], &fr, &n) || !n)
 		return 1;
@@ -114,7 +121,6 @@ int main(int argc, char **argv)
 	s->rodata->cfg_mask = (uint32_t)slots - 1;
 	s->rodata->cfg_seed = 0x12345678abcdefull;
 	bpf_map__set_max_entries(s->maps.table, 2 * (uint32_t)slots);
-	bpf_map__set_max_entries(s->maps.times, 2 * (uint32_t)slots);
 	bpf_map__set_max_entries(s->maps.used, 2 * (uint32_t)slots);
 	bpf_program__set_autoload(s->progs.fl_xdp, 0);
 	bpf_program__set_autoload(s->progs.fl_xdp_count, 0);
@@ -144,7 +150,7 @@ int main(int argc, char **argv)
 			to.data_size_in = fr[i].len;
 			to.ctx_in = &ctx;
 			to.ctx_size_in = sizeof(ctx);
-			to.repeat = 1;
+			to.repeat = (int)repeat;
 			if (bpf_prog_test_run_opts(
 				    bpf_program__fd(s->progs.fl_tc), &to)) {
 				perror("bpfrun: test run");
@@ -179,11 +185,11 @@ int main(int argc, char **argv)
 					ovf += v[2 * i];
 	}
 	qsort(dur, runs, sizeof(*dur), cmp_u32);
-	printf("bpfrun frames=%llu ns_mean=%.1f ns_p50=%u ns_p90=%u "
+	printf("bpfrun frames=%llu ns_mean=%.1f ns_p10=%u ns_p50=%u ns_p90=%u "
 	       "drains=%llu overflow=%llu slots=%lu claimed=%llu\n",
 	       (unsigned long long)runs, (double)total / (double)runs,
-	       dur[runs / 2], dur[runs * 9 / 10], (unsigned long long)drains,
-	       (unsigned long long)ovf, slots,
+	       dur[runs / 10], dur[runs / 2], dur[runs * 9 / 10],
+	       (unsigned long long)drains, (unsigned long long)ovf, slots,
 	       (unsigned long long)(s->bss->gens[0].claimed +
 				    s->bss->gens[1].claimed));
 	free(dur);
@@ -193,6 +199,6 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: bpfrun [-p PASSES] [-d DRAIN] [-s SLOTS] "
-			"FILE.pcap\n");
+			"[-r REPEAT] FILE.pcap\n");
 	return 2;
 }

@@ -61,8 +61,7 @@ struct fl_gen gens[2];
 const volatile __u32 cfg_mask = 65535;
 const volatile __u64 cfg_seed = 0;
 
-/* Both generations' flow tables, generation g at slots g * (mask + 1),
- * and their slots' times (struct fl_time). */
+/* Both generations' flow tables, generation g at slots g * (mask + 1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -70,14 +69,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fl_slot);
 } table SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 2 * 65536); /* as table */
-	__type(key, __u32);
-	__type(value, struct fl_time);
-} times SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -603,7 +594,8 @@ static __always_inline void note_claim(__u32 g, __u32 base, __u32 idx)
 }
 
 /* Add the packet to its flow in the current generation's table, or to the
- * overflow counters when its FL_PROBES slots are all other flows'. */
+ * overflow counters when its FL_PROBES slots are all other flows' (or
+ * its own, full: flows.h). */
 static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 				    __u64 bytes)
 {
@@ -614,13 +606,18 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 	} key;
 	struct fl_cpu *cc;
 	__u32 now = (__u32)(bpf_ktime_get_coarse_ns() >> FL_TIME_SHIFT);
-	__u64 h, w, v;
+	__u64 h, w, v, add;
 	__u32 base, mask;
 
 	if (cpu >= FL_MAX_CPUS) {
 		cnt_add(FL_CNT_PROG_ERR, 1);
 		return;
 	}
+	if (pkts > FL_PKTS_MAX || bytes > FL_BYTES_MAX) {
+		to_overflow(k->kind, pkts, bytes); /* cannot be: skb sizes */
+		return;
+	}
+	add = pkts << FL_CNT_SHIFT | bytes;
 	__builtin_memcpy(&key.k, k, sizeof(key.k));
 	h = key_hash(key.w);
 	dir &= 1;
@@ -634,7 +631,7 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 	for (__u32 i = 0; i < FL_PROBES; i++) {
 		__u32 idx = base + (((__u32)h + i) & mask);
 		struct fl_slot *s = bpf_map_lookup_elem(&table, &idx);
-		struct fl_time *t;
+		__u64 c;
 
 		if (!s)
 			break;
@@ -646,13 +643,9 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 				 * barrier: the key is whole once seen) */
 				for (int j = 0; j < 4; j++)
 					s->kw[j] = key.w[j];
-				s->pkts[dir] = (__u32)pkts;
-				s->bytes[dir] = bytes;
-				t = bpf_map_lookup_elem(&times, &idx);
-				if (t) {
-					t->first = now;
-					t->last = now;
-				}
+				s->cnt[dir] = add;
+				s->first = now;
+				s->last = now;
 				__sync_lock_test_and_set(&s->kw[4], key.w[4]);
 				note_claim(FL_GEN(w), base, idx);
 				goto out;
@@ -662,13 +655,12 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 		    s->kw[1] != key.w[1] || s->kw[2] != key.w[2] ||
 		    s->kw[3] != key.w[3])
 			continue;
-		if (s->pkts[dir] > FL_PKTS_MAX - pkts)
-			break; /* see flows.h: to overflow */
-		__sync_fetch_and_add(&s->pkts[dir], (__u32)pkts);
-		__sync_fetch_and_add(&s->bytes[dir], bytes);
-		t = bpf_map_lookup_elem(&times, &idx);
-		if (t)
-			t->last = now;
+		c = *(volatile __u64 *)&s->cnt[dir];
+		if (FL_CNT_PKTS(c) > FL_PKTS_MAX - pkts ||
+		    FL_CNT_BYTES(c) > FL_BYTES_MAX - bytes)
+			continue; /* full: another slot (flows.h) */
+		__sync_fetch_and_add(&s->cnt[dir], add);
+		s->last = now;
 		goto out;
 	}
 	to_overflow(k->kind, pkts, bytes);

@@ -20,16 +20,26 @@ struct fl_key {
 /*
  * One slot of the flow table ("table": an mmapped array, two generations
  * of up to cfg_mask + 1 slots each, open addressing with linear probing):
- * a flow's counts since its slot was claimed, in one cache line (a slot
- * that straddles two lines costs the packet path two misses). kw[4] (the
- * ports, VLAN, kind and protocol) is never 0 in a key (kind 0 is TCP over
- * IPv4, whose protocol is 6): 0 marks a free slot. The programs claim one
- * with a compare-and-swap of kw[4] from 0 to FL_BUSY, write kw[0..3],
+ * a flow's counts and times since its slot was claimed, in one cache line,
+ * so that a packet of a known flow touches one line of the table. kw[4]
+ * (the ports, VLAN, kind and protocol) is never 0 in a key (kind 0 is TCP
+ * over IPv4, whose protocol is 6): 0 marks a free slot. The programs claim
+ * one with a compare-and-swap of kw[4] from 0 to FL_BUSY, write kw[0..3],
  * then store the key's kw[4] (an exchange: a full barrier); a slot seen
  * FL_BUSY is passed over, so two CPUs may open a flow twice in a
- * generation, and its two records add up in the flow table. Counts are
- * atomic adds, shared by the CPUs; a direction's packets stop at
- * FL_PKTS_MAX a generation (the rest go to overflow: exact totals).
+ * generation, and its two records add up in the flow table.
+ *
+ * cnt[dir]: the direction's packets (high FL_CNT_SHIFT bits) and wire
+ * bytes (low bits) in one word, one atomic add a packet, shared by the
+ * CPUs. A slot takes a direction's packets up to FL_PKTS_MAX and bytes
+ * up to FL_BYTES_MAX (the headroom above them takes the adds of CPUs
+ * that raced past the check); a packet that would pass either goes on
+ * probing and claims another slot for its flow (records that add up, as
+ * above), or goes to overflow: exact totals.
+ *
+ * first, last: CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns) >> FL_TIME_SHIFT,
+ * cut to 32 bits (about 1 ms units that wrap every 52 days: the loader
+ * takes the latest such time not after its own clock).
  * No lock, so no interrupt masking on the packet path (a BPF hash map's
  * bucket lock and free list mask interrupts at each insert: costly under
  * a hypervisor).
@@ -39,24 +49,16 @@ struct fl_slot {
 		struct fl_key key;
 		__u64 kw[5];
 	};
-	__u32 pkts[2];
-	__u64 bytes[2];
-};
-#define FL_BUSY (~0ull) /* kind 0xff: no key has it */
-#define FL_PKTS_MAX 0x7fffffffu
-#define FL_PROBES 32 /* slots looked at before a flow goes to overflow */
-
-/*
- * A slot's first and last packet times ("times", the same index as
- * "table"): CLOCK_MONOTONIC (bpf_ktime_get_ns) >> FL_TIME_SHIFT, cut to
- * 32 bits (about 1 ms units that wrap every 52 days: the loader takes
- * the latest such time not after its own clock). Apart from the slots, so
- * that a slot is one line and the times, eight times denser, mostly stay
- * in the caches.
- */
-struct fl_time {
+	__u64 cnt[2];
 	__u32 first, last;
 };
+#define FL_BUSY (~0ull) /* kind 0xff: no key has it */
+#define FL_CNT_SHIFT 36
+#define FL_CNT_PKTS(c) ((c) >> FL_CNT_SHIFT)
+#define FL_CNT_BYTES(c) ((c) & ((1ull << FL_CNT_SHIFT) - 1))
+#define FL_PKTS_MAX ((1ull << (63 - FL_CNT_SHIFT)) - 1)
+#define FL_BYTES_MAX ((1ull << (FL_CNT_SHIFT - 1)) - 1)
+#define FL_PROBES 32 /* slots looked at before a flow goes to overflow */
 #define FL_TIME_SHIFT 20
 
 /*

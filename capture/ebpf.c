@@ -82,7 +82,7 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_TCX_EGRESS 47
 
 /* Default flow table size: the power of two of slots whose two
- * generations (slots, times and the claimed list) fit in this many
+ * generations (slots and the claimed list) fit in this many
  * bytes, within these bounds. */
 #define EBPF_MAP_BYTES (40u << 20)
 #define EBPF_FLOWS_MIN 4096u
@@ -142,8 +142,6 @@ struct ebpf {
 	/* drain state: capture thread only */
 	struct fl_slot *tbl; /* both generations' tables, mmapped */
 	size_t tbl_len;
-	struct fl_time *tms; /* and their times */
-	size_t tms_len;
 	uint64_t *usd; /* and their claimed slots */
 	size_t usd_len;
 	uint32_t gmask[2]; /* each generation's slot mask when last live */
@@ -226,8 +224,6 @@ static void eb_free(struct ebpf *e)
 		close(e->evfd);
 	if (e->tbl)
 		munmap(e->tbl, e->tbl_len);
-	if (e->tms)
-		munmap(e->tms, e->tms_len);
 	if (e->usd)
 		munmap(e->usd, e->usd_len);
 	pthread_mutex_destroy(&e->filt_lock);
@@ -281,7 +277,7 @@ static int eb_attach(struct ebpf *e, int xdp_mode, char *err, size_t errlen)
 	return 0;
 }
 
-/* Map the flow table and its times; the first generation at its least. */
+/* Map the flow table and its claimed lists; generation 0 at its least. */
 static int eb_map(struct ebpf *e, char *err, size_t errlen)
 {
 	void *p;
@@ -293,13 +289,6 @@ static int eb_map(struct ebpf *e, char *err, size_t errlen)
 	if (p == MAP_FAILED)
 		goto fail;
 	e->tbl = p;
-	e->tms_len = (size_t)2 * e->flows * sizeof(struct fl_time);
-	e->tms_len = (e->tms_len + 4095) & ~(size_t)4095;
-	p = mmap(NULL, e->tms_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 bpf_map__fd(e->skel->maps.times), 0);
-	if (p == MAP_FAILED)
-		goto fail;
-	e->tms = p;
 	e->usd_len = (size_t)2 * e->flows * sizeof(uint64_t);
 	e->usd_len = (e->usd_len + 4095) & ~(size_t)4095;
 	p = mmap(NULL, e->usd_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -388,7 +377,6 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		while (flows > EBPF_FLOWS_MIN &&
 		       (size_t)flows * 2 *
 				       (sizeof(struct fl_slot) +
-					sizeof(struct fl_time) +
 					sizeof(uint64_t)) >
 			       EBPF_MAP_BYTES)
 			flows /= 2;
@@ -420,7 +408,6 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		      0) != (ssize_t)sizeof(e->skel->rodata->cfg_seed))
 		e->skel->rodata->cfg_seed = (uint64_t)mono_to_real_ns();
 	bpf_map__set_max_entries(e->skel->maps.table, 2 * flows);
-	bpf_map__set_max_entries(e->skel->maps.times, 2 * flows);
 	bpf_map__set_max_entries(e->skel->maps.used, 2 * flows);
 	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_tc_count, !e->xdp);
@@ -816,7 +803,6 @@ static int flip(struct ebpf *e)
 static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 {
 	struct fl_slot *t = e->tbl + (size_t)g * e->flows;
-	struct fl_time *tm = e->tms + (size_t)g * e->flows;
 	const uint64_t *u = e->usd + (size_t)g * e->flows;
 	uint64_t n = claimed(e, g);
 	int64_t off = mono_to_real_ns();
@@ -840,10 +826,8 @@ static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 		struct cap_flow f;
 		uint64_t k4;
 
-		if (!seq && j + 8 < n) {
+		if (!seq && j + 8 < n)
 			__builtin_prefetch(&t[u[j + 8] & e->gmask[g]]);
-			__builtin_prefetch(&tm[u[j + 8] & e->gmask[g]]);
-		}
 		if (i > e->gmask[g])
 			continue; /* cannot be: the programs write i & mask */
 		sl = &t[i];
@@ -854,18 +838,17 @@ static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 		memcpy(&f.key, &sl->key, sizeof(f.key));
 		f.type = CAP_FLOW_DELTA;
 		for (int d = 0; d < 2; d++) {
-			f.pkts[d] = sl->pkts[d];
-			f.bytes[d] = sl->bytes[d];
+			f.pkts[d] = FL_CNT_PKTS(sl->cnt[d]);
+			f.bytes[d] = FL_CNT_BYTES(sl->cnt[d]);
 		}
 		/* the latest time with these low 32 bits not after now */
-		f.first_ns = ((now - (uint32_t)((uint32_t)now - tm[i].first))
+		f.first_ns = ((now - (uint32_t)((uint32_t)now - sl->first))
 			      << FL_TIME_SHIFT) +
 			     (uint64_t)off;
-		f.last_ns = ((now - (uint32_t)((uint32_t)now - tm[i].last))
+		f.last_ns = ((now - (uint32_t)((uint32_t)now - sl->last))
 			     << FL_TIME_SHIFT) +
 			    (uint64_t)off;
 		memset(sl, 0, sizeof(*sl));
-		memset(&tm[i], 0, sizeof(tm[i]));
 		if (k4 == FL_BUSY) /* never once the CPUs have left */
 			continue;
 		got += f.pkts[0] + f.pkts[1];

@@ -175,4 +175,12 @@ got=$(sed -n 's/^udp \([0-9]* [0-9]*\) swaps.*/\1/p' "$TMP/swap.out")
 swaps=$(sed -n 's/.* swaps //p' "$TMP/swap.out")
 check "swaps: every UDP frame counted once ($got, sent $exp) across $swaps filter swaps" test "$got" = "$exp"
 check "swaps: at least 100 swaps during the traffic" test "${swaps:-0}" -ge 100
+
+# ---- a flow heavier than a kernel slot holds goes on in another slot ----
+# 2100 GSO aggregates of 65535 segments: more packets than FL_PKTS_MAX
+out=$("$B/tests/gen/ebpfheavy" 2100 2>&1)
+kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<< "$out"; }
+check "heavy flow: counted in more than one slot ($out)" test "$(kv slots)" -ge 2
+check "heavy flow: every packet and byte in its flow, none in overflow" \
+	test "$(kv pkts)/$(kv bytes)/$(kv overflow)" = "$(kv want_pkts)/$(kv want_bytes)/0"
 finish
