@@ -754,17 +754,22 @@ static int filling(const struct ebpf *e)
 }
 
 /*
- * Flip the generation, the new one sized for the flows the old one took,
- * and wait until no program still writes the old one; returns it.
+ * Flip the generation, the new one sized for the flows the old one took
+ * (four times as many when it filled: new flows come faster than that
+ * size holds, one early drain instead of one a doubling), and wait until
+ * no program still writes the old one; returns it.
  */
 static int flip(struct ebpf *e)
 {
 	struct timespec t0, t;
 	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
 	int old = (int)FL_GEN(w);
+	uint64_t took = claimed(e, old);
 
+	if (took * 100 >= ((uint64_t)e->gmask[old] + 1) * EBPF_FILL_PCT)
+		took *= 4;
 	/* (the new one's claimed count went to 0 at its last drain) */
-	e->gmask[old ^ 1] = gen_mask(e, claimed(e, old));
+	e->gmask[old ^ 1] = gen_mask(e, took);
 	__atomic_store_n(&e->skel->bss->gstate,
 			 (uint64_t)e->gmask[old ^ 1] << 32 | (uint32_t)(w + 1),
 			 __ATOMIC_SEQ_CST);
