@@ -99,12 +99,13 @@
  */
 struct flowtab_flow {
 	/* key: immutable once published; id: release-stored last, before
-	 * publication; pkts to last_ns and app: relaxed atomics. r.priv is
-	 * the slot's state: FLOW_FREE, FLOW_LIVE, FLOW_DEAD (see below). A
-	 * stopped table's report reads it in place (flowtab_row_next).
+	 * publication; the counters, times and app: relaxed atomics. r.priv
+	 * is the slot's state: FLOW_FREE, FLOW_LIVE, FLOW_DEAD (see below).
+	 * A stopped table's report reads it in place (flowtab_row_next).
 	 * What a packet touches (the key, state, app word, counters and
-	 * times) is the row's first 96 bytes: two cache lines, the slots
-	 * being 128 bytes on 128-byte boundaries. */
+	 * times) is the row's first 104 bytes: two cache lines, the slots
+	 * being 128 bytes on 128-byte boundaries; what an expiry pass reads
+	 * (state, id, last_ns), the first line only. */
 	struct flowtab_row r;
 	struct flowtab_flow *next; /* its bucket's chain (see the top) */
 	union {
@@ -500,15 +501,16 @@ static size_t chunk_pick(struct flowtab *ft)
 }
 
 /*
- * A free slot from the arena: the current chunk's free list or its
- * untouched end, else another chunk (chunk_pick). NULL when max_chunks
- * are all in use (slots waiting for their grace period count) or no
- * memory. Any worker.
+ * Free slots from the arena, linked by next_free: one from the current
+ * chunk's free list, or up to @n from its untouched end, else the same
+ * from another chunk (chunk_pick). NULL when max_chunks are all in use
+ * (slots waiting for their grace period count) or no memory. Any worker.
  */
-static struct flowtab_flow *slot_alloc(struct flowtab *ft)
+static struct flowtab_flow *slot_alloc(struct flowtab *ft, unsigned int n)
 {
 	struct flowtab_flow *f = NULL;
 	struct flowtab_chunk *m;
+	unsigned int k;
 	size_t ci;
 
 	pthread_mutex_lock(&ft->alloc_lock);
@@ -521,19 +523,22 @@ static struct flowtab_flow *slot_alloc(struct flowtab *ft)
 	}
 	m = &ft->cmeta[ci];
 	if (m->free) {
+		/* one: the list is scattered, each next a miss */
 		f = m->free;
 		m->free = f->next_free;
+		f->next_free = NULL;
 		if (m->free)
 			__builtin_prefetch(m->free, 1);
+		k = 1;
 	} else {
-		f = &ft->chunk[ci][m->bump++];
-		/* the next new flow's slot: a write miss taken early */
-		if (m->bump < ft->chunk_flows) {
-			__builtin_prefetch(f + 1, 1);
-			__builtin_prefetch((char *)(f + 2) - 1, 1);
-		}
+		f = &ft->chunk[ci][m->bump];
+		for (k = 0; k < n && m->bump < ft->chunk_flows; k++, m->bump++)
+			f[k].next_free =
+				k + 1 < n && m->bump + 1 < ft->chunk_flows
+					? &f[k + 1]
+					: NULL;
 	}
-	__atomic_store_n(&m->used, m->used + 1, RELAXED);
+	__atomic_store_n(&m->used, m->used + k, RELAXED);
 out:
 	pthread_mutex_unlock(&ft->alloc_lock);
 	return f;
@@ -597,17 +602,35 @@ static void chunks_release(struct flowtab *ft)
 	}
 }
 
-/* A slot for a new flow, or NULL (arena full, or an injected failure). */
-static struct flowtab_flow *flow_slot(struct flowtab *ft)
+/*
+ * A slot for a new flow, or NULL (arena full, or an injected failure).
+ * With @stash (a worker's, the batched path), from the free slots kept
+ * there, taken from the arena a run at a time (one lock for
+ * SLOT_RUN new flows); they count as used in their chunk meanwhile.
+ */
+#define SLOT_RUN 16
+static struct flowtab_flow *flow_slot(struct flowtab *ft, void **stash)
 {
 	uint64_t fail = __atomic_load_n(&ft->fail_allocs, RELAXED);
+	struct flowtab_flow *f;
 
 	while (fail) {
 		if (__atomic_compare_exchange_n(&ft->fail_allocs, &fail,
 						fail - 1, 1, RELAXED, RELAXED))
 			return NULL;
 	}
-	return slot_alloc(ft);
+	if (!stash)
+		return slot_alloc(ft, 1);
+	f = *stash ? *stash : slot_alloc(ft, SLOT_RUN);
+	if (f) {
+		*stash = f->next_free;
+		/* the next new flow's slot: a write miss taken early */
+		if (*stash) {
+			__builtin_prefetch(*stash, 1);
+			__builtin_prefetch((char *)*stash + 64, 1);
+		}
+	}
+	return f;
 }
 
 /* Make @f an unpublished flow holding this one packet. Its fields are
@@ -781,8 +804,9 @@ size_t flowtab_app_detail(const struct flowtab *ft, const struct flowtab_row *r,
  * its label is not done. The label word is replaced by compare-and-swap:
  * two workers sniffing one flow at once cannot both attach a text.
  */
-static void flow_sniff(struct flowtab *ft, struct flowtab_flow *f,
-		       const struct flowtab_pend *p)
+static __attribute__((noinline)) void flow_sniff(struct flowtab *ft,
+						 struct flowtab_flow *f,
+						 const struct flowtab_pend *p)
 {
 	uint32_t w = __atomic_load_n(&f->r.app, RELAXED), nw, ref;
 	struct app_guess g;
@@ -1288,12 +1312,7 @@ static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
 	}
 	if (!live_reserve(ft))
 		goto overflow;
-	if (spare && *spare) {
-		f = *spare;
-		*spare = NULL;
-	} else {
-		f = flow_slot(ft);
-	}
+	f = flow_slot(ft, spare);
 	if (!f) {
 		__atomic_fetch_sub(&ft->live, 1, RELAXED);
 		goto overflow;
@@ -1301,10 +1320,12 @@ static struct flowtab_flow *account_slow(struct flowtab *ft, uint64_t *slot,
 	flow_init(ft, f, key, dir, wirelen, ts_ns);
 	got = flow_publish(ft, f, hash, key, dir, wirelen, ts_ns, head0);
 	if (got != f) {
-		if (spare)
+		if (spare) {
+			f->next_free = *spare;
 			*spare = f;
-		else
+		} else {
 			slot_release(ft, f);
+		}
 	}
 	hint_store(slot, hash, got);
 	return got;
@@ -1351,7 +1372,7 @@ void flowtab_add(struct flowtab *ft, const struct flow_key *key, int dir,
 	if (!f) {
 		if (!live_reserve(ft))
 			goto overflow;
-		f = flow_slot(ft);
+		f = flow_slot(ft, NULL);
 		if (!f) {
 			__atomic_fetch_sub(&ft->live, 1, RELAXED);
 			goto overflow;
