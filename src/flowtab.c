@@ -968,8 +968,10 @@ static void hint_put(uint64_t *set, int w, uint64_t e)
 					    __ATOMIC_SEQ_CST);
 }
 
-/* Remember @f (found in or added to the table) in its set: most recent
- * in way 0, the one it displaces moves to way 1. */
+/* Remember @f (found in or added to the table) in its set: in an empty
+ * way (way 1 only when way 0 is taken), else most recent in way 0, the
+ * one it displaces moving to way 1 (hint_put then reads that one's
+ * state: a miss an empty way saves). */
 static void hint_store(uint64_t *set, unsigned long hash,
 		       struct flowtab_flow *f)
 {
@@ -980,6 +982,10 @@ static void hint_store(uint64_t *set, unsigned long hash,
 		return; /* a pointer above 2^48: not remembered */
 	if (old == e)
 		return;
+	if (old && !__atomic_load_n(&set[1], __ATOMIC_ACQUIRE)) {
+		hint_put(set, 1, e);
+		return;
+	}
 	hint_put(set, 0, e);
 	if (old)
 		hint_put(set, 1, old);
