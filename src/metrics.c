@@ -10,6 +10,10 @@
  * them drop. The per-flow figures (--metrics-top) are gauges of at most
  * N series a scrape.
  *
+ * libmicrohttpd is loaded (dlopen) by the first metrics_new that serves
+ * an address, not linked: it and the TLS stack it brings (gnutls and
+ * nine more libraries) cost every run of pktstat 5 ms at start-up.
+ *
  * Threads: metrics_publish on the tick thread formats and swaps the text
  * under m->lock; libmicrohttpd's internal polling thread copies it out
  * under the same lock for each request. Nothing else is shared.
@@ -17,6 +21,7 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,6 +37,53 @@
 #include <unistd.h>
 
 #include "flowkey.h"
+
+/* The libmicrohttpd functions we call, from mhd_load. */
+static struct {
+	__typeof__(&MHD_start_daemon) start_daemon;
+	__typeof__(&MHD_stop_daemon) stop_daemon;
+	__typeof__(&MHD_create_response_from_buffer) create_response;
+	__typeof__(&MHD_add_response_header) add_header;
+	__typeof__(&MHD_queue_response) queue_response;
+	__typeof__(&MHD_destroy_response) destroy_response;
+} mhd;
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static char mhd_err[160]; /* why it could not be loaded, "" if it was */
+
+static void mhd_load_once(void)
+{
+	static const char *const names[] = { "libmicrohttpd.so.12",
+					     "libmicrohttpd.so" };
+	void *h = NULL;
+
+	for (size_t i = 0; !h && i < sizeof(names) / sizeof(*names); i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(mhd_err, sizeof(mhd_err), "libmicrohttpd: %s",
+			 dlerror());
+		return;
+	}
+	*(void **)&mhd.start_daemon = dlsym(h, "MHD_start_daemon");
+	*(void **)&mhd.stop_daemon = dlsym(h, "MHD_stop_daemon");
+	*(void **)&mhd.create_response =
+		dlsym(h, "MHD_create_response_from_buffer");
+	*(void **)&mhd.add_header = dlsym(h, "MHD_add_response_header");
+	*(void **)&mhd.queue_response = dlsym(h, "MHD_queue_response");
+	*(void **)&mhd.destroy_response = dlsym(h, "MHD_destroy_response");
+	if (!mhd.start_daemon || !mhd.stop_daemon || !mhd.create_response ||
+	    !mhd.add_header || !mhd.queue_response || !mhd.destroy_response) {
+		snprintf(mhd_err, sizeof(mhd_err),
+			 "libmicrohttpd: a function is missing");
+		mhd.start_daemon = NULL;
+	}
+}
+
+/* libmicrohttpd's functions in mhd: 0, or -1 (the reason in mhd_err). */
+static int mhd_load(void)
+{
+	pthread_once(&mhd_once, mhd_load_once);
+	return mhd.start_daemon ? 0 : -1;
+}
 
 struct metrics {
 	struct MHD_Daemon *d;
@@ -380,14 +432,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
 		static const char msg[] = "only GET /metrics\n";
 
 		code = MHD_HTTP_METHOD_NOT_ALLOWED;
-		r = MHD_create_response_from_buffer(
-			sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+		r = mhd.create_response(sizeof(msg) - 1, (void *)msg,
+					MHD_RESPMEM_PERSISTENT);
 	} else if (strcmp(url, "/metrics") && strcmp(url, "/")) {
 		static const char msg[] = "not found: try /metrics\n";
 
 		code = MHD_HTTP_NOT_FOUND;
-		r = MHD_create_response_from_buffer(
-			sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+		r = mhd.create_response(sizeof(msg) - 1, (void *)msg,
+					MHD_RESPMEM_PERSISTENT);
 	} else {
 		pthread_mutex_lock(&m->lock);
 		if (m->text) {
@@ -402,23 +454,22 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
 			return MHD_NO; /* out of memory: drop the connection */
 		__atomic_fetch_add(&m->scrapes, 1, __ATOMIC_RELAXED);
 		if (copy)
-			r = MHD_create_response_from_buffer(
-				len, copy, MHD_RESPMEM_MUST_FREE);
+			r = mhd.create_response(len, copy,
+						MHD_RESPMEM_MUST_FREE);
 		else
-			r = MHD_create_response_from_buffer(
-				0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			r = mhd.create_response(0, (void *)"",
+						MHD_RESPMEM_PERSISTENT);
 	}
 	if (!r) {
 		free(copy);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				code == MHD_HTTP_OK
-					? "text/plain; version=0.0.4; "
-					  "charset=utf-8"
-					: "text/plain");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+	mhd.add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		       code == MHD_HTTP_OK ? "text/plain; version=0.0.4; "
+					     "charset=utf-8"
+					   : "text/plain");
+	ret = mhd.queue_response(c, code, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -449,6 +500,11 @@ struct metrics *metrics_new(const char *addr, const char *file, char *err,
 		metrics_free(m);
 		return NULL;
 	}
+	if (mhd_load()) {
+		snprintf(err, errlen, "--metrics %s: %s", addr, mhd_err);
+		metrics_free(m);
+		return NULL;
+	}
 	snprintf(m->where, sizeof(m->where), "%s", addr);
 	{
 		/* libmicrohttpd reports bind errors only through its log:
@@ -471,7 +527,7 @@ struct metrics *metrics_new(const char *addr, const char *file, char *err,
 		}
 		if (sa.sin6_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
-		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, m,
+		m->d = mhd.start_daemon(flags, 0, NULL, NULL, answer, m,
 					MHD_OPTION_LISTEN_SOCKET, fd,
 					MHD_OPTION_CONNECTION_LIMIT,
 					(unsigned int)16,
@@ -563,7 +619,7 @@ void metrics_free(struct metrics *m)
 	if (!m)
 		return;
 	if (m->d)
-		MHD_stop_daemon(m->d);
+		mhd.stop_daemon(m->d);
 	pthread_mutex_destroy(&m->lock);
 	free(m->text);
 	free(m->file);
