@@ -195,7 +195,7 @@ static int recv_req(int sock, char *path, size_t plen, int *flags)
 	return 0;
 }
 
-static void parent_loop(int sock, pid_t pid)
+static void parent_loop(int sock, pid_t pid, struct procres *res)
 {
 	struct sigaction sa;
 	char path[4096];
@@ -251,6 +251,9 @@ static void parent_loop(int sock, pid_t pid)
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	/* the child's end of its socket is closed: the resolver has ended
+	 * or ends now */
+	procres_stop(res);
 	if (WIFSIGNALED(status)) {
 		signal(WTERMSIG(status), SIG_DFL);
 		raise(WTERMSIG(status));
@@ -311,21 +314,24 @@ int privs_fork(struct privs **pp, const char *user, unsigned int flags,
 	}
 	if (pid > 0) {
 		close(sv[1]);
+		struct procres *res = NULL;
+
 		if (pv[0] >= 0) {
 			char rerr[256], warn[256];
 
 			close(pv[1]);
 			/* its own thread, all signals blocked; it ends
 			 * with the child's end of the socket */
-			if (!procres_start(
-				    pv[0],
-				    flags & PRIVS_PROCS_EBPF ? PROCRES_EBPF : 0,
-				    warn, sizeof(warn), rerr, sizeof(rerr)))
+			res = procres_start(
+				pv[0],
+				flags & PRIVS_PROCS_EBPF ? PROCRES_EBPF : 0,
+				warn, sizeof(warn), rerr, sizeof(rerr));
+			if (!res)
 				say_line(rerr);
 			else if (warn[0] && (flags & PRIVS_PROCS_EBPF_ASKED))
 				say_line(warn);
 		}
-		parent_loop(sv[0], pid);
+		parent_loop(sv[0], pid, res);
 	}
 	close(sv[0]);
 	if (pv[0] >= 0)
