@@ -207,11 +207,11 @@ declare -A WL=(
 	# the ebpf part: the kernel path against a ring copy, same traffic
 	# (none = the generator alone); -st: the same with the kernel timing
 	# the programs (kernel.bpf_stats_enabled costs two clock reads a
-	# run: not in the rates); D1: four generators at once, a 2 MB ring
-	# against flow maps of 2 MB
+	# run: not in the rates); D1: four generators at once, a flood of new
+	# flows (1M sources), a 2 MB ring against flow maps of 2 MB
 	[E1]="mix 60 100000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st"
 	[E2]="mix 60 1000000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st"
-	[D1]="mix 60 100000 0 2000000 pktstat-2m pktstat-ebpf-2m"
+	[D1]="mix 60 1000000 0 2000000 pktstat-2m pktstat-ebpf-2m"
 )
 # generator processes per workload (default 1)
 declare -A WL_GENS=([D1]=4)
