@@ -996,6 +996,36 @@ static size_t rss_bytes(void)
 }
 
 /*
+ * The end of a memory test: the view's growth since @before for its @n
+ * flows (at most 256 B a flow), then every flow gone (two updates, the
+ * second compacts, and a layout) and the memory given back. Not under
+ * ASan (its allocator keeps freed memory).
+ */
+static void memory_check(struct view *v, struct snapshot *s, size_t before,
+			 size_t n, const char *what)
+{
+	size_t after = rss_bytes(), gone;
+
+	s->nrows = 0;
+	for (int i = 0; i < 3; i++) {
+		s->mono_ns += NS;
+		s->now_ns += NS;
+		cr_assert_eq(view_update_borrow(v, s), 0);
+		cr_assert_eq(view_layout(v, 50), 0);
+	}
+	cr_assert_eq(view_count(v), 0);
+	gone = rss_bytes();
+	cr_log_info("view: %zu B a %s, %zu kB left after", (after - before) / n,
+		    what, gone > before ? (gone - before) / 1024 : 0);
+#ifndef __SANITIZE_ADDRESS__
+	cr_assert_leq(after - before, n * 256, "%zu B a %s",
+		      (after - before) / n, what);
+	cr_assert_leq(gone, before + (2u << 20), "%zu kB left",
+		      (gone - before) / 1024);
+#endif
+}
+
+/*
  * The view's own memory under a flood of one-packet flows, beside the
  * snapshot it borrows: its entry, id hash, display row and sort entry,
  * under 256 bytes a flow (the monitor's whole budget is 512 with the
@@ -1008,7 +1038,7 @@ Test(view, memory_per_flow_under_a_flood)
 	struct snapshot s;
 	struct flowtab_row *rows = calloc(N, sizeof(*rows));
 	struct view *v = view_new();
-	size_t before, after, gone, i;
+	size_t before, i;
 
 	cr_assert_not_null(rows);
 	cr_assert_not_null(v);
@@ -1036,25 +1066,7 @@ Test(view, memory_per_flow_under_a_flood)
 	cr_assert_eq(view_update_borrow(v, &s), 0);
 	cr_assert_eq(view_layout(v, 50), 0);
 	cr_assert_eq(view_count(v), N);
-	after = rss_bytes();
-	/* every flow gone: two updates (the second compacts), a layout */
-	s.nrows = 0;
-	for (i = 0; i < 3; i++) {
-		s.mono_ns += NS;
-		cr_assert_eq(view_update_borrow(v, &s), 0);
-		cr_assert_eq(view_layout(v, 50), 0);
-	}
-	cr_assert_eq(view_count(v), 0);
-	gone = rss_bytes();
-	cr_log_info("view: %zu B a flow, %zu kB left after",
-		    (after - before) / N,
-		    gone > before ? (gone - before) / 1024 : 0);
-#ifndef __SANITIZE_ADDRESS__
-	cr_assert_leq(after - before, (size_t)N * 256, "%zu B a flow",
-		      (after - before) / N);
-	cr_assert_leq(gone, before + (2u << 20), "%zu kB left",
-		      (gone - before) / 1024);
-#endif
+	memory_check(v, &s, before, N, "flow");
 	view_free(v);
 	free(rows);
 }
@@ -1072,7 +1084,7 @@ Test(view, memory_per_long_lived_flow, .timeout = 60)
 	struct snapshot s;
 	struct flowtab_row *rows = calloc(N, sizeof(*rows));
 	struct view *v = view_new();
-	size_t before, after, gone, i;
+	size_t before, i;
 	int sec;
 
 	cr_assert_not_null(rows);
@@ -1119,25 +1131,7 @@ Test(view, memory_per_long_lived_flow, .timeout = 60)
 			cr_assert_geq(view_row_avg(v, view_row_at(v, i - 1), h),
 				      view_row_avg(v, view_row_at(v, i), h));
 	}
-	after = rss_bytes();
-	s.nrows = 0;
-	for (i = 0; i < 3; i++) {
-		s.mono_ns += NS;
-		s.now_ns += NS;
-		cr_assert_eq(view_update_borrow(v, &s), 0);
-		cr_assert_eq(view_layout(v, 50), 0);
-	}
-	cr_assert_eq(view_count(v), 0);
-	gone = rss_bytes();
-	cr_log_info("view: %zu B a long-lived flow, %zu kB left after",
-		    (after - before) / N,
-		    gone > before ? (gone - before) / 1024 : 0);
-#ifndef __SANITIZE_ADDRESS__
-	cr_assert_leq(after - before, (size_t)N * 256, "%zu B a flow",
-		      (after - before) / N);
-	cr_assert_leq(gone, before + (2u << 20), "%zu kB left",
-		      (gone - before) / 1024);
-#endif
+	memory_check(v, &s, before, N, "long-lived flow");
 	view_free(v);
 	free(rows);
 }
