@@ -152,6 +152,34 @@ Test(view, rate_against_previous_update)
 	view_free(v);
 }
 
+/* A view of a file (packet clock), rates in bytes. */
+static struct view *file_view(uint64_t min_dt)
+{
+	struct view *v = view_new();
+
+	cr_assert_not_null(v);
+	view_set_packet_clock(v, 1);
+	view_set_unit(v, VIEW_UNIT_BYTES);
+	view_set_min_interval(v, min_dt);
+	return v;
+}
+
+/* @f at @mono: a file's one UDP flow, read up to packet time @now (the
+ * file starting at @start), with @bytes in @pkts packets so far. */
+static void file_flow(struct fake *f, uint64_t mono, uint64_t start,
+		      uint64_t now, uint64_t bytes, uint64_t pkts)
+{
+	struct flowtab_row *r;
+
+	fake_init(f, mono);
+	f->s.start_ns = start;
+	f->s.now_ns = now;
+	r = add4(f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
+	set_counts(r, bytes, 0, pkts, 0);
+	f->s.pkts = pkts;
+	f->s.bytes = bytes;
+}
+
 /*
  * A file read at once: the monotonic clock moves 10 ms while the packets
  * span 10 s. On packet time the rate is the file's own (as batch -r),
@@ -159,27 +187,16 @@ Test(view, rate_against_previous_update)
  */
 Test(view, packet_clock_rates_for_files)
 {
-	struct view *v = view_new();
+	struct view *v = file_view(NS / 2);
 	const struct view_totals *t;
 	struct fake f;
-	struct flowtab_row *r;
 
-	cr_assert_not_null(v);
-	view_set_packet_clock(v, 1);
-	view_set_unit(v, VIEW_UNIT_BYTES);
-	view_set_min_interval(v, NS / 2);
 	/* Before the first packet there is no packet time. */
 	fake_init(&f, T0);
 	f.s.start_ns = f.s.now_ns = 0;
 	cr_assert_eq(view_update(v, &f.s), 0);
 	/* Then the whole file at once, its packets 10 s apart in time. */
-	fake_init(&f, T0 + NS / 100);
-	f.s.start_ns = 5 * NS;
-	f.s.now_ns = 15 * NS;
-	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
-	set_counts(r, 50000, 0, 100, 0);
-	f.s.pkts = 100;
-	f.s.bytes = 50000;
+	file_flow(&f, T0 + NS / 100, 5 * NS, 15 * NS, 50000, 100);
 	cr_assert_eq(view_update(v, &f.s), 0);
 	cr_assert_eq(view_layout(v, 10), 0);
 	t = view_totals(v);
@@ -209,34 +226,18 @@ Test(view, packet_clock_rates_for_files)
  */
 Test(view, short_first_look_leaves_the_peak_alone)
 {
-	struct view *v = view_new();
+	struct view *v = file_view(NS / 4);
 	const struct view_totals *t;
 	struct fake f;
-	struct flowtab_row *r;
 
-	cr_assert_not_null(v);
-	view_set_packet_clock(v, 1);
-	view_set_unit(v, VIEW_UNIT_BYTES);
-	view_set_min_interval(v, NS / 4);
-	fake_init(&f, T0);
-	f.s.start_ns = 5 * NS;
-	f.s.now_ns = 5 * NS + NS / 50;
-	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
-	set_counts(r, 3750, 0, 3, 0);
-	f.s.pkts = 3;
-	f.s.bytes = 3750;
+	file_flow(&f, T0, 5 * NS, 5 * NS + NS / 50, 3750, 3);
 	cr_assert_eq(view_update(v, &f.s), 0);
 	t = view_totals(v);
 	cr_assert_float_eq(t->bps, 187500.0, 1e-6, "first look %g", t->bps);
 	cr_assert_float_eq(t->peak_bps, 0.0, 1e-6, "peak %g", t->peak_bps);
 	/* The rest of the file: 1 s of packet time at 125 kB/s. */
-	fake_init(&f, T0 + NS / 2);
-	f.s.start_ns = 5 * NS;
-	f.s.now_ns = 6 * NS + NS / 50;
-	r = add4(&f, 1, KIND_UDP4, 0x0a000001, 5000, 0x0a000002, 53);
-	set_counts(r, 3750 + 125000, 0, 103, 0);
-	f.s.pkts = 103;
-	f.s.bytes = 3750 + 125000;
+	file_flow(&f, T0 + NS / 2, 5 * NS, 6 * NS + NS / 50, 3750 + 125000,
+		  103);
 	cr_assert_eq(view_update(v, &f.s), 0);
 	t = view_totals(v);
 	cr_assert_float_eq(t->bps, 125000.0, 1e-6, "rate %g", t->bps);
@@ -995,6 +996,22 @@ static size_t rss_bytes(void)
 	return (size_t)res * 4096;
 }
 
+/* @n flows of @kind from 10.x.y.z, each its own source port, to @bport,
+ * first seen at 1 ns. */
+static void memory_rows(struct flowtab_row *rows, size_t n, int kind,
+			uint16_t bport)
+{
+	for (size_t i = 0; i < n; i++) {
+		rows[i].id = i + 1;
+		rows[i].key.kind = (uint8_t)kind;
+		rows[i].key.a[0] = 10;
+		memcpy(rows[i].key.a + 1, &i, 3);
+		rows[i].key.aport = (uint16_t)i;
+		rows[i].key.bport = bport;
+		rows[i].first_ns = 1;
+	}
+}
+
 /*
  * The end of a memory test: the view's growth since @before for its @n
  * flows (at most 256 B a flow), then every flow gone (two updates, the
@@ -1046,16 +1063,11 @@ Test(view, memory_per_flow_under_a_flood)
 	s.mono_ns = T0;
 	s.start_ns = 1;
 	s.now_ns = 1;
+	memory_rows(rows, N, KIND_UDP4, 53);
 	for (i = 0; i < N; i++) {
-		rows[i].id = i + 1;
-		rows[i].key.kind = KIND_UDP4;
-		rows[i].key.a[0] = 10;
-		memcpy(rows[i].key.a + 1, &i, 3);
-		rows[i].key.aport = (uint16_t)i;
-		rows[i].key.bport = 53;
 		rows[i].pkts[0] = 1;
 		rows[i].bytes[0] = 60;
-		rows[i].first_ns = rows[i].last_ns = 1;
+		rows[i].last_ns = 1;
 	}
 	s.rows = rows;
 	s.nrows = N;
@@ -1091,15 +1103,7 @@ Test(view, memory_per_long_lived_flow, .timeout = 60)
 	cr_assert_not_null(v);
 	memset(&s, 0, sizeof(s));
 	s.start_ns = 1;
-	for (i = 0; i < N; i++) {
-		rows[i].id = i + 1;
-		rows[i].key.kind = KIND_TCP4;
-		rows[i].key.a[0] = 10;
-		memcpy(rows[i].key.a + 1, &i, 3);
-		rows[i].key.aport = (uint16_t)i;
-		rows[i].key.bport = 443;
-		rows[i].first_ns = 1;
-	}
+	memory_rows(rows, N, KIND_TCP4, 443);
 	s.rows = rows;
 	s.nrows = N;
 	before = rss_bytes();
