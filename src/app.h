@@ -126,18 +126,13 @@ static inline int app_l4_payload(const uint8_t *frame, uint32_t end,
 }
 
 /*
- * app_payload - where a decoded frame's TCP or UDP payload is: 0 and the
- * offset and length (length 0 when empty), or -1 (not TCP/UDP, a later
- * fragment, or a transport header that does not fit). Ethernet padding
- * beyond the IP length is excluded.
+ * app_l4_known - whether a decoded frame's TCP or UDP header is in it (the
+ * ports were read, and it is not a later fragment): where app_l4_payload
+ * may look.
  */
-static inline int app_payload(const struct dec_pkt *d, const uint8_t *frame,
-			      uint32_t caplen, uint32_t *off, uint32_t *len)
+static inline int app_l4_known(const struct dec_pkt *d)
 {
-	if ((d->flags & (DEC_F_PORTS | DEC_F_FRAG_LATER)) != DEC_F_PORTS)
-		return -1;
-	return app_l4_payload(frame, app_frame_end(d, caplen), d->l4_off,
-			      d->ipproto, off, len);
+	return (d->flags & (DEC_F_PORTS | DEC_F_FRAG_LATER)) == DEC_F_PORTS;
 }
 
 /* A flow's label from its ports alone, APP_NONE if none fits. */

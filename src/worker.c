@@ -208,7 +208,7 @@ void worker_packet(void *user, const struct cap_pkt *pkt)
 			  pkt->ts_ns);
 	/* the app sniffers look at it if its flow is young (flowtab.h):
 	 * its payload is found then; none past a bare TCP or UDP header */
-	if ((d.flags & (DEC_F_PORTS | DEC_F_FRAG_LATER)) == DEC_F_PORTS) {
+	if (app_l4_known(&d)) {
 		uint32_t end = app_frame_end(&d, pkt->caplen);
 
 		if (end > d.l4_off + (d.ipproto == IPPROTO_TCP ? 20 : 8))

@@ -398,11 +398,16 @@ Test(app, payload_of_a_decoded_frame)
 	f[14 + 20 + 12] = 0x50;
 	memcpy(f + 54, "SSH-", 4);
 	cr_assert_eq(decode_frame(1, f, 64, -1, &d), 0);
-	cr_assert_eq(app_payload(&d, f, 64, &off, &len), 0);
+	cr_assert(app_l4_known(&d));
+	cr_assert_eq(app_l4_payload(f, app_frame_end(&d, 64), d.l4_off,
+				    d.ipproto, &off, &len),
+		     0);
 	cr_assert_eq(off, 54);
 	cr_assert_eq(len, 4, "Ethernet padding excluded");
 	f[14 + 20 + 12] = 0xf0; /* header past the frame */
-	cr_assert_eq(app_payload(&d, f, 64, &off, &len), -1);
+	cr_assert_eq(app_l4_payload(f, app_frame_end(&d, 64), d.l4_off,
+				    d.ipproto, &off, &len),
+		     -1);
 }
 
 /* The flow_table tests' set-up: a registered thread, a small table, an
