@@ -19,6 +19,7 @@
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -293,6 +294,21 @@ int cap_packet_bind(int fd, int ifindex)
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return -errno;
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+	return 0;
+}
+
+int cap_if_query(int fd, const char *name, int *ifindex, int *hatype)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strnlen(name, sizeof(ifr.ifr_name) - 1));
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0)
+		return -errno;
+	*ifindex = ifr.ifr_ifindex;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	*hatype = ifr.ifr_hwaddr.sa_family;
 	return 0;
 }
 

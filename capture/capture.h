@@ -396,6 +396,12 @@ void cap_efd_drain(int fd);
 int cap_packet_bind(int fd, int ifindex);
 int cap_packet_promisc(int fd, int ifindex);
 
+/*
+ * cap_if_query - interface @name's index and hardware type (ARPHRD_*),
+ * asked through the socket @fd: 0, or -errno (ENODEV: no such interface).
+ */
+int cap_if_query(int fd, const char *name, int *ifindex, int *hatype);
+
 /* cap_now_ms - CLOCK_MONOTONIC in ms, for timeouts. */
 uint64_t cap_now_ms(void);
 

@@ -291,17 +291,12 @@ static enum cap_link pc_probe_link(struct pc *pc)
  */
 static int pc_rebind(struct pc *pc)
 {
-	struct ifreq ifr;
-	int idx, rc;
+	int idx, hatype, rc;
 
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, pc->ifname, sizeof(ifr.ifr_name));
-	if (ioctl(pc->sfd, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	idx = ifr.ifr_ifindex;
-	if (ioctl(pc->sfd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	if (ifr.ifr_hwaddr.sa_family != pc->hatype)
+	rc = cap_if_query(pc->sfd, pc->ifname, &idx, &hatype);
+	if (rc)
+		return rc;
+	if (hatype != pc->hatype)
 		return -EPROTOTYPE;
 	rc = cap_packet_bind(pc->sfd, idx);
 	if (rc)

@@ -1057,19 +1057,14 @@ fail:
  */
 static int tp3_rebind(struct tp3 *t, char *err, size_t errlen)
 {
-	struct ifreq ifr;
 	uint64_t ifd = 0;
-	int idx, have, rc;
+	int idx, hatype, have, rc;
 
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, t->name, sizeof(ifr.ifr_name));
-	if (ioctl(t->fd, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	idx = ifr.ifr_ifindex;
+	rc = cap_if_query(t->fd, t->name, &idx, &hatype);
+	if (rc)
+		return rc;
 	/* the decoder, the filters and the counters are for our link type */
-	if (ioctl(t->fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
-	if (tp3_dlt(ifr.ifr_hwaddr.sa_family) != t->dlt)
+	if (tp3_dlt(hatype) != t->dlt)
 		return -EPROTOTYPE;
 	if (t->fanout) {
 		rc = tp3_reopen(t, idx, err, errlen);
