@@ -37,7 +37,7 @@ OPT_fuzz = -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libmicrohttpd is loaded by src/metrics.c when --metrics serves (dlopen):
-# linked, it and the TLS stack it brings cost every run 5 ms at start-up
+# linked, it and the TLS stack it brings would load at every start
 PKG_LIBS := $(filter-out -lmicrohttpd,$(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)

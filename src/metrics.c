@@ -11,8 +11,8 @@
  * N series a scrape.
  *
  * libmicrohttpd is loaded (dlopen) by the first metrics_new that serves
- * an address, not linked: it and the TLS stack it brings (gnutls and
- * nine more libraries) cost every run of pktstat 5 ms at start-up.
+ * an address, not linked: linked, it and the TLS stack it brings would
+ * load at every start of pktstat.
  *
  * Threads: metrics_publish on the tick thread formats and swaps the text
  * under m->lock; libmicrohttpd's internal polling thread copies it out
