@@ -165,6 +165,14 @@ struct flowtab_chunk {
 #define CHUNK_IDLE_PASSES 4
 
 /*
+ * flowtab_presize faults in chunks for an eighth of the cap (at least
+ * one) and keeps them: a burst of new flows, the moment the capture ring
+ * is under most pressure, then takes no page faults in the worker until
+ * it outgrows them.
+ */
+#define FLOWTAB_RESERVE_DIV 8
+
+/*
  * Every live flow, in memory order (the arena chunks), not the chains'
  * hash order: the hardware prefetcher follows this walk, where the hash
  * order costs a cache miss per flow. Caller
@@ -240,7 +248,8 @@ struct flowtab {
 	struct flowtab_chunk *cmeta; /* max_chunks */
 	uint32_t *by_addr;	     /* chunk indices by base address */
 	size_t cur;		     /* the chunk new flows come from */
-	uint64_t released;	     /* chunks given back so far */
+	size_t reserve; /* chunks [0, reserve) stay resident: flowtab_presize */
+	uint64_t released; /* chunks given back so far */
 
 	/* Written on flow creation and deletion. */
 	uint64_t live __attribute__((aligned(64)));
@@ -561,8 +570,9 @@ static void slot_release(struct flowtab *ft, struct flowtab_flow *f)
 /*
  * Give the pages of chunks found empty at CHUNK_IDLE_PASSES passes in a
  * row back to the kernel, all but the current one (new flows come from
- * it; at most one chunk's worth of memory stays for nothing). Chunks below a huge page in size (small caps, calloc'd)
- * are kept. The expiring thread, outside any read-side section: the
+ * it; at most one chunk's worth of memory stays for nothing) and the
+ * reserve (flowtab_presize). Chunks below a huge page in size (small
+ * caps, calloc'd) are kept. The expiring thread, outside any read-side section: the
  * madvise runs without the lock, the chunk marked so that no allocation
  * takes it meanwhile.
  */
@@ -574,7 +584,7 @@ static void chunks_release(struct flowtab *ft)
 	if (chunk_bytes(ft) < MEM_BIG_MIN)
 		return;
 	n = __atomic_load_n(&ft->nchunks, __ATOMIC_ACQUIRE);
-	for (ci = 0; ci < n; ci++) {
+	for (ci = ft->reserve; ci < n; ci++) {
 		struct flowtab_chunk *m = &ft->cmeta[ci];
 
 		if (chunk_in_use(ft, ci)) {
@@ -1117,7 +1127,16 @@ static unsigned long flowtab_nbuckets(size_t max)
 
 void flowtab_presize(struct flowtab *ft)
 {
+	size_t want = ft->max / FLOWTAB_RESERVE_DIV;
+
 	mem_populate_big(ft->bkt, (ft->bmask + 1) * sizeof(*ft->bkt));
+	mem_populate_big(ft->hint, 2 * (ft->hmask + 1) * sizeof(*ft->hint));
+	pthread_mutex_lock(&ft->alloc_lock);
+	while ((ft->nchunks == 0 || ft->nchunks * ft->chunk_flows < want) &&
+	       chunk_add(ft) != SIZE_MAX)
+		;
+	ft->reserve = ft->nchunks;
+	pthread_mutex_unlock(&ft->alloc_lock);
 }
 
 /*

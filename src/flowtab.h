@@ -17,7 +17,8 @@
  *
  * Size: the hash buckets are fixed at creation (half the cap, rounded up
  * to a power of two), mapped zeroed and resident where touched;
- * flowtab_presize faults them in at once for a live capture.
+ * flowtab_presize faults them in at once for a live capture, with the
+ * hint index and a reserve of flow slots.
  *
  * Cap: at most max_flows live entries. A packet of a new flow that finds
  * the table full is counted in the "overflow" totals for its kind (and
@@ -265,9 +266,12 @@ uint64_t flowtab_evicted_flows(const struct flowtab *ft);
 void flowtab_barrier(struct flowtab *ft);
 
 /*
- * flowtab_presize - fault the bucket array in now (4 MB at the default
- * cap), for a live capture: a flood of new flows then takes no page
- * faults on it. Any registered thread, before the workers start.
+ * flowtab_presize - fault in now, for a live capture, the bucket array
+ * and the hint index (4 MB each at the default cap) and flow slots for an
+ * eighth of the cap (16 MB at the default cap), which stay resident
+ * however many flows expire: a burst of new flows then takes no page
+ * faults in the workers until it outgrows them. Any registered thread,
+ * before the workers start.
  */
 void flowtab_presize(struct flowtab *ft);
 

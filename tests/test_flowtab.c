@@ -1182,6 +1182,53 @@ Test(flowtab, empty_chunks_go_back_to_the_kernel, .timeout = 60)
 	free(rows);
 	flowtab_free(ft);
 }
+
+/*
+ * A live capture's table faults in flow slots for an eighth of its cap at
+ * once (the process's resident size grows by them before any flow) and
+ * keeps them when every flow has expired; chunks beyond them go back.
+ */
+Test(flowtab, presized_reserve_is_resident_and_kept, .timeout = 60)
+{
+	enum { N = 200000 };
+	struct flowtab *ft = new_table(FLOWTAB_DEFAULT_MAX);
+	struct flowtab_row *rows = NULL;
+	size_t rss0, rss1, reserve, full, empty, cap = 0;
+	ssize_t n;
+
+	rss0 = rss_bytes();
+	flowtab_presize(ft);
+	rss1 = rss_bytes();
+	reserve = flowtab_arena_bytes(ft);
+	cr_assert_geq(reserve, (size_t)FLOWTAB_DEFAULT_MAX / 8 * 128,
+		      "%zu reserved bytes", reserve);
+	cr_assert_lt(reserve, (size_t)FLOWTAB_DEFAULT_MAX / 8 * 128 + (4 << 20),
+		     "%zu reserved bytes", reserve);
+	cr_assert_geq(rss1 - rss0, reserve, "RSS grew by %zu of %zu reserved",
+		      rss1 - rss0, reserve);
+	feed_flows(ft, 0, N);
+	full = flowtab_arena_bytes(ft);
+	cr_assert_gt(full, reserve, "%zu arena bytes for %d flows", full, N);
+	cr_assert_eq(flowtab_expire(ft, UINT64_MAX, 0), N);
+	flowtab_barrier(ft);
+	for (int pass = 0; pass < 5; pass++)
+		cr_assert_eq(flowtab_expire(ft, UINT64_MAX, 0), 0);
+	empty = flowtab_arena_bytes(ft);
+	cr_assert_geq(empty, reserve, "%zu arena bytes kept of %zu reserved",
+		      empty, reserve);
+	cr_assert_leq(empty, reserve + ((size_t)2 << 20),
+		      "%zu arena bytes kept, %zu reserved", empty, reserve);
+	/* new flows again, in the reserve first: each once, exact */
+	feed_flows(ft, N, N);
+	n = collect(ft, &rows, &cap);
+	cr_assert_eq(n, N);
+	for (ssize_t i = 0; i < n; i++)
+		cr_assert_eq(rows[i].pkts[0], 1, "flow %llu: %llu packets",
+			     (unsigned long long)rows[i].id,
+			     (unsigned long long)rows[i].pkts[0]);
+	free(rows);
+	flowtab_free(ft);
+}
 #endif
 
 #if UNDER_TSAN
