@@ -173,18 +173,30 @@ enum report_format report_format_for(const char *path)
 /*
  * One direction of one flow, as reports print it, in the order: bytes
  * descending, packets descending, the flow key's order (flowkey_cmp),
- * the direction. Bytes, packets and the key's leading fields (@kpre,
- * @kpre2) sit in the entry, so comparisons touch the row only when all
- * of them are equal. 40 bytes, and up to two entries a flow. @row points
- * into the snapshot's copy or, for a stopped table, at the flow itself.
+ * the direction. @ord holds bytes (high 48 bits) and packets (low 16),
+ * each saturated, and @kpre, @kpre2 the key's leading fields, so
+ * comparisons touch the row only when all of them are equal or a figure
+ * saturated. 32 bytes, up to two entries a flow. @rowdir is the row's
+ * address with the direction (FLOW_DIR_AB: src = A) in its low bit; the
+ * row is in the snapshot's copy or, for a stopped table, the flow itself.
  */
 struct report_dir {
-	uint64_t bytes, kpre, kpre2;
-	const struct flowtab_row *row;
-	uint32_t pkts; /* the row's, or PKTS_SAT: read the row */
-	uint32_t dir;  /* FLOW_DIR_AB: src = A */
+	uint64_t ord, kpre, kpre2;
+	uintptr_t rowdir;
 };
-#define PKTS_SAT UINT32_MAX
+#define ORD_PKTS_BITS 16
+#define ORD_PKTS_SAT ((UINT64_C(1) << ORD_PKTS_BITS) - 1)
+#define ORD_BYTES_SAT ((UINT64_C(1) << (64 - ORD_PKTS_BITS)) - 1)
+
+static inline const struct flowtab_row *dir_row(const struct report_dir *d)
+{
+	return (const struct flowtab_row *)(d->rowdir & ~(uintptr_t)1);
+}
+
+static inline int dir_dir(const struct report_dir *d)
+{
+	return (int)(d->rowdir & 1);
+}
 
 /*
  * The first fields flowkey_cmp compares, packed into two words so that
@@ -216,83 +228,138 @@ static void key_prefix(const struct flow_key *k, uint64_t *p1, uint64_t *p2)
 static inline int dir_order(const struct report_dir *a,
 			    const struct report_dir *b)
 {
-	uint64_t ap, bp;
+	uint64_t ax = a->ord >> ORD_PKTS_BITS, bx = b->ord >> ORD_PKTS_BITS;
 	int c;
 
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes ? -1 : 1;
+	if (ax == bx && ax == ORD_BYTES_SAT) {
+		ax = dir_row(a)->bytes[dir_dir(a)];
+		bx = dir_row(b)->bytes[dir_dir(b)];
+	}
+	if (ax != bx)
+		return ax > bx ? -1 : 1;
 	/* equal bytes are common (a scan, a flood): compare without
 	 * reading the rows, scattered over megabytes, while we can */
-	if (a->pkts != b->pkts)
-		return a->pkts > b->pkts ? -1 : 1;
-	if (a->pkts == PKTS_SAT) {
-		ap = a->row->pkts[a->dir];
-		bp = b->row->pkts[b->dir];
-		if (ap != bp)
-			return ap > bp ? -1 : 1;
+	ax = a->ord & ORD_PKTS_SAT;
+	bx = b->ord & ORD_PKTS_SAT;
+	if (ax == bx && ax == ORD_PKTS_SAT) {
+		ax = dir_row(a)->pkts[dir_dir(a)];
+		bx = dir_row(b)->pkts[dir_dir(b)];
 	}
+	if (ax != bx)
+		return ax > bx ? -1 : 1;
 	if (a->kpre != b->kpre)
 		return a->kpre < b->kpre ? -1 : 1;
 	if (a->kpre2 != b->kpre2)
 		return a->kpre2 < b->kpre2 ? -1 : 1;
-	c = flowkey_cmp(&a->row->key, &b->row->key);
+	c = flowkey_cmp(&dir_row(a)->key, &dir_row(b)->key);
 	if (c)
 		return c;
-	return (int)a->dir - (int)b->dir;
+	return dir_dir(a) - dir_dir(b);
+}
+
+static inline void dir_swap(struct report_dir *a, struct report_dir *b)
+{
+	struct report_dir t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Heapsort: the introsort's guard against a quadratic partitioning. */
+static void dir_heapsort(struct report_dir *d, size_t n)
+{
+	for (size_t end = n, i = n / 2; end > 1;) {
+		size_t r, c;
+
+		if (i > 0) {
+			r = --i;
+		} else {
+			dir_swap(&d[0], &d[--end]);
+			r = 0;
+		}
+		while ((c = 2 * r + 1) < end) {
+			if (c + 1 < end && dir_order(&d[c], &d[c + 1]) < 0)
+				c++;
+			if (dir_order(&d[r], &d[c]) >= 0)
+				break;
+			dir_swap(&d[r], &d[c]);
+			r = c;
+		}
+	}
 }
 
 /*
- * Merge sort of @d[0..n) with the comparison inlined (qsort's calls
- * through a pointer were half the sort's cost); @tmp holds n / 2 + 1
- * entries.
- * Stable, though the order is total anyway.
+ * Sort @d[0..n) in place (an introsort with the comparison inlined:
+ * qsort's calls through a pointer were half the sort's cost, and a merge
+ * sort's scratch is memory the exit would fault in). No two entries are
+ * equal: the direction breaks the last tie.
  */
-static void dir_sort(struct report_dir *d, struct report_dir *tmp, size_t n)
+static void dir_sort(struct report_dir *d, size_t n, unsigned int depth)
 {
-	size_t h = n / 2, i = 0, j = h, k = 0;
+	while (n > 16) {
+		struct report_dir p;
+		size_t i = 0, j = n - 1, m = n / 2;
 
-	if (n <= 16) {
-		for (size_t a = 1; a < n; a++) {
-			struct report_dir x = d[a];
-			size_t b = a;
-
-			for (; b > 0 && dir_order(&x, &d[b - 1]) < 0; b--)
-				d[b] = d[b - 1];
-			d[b] = x;
+		if (!depth--) {
+			dir_heapsort(d, n);
+			return;
 		}
-		return;
+		/* median of three; d[0] and d[n - 1] then bound both scans */
+		if (dir_order(&d[m], &d[0]) < 0)
+			dir_swap(&d[m], &d[0]);
+		if (dir_order(&d[n - 1], &d[0]) < 0)
+			dir_swap(&d[n - 1], &d[0]);
+		if (dir_order(&d[n - 1], &d[m]) < 0)
+			dir_swap(&d[n - 1], &d[m]);
+		p = d[m];
+		for (;;) {
+			while (dir_order(&d[++i], &p) < 0)
+				;
+			while (dir_order(&p, &d[--j]) < 0)
+				;
+			if (i >= j)
+				break;
+			dir_swap(&d[i], &d[j]);
+		}
+		/* [0, j] before or at p, (j, n) at or after it: the smaller
+		 * side by recursion, the larger by the loop */
+		if (j + 1 < n - j - 1) {
+			dir_sort(d, j + 1, depth);
+			d += j + 1;
+			n -= j + 1;
+		} else {
+			dir_sort(d + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
 	}
-	dir_sort(d, tmp, h);
-	dir_sort(d + h, tmp, n - h);
-	if (dir_order(&d[h - 1], &d[h]) <= 0)
-		return; /* already in order */
-	memcpy(tmp, d, h * sizeof(*d));
-	/* merge tmp[0..h) and d[h..n) into d[0..): the write position k
-	 * never passes the read position j */
-	while (i < h && j < n)
-		d[k++] = dir_order(&d[j], &tmp[i]) < 0 ? d[j++] : tmp[i++];
-	while (i < h)
-		d[k++] = tmp[i++];
+	for (size_t a = 1; a < n; a++) {
+		struct report_dir x = d[a];
+		size_t b = a;
+
+		for (; b > 0 && dir_order(&x, &d[b - 1]) < 0; b--)
+			d[b] = d[b - 1];
+		d[b] = x;
+	}
 }
 
-/* Entries of the region split_dirs builds: the list (two a flow at most)
- * and the merge sort's scratch. */
+/* Entries of the region split_dirs builds: two a flow at most. */
 static size_t dirs_room(size_t nrows)
 {
-	return nrows * 3 + 2;
+	return nrows * 2 + 1;
 }
 
 /*
  * Build the direction-split list, sorted, in one mem_alloc_big region of
  * dirs_room(s->nrows) entries (caller frees): huge pages, faulted in as
- * the list and the scratch reach them; at exit, page faults 4 KiB at a
- * time would cost more than the sort.
+ * the list reaches them; at exit, page faults 4 KiB at a time would cost
+ * more than the sort.
  */
 static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 {
 	struct snapshot_iter it = { 0 };
 	const struct flowtab_row *r;
 	struct report_dir *d;
+	unsigned int depth = 0;
 	size_t k = 0;
 
 	if (s->nrows >= SIZE_MAX / 4 / sizeof(*d))
@@ -305,24 +372,22 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 		uint64_t pre, pre2;
 
 		key_prefix(&r->key, &pre, &pre2);
-
 		for (int dir = 0; dir < 2; dir++) {
-			if (!r->pkts[dir])
+			uint64_t b = r->bytes[dir], p = r->pkts[dir];
+
+			if (!p)
 				continue;
-			d[k] = (struct report_dir){
-				r->bytes[dir],
-				pre,
-				pre2,
-				r,
-				r->pkts[dir] < PKTS_SAT ? (uint32_t)r->pkts[dir]
-							: PKTS_SAT,
-				(uint32_t)dir
+			d[k++] = (struct report_dir){
+				(b < ORD_BYTES_SAT ? b : ORD_BYTES_SAT)
+						<< ORD_PKTS_BITS |
+					(p < ORD_PKTS_SAT ? p : ORD_PKTS_SAT),
+				pre, pre2, (uintptr_t)r | (uintptr_t)dir
 			};
-			k++;
 		}
 	}
-	if (k > 1)
-		dir_sort(d, d + s->nrows * 2 + 1, k);
+	for (size_t x = k; x > 1; x >>= 1)
+		depth += 2;
+	dir_sort(d, k, depth);
 	*n = k;
 	return d;
 }
@@ -467,9 +532,9 @@ struct fld_ctx {
 static void fld_prepare(struct fld_ctx *c, const struct report_dir *d,
 			double secs)
 {
-	c->row = d->row;
-	c->dir = (int)d->dir;
-	c->bitrate = secs > 0 ? 8.0 * (double)d->bytes / secs : 0;
+	c->row = dir_row(d);
+	c->dir = dir_dir(d);
+	c->bitrate = secs > 0 ? 8.0 * (double)c->row->bytes[c->dir] / secs : 0;
 	flowkey_side_text(&c->row->key, 0, &c->t[0]);
 	flowkey_side_text(&c->row->key, 1, &c->t[1]);
 }

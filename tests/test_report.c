@@ -436,9 +436,9 @@ Test(report, tee_gets_the_same_bytes)
 	snapshot_free(&s);
 }
 
-/* The sort keeps a row's packets in 32 bits and reads the row beyond:
- * equal bytes, packets on both sides of 2^32, sorted by packets (most
- * first) and printed in full. */
+/* The sort keeps a row's packets in 16 bits and reads the row beyond:
+ * equal bytes, packets on both sides of 2^32 (all past 2^16), sorted by
+ * packets (most first) and printed in full. */
 Test(report, packets_beyond_32_bits_sort_and_print)
 {
 	static const uint64_t pk[] = { 5, 4294967296ull + 5, 4294967295ull,
@@ -461,6 +461,87 @@ Test(report, packets_beyond_32_bits_sort_and_print)
 		p = strstr(p, line);
 		cr_assert(p, "row %d (%s) missing or out of order", i, line);
 	}
+	free(t);
+	snapshot_free(&s);
+}
+
+/* Bytes past the sort's 48 bits are read from the row: three rows
+ * beyond 2^48 with packets in the opposite order, and one below with
+ * more packets than any, come out by bytes (most first). */
+Test(report, bytes_beyond_48_bits_sort_by_bytes)
+{
+	static const uint64_t by[] = { (1ull << 48) + 5, 1ull << 47,
+				       (1ull << 48) + 9, (1ull << 48) - 1 };
+	static const uint64_t pk[] = { 3, 100, 1, 2 };
+	static const int want[] = { 3, 1, 4, 2 }; /* a = row index + 1 */
+	struct snapshot s;
+	char *t, *p, line[128];
+
+	timed_snapshot(&s, 1000000000ull);
+	for (int i = 0; i < 4; i++)
+		add_row(&s, KIND_UDP4, i + 1, 1000, 9, 53, pk[i], by[i], 0, 0,
+			(uint64_t)i + 1);
+	t = render(&s, REPORT_TEXT);
+	p = t;
+	for (int i = 0; i < 4; i++) {
+		snprintf(line, sizeof(line),
+			 "packets: %llu, bytes: %llu, "
+			 "proto: UDP, src: 10.0.0.%d:1000,",
+			 (unsigned long long)pk[want[i] - 1],
+			 (unsigned long long)by[want[i] - 1], want[i]);
+		p = strstr(p, line);
+		cr_assert(p, "row %d (%s) missing or out of order", i, line);
+	}
+	free(t);
+	snapshot_free(&s);
+}
+
+/* Many ties (two byte counts, two packet counts, 3,000 flows added in a
+ * scrambled order, both directions of some): the rows come out by bytes,
+ * then packets (most first), then the source's order, each direction
+ * once. */
+Test(report, ties_sort_by_bytes_packets_then_key)
+{
+	enum { N = 3000 };
+	struct snapshot s;
+	char *t, *line, *save = NULL;
+	unsigned long long pb = ~0ull, pp = ~0ull;
+	long long pa = -1;
+	int n = 0;
+
+	timed_snapshot(&s, 1000000000ull);
+	for (int i = 0; i < N; i++) {
+		int f = (int)(((unsigned)i * 1103u) % N); /* 1103 prime to N */
+
+		add_row(&s, KIND_UDP4, 0, f + 1, 9, 53, 1 + (f % 2),
+			100 + 100 * (f % 3 == 0), f % 7 == 0 ? 1 : 0,
+			f % 7 == 0 ? 100 : 0, (uint64_t)f + 1);
+	}
+	t = render(&s, REPORT_TEXT);
+	for (line = strtok_r(t, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *f = strstr(line, "packets: ");
+		unsigned long long pk, by;
+		int a, b, ap, bp;
+		long long key;
+
+		if (!f || sscanf(f,
+				 "packets: %llu, bytes: %llu, proto: UDP, "
+				 "src: 10.0.0.%d:%d, dst: 10.0.0.%d:%d",
+				 &pk, &by, &a, &ap, &b, &bp) != 6)
+			continue;
+		/* the flow's key: side A's port (10.0.0.0), then the
+		 * direction (A to B first) */
+		key = a == 0 ? 2LL * ap : 2LL * bp + 1;
+		cr_assert(by < pb || (by == pb &&
+				      (pk < pp || (pk == pp && key > pa))),
+			  "out of order at row %d: %s", n, line);
+		pb = by;
+		pp = pk;
+		pa = key;
+		n++;
+	}
+	cr_assert_eq(n, N + (N + 6) / 7, "%d rows", n);
 	free(t);
 	snapshot_free(&s);
 }
