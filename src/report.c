@@ -20,6 +20,7 @@
 #include "group.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -348,18 +349,50 @@ static size_t dirs_room(size_t nrows)
 	return nrows * 2 + 1;
 }
 
+/* The introsort's depth limit for @n entries: twice its log2. */
+static unsigned int sort_depth(size_t n)
+{
+	unsigned int depth = 0;
+
+	for (; n > 1; n >>= 1)
+		depth += 2;
+	return depth;
+}
+
+struct dir_run {
+	struct report_dir *d;
+	size_t n;
+};
+
+static void *dir_run_sort(void *arg)
+{
+	struct dir_run *r = arg;
+
+	dir_sort(r->d, r->n, sort_depth(r->n));
+	return NULL;
+}
+
 /*
- * Build the direction-split list, sorted, in one mem_alloc_big region of
+ * Lists at least this long are sorted as two halves on two threads (at
+ * exit the other CPU is free), merged as they are printed (dir_next).
+ */
+#define DIR_SPLIT_MIN 32768
+
+/*
+ * Build the direction-split list in one mem_alloc_big region of
  * dirs_room(s->nrows) entries (caller frees): huge pages, faulted in as
  * the list reaches them; at exit, page faults 4 KiB at a time would cost
- * more than the sort.
+ * more than the sort. It comes back as two sorted runs, [0, *h) and
+ * [*h, *n); the second is empty when the list was sorted whole.
  */
-static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
+static struct report_dir *split_dirs(const struct snapshot *s, size_t *n,
+				     size_t *h)
 {
 	struct snapshot_iter it = { 0 };
 	const struct flowtab_row *r;
 	struct report_dir *d;
-	unsigned int depth = 0;
+	struct dir_run run;
+	pthread_t tid;
 	size_t k = 0;
 
 	if (s->nrows >= SIZE_MAX / 4 / sizeof(*d))
@@ -385,11 +418,27 @@ static struct report_dir *split_dirs(const struct snapshot *s, size_t *n)
 			};
 		}
 	}
-	for (size_t x = k; x > 1; x >>= 1)
-		depth += 2;
-	dir_sort(d, k, depth);
 	*n = k;
+	*h = k / 2;
+	run = (struct dir_run){ d + *h, k - *h };
+	if (k >= DIR_SPLIT_MIN &&
+	    pthread_create(&tid, NULL, dir_run_sort, &run) == 0) {
+		dir_sort(d, *h, sort_depth(*h));
+		pthread_join(tid, NULL);
+	} else {
+		*h = k;
+		dir_sort(d, k, sort_depth(k));
+	}
 	return d;
+}
+
+/* The next entry of the two sorted runs [*i, h) and [*j, n) of @d. */
+static const struct report_dir *dir_next(const struct report_dir *d, size_t *i,
+					 size_t h, size_t *j, size_t n)
+{
+	if (*j < n && (*i == h || dir_order(&d[*j], &d[*i]) < 0))
+		return &d[(*j)++];
+	return &d[(*i)++];
 }
 
 /* ---- per-direction fields: the one definition all formats print --------- */
@@ -1418,7 +1467,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	struct fld_ctx c;
 	struct row_style st;
 	struct ob *o;
-	size_t nd = 0;
+	size_t nd = 0, nh = 0;
 	int err, rc = 0, grouped = meta && meta->group_by;
 	int also = grouped && meta->group_with_flows &&
 		   (fmt == REPORT_JSON || fmt == REPORT_TEXT);
@@ -1429,7 +1478,7 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 	row_style_init(&st, fmt == REPORT_JSON_ARRAY ? REPORT_JSON : fmt);
 	st.ifaces = s->nifaces > 1 && s->ifnames;
 	o = malloc(sizeof(*o));
-	d = o && !grouped ? split_dirs(s, &nd) : NULL;
+	d = o && !grouped ? split_dirs(s, &nd, &nh) : NULL;
 	if (!o || (!grouped && !d)) {
 		free(o);
 		return -ENOMEM;
@@ -1472,8 +1521,8 @@ int report_write(FILE *out, enum report_format fmt, struct snapshot *s,
 		ob_putc(o, '\n');
 	if (nd >= OB_WRITER_ROWS)
 		ob_writer_start(o);
-	for (size_t i = 0; i < nd; i++) {
-		fld_prepare(&c, &d[i], secs);
+	for (size_t i = 0, a = 0, b = nh; i < nd; i++) {
+		fld_prepare(&c, dir_next(d, &a, nh, &b, nd), secs);
 		c.snap = s;
 		if (fmt == REPORT_JSON_ARRAY && i)
 			ob_putc(o, ',');

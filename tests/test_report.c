@@ -496,13 +496,13 @@ Test(report, bytes_beyond_48_bits_sort_by_bytes)
 	snapshot_free(&s);
 }
 
-/* Many ties (two byte counts, two packet counts, 3,000 flows added in a
- * scrambled order, both directions of some): the rows come out by bytes,
- * then packets (most first), then the source's order, each direction
- * once. */
+/* Many ties (two byte counts, two packet counts, 40,000 flows added in a
+ * scrambled order, both directions of some: enough to be sorted as two
+ * runs on two threads and merged): the rows come out by bytes, then
+ * packets (most first), then the source's order, each direction once. */
 Test(report, ties_sort_by_bytes_packets_then_key)
 {
-	enum { N = 3000 };
+	enum { N = 40000 };
 	struct snapshot s;
 	char *t, *line, *save = NULL;
 	unsigned long long pb = ~0ull, pp = ~0ull;
