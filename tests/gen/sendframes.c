@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 {
 	long repeat = 1, pps = 0;
 	struct frame *fr = NULL;
-	size_t nfr = 0;
+	size_t nfr = 0, cap = 0;
 	uint32_t hdr[6], rec[4];
 	unsigned long long sent = 0, bytes = 0;
 	struct sockaddr_ll sll;
@@ -60,7 +60,14 @@ int main(int argc, char **argv)
 	while (fread(rec, 4, 4, f) == 4) {
 		if (rec[2] > 65535)
 			return 1;
-		fr = realloc(fr, (nfr + 1) * sizeof(*fr));
+		/* doubling: a realloc a frame is quadratic where realloc
+		 * always moves (ASan's: 30,000 frames took 30 s to load) */
+		if (nfr == cap) {
+			cap = cap ? 2 * cap : 1024;
+			fr = realloc(fr, cap * sizeof(*fr));
+			if (!fr)
+				return 1;
+		}
 		fr[nfr].len = rec[2];
 		fr[nfr].data = malloc(rec[2] ? rec[2] : 1);
 		if (fread(fr[nfr].data, 1, rec[2], f) != rec[2])
