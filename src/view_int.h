@@ -93,7 +93,7 @@ struct totstate {
 	double bps, pps; /* the last rates, held through a short interval */
 	double proto_bps[PROTO_COUNT], proto_pps[PROTO_COUNT];
 	int64_t last_b;
-	float ring[TOT_SLOTS][4];
+	float ring[TOT_SLOTS][2]; /* bytes, packets a second */
 };
 
 /* A group row (g): its figures are its flows' sums (c). */

@@ -21,47 +21,48 @@ static const double tau[3] = { 2.0, 10.0, 40.0 };
 
 /* ---- the total-rate history ring ------------------------------------ */
 
-/* Make @b1 the newest bucket, zeroing the buckets that slid in. */
-static void ring_advance(float (*ring)[4], size_t slots, int64_t *last,
-			 int64_t b1)
+/* Make @b1 the newest bucket of the total-rate ring, zeroing the
+ * buckets that slid in. */
+static void ring_advance(struct totstate *t, int64_t b1)
 {
 	int64_t b;
 
-	if (*last >= b1)
+	if (t->last_b >= b1)
 		return;
-	if (*last == INT64_MIN || b1 - *last >= (int64_t)slots) {
-		memset(ring, 0, slots * sizeof(*ring));
+	if (t->last_b == INT64_MIN || b1 - t->last_b >= TOT_SLOTS) {
+		memset(t->ring, 0, sizeof(t->ring));
 	} else {
-		for (b = *last + 1; b <= b1; b++)
-			memset(ring[b % (int64_t)slots], 0, sizeof(*ring));
+		for (b = t->last_b + 1; b <= b1; b++)
+			memset(t->ring[b % TOT_SLOTS], 0, sizeof(t->ring[0]));
 	}
-	*last = b1;
+	t->last_b = b1;
 }
 
 /*
- * Spread @d (4 counters) evenly over the time (t1 - dt, t1] into buckets
- * of @w ns: an interval longer than a bucket is not dumped into the last.
+ * Spread @d (bytes, packets) evenly over the time (t1 - dt, t1] into the
+ * ring's one-second buckets: an interval longer than a bucket is not
+ * dumped into the last.
  */
-static void ring_add(float (*ring)[4], size_t slots, int64_t *last, uint64_t w,
-		     uint64_t t1, uint64_t dt, const double d[4])
+static void ring_add(struct totstate *t, uint64_t t1, uint64_t dt,
+		     const double d[2])
 {
-	int64_t b1 = (int64_t)(t1 / w), b0, b;
+	int64_t b1 = (int64_t)(t1 / TOT_W_NS), b0, b;
 	uint64_t t0 = dt < t1 ? t1 - dt : 0;
 	int i;
 
-	ring_advance(ring, slots, last, b1);
-	if (!d[0] && !d[1] && !d[2] && !d[3])
+	ring_advance(t, b1);
+	if (!d[0] && !d[1])
 		return;
-	b0 = (int64_t)(t0 / w);
+	b0 = (int64_t)(t0 / TOT_W_NS);
 	if (dt == 0 || b0 == b1) {
-		for (i = 0; i < 4; i++)
-			ring[b1 % (int64_t)slots][i] += (float)d[i];
+		for (i = 0; i < 2; i++)
+			t->ring[b1 % TOT_SLOTS][i] += (float)d[i];
 		return;
 	}
-	if (b0 < b1 - (int64_t)slots + 1)
-		b0 = b1 - (int64_t)slots + 1;
+	if (b0 < b1 - TOT_SLOTS + 1)
+		b0 = b1 - TOT_SLOTS + 1;
 	for (b = b0; b <= b1; b++) {
-		uint64_t lo = (uint64_t)b * w, hi = lo + w;
+		uint64_t lo = (uint64_t)b * TOT_W_NS, hi = lo + TOT_W_NS;
 		double frac;
 
 		if (lo < t0)
@@ -71,8 +72,8 @@ static void ring_add(float (*ring)[4], size_t slots, int64_t *last, uint64_t w,
 		if (hi <= lo)
 			continue;
 		frac = (double)(hi - lo) / (double)dt;
-		for (i = 0; i < 4; i++)
-			ring[b % (int64_t)slots][i] += (float)(d[i] * frac);
+		for (i = 0; i < 2; i++)
+			t->ring[b % TOT_SLOTS][i] += (float)(d[i] * frac);
 	}
 }
 
@@ -180,14 +181,14 @@ void view_rate_totals(struct view *v, const struct snapshot *s, uint64_t now,
 		prev[PROTO_COUNT], base[PROTO_COUNT];
 	uint64_t dbytes = sub0(s->bytes, t->prev_bytes);
 	uint64_t dpkts = sub0(s->pkts, t->prev_pkts);
-	double dd[4] = { (double)dbytes, (double)dpkts, 0, 0 };
+	double dd[2] = { (double)dbytes, (double)dpkts };
 	int p;
 
 	snapshot_proto_totals(s->kind, cur);
 	snapshot_proto_totals(t->prev_kind, prev);
 	snapshot_proto_totals(t->base_kind, base);
 	if (!v->hold) {
-		ring_add(t->ring, TOT_SLOTS, &t->last_b, TOT_W_NS, now, dt, dd);
+		ring_add(t, now, dt, dd);
 		t->bps = per_s(dbytes, dt);
 		t->pps = per_s(dpkts, dt);
 		/* The first look's interval may be short (a file's first
