@@ -1126,6 +1126,21 @@ Test(flowtab, a_million_flows_fit_in_256_bytes_each, .timeout = 120)
 	flowtab_free(ft);
 }
 
+/* The table holds @n flows, each with @pkts packets A to B. */
+static void assert_each_flow(struct flowtab *ft, ssize_t n, uint64_t pkts)
+{
+	struct flowtab_row *rows = NULL;
+	size_t cap = 0;
+	ssize_t got = collect(ft, &rows, &cap);
+
+	cr_assert_eq(got, n, "%zd flows, want %zd", got, n);
+	for (ssize_t i = 0; i < got; i++)
+		cr_assert_eq(rows[i].pkts[0], pkts, "flow %llu: %llu packets",
+			     (unsigned long long)rows[i].id,
+			     (unsigned long long)rows[i].pkts[0]);
+	free(rows);
+}
+
 /*
  * Expired flows give their memory back: 200k flows fill 13 arena chunks;
  * once they all expired and their grace periods ended, the fourth expiry
@@ -1141,7 +1156,6 @@ Test(flowtab, empty_chunks_go_back_to_the_kernel, .timeout = 60)
 	struct flowtab *ft = new_table(FLOWTAB_DEFAULT_MAX);
 	struct flowtab_row *rows = NULL;
 	size_t full, empty, rss_full, rss_empty, cap = 0;
-	ssize_t n;
 
 	feed_flows(ft, 0, N);
 	cr_assert_eq(flowtab_count(ft), N);
@@ -1169,17 +1183,12 @@ Test(flowtab, empty_chunks_go_back_to_the_kernel, .timeout = 60)
 	cr_assert_geq(rss_full - rss_empty, (full - empty) * 9 / 10,
 		      "RSS fell by %zu bytes of %zu given back",
 		      rss_full - rss_empty, full - empty);
+	free(rows);
 	/* again, through chunks faulted in anew: every flow once, exact */
 	feed_flows(ft, N, N);
 	feed_flows(ft, N, N);
-	n = collect(ft, &rows, &cap);
-	cr_assert_eq(n, N);
-	for (ssize_t i = 0; i < n; i++)
-		cr_assert_eq(rows[i].pkts[0], 2, "flow %llu: %llu packets",
-			     (unsigned long long)rows[i].id,
-			     (unsigned long long)rows[i].pkts[0]);
+	assert_each_flow(ft, N, 2);
 	cr_assert_leq(flowtab_arena_bytes(ft), full);
-	free(rows);
 	flowtab_free(ft);
 }
 
@@ -1192,9 +1201,7 @@ Test(flowtab, presized_reserve_is_resident_and_kept, .timeout = 60)
 {
 	enum { N = 200000 };
 	struct flowtab *ft = new_table(FLOWTAB_DEFAULT_MAX);
-	struct flowtab_row *rows = NULL;
-	size_t rss0, rss1, reserve, full, empty, cap = 0;
-	ssize_t n;
+	size_t rss0, rss1, reserve, full, empty;
 
 	rss0 = rss_bytes();
 	flowtab_presize(ft);
@@ -1220,13 +1227,7 @@ Test(flowtab, presized_reserve_is_resident_and_kept, .timeout = 60)
 		      "%zu arena bytes kept, %zu reserved", empty, reserve);
 	/* new flows again, in the reserve first: each once, exact */
 	feed_flows(ft, N, N);
-	n = collect(ft, &rows, &cap);
-	cr_assert_eq(n, N);
-	for (ssize_t i = 0; i < n; i++)
-		cr_assert_eq(rows[i].pkts[0], 1, "flow %llu: %llu packets",
-			     (unsigned long long)rows[i].id,
-			     (unsigned long long)rows[i].pkts[0]);
-	free(rows);
+	assert_each_flow(ft, N, 1);
 	flowtab_free(ft);
 }
 #endif
