@@ -249,6 +249,15 @@ struct flowtab {
 	uint32_t *by_addr;	     /* chunk indices by base address */
 	size_t cur;		     /* the chunk new flows come from */
 	size_t reserve; /* chunks [0, reserve) stay resident: flowtab_presize */
+	int grow_asked; /* the grower has a chunk to make */
+	uint64_t grown; /* chunks the grower made */
+
+	/* The grower (flowtab_presize): a thread that maps and faults in
+	 * the next chunk while the workers fill the newest one. */
+	pthread_mutex_t grow_lock;
+	pthread_cond_t grow_cv;
+	pthread_t grow_tid;
+	int grow_want, grow_quit, grow_started;
 	uint64_t released; /* chunks given back so far */
 
 	/* Written on flow creation and deletion. */
@@ -459,17 +468,14 @@ static size_t chunk_of(const struct flowtab *ft, const struct flowtab_flow *f)
 	return ft->by_addr[lo];
 }
 
-/* Map a new chunk and make it the newest. Caller holds alloc_lock.
- * Returns its index, or SIZE_MAX (none left, or no memory). */
-static size_t chunk_add(struct flowtab *ft)
+/* Make the mapped chunk @c (chunk_map) the newest. Caller holds
+ * alloc_lock. Returns its index, or SIZE_MAX (none left: @c is the
+ * caller's still). */
+static size_t chunk_link(struct flowtab *ft, struct flowtab_flow *c)
 {
-	struct flowtab_flow *c;
 	size_t ci = ft->nchunks, j;
 
 	if (ci >= ft->max_chunks)
-		return SIZE_MAX;
-	c = chunk_map(ft);
-	if (!c)
 		return SIZE_MAX;
 	__atomic_store_n(&ft->chunk[ci], c, __ATOMIC_RELEASE);
 	/* insertion into the address order */
@@ -480,6 +486,81 @@ static size_t chunk_add(struct flowtab *ft)
 	ft->by_addr[j] = (uint32_t)ci;
 	__atomic_store_n(&ft->nchunks, ci + 1, __ATOMIC_RELEASE);
 	return ci;
+}
+
+/* Map a new chunk and make it the newest. Caller holds alloc_lock.
+ * Returns its index, or SIZE_MAX (none left, or no memory). */
+static size_t chunk_add(struct flowtab *ft)
+{
+	struct flowtab_flow *c;
+	size_t ci;
+
+	if (ft->nchunks >= ft->max_chunks)
+		return SIZE_MAX;
+	c = chunk_map(ft);
+	if (!c)
+		return SIZE_MAX;
+	ci = chunk_link(ft, c);
+	if (ci == SIZE_MAX)
+		mem_free_big(chunk_head(c), chunk_bytes(ft));
+	return ci;
+}
+
+/*
+ * The grower's loop: each request, a chunk mapped and faulted in outside
+ * every lock (milliseconds a huge page on a busy host), then linked as
+ * the newest, so that the worker that fills the current chunk finds the
+ * next one resident (chunk_pick) instead of taking the page faults.
+ */
+static void *grow_main(void *arg)
+{
+	struct flowtab *ft = arg;
+
+	pthread_mutex_lock(&ft->grow_lock);
+	for (;;) {
+		struct flowtab_flow *c;
+
+		while (!ft->grow_want && !ft->grow_quit)
+			pthread_cond_wait(&ft->grow_cv, &ft->grow_lock);
+		if (ft->grow_quit)
+			break;
+		ft->grow_want = 0;
+		pthread_mutex_unlock(&ft->grow_lock);
+		c = chunk_map(ft);
+		pthread_mutex_lock(&ft->alloc_lock);
+		if (c && chunk_link(ft, c) == SIZE_MAX)
+			mem_free_big(chunk_head(c), chunk_bytes(ft));
+		else if (c)
+			ft->grown++;
+		ft->grow_asked = 0;
+		pthread_mutex_unlock(&ft->alloc_lock);
+		pthread_mutex_lock(&ft->grow_lock);
+	}
+	pthread_mutex_unlock(&ft->grow_lock);
+	return NULL;
+}
+
+/*
+ * Ask the grower for the next chunk once new flows have taken half of
+ * the newest one and no other chunk could take them after it (none
+ * with room, none given back that chunk_pick would fault in again).
+ * Caller holds alloc_lock and took its slots from chunk @ci.
+ */
+static void grow_maybe(struct flowtab *ft, size_t ci)
+{
+	if (!ft->grow_started || ft->grow_asked || ci + 1 != ft->nchunks ||
+	    ft->nchunks >= ft->max_chunks ||
+	    ft->cmeta[ci].bump < ft->chunk_flows / 2)
+		return;
+	for (size_t k = 0; k < ci; k++)
+		if (chunk_has_room(ft, k) ||
+		    ft->cmeta[k].state == CHUNK_RELEASED)
+			return;
+	ft->grow_asked = 1;
+	pthread_mutex_lock(&ft->grow_lock);
+	ft->grow_want = 1;
+	pthread_cond_signal(&ft->grow_cv);
+	pthread_mutex_unlock(&ft->grow_lock);
 }
 
 /*
@@ -546,6 +627,7 @@ static struct flowtab_flow *slot_alloc(struct flowtab *ft, unsigned int n)
 				k + 1 < n && m->bump + 1 < ft->chunk_flows
 					? &f[k + 1]
 					: NULL;
+		grow_maybe(ft, ci);
 	}
 	__atomic_store_n(&m->used, m->used + k, RELAXED);
 out:
@@ -873,6 +955,7 @@ static void flow_free_cb(struct rcu_head *head)
 		caa_container_of(head, struct flowtab_flow, rcu);
 	struct flowtab *ft;
 	unsigned int kind;
+	uint32_t app;
 
 	flow_acquire(f);
 	ft = chunk_table(f);
@@ -906,8 +989,9 @@ static void flow_free_cb(struct rcu_head *head)
 			     __atomic_load_n(&f->r.priv_evicted, RELAXED));
 	}
 	__atomic_store_n(&f->r.priv_evicted, 0, RELAXED);
-	if (APP_WORD_REF(f->r.app))
-		pool_release(&ft->pool, APP_WORD_REF(f->r.app));
+	app = __atomic_load_n(&f->r.app, RELAXED);
+	if (APP_WORD_REF(app))
+		pool_release(&ft->pool, APP_WORD_REF(app));
 	slot_release(ft, f);
 	__atomic_fetch_add(&ft->sums.expired_flows, 1, RELAXED);
 	/* Last: flowtab_free may free *ft (and @f's chunk) once it sees 0. */
@@ -1137,6 +1221,21 @@ void flowtab_presize(struct flowtab *ft)
 		;
 	ft->reserve = ft->nchunks;
 	pthread_mutex_unlock(&ft->alloc_lock);
+	/* without a grower (small chunks, or no thread), workers map their
+	 * chunks themselves as before */
+	if (chunk_bytes(ft) >= MEM_BIG_MIN && !ft->grow_started &&
+	    pthread_create(&ft->grow_tid, NULL, grow_main, ft) == 0)
+		ft->grow_started = 1;
+}
+
+uint64_t flowtab_chunks_grown(struct flowtab *ft)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&ft->alloc_lock);
+	n = ft->grown;
+	pthread_mutex_unlock(&ft->alloc_lock);
+	return n;
 }
 
 /*
@@ -1210,6 +1309,8 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		goto fail;
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
+	pthread_mutex_init(&ft->grow_lock, NULL);
+	pthread_cond_init(&ft->grow_cv, NULL);
 	pthread_mutex_init(&ft->pool.lock, NULL);
 	for (int i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_init(&ft->lock[i].m, NULL);
@@ -1241,6 +1342,8 @@ fail_locks:
 		pthread_mutex_destroy(&ft->lock[i].m);
 	pthread_mutex_destroy(&ft->pool.lock);
 	pthread_mutex_destroy(&ft->alloc_lock);
+	pthread_cond_destroy(&ft->grow_cv);
+	pthread_mutex_destroy(&ft->grow_lock);
 fail:
 	free(ft->lock);
 	free(ft->pool.chunk);
@@ -1261,6 +1364,15 @@ void flowtab_free(struct flowtab *ft)
 	 * No other thread uses the table any more (our contract): the
 	 * chains need no unlinking, the memory goes as it is. */
 	rcupend_wait(&ft->sums.pending);
+	if (ft->grow_started) {
+		pthread_mutex_lock(&ft->grow_lock);
+		ft->grow_quit = 1;
+		pthread_cond_signal(&ft->grow_cv);
+		pthread_mutex_unlock(&ft->grow_lock);
+		pthread_join(ft->grow_tid, NULL);
+	}
+	pthread_cond_destroy(&ft->grow_cv);
+	pthread_mutex_destroy(&ft->grow_lock);
 	mem_free_big(ft->bkt, (ft->bmask + 1) * sizeof(*ft->bkt));
 	for (int i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&ft->lock[i].m);

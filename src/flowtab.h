@@ -276,6 +276,14 @@ void flowtab_barrier(struct flowtab *ft);
 void flowtab_presize(struct flowtab *ft);
 
 /*
+ * flowtab_chunks_grown - arena chunks made ahead by the grower, the thread
+ * flowtab_presize starts: once the newest chunk is half taken it maps and
+ * faults in the next, so that a flood past the reserve takes no page
+ * faults in the workers either (unless it outruns the grower). Any thread.
+ */
+uint64_t flowtab_chunks_grown(struct flowtab *ft);
+
+/*
  * flowtab_set_writers - how many threads will call flowtab_account /
  * flowtab_batch_add. With exactly 1, counters are updated with plain
  * (unlocked) stores; any other number (the default is many) uses atomic

@@ -1230,6 +1230,37 @@ Test(flowtab, presized_reserve_is_resident_and_kept, .timeout = 60)
 	assert_each_flow(ft, N, 1);
 	flowtab_free(ft);
 }
+
+/*
+ * Past the reserve, the grower makes each next chunk while the newest
+ * fills: 400k new flows, a thousand at a time with a millisecond between
+ * (a chunk holds 16,383), find all but at most the first chunk past the
+ * reserve made ahead by it; every flow counted once.
+ */
+Test(flowtab, grower_makes_chunks_ahead_of_new_flows, .timeout = 60)
+{
+	enum { N = 400000, STEP = 1000 };
+	struct flowtab *ft = new_table(FLOWTAB_DEFAULT_MAX);
+	size_t reserve, past;
+	uint64_t grown;
+
+	flowtab_presize(ft);
+	reserve = flowtab_arena_bytes(ft);
+	for (uint32_t i = 0; i < N; i += STEP) {
+		feed_flows(ft, i, STEP);
+		usleep(1000);
+	}
+	past = (flowtab_arena_bytes(ft) - reserve) / ((size_t)2 << 20);
+	grown = flowtab_chunks_grown(ft);
+	cr_log_info("%zu chunks past the reserve, %llu made by the grower",
+		    past, (unsigned long long)grown);
+	cr_assert_geq(past, (size_t)(N - reserve / 128) / 16383,
+		      "%zu chunks past the reserve", past);
+	cr_assert_geq(grown + 1, past, "%llu of %zu chunks made ahead",
+		      (unsigned long long)grown, past);
+	assert_each_flow(ft, N, 1);
+	flowtab_free(ft);
+}
 #endif
 
 #if UNDER_TSAN
