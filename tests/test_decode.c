@@ -1738,12 +1738,15 @@ Test(decode, tcpdump_corpus, .timeout = 300)
 	struct dirent *de;
 	DIR *dir = open_corpus(dirpath, sizeof(dirpath));
 
-	/* The corpus sits beside the CI checkout only; CI must run this. */
+	/* The corpus sits beside the CI checkout only; CI must run this.
+	 * The line goes to stderr: Criterion 2.4 makes a run that logged a
+	 * warning exit 1, and a skip's own message shows only with
+	 * --verbose. */
 	if (!dir && !getenv("CI")) {
-		cr_log_warn(
-			"SKIP decode::tcpdump_corpus: no corpus at "
-			"../shared/pcaps/tcpdump-tests nor $PKTSTAT_CORPUS");
-		cr_skip_test();
+		fprintf(stderr,
+			"# SKIP decode::tcpdump_corpus: no corpus at "
+			"../shared/pcaps/tcpdump-tests nor $PKTSTAT_CORPUS\n");
+		cr_skip_test("no corpus");
 	}
 	cr_assert_not_null(dir,
 			   "corpus not found: ../shared/pcaps/tcpdump-tests "
