@@ -249,15 +249,14 @@ struct flowtab {
 	uint32_t *by_addr;	     /* chunk indices by base address */
 	size_t cur;		     /* the chunk new flows come from */
 	size_t reserve; /* chunks [0, reserve) stay resident: flowtab_presize */
-	int grow_asked; /* the grower has a chunk to make */
-	uint64_t grown; /* chunks the grower made */
-
 	/* The grower (flowtab_presize): a thread that maps and faults in
-	 * the next chunk while the workers fill the newest one. */
-	pthread_mutex_t grow_lock;
+	 * the next chunk while the workers fill the newest one; it waits on
+	 * grow_cv under alloc_lock. */
 	pthread_cond_t grow_cv;
 	pthread_t grow_tid;
-	int grow_want, grow_quit, grow_started;
+	int grow_started, grow_quit;
+	int grow_asked;	   /* the grower has a chunk to make */
+	uint64_t grown;	   /* chunks the grower made */
 	uint64_t released; /* chunks given back so far */
 
 	/* Written on flow creation and deletion. */
@@ -516,16 +515,15 @@ static void *grow_main(void *arg)
 {
 	struct flowtab *ft = arg;
 
-	pthread_mutex_lock(&ft->grow_lock);
+	pthread_mutex_lock(&ft->alloc_lock);
 	for (;;) {
 		struct flowtab_flow *c;
 
-		while (!ft->grow_want && !ft->grow_quit)
-			pthread_cond_wait(&ft->grow_cv, &ft->grow_lock);
+		while (!ft->grow_asked && !ft->grow_quit)
+			pthread_cond_wait(&ft->grow_cv, &ft->alloc_lock);
 		if (ft->grow_quit)
 			break;
-		ft->grow_want = 0;
-		pthread_mutex_unlock(&ft->grow_lock);
+		pthread_mutex_unlock(&ft->alloc_lock);
 		c = chunk_map(ft);
 		pthread_mutex_lock(&ft->alloc_lock);
 		if (c && chunk_link(ft, c) == SIZE_MAX)
@@ -533,10 +531,8 @@ static void *grow_main(void *arg)
 		else if (c)
 			ft->grown++;
 		ft->grow_asked = 0;
-		pthread_mutex_unlock(&ft->alloc_lock);
-		pthread_mutex_lock(&ft->grow_lock);
 	}
-	pthread_mutex_unlock(&ft->grow_lock);
+	pthread_mutex_unlock(&ft->alloc_lock);
 	return NULL;
 }
 
@@ -557,10 +553,7 @@ static void grow_maybe(struct flowtab *ft, size_t ci)
 		    ft->cmeta[k].state == CHUNK_RELEASED)
 			return;
 	ft->grow_asked = 1;
-	pthread_mutex_lock(&ft->grow_lock);
-	ft->grow_want = 1;
 	pthread_cond_signal(&ft->grow_cv);
-	pthread_mutex_unlock(&ft->grow_lock);
 }
 
 /*
@@ -654,9 +647,9 @@ static void slot_release(struct flowtab *ft, struct flowtab_flow *f)
  * row back to the kernel, all but the current one (new flows come from
  * it; at most one chunk's worth of memory stays for nothing) and the
  * reserve (flowtab_presize). Chunks below a huge page in size (small
- * caps, calloc'd) are kept. The expiring thread, outside any read-side section: the
- * madvise runs without the lock, the chunk marked so that no allocation
- * takes it meanwhile.
+ * caps, calloc'd) are kept. The expiring thread, outside any read-side
+ * section: the madvise runs without the lock, the chunk marked so that
+ * no allocation takes it meanwhile.
  */
 static void chunks_release(struct flowtab *ft)
 {
@@ -1309,7 +1302,6 @@ struct flowtab *flowtab_new(size_t max_flows, char *err, size_t errlen)
 		goto fail;
 	}
 	pthread_mutex_init(&ft->alloc_lock, NULL);
-	pthread_mutex_init(&ft->grow_lock, NULL);
 	pthread_cond_init(&ft->grow_cv, NULL);
 	pthread_mutex_init(&ft->pool.lock, NULL);
 	for (int i = 0; i < LOCK_STRIPES; i++)
@@ -1343,7 +1335,6 @@ fail_locks:
 	pthread_mutex_destroy(&ft->pool.lock);
 	pthread_mutex_destroy(&ft->alloc_lock);
 	pthread_cond_destroy(&ft->grow_cv);
-	pthread_mutex_destroy(&ft->grow_lock);
 fail:
 	free(ft->lock);
 	free(ft->pool.chunk);
@@ -1365,14 +1356,13 @@ void flowtab_free(struct flowtab *ft)
 	 * chains need no unlinking, the memory goes as it is. */
 	rcupend_wait(&ft->sums.pending);
 	if (ft->grow_started) {
-		pthread_mutex_lock(&ft->grow_lock);
+		pthread_mutex_lock(&ft->alloc_lock);
 		ft->grow_quit = 1;
 		pthread_cond_signal(&ft->grow_cv);
-		pthread_mutex_unlock(&ft->grow_lock);
+		pthread_mutex_unlock(&ft->alloc_lock);
 		pthread_join(ft->grow_tid, NULL);
 	}
 	pthread_cond_destroy(&ft->grow_cv);
-	pthread_mutex_destroy(&ft->grow_lock);
 	mem_free_big(ft->bkt, (ft->bmask + 1) * sizeof(*ft->bkt));
 	for (int i = 0; i < LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&ft->lock[i].m);
