@@ -257,11 +257,11 @@ part live || WORKLOADS=""
 IDLE_TOOLS=$([ $QUICK = 1 ] && echo "${BENCH_TOOLS:-pktstat}" || echo "$TOOLS")
 RING_MB=8
 # ebpf_2m_flows: flow table slots whose two generations take at most 2 MB,
-# as a 2 MB ring (72 bytes a slot with its list entry, a power
-# of two: 8192, 1.2 MB)
+# as a 2 MB ring (64 bytes a slot and two bits of marks, a power of two:
+# 8192, 1 MB)
 ebpf_2m_flows() {
 	local n=16
-	while [ $((n * 4 * 72)) -le $((2 * 1024 * 1024)) ]; do
+	while [ $((4 * n * 64 + 4 * n / 4)) -le $((2 * 1024 * 1024)) ]; do
 		n=$((n * 2))
 	done
 	echo "$n"

@@ -86,8 +86,8 @@ int main(int argc, char **argv)
 	uint64_t total = 0, runs = 0, drains = 0, ovf = 0;
 	uint32_t *dur;
 	uint32_t key = FL_JMP_COUNT;
-	int c, pfd, tfd;
-	void *tbl;
+	int c, pfd, mfd;
+	void *mk;
 
 	while ((c = getopt(argc, argv, "p:d:s:r:")) != -1) {
 		switch (c) {
@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	s->rodata->cfg_mask = (uint32_t)slots - 1;
 	s->rodata->cfg_seed = 0x12345678abcdefull;
 	bpf_map__set_max_entries(s->maps.table, 2 * (uint32_t)slots);
-	bpf_map__set_max_entries(s->maps.used, 2 * (uint32_t)slots);
+	bpf_map__set_max_entries(s->maps.marks,
+				 2 * FL_MARK_WORDS((uint32_t)slots));
 	bpf_program__set_autoload(s->progs.fl_xdp, 0);
 	bpf_program__set_autoload(s->progs.fl_xdp_count, 0);
 	if (flows_bpf__load(s)) {
@@ -133,11 +134,11 @@ int main(int argc, char **argv)
 		return 1;
 	s->bss->gstate = (uint64_t)(slots - 1) << 32;
 	s->bss->armed = 1;
-	tfd = bpf_map__fd(s->maps.table);
-	len = 2 * slots * sizeof(struct fl_slot);
+	mfd = bpf_map__fd(s->maps.marks);
+	len = 2 * FL_MARK_WORDS(slots) * sizeof(uint64_t);
 	len = (len + 4095) & ~(size_t)4095;
-	tbl = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, tfd, 0);
-	if (tbl == MAP_FAILED)
+	mk = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (mk == MAP_FAILED)
 		return 1;
 	for (unsigned long p = 0; p < passes; p++) {
 		for (size_t i = 0; i < n; i++) {
@@ -165,10 +166,10 @@ int main(int argc, char **argv)
 
 				s->bss->gstate = (uint64_t)(slots - 1) << 32 |
 						 (uint32_t)(w + 1);
-				memset((char *)tbl +
-					       FL_GEN(w) * slots *
-						       sizeof(struct fl_slot),
-				       0, slots * sizeof(struct fl_slot));
+				memset((uint64_t *)mk +
+					       FL_GEN(w) * FL_MARK_WORDS(slots),
+				       0,
+				       FL_MARK_WORDS(slots) * sizeof(uint64_t));
 				s->bss->gens[FL_GEN(w)].claimed = 0;
 				drains++;
 			}
@@ -193,7 +194,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)(s->bss->gens[0].claimed +
 				    s->bss->gens[1].claimed));
 	free(dur);
-	munmap(tbl, len);
+	munmap(mk, len);
 	flows_bpf__destroy(s);
 	free(fr);
 	return 0;

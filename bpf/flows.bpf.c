@@ -19,12 +19,14 @@
  * segments, each with its own copy of the headers.
  *
  * Exact, no LRU: the flows of the current generation (gstate, flows.h) go
- * to its part of "table" (struct fl_slot: lock-free open addressing), as
+ * to its part of "table" (struct fl_slot: lock-free open addressing, the
+ * slots in use marked in "marks"), as
  * many slots of it as the loader sized it to for the flows it sees. A flow
  * that finds no slot is added to the per-protocol overflow counters
  * instead, never dropped. The loader flips gstate, waits for the programs
  * still running on the old generation (the fl_cpu enter/exit counts, see
- * flows.h), then reads that half through its mapping and clears it.
+ * flows.h), then reads that half's live slots through its mappings and
+ * clears its marks.
  *
  * Filters: the attached program first tail-calls jmp[FL_JMP_FILTER], a
  * capture filter translated at run time from libpcap's classic BPF
@@ -70,13 +72,15 @@ struct {
 	__type(value, struct fl_slot);
 } table SEC(".maps");
 
+/* Which slots hold a flow: two bits a slot (flows.h FL_MARK_*), generation
+ * g's words at g * FL_MARK_WORDS(cfg_mask + 1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 2 * 65536); /* as table */
+	__uint(max_entries, 2 * FL_MARK_WORDS(65536)); /* the loader sets it */
 	__type(key, __u32);
-	__type(value, __u64); /* an array's values are 8-byte aligned */
-} used SEC(".maps");
+	__type(value, __u64);
+} marks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -579,20 +583,6 @@ static __always_inline void to_overflow(__u32 kind, __u64 pkts, __u64 bytes)
 	cnt_add(FL_CNT_MAP_FULL, pkts);
 }
 
-/* Add the slot @idx just claimed to its generation's list (flows.h). */
-static __always_inline void note_claim(__u32 g, __u32 base, __u32 idx)
-{
-	__u64 n = __sync_fetch_and_add(&gens[g & 1].claimed, 1);
-	__u32 at = base + (__u32)n;
-	__u64 *u;
-
-	if (n > cfg_mask)
-		return; /* cannot be: a claim takes a free slot */
-	u = bpf_map_lookup_elem(&used, &at);
-	if (u)
-		*u = idx - base;
-}
-
 /* Add the packet to its flow in the current generation's table, or to the
  * overflow counters when its FL_PROBES slots are all other flows' (or
  * its own, full: flows.h). */
@@ -607,7 +597,7 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 	struct fl_cpu *cc;
 	__u32 now = (__u32)(bpf_ktime_get_coarse_ns() >> FL_TIME_SHIFT);
 	__u64 h, w, v, add;
-	__u32 base, mask;
+	__u32 base, mbase, mask;
 
 	if (cpu >= FL_MAX_CPUS) {
 		cnt_add(FL_CNT_PROG_ERR, 1);
@@ -628,30 +618,44 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 	w = *(volatile __u64 *)&gstate;
 	mask = FL_GMASK(w) & cfg_mask;
 	base = FL_GEN(w) ? cfg_mask + 1 : 0;
+	mbase = FL_GEN(w) ? FL_MARK_WORDS(cfg_mask + 1) : 0;
 	for (__u32 i = 0; i < FL_PROBES; i++) {
-		__u32 idx = base + (((__u32)h + i) & mask);
-		struct fl_slot *s = bpf_map_lookup_elem(&table, &idx);
+		__u32 li = ((__u32)h + i) & mask;
+		__u32 idx = base + li, wi = mbase + li / FL_MARK_SLOTS;
+		__u32 sh = (li % FL_MARK_SLOTS) * 2;
+		__u64 *m = bpf_map_lookup_elem(&marks, &wi);
+		struct fl_slot *s;
 		__u64 c;
 
-		if (!s)
+		if (!m)
 			break;
-		v = *(volatile __u64 *)&s->kw[4];
-		if (!v) {
-			v = __sync_val_compare_and_swap(&s->kw[4], 0, FL_BUSY);
-			if (!v) {
-				/* ours: the key, then its last word (a full
-				 * barrier: the key is whole once seen) */
-				for (int j = 0; j < 4; j++)
+		v = *(volatile __u64 *)m >> sh;
+		if (!(v & FL_MARK_CLAIMED)) {
+			v = __sync_fetch_and_or(m, FL_MARK_CLAIMED << sh) >> sh;
+			if (!(v & FL_MARK_CLAIMED)) {
+				/* ours: every field (the slot holds what a
+				 * drained flow left), then live */
+				s = bpf_map_lookup_elem(&table, &idx);
+				if (!s)
+					break;
+				for (int j = 0; j < 5; j++)
 					s->kw[j] = key.w[j];
 				s->cnt[dir] = add;
+				s->cnt[dir ^ 1] = 0;
 				s->first = now;
 				s->last = now;
-				__sync_lock_test_and_set(&s->kw[4], key.w[4]);
-				note_claim(FL_GEN(w), base, idx);
+				__sync_fetch_and_or(m, FL_MARK_LIVE << sh);
+				__sync_fetch_and_add(&gens[FL_GEN(w)].claimed,
+						     1);
 				goto out;
 			}
 		}
-		if (v != key.w[4] || s->kw[0] != key.w[0] ||
+		if (!(v & FL_MARK_LIVE))
+			continue; /* being claimed: passed over (flows.h) */
+		s = bpf_map_lookup_elem(&table, &idx);
+		if (!s)
+			break;
+		if (s->kw[4] != key.w[4] || s->kw[0] != key.w[0] ||
 		    s->kw[1] != key.w[1] || s->kw[2] != key.w[2] ||
 		    s->kw[3] != key.w[3])
 			continue;

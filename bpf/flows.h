@@ -21,13 +21,19 @@ struct fl_key {
  * One slot of the flow table ("table": an mmapped array, two generations
  * of up to cfg_mask + 1 slots each, open addressing with linear probing):
  * a flow's counts and times since its slot was claimed, in one cache line,
- * so that a packet of a known flow touches one line of the table. kw[4]
- * (the ports, VLAN, kind and protocol) is never 0 in a key (kind 0 is TCP
- * over IPv4, whose protocol is 6): 0 marks a free slot. The programs claim
- * one with a compare-and-swap of kw[4] from 0 to FL_BUSY, write kw[0..3],
- * then store the key's kw[4] (an exchange: a full barrier); a slot seen
- * FL_BUSY is passed over, so two CPUs may open a flow twice in a
- * generation, and its two records add up in the flow table.
+ * so that a packet of a known flow touches one line of the table.
+ *
+ * Whether a slot holds a flow is in "marks", not in the slot: two bits a
+ * slot (FL_MARK_*), FL_MARK_SLOTS slots a 64-bit word, a few kB per
+ * generation that stay in the caches. A program claims a free slot with an
+ * atomic OR of FL_MARK_CLAIMED, writes the whole slot (key, both counts,
+ * times), then ORs in FL_MARK_LIVE (a full barrier: the key is whole once
+ * seen); a slot claimed but not yet live is passed over, so two CPUs may
+ * open a flow twice in a generation, and its two records add up in the
+ * flow table. A drain reads the live slots and clears the generation's
+ * marks only: the slots keep their stale bytes (a claim overwrites every
+ * field), so the reader never writes the lines the programs write, and a
+ * drain costs the flows there are plus one word per FL_MARK_SLOTS slots.
  *
  * cnt[dir]: the direction's packets (high FL_CNT_SHIFT bits) and wire
  * bytes (low bits) in one word, one atomic add a packet, shared by the
@@ -52,7 +58,12 @@ struct fl_slot {
 	__u64 cnt[2];
 	__u32 first, last;
 };
-#define FL_BUSY (~0ull) /* kind 0xff: no key has it */
+#define FL_MARK_CLAIMED 1ull
+#define FL_MARK_LIVE 2ull
+#define FL_MARK_SLOTS 32 /* slots a marks word covers */
+/* marks words of a generation of @slots slots (generation g's start at
+ * g * FL_MARK_WORDS(cfg_mask + 1)) */
+#define FL_MARK_WORDS(slots) (((slots) + FL_MARK_SLOTS - 1) / FL_MARK_SLOTS)
 #define FL_CNT_SHIFT 36
 #define FL_CNT_PKTS(c) ((c) >> FL_CNT_SHIFT)
 #define FL_CNT_BYTES(c) ((c) & ((1ull << FL_CNT_SHIFT) - 1))
@@ -142,12 +153,10 @@ struct fl_cpu {
 };
 
 /*
- * Each generation's claimed slots, in claim order ("used", the same
- * layout as "table": the slot index within the generation), and their
- * count (fl_gen.claimed, an atomic add per new slot), so that a drain
- * reads the flows there are, not the whole table, and the loader sees
- * the fill. One cache line a generation: the programs read gstate on
- * every packet, the claims write here.
+ * Each generation's count of slots claimed (fl_gen.claimed, an atomic add
+ * per new slot), so that the loader sees the fill. One cache line a
+ * generation: the programs read gstate on every packet, the claims write
+ * here.
  */
 struct fl_gen {
 	__u64 claimed;

@@ -15,10 +15,11 @@
  * Exactness: each drain flips the generation the programs write to, waits
  * until every CPU has left the programs that may still write the old
  * generation's table (flows.h, the enter/exit counts), then reads the
- * slots it claimed (its "used" list) through the mappings and clears them
- * (struct fl_slot): no count is read twice or lost, idle flows leave the
- * table at every drain, and a drain costs the flows there are, not the
- * table's size. Each flip sizes the generation it starts from the flows the
+ * slots its marks say are live through the mappings and clears the marks
+ * (flows.h): no count is read twice or lost, idle flows leave the table at
+ * every drain, the reader never writes the lines the programs write, and
+ * a drain costs the flows there are plus a word per FL_MARK_SLOTS slots.
+ * Each flip sizes the generation it starts from the flows the
  * last one took (twice their slots and more, within the map): few flows
  * keep the programs' working set in the caches and the drain's scan
  * short; more flows than it holds make the drain come early (at
@@ -82,8 +83,8 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_TCX_EGRESS 47
 
 /* Default flow table size: the power of two of slots whose two
- * generations (slots and the claimed list) fit in this many
- * bytes, within these bounds. */
+ * generations (slots and their marks) fit in this many bytes, within
+ * these bounds. */
 #define EBPF_MAP_BYTES (40u << 20)
 #define EBPF_FLOWS_MIN 4096u
 #define EBPF_FLOWS_MAX 262144u
@@ -142,8 +143,8 @@ struct ebpf {
 	/* drain state: capture thread only */
 	struct fl_slot *tbl; /* both generations' tables, mmapped */
 	size_t tbl_len;
-	uint64_t *usd; /* and their claimed slots */
-	size_t usd_len;
+	uint64_t *marks; /* and their marks (flows.h) */
+	size_t marks_len;
 	uint32_t gmask[2]; /* each generation's slot mask when last live */
 	uint64_t ovf_prev[FL_KIND_COUNT][2];
 	uint64_t cnt_prev[FL_CNT_COUNT];
@@ -224,8 +225,8 @@ static void eb_free(struct ebpf *e)
 		close(e->evfd);
 	if (e->tbl)
 		munmap(e->tbl, e->tbl_len);
-	if (e->usd)
-		munmap(e->usd, e->usd_len);
+	if (e->marks)
+		munmap(e->marks, e->marks_len);
 	pthread_mutex_destroy(&e->filt_lock);
 	pthread_mutex_destroy(&e->ctr_lock);
 	free(e);
@@ -277,7 +278,7 @@ static int eb_attach(struct ebpf *e, int xdp_mode, char *err, size_t errlen)
 	return 0;
 }
 
-/* Map the flow table and its claimed lists; generation 0 at its least. */
+/* Map the flow table and its marks; generation 0 at its least. */
 static int eb_map(struct ebpf *e, char *err, size_t errlen)
 {
 	void *p;
@@ -289,13 +290,13 @@ static int eb_map(struct ebpf *e, char *err, size_t errlen)
 	if (p == MAP_FAILED)
 		goto fail;
 	e->tbl = p;
-	e->usd_len = (size_t)2 * e->flows * sizeof(uint64_t);
-	e->usd_len = (e->usd_len + 4095) & ~(size_t)4095;
-	p = mmap(NULL, e->usd_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 bpf_map__fd(e->skel->maps.used), 0);
+	e->marks_len = (size_t)2 * FL_MARK_WORDS(e->flows) * sizeof(uint64_t);
+	e->marks_len = (e->marks_len + 4095) & ~(size_t)4095;
+	p = mmap(NULL, e->marks_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(e->skel->maps.marks), 0);
 	if (p == MAP_FAILED)
 		goto fail;
-	e->usd = p;
+	e->marks = p;
 	e->gmask[0] = gen_mask(e, 0);
 	e->gmask[1] = e->gmask[0];
 	__atomic_store_n(&e->skel->bss->gstate, (uint64_t)e->gmask[0] << 32,
@@ -375,9 +376,9 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		/* a slot in each generation */
 		flows = EBPF_FLOWS_MAX;
 		while (flows > EBPF_FLOWS_MIN &&
-		       (size_t)flows * 2 *
-				       (sizeof(struct fl_slot) +
-					sizeof(uint64_t)) >
+		       (size_t)flows * 2 * sizeof(struct fl_slot) +
+				       2 * FL_MARK_WORDS((size_t)flows) *
+					       sizeof(uint64_t) >
 			       EBPF_MAP_BYTES)
 			flows /= 2;
 	}
@@ -408,7 +409,7 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 		      0) != (ssize_t)sizeof(e->skel->rodata->cfg_seed))
 		e->skel->rodata->cfg_seed = (uint64_t)mono_to_real_ns();
 	bpf_map__set_max_entries(e->skel->maps.table, 2 * flows);
-	bpf_map__set_max_entries(e->skel->maps.used, 2 * flows);
+	bpf_map__set_max_entries(e->skel->maps.marks, 2 * FL_MARK_WORDS(flows));
 	bpf_program__set_autoload(e->skel->progs.fl_tc, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_tc_count, !e->xdp);
 	bpf_program__set_autoload(e->skel->progs.fl_xdp, e->xdp);
@@ -799,67 +800,66 @@ static int flip(struct ebpf *e)
 	return old;
 }
 
+/* A slot's time (flows.h: 32 bits of CLOCK_MONOTONIC >> FL_TIME_SHIFT) as
+ * the latest time with those low bits not after @now, in CLOCK_REALTIME
+ * ns (@off: realtime - monotonic). */
+static uint64_t slot_time(uint64_t now, uint32_t t, int64_t off)
+{
+	return ((now - (uint32_t)((uint32_t)now - t)) << FL_TIME_SHIFT) +
+	       (uint64_t)off;
+}
+
 /*
- * Deliver and clear every flow of generation @g's table, which no program
- * writes any more (flip): the slots its list names, in claim order, the
- * slots a few ahead prefetched, or every slot in order when they are
- * many. Returns the records delivered.
+ * Deliver every flow of generation @g's table, which no program writes any
+ * more (flip), and clear its marks: word by word, the live slots a word
+ * marks prefetched together, then read. Returns the records delivered.
  */
 static int drain_map(struct ebpf *e, int g, cap_flow_fn cb, void *user)
 {
-	struct fl_slot *t = e->tbl + (size_t)g * e->flows;
-	const uint64_t *u = e->usd + (size_t)g * e->flows;
-	uint64_t n = claimed(e, g);
+	const struct fl_slot *t = e->tbl + (size_t)g * e->flows;
+	uint64_t *m = e->marks + (size_t)g * FL_MARK_WORDS(e->flows);
+	size_t nw = FL_MARK_WORDS((size_t)e->gmask[g] + 1);
 	int64_t off = mono_to_real_ns();
 	struct timespec ts;
 	uint64_t got = 0, now;
-	int delivered = 0, seq;
+	int delivered = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) >>
 	      FL_TIME_SHIFT;
-	if (n > (uint64_t)e->gmask[g] + 1)
-		n = (uint64_t)e->gmask[g] + 1;
-	/* a table more than a quarter full: in slot order (the pages in
-	 * turn, the hardware prefetching) rather than its list's */
-	seq = n * 4 > (uint64_t)e->gmask[g] + 1;
-	if (seq)
-		n = (uint64_t)e->gmask[g] + 1;
-	for (uint64_t j = 0; j < n; j++) {
-		uint64_t i = seq ? j : u[j];
-		struct fl_slot *sl;
-		struct cap_flow f;
-		uint64_t k4;
+	for (size_t j = 0; j < nw; j++) {
+		uint64_t live = __atomic_load_n(&m[j], __ATOMIC_ACQUIRE) &
+				0xaaaaaaaaaaaaaaaaull; /* FL_MARK_LIVE bits */
+		uint32_t idx[FL_MARK_SLOTS];
+		int k = 0;
 
-		if (!seq && j + 8 < n)
-			__builtin_prefetch(&t[u[j + 8] & e->gmask[g]]);
-		if (i > e->gmask[g])
-			continue; /* cannot be: the programs write i & mask */
-		sl = &t[i];
-		k4 = __atomic_load_n(&sl->kw[4], __ATOMIC_ACQUIRE);
-		if (!k4)
-			continue;
-		memset(&f, 0, sizeof(f));
-		memcpy(&f.key, &sl->key, sizeof(f.key));
-		f.type = CAP_FLOW_DELTA;
-		for (int d = 0; d < 2; d++) {
-			f.pkts[d] = FL_CNT_PKTS(sl->cnt[d]);
-			f.bytes[d] = FL_CNT_BYTES(sl->cnt[d]);
+		for (uint64_t b = live; b; b &= b - 1) {
+			idx[k] = (uint32_t)(j * FL_MARK_SLOTS +
+					    (size_t)__builtin_ctzll(b) / 2);
+			__builtin_prefetch(&t[idx[k]]);
+			k++;
 		}
-		/* the latest time with these low 32 bits not after now */
-		f.first_ns = ((now - (uint32_t)((uint32_t)now - sl->first))
-			      << FL_TIME_SHIFT) +
-			     (uint64_t)off;
-		f.last_ns = ((now - (uint32_t)((uint32_t)now - sl->last))
-			     << FL_TIME_SHIFT) +
-			    (uint64_t)off;
-		memset(sl, 0, sizeof(*sl));
-		if (k4 == FL_BUSY) /* never once the CPUs have left */
-			continue;
-		got += f.pkts[0] + f.pkts[1];
-		cb(user, &f);
-		delivered++;
+		for (int x = 0; x < k; x++) {
+			const struct fl_slot *sl = &t[idx[x]];
+			struct cap_flow f;
+
+			memset(&f, 0, sizeof(f));
+			memcpy(&f.key, &sl->key, sizeof(f.key));
+			f.type = CAP_FLOW_DELTA;
+			for (int d = 0; d < 2; d++) {
+				f.pkts[d] = FL_CNT_PKTS(sl->cnt[d]);
+				f.bytes[d] = FL_CNT_BYTES(sl->cnt[d]);
+			}
+			f.first_ns = slot_time(now, sl->first, off);
+			f.last_ns = slot_time(now, sl->last, off);
+			got += f.pkts[0] + f.pkts[1];
+			cb(user, &f);
+			delivered++;
+		}
 	}
+	/* (a slot claimed but never live cannot be once the CPUs have
+	 * left: its claim and its live mark are one program's run) */
+	memset(m, 0, nw * sizeof(*m));
 	__atomic_store_n(&e->skel->bss->gens[g].claimed, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&e->received, got, __ATOMIC_RELAXED);
 	return delivered;

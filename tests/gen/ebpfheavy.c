@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		return 1;
 	s->rodata->cfg_mask = SLOTS - 1;
 	bpf_map__set_max_entries(s->maps.table, 2 * SLOTS);
-	bpf_map__set_max_entries(s->maps.used, 2 * SLOTS);
+	bpf_map__set_max_entries(s->maps.marks, 2 * FL_MARK_WORDS(SLOTS));
 	bpf_program__set_autoload(s->progs.fl_xdp, 0);
 	bpf_program__set_autoload(s->progs.fl_xdp_count, 0);
 	if (flows_bpf__load(s)) {
@@ -92,11 +92,14 @@ int main(int argc, char **argv)
 		}
 	}
 	for (uint32_t i = 0; i < SLOTS; i++) {
+		uint32_t wi = i / FL_MARK_SLOTS;
 		struct fl_slot sl;
+		uint64_t m;
 
-		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.table), &i, &sl))
+		if (bpf_map_lookup_elem(bpf_map__fd(s->maps.marks), &wi, &m) ||
+		    bpf_map_lookup_elem(bpf_map__fd(s->maps.table), &i, &sl))
 			return 1;
-		if (!sl.kw[4])
+		if (!(m >> (i % FL_MARK_SLOTS * 2) & FL_MARK_LIVE))
 			continue;
 		slots++;
 		for (int d = 0; d < 2; d++) {
