@@ -537,16 +537,18 @@ static void *grow_main(void *arg)
 }
 
 /*
- * Ask the grower for the next chunk once new flows have taken half of
- * the newest one and no other chunk could take them after it (none
- * with room, none given back that chunk_pick would fault in again).
+ * Ask the grower for the next chunk once new flows have taken an eighth
+ * of the newest one (the rest of it is the grower's time to make the next
+ * one: milliseconds a huge page, after a wait for a CPU when every core is
+ * busy) and no other chunk could take them after it (none with room,
+ * none given back that chunk_pick would fault in again).
  * Caller holds alloc_lock and took its slots from chunk @ci.
  */
 static void grow_maybe(struct flowtab *ft, size_t ci)
 {
 	if (!ft->grow_started || ft->grow_asked || ci + 1 != ft->nchunks ||
 	    ft->nchunks >= ft->max_chunks ||
-	    ft->cmeta[ci].bump < ft->chunk_flows / 2)
+	    ft->cmeta[ci].bump < ft->chunk_flows / 8)
 		return;
 	for (size_t k = 0; k < ci; k++)
 		if (chunk_has_room(ft, k) ||
