@@ -29,7 +29,7 @@ TOOL_LABEL = {
     'none': 'nothing capturing (the generator alone)',
     'pktstat-ebpf-st': 'pktstat ebpf backend, programs timed',
     'pktstat-2m': 'pktstat tpacket3, 2 MB ring',
-    'pktstat-ebpf-2m': 'pktstat ebpf backend, 1.2 MB of flow tables',
+    'pktstat-ebpf-2m': 'pktstat ebpf backend, 1 MB of flow tables',
 }
 PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap', 'pktstat-ebpf')
 
@@ -358,7 +358,7 @@ class Report:
                        'packets counted in the protocol totals whose flow '
                        'found the kernel map (ebpf) or table full. '
                        'D1: four generators at once, a 2 MB ring against '
-                       'flow tables of %s slots (1.2 MB for both).' %
+                       'flow tables of %s slots (1 MB for both).' %
                        fmt(self.config.get('ebpf_2m_flows')), left=2)
 
     def section_idle(self):
