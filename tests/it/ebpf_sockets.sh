@@ -126,7 +126,7 @@ veth_drops() {
 }
 
 sockets_case() { # NAME GRO(on|off) DST-ADDR [filter...]
-	local name=$1 gro=$2 dst=$3 try d0
+	local name=$1 gro=$2 dst=$3 try d0 d1
 	shift 3
 	# a segment the pair drops is counted on the sender's side (and
 	# again when TCP sends it again) but never at the receiver: the
@@ -134,8 +134,9 @@ sockets_case() { # NAME GRO(on|off) DST-ADDR [filter...]
 	for try in 1 2 3; do
 		d0=$(veth_drops)
 		sockets_run "$name" "$gro" "$dst" "$@"
-		[ "$(veth_drops)" = "$d0" ] && break
-		echo "# $name: the veth pair dropped $(($(veth_drops) - d0)) packets between the captures (run $try): run again"
+		d1=$(veth_drops)
+		[ "$d1" = "$d0" ] && break
+		echo "# $name: the veth pair dropped $((d1 - d0)) packets between the captures (run $try): run again"
 	done
 	json_canon < "$TMP/$name.json" > "$TMP/$name.got"
 	"$PKTSTAT" -r "$TMP/$name.tcpdump.pcap" -j | json_canon > "$TMP/$name.exp"
