@@ -312,6 +312,13 @@ $(B)/bench/histmem: bench/histmem.c $(B)/libpktstat.a
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) -o $@ \
 		$^ $(LIBS_ALL)
 
+# bench/freshmem: what memory new to the process costs here, per flow slot.
+$(B)/bench/freshmem: bench/freshmem.c $(B)/libpktstat.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) -o $@ \
+		$^ $(LIBS_ALL)
+
 # bench/bpfrun: the ebpf backend's counting program alone, timed by the
 # kernel (BPF_PROG_TEST_RUN) on a pcap's frames: no network (bench/README).
 $(B)/bench/bpfrun: bench/bpfrun.c $(BPF_OUT)/flows.skel.h
@@ -320,7 +327,8 @@ $(B)/bench/bpfrun: bench/bpfrun.c $(BPF_OUT)/flows.skel.h
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) -o $@ \
 		$< $(LIBS_ALL)
 
-bench bench-quick: $(BIN) $(B)/bench/uiframe $(B)/bench/histmem
+bench bench-quick: $(BIN) $(B)/bench/uiframe $(B)/bench/histmem \
+		$(B)/bench/freshmem
 	@mkdir -p $(B)/bench
 	@$(if $(Q),echo "  CC      bench/blast.c bench/runtool.c")
 	$(Q)for p in blast runtool; do $(CC) \

@@ -73,6 +73,7 @@ class Report:
         self.callgrind = []
         self.uiframes = []
         self.histmem = []
+        self.freshmem = []
         self.end = {}
         self.idle = {}
         for r in records:
@@ -95,6 +96,8 @@ class Report:
                 self.uiframes.append(r)
             elif t == 'histmem':
                 self.histmem.append(r)
+            elif t == 'freshmem':
+                self.freshmem.append(r)
             elif t == 'idle':
                 self.idle[r['tool']] = r
             elif t == 'end':
@@ -358,8 +361,31 @@ class Report:
                        'packets counted in the protocol totals whose flow '
                        'found the kernel map (ebpf) or table full. '
                        'D1: four generators at once, a 2 MB ring against '
-                       'flow tables of %s slots (1 MB for both).' %
-                       fmt(self.config.get('ebpf_2m_flows')), left=2)
+                       'flow tables of %s slots (1 MB for both).%s' %
+                       (fmt(self.config.get('ebpf_2m_flows')),
+                        self.freshmem_note()), left=2)
+
+    def freshmem_ns(self):
+        """bench/freshmem's medians (fresh, resident ns a 128-byte slot),
+        or None."""
+        fr = sorted(x for r in self.freshmem
+                    for x in [num(r, 'fresh_ns')] if x is not None)
+        rs = sorted(x for r in self.freshmem
+                    for x in [num(r, 'resident_ns')] if x is not None)
+        if not fr or not rs:
+            return None
+        return fr[len(fr) // 2], rs[len(rs) // 2]
+
+    def freshmem_note(self):
+        m = self.freshmem_ns()
+        self.out['freshmem'] = m and {'fresh_ns': m[0], 'resident_ns': m[1]}
+        if not m:
+            return ''
+        return (' Memory new to a process costs here %.0f ns of CPU a '
+                '128-byte flow slot (%.0f ns once resident; '
+                'bench/freshmem, median of %d): in E2 every packet is a '
+                'new flow, and a new slot in the tool\'s table.' %
+                (m[0], m[1], len(self.freshmem)))
 
     def section_idle(self):
         rows = []
@@ -651,15 +677,18 @@ class Report:
                     fmt(r['overflow']) for r in ts))
             e, t = d.get('pktstat-ebpf'), d.get('tcpdump')
             r = e and e.get('cpu_vs_tcpdump')
+            m = self.freshmem_ns()
             add('ebpf: tool CPU/packet <= 0.5x tcpdump, %s flows' % label,
                 r is not None and r <= 0.5, fmt(r, '{:.2f}x'),
-                'ebpf %s vs tcpdump %s ns/packet; tpacket3 %s' % (
+                'ebpf %s vs tcpdump %s ns/packet; tpacket3 %s%s' % (
                     fmt(e and e['cpu_s_per_mpkt'] and
                         e['cpu_s_per_mpkt'] * 1000, '{:.0f}'),
                     fmt(t and t['cpu_s_per_mpkt'] and
                         t['cpu_s_per_mpkt'] * 1000, '{:.0f}'),
                     fmt(d.get('pktstat', {}).get('cpu_s_per_mpkt') and
-                        d['pktstat']['cpu_s_per_mpkt'] * 1000, '{:.0f}')))
+                        d['pktstat']['cpu_s_per_mpkt'] * 1000, '{:.0f}'),
+                    '; fresh memory %.0f ns a new flow\'s slot' % m[0]
+                    if m and wl == 'E2' else ''))
             r = e and e.get('gen_vs_tcpdump')
             st = d.get('pktstat-ebpf-st')
             # the generator alone slower than with a tool attached: the
