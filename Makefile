@@ -319,6 +319,13 @@ $(B)/bench/freshmem: bench/freshmem.c $(B)/libpktstat.a
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) -o $@ \
 		$^ $(LIBS_ALL)
 
+# bench/mapref.bpf.o: the ebpf part's reference, a minimal per-flow
+# counter in a tc program (bench/README).
+$(B)/bench/mapref.bpf.o: bench/mapref.bpf.c build/vmlinux.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)$(BPF_CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
 # bench/bpfrun: the ebpf backend's counting program alone, timed by the
 # kernel (BPF_PROG_TEST_RUN) on a pcap's frames: no network (bench/README).
 $(B)/bench/bpfrun: bench/bpfrun.c $(BPF_OUT)/flows.skel.h
@@ -328,7 +335,7 @@ $(B)/bench/bpfrun: bench/bpfrun.c $(BPF_OUT)/flows.skel.h
 		$< $(LIBS_ALL)
 
 bench bench-quick: $(BIN) $(B)/bench/uiframe $(B)/bench/histmem \
-		$(B)/bench/freshmem
+		$(B)/bench/freshmem $(B)/bench/mapref.bpf.o
 	@mkdir -p $(B)/bench
 	@$(if $(Q),echo "  CC      bench/blast.c bench/runtool.c")
 	$(Q)for p in blast runtool; do $(CC) \

@@ -39,6 +39,7 @@ RUNTOOL=$PWD/$B/bench/runtool
 UIFRAME=$PWD/$B/bench/uiframe
 HISTMEM=$PWD/$B/bench/histmem
 FRESHMEM=$PWD/$B/bench/freshmem
+MAPREF=$PWD/$B/bench/mapref.bpf.o
 PARSE=$PWD/bench/parse.sh
 OPKTSTAT=$(command -v /usr/sbin/pktstat /usr/bin/pktstat 2>/dev/null |
 	head -n1 || true)
@@ -208,15 +209,17 @@ declare -A WL=(
 	# the ebpf part: the kernel path against a ring copy, same traffic
 	# (none = the generator alone); -st: the same with the kernel timing
 	# the programs (kernel.bpf_stats_enabled costs two clock reads a
-	# run: not in the rates); D1: four generators at once, a flood of new
-	# flows (1M sources), a 2 MB ring against flow maps of 2 MB
-	[E1]="mix 60 100000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st"
-	[E2]="mix 60 1000000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st"
+	# run: not in the rates); mapref: no tool, the least per-flow
+	# counter a tc program can be (bench/mapref.bpf.c), for reference;
+	# D1: four generators at once, a flood of new flows (1M sources), a
+	# 2 MB ring against flow maps of 2 MB
+	[E1]="mix 60 100000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st mapref"
+	[E2]="mix 60 1000000 0 1000000 none tcpdump pktstat pktstat-ebpf pktstat-ebpf-st mapref"
 	[D1]="mix 60 1000000 0 2000000 pktstat-2m pktstat-ebpf-2m"
 )
 # generator processes per workload (default 1)
 declare -A WL_GENS=([D1]=4)
-EBPF_TOOLS="none pktstat-ebpf pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m"
+EBPF_TOOLS="none pktstat-ebpf pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m mapref"
 # in this order within a workload: the baseline first, so that a trial
 # skipped for time is never tcpdump's ("all" in a workload; the UI trial
 # only where named)
@@ -293,6 +296,7 @@ has_tool() {
 	case $1 in
 	pktstat-ui) command -v tmux > /dev/null ;;
 	pktstat* | none) return 0 ;;
+	mapref) [ -f "$MAPREF" ] && command -v tc > /dev/null ;;
 	tcpdump) command -v tcpdump > /dev/null ;;
 	netsniff) command -v netsniff-ng > /dev/null ;;
 	tshark) command -v tshark > /dev/null ;;
@@ -529,6 +533,34 @@ none_trial() {
 		"pps with nothing capturing, rx $((rx1 - rx0))"
 }
 
+# mapref_trial WORKLOAD REP EST: the generator with the reference per-flow
+# counter (bench/mapref.bpf.c) on veth0's ingress and no tool running
+mapref_trial() {
+	local w=$1 rep=$2 est=$3 mix size flows rate count gen rx0 rx1 id seen
+	read -r mix size flows rate count _ <<< "${WL[$w]}"
+	id=$(mapref_attach "$MAPREF")
+	if [ -z "$id" ]; then
+		mapref_detach
+		rec type=live workload="$w" tool=mapref rep="$rep" \
+			error="could not attach bench/mapref.bpf.o"
+		return 0
+	fi
+	rx0=$(rx_packets)
+	gen=$(blast_run "$w" "$count" "$rate" "$flows" "$size" "$mix" "$est")
+	rx1=$(rx_packets)
+	seen=$(mapref_seen "$id")
+	mapref_detach
+	rec type=live workload="$w" tool=mapref rep="$rep" \
+		gen_sent="$(kv_get sent "$gen")" \
+		gen_bytes="$(kv_get bytes "$gen")" \
+		gen_secs="$(kv_get seconds "$gen")" \
+		gen_pps="$(kv_get pps "$gen")" rx=$((rx1 - rx0)) \
+		counted="$seen" status=0
+	log "$w-mapref-$rep: sent $(kv_get sent "$gen") at" \
+		"$(kv_get pps "$gen") pps with the reference map, rx" \
+		"$((rx1 - rx0)), in its map $seen"
+}
+
 # live_trial WORKLOAD TOOL REP
 live_trial() {
 	local w=$1 tool=$2 rep=$3
@@ -541,6 +573,10 @@ live_trial() {
 	est=$(((count / (rate > 0 ? rate : 200000)) + 1))
 	if [ "$tool" = none ]; then
 		none_trial "$w" "$rep" "$est"
+		return 0
+	fi
+	if [ "$tool" = mapref ]; then
+		mapref_trial "$w" "$rep" "$est"
 		return 0
 	fi
 	win=$((est + 2 > 4 ? est + 2 : 4))
@@ -743,7 +779,7 @@ part_start
 for tool in $IDLE_TOOLS; do
 	# (the UI's own cost is bench/uiframe's, below; the ebpf part's
 	# variants idle as pktstat-ebpf does)
-	case " pktstat-ui none pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m " in
+	case " pktstat-ui none pktstat-ebpf-st pktstat-2m pktstat-ebpf-2m mapref " in
 	*" $tool "*) continue ;;
 	esac
 	# only the tools the selected workloads run

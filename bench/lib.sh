@@ -92,6 +92,35 @@ bpf_run() {
 		"\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
 }
 
+# mapref_attach OBJ: the reference program (bench/mapref.bpf.o) on
+# veth0's ingress in the capture namespace (tc clsact, direct-action);
+# prints its program id, nothing when it could not be attached
+mapref_attach() {
+	in_cap tc qdisc add dev veth0 clsact 2> /dev/null || true
+	in_cap tc filter add dev veth0 ingress bpf direct-action obj "$1" \
+		sec tc > /dev/null 2>&1 || return 0
+	in_cap tc -j filter show dev veth0 ingress 2> /dev/null |
+		jq -r '[.[] | .options.prog.id? // empty][0] // empty'
+}
+# mapref_seen ID: the frames program ID put in its map (mr_seen, summed
+# over the CPUs); -1 when it cannot be read
+mapref_seen() {
+	local m
+	for m in $(bpftool -j prog show id "$1" 2> /dev/null |
+		jq '.map_ids[]?'); do
+		[ "$(bpftool -j map show id "$m" | jq -r .name)" = mr_seen ] ||
+			continue
+		bpftool -j map dump id "$m" 2> /dev/null |
+			jq '[.[0].formatted.values[].value] | add'
+		return 0
+	done
+	echo -1
+}
+# mapref_detach: the clsact qdisc and the program with it
+mapref_detach() {
+	in_cap tc qdisc del dev veth0 clsact 2> /dev/null || true
+}
+
 # wait_sockets N SECS: until the capture namespace has more than N packet
 # sockets (a tool has opened its capture) and their number has not
 # changed for 0.3 s (a tool may open several, and set up its ring and

@@ -30,6 +30,7 @@ TOOL_LABEL = {
     'pktstat-ebpf-st': 'pktstat ebpf backend, programs timed',
     'pktstat-2m': 'pktstat tpacket3, 2 MB ring',
     'pktstat-ebpf-2m': 'pktstat ebpf backend, 1 MB of flow tables',
+    'mapref': 'reference: a minimal per-flow map in tc (no tool)',
 }
 PKTSTATS = ('pktstat', 'pktstat-t2', 'pktstat-pcap', 'pktstat-ebpf')
 
@@ -360,10 +361,26 @@ class Report:
                        'timing costs two clock reads a packet); overflow: '
                        'packets counted in the protocol totals whose flow '
                        'found the kernel map (ebpf) or table full. '
+                       'Reference (mapref): no tool, bench/mapref.bpf.c on '
+                       'veth0\'s ingress, the least a tc program can do to '
+                       'count flows in a map (pktstat-bpf\'s per-CPU LRU '
+                       'hash, no filter, no exactness); counted: the '
+                       'frames it put in its map. '
                        'D1: four generators at once, a 2 MB ring against '
                        'flow tables of %s slots (1 MB for both).%s' %
                        (fmt(self.config.get('ebpf_2m_flows')),
                         self.freshmem_note()), left=2)
+
+    @staticmethod
+    def mapref_detail(d):
+        """The reference map's generator rate against tcpdump's, for a
+        generator target's detail ('' when not measured)."""
+        m = d.get('mapref') or {}
+        r = m.get('gen_vs_tcpdump')
+        if not m.get('gen_pps') or r is None:
+            return ''
+        return '; minimal per-flow map (mapref) %s pps, %.2fx' % (
+            fmt(m['gen_pps']), r)
 
     def freshmem_ns(self):
         """bench/freshmem's medians (fresh, resident ns a 128-byte slot),
@@ -704,11 +721,12 @@ class Report:
                                      'slower than with a tool attached)'
                                      if noisy else ''),
                 'ebpf %s, tcpdump %s, tpacket3 %s, none %s pps; BPF %s '
-                'ns/packet' % (
+                'ns/packet%s' % (
                     fmt(e and e['gen_pps']), fmt(t and t['gen_pps']),
                     fmt(d.get('pktstat', {}).get('gen_pps')),
                     fmt(d.get('none', {}).get('gen_pps')),
-                    fmt(st and st['bpf_ns_per_run'], '{:.0f}')))
+                    fmt(st and st['bpf_ns_per_run'], '{:.0f}'),
+                    self.mapref_detail(d)))
         d = eb.get('D1')
         if d is not None:
             e, t = d.get('pktstat-ebpf-2m'), d.get('pktstat-2m')
