@@ -122,6 +122,13 @@ struct {
 	__type(value, struct fl_ctr);
 } cur SEC(".maps");
 
+/* The loader's wake-up: a generation's number when it reaches
+ * FL_FILL_PCT of its slots (flows.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} wake SEC(".maps");
+
 /* The XDP twin of jmp: a program array serves one program type. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -645,8 +652,15 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 				s->first = now;
 				s->last = now;
 				__sync_fetch_and_or(m, FL_MARK_LIVE << sh);
-				__sync_fetch_and_add(&gens[FL_GEN(w)].claimed,
-						     1);
+				if (__sync_fetch_and_add(
+					    &gens[FL_GEN(w)].claimed, 1) +
+					    1 ==
+				    ((__u64)mask + 1) * FL_FILL_PCT / 100) {
+					__u32 g = FL_GEN(w);
+
+					bpf_ringbuf_output(&wake, &g, sizeof(g),
+							   BPF_RB_FORCE_WAKEUP);
+				}
 				goto out;
 			}
 		}

@@ -163,4 +163,14 @@ struct fl_gen {
 	__u64 pad[7];
 };
 
+/*
+ * A generation is drained once it has taken FL_FILL_PCT percent of its
+ * slots (open addressing stays short below half full). The claim that
+ * takes it there writes the generation's number to the "wake" ring
+ * buffer, which the loader polls: the drain follows at once, not at its
+ * next look at the fill, so a burst of new flows does not fill the
+ * generation past the probes' reach before the flip.
+ */
+#define FL_FILL_PCT 50
+
 #endif

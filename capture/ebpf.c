@@ -23,7 +23,8 @@
  * last one took (twice their slots and more, within the map): few flows
  * keep the programs' working set in the caches and the drain's scan
  * short; more flows than it holds make the drain come early (at
- * EBPF_FILL_PCT) and the next generation larger. Overflow and the
+ * FL_FILL_PCT, the programs waking the loader through a ring buffer)
+ * and the next generation larger. Overflow and the
  * malformed and loss counters are per-CPU running sums: a drain delivers
  * their growth since the previous one.
  *
@@ -89,19 +90,20 @@ _Static_assert(DEC_ERR_COUNT == FL_ERR_COUNT &&
 #define EBPF_FLOWS_MIN 4096u
 #define EBPF_FLOWS_MAX 262144u
 /* The fewest slots a generation starts with (fewer if the map has
- * fewer): room for the new flows of a 10 ms poll at a million a second. */
+ * fewer): room for the new flows of 10 ms at a million a second. */
 #define EBPF_GEN_MIN 32768u
 /* A generation is drained this often (the UI refreshes every second),
- * or sooner once it has taken EBPF_FILL_PCT of the table's slots (open
+ * or sooner once it has taken FL_FILL_PCT of the table's slots (open
  * addressing stays short below half full; flows go to the overflow
  * totals only under more new flows a second than the drains keep up
  * with): each drain clears the table, the next packet of each flow
  * claims a slot again (in the kernel) and is one record more (here), so
  * draining often costs both. */
 #define EBPF_DRAIN_NS 1000000000ull
-#define EBPF_FILL_PCT 50
-/* How often the fill is looked at between drains (in shared memory). */
-#define EBPF_FILL_POLL_MS 10
+/* How often the fill is looked at between drains (in shared memory), in
+ * case a wake-up was missed: the programs wake the loader when a
+ * generation reaches FL_FILL_PCT (flows.h). */
+#define EBPF_FILL_POLL_MS 100
 /* How long a drain waits for a CPU still in the program (never seen to
  * take more than microseconds; past this, a program error is counted). */
 #define EBPF_QUIESCE_NS 200000000ull
@@ -128,6 +130,7 @@ struct ebpf {
 	int links[2];
 	int nlinks;
 	int evfd;
+	struct ring_buffer *wake; /* the programs' wake-ups (flows.h) */
 	int jmp_fd;
 	int ncpu;
 	pthread_mutex_t filt_lock;
@@ -183,6 +186,15 @@ static int eb_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* A wake-up read from the ring: its only news is that it came. */
+static int eb_woken(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
 static int64_t mono_to_real_ns(void)
 {
 	struct timespec r, m;
@@ -220,6 +232,7 @@ static void eb_free(struct ebpf *e)
 	if (e->ctr_fd >= 0)
 		close(e->ctr_fd);
 	cap_compile_handle_close(e->cp);
+	ring_buffer__free(e->wake);
 	flows_bpf__destroy(e->skel);
 	if (e->evfd >= 0)
 		close(e->evfd);
@@ -427,6 +440,14 @@ static int eb_open(struct cap_handle **h, const struct cap_config *cfg,
 	rc = eb_map(e, err, errlen);
 	if (rc)
 		goto fail;
+	e->wake = ring_buffer__new(bpf_map__fd(e->skel->maps.wake), eb_woken,
+				   NULL, NULL);
+	if (!e->wake) {
+		rc = -errno;
+		snprintf(err, errlen, "ebpf: wake-up ring: %s",
+			 strerror(errno));
+		goto fail;
+	}
 	{
 		uint32_t slot = FL_JMP_COUNT;
 		int pfd = bpf_program__fd(e->xdp ? e->skel->progs.fl_xdp_count
@@ -744,14 +765,13 @@ static uint64_t claimed(const struct ebpf *e, int g)
 			       __ATOMIC_ACQUIRE);
 }
 
-/* Whether the current generation is past EBPF_FILL_PCT of its slots. */
+/* Whether the current generation is past FL_FILL_PCT of its slots. */
 static int filling(const struct ebpf *e)
 {
 	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
 	int g = (int)FL_GEN(w);
 
-	return claimed(e, g) * 100 >=
-	       ((uint64_t)e->gmask[g] + 1) * EBPF_FILL_PCT;
+	return claimed(e, g) * 100 >= ((uint64_t)e->gmask[g] + 1) * FL_FILL_PCT;
 }
 
 /*
@@ -767,7 +787,7 @@ static int flip(struct ebpf *e)
 	int old = (int)FL_GEN(w);
 	uint64_t took = claimed(e, old);
 
-	if (took * 100 >= ((uint64_t)e->gmask[old] + 1) * EBPF_FILL_PCT)
+	if (took * 100 >= ((uint64_t)e->gmask[old] + 1) * FL_FILL_PCT)
 		took *= 4;
 	/* (the new one's claimed count went to 0 at its last drain) */
 	e->gmask[old ^ 1] = gen_mask(e, took);
@@ -974,7 +994,10 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 			     int timeout_ms, char *err, size_t errlen)
 {
 	struct ebpf *e = eb_of(h);
-	struct pollfd pfd = { .fd = e->evfd, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = e->evfd, .events = POLLIN },
+		{ .fd = ring_buffer__epoll_fd(e->wake), .events = POLLIN },
+	};
 	enum cap_link l;
 	struct timespec ts;
 	uint64_t now;
@@ -1014,7 +1037,13 @@ static int eb_dispatch_flows(struct cap_handle *h, cap_flow_fn cb, void *user,
 			break;
 		if (step <= 0)
 			return 0;
-		if (poll(&pfd, 1, step) > 0) {
+		if (poll(pfd, 2, step) > 0) {
+			if (pfd[1].revents) {
+				/* a generation filled: look again now */
+				if (ring_buffer__consume(e->wake) < 0)
+					waited += step; /* (never spin) */
+				continue;
+			}
 			cap_efd_drain(e->evfd);
 			return 0; /* woken: the caller looks at its stop flag */
 		}

@@ -8,7 +8,16 @@
  *
  *   heavy slots=S pkts=P bytes=B overflow=O want_pkts=P want_bytes=B
  *
+ * With -w, the loader's wake-up instead (flows.h FL_FILL_PCT): one frame
+ * each of new flows, and the wake ring read after each; prints the
+ * wake-ups seen before the claim that takes the generation to
+ * FL_FILL_PCT of its slots, at it, and after it (up to 3/4 full), and
+ * the generation the one at it named:
+ *
+ *   wake before=N at=N after=N gen=G
+ *
  *   ebpfheavy RUNS   (root)
+ *   ebpfheavy -w     (root)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,8 +48,73 @@ static void frame_make(uint8_t *f)
 	memcpy(f, hdr, sizeof(hdr));
 }
 
+static int wakes;
+static uint32_t wake_gen = ~0u;
+
+static int on_wake(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (len == sizeof(uint32_t))
+		memcpy(&wake_gen, data, sizeof(wake_gen));
+	wakes++;
+	return 0;
+}
+
+/* Frame @f of flow @i: source address 10.1.(i >> 8).(i & 255). */
+static int run_flow(struct flows_bpf *s, uint8_t *f, uint32_t i)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, to);
+	struct __sk_buff ctx;
+
+	f[28] = (uint8_t)(i >> 8);
+	f[29] = (uint8_t)i;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.wire_len = 60;
+	to.data_in = f;
+	to.data_size_in = 60;
+	to.ctx_in = &ctx;
+	to.ctx_size_in = sizeof(ctx);
+	to.repeat = 1;
+	return bpf_prog_test_run_opts(bpf_program__fd(s->progs.fl_tc), &to);
+}
+
+/* -w: the wake-up at FL_FILL_PCT of a generation's slots, exactly once. */
+static int wake_test(struct flows_bpf *s)
+{
+	uint32_t at = SLOTS * FL_FILL_PCT / 100;
+	int before, atn;
+	struct ring_buffer *rb;
+	uint8_t f[60];
+
+	rb = ring_buffer__new(bpf_map__fd(s->maps.wake), on_wake, NULL, NULL);
+	if (!rb) {
+		perror("ebpfheavy: wake ring");
+		return 1;
+	}
+	frame_make(f);
+	f[27] = 1;
+	for (uint32_t i = 1; i < at; i++)
+		if (run_flow(s, f, i))
+			return 1;
+	ring_buffer__consume(rb);
+	before = wakes;
+	if (run_flow(s, f, at))
+		return 1;
+	ring_buffer__consume(rb);
+	atn = wakes - before;
+	for (uint32_t i = at + 1; i <= SLOTS * 3 / 4; i++)
+		if (run_flow(s, f, i))
+			return 1;
+	ring_buffer__consume(rb);
+	printf("wake before=%d at=%d after=%d gen=%u\n", before, atn,
+	       wakes - before - atn, wake_gen);
+	ring_buffer__free(rb);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int wake = argc == 2 && !strcmp(argv[1], "-w");
 	unsigned long runs = argc == 2 ? strtoul(argv[1], NULL, 10) : 0;
 	uint64_t pkts = 0, bytes = 0, ovf = 0, want_b;
 	uint64_t v[2 * FL_MAX_CPUS];
@@ -49,8 +123,8 @@ int main(int argc, char **argv)
 	uint8_t frame[60];
 	int pfd, ncpu;
 
-	if (!runs || runs > 100000) {
-		fprintf(stderr, "usage: ebpfheavy RUNS\n");
+	if (!wake && (!runs || runs > 100000)) {
+		fprintf(stderr, "usage: ebpfheavy RUNS | -w\n");
 		return 2;
 	}
 	libbpf_set_print(NULL);
@@ -71,6 +145,12 @@ int main(int argc, char **argv)
 		return 1;
 	s->bss->gstate = (uint64_t)(SLOTS - 1) << 32;
 	s->bss->armed = 1;
+	if (wake) {
+		int rc = wake_test(s);
+
+		flows_bpf__destroy(s);
+		return rc;
+	}
 	frame_make(frame);
 	{
 		LIBBPF_OPTS(bpf_test_run_opts, to);

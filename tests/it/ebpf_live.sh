@@ -183,4 +183,11 @@ kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<< "$out"; }
 check "heavy flow: counted in more than one slot ($out)" test "$(kv slots)" -ge 2
 check "heavy flow: every packet and byte in its flow, none in overflow" \
 	test "$(kv pkts)/$(kv bytes)/$(kv overflow)" = "$(kv want_pkts)/$(kv want_bytes)/0"
+
+# ---- the programs wake the loader when a generation is half full ----
+# one frame each of new flows into a 1024-slot generation: the 512th
+# claim, and only it, writes the generation's number to the wake ring
+out=$("$B/tests/gen/ebpfheavy" -w 2>&1)
+check "wake-up: once, at the claim that half fills the generation ($out)" \
+	test "$(kv before)/$(kv at)/$(kv after)/$(kv gen)" = "0/1/0/0"
 finish
