@@ -398,11 +398,13 @@ class Report:
         self.out['freshmem'] = m and {'fresh_ns': m[0], 'resident_ns': m[1]}
         if not m:
             return ''
+        fr = sorted(num(r, 'fresh_ns') for r in self.freshmem
+                    if num(r, 'fresh_ns') is not None)
         return (' Memory new to a process costs here %.0f ns of CPU a '
-                '128-byte flow slot (%.0f ns once resident; '
-                'bench/freshmem, median of %d): in E2 every packet is a '
+                '128-byte flow slot (median of %d: %s; %.0f ns once '
+                'resident; bench/freshmem): in E2 every packet is a '
                 'new flow, and a new slot in the tool\'s table.' %
-                (m[0], m[1], len(self.freshmem)))
+                (m[0], len(fr), ', '.join('%.0f' % x for x in fr), m[1]))
 
     def section_idle(self):
         rows = []
