@@ -123,14 +123,15 @@ int summary_write(FILE *out, const struct snapshot *s,
 	fprintf(out, "Flows: %zu live, %" PRIu64 " expired\n",
 		s->rows_omitted ? s->nrows : nflows, s->expired_flows);
 	if (nbest) {
-		fprintf(out, "Top %zu of %zu flows by bytes:\n", nbest, nflows);
+		fprintf(out, "Top %zu of %zu live flows by bytes:\n", nbest,
+			nflows);
 		fprintf(out, "  %14s %10s  %-7s %s\n", "bytes", "packets",
 			"proto", "endpoints");
 		for (i = 0; i < nbest; i++)
 			flow_line(out, best[i]);
 		if (nflows > nbest)
 			fprintf(out,
-				"  ... %zu more: every flow is in the "
+				"  ... %zu more: every live flow is in the "
 				"snapshot\n",
 				nflows - nbest);
 	}

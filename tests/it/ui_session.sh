@@ -74,7 +74,7 @@ big=$(jq -r '[.flows[] | select(.flow)] | group_by(.flow) | map({b: (map(.size) 
 first=$(after | grep -A1 '^ *bytes  *packets' | tail -1 | awk '{ print $1 }')
 check "summary: the largest flow first, its bytes exact ($big)" test "$first" = "$big"
 check "summary: says how many more flows the snapshot has" \
-	sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -q '\\.\\.\\. 5 more: every flow is in the snapshot'"
+	sh -c "tmux -L $SOCK capture-pane -p -t ui | grep -q '\\.\\.\\. 5 more: every live flow is in the snapshot'"
 check "no per-flow report after the monitor (no 'bitrate:' lines)" \
 	sh -c "! tmux -L $SOCK capture-pane -p -t ui | grep -q '^bitrate: '"
 # the snapshot's flows summed per address: sent (as src) and received
