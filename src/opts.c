@@ -120,7 +120,7 @@ static const struct opts_def opts_defs[] = {
 	{ "no-procs", 0, OPT_NO_PROCS, NULL,
 	  "do not name the processes of flows (live)" },
 	{ "procs-ebpf", 0, OPT_PROCS_EBPF, NULL,
-	  "name short connections with eBPF too (on with -backend ebpf)" },
+	  "name short connections with eBPF too (on with --backend ebpf)" },
 	{ "quiet", 0, 'q', NULL, "nothing on stdout after the UI quits" },
 	{ "report", 0, OPT_REPORT, NULL,
 	  "the whole report after the UI quits, not a summary" },
