@@ -221,6 +221,13 @@ usage_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* How parse_secs reads a time. */
+/* In the option loop: the argument is bad; say what the option takes. */
+#define BAD(what)              \
+	do {                   \
+		want = (what); \
+		goto bad;      \
+	} while (0)
+
 #define SECS_UNITS 0x1	 /* Go-style units too ("1m30s", "300ms") */
 #define SECS_NOSIGN 0x2	 /* a bare number without a leading + or - */
 #define SECS_DIGIT 0x4	 /* a bare number starting with a digit or '.' */
@@ -470,6 +477,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		a = optarg;
 		char flag[64];
+		const char *want = NULL; /* what the option takes, said */
 
 		if (c == ':' || (c == '?' && optopt)) {
 			const char *what = argv[optind - 1];
@@ -518,22 +526,22 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case 't':
 			if (opts_parse_duration(a, &o->timeout_ns))
-				goto bad;
+				BAD("a duration: 30s, 10m, 1h30m");
 			break;
 		case 'l':
 			if (parse_secs(a,
 				       SECS_UNITS | SECS_NOSIGN | SECS_NONZERO,
 				       &o->interval_ns))
-				goto bad;
+				BAD("a duration: 10s, 1m, 500ms");
 			break;
 		case 's':
 			if (parse_long(a, LONG_MIN, 262144, &v))
-				goto bad;
+				BAD("bytes, at most 262144");
 			o->snaplen = v <= 0 ? 65535 : (int)v;
 			break;
 		case 'b':
 			if (parse_long(a, 1, 4096, &v))
-				goto bad;
+				BAD("1 to 4096 MB");
 			o->bufsize_mb = (int)v;
 			break;
 		case 'v':
@@ -567,17 +575,17 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_EBPF_FLOWS:
 			if (parse_long(a, 16, 1L << 26, &v))
-				goto bad;
+				BAD("16 to 67108864 slots");
 			o->ebpf_flows = (uint32_t)v;
 			break;
 		case OPT_THREADS:
 			if (parse_long(a, 1, 64, &v))
-				goto bad;
+				BAD("1 to 64");
 			o->threads = (int)v;
 			break;
 		case OPT_MAX_FLOWS:
 			if (parse_long(a, 1, 100000000, &v))
-				goto bad;
+				BAD("1 to 100000000");
 			o->max_flows = (size_t)v;
 			break;
 		case '1':
@@ -585,12 +593,12 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case 'w':
 			if (parse_seconds(a, &o->refresh_ns))
-				goto bad;
+				BAD("seconds above 0: 1, 0.5, 2s");
 			o->wait_given = 1;
 			break;
 		case 'k':
 			if (parse_seconds(a, &o->keep_ns))
-				goto bad;
+				BAD("seconds above 0: 10, 2.5, 1m");
 			break;
 		case 'B':
 			o->unit = OPTS_UNIT_BYTES;
@@ -676,7 +684,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case 'm':
 			if (parse_positive(a, &o->max_bps))
-				goto bad;
+				BAD("bits/s, a number above 0: 100000000");
 			break;
 		case 'o':
 			o->tcpstat_format = a;
@@ -688,7 +696,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_SECONDS:
 			if (parse_seconds(a, &o->seconds_ns))
-				goto bad;
+				BAD("seconds above 0");
 			break;
 		case OPT_FLUSH:
 			o->flush = 1;
@@ -699,7 +707,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		case OPT_BANDWIDTH:
 		case OPT_DUMB_BANDWIDTH:
 			if (parse_positive(a, &o->bandwidth_bps))
-				goto bad;
+				BAD("bits/s, a number above 0: 100000000");
 			o->tcpstat = c == OPT_BANDWIDTH ? OPTS_TCPSTAT_BANDWIDTH
 							: OPTS_TCPSTAT_DUMB;
 			break;
@@ -713,7 +721,8 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			enum group_by by;
 
 			if (group_parse(a, &by))
-				goto bad;
+				BAD("host, net, port, proto, vlan, interface, "
+				    "process or app");
 			o->group_by = (int)by;
 			break;
 		}
@@ -734,16 +743,16 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 		}
 		case OPT_JSONL_MAX:
 			if (parse_size(a, &o->jsonl_max))
-				goto bad;
+				BAD("a size: 100M, 1G");
 			break;
 		case OPT_EXIT_OVER:
 			if (parse_rate(a, &o->exit_over_bps))
-				goto bad;
+				BAD("bits/s: 800k, 1G");
 			break;
 		case OPT_GROUP_PREFIX:
 			if (group_parse_prefix(a, &o->group_v4_prefix,
 					       &o->group_v6_prefix))
-				goto bad;
+				BAD("IPv4,IPv6 prefix lengths: 24,64");
 			break;
 		case OPT_HISTORY:
 			/* 0 is off; else 1 s to a day */
@@ -753,11 +762,11 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 				 (o->history_ns &&
 				  (o->history_ns < 1000000000ull ||
 				   o->history_ns > 86400000000000ull)))
-				goto bad;
+				BAD("0 for off, or 1s to 24h");
 			break;
 		case OPT_HISTORY_MAX:
 			if (parse_size(a, &o->history_max))
-				goto bad;
+				BAD("a size: 256M, 1G");
 			break;
 		case OPT_RELATIVE: {
 			char *end;
@@ -780,7 +789,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			break;
 		case OPT_METRICS_TOP:
 			if (parse_long(a, 0, 1000, &v))
-				goto bad;
+				BAD("0 to 1000");
 			o->metrics_top = (int)v;
 			break;
 		case OPT_IPFIX:
@@ -794,7 +803,7 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 
 			if (opts_parse_duration(a, &ns) || ns < 1000000000ull ||
 			    ns > 86400000000000ull)
-				goto bad;
+				BAD("1s to 24h");
 			if (c == OPT_IPFIX_ACTIVE)
 				o->ipfix_active_ns = ns;
 			else
@@ -850,7 +859,12 @@ int opts_parse(struct opts *o, int argc, char **argv, char *err, size_t errlen)
 			snprintf(flag, sizeof(flag), "--%s", lopts[li].name);
 		else
 			snprintf(flag, sizeof(flag), "-%c", c);
-		rc = usage_err(err, errlen, "%s %s: invalid value", flag, a);
+		if (want)
+			rc = usage_err(err, errlen, "%s %s: invalid value (%s)",
+				       flag, a, want);
+		else
+			rc = usage_err(err, errlen, "%s %s: invalid value",
+				       flag, a);
 		goto fail;
 	}
 	/* tcpstat: "pktstat -r f.pcap -o FMT 2" or "pktstat -r f.pcap 2": a

@@ -351,16 +351,20 @@ Test(opts, max_bps)
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--max-bps", "1.5e6"), 0);
 	cr_assert_float_eq(o.max_bps, 1.5e6, 1e-3);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char want[64];
+		char want[128];
 
 		cr_assert_eq(parse(&o, err, sizeof(err), 2, "-m", bad[i]),
 			     -EINVAL, "-m '%s' accepted", bad[i]);
-		snprintf(want, sizeof(want), "-m %s: invalid value", bad[i]);
+		snprintf(want, sizeof(want),
+			 "-m %s: invalid value (bits/s, a number above 0: "
+			 "100000000)",
+			 bad[i]);
 		cr_assert_str_eq(err, want);
 	}
-	/* The flag as typed. */
+	/* The flag as typed, and what it takes. */
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--max-bps", "0"), -EINVAL);
-	cr_assert_str_eq(err, "--max-bps 0: invalid value");
+	cr_assert_str_eq(err, "--max-bps 0: invalid value (bits/s, a number "
+			      "above 0: 100000000)");
 	cr_assert_eq(parse(&o, err, sizeof(err), 1, "-m"), -EINVAL);
 	cr_assert_str_eq(err, "-m: missing argument");
 }
@@ -379,8 +383,35 @@ Test(opts, exporters)
 	opts_free(&o);
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--metrics-top", "1001"),
 		     -EINVAL);
-	cr_assert_str_eq(err, "--metrics-top 1001: invalid value");
+	cr_assert_str_eq(err, "--metrics-top 1001: invalid value (0 to 1000)");
 	cr_assert_eq(parse(&o, err, sizeof(err), 2, "--metrics", ""), -EINVAL);
+}
+
+/* Every bad value says what its option takes; one example per kind. */
+Test(opts, bad_values_say_what_is_taken)
+{
+	static const char *const cases[][3] = {
+		{ "--ebpf-flows", "8", "(16 to 67108864 slots)" },
+		{ "--group-by", "nope",
+		  "(host, net, port, proto, vlan, interface, process or "
+		  "app)" },
+		{ "-t", "5q", "(a duration: 30s, 10m, 1h30m)" },
+		{ "-w", "0", "(seconds above 0: 1, 0.5, 2s)" },
+		{ "--history", "2d", "(0 for off, or 1s to 24h)" },
+		{ "--threads", "65", "(1 to 64)" },
+	};
+	struct opts o;
+	char err[256], want[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(parse(&o, err, sizeof(err), 2, cases[i][0],
+				   cases[i][1]),
+			     -EINVAL, "%s %s accepted", cases[i][0],
+			     cases[i][1]);
+		snprintf(want, sizeof(want), "%s %s: invalid value %s",
+			 cases[i][0], cases[i][1], cases[i][2]);
+		cr_assert_str_eq(err, want);
+	}
 }
 
 Test(opts, history_window_and_cap)
