@@ -517,6 +517,12 @@ blast_run() {
 		<<< "$out"
 }
 
+# gen_words GEN: blast_run's line GEN as a trial record's generator fields
+gen_words() {
+	echo "gen_sent=$(kv_get sent "$1") gen_bytes=$(kv_get bytes "$1")" \
+		"gen_secs=$(kv_get seconds "$1") gen_pps=$(kv_get pps "$1")"
+}
+
 # none_trial WORKLOAD REP EST: the generator alone, nothing capturing
 none_trial() {
 	local w=$1 rep=$2 est=$3 mix size flows rate count gen rx0 rx1
@@ -524,11 +530,9 @@ none_trial() {
 	rx0=$(rx_packets)
 	gen=$(blast_run "$w" "$count" "$rate" "$flows" "$size" "$mix" "$est")
 	rx1=$(rx_packets)
+	# shellcheck disable=SC2046 # gen_words: key=value words
 	rec type=live workload="$w" tool=none rep="$rep" \
-		gen_sent="$(kv_get sent "$gen")" \
-		gen_bytes="$(kv_get bytes "$gen")" \
-		gen_secs="$(kv_get seconds "$gen")" \
-		gen_pps="$(kv_get pps "$gen")" rx=$((rx1 - rx0)) status=0
+		$(gen_words "$gen") rx=$((rx1 - rx0)) status=0
 	log "$w-none-$rep: sent $(kv_get sent "$gen") at $(kv_get pps "$gen")" \
 		"pps with nothing capturing, rx $((rx1 - rx0))"
 }
@@ -550,12 +554,9 @@ mapref_trial() {
 	rx1=$(rx_packets)
 	seen=$(mapref_seen "$id")
 	mapref_detach
+	# shellcheck disable=SC2046 # gen_words: key=value words
 	rec type=live workload="$w" tool=mapref rep="$rep" \
-		gen_sent="$(kv_get sent "$gen")" \
-		gen_bytes="$(kv_get bytes "$gen")" \
-		gen_secs="$(kv_get seconds "$gen")" \
-		gen_pps="$(kv_get pps "$gen")" rx=$((rx1 - rx0)) \
-		counted="$seen" status=0
+		$(gen_words "$gen") rx=$((rx1 - rx0)) counted="$seen" status=0
 	log "$w-mapref-$rep: sent $(kv_get sent "$gen") at" \
 		"$(kv_get pps "$gen") pps with the reference map, rx" \
 		"$((rx1 - rx0)), in its map $seen"
@@ -692,11 +693,9 @@ live_trial() {
 		ovf=${ovf:--1}
 		;;
 	esac
+	# shellcheck disable=SC2046 # gen_words: key=value words
 	rec type=live workload="$w" tool="$tool" rep="$rep" \
-		gen_sent="$(kv_get sent "$gen")" \
-		gen_bytes="$(kv_get bytes "$gen")" \
-		gen_secs="$(kv_get seconds "$gen")" \
-		gen_pps="$(kv_get pps "$gen")" \
+		$(gen_words "$gen") \
 		rx=$((rx1 - rx0)) \
 		counted="$(kv_get counted "$parsed")" \
 		drops="$(kv_get drops "$parsed")" \

@@ -383,28 +383,26 @@ class Report:
             fmt(m['gen_pps']), r)
 
     def freshmem_ns(self):
-        """bench/freshmem's medians (fresh, resident ns a 128-byte slot),
-        or None."""
+        """bench/freshmem's repeats: (median fresh ns a 128-byte slot,
+        median resident ns, the fresh figures sorted), or None."""
         fr = sorted(x for r in self.freshmem
                     for x in [num(r, 'fresh_ns')] if x is not None)
-        rs = sorted(x for r in self.freshmem
-                    for x in [num(r, 'resident_ns')] if x is not None)
-        if not fr or not rs:
+        rs = [num(r, 'resident_ns') for r in self.freshmem]
+        if not fr or med(rs) is None:
             return None
-        return fr[len(fr) // 2], rs[len(rs) // 2]
+        return med(fr), med(rs), fr
 
     def freshmem_note(self):
         m = self.freshmem_ns()
         self.out['freshmem'] = m and {'fresh_ns': m[0], 'resident_ns': m[1]}
         if not m:
             return ''
-        fr = sorted(num(r, 'fresh_ns') for r in self.freshmem
-                    if num(r, 'fresh_ns') is not None)
         return (' Memory new to a process costs here %.0f ns of CPU a '
                 '128-byte flow slot (median of %d: %s; %.0f ns once '
                 'resident; bench/freshmem): in E2 every packet is a '
                 'new flow, and a new slot in the tool\'s table.' %
-                (m[0], len(fr), ', '.join('%.0f' % x for x in fr), m[1]))
+                (m[0], len(m[2]), ', '.join('%.0f' % x for x in m[2]),
+                 m[1]))
 
     def section_idle(self):
         rows = []
@@ -679,6 +677,7 @@ class Report:
                     ('; ' + '; '.join(row['notes']) if row['notes'] else ''))
         # the ebpf backend: exact, tool CPU and the generator's rate
         eb = self.out['ebpf']
+        m = self.freshmem_ns()
         for wl, label in (('E1', '100k'), ('E2', '1M')):
             d = eb.get(wl)
             if d is None:
@@ -696,7 +695,6 @@ class Report:
                     fmt(r['overflow']) for r in ts))
             e, t = d.get('pktstat-ebpf'), d.get('tcpdump')
             r = e and e.get('cpu_vs_tcpdump')
-            m = self.freshmem_ns()
             add('ebpf: tool CPU/packet <= 0.5x tcpdump, %s flows' % label,
                 r is not None and r <= 0.5, fmt(r, '{:.2f}x'),
                 'ebpf %s vs tcpdump %s ns/packet; tpacket3 %s%s' % (
