@@ -60,22 +60,33 @@ static int on_wake(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Frame @f of flow @i: source address 10.1.(i >> 8).(i & 255). */
-static int run_flow(struct flows_bpf *s, uint8_t *f, uint32_t i)
+/* The tc program on the 60-byte frame @f, @repeat times; marked as a GSO
+ * aggregate of @segs segments of 1000 bytes when @segs > 1. */
+static int run_frame(struct flows_bpf *s, uint8_t *f, uint32_t segs, int repeat)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, to);
 	struct __sk_buff ctx;
 
-	f[28] = (uint8_t)(i >> 8);
-	f[29] = (uint8_t)i;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.wire_len = 60;
+	if (segs > 1) {
+		ctx.gso_segs = segs;
+		ctx.gso_size = 1000;
+	}
 	to.data_in = f;
 	to.data_size_in = 60;
 	to.ctx_in = &ctx;
 	to.ctx_size_in = sizeof(ctx);
-	to.repeat = 1;
+	to.repeat = repeat;
 	return bpf_prog_test_run_opts(bpf_program__fd(s->progs.fl_tc), &to);
+}
+
+/* Frame @f of flow @i (source address 10.1.(i >> 8).(i & 255)), once. */
+static int run_flow(struct flows_bpf *s, uint8_t *f, uint32_t i)
+{
+	f[28] = (uint8_t)(i >> 8);
+	f[29] = (uint8_t)i;
+	return run_frame(s, f, 1, 1);
 }
 
 /* -w: the wake-up at FL_FILL_PCT of a generation's slots, exactly once. */
@@ -152,24 +163,9 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	frame_make(frame);
-	{
-		LIBBPF_OPTS(bpf_test_run_opts, to);
-		struct __sk_buff ctx;
-
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.wire_len = sizeof(frame);
-		ctx.gso_segs = SEGS;
-		ctx.gso_size = 1000;
-		to.data_in = frame;
-		to.data_size_in = sizeof(frame);
-		to.ctx_in = &ctx;
-		to.ctx_size_in = sizeof(ctx);
-		to.repeat = (int)runs;
-		if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.fl_tc),
-					   &to)) {
-			perror("ebpfheavy: test run");
-			return 1;
-		}
+	if (run_frame(s, frame, SEGS, (int)runs)) {
+		perror("ebpfheavy: test run");
+		return 1;
 	}
 	for (uint32_t i = 0; i < SLOTS; i++) {
 		uint32_t wi = i / FL_MARK_SLOTS;
