@@ -655,7 +655,7 @@ static __always_inline void account(const struct fl_key *k, int dir, __u64 pkts,
 				if (__sync_fetch_and_add(
 					    &gens[FL_GEN(w)].claimed, 1) +
 					    1 ==
-				    ((__u64)mask + 1) * FL_FILL_PCT / 100) {
+				    FL_FILL_SLOTS((__u64)mask + 1)) {
 					__u32 g = FL_GEN(w);
 
 					bpf_ringbuf_output(&wake, &g, sizeof(g),

@@ -172,5 +172,7 @@ struct fl_gen {
  * generation past the probes' reach before the flip.
  */
 #define FL_FILL_PCT 50
+/* The claims that take a generation of @n slots there. */
+#define FL_FILL_SLOTS(n) ((__u64)(n)*FL_FILL_PCT / 100)
 
 #endif

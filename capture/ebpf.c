@@ -771,7 +771,7 @@ static int filling(const struct ebpf *e)
 	uint64_t w = __atomic_load_n(&e->skel->bss->gstate, __ATOMIC_RELAXED);
 	int g = (int)FL_GEN(w);
 
-	return claimed(e, g) * 100 >= ((uint64_t)e->gmask[g] + 1) * FL_FILL_PCT;
+	return claimed(e, g) >= FL_FILL_SLOTS((uint64_t)e->gmask[g] + 1);
 }
 
 /*
@@ -787,7 +787,7 @@ static int flip(struct ebpf *e)
 	int old = (int)FL_GEN(w);
 	uint64_t took = claimed(e, old);
 
-	if (took * 100 >= ((uint64_t)e->gmask[old] + 1) * FL_FILL_PCT)
+	if (took >= FL_FILL_SLOTS((uint64_t)e->gmask[old] + 1))
 		took *= 4;
 	/* (the new one's claimed count went to 0 at its last drain) */
 	e->gmask[old ^ 1] = gen_mask(e, took);
